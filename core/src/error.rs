@@ -1,0 +1,112 @@
+//! The one error model of kubemetrics: an [`Error`] carrying a small, stable [`ErrorKind`].
+//!
+//! Every binding maps [`ErrorKind`] once (Python exception classes, Node `code` strings, C status
+//! numbers), so the kinds are few and never renamed.
+
+use std::fmt;
+
+/// What went wrong, in a form that is stable across releases and languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// No usable configuration: kubeconfig missing or invalid, unknown context, bad flag value.
+    Config,
+    /// The server refused who we are or what we asked (HTTP 401 or 403).
+    Auth,
+    /// The named object does not exist (HTTP 404 from the server, or an unknown name locally).
+    NotFound,
+    /// No Metrics API is served by the cluster (kubectl: "Metrics API not available").
+    MetricsUnavailable,
+    /// The server answered with an error or with a body that could not be decoded.
+    Api,
+    /// A quantity string is not a valid Kubernetes quantity, or a value does not fit.
+    Quantity,
+    /// Network or file I/O failed: connection refused, timeout, unreadable file.
+    Io,
+    /// A bug or an invariant broken inside kubemetrics.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The kind's name as used in every language (`"NotFound"`, `"Quantity"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "Config",
+            ErrorKind::Auth => "Auth",
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::MetricsUnavailable => "MetricsUnavailable",
+            ErrorKind::Api => "Api",
+            ErrorKind::Quantity => "Quantity",
+            ErrorKind::Io => "Io",
+            ErrorKind::Internal => "Internal",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error type of every fallible kubemetrics operation.
+///
+/// The message is meant for people: it says what was wrong and shows the offending input or the
+/// server's own message. The HTTP status is set when a server answered.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    status: Option<u16>,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Error {
+    /// A new error of `kind` with a human-readable `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), status: None, source: None }
+    }
+
+    /// Attaches the HTTP status code the server answered with.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Attaches the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The stable kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The human-readable message (also what `Display` prints).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The HTTP status code, when a server answered.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// `Result` with the kubemetrics [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,14 @@
+//! # kubemetrics
+//!
+//! Read and serve Kubernetes resource metrics, exactly.
+//!
+//! - [`Quantity`]: the exact Kubernetes `resource.Quantity` (parse, canonical form, arithmetic).
+//! - [`metrics`]: `metrics.k8s.io` types ([`NodeMetrics`], [`PodMetrics`], ...) that work with
+//!   `kube::Api`, plus the custom and external metrics types.
+//! - [`Error`] / [`ErrorKind`]: the one error model every binding maps.
+
+pub mod error;
+pub mod quantity;
+
+pub use error::{Error, ErrorKind, Result};
+pub use quantity::{Format, Quantity};

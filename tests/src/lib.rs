@@ -1,0 +1,1 @@
+//! Test support: a loopback API server that speaks what kube-apiserver speaks.
