@@ -8,7 +8,9 @@
 //! - [`Error`] / [`ErrorKind`]: the one error model every binding maps.
 
 pub mod error;
+pub mod metrics;
 pub mod quantity;
 
 pub use error::{Error, ErrorKind, Result};
+pub use metrics::{ContainerMetrics, GoDuration, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList};
 pub use quantity::{Format, Quantity};

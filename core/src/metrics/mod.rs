@@ -1,0 +1,18 @@
+//! Wire types of the metrics APIs, byte-compatible with the Kubernetes JSON format.
+//!
+//! - `metrics.k8s.io` v1beta1 (and the identical v1): [`NodeMetrics`], [`PodMetrics`], ...
+//! - `custom.metrics.k8s.io` v1beta1 / v1beta2 and `external.metrics.k8s.io` v1beta1: [`custom`].
+
+pub mod custom;
+mod duration;
+mod meta;
+mod resource;
+
+pub use duration::GoDuration;
+pub use resource::{
+    ContainerMetrics, GROUP, MetricsKind, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, Typed, Usage,
+    to_wire_json,
+};
+
+#[cfg(test)]
+mod tests;
