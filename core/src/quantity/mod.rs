@@ -208,6 +208,24 @@ impl Quantity {
         format!("{m}e{e}").parse().unwrap_or(f64::NAN)
     }
 
+    /// The exact value as a plain decimal number, without suffix or exponent
+    /// (`"250264852n"` gives `"0.250264852"`, `"1Ki"` gives `"1024"`, `"-1500m"` gives `"-1.5"`).
+    pub fn to_plain_decimal(&self) -> String {
+        let mut digits = self.mantissa.unsigned_abs().to_string();
+        let sign = if self.mantissa < 0 { "-" } else { "" };
+        if self.exponent >= 0 {
+            digits.extend(std::iter::repeat_n('0', self.exponent as usize));
+            return format!("{sign}{digits}");
+        }
+        let frac = (-self.exponent) as usize;
+        if digits.len() <= frac {
+            let zeros = "0".repeat(frac - digits.len());
+            return format!("{sign}0.{zeros}{digits}");
+        }
+        let (int, rest) = digits.split_at(digits.len() - frac);
+        format!("{sign}{int}.{rest}")
+    }
+
     /// The canonical string (also what `Display` prints).
     pub fn canonical(&self) -> String {
         let mut s = String::with_capacity(24);

@@ -292,3 +292,10 @@ fn display_pads_and_debug_shows_canonical() {
     assert_eq!(format!("{:>6}|", q("1500m")), " 1500m|");
     assert_eq!(format!("{:?}", q("1.5Gi")), r#"Quantity("1536Mi")"#);
 }
+
+#[test]
+fn plain_decimals() {
+    for (s, want) in [("250264852n", "0.250264852"), ("1Ki", "1024"), ("-1500m", "-1.5"), ("0", "0"), ("1e3", "1000"), ("1n", "0.000000001"), ("12.5", "12.5")] {
+        assert_eq!(q(s).to_plain_decimal(), want, "{s}");
+    }
+}

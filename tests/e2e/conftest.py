@@ -1,0 +1,41 @@
+"""pytest wiring for the loopback control-plane e2e tests.
+
+- Binaries missing -> build-control-plane.sh runs (long, loud) before any test; if it fails, every test
+  errors with its message. Nothing is skipped.
+- A failing test gets the last 100 lines of every control-plane process log as a report section.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import ControlPlane, HarnessError, ensure_binaries  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def control_plane_bin() -> Path:
+    try:
+        return ensure_binaries()
+    except HarnessError as e:
+        pytest.fail(f"cannot get the control-plane binaries: {e}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def cp(control_plane_bin: Path):
+    with ControlPlane() as plane:
+        yield plane
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed:
+        plane = getattr(item, "funcargs", {}).get("cp")
+        if isinstance(plane, ControlPlane) and plane.procs:
+            rep.sections.append(("control-plane process logs", plane.logs_text()))
