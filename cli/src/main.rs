@@ -17,11 +17,24 @@ struct Cli {
 enum Command {
     /// Explain Kubernetes quantities: canonical form, exact milli-units, cores or bytes.
     Quantity(commands::quantity::Args),
+    /// Display resource (CPU/memory) usage of nodes or pods, exactly as kubectl top does.
+    Top(commands::top::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Quantity(args) => commands::quantity::run(args),
+        Command::Top(args) => runtime().block_on(commands::top::run(args)),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
     }
 }

@@ -7,10 +7,15 @@
 //!   `kube::Api`, plus the custom and external metrics types.
 //! - [`Error`] / [`ErrorKind`]: the one error model every binding maps.
 
+pub mod client;
 pub mod error;
+pub mod loopback_api;
 pub mod metrics;
 pub mod quantity;
+pub mod selector;
+pub mod top;
 
+pub use client::{Client, ListOptions};
 pub use error::{Error, ErrorKind, Result};
 pub use metrics::{ContainerMetrics, GoDuration, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList};
 pub use quantity::{Format, Quantity};

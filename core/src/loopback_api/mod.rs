@@ -1,0 +1,248 @@
+//! A loopback Kubernetes API server for tests and `kubemetrics demo`.
+//!
+//! It serves, over plain HTTP on 127.0.0.1, what kube-apiserver serves for the paths kubectl
+//! and kubemetrics use to read metrics: `/version`, legacy discovery (`/api`, `/apis`,
+//! `/apis/metrics.k8s.io[/v1beta1]`), Nodes and Pods (`/api/v1/...`, with selectors), and
+//! `metrics.k8s.io/v1beta1` node and pod metrics. Faults (401, 403, 500, malformed JSON, a hang,
+//! no Metrics API) can be switched on to test clients' error handling.
+
+pub mod http;
+pub mod metrics_routes;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::{NodeMetrics, PodMetrics};
+use crate::selector::{FieldSelector, LabelSelector};
+use ::http::{Method, Request, StatusCode};
+
+use http::HttpResponse;
+
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// A fault the server can be told to produce on every API request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// 401 Unauthorized on every path.
+    Unauthorized,
+    /// 403 Forbidden on the metrics paths.
+    Forbidden,
+    /// 500 on the metrics paths.
+    InternalError,
+    /// `200` with a body that is not JSON on the metrics paths.
+    MalformedJson,
+    /// Never answer the metrics paths.
+    Hang,
+}
+
+/// What the loopback server serves; change it at any time through [`LoopbackApiServer::state`].
+#[derive(Debug, Clone, Default)]
+pub struct ClusterState {
+    /// Node objects (`/api/v1/nodes`).
+    pub nodes: Vec<Node>,
+    /// Pod objects (`/api/v1/pods`).
+    pub pods: Vec<Pod>,
+    /// Node metrics, in the order the server lists them.
+    pub node_metrics: Vec<NodeMetrics>,
+    /// Pod metrics, in the order the server lists them.
+    pub pod_metrics: Vec<PodMetrics>,
+    /// Whether `metrics.k8s.io` is served (discovery and paths).
+    pub metrics_api: bool,
+    /// A fault to produce, if any.
+    pub fault: Option<Fault>,
+}
+
+/// A running loopback API server; stopped when dropped.
+#[derive(Debug)]
+pub struct LoopbackApiServer {
+    addr: SocketAddr,
+    state: Arc<RwLock<ClusterState>>,
+    stop: watch::Sender<bool>,
+}
+
+impl LoopbackApiServer {
+    /// Binds 127.0.0.1 on a free port and serves `state` (must be called within a tokio runtime).
+    pub async fn start(state: ClusterState) -> Result<LoopbackApiServer> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), state).await
+    }
+
+    /// Binds the given loopback address and serves `state`.
+    pub async fn start_on(addr: SocketAddr, state: ClusterState) -> Result<LoopbackApiServer> {
+        if !addr.ip().is_loopback() {
+            return Err(Error::new(ErrorKind::Config, format!("the loopback API server only binds loopback addresses, not {addr}")));
+        }
+        let listener = TcpListener::bind(addr).await.map_err(|e| Error::new(ErrorKind::Io, format!("bind {addr}: {e}")).with_source(e))?;
+        let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        let state = Arc::new(RwLock::new(state));
+        let (stop, mut stopped) = watch::channel(false);
+        let shared = state.clone();
+        tokio::spawn(async move {
+            loop {
+                let conn = tokio::select! {
+                    c = listener.accept() => c,
+                    _ = stopped.changed() => break,
+                };
+                let Ok((stream, _)) = conn else { continue };
+                let state = shared.clone();
+                let mut stop_conn = stopped.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        let state = state.clone();
+                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
+                    });
+                    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    tokio::select! {
+                        _ = conn => {},
+                        _ = stop_conn.changed() => {},
+                    }
+                });
+            }
+        });
+        Ok(LoopbackApiServer { addr, state, stop })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The served state, to change what the server answers.
+    pub fn state(&self) -> Arc<RwLock<ClusterState>> {
+        self.state.clone()
+    }
+
+    /// A kubeconfig (YAML) whose current context points at this server, with namespace `namespace`.
+    pub fn kubeconfig(&self, namespace: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: loopback\n  cluster:\n    server: {}\ncontexts:\n- name: loopback\n  context:\n    cluster: loopback\n    user: loopback\n    namespace: {namespace}\ncurrent-context: loopback\nusers:\n- name: loopback\n  user:\n    token: loopback-token\n",
+            self.url()
+        )
+    }
+}
+
+impl Drop for LoopbackApiServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+fn list_json<T: serde::Serialize>(kind: &str, items: &[T]) -> HttpResponse {
+    let body = serde_json::json!({"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items});
+    http::json(StatusCode::OK, body.to_string())
+}
+
+async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpResponse {
+    let (fault, metrics_api) = {
+        let s = state.read().unwrap_or_else(|e| e.into_inner());
+        (s.fault, s.metrics_api)
+    };
+    if fault == Some(Fault::Unauthorized) {
+        return http::status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized", None);
+    }
+    if req.method() != Method::GET {
+        return http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the server does not allow this method on the requested resource", None);
+    }
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let query = query.as_deref();
+    let metrics_prefix = "/apis/metrics.k8s.io";
+    if path.starts_with(metrics_prefix) {
+        if !metrics_api {
+            return http::not_found_path();
+        }
+        match fault {
+            Some(Fault::Forbidden) => {
+                return http::status(StatusCode::FORBIDDEN, "Forbidden", &format!("nodes.metrics.k8s.io is forbidden: User \"loopback\" cannot list resource \"nodes\" in API group \"metrics.k8s.io\" at the cluster scope"), None);
+            }
+            Some(Fault::InternalError) => return http::status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Internal error occurred: simulated failure", None),
+            Some(Fault::MalformedJson) => return http::json(StatusCode::OK, "{\"kind\":\"NodeMetricsList\",\"items\":[{"),
+            Some(Fault::Hang) => {
+                std::future::pending::<()>().await;
+            }
+            _ => {}
+        }
+    }
+    let s = state.read().unwrap_or_else(|e| e.into_inner()).clone();
+    match path.as_str() {
+        "/version" => http::json(StatusCode::OK, r#"{"major":"1","minor":"33","gitVersion":"v1.33.0-kubemetrics-loopback","platform":"linux/amd64"}"#),
+        "/api" => http::json(StatusCode::OK, r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}"#),
+        "/apis" => {
+            let groups = if s.metrics_api {
+                r#"[{"name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}]"#
+            } else {
+                "[]"
+            };
+            http::json(StatusCode::OK, format!(r#"{{"kind":"APIGroupList","apiVersion":"v1","groups":{groups}}}"#))
+        }
+        "/apis/metrics.k8s.io" => http::json(
+            StatusCode::OK,
+            r#"{"kind":"APIGroup","apiVersion":"v1","name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}"#,
+        ),
+        p if p.starts_with("/apis/metrics.k8s.io/v1beta1") => {
+            metrics_routes::respond(&p["/apis/metrics.k8s.io/v1beta1".len()..], query, &s.node_metrics, &s.pod_metrics).unwrap_or_else(http::not_found_path)
+        }
+        p if p.starts_with("/api/v1/") => core_v1(&p["/api/v1/".len()..], query, &s),
+        _ => http::not_found_path(),
+    }
+}
+
+fn core_v1(rest: &str, query: Option<&str>, s: &ClusterState) -> HttpResponse {
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    let label = LabelSelector::parse(&http::query_param(query, "labelSelector").unwrap_or_default());
+    let field = FieldSelector::parse(&http::query_param(query, "fieldSelector").unwrap_or_default());
+    let (label, field) = match (label, field) {
+        (Ok(l), Ok(f)) => (l, f),
+        (Err(e), _) | (_, Err(e)) => return http::bad_request(&e.to_string()),
+    };
+    let pod_field = |p: &Pod, name: &str| -> Option<String> {
+        match name {
+            "metadata.name" => p.metadata.name.clone(),
+            "metadata.namespace" => p.metadata.namespace.clone(),
+            "spec.nodeName" => Some(p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default()),
+            "status.phase" => Some(p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default()),
+            _ => None,
+        }
+    };
+    let pods_in = |ns: Option<&str>| -> Vec<&Pod> {
+        s.pods
+            .iter()
+            .filter(|p| ns.is_none_or(|ns| p.metadata.namespace.as_deref() == Some(ns)))
+            .filter(|p| label.matches(p.metadata.labels.as_ref()) && field.matches(|f| pod_field(p, f)))
+            .collect()
+    };
+    match parts.as_slice() {
+        ["nodes"] => {
+            let items: Vec<&Node> = s
+                .nodes
+                .iter()
+                .filter(|n| label.matches(n.metadata.labels.as_ref()) && field.matches(|f| (f == "metadata.name").then(|| n.metadata.name.clone().unwrap_or_default())))
+                .collect();
+            list_json("NodeList", &items)
+        }
+        ["nodes", name] => match s.nodes.iter().find(|n| n.metadata.name.as_deref() == Some(name)) {
+            Some(n) => http::json(StatusCode::OK, serde_json::to_string(n).unwrap_or_default()),
+            None => http::not_found_object("nodes", "", name),
+        },
+        ["pods"] => list_json("PodList", &pods_in(None)),
+        ["namespaces", ns, "pods"] => list_json("PodList", &pods_in(Some(ns))),
+        ["namespaces", ns, "pods", name] => {
+            match s.pods.iter().find(|p| p.metadata.namespace.as_deref() == Some(ns) && p.metadata.name.as_deref() == Some(name)) {
+                Some(p) => http::json(StatusCode::OK, serde_json::to_string(p).unwrap_or_default()),
+                None => http::not_found_object("pods", "", name),
+            }
+        }
+        _ => http::not_found_path(),
+    }
+}
+

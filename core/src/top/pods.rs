@@ -1,0 +1,167 @@
+//! `top pod`.
+
+use super::{SortBy, gosort};
+use crate::Quantity;
+use crate::client::{Client, ListOptions};
+use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::{GoDuration, PodMetrics};
+use serde::Serialize;
+
+/// What `top pod` reads and how it sorts and sums (kubectl's flags).
+#[derive(Debug, Clone, Default)]
+pub struct TopPodOptions {
+    /// One pod by name (kubectl's `NAME` argument).
+    pub name: Option<String>,
+    /// `-n`: the namespace (`None`: the client's default namespace).
+    pub namespace: Option<String>,
+    /// `-A`: all namespaces.
+    pub all_namespaces: bool,
+    /// `-l`: a label selector.
+    pub label_selector: Option<String>,
+    /// `--field-selector`.
+    pub field_selector: Option<String>,
+    /// `--containers`: one row per container.
+    pub containers: bool,
+    /// `--sort-by`.
+    pub sort_by: SortBy,
+    /// `--sum`: compute the total row.
+    pub sum: bool,
+}
+
+/// One container's usage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContainerRow {
+    /// Container name.
+    pub name: String,
+    /// CPU usage.
+    pub cpu: Quantity,
+    /// Memory usage.
+    pub memory: Quantity,
+}
+
+/// One pod's usage: the sum over its containers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PodRow {
+    /// Namespace.
+    pub namespace: String,
+    /// Pod name.
+    pub name: String,
+    /// CPU usage, summed over containers.
+    pub cpu: Quantity,
+    /// Memory usage, summed over containers.
+    pub memory: Quantity,
+    /// Per-container usage, in kubectl's container order for the chosen sort.
+    pub containers: Vec<ContainerRow>,
+}
+
+/// The result of `top pod`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopPods {
+    /// Rows in kubectl's order.
+    pub pods: Vec<PodRow>,
+    /// Total CPU over all rows (what `--sum` prints).
+    pub total_cpu: Quantity,
+    /// Total memory over all rows.
+    pub total_memory: Quantity,
+    /// The namespace read (`None` for all namespaces).
+    pub namespace: Option<String>,
+}
+
+fn usage(u: &crate::metrics::Usage, resource: &str) -> Quantity {
+    u.get(resource).copied().unwrap_or_default()
+}
+
+/// Turns pod metrics into `top pod` rows, sorted and summed like kubectl.
+pub fn top_pods_from(mut metrics: Vec<PodMetrics>, options: &TopPodOptions) -> TopPods {
+    let with_namespace = options.all_namespaces;
+    let mut keyed: Vec<(PodMetrics, Quantity, Quantity)> = metrics
+        .drain(..)
+        .map(|m| {
+            let cpu = m.total("cpu");
+            let mem = m.total("memory");
+            (m, cpu, mem)
+        })
+        .collect();
+    let milli = |q: &Quantity| q.milli_value().unwrap_or(0);
+    let value = |q: &Quantity| q.value().unwrap_or(0);
+    match options.sort_by {
+        SortBy::Cpu => gosort::sort(&mut keyed, |a, b| milli(&a.1) > milli(&b.1)),
+        SortBy::Memory => gosort::sort(&mut keyed, |a, b| value(&a.2) > value(&b.2)),
+        SortBy::Name => gosort::sort(&mut keyed, |a, b| {
+            if with_namespace && a.0.namespace() != b.0.namespace() {
+                return a.0.namespace() < b.0.namespace();
+            }
+            a.0.name() < b.0.name()
+        }),
+    }
+    let mut total_cpu = Quantity::ZERO;
+    let mut total_memory = Quantity::ZERO;
+    let pods = keyed
+        .into_iter()
+        .map(|(m, cpu, memory)| {
+            total_cpu += cpu;
+            total_memory += memory;
+            let mut containers: Vec<ContainerRow> =
+                m.containers.iter().map(|c| ContainerRow { name: c.name.clone(), cpu: usage(&c.usage, "cpu"), memory: usage(&c.usage, "memory") }).collect();
+            match options.sort_by {
+                SortBy::Cpu => gosort::sort(&mut containers, |a, b| milli(&a.cpu) > milli(&b.cpu)),
+                SortBy::Memory => gosort::sort(&mut containers, |a, b| value(&a.memory) > value(&b.memory)),
+                SortBy::Name => gosort::sort(&mut containers, |a, b| a.name < b.name),
+            }
+            PodRow { namespace: m.namespace().to_string(), name: m.name().to_string(), cpu, memory, containers }
+        })
+        .collect();
+    TopPods { pods, total_cpu, total_memory, namespace: None }
+}
+
+/// How long kubectl waits after a pod's creation before it calls missing metrics an error.
+pub const METRICS_CREATION_DELAY: GoDuration = GoDuration::from_secs(120);
+
+impl Client {
+    /// `kubectl top pod`: usage of the pods of one namespace (or all), summed per pod and per
+    /// container, in kubectl's order, with the total.
+    ///
+    /// When the Metrics API returns no pod, kubectl's rules apply: an error naming the first pod
+    /// older than two minutes ("Metrics not available for pod ns/name, age: ..."), "metrics not
+    /// available yet" when all are younger, and an empty result when no pod matches at all.
+    pub async fn top_pods(&self, options: &TopPodOptions) -> Result<TopPods> {
+        if options.name.is_some() && (options.label_selector.is_some() || options.field_selector.is_some()) {
+            return Err(Error::new(ErrorKind::Config, "only one of NAME or selector can be provided"));
+        }
+        self.metrics_api_version().await?;
+        let namespace = if options.all_namespaces { None } else { Some(options.namespace.clone().unwrap_or_else(|| self.default_namespace().to_string())) };
+        let list = ListOptions { label_selector: options.label_selector.clone(), field_selector: options.field_selector.clone() };
+        let metrics = match &options.name {
+            Some(name) => vec![self.get_pod_metrics(namespace.as_deref().unwrap_or(self.default_namespace()), name).await?],
+            None => self.list_pod_metrics(namespace.as_deref(), &list).await?,
+        };
+        if metrics.is_empty() {
+            self.explain_empty_pod_metrics(namespace.as_deref(), options, &list).await?;
+        }
+        let mut result = top_pods_from(metrics, options);
+        result.namespace = namespace;
+        Ok(result)
+    }
+
+    async fn explain_empty_pod_metrics(&self, namespace: Option<&str>, options: &TopPodOptions, list: &ListOptions) -> Result<()> {
+        let pods = match &options.name {
+            Some(name) => vec![self.get_pod(namespace.unwrap_or(self.default_namespace()), name).await?],
+            None => self.list_pods(namespace, list).await?,
+        };
+        if pods.is_empty() && options.name.is_none() {
+            return Ok(());
+        }
+        let now = jiff::Timestamp::now();
+        for pod in &pods {
+            if let Some(created) = &pod.metadata.creation_timestamp {
+                let age = GoDuration(now.duration_since(created.0).as_nanos() as i64);
+                if age > METRICS_CREATION_DELAY {
+                    let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+                    let name = pod.metadata.name.as_deref().unwrap_or_default();
+                    return Err(Error::new(ErrorKind::MetricsUnavailable, format!("Metrics not available for pod {ns}/{name}, age: {age}")));
+                }
+            }
+        }
+        Err(Error::new(ErrorKind::MetricsUnavailable, "metrics not available yet"))
+    }
+}

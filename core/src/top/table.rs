@@ -1,0 +1,92 @@
+//! The `kubectl top` tables, byte for byte (kubectl 1.32: same headers, tabwriter padding,
+//! `<unknown>` rows, the `--sum` rows, including kubectl's quirks).
+
+use super::{NodeRow, TopPods, tabwriter};
+use crate::Quantity;
+use std::fmt::Write;
+
+fn cpu_cell(q: &Quantity) -> String {
+    format!("{}m", q.milli_value().unwrap_or(0))
+}
+
+fn memory_cell(q: &Quantity) -> String {
+    format!("{}Mi", q.value().unwrap_or(0) / (1024 * 1024))
+}
+
+/// The `kubectl top node` table. Prints nothing when no row has metrics (kubectl errors first).
+pub fn render_nodes(rows: &[NodeRow], no_headers: bool) -> String {
+    if !rows.iter().any(NodeRow::has_metrics) {
+        return String::new();
+    }
+    let mut t = String::new();
+    if !no_headers {
+        t.push_str("NAME\tCPU(cores)\tCPU(%)\tMEMORY(bytes)\tMEMORY(%)\t\n");
+    }
+    for r in rows {
+        let _ = write!(t, "{}\t", r.name);
+        match (&r.cpu, &r.memory) {
+            (Some(cpu), Some(memory)) => {
+                let _ = write!(t, "{}\t", cpu_cell(cpu));
+                if let Some(p) = r.cpu_percent {
+                    let _ = write!(t, "{p}%\t");
+                }
+                let _ = write!(t, "{}\t", memory_cell(memory));
+                if let Some(p) = r.memory_percent {
+                    let _ = write!(t, "{p}%\t");
+                }
+            }
+            _ => t.push_str("<unknown>\t<unknown>\t<unknown>\t<unknown>\t"),
+        }
+        t.push('\n');
+    }
+    tabwriter::align(&t)
+}
+
+/// The `kubectl top pod` table (`containers`: `--containers`, `sum`: `--sum`; namespaces are
+/// shown when the result covers all namespaces).
+pub fn render_pods(top: &TopPods, containers: bool, no_headers: bool, sum: bool) -> String {
+    if top.pods.is_empty() {
+        return String::new();
+    }
+    let with_namespace = top.namespace.is_none();
+    let mut t = String::new();
+    // kubectl widens the sum row only for the columns whose headers it printed.
+    let mut column_width = 3;
+    if !no_headers {
+        if with_namespace {
+            t.push_str("NAMESPACE\t");
+            column_width += 1;
+        }
+        if containers {
+            t.push_str("POD\t");
+            column_width += 1;
+        }
+        t.push_str("NAME\tCPU(cores)\tMEMORY(bytes)\t\n");
+    }
+    for p in &top.pods {
+        if containers {
+            for c in &p.containers {
+                if with_namespace {
+                    let _ = write!(t, "{}\t", p.namespace);
+                }
+                let _ = writeln!(t, "{}\t{}\t{}\t{}\t", p.name, c.name, cpu_cell(&c.cpu), memory_cell(&c.memory));
+            }
+        } else {
+            if with_namespace {
+                let _ = write!(t, "{}\t", p.namespace);
+            }
+            let _ = writeln!(t, "{}\t{}\t{}\t", p.name, cpu_cell(&p.cpu), memory_cell(&p.memory));
+        }
+    }
+    if sum {
+        for _ in 0..column_width - 2 {
+            t.push('\t');
+        }
+        t.push_str("________\t________\t\n");
+        for _ in 0..column_width - 3 {
+            t.push('\t');
+        }
+        let _ = writeln!(t, "\t{}\t{}\t", cpu_cell(&top.total_cpu), memory_cell(&top.total_memory));
+    }
+    tabwriter::align(&t)
+}
