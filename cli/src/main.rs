@@ -19,6 +19,8 @@ enum Command {
     Quantity(commands::quantity::Args),
     /// Display resource (CPU/memory) usage of nodes or pods, exactly as kubectl top does.
     Top(commands::top::Args),
+    /// Serve a built-in test cluster (Kubernetes API subset + metrics.k8s.io) on 127.0.0.1.
+    LoopbackApi(commands::loopback_api::Args),
 }
 
 fn main() -> ExitCode {
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Quantity(args) => commands::quantity::run(args),
         Command::Top(args) => runtime().block_on(commands::top::run(args)),
+        Command::LoopbackApi(args) => runtime().block_on(commands::loopback_api::run(args)),
     }
 }
 

@@ -15,7 +15,7 @@ pub mod quantity;
 pub mod selector;
 pub mod top;
 
-pub use client::{Client, ListOptions};
+pub use client::{Client, ConnectionSettings, ListOptions};
 pub use error::{Error, ErrorKind, Result};
 pub use metrics::{ContainerMetrics, GoDuration, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList};
 pub use quantity::{Format, Quantity};

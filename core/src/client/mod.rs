@@ -1,6 +1,9 @@
 //! [`Client`]: typed reads of the Metrics API (and the Nodes and Pods `top` needs).
 
 mod errors;
+mod settings;
+
+pub use settings::ConnectionSettings;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::{NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList};

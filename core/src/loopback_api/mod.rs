@@ -6,6 +6,7 @@
 //! `metrics.k8s.io/v1beta1` node and pod metrics. Faults (401, 403, 500, malformed JSON, a hang,
 //! no Metrics API) can be switched on to test clients' error handling.
 
+pub mod fixtures;
 pub mod http;
 pub mod metrics_routes;
 
@@ -142,7 +143,42 @@ fn list_json<T: serde::Serialize>(kind: &str, items: &[T]) -> HttpResponse {
     http::json(StatusCode::OK, body.to_string())
 }
 
+/// Test control endpoints: `PUT /_loopback/fault/{none,unauthorized,forbidden,internal-error,malformed-json,hang}`
+/// and `PUT /_loopback/metrics-api/{on,off}`, so clients in any language can exercise every error.
+fn control(state: &RwLock<ClusterState>, path: &str) -> Option<HttpResponse> {
+    let rest = path.strip_prefix("/_loopback/")?;
+    let mut s = state.write().unwrap_or_else(|e| e.into_inner());
+    let ok = || http::json(StatusCode::OK, "{}");
+    Some(match rest {
+        "metrics-api/on" => {
+            s.metrics_api = true;
+            ok()
+        }
+        "metrics-api/off" => {
+            s.metrics_api = false;
+            ok()
+        }
+        fault => {
+            s.fault = match fault.strip_prefix("fault/") {
+                Some("none") => None,
+                Some("unauthorized") => Some(Fault::Unauthorized),
+                Some("forbidden") => Some(Fault::Forbidden),
+                Some("internal-error") => Some(Fault::InternalError),
+                Some("malformed-json") => Some(Fault::MalformedJson),
+                Some("hang") => Some(Fault::Hang),
+                _ => return Some(http::bad_request(&format!("unknown control path {path}"))),
+            };
+            ok()
+        }
+    })
+}
+
 async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpResponse {
+    if req.method() == Method::PUT {
+        if let Some(response) = control(state, req.uri().path()) {
+            return response;
+        }
+    }
     let (fault, metrics_api) = {
         let s = state.read().unwrap_or_else(|e| e.into_inner());
         (s.fault, s.metrics_api)

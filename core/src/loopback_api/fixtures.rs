@@ -1,0 +1,96 @@
+//! A built-in cluster for tests, examples and bindings: three nodes (one without metrics),
+//! pods in three namespaces with multi-container pods, quantities in every suffix, and ties.
+
+use super::ClusterState;
+use crate::{ContainerMetrics, GoDuration, NodeMetrics, PodMetrics, Quantity};
+use k8s_openapi::api::core::v1::{Node, NodeStatus, Pod, PodSpec, PodStatus};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use std::collections::BTreeMap;
+
+fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
+    Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+}
+
+fn time(s: &str) -> Time {
+    Time(s.parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH))
+}
+
+fn usage(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
+    [("cpu", cpu), ("memory", memory)].into_iter().map(|(k, v)| (k.to_string(), v.parse().unwrap_or_default())).collect()
+}
+
+fn rl(cpu: &str, memory: &str) -> Option<BTreeMap<String, K8sQuantity>> {
+    Some([("cpu", cpu), ("memory", memory), ("pods", "110")].into_iter().map(|(k, v)| (k.to_string(), K8sQuantity(v.to_string()))).collect())
+}
+
+/// A Node with allocatable and capacity.
+pub fn node(name: &str, alloc: (&str, &str), capacity: (&str, &str), l: &[(&str, &str)]) -> Node {
+    Node {
+        metadata: ObjectMeta { name: Some(name.into()), labels: labels(l), creation_timestamp: Some(time("2024-01-01T00:00:00Z")), ..Default::default() },
+        status: Some(NodeStatus { allocatable: rl(alloc.0, alloc.1), capacity: rl(capacity.0, capacity.1), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// Node metrics with CPU and memory usage.
+pub fn make_node_metrics(name: &str, cpu: &str, memory: &str, l: &[(&str, &str)]) -> NodeMetrics {
+    NodeMetrics {
+        metadata: ObjectMeta { name: Some(name.into()), labels: labels(l), creation_timestamp: Some(time("2024-01-01T00:10:00Z")), ..Default::default() },
+        timestamp: time("2024-01-01T00:09:50Z"),
+        window: GoDuration::from_secs(20),
+        usage: usage(cpu, memory),
+    }
+}
+
+/// A Running pod on node-a.
+pub fn pod(ns: &str, name: &str, l: &[(&str, &str)], created: &str) -> Pod {
+    Pod {
+        metadata: ObjectMeta { name: Some(name.into()), namespace: Some(ns.into()), labels: labels(l), creation_timestamp: Some(time(created)), ..Default::default() },
+        spec: Some(PodSpec { node_name: Some("node-a".into()), ..Default::default() }),
+        status: Some(PodStatus { phase: Some("Running".into()), ..Default::default() }),
+    }
+}
+
+/// Pod metrics with per-container (name, cpu, memory).
+pub fn make_pod_metrics(ns: &str, name: &str, l: &[(&str, &str)], containers: &[(&str, &str, &str)]) -> PodMetrics {
+    PodMetrics {
+        metadata: ObjectMeta { name: Some(name.into()), namespace: Some(ns.into()), labels: labels(l), creation_timestamp: Some(time("2024-01-01T00:10:00Z")), ..Default::default() },
+        timestamp: time("2024-01-01T00:09:50Z"),
+        window: GoDuration::from_millis(14982),
+        containers: containers.iter().map(|(n, c, m)| ContainerMetrics { name: n.to_string(), usage: usage(c, m) }).collect(),
+    }
+}
+
+/// The built-in cluster (see the module docs).
+pub fn varied() -> ClusterState {
+    let nodes = vec![
+        node("node-a", ("3920m", "15Gi"), ("4", "16Gi"), &[("tier", "a"), ("zone", "z1")]),
+        node("node-b", ("2", "8032120Ki"), ("2", "8132120Ki"), &[("tier", "b"), ("zone", "z1")]),
+        node("node-c", ("8", "32Gi"), ("8", "32Gi"), &[("tier", "a"), ("zone", "z2")]),
+    ];
+    let node_metrics = vec![
+        make_node_metrics("node-b", "551516196n", "13280692Ki", &[("tier", "b"), ("zone", "z1")]),
+        make_node_metrics("node-a", "1630534153n", "8318172Ki", &[("tier", "a"), ("zone", "z1")]),
+    ];
+    let old = "2024-01-01T00:00:00Z";
+    let mut pods = Vec::new();
+    let mut pod_metrics = Vec::new();
+    let spec: &[(&str, &str, &[(&str, &str)], &[(&str, &str, &str)])] = &[
+        ("default", "web-7f9c-abcde", &[("app", "web")], &[("nginx", "969654n", "15012Ki"), ("sidecar", "1m", "2Mi")]),
+        ("default", "web-7f9c-fghij", &[("app", "web")], &[("nginx", "1500m", "1.5Gi"), ("sidecar", "1m", "2Mi")]),
+        ("default", "redis-master-fsx46", &[("app", "redis")], &[("master", "250264852n", "100M")]),
+        ("default", "batch-1", &[("app", "batch")], &[("worker", "2", "12e6"), ("helper", "0.5", "1Gi"), ("init-copy", "0", "0")]),
+        ("kube-system", "coredns-558bd4d5db-4dpjz", &[("k8s-app", "kube-dns")], &[("coredns", "4710169n", "12533760")]),
+        ("kube-system", "etcd-node-a", &[("component", "etcd")], &[("etcd", "25m", "60Mi")]),
+        ("kube-system", "kube-apiserver-node-a", &[("component", "kube-apiserver")], &[("kube-apiserver", "25m", "250Mi")]),
+        ("monitoring", "prometheus-0", &[("app", "prometheus")], &[("prometheus", "120m", "1Gi"), ("config-reloader", "1m", "20Mi")]),
+        ("monitoring", "alertmanager-0", &[("app", "alertmanager")], &[("alertmanager", "2m", "20Mi")]),
+    ];
+    for (ns, name, l, containers) in spec {
+        pods.push(pod(ns, name, l, old));
+        pod_metrics.push(make_pod_metrics(ns, name, l, containers));
+    }
+    ClusterState { nodes, pods, node_metrics, pod_metrics, metrics_api: true, fault: None }
+}
+
