@@ -18,11 +18,22 @@ pub struct Args {
     /// Namespace of the kubeconfig context.
     #[arg(long, default_value = "default")]
     namespace: String,
+    /// Serve a generated cluster of this many pods (two containers each) instead of the
+    /// built-in fixtures, for benchmarks.
+    #[arg(long)]
+    scale_pods: Option<usize>,
+    /// Number of nodes of the generated cluster (with --scale-pods).
+    #[arg(long, default_value_t = 100)]
+    scale_nodes: usize,
 }
 
 /// Serves until Ctrl-C or SIGTERM; prints `serving on http://127.0.0.1:PORT` first.
 pub async fn run(args: Args) -> ExitCode {
-    let server = match LoopbackApiServer::start_on(SocketAddr::from(([127, 0, 0, 1], args.port)), fixtures::varied()).await {
+    let state = match args.scale_pods {
+        Some(pods) => fixtures::scaled(args.scale_nodes, pods),
+        None => fixtures::varied(),
+    };
+    let server = match LoopbackApiServer::start_on(SocketAddr::from(([127, 0, 0, 1], args.port)), state).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -94,3 +94,29 @@ pub fn varied() -> ClusterState {
     ClusterState { nodes, pods, node_metrics, pod_metrics, metrics_api: true, fault: None }
 }
 
+
+/// A large cluster for benchmarks: `nodes` nodes and `pods` pods (two containers each) spread
+/// over 20 namespaces, with deterministic usage values in nanocores and Ki.
+pub fn scaled(nodes: usize, pods: usize) -> ClusterState {
+    let mut state = ClusterState { metrics_api: true, ..Default::default() };
+    for i in 0..nodes {
+        let name = format!("node-{i:05}");
+        state.nodes.push(node(&name, ("7910m", "31Gi"), ("8", "32Gi"), &[("pool", if i % 2 == 0 { "a" } else { "b" })]));
+        let cpu = format!("{}n", 100_000_000 + (i as u64 * 7_919_993) % 7_000_000_000);
+        let mem = format!("{}Ki", 1_000_000 + (i as u64 * 104_729) % 30_000_000);
+        state.node_metrics.push(make_node_metrics(&name, &cpu, &mem, &[("pool", if i % 2 == 0 { "a" } else { "b" })]));
+    }
+    for i in 0..pods {
+        let ns = format!("team-{:02}", i % 20);
+        let name = format!("app-{i:06}");
+        let app = format!("app-{}", i % 50);
+        let l = [("app", app.as_str())];
+        let c1 = format!("{}n", (i as u64 * 2_654_435_761) % 900_000_000);
+        let m1 = format!("{}Ki", 10_000 + (i as u64 * 7_703) % 2_000_000);
+        let c2 = format!("{}m", i % 7);
+        let m2 = format!("{}Mi", 1 + i % 64);
+        state.pods.push(pod(&ns, &name, &l, "2024-01-01T00:00:00Z"));
+        state.pod_metrics.push(make_pod_metrics(&ns, &name, &l, &[("main", &c1, &m1), ("sidecar", &c2, &m2)]));
+    }
+    state
+}
