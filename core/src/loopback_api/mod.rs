@@ -209,8 +209,11 @@ async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpRes
             _ => {}
         }
     }
-    let s = state.read().unwrap_or_else(|e| e.into_inner()).clone();
-    match path.as_str() {
+    respond(&state.read().unwrap_or_else(|e| e.into_inner()), &path, query)
+}
+
+fn respond(s: &ClusterState, path: &str, query: Option<&str>) -> HttpResponse {
+    match path {
         "/version" => http::json(StatusCode::OK, r#"{"major":"1","minor":"33","gitVersion":"v1.33.0-kubemetrics-loopback","platform":"linux/amd64"}"#),
         "/api" => http::json(StatusCode::OK, r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}"#),
         "/apis" => {
@@ -228,7 +231,7 @@ async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpRes
         p if p.starts_with("/apis/metrics.k8s.io/v1beta1") => {
             metrics_routes::respond(&p["/apis/metrics.k8s.io/v1beta1".len()..], query, &s.node_metrics, &s.pod_metrics).unwrap_or_else(http::not_found_path)
         }
-        p if p.starts_with("/api/v1/") => core_v1(&p["/api/v1/".len()..], query, &s),
+        p if p.starts_with("/api/v1/") => core_v1(&p["/api/v1/".len()..], query, s),
         _ => http::not_found_path(),
     }
 }
