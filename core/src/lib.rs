@@ -12,7 +12,9 @@ pub mod error;
 pub mod loopback_api;
 pub mod metrics;
 pub mod quantity;
+pub mod scrape;
 pub mod selector;
+pub mod server;
 pub mod top;
 
 pub use client::{Client, ConnectionSettings, ListOptions};

@@ -29,60 +29,85 @@ fn selectors(query: Option<&str>) -> Result<(LabelSelector, FieldSelector), Http
     Ok((l, f))
 }
 
-/// Serves `rest`, the path after `/apis/metrics.k8s.io/v1beta1` (e.g. `/nodes`, `/namespaces/ns/pods/p`).
-/// Returns `None` for a path that is not a metrics path.
-pub fn respond(rest: &str, query: Option<&str>, nodes: &[NodeMetrics], pods: &[PodMetrics]) -> Option<HttpResponse> {
+/// What a metrics path selects.
+#[derive(Debug, Clone)]
+pub enum Selected {
+    /// `/` of the group-version: the resource list.
+    ResourceList,
+    /// A node list.
+    Nodes(Vec<NodeMetrics>),
+    /// One node.
+    Node(NodeMetrics),
+    /// A pod list.
+    Pods(Vec<PodMetrics>),
+    /// One pod.
+    Pod(PodMetrics),
+}
+
+/// What `rest` (the path after `/apis/metrics.k8s.io/v1beta1`, e.g. `/nodes`,
+/// `/namespaces/ns/pods/p`) selects; `None` for a path that is not a metrics path, `Err` for a
+/// failure answer (bad selector, NotFound, watch).
+pub fn select(rest: &str, query: Option<&str>, nodes: &[NodeMetrics], pods: &[PodMetrics]) -> Option<Result<Selected, HttpResponse>> {
     let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
     if http::query_param(query, "watch").is_some_and(|w| w == "true" || w == "1") {
-        return Some(http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "watch is not supported on metrics.k8s.io", None));
+        return Some(Err(http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "watch is not supported on metrics.k8s.io", None)));
     }
-    let ok = |body: String| http::json(StatusCode::OK, body);
     Some(match parts.as_slice() {
-        [] => http::json(StatusCode::OK, resource_list()),
-        ["nodes"] => {
-            let (l, f) = match selectors(query) {
-                Ok(s) => s,
-                Err(r) => return Some(r),
-            };
-            let items: Vec<NodeMetrics> = nodes
-                .iter()
-                .filter(|n| l.matches(n.metadata.labels.as_ref()))
-                .filter(|n| f.matches(|field| (field == "metadata.name").then(|| n.name().to_string()).or_else(|| (field == "metadata.namespace").then(String::new))))
-                .cloned()
-                .collect();
-            ok(to_wire_json(&NodeMetricsList { metadata: ListMeta::default(), items }, GROUP_VERSION))
-        }
-        ["nodes", name] => match nodes.iter().find(|n| n.name() == *name) {
-            Some(n) => ok(to_wire_json(n, GROUP_VERSION)),
-            None => http::not_found_object("nodemetrics", GROUP, name),
-        },
+        [] => Ok(Selected::ResourceList),
+        ["nodes"] => selectors(query).map(|(l, f)| {
+            Selected::Nodes(
+                nodes
+                    .iter()
+                    .filter(|n| l.matches(n.metadata.labels.as_ref()))
+                    .filter(|n| f.matches(|field| match field {
+                        "metadata.name" => Some(n.name().to_string()),
+                        "metadata.namespace" => Some(String::new()),
+                        _ => None,
+                    }))
+                    .cloned()
+                    .collect(),
+            )
+        }),
+        ["nodes", name] => nodes.iter().find(|n| n.name() == *name).cloned().map(Selected::Node).ok_or_else(|| http::not_found_object("nodemetrics", GROUP, name)),
         ["pods"] => pod_list(None, query, pods),
         ["namespaces", ns, "pods"] => pod_list(Some(ns), query, pods),
-        ["namespaces", ns, "pods", name] => match pods.iter().find(|p| p.namespace() == *ns && p.name() == *name) {
-            Some(p) => ok(to_wire_json(p, GROUP_VERSION)),
-            None => http::not_found_object("podmetrics", GROUP, name),
-        },
+        ["namespaces", ns, "pods", name] => pods
+            .iter()
+            .find(|p| p.namespace() == *ns && p.name() == *name)
+            .cloned()
+            .map(Selected::Pod)
+            .ok_or_else(|| http::not_found_object("podmetrics", GROUP, &format!("{ns}/{name}"))),
         _ => return None,
     })
 }
 
-fn pod_list(ns: Option<&str>, query: Option<&str>, pods: &[PodMetrics]) -> HttpResponse {
-    let (l, f) = match selectors(query) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let items: Vec<PodMetrics> = pods
-        .iter()
-        .filter(|p| ns.is_none_or(|ns| p.namespace() == ns))
-        .filter(|p| l.matches(p.metadata.labels.as_ref()))
-        .filter(|p| {
-            f.matches(|field| match field {
-                "metadata.name" => Some(p.name().to_string()),
-                "metadata.namespace" => Some(p.namespace().to_string()),
-                _ => None,
+/// Serves `rest` as JSON (see [`select`]).
+pub fn respond(rest: &str, query: Option<&str>, nodes: &[NodeMetrics], pods: &[PodMetrics]) -> Option<HttpResponse> {
+    let ok = |body: String| http::json(StatusCode::OK, body);
+    Some(match select(rest, query, nodes, pods)? {
+        Err(r) => r,
+        Ok(Selected::ResourceList) => http::json(StatusCode::OK, resource_list()),
+        Ok(Selected::Nodes(items)) => ok(to_wire_json(&NodeMetricsList { metadata: ListMeta::default(), items }, GROUP_VERSION)),
+        Ok(Selected::Node(n)) => ok(to_wire_json(&n, GROUP_VERSION)),
+        Ok(Selected::Pods(items)) => ok(to_wire_json(&PodMetricsList { metadata: ListMeta::default(), items }, GROUP_VERSION)),
+        Ok(Selected::Pod(p)) => ok(to_wire_json(&p, GROUP_VERSION)),
+    })
+}
+
+fn pod_list(ns: Option<&str>, query: Option<&str>, pods: &[PodMetrics]) -> Result<Selected, HttpResponse> {
+    let (l, f) = selectors(query)?;
+    Ok(Selected::Pods(
+        pods.iter()
+            .filter(|p| ns.is_none_or(|ns| p.namespace() == ns))
+            .filter(|p| l.matches(p.metadata.labels.as_ref()))
+            .filter(|p| {
+                f.matches(|field| match field {
+                    "metadata.name" => Some(p.name().to_string()),
+                    "metadata.namespace" => Some(p.namespace().to_string()),
+                    _ => None,
+                })
             })
-        })
-        .cloned()
-        .collect();
-    http::json(StatusCode::OK, to_wire_json(&PodMetricsList { metadata: ListMeta::default(), items }, GROUP_VERSION))
+            .cloned()
+            .collect(),
+    ))
 }

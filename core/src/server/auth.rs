@@ -1,0 +1,294 @@
+//! Delegated authentication and authorization, as Kubernetes aggregated API servers do it:
+//! front-proxy client certificates (requestheader CA, allowed names, `X-Remote-*` headers),
+//! client-CA certificates (CN = user, O = groups), bearer tokens through `TokenReview`, and
+//! authorization through `SubjectAccessReview`; both reviews cached briefly.
+
+use super::tls;
+use crate::error::{Error, ErrorKind, Result};
+use http::HeaderMap;
+use rustls_pki_types::CertificateDer;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// User name (`system:anonymous` when unauthenticated).
+    pub name: String,
+    /// Groups.
+    pub groups: Vec<String>,
+    /// Extra attributes (from `X-Remote-Extra-*` or the token review).
+    pub extra: BTreeMap<String, Vec<String>>,
+}
+
+impl User {
+    fn anonymous() -> User {
+        User { name: "system:anonymous".into(), groups: vec!["system:unauthenticated".into()], extra: BTreeMap::new() }
+    }
+
+    /// `true` for the anonymous user.
+    pub fn is_anonymous(&self) -> bool {
+        self.name == "system:anonymous"
+    }
+}
+
+/// What a request asks to do, for authorization.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Attributes {
+    /// A resource request (`get`/`list`/`watch` on `nodes` or `pods` of an API group).
+    Resource {
+        /// Verb.
+        verb: String,
+        /// API group.
+        group: String,
+        /// API version.
+        version: String,
+        /// Resource (`nodes`, `pods`).
+        resource: String,
+        /// Namespace, empty when cluster-wide.
+        namespace: String,
+        /// Object name, empty for lists.
+        name: String,
+    },
+    /// Any other path (`/apis`, `/openapi/v2`, `/metrics`).
+    NonResource {
+        /// Verb (`get`).
+        verb: String,
+        /// Path.
+        path: String,
+    },
+}
+
+/// Authentication and authorization settings (metrics-server's flags).
+#[derive(Debug, Clone, Default)]
+pub struct AuthOptions {
+    /// `--client-ca-file`: CAs of user client certificates.
+    pub client_ca: Vec<CertificateDer<'static>>,
+    /// `--requestheader-client-ca-file`: CA of the front proxy (kube-apiserver's aggregator).
+    pub requestheader_ca: Vec<CertificateDer<'static>>,
+    /// `--requestheader-allowed-names`: allowed CNs of front-proxy certificates (empty: any).
+    pub requestheader_allowed_names: Vec<String>,
+    /// `--requestheader-username-headers`.
+    pub username_headers: Vec<String>,
+    /// `--requestheader-group-headers`.
+    pub group_headers: Vec<String>,
+    /// `--requestheader-extra-headers-prefix`.
+    pub extra_headers_prefix: Vec<String>,
+    /// `--authorization-always-allow-paths`.
+    pub always_allow_paths: Vec<String>,
+    /// Allow anonymous requests to reach authorization (`--anonymous-auth`); off by default.
+    pub anonymous: bool,
+    /// Authorize every authenticated user without asking the API server (tests, local use).
+    pub always_allow_authenticated: bool,
+}
+
+/// The outcome of authentication + authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead.
+    Allow(User),
+    /// 401: no acceptable credentials.
+    Unauthenticated(String),
+    /// 403: authenticated but not allowed; the message says who and what.
+    Forbidden(String),
+}
+
+/// Paths every authenticated user may read (the `system:discovery` role of Kubernetes).
+fn is_discovery(path: &str) -> bool {
+    matches!(path, "/apis" | "/apis/" | "/version" | "/version/")
+        || path.starts_with("/openapi/")
+        || path.strip_prefix("/apis/").is_some_and(|rest| rest.trim_end_matches('/').split('/').count() <= 2)
+}
+
+/// Caches review answers for a short time (allowed and denied alike).
+struct Cache<K, V> {
+    ttl: Duration,
+    entries: Mutex<HashMap<K, (Instant, V)>>,
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
+    fn new(ttl: Duration) -> Self {
+        Cache { ttl, entries: Mutex::new(HashMap::new()) }
+    }
+    fn get(&self, k: &K) -> Option<V> {
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(k).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+    }
+    fn put(&self, k: K, v: V) {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            let ttl = self.ttl;
+            map.retain(|_, (at, _)| at.elapsed() < ttl);
+        }
+        map.insert(k, (Instant::now(), v));
+    }
+}
+
+/// Authenticates and authorizes requests.
+pub struct Authenticator {
+    options: AuthOptions,
+    requestheader_issuers: Vec<Vec<u8>>,
+    client_ca_issuers: Vec<Vec<u8>>,
+    kube: Option<kube::Client>,
+    tokens: Cache<String, Option<User>>,
+    reviews: Cache<(String, Vec<String>, Attributes), bool>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator").field("options", &self.options).finish()
+    }
+}
+
+impl Authenticator {
+    /// `kube` is the client used for TokenReview and SubjectAccessReview (`None`: tokens are
+    /// refused, and only `always_allow_authenticated` authorizes).
+    pub fn new(options: AuthOptions, kube: Option<kube::Client>) -> Authenticator {
+        let requestheader_issuers = options.requestheader_ca.iter().filter_map(tls::subject_raw).collect();
+        let client_ca_issuers = options.client_ca.iter().filter_map(tls::subject_raw).collect();
+        Authenticator { options, requestheader_issuers, client_ca_issuers, kube, tokens: Cache::new(Duration::from_secs(10)), reviews: Cache::new(Duration::from_secs(10)) }
+    }
+
+    /// CAs the TLS layer must accept client certificates from.
+    pub fn client_cas(&self) -> Vec<CertificateDer<'static>> {
+        self.options.client_ca.iter().chain(&self.options.requestheader_ca).cloned().collect()
+    }
+
+    /// Decides on one request.
+    pub async fn decide(&self, peer_cert: Option<&CertificateDer<'static>>, headers: &HeaderMap, attributes: &Attributes) -> Decision {
+        let path_allowed = match attributes {
+            Attributes::NonResource { path, .. } => self.options.always_allow_paths.iter().any(|p| p == path || (p.ends_with('*') && path.starts_with(p.trim_end_matches('*')))),
+            _ => false,
+        };
+        let user = match self.authenticate(peer_cert, headers).await {
+            Ok(Some(user)) => user,
+            Ok(None) if path_allowed => return Decision::Allow(User::anonymous()),
+            Ok(None) if self.options.anonymous => User::anonymous(),
+            Ok(None) => return Decision::Unauthenticated("Unauthorized".into()),
+            Err(e) => return Decision::Unauthenticated(e.to_string()),
+        };
+        if path_allowed || user.groups.iter().any(|g| g == "system:masters") {
+            return Decision::Allow(user);
+        }
+        if let Attributes::NonResource { path, .. } = attributes {
+            if !user.is_anonymous() && is_discovery(path) {
+                return Decision::Allow(user);
+            }
+        }
+        if self.options.always_allow_authenticated && !user.is_anonymous() {
+            return Decision::Allow(user);
+        }
+        match self.authorize(&user, attributes).await {
+            Ok(true) => Decision::Allow(user),
+            Ok(false) => Decision::Forbidden(forbidden_message(&user, attributes)),
+            Err(e) => Decision::Forbidden(format!("{}: {e}", forbidden_message(&user, attributes))),
+        }
+    }
+
+    async fn authenticate(&self, peer_cert: Option<&CertificateDer<'static>>, headers: &HeaderMap) -> Result<Option<User>> {
+        if let Some((cn, orgs, issuer)) = peer_cert.and_then(tls::subject) {
+            if self.requestheader_issuers.contains(&issuer) {
+                let allowed = &self.options.requestheader_allowed_names;
+                if !allowed.is_empty() && !allowed.contains(&cn) {
+                    return Err(Error::new(ErrorKind::Auth, format!("client certificate CN {cn:?} is not an allowed front-proxy name")));
+                }
+                if let Some(user) = self.user_from_headers(headers) {
+                    return Ok(Some(user));
+                }
+            } else if self.client_ca_issuers.contains(&issuer) {
+                return Ok(Some(User { name: cn, groups: orgs, extra: BTreeMap::new() }));
+            }
+        }
+        if let Some(token) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
+            return self.review_token(token.trim()).await.map(|u| u.or(None)).and_then(|u| match u {
+                Some(u) => Ok(Some(u)),
+                None => Err(Error::new(ErrorKind::Auth, "invalid bearer token")),
+            });
+        }
+        Ok(None)
+    }
+
+    fn user_from_headers(&self, headers: &HeaderMap) -> Option<User> {
+        let name = self.options.username_headers.iter().find_map(|h| headers.get(h.as_str()).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()))?;
+        let groups = self.options.group_headers.iter().flat_map(|h| headers.get_all(h.as_str()).iter().filter_map(|v| v.to_str().ok().map(str::to_string))).collect();
+        let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (k, v) in headers {
+            for prefix in &self.options.extra_headers_prefix {
+                if let Some(key) = k.as_str().strip_prefix(&prefix.to_ascii_lowercase()) {
+                    if let Ok(v) = v.to_str() {
+                        extra.entry(crate::loopback_api::http::percent_decode(key)).or_default().push(v.to_string());
+                    }
+                }
+            }
+        }
+        Some(User { name: name.to_string(), groups, extra })
+    }
+
+    async fn review_token(&self, token: &str) -> Result<Option<User>> {
+        if let Some(cached) = self.tokens.get(&token.to_string()) {
+            return Ok(cached);
+        }
+        let Some(kube) = &self.kube else {
+            return Err(Error::new(ErrorKind::Auth, "bearer tokens need a Kubernetes API server to review them"));
+        };
+        let body = serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}});
+        let answer: serde_json::Value = post(kube, "/apis/authentication.k8s.io/v1/tokenreviews", &body).await?;
+        let status = &answer["status"];
+        let user = if status["authenticated"].as_bool() == Some(true) {
+            let u = &status["user"];
+            let strings = |v: &serde_json::Value| v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            let extra = u["extra"].as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), strings(v))).collect()).unwrap_or_default();
+            Some(User { name: u["username"].as_str().unwrap_or_default().to_string(), groups: strings(&u["groups"]), extra })
+        } else {
+            None
+        };
+        self.tokens.put(token.to_string(), user.clone());
+        Ok(user)
+    }
+
+    async fn authorize(&self, user: &User, attributes: &Attributes) -> Result<bool> {
+        let key = (user.name.clone(), user.groups.clone(), attributes.clone());
+        if let Some(allowed) = self.reviews.get(&key) {
+            return Ok(allowed);
+        }
+        let Some(kube) = &self.kube else {
+            return Ok(false);
+        };
+        let mut spec = serde_json::json!({"user": user.name, "groups": user.groups, "extra": user.extra});
+        match attributes {
+            Attributes::Resource { verb, group, version, resource, namespace, name } => {
+                spec["resourceAttributes"] = serde_json::json!({"verb": verb, "group": group, "version": version, "resource": resource, "namespace": namespace, "name": name});
+            }
+            Attributes::NonResource { verb, path } => spec["nonResourceAttributes"] = serde_json::json!({"verb": verb, "path": path}),
+        }
+        let body = serde_json::json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec});
+        let answer: serde_json::Value = post(kube, "/apis/authorization.k8s.io/v1/subjectaccessreviews", &body).await?;
+        let allowed = answer["status"]["allowed"].as_bool() == Some(true);
+        self.reviews.put(key, allowed);
+        Ok(allowed)
+    }
+}
+
+async fn post(kube: &kube::Client, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
+    let req = http::Request::post(path)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(serde_json::to_vec(body).unwrap_or_default())
+        .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+    let text = tokio::time::timeout(Duration::from_secs(10), kube.request_text(req))
+        .await
+        .map_err(|_| Error::new(ErrorKind::Io, format!("POST {path}: no answer within 10s")))?
+        .map_err(|e| Error::new(ErrorKind::Api, format!("POST {path}: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| Error::new(ErrorKind::Api, format!("POST {path}: {e}")))
+}
+
+/// kube-apiserver's wording for a refused request.
+pub fn forbidden_message(user: &User, attributes: &Attributes) -> String {
+    match attributes {
+        Attributes::Resource { verb, group, resource, namespace, .. } => {
+            let scope = if namespace.is_empty() { "at the cluster scope".to_string() } else { format!("in the namespace \"{namespace}\"") };
+            format!("{resource}.{group} is forbidden: User \"{}\" cannot {verb} resource \"{resource}\" in API group \"{group}\" {scope}", user.name)
+        }
+        Attributes::NonResource { verb, path } => format!("forbidden: User \"{}\" cannot {verb} path \"{path}\"", user.name),
+    }
+}

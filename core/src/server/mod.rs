@@ -1,0 +1,223 @@
+//! `kubemetrics serve`: a drop-in metrics-server. HTTPS (rustls, h2 and http/1.1) serving
+//! `metrics.k8s.io/v1beta1` behind the kube-apiserver aggregator, with delegated authentication
+//! and authorization, metrics-server's health checks and self-metrics, and request limits.
+
+pub mod auth;
+mod openapi;
+pub mod provider;
+pub mod routes;
+pub mod self_metrics;
+pub mod tls;
+
+pub use auth::{AuthOptions, Authenticator, Decision};
+pub use provider::{MetricsProvider, MetricsSnapshot, StaticProvider};
+pub use self_metrics::{ScrapeErrorClass, ServerMetrics};
+pub use tls::ServingCert;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::loopback_api::http::{self as h, HttpResponse};
+use ::http::{Method, Request, StatusCode};
+use auth::Attributes;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls_pki_types::CertificateDer;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+/// Serving settings (metrics-server's flags of the same names).
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// `--bind-address` and `--secure-port`.
+    pub address: SocketAddr,
+    /// `--tls-cert-file`/`--tls-private-key-file`, or self-signed into `--cert-dir`.
+    pub serving: ServingCert,
+    /// Authentication and authorization.
+    pub auth: AuthOptions,
+    /// `--max-requests-inflight` (0: unlimited).
+    pub max_requests_inflight: usize,
+    /// `--request-timeout`.
+    pub request_timeout: Duration,
+}
+
+/// A running metrics server; stops when dropped or on [`MetricsServer::shutdown`].
+#[derive(Debug)]
+pub struct MetricsServer {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    shutting_down: Arc<AtomicBool>,
+}
+
+struct Shared {
+    provider: Arc<dyn MetricsProvider>,
+    stats: Arc<ServerMetrics>,
+    auth: Authenticator,
+    inflight: Option<Semaphore>,
+    timeout: Duration,
+    shutting_down: Arc<AtomicBool>,
+}
+
+impl MetricsServer {
+    /// Binds and serves. `kube` is used for TokenReview/SubjectAccessReview.
+    pub async fn start(options: ServerOptions, provider: Arc<dyn MetricsProvider>, stats: Arc<ServerMetrics>, kube: Option<kube::Client>) -> Result<MetricsServer> {
+        let authenticator = Authenticator::new(options.auth.clone(), kube);
+        let tls = tls::server_config(&options.serving, &authenticator.client_cas())?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let listener = TcpListener::bind(options.address)
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot listen on {}: {e}", options.address)).with_source(e))?;
+        let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        let shutting_down = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared {
+            provider,
+            stats,
+            auth: authenticator,
+            inflight: (options.max_requests_inflight > 0).then(|| Semaphore::new(options.max_requests_inflight)),
+            timeout: options.request_timeout,
+            shutting_down: shutting_down.clone(),
+        });
+        let (stop, mut stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    a = listener.accept() => a,
+                    _ = stopped.changed() => break,
+                };
+                let Ok((tcp, peer)) = accepted else { continue };
+                let acceptor = acceptor.clone();
+                let shared = shared.clone();
+                let mut stop_conn = stopped.clone();
+                tokio::spawn(async move {
+                    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, "TLS handshake failed: {e}");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                    let peer_cert: Option<CertificateDer<'static>> = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
+                    let peer_cert = Arc::new(peer_cert);
+                    let service = service_fn(move |req| {
+                        let shared = shared.clone();
+                        let peer_cert = peer_cert.clone();
+                        async move { Ok::<_, std::convert::Infallible>(handle(&shared, peer_cert.as_ref().as_ref(), req).await) }
+                    });
+                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    let conn = builder.serve_connection(TokioIo::new(tls), service);
+                    tokio::select! {
+                        _ = conn => {}
+                        _ = stop_conn.changed() => {}
+                    }
+                });
+            }
+        });
+        Ok(MetricsServer { addr, stop, shutting_down })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Marks the server as shutting down (`/readyz` fails) and stops accepting connections.
+    pub fn shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Request attributes for authorization.
+fn attributes(path: &str, query: Option<&str>) -> Attributes {
+    let watch = h::query_param(query, "watch").is_some_and(|w| w == "true" || w == "1");
+    if let Some(rest) = path.strip_prefix("/apis/metrics.k8s.io/v1beta1/") {
+        let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+        let (resource, namespace, name) = match parts.as_slice() {
+            ["nodes"] => ("nodes", "", ""),
+            ["nodes", n] => ("nodes", "", *n),
+            ["pods"] => ("pods", "", ""),
+            ["namespaces", ns, "pods"] => ("pods", *ns, ""),
+            ["namespaces", ns, "pods", n] => ("pods", *ns, *n),
+            _ => return Attributes::NonResource { verb: "get".into(), path: path.into() },
+        };
+        let verb = if watch { "watch" } else if name.is_empty() { "list" } else { "get" };
+        return Attributes::Resource {
+            verb: verb.into(),
+            group: "metrics.k8s.io".into(),
+            version: "v1beta1".into(),
+            resource: resource.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+    }
+    Attributes::NonResource { verb: "get".into(), path: path.into() }
+}
+
+async fn handle(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req: Request<Incoming>) -> HttpResponse {
+    let _permit = match &shared.inflight {
+        Some(sem) => match sem.try_acquire() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                let mut r = h::status(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests, please try again later.", None);
+                r.headers_mut().insert(::http::header::RETRY_AFTER, ::http::HeaderValue::from_static("1"));
+                return r;
+            }
+        },
+        None => None,
+    };
+    match tokio::time::timeout(shared.timeout, route(shared, peer_cert, &req)).await {
+        Ok(r) => r,
+        Err(_) => h::status(StatusCode::GATEWAY_TIMEOUT, "Timeout", &format!("request did not complete within {:?}", shared.timeout), None),
+    }
+}
+
+async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req: &Request<Incoming>) -> HttpResponse {
+    let path = req.uri().path();
+    let query = req.uri().query();
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return h::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the server does not allow this method on the requested resource", None);
+    }
+    let attrs = attributes(path, query);
+    match shared.auth.decide(peer_cert, req.headers(), &attrs).await {
+        Decision::Allow(user) => tracing::trace!(user = %user.name, path, "allowed"),
+        Decision::Unauthenticated(why) => {
+            tracing::debug!(path, "unauthenticated: {why}");
+            return h::status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized", None);
+        }
+        Decision::Forbidden(message) => {
+            tracing::debug!(path, "forbidden: {message}");
+            let details = match &attrs {
+                Attributes::Resource { resource, name, group, .. } => Some((name.as_str(), group.as_str(), resource.as_str())),
+                _ => None,
+            };
+            return h::status(StatusCode::FORBIDDEN, "Forbidden", &message, details);
+        }
+    }
+    let accept = req.headers().get(::http::header::ACCEPT).and_then(|v| v.to_str().ok());
+    let provider = shared.provider.as_ref();
+    if let Some(r) = routes::health(path, query, provider, shared.shutting_down.load(Ordering::SeqCst)) {
+        return r;
+    }
+    if path == "/metrics" {
+        return ::http::Response::builder()
+            .header(::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+            .body(http_body_util::Full::new(bytes::Bytes::from(shared.stats.render())))
+            .unwrap_or_default();
+    }
+    if let Some(rest) = path.strip_prefix("/apis/metrics.k8s.io/v1beta1") {
+        if !rest.is_empty() && rest != "/" {
+            return routes::metrics(rest, query, accept, provider, &shared.stats).unwrap_or_else(h::not_found_path);
+        }
+    }
+    routes::discovery(path, accept).unwrap_or_else(h::not_found_path)
+}

@@ -1,0 +1,47 @@
+//! What the server serves from: a [`MetricsProvider`] (the collector, or anything else).
+
+use crate::metrics::{NodeMetrics, PodMetrics};
+use std::sync::Arc;
+
+/// A consistent view of all metrics, built once per collection cycle.
+///
+/// Nodes are sorted by name and pods by namespace then name, as metrics-server lists them;
+/// labels are already copied from the Node and Pod objects.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSnapshot {
+    /// Node metrics, by name.
+    pub nodes: Vec<NodeMetrics>,
+    /// Pod metrics, by namespace and name.
+    pub pods: Vec<PodMetrics>,
+}
+
+/// The source the metrics server answers from, plus the state its health checks report.
+pub trait MetricsProvider: Send + Sync + 'static {
+    /// The latest snapshot.
+    fn snapshot(&self) -> Arc<MetricsSnapshot>;
+    /// `true` once a full collection cycle stored data (`metric-storage-ready`).
+    fn storage_ready(&self) -> bool;
+    /// `true` while the collection loop keeps ticking (`metric-collection-timely`): catches a
+    /// stuck scheduler, not slow kubelets.
+    fn collection_timely(&self) -> bool;
+    /// `true` once Node and Pod listings are synced (`informer-sync`, `metadata-informer-sync`).
+    fn informers_synced(&self) -> bool {
+        true
+    }
+}
+
+/// A fixed snapshot, for tests and for serving data computed elsewhere.
+#[derive(Debug, Clone, Default)]
+pub struct StaticProvider(pub Arc<MetricsSnapshot>);
+
+impl MetricsProvider for StaticProvider {
+    fn snapshot(&self) -> Arc<MetricsSnapshot> {
+        self.0.clone()
+    }
+    fn storage_ready(&self) -> bool {
+        !self.0.nodes.is_empty()
+    }
+    fn collection_timely(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,245 @@
+//! Request routing of the metrics server: metrics paths with content negotiation (JSON, Table,
+//! YAML; protobuf requests get JSON), discovery (legacy and aggregated), OpenAPI, version,
+//! health checks and `/metrics`.
+
+use super::provider::MetricsProvider;
+use super::self_metrics::ServerMetrics;
+use crate::loopback_api::http::{self, HttpResponse};
+use crate::loopback_api::metrics_routes::{self, GROUP_VERSION, Selected};
+use crate::metrics::{NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, Typed};
+use ::http::{StatusCode, header};
+use bytes::Bytes;
+use http_body_util::Full;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, Time};
+
+/// The group-version discovery document of `metrics.k8s.io`.
+const API_GROUP: &str = r#"{"kind":"APIGroup","apiVersion":"v1","name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}"#;
+const API_GROUP_LIST: &str = r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}]}"#;
+const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+const AGGREGATED: &str = r#"{"kind":"APIGroupDiscoveryList","apiVersion":"apidiscovery.k8s.io/v2","metadata":{},"items":[{"metadata":{"name":"metrics.k8s.io","creationTimestamp":null},"versions":[{"version":"v1beta1","resources":[{"resource":"nodes","responseKind":{"group":"","version":"","kind":"NodeMetrics"},"scope":"Cluster","singularResource":"","verbs":["get","list"]},{"resource":"pods","responseKind":{"group":"","version":"","kind":"PodMetrics"},"scope":"Namespaced","singularResource":"","verbs":["get","list"]}],"freshness":"Current"}]}]}"#;
+
+/// The health checks of metrics-server, in its order.
+const READYZ: &[&str] = &[
+    "ping",
+    "log",
+    "poststarthook/generic-apiserver-start-informers",
+    "informer-sync",
+    "poststarthook/max-in-flight-filter",
+    "metric-storage-ready",
+    "metadata-informer-sync",
+    "shutdown",
+];
+const LIVEZ: &[&str] = &["ping", "log", "poststarthook/generic-apiserver-start-informers", "poststarthook/max-in-flight-filter", "metric-collection-timely", "metadata-informer-sync"];
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
+    ::http::Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header("X-Content-Type-Options", "nosniff")
+        .body(Full::new(body.into()))
+        .unwrap_or_default()
+}
+
+fn check_ok(name: &str, provider: &dyn MetricsProvider, shutting_down: bool) -> bool {
+    match name {
+        "metric-storage-ready" => provider.storage_ready(),
+        "metric-collection-timely" => provider.collection_timely(),
+        "informer-sync" | "metadata-informer-sync" | "poststarthook/generic-apiserver-start-informers" => provider.informers_synced(),
+        "shutdown" => !shutting_down,
+        _ => true,
+    }
+}
+
+/// `/healthz`, `/livez`, `/readyz` (`?verbose`, `/readyz/<check>`, `?exclude=<check>`).
+pub fn health(path: &str, query: Option<&str>, provider: &dyn MetricsProvider, shutting_down: bool) -> Option<HttpResponse> {
+    let (kind, rest) = path.trim_start_matches('/').split_once('/').map_or((path.trim_start_matches('/'), ""), |(k, r)| (k, r));
+    let checks = match kind {
+        "readyz" => READYZ,
+        "livez" | "healthz" => LIVEZ,
+        _ => return None,
+    };
+    if !rest.is_empty() {
+        let name = rest.trim_end_matches('/');
+        if !checks.contains(&name) {
+            return Some(text(StatusCode::NOT_FOUND, "404 page not found\n"));
+        }
+        return Some(if check_ok(name, provider, shutting_down) { text(StatusCode::OK, "ok") } else { text(StatusCode::INTERNAL_SERVER_ERROR, format!("internal server error: {name} check failed\n")) });
+    }
+    let verbose = query.is_some_and(|q| q.split('&').any(|kv| kv == "verbose" || kv.starts_with("verbose=")));
+    let excluded: Vec<String> = query.map(|q| q.split('&').filter_map(|kv| kv.strip_prefix("exclude=")).map(http::percent_decode).collect()).unwrap_or_default();
+    let mut body = String::new();
+    let mut failed = false;
+    for name in checks {
+        if excluded.iter().any(|e| e == name) {
+            body.push_str(&format!("[+]{name} excluded: ok\n"));
+            continue;
+        }
+        if check_ok(name, provider, shutting_down) {
+            body.push_str(&format!("[+]{name} ok\n"));
+        } else {
+            failed = true;
+            body.push_str(&format!("[-]{name} failed: reason withheld\n"));
+        }
+    }
+    Some(if failed {
+        body.push_str(&format!("{kind} check failed\n"));
+        text(StatusCode::INTERNAL_SERVER_ERROR, body)
+    } else if verbose {
+        body.push_str(&format!("{kind} check passed\n"));
+        text(StatusCode::OK, body)
+    } else {
+        text(StatusCode::OK, "ok")
+    })
+}
+
+/// How to encode a metrics answer, from the `Accept` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// `application/json` (also the answer to protobuf requests, as Kubernetes servers fall back).
+    Json,
+    /// `application/json;as=Table;g=meta.k8s.io`
+    Table,
+    /// `application/yaml`
+    Yaml,
+}
+
+/// Picks the encoding: the first acceptable entry of `Accept`.
+pub fn negotiate(accept: Option<&str>) -> Encoding {
+    for entry in accept.unwrap_or("application/json").split(',') {
+        let e = entry.trim();
+        if e.contains("as=Table") && e.contains("g=meta.k8s.io") {
+            return Encoding::Table;
+        }
+        if e.starts_with("application/yaml") {
+            return Encoding::Yaml;
+        }
+        if e.starts_with("application/json") || e.starts_with("*/*") {
+            return Encoding::Json;
+        }
+    }
+    Encoding::Json
+}
+
+fn typed_json<T: serde::Serialize>(kind: &str, object: &T) -> String {
+    serde_json::to_string(&Typed { kind, api_version: GROUP_VERSION, object }).unwrap_or_default()
+}
+
+fn encode<T: serde::Serialize>(encoding: Encoding, kind: &str, object: &T) -> HttpResponse {
+    match encoding {
+        Encoding::Yaml => {
+            let value: serde_json::Value = serde_json::from_str(&typed_json(kind, object)).unwrap_or_default();
+            ::http::Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/yaml")
+                .body(Full::new(Bytes::from(serde_yaml::to_string(&value).unwrap_or_default())))
+                .unwrap_or_default()
+        }
+        _ => http::json(StatusCode::OK, typed_json(kind, object)),
+    }
+}
+
+fn table_row(name: &str, usage: &crate::metrics::Usage, window: &crate::GoDuration, meta: &serde_json::Value) -> serde_json::Value {
+    let mut cells = vec![serde_json::Value::from(name)];
+    cells.extend(usage.values().map(|q| serde_json::Value::from(q.to_string())));
+    cells.push(window.to_string().into());
+    serde_json::json!({"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta}})
+}
+
+fn table(resources: Vec<String>, rows: Vec<serde_json::Value>) -> HttpResponse {
+    let mut columns = vec![serde_json::json!({"name": "Name", "type": "string", "format": "name", "description": "Name of the resource", "priority": 0})];
+    for r in resources {
+        columns.push(serde_json::json!({"name": r, "type": "string", "format": "quantity", "description": "", "priority": 0}));
+    }
+    columns.push(serde_json::json!({"name": "Window", "type": "string", "format": "duration", "description": "", "priority": 0}));
+    let body = serde_json::json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {}, "columnDefinitions": columns, "rows": rows});
+    http::json(StatusCode::OK, body.to_string())
+}
+
+fn node_table(nodes: &[NodeMetrics]) -> HttpResponse {
+    let resources = nodes.first().map(|n| n.usage.keys().cloned().collect()).unwrap_or_else(|| vec!["cpu".into(), "memory".into()]);
+    let rows = nodes.iter().map(|n| table_row(n.name(), &n.usage, &n.window, &serde_json::to_value(&n.metadata).unwrap_or_default())).collect();
+    table(resources, rows)
+}
+
+fn pod_table(pods: &[PodMetrics]) -> HttpResponse {
+    let sums: Vec<crate::metrics::Usage> = pods
+        .iter()
+        .map(|p| {
+            let mut u = crate::metrics::Usage::new();
+            for c in &p.containers {
+                for (k, v) in &c.usage {
+                    *u.entry(k.clone()).or_default() += *v;
+                }
+            }
+            u
+        })
+        .collect();
+    let resources = sums.first().map(|u| u.keys().cloned().collect()).unwrap_or_else(|| vec!["cpu".into(), "memory".into()]);
+    let rows = pods.iter().zip(&sums).map(|(p, u)| table_row(p.name(), u, &p.window, &serde_json::to_value(&p.metadata).unwrap_or_default())).collect();
+    table(resources, rows)
+}
+
+/// Answers a `metrics.k8s.io` request.
+pub fn metrics(rest: &str, query: Option<&str>, accept: Option<&str>, provider: &dyn MetricsProvider, stats: &ServerMetrics) -> Option<HttpResponse> {
+    let snapshot = provider.snapshot();
+    let selected = match metrics_routes::select(rest, query, &snapshot.nodes, &snapshot.pods)? {
+        Ok(s) => s,
+        Err(r) => return Some(r),
+    };
+    let now = Time(jiff::Timestamp::now());
+    let stamp_nodes = |mut v: Vec<NodeMetrics>| {
+        for n in &mut v {
+            n.metadata.creation_timestamp = Some(now.clone());
+            stats.freshness(now.0.duration_since(n.timestamp.0).as_secs_f64().max(0.0));
+        }
+        v
+    };
+    let stamp_pods = |mut v: Vec<PodMetrics>| {
+        for p in &mut v {
+            p.metadata.creation_timestamp = Some(now.clone());
+            stats.freshness(now.0.duration_since(p.timestamp.0).as_secs_f64().max(0.0));
+        }
+        v
+    };
+    let encoding = negotiate(accept);
+    Some(match selected {
+        Selected::ResourceList => http::json(StatusCode::OK, metrics_routes::resource_list()),
+        Selected::Nodes(items) => {
+            let items = stamp_nodes(items);
+            if encoding == Encoding::Table { node_table(&items) } else { encode(encoding, "NodeMetricsList", &NodeMetricsList { metadata: ListMeta::default(), items }) }
+        }
+        Selected::Node(n) => {
+            let items = stamp_nodes(vec![n]);
+            if encoding == Encoding::Table { node_table(&items) } else { encode(encoding, "NodeMetrics", &items[0]) }
+        }
+        Selected::Pods(items) => {
+            let items = stamp_pods(items);
+            if encoding == Encoding::Table { pod_table(&items) } else { encode(encoding, "PodMetricsList", &PodMetricsList { metadata: ListMeta::default(), items }) }
+        }
+        Selected::Pod(p) => {
+            let items = stamp_pods(vec![p]);
+            if encoding == Encoding::Table { pod_table(&items) } else { encode(encoding, "PodMetrics", &items[0]) }
+        }
+    })
+}
+
+/// Discovery, OpenAPI and version documents.
+pub fn discovery(path: &str, accept: Option<&str>) -> Option<HttpResponse> {
+    let p = path.trim_end_matches('/');
+    Some(match p {
+        "/apis" => {
+            if accept.is_some_and(|a| a.contains("g=apidiscovery.k8s.io") && a.contains("v=v2")) {
+                ::http::Response::builder().status(StatusCode::OK).header(header::CONTENT_TYPE, AGGREGATED_CT).body(Full::new(Bytes::from_static(AGGREGATED.as_bytes()))).unwrap_or_default()
+            } else {
+                http::json(StatusCode::OK, API_GROUP_LIST)
+            }
+        }
+        "/apis/metrics.k8s.io" => http::json(StatusCode::OK, API_GROUP),
+        "/apis/metrics.k8s.io/v1beta1" => http::json(StatusCode::OK, metrics_routes::resource_list()),
+        "/version" => http::json(StatusCode::OK, format!(r#"{{"major":"0","minor":"1","gitVersion":"v{}","goVersion":"","compiler":"rustc","platform":"{}/{}"}}"#, env!("CARGO_PKG_VERSION"), std::env::consts::OS, std::env::consts::ARCH)),
+        "/openapi/v2" => http::json(StatusCode::OK, super::openapi::v2()),
+        "/openapi/v3" => http::json(StatusCode::OK, r#"{"paths":{"apis/metrics.k8s.io/v1beta1":{"serverRelativeURL":"/openapi/v3/apis/metrics.k8s.io/v1beta1"}}}"#),
+        "/openapi/v3/apis/metrics.k8s.io/v1beta1" => http::json(StatusCode::OK, super::openapi::v3()),
+        _ => return None,
+    })
+}
