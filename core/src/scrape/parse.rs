@@ -1,0 +1,1090 @@
+//! A streaming parser for the kubelet `/metrics/resource` body (Prometheus text format 0.0.4),
+//! reading only what a metrics server needs.
+//!
+//! Families read: `node_cpu_usage_seconds_total`, `node_memory_working_set_bytes`,
+//! `node_swap_usage_bytes`, `container_cpu_usage_seconds_total`,
+//! `container_memory_working_set_bytes`, `container_swap_usage_bytes` and
+//! `container_start_time_seconds`. Every other line (comments, `pod_*`, `scrape_error`,
+//! `resource_scrape_error`, anything unknown) is skipped after reading its metric name.
+//!
+//! What is tolerated: `[ALPHA]`/`[STABLE]` HELP texts (comments are not read), labels in any
+//! order and extra labels, a trailing comma in the label set, escaped label values (`\"`, `\\`,
+//! `\n`), blanks and tabs between tokens, CRLF line ends, a missing final newline, optional
+//! millisecond timestamps (a series without one takes the scrape time), and exponent floats
+//! (`1.253376e+07`). Numbers are read **exactly** from their decimal text: `357.35491` seconds is
+//! `357_354_910_000` nanocore-seconds, with no float rounding.
+//!
+//! What costs one series (recorded as a [`ParseIssue`], never an error): a malformed line,
+//! `NaN`/`±Inf`/negative values, zero, negative or out-of-range timestamps (Go's zero time
+//! `-62135596800000`), a missing or empty `namespace`/`pod`/`container` label, invalid UTF-8 in
+//! a name. A container left without CPU or memory (or with zero for either, as metrics-server
+//! drops them) is reported as [`IssueKind::Incomplete`] and left out. Repeated series are
+//! paired by occurrence (the second CPU line of a key goes with the second memory line of that
+//! key) and resolved by [`NodeScrapeBuilder`]'s rule (newest timestamp, then larger CPU).
+//!
+//! The only error is a body over [`ParseOptions::max_body_bytes`].
+//!
+//! Cost: one pass, no allocation per line; names are copied once per container into the
+//! scrape's arena; a [`Parser`] reuses its scratch buffers across scrapes.
+
+use super::{ContainerSample, IssueKind, NodeSample, NodeScrape, NodeScrapeBuilder, ParseIssue, Span, UnixNanos, push_issue};
+use crate::error::{Error, ErrorKind, Result};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Limits of the parser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Largest body accepted, in bytes (default 10 MiB; a 110-pod kubelet sends about 60 KiB).
+    pub max_body_bytes: usize,
+    /// Most issues kept per scrape (default 100); later ones are only counted.
+    pub max_issues: usize,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions { max_body_bytes: 10 << 20, max_issues: 100 }
+    }
+}
+
+/// Parses a whole `/metrics/resource` body with default options.
+///
+/// `scrape_time_ns` is the timestamp given to series that carry none.
+pub fn parse_metrics_resource(body: &[u8], scrape_time_ns: UnixNanos) -> Result<NodeScrape> {
+    Parser::new(ParseOptions::default()).parse(body, scrape_time_ns)
+}
+
+/// A reusable, streaming `/metrics/resource` parser.
+///
+/// Either [`parse`](Self::parse) a whole body, or [`begin`](Self::begin), [`feed`](Self::feed)
+/// chunks as they arrive from the network (lines may span chunks), then
+/// [`finish`](Self::finish). The size limit is enforced while feeding, so an oversized body is
+/// refused before it is all read.
+#[derive(Debug)]
+pub struct Parser {
+    opts: ParseOptions,
+    st: State,
+}
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Family {
+    NodeCpu,
+    NodeMemory,
+    NodeSwap,
+    Cpu,
+    Memory,
+    Swap,
+    Start,
+}
+
+impl Family {
+    fn of(name: &[u8]) -> Option<Family> {
+        Some(match name {
+            b"container_cpu_usage_seconds_total" => Family::Cpu,
+            b"container_memory_working_set_bytes" => Family::Memory,
+            b"container_start_time_seconds" => Family::Start,
+            b"container_swap_usage_bytes" => Family::Swap,
+            b"node_cpu_usage_seconds_total" => Family::NodeCpu,
+            b"node_memory_working_set_bytes" => Family::NodeMemory,
+            b"node_swap_usage_bytes" => Family::NodeSwap,
+            _ => return None,
+        })
+    }
+
+    /// Bit of a container family in [`Slot::seen`], and its cursor.
+    fn bit(self) -> u8 {
+        match self {
+            Family::Cpu => 1,
+            Family::Memory => 2,
+            Family::Swap => 4,
+            Family::Start => 8,
+            _ => 0,
+        }
+    }
+
+    fn cursor(self) -> usize {
+        match self {
+            Family::Cpu => 0,
+            Family::Memory => 1,
+            Family::Swap => 2,
+            _ => 3,
+        }
+    }
+}
+
+/// One container key being assembled (a second copy of a key gets its own slot, chained).
+#[derive(Clone, Debug)]
+struct Slot {
+    namespace: Span,
+    pod: Span,
+    container: Span,
+    cpu: u64,
+    cpu_ts: i64,
+    cpu_line: u32,
+    memory: u64,
+    swap: u64,
+    start: i64,
+    seen: u8,
+    /// A line of this key was rejected (so a missing value is already reported).
+    bad: bool,
+    first_line: u32,
+    next_dup: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct NodeValue {
+    value: u64,
+    ts: i64,
+    line: u32,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    default_ts: i64,
+    line: u32,
+    bytes: usize,
+    over_limit: bool,
+    carry: Vec<u8>,
+    names: String,
+    slots: Vec<Slot>,
+    index: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
+    cursors: [u32; 4],
+    node_cpu: Option<NodeValue>,
+    node_memory: Option<NodeValue>,
+    node_swap: Option<NodeValue>,
+    issues: Vec<ParseIssue>,
+    suppressed: u32,
+    max_issues: usize,
+    unescaped: [Vec<u8>; 3],
+}
+
+/// The hash map of keys is keyed by an FNV hash already; it needs no second hashing.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+fn fnv(parts: [&[u8]; 3]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in part {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h = (h ^ 0xff).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Parser::new(ParseOptions::default())
+    }
+}
+
+impl Parser {
+    /// A parser with the given limits.
+    pub fn new(opts: ParseOptions) -> Self {
+        Parser { opts, st: State::default() }
+    }
+
+    /// The limits in force.
+    pub fn options(&self) -> &ParseOptions {
+        &self.opts
+    }
+
+    /// Parses a whole body. `scrape_time_ns` is the timestamp of series that carry none.
+    pub fn parse(&mut self, body: &[u8], scrape_time_ns: UnixNanos) -> Result<NodeScrape> {
+        self.begin(scrape_time_ns);
+        self.feed(body)?;
+        self.finish()
+    }
+
+    /// Starts a new body (forgetting any unfinished one).
+    pub fn begin(&mut self, scrape_time_ns: UnixNanos) {
+        let st = &mut self.st;
+        st.default_ts = scrape_time_ns;
+        st.line = 0;
+        st.bytes = 0;
+        st.over_limit = false;
+        st.carry.clear();
+        st.names.clear();
+        st.slots.clear();
+        st.index.clear();
+        st.cursors = [0; 4];
+        st.node_cpu = None;
+        st.node_memory = None;
+        st.node_swap = None;
+        st.issues.clear();
+        st.suppressed = 0;
+        st.max_issues = self.opts.max_issues;
+    }
+
+    /// Parses the complete lines of the next chunk and keeps the incomplete end for later.
+    ///
+    /// Fails (kind [`ErrorKind::Api`]) once the body grows past the size limit; the parser then
+    /// refuses everything until the next [`begin`](Self::begin).
+    pub fn feed(&mut self, mut chunk: &[u8]) -> Result<()> {
+        let st = &mut self.st;
+        if st.over_limit {
+            return Err(over_limit(self.opts.max_body_bytes));
+        }
+        st.bytes = st.bytes.saturating_add(chunk.len());
+        if st.bytes > self.opts.max_body_bytes {
+            st.over_limit = true;
+            return Err(over_limit(self.opts.max_body_bytes));
+        }
+        if !st.carry.is_empty() {
+            match memchr::memchr(b'\n', chunk) {
+                None => {
+                    st.carry.extend_from_slice(chunk);
+                    return Ok(());
+                }
+                Some(i) => {
+                    st.carry.extend_from_slice(&chunk[..i]);
+                    let carry = std::mem::take(&mut st.carry);
+                    st.line_of(&carry);
+                    st.carry = carry;
+                    st.carry.clear();
+                    chunk = &chunk[i + 1..];
+                }
+            }
+        }
+        while let Some(i) = memchr::memchr(b'\n', chunk) {
+            st.line_of(&chunk[..i]);
+            chunk = &chunk[i + 1..];
+        }
+        st.carry.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// Parses the last line (if the body did not end with a newline) and returns the scrape.
+    pub fn finish(&mut self) -> Result<NodeScrape> {
+        let st = &mut self.st;
+        if st.over_limit {
+            return Err(over_limit(self.opts.max_body_bytes));
+        }
+        if !st.carry.is_empty() {
+            let carry = std::mem::take(&mut st.carry);
+            st.line_of(&carry);
+            st.carry = carry;
+            st.carry.clear();
+        }
+        Ok(st.assemble())
+    }
+}
+
+fn over_limit(max: usize) -> Error {
+    Error::new(ErrorKind::Api, format!("kubelet /metrics/resource body is larger than the limit of {max} bytes; refusing to parse it"))
+}
+
+/// Why a line was rejected.
+struct Reject {
+    kind: IssueKind,
+    reason: String,
+}
+
+fn reject(kind: IssueKind, reason: impl Into<String>) -> Reject {
+    Reject { kind, reason: reason.into() }
+}
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+fn skip_blanks(line: &[u8], mut i: usize) -> usize {
+    while i < line.len() && is_blank(line[i]) {
+        i += 1;
+    }
+    i
+}
+
+fn is_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b':'
+}
+
+/// Where one wanted label value lies in the line, and whether it has escapes.
+#[derive(Clone, Copy, Default)]
+struct LabelPos {
+    start: usize,
+    end: usize,
+    escaped: bool,
+    set: bool,
+}
+
+impl State {
+    fn issue(&mut self, line: u32, kind: IssueKind, message: String) {
+        push_issue(&mut self.issues, &mut self.suppressed, self.max_issues, ParseIssue { line, kind, message });
+    }
+
+    /// One line of the body, without its `\n`.
+    fn line_of(&mut self, raw: &[u8]) {
+        self.line = self.line.saturating_add(1);
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let start = skip_blanks(line, 0);
+        if start == line.len() || line[start] == b'#' {
+            return;
+        }
+        let mut end = start;
+        while end < line.len() && is_name_char(line[end]) {
+            end += 1;
+        }
+        let Some(family) = Family::of(&line[start..end]) else {
+            return;
+        };
+        if let Err(r) = self.series(family, line, end) {
+            let shown = String::from_utf8_lossy(&line[start..line.len().min(start + 240)]);
+            let message = format!("{}: {}", r.reason, shown);
+            self.issue(self.line, r.kind, message);
+        }
+    }
+
+    /// Parses a series of a wanted family; `i` is just past its name.
+    fn series(&mut self, family: Family, line: &[u8], i: usize) -> std::result::Result<(), Reject> {
+        let container = !matches!(family, Family::NodeCpu | Family::NodeMemory | Family::NodeSwap);
+        let mut labels = [LabelPos::default(); 3];
+        let mut i = i;
+        let brace = skip_blanks(line, i);
+        if line.get(brace) == Some(&b'{') {
+            i = parse_labels(line, brace + 1, &mut labels)?;
+        }
+        let after_labels = i;
+        i = skip_blanks(line, i);
+        if i == after_labels {
+            return Err(reject(IssueKind::Syntax, "expected a blank and a value after the metric name"));
+        }
+        let value_start = i;
+        while i < line.len() && !is_blank(line[i]) {
+            i += 1;
+        }
+        let value = &line[value_start..i];
+        if value.is_empty() {
+            return Err(reject(IssueKind::Syntax, "missing value"));
+        }
+        i = skip_blanks(line, i);
+        let ts_start = i;
+        while i < line.len() && !is_blank(line[i]) {
+            i += 1;
+        }
+        let ts_text = &line[ts_start..i];
+        if skip_blanks(line, i) != line.len() {
+            return Err(reject(IssueKind::Syntax, "unexpected text after the timestamp"));
+        }
+
+        // The key comes first, so that a bad value can be charged to its container.
+        let slot = if container {
+            let slot = self.container_slot(family, line, &labels)?;
+            Some(slot)
+        } else {
+            None
+        };
+        let checked = (|| {
+            let ts = if ts_text.is_empty() { self.default_ts } else { parse_timestamp(ts_text)? };
+            let dec = parse_decimal(value).map_err(|m| reject(IssueKind::Value, m))?;
+            Ok((ts, dec))
+        })();
+        let (ts, dec) = match checked {
+            Ok(v) => v,
+            Err(e) => {
+                if let Some(s) = slot {
+                    self.slots[s as usize].bad = true;
+                }
+                return Err(e);
+            }
+        };
+        let value = match family {
+            Family::Cpu | Family::NodeCpu => dec.nanos_u64(),
+            Family::Start => dec.start_time(),
+            _ => dec.units_u64(),
+        };
+        let value = match value {
+            Ok(v) => v,
+            Err(m) => {
+                if let Some(s) = slot {
+                    self.slots[s as usize].bad = true;
+                }
+                return Err(reject(IssueKind::Value, m));
+            }
+        };
+        match slot {
+            Some(s) => self.set_container(family, s, value, ts),
+            None => self.set_node(family, value, ts),
+        }
+        Ok(())
+    }
+
+    fn set_node(&mut self, family: Family, value: u64, ts: i64) {
+        let line = self.line;
+        let (slot, name) = match family {
+            Family::NodeCpu => (&mut self.node_cpu, "node_cpu_usage_seconds_total"),
+            Family::NodeMemory => (&mut self.node_memory, "node_memory_working_set_bytes"),
+            _ => (&mut self.node_swap, "node_swap_usage_bytes"),
+        };
+        let new = NodeValue { value, ts, line };
+        let Some(old) = *slot else {
+            *slot = Some(new);
+            return;
+        };
+        // Same rule as containers: newest timestamp, then the larger value.
+        let new_wins = (new.ts, new.value) > (old.ts, old.value);
+        let (kept, dropped) = if new_wins { (new, old) } else { (old, new) };
+        *slot = Some(kept);
+        let message = format!("duplicate series {name}: kept line {} (timestamp {}), dropped line {}", kept.line, super::to_timestamp(kept.ts), dropped.line);
+        self.issue(dropped.line, IssueKind::Duplicate, message);
+    }
+
+    fn set_container(&mut self, family: Family, slot: u32, value: u64, ts: i64) {
+        let line = self.line;
+        let s = &mut self.slots[slot as usize];
+        s.seen |= family.bit();
+        match family {
+            Family::Cpu => {
+                s.cpu = value;
+                s.cpu_ts = ts;
+                s.cpu_line = line;
+            }
+            Family::Memory => s.memory = value,
+            Family::Swap => s.swap = value,
+            _ => s.start = value as i64,
+        }
+    }
+
+    /// Finds (or creates) the slot of the line's key that has no value of `family` yet.
+    fn container_slot(&mut self, family: Family, line: &[u8], labels: &[LabelPos; 3]) -> std::result::Result<u32, Reject> {
+        let mut unescaped = std::mem::take(&mut self.unescaped);
+        let found = self.container_slot_with(family, line, labels, &mut unescaped);
+        self.unescaped = unescaped;
+        found
+    }
+
+    fn container_slot_with(&mut self, family: Family, line: &[u8], labels: &[LabelPos; 3], unescaped: &mut [Vec<u8>; 3]) -> std::result::Result<u32, Reject> {
+        const LABELS: [&str; 3] = ["namespace", "pod", "container"];
+        for (k, pos) in labels.iter().enumerate() {
+            if !pos.set {
+                return Err(reject(IssueKind::Labels, format!("missing label {:?}", LABELS[k])));
+            }
+            if pos.start == pos.end {
+                return Err(reject(IssueKind::Labels, format!("empty label {:?}", LABELS[k])));
+            }
+            if pos.escaped {
+                let buf = &mut unescaped[k];
+                buf.clear();
+                unescape(&line[pos.start..pos.end], buf);
+            }
+        }
+        let unescaped = &*unescaped;
+        let value = |k: usize| -> &[u8] { if labels[k].escaped { &unescaped[k] } else { &line[labels[k].start..labels[k].end] } };
+        let key = [value(0), value(1), value(2)];
+        for (k, v) in key.iter().enumerate() {
+            if std::str::from_utf8(v).is_err() {
+                return Err(reject(IssueKind::Labels, format!("label {:?} is not valid UTF-8", LABELS[k])));
+            }
+        }
+        let bit = family.bit();
+        let cursor = family.cursor();
+        // Fast path: kubelets write every family in the same order, so the next line of a
+        // family usually belongs to the slot after the previous one.
+        let expected = self.cursors[cursor];
+        let head = if (expected as usize) < self.slots.len() && self.slot_is(expected, key) {
+            Some(expected)
+        } else {
+            self.find_head(key)
+        };
+        let found = match head {
+            Some(h) => {
+                let mut at = h;
+                let free = loop {
+                    let s = &self.slots[at as usize];
+                    if s.seen & bit == 0 {
+                        break Some(at);
+                    }
+                    if s.next_dup == NONE {
+                        break None;
+                    }
+                    at = s.next_dup;
+                };
+                free.ok_or(h)
+            }
+            None => Err(NONE),
+        };
+        let idx = match found {
+            Ok(at) => at,
+            Err(head) => {
+                let idx = self.new_slot(key);
+                if head == NONE {
+                    let hash = fnv(key);
+                    self.index.entry(hash).or_insert(idx);
+                } else {
+                    let mut at = head;
+                    while self.slots[at as usize].next_dup != NONE {
+                        at = self.slots[at as usize].next_dup;
+                    }
+                    self.slots[at as usize].next_dup = idx;
+                }
+                idx
+            }
+        };
+        self.cursors[cursor] = idx + 1;
+        Ok(idx)
+    }
+
+    fn slot_is(&self, idx: u32, key: [&[u8]; 3]) -> bool {
+        let s = &self.slots[idx as usize];
+        s.container.get(&self.names).as_bytes() == key[2] && s.pod.get(&self.names).as_bytes() == key[1] && s.namespace.get(&self.names).as_bytes() == key[0]
+    }
+
+    /// The first slot of a key, through the hash index (scanning on a hash collision).
+    fn find_head(&self, key: [&[u8]; 3]) -> Option<u32> {
+        let idx = *self.index.get(&fnv(key))?;
+        if self.slot_is(idx, key) {
+            return Some(idx);
+        }
+        // Two keys with one 64-bit hash: rare enough to scan for.
+        let mut heads = (0..self.slots.len() as u32).filter(|&i| self.slot_is(i, key));
+        heads.next()
+    }
+
+    fn new_slot(&mut self, key: [&[u8]; 3]) -> u32 {
+        let mut push = |bytes: &[u8]| {
+            let start = self.names.len() as u32;
+            // Checked UTF-8 above.
+            self.names.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+            Span { start, len: bytes.len() as u32 }
+        };
+        let (namespace, pod, container) = (push(key[0]), push(key[1]), push(key[2]));
+        self.slots.push(Slot {
+            namespace,
+            pod,
+            container,
+            cpu: 0,
+            cpu_ts: 0,
+            cpu_line: 0,
+            memory: 0,
+            swap: 0,
+            start: 0,
+            seen: 0,
+            bad: false,
+            first_line: self.line,
+            next_dup: NONE,
+        });
+        (self.slots.len() - 1) as u32
+    }
+
+    fn assemble(&mut self) -> NodeScrape {
+        let names = std::mem::take(&mut self.names);
+        let mut b = NodeScrapeBuilder::with_arena(names, self.max_issues);
+        b.extend_issues(std::mem::take(&mut self.issues), self.suppressed);
+        match (self.node_cpu, self.node_memory) {
+            (Some(cpu), Some(mem)) if cpu.value > 0 && mem.value > 0 => b.set_node(NodeSample {
+                cpu_ns: cpu.value,
+                memory_bytes: mem.value,
+                swap_bytes: self.node_swap.map(|s| s.value),
+                timestamp_ns: cpu.ts,
+            }),
+            (cpu, mem) => {
+                let what = match (cpu, mem) {
+                    (None, None) => "no usable node_cpu_usage_seconds_total nor node_memory_working_set_bytes series",
+                    (None, _) => "no usable node_cpu_usage_seconds_total series",
+                    (_, None) => "no usable node_memory_working_set_bytes series",
+                    (Some(c), _) if c.value == 0 => "node_cpu_usage_seconds_total is zero",
+                    _ => "node_memory_working_set_bytes is zero",
+                };
+                b.push_issue(0, IssueKind::Incomplete, format!("node left out: {what}"));
+            }
+        }
+        for s in &self.slots {
+            let has_cpu = s.seen & Family::Cpu.bit() != 0;
+            let has_mem = s.seen & Family::Memory.bit() != 0;
+            let problem = match (has_cpu, has_mem) {
+                (false, false) => Some("no CPU nor memory series"),
+                (false, true) => Some("no container_cpu_usage_seconds_total series"),
+                (true, false) => Some("no container_memory_working_set_bytes series"),
+                _ if s.cpu == 0 => Some("container_cpu_usage_seconds_total is zero"),
+                _ if s.memory == 0 => Some("container_memory_working_set_bytes is zero"),
+                _ => None,
+            };
+            if let Some(problem) = problem {
+                // A container whose line was rejected is already reported once.
+                if !(s.bad && !(has_cpu && has_mem)) {
+                    let arena = &b.scrape.names;
+                    let message = format!("container {}/{}/{} left out: {problem}", s.namespace.get(arena), s.pod.get(arena), s.container.get(arena));
+                    b.push_issue(s.first_line, IssueKind::Incomplete, message);
+                }
+                continue;
+            }
+            let sample = ContainerSample {
+                cpu_ns: s.cpu,
+                memory_bytes: s.memory,
+                swap_bytes: (s.seen & Family::Swap.bit() != 0).then_some(s.swap),
+                start_time_ns: (s.seen & Family::Start.bit() != 0).then_some(s.start),
+                timestamp_ns: s.cpu_ts,
+            };
+            b.push_spans(s.namespace, s.pod, s.container, sample, s.cpu_line);
+        }
+        b.build()
+    }
+}
+
+/// Parses `name="value",...}` starting just after `{`; returns the index after `}`.
+/// Records where `namespace`, `pod` and `container` are (in that order in `out`).
+fn parse_labels(line: &[u8], mut i: usize, out: &mut [LabelPos; 3]) -> std::result::Result<usize, Reject> {
+    loop {
+        i = skip_blanks(line, i);
+        match line.get(i) {
+            Some(b'}') => return Ok(i + 1),
+            None => return Err(reject(IssueKind::Syntax, "unterminated label set")),
+            _ => {}
+        }
+        let name_start = i;
+        if !line[i].is_ascii_alphabetic() && line[i] != b'_' {
+            return Err(reject(IssueKind::Syntax, "invalid label name"));
+        }
+        while i < line.len() && (line[i].is_ascii_alphanumeric() || line[i] == b'_') {
+            i += 1;
+        }
+        let name = &line[name_start..i];
+        i = skip_blanks(line, i);
+        if line.get(i) != Some(&b'=') {
+            return Err(reject(IssueKind::Syntax, "expected '=' after a label name"));
+        }
+        i = skip_blanks(line, i + 1);
+        if line.get(i) != Some(&b'"') {
+            return Err(reject(IssueKind::Syntax, "expected '\"' to open a label value"));
+        }
+        i += 1;
+        let value_start = i;
+        let mut escaped = false;
+        loop {
+            match memchr::memchr2(b'"', b'\\', &line[i..]) {
+                None => return Err(reject(IssueKind::Syntax, "unterminated label value")),
+                Some(j) if line[i + j] == b'"' => {
+                    i += j;
+                    break;
+                }
+                Some(j) => {
+                    match line.get(i + j + 1) {
+                        Some(b'\\' | b'"' | b'n') => {}
+                        _ => return Err(reject(IssueKind::Syntax, "invalid escape in a label value (only \\\\, \\\" and \\n are allowed)")),
+                    }
+                    escaped = true;
+                    i += j + 2;
+                }
+            }
+        }
+        let pos = LabelPos { start: value_start, end: i, escaped, set: true };
+        i += 1;
+        let k = match name {
+            b"namespace" => Some(0),
+            b"pod" => Some(1),
+            b"container" => Some(2),
+            _ => None,
+        };
+        if let Some(k) = k {
+            if out[k].set {
+                return Err(reject(IssueKind::Labels, format!("label {:?} given twice", String::from_utf8_lossy(name))));
+            }
+            out[k] = pos;
+        }
+        i = skip_blanks(line, i);
+        match line.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') => return Ok(i + 1),
+            _ => return Err(reject(IssueKind::Syntax, "expected ',' or '}' after a label value")),
+        }
+    }
+}
+
+fn unescape(raw: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\\' && i + 1 < raw.len() {
+            out.push(if raw[i + 1] == b'n' { b'\n' } else { raw[i + 1] });
+            i += 2;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+}
+
+/// Go's zero time (`0001-01-01T00:00:00Z`) in milliseconds, which older kubelets emitted.
+const GO_ZERO_TIME_MS: i64 = -62_135_596_800_000;
+
+/// A millisecond timestamp: a positive integer that fits in `i64` nanoseconds.
+fn parse_timestamp(text: &[u8]) -> std::result::Result<i64, Reject> {
+    let (neg, digits) = match text.first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(reject(IssueKind::Timestamp, "the timestamp is not an integer number of milliseconds"));
+    }
+    let mut ms: i64 = 0;
+    for &d in digits {
+        ms = ms.checked_mul(10).and_then(|v| v.checked_add(i64::from(d - b'0'))).ok_or_else(|| reject(IssueKind::Timestamp, "timestamp out of range"))?;
+    }
+    if neg {
+        ms = -ms;
+    }
+    if ms <= 0 {
+        let hint = if ms == GO_ZERO_TIME_MS { " (Go's zero time)" } else { "" };
+        return Err(reject(IssueKind::Timestamp, format!("timestamp {ms} ms is not after the Unix epoch{hint}")));
+    }
+    ms.checked_mul(1_000_000).ok_or_else(|| reject(IssueKind::Timestamp, format!("timestamp {ms} ms is beyond the year 2262")))
+}
+
+/// An exact decimal number `(-1)^negative × mantissa × 10^exponent`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Decimal {
+    negative: bool,
+    mantissa: u128,
+    exponent: i32,
+}
+
+/// Reads a Prometheus sample value (Go `ParseFloat` syntax, decimal only) exactly.
+/// Digits beyond the 38th significant one are dropped (truncated).
+fn parse_decimal(s: &[u8]) -> std::result::Result<Decimal, &'static str> {
+    let (negative, body) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if body.eq_ignore_ascii_case(b"nan") || body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
+        return Err("the value is not a finite number");
+    }
+    let (mut mantissa, mut digits, mut exponent, mut any) = (0u128, 0u32, 0i64, false);
+    let mut i = 0;
+    while i < body.len() && body[i].is_ascii_digit() {
+        any = true;
+        let d = body[i] - b'0';
+        if digits < 38 {
+            if mantissa != 0 || d != 0 {
+                mantissa = mantissa * 10 + u128::from(d);
+                digits += 1;
+            }
+        } else {
+            exponent += 1;
+        }
+        i += 1;
+    }
+    if body.get(i) == Some(&b'.') {
+        i += 1;
+        while i < body.len() && body[i].is_ascii_digit() {
+            any = true;
+            let d = body[i] - b'0';
+            if digits < 38 {
+                if mantissa != 0 || d != 0 {
+                    mantissa = mantissa * 10 + u128::from(d);
+                    digits += 1;
+                }
+                exponent -= 1;
+            }
+            i += 1;
+        }
+    }
+    if !any {
+        return Err("the value is not a number");
+    }
+    if matches!(body.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        let negative_exp = match body.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e: i64 = 0;
+        while i < body.len() && body[i].is_ascii_digit() {
+            e = (e * 10 + i64::from(body[i] - b'0')).min(1_000_000);
+            i += 1;
+        }
+        if i == start {
+            return Err("the value has an empty exponent");
+        }
+        exponent += if negative_exp { -e } else { e };
+    }
+    if i != body.len() {
+        return Err("the value is not a number");
+    }
+    Ok(Decimal { negative, mantissa, exponent: exponent.clamp(-2_000_000, 2_000_000) as i32 })
+}
+
+impl Decimal {
+    /// `|value| × 10^-scale`, truncated toward zero; `None` when it does not fit a `u128`.
+    fn scaled(&self, scale: i32) -> Option<u128> {
+        if self.mantissa == 0 {
+            return Some(0);
+        }
+        let shift = i64::from(self.exponent) - i64::from(scale);
+        if shift >= 0 {
+            if shift > 38 {
+                return None;
+            }
+            self.mantissa.checked_mul(10u128.pow(shift as u32))
+        } else if -shift > 38 {
+            Some(0)
+        } else {
+            Some(self.mantissa / 10u128.pow((-shift) as u32))
+        }
+    }
+
+    fn is_negative(&self) -> bool {
+        self.negative && self.mantissa != 0
+    }
+
+    /// Seconds to nanoseconds (CPU counters).
+    fn nanos_u64(&self) -> std::result::Result<u64, &'static str> {
+        if self.is_negative() {
+            return Err("the value is negative");
+        }
+        self.scaled(-9).and_then(|v| u64::try_from(v).ok()).ok_or("the value is too large")
+    }
+
+    /// Whole units (bytes), fractions truncated.
+    fn units_u64(&self) -> std::result::Result<u64, &'static str> {
+        if self.is_negative() {
+            return Err("the value is negative");
+        }
+        self.scaled(0).and_then(|v| u64::try_from(v).ok()).ok_or("the value is too large")
+    }
+
+    /// A start time in seconds since the epoch, to nanoseconds; must be after the epoch.
+    fn start_time(&self) -> std::result::Result<u64, &'static str> {
+        if self.is_negative() || self.mantissa == 0 {
+            return Err("the start time is not after the Unix epoch");
+        }
+        self.scaled(-9).and_then(|v| i64::try_from(v).ok()).map(|v| v as u64).ok_or("the start time is beyond the year 2262")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        parse_decimal(s.as_bytes()).unwrap_or(Decimal { negative: true, mantissa: 999, exponent: 999 })
+    }
+
+    #[test]
+    fn decimals_are_exact() {
+        assert_eq!(dec("357.35491").nanos_u64(), Ok(357_354_910_000));
+        assert_eq!(dec("1.253376e+07").units_u64(), Ok(12_533_760));
+        assert_eq!(dec("1.616273408e+09").units_u64(), Ok(1_616_273_408));
+        assert_eq!(dec("1.633252712e+9").start_time(), Ok(1_633_252_712_000_000_000));
+        assert_eq!(dec("4.710169").nanos_u64(), Ok(4_710_169_000));
+        assert_eq!(dec("0.000000001").nanos_u64(), Ok(1));
+        assert_eq!(dec("0.0000000019").nanos_u64(), Ok(1));
+        assert_eq!(dec(".5").nanos_u64(), Ok(500_000_000));
+        assert_eq!(dec("5.").nanos_u64(), Ok(5_000_000_000));
+        assert_eq!(dec("+12").units_u64(), Ok(12));
+        assert_eq!(dec("-0").units_u64(), Ok(0));
+        assert_eq!(dec("1E3").units_u64(), Ok(1000));
+        assert_eq!(dec("12.9").units_u64(), Ok(12));
+        assert_eq!(dec("1.7048016726135042e+09").start_time(), Ok(1_704_801_672_613_504_200));
+        assert_eq!(dec("000000000000000000000000000000000000000000000000001").units_u64(), Ok(1));
+        assert_eq!(dec("123456789012345678901234567890123456789012345").scaled(40), Some(12_345));
+    }
+
+    #[test]
+    fn bad_numbers_are_refused() {
+        for s in ["NaN", "+Inf", "-Inf", "inf", "Infinity", "", "-", ".", "e5", "1e", "1e+", "0x10", "1.2.3", "1_000", "١"] {
+            assert!(parse_decimal(s.as_bytes()).is_err(), "{s:?} should be refused");
+        }
+        assert_eq!(dec("-1").nanos_u64(), Err("the value is negative"));
+        assert_eq!(dec("-1").units_u64(), Err("the value is negative"));
+        assert!(dec("1e30").nanos_u64().is_err());
+        assert!(dec("1e400").units_u64().is_err());
+        assert_eq!(dec("1e-400").units_u64(), Ok(0));
+        assert!(dec("-6.7953645788713455e+09").start_time().is_err());
+        assert!(dec("0").start_time().is_err());
+        assert!(dec("1e13").start_time().is_err());
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_timestamp(b"1633253809720").ok(), Some(1_633_253_809_720_000_000));
+        assert!(parse_timestamp(b"-62135596800000").is_err_and(|r| r.reason.contains("Go's zero time")));
+        assert!(parse_timestamp(b"0").is_err());
+        assert!(parse_timestamp(b"1.5").is_err());
+        assert!(parse_timestamp(b"99999999999999999").is_err());
+        assert!(parse_timestamp(b"99999999999999999999999").is_err());
+    }
+
+    fn parse(body: &str) -> NodeScrape {
+        parse_metrics_resource(body.as_bytes(), 7_000_000_000).unwrap_or_default()
+    }
+
+    const GOOD: &str = "node_cpu_usage_seconds_total 10 1000\nnode_memory_working_set_bytes 20 1000\n";
+
+    #[test]
+    fn labels_any_order_escapes_and_blanks() {
+        let body = format!(
+            "{GOOD}container_cpu_usage_seconds_total{{pod=\"p\\\"1\",extra=\"x,}}\",container=\"c\\\\d\",namespace=\"n\\ns\",}} 1.5 2000\r\n\
+             container_memory_working_set_bytes {{ namespace = \"n\\ns\" , container=\"c\\\\d\",pod=\"p\\\"1\"}}\t3e2\t2000"
+        );
+        let s = parse(&body);
+        assert!(s.issues().is_empty(), "{:?}", s.issues());
+        let c = s.container("n\ns", "p\"1", "c\\d").expect("container with escaped names");
+        assert_eq!(c.sample.cpu_ns, 1_500_000_000);
+        assert_eq!(c.sample.memory_bytes, 300);
+        assert_eq!(c.sample.timestamp_ns, 2_000_000_000);
+        assert_eq!(s.node().map(|n| n.cpu_ns), Some(10_000_000_000));
+    }
+
+    #[test]
+    fn missing_timestamp_takes_scrape_time() {
+        let s = parse("node_cpu_usage_seconds_total 10\nnode_memory_working_set_bytes 20\n");
+        assert_eq!(s.node().map(|n| n.timestamp_ns), Some(7_000_000_000));
+    }
+
+    #[test]
+    fn bad_lines_cost_only_their_series() {
+        let body = format!(
+            "{GOOD}\
+             container_cpu_usage_seconds_total{{container=\"a\",namespace=\"n\",pod=\"p\"}} 1 1000\n\
+             container_cpu_usage_seconds_total{{container=\"b\",namespace=\"n\",pod=\"p\"}} NaN 1000\n\
+             container_cpu_usage_seconds_total{{container=\"c\",namespace=\"n\",pod=\"p\" 1 1000\n\
+             container_cpu_usage_seconds_total{{container=\"d\",namespace=\"n\"}} 1 1000\n\
+             container_cpu_usage_seconds_total{{container=\"e\",namespace=\"n\",pod=\"p\"}} 1 1000 extra\n\
+             container_cpu_usage_seconds_total{{container=\"f\",namespace=\"n\",pod=\"p\"}} 1 0\n\
+             container_memory_working_set_bytes{{container=\"a\",namespace=\"n\",pod=\"p\"}} 5 1000\n\
+             container_memory_working_set_bytes{{container=\"b\",namespace=\"n\",pod=\"p\"}} 5 1000\n\
+             container_memory_working_set_bytes{{container=\"f\",namespace=\"n\",pod=\"p\"}} 5 1000\n\
+             container_memory_working_set_bytes{{container=\"g\",namespace=\"n\",pod=\"p\"}} 5 1000\n"
+        );
+        let s = parse(&body);
+        let names: Vec<_> = s.containers().map(|c| c.container).collect();
+        assert_eq!(names, vec!["a"]);
+        let lines: Vec<_> = s.issues().iter().map(|i| (i.line, i.kind)).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (4, IssueKind::Value),
+                (5, IssueKind::Syntax),
+                (6, IssueKind::Labels),
+                (7, IssueKind::Syntax),
+                (8, IssueKind::Timestamp),
+                (12, IssueKind::Incomplete),
+            ],
+            "{:#?}",
+            s.issues()
+        );
+        assert!(s.issues()[5].message.contains("n/p/g"));
+    }
+
+    #[test]
+    fn zero_values_are_left_out() {
+        let body = format!(
+            "{GOOD}container_cpu_usage_seconds_total{{container=\"a\",namespace=\"n\",pod=\"p\"}} 0 1000\n\
+             container_memory_working_set_bytes{{container=\"a\",namespace=\"n\",pod=\"p\"}} 5 1000\n"
+        );
+        let s = parse(&body);
+        assert!(s.is_empty());
+        assert_eq!(s.issues()[0].kind, IssueKind::Incomplete);
+        let s = parse("node_cpu_usage_seconds_total 0 1000\nnode_memory_working_set_bytes 20 1000\n");
+        assert!(s.node().is_none());
+        assert!(s.issues()[0].message.contains("is zero"));
+    }
+
+    #[test]
+    fn size_limit_is_enforced_while_streaming() {
+        let mut p = Parser::new(ParseOptions { max_body_bytes: 50, ..ParseOptions::default() });
+        p.begin(0);
+        assert!(p.feed(b"node_cpu_usage_seconds_total 10 1000\n").is_ok());
+        let e = p.feed(b"node_memory_working_set_bytes 20 1000\n").err().map(|e| (e.kind(), e.message().to_string()));
+        assert!(matches!(&e, Some((ErrorKind::Api, m)) if m.contains("limit of 50 bytes")), "{e:?}");
+        assert!(p.finish().is_err());
+        // The parser is usable again after begin.
+        assert!(p.parse(b"node_cpu_usage_seconds_total 10 1000\n", 0).is_ok());
+    }
+
+    #[test]
+    fn chunks_split_anywhere_give_the_same_result() {
+        let body = format!(
+            "# HELP x [STABLE] y\n{GOOD}container_cpu_usage_seconds_total{{container=\"a\",namespace=\"n\",pod=\"p\"}} 1 1000\n\
+             container_memory_working_set_bytes{{container=\"a\",namespace=\"n\",pod=\"p\"}} 5 1000"
+        );
+        let whole = parse(&body);
+        let mut p = Parser::default();
+        for split in 1..body.len() {
+            p.begin(7_000_000_000);
+            for chunk in body.as_bytes().chunks(split) {
+                assert!(p.feed(chunk).is_ok());
+            }
+            let s = p.finish().unwrap_or_default();
+            assert_eq!(s.node(), whole.node());
+            assert_eq!(s.container_at(0), whole.container_at(0), "split {split}");
+            assert_eq!(s.issues(), whole.issues());
+        }
+    }
+
+    #[test]
+    fn duplicates_pair_by_occurrence() {
+        let body = format!(
+            "{GOOD}container_cpu_usage_seconds_total{{container=\"a\",namespace=\"n\",pod=\"p\"}} 900 1000\n\
+             container_cpu_usage_seconds_total{{container=\"a\",namespace=\"n\",pod=\"p\"}} 100 2000\n\
+             container_memory_working_set_bytes{{container=\"a\",namespace=\"n\",pod=\"p\"}} 7 1000\n\
+             container_memory_working_set_bytes{{container=\"a\",namespace=\"n\",pod=\"p\"}} 8 2000\n\
+             node_cpu_usage_seconds_total 11 2000\n"
+        );
+        let s = parse(&body);
+        let c = s.container("n", "p", "a").expect("kept copy");
+        assert_eq!((c.sample.cpu_ns, c.sample.memory_bytes), (100_000_000_000, 8));
+        let kinds: Vec<_> = s.issues().iter().map(|i| (i.line, i.kind)).collect();
+        assert_eq!(kinds, vec![(1, IssueKind::Duplicate), (3, IssueKind::Duplicate)]);
+        assert_eq!(s.node().map(|n| n.cpu_ns), Some(11_000_000_000));
+    }
+
+    #[test]
+    fn out_of_order_families_still_join() {
+        let body = format!(
+            "{GOOD}container_memory_working_set_bytes{{container=\"b\",namespace=\"n\",pod=\"p\"}} 2 1000\n\
+             container_memory_working_set_bytes{{container=\"a\",namespace=\"n\",pod=\"p\"}} 1 1000\n\
+             container_start_time_seconds{{container=\"a\",namespace=\"n\",pod=\"p\"}} 1.5\n\
+             container_cpu_usage_seconds_total{{container=\"a\",namespace=\"n\",pod=\"p\"}} 3 1000\n\
+             container_swap_usage_bytes{{container=\"b\",namespace=\"n\",pod=\"p\"}} 0 1000\n\
+             container_cpu_usage_seconds_total{{container=\"b\",namespace=\"n\",pod=\"p\"}} 4 1000\n"
+        );
+        let s = parse(&body);
+        assert!(s.issues().is_empty(), "{:?}", s.issues());
+        let a = s.container("n", "p", "a").map(|c| *c.sample);
+        let b = s.container("n", "p", "b").map(|c| *c.sample);
+        assert_eq!(a.map(|a| (a.cpu_ns, a.memory_bytes, a.start_time_ns, a.swap_bytes)), Some((3_000_000_000, 1, Some(1_500_000_000), None)));
+        assert_eq!(b.map(|b| (b.cpu_ns, b.memory_bytes, b.start_time_ns, b.swap_bytes)), Some((4_000_000_000, 2, None, Some(0))));
+    }
+
+    #[test]
+    fn hash_collisions_fall_back_to_scanning() {
+        let mut st = State::default();
+        st.max_issues = 10;
+        st.line = 1;
+        let a: [&[u8]; 3] = [b"n", b"p", b"a"];
+        let b: [&[u8]; 3] = [b"n", b"p", b"b"];
+        let ia = st.new_slot(a);
+        // Pretend `b` hashes like `a`: the index points at `a`'s slot.
+        st.index.insert(fnv(b), ia);
+        assert_eq!(st.find_head(b), None);
+        let ib = st.new_slot(b);
+        assert_eq!(st.find_head(b), Some(ib));
+    }
+}

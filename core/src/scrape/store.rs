@@ -1,0 +1,1006 @@
+//! [`MetricsStore`]: the in-memory store of a metrics server.
+//!
+//! Two points per series (the last one and the one before), updated in place: a steady-state
+//! scrape of a node rewrites numbers in existing entries and allocates nothing. Namespace and
+//! container names are interned (reference-counted, freed when their last user goes); pod names
+//! are stored once per pod.
+//!
+//! # Rates
+//!
+//! CPU usage is `Δcpu / Δt` between the two points of a series, in nanocores, computed with
+//! exact integers and truncated (metrics-server truncates a float). Memory (and swap, when the
+//! kubelet reports it) is the last point's value.
+//!
+//! When a new point arrives for a series whose last point is `L`:
+//! - **restart**: if the container's start time differs from `L`'s, or its CPU counter fell
+//!   below `L`'s at a later (or equal) timestamp (a restart the kubelet did not date, a node
+//!   reboot), the new point replaces `L` and there is **no rate until the next point**;
+//! - **normal**: if it is newer than `L` and at most [`StoreConfig::max_rate_window`] after it,
+//!   `L` becomes the previous point;
+//! - **too old**: if it is newer than `L` by more than `max_rate_window`, `L` is dropped and the
+//!   series waits for one more point;
+//! - **same time**: if it has `L`'s timestamp (a kubelet cache hit), it replaces `L`; the
+//!   previous point stays;
+//! - **older**: if it is older than `L` (clock trouble), it replaces `L`, and the previous point
+//!   stays only if it is older still with a counter no higher;
+//! - **fresh container** (metrics-server's shortcut): a container with no usable previous point
+//!   whose start time lies between [`StoreConfig::fresh_container_min_age`] (10 s) and
+//!   [`StoreConfig::resolution`] before its point gets a rate at once, from a synthetic point
+//!   `cpu = 0` at its start time: `cpu / (timestamp − start)`.
+//!
+//! # Grace period and recovery
+//!
+//! A node whose scrape failed ([`MetricsStore::mark_failed`]) keeps being served with its last
+//! good value for [`StoreConfig::grace_period`] after its last good scrape, then disappears
+//! (its points are dropped at the next [`MetricsStore::mark_failed`] or
+//! [`MetricsStore::expire`], and queries stop serving it at once). A recovering node needs
+//! **one** good scrape, not two, when its last stored point is at most
+//! [`StoreConfig::max_rate_window`] older than the new one: the rate then spans the outage.
+//! metrics-server forgets a node on its first failed scrape and needs two good ones.
+//!
+//! # Duplicates
+//!
+//! Within one scrape, [`NodeScrape`] already holds one copy per container. The same pod
+//! reported by two nodes (a pod that moved while its old node is within its grace period) is
+//! served once, from the node with the newest timestamp.
+//!
+//! # Queries
+//!
+//! [`node_metrics`](MetricsStore::node_metrics) and [`pod_metrics`](MetricsStore::pod_metrics)
+//! build the crate's [`NodeMetrics`] / [`PodMetrics`] exactly as metrics-server does: CPU as
+//! nanocores in DecimalSI (`"250264852n"`), memory in bytes as BinarySI (`8517808128` prints
+//! `"8318172Ki"`), `timestamp` the end of the interval, `window` its real length, and
+//! `creationTimestamp` the query time. Labels are not known here: callers copy them from the
+//! Node and Pod objects. Results are sorted by name (pods by namespace, then name).
+
+use super::{NodeScrape, from_timestamp, to_timestamp};
+use crate::metrics::{ContainerMetrics, GoDuration, NodeMetrics, PodMetrics, Usage};
+use crate::quantity::{Format, Quantity};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings of a [`MetricsStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The scrape period, metrics-server's `--metric-resolution` (default 15 s). The fresh-container
+    /// shortcut applies to containers started less than this before their point.
+    pub resolution: Duration,
+    /// The youngest a container may be to get a rate from its start time (default 10 s, as in
+    /// metrics-server: a shorter interval gives inaccurate rates).
+    pub fresh_container_min_age: Duration,
+    /// How long after its last good scrape a failing node keeps being served (default 60 s).
+    pub grace_period: Duration,
+    /// The longest interval a rate may span (default 75 s, one resolution plus the grace
+    /// period). Past that, the older point is dropped and the series waits for a second point.
+    pub max_rate_window: Duration,
+    /// Serve a pod only when every one of its containers has a rate (default `true`, as
+    /// metrics-server does). With `false`, a pod is served with the containers that have one.
+    pub require_all_containers: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            resolution: Duration::from_secs(15),
+            fresh_container_min_age: Duration::from_secs(10),
+            grace_period: Duration::from_secs(60),
+            max_rate_window: Duration::from_secs(75),
+            require_all_containers: true,
+        }
+    }
+}
+
+fn nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// Sizes of a [`MetricsStore`], kept up to date as it changes (reading them costs nothing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Nodes with stored points (served or in their grace period).
+    pub nodes: usize,
+    /// Pods with stored points.
+    pub pods: usize,
+    /// Container series.
+    pub containers: usize,
+    /// Distinct interned names (namespaces and container names).
+    pub interned: usize,
+    /// Bytes of node and pod names plus interned names.
+    pub name_bytes: usize,
+}
+
+/// What one [`MetricsStore::store`] call did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreReport {
+    /// Whether the node point was updated (the scrape had one).
+    pub node_updated: bool,
+    /// Container series seen for the first time.
+    pub new_series: usize,
+    /// Series that no longer appear and were removed.
+    pub removed_series: usize,
+    /// Series that restarted (changed start time or falling counter).
+    pub restarts: usize,
+    /// Series that got a rate from their start time (fresh-container shortcut).
+    pub fresh: usize,
+    /// Series whose previous point was too old to make a rate with.
+    pub too_old: usize,
+    /// Series that have a rate after this scrape.
+    pub with_rate: usize,
+    /// `true` when the scrape held nothing usable and was treated as a failure.
+    pub failed: bool,
+}
+
+const NO_SWAP: u64 = u64::MAX;
+
+/// One point of a series.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Point {
+    cpu: u64,
+    memory: u64,
+    /// [`NO_SWAP`] when not reported.
+    swap: u64,
+    ts: i64,
+    /// 0 when unknown.
+    start: i64,
+}
+
+/// The two points of a series.
+#[derive(Clone, Copy, Debug, Default)]
+struct Pair {
+    last: Point,
+    prev: Point,
+    has_prev: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Advanced,
+    Kept,
+    Restarted,
+    Fresh,
+    TooOld,
+}
+
+/// A computed rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Rate {
+    nanocores: u64,
+    memory: u64,
+    swap: u64,
+    ts: i64,
+    window: i64,
+}
+
+impl Pair {
+    fn first(new: Point, fresh: Option<Point>) -> (Pair, Step) {
+        match fresh {
+            Some(f) => (Pair { last: new, prev: f, has_prev: true }, Step::Fresh),
+            None => (Pair { last: new, prev: Point::default(), has_prev: false }, Step::Kept),
+        }
+    }
+
+    /// Takes a new point (the rules are in the module docs).
+    fn update(&mut self, new: Point, fresh: Option<Point>, max_window: i64) -> Step {
+        let old = self.last;
+        let restarted = (new.start != 0 && old.start != 0 && new.start != old.start) || (new.ts >= old.ts && new.cpu < old.cpu);
+        if restarted {
+            *self = Pair::first(new, fresh).0;
+            return Step::Restarted;
+        }
+        if new.ts > old.ts {
+            if new.ts - old.ts <= max_window {
+                *self = Pair { last: new, prev: old, has_prev: true };
+                return Step::Advanced;
+            }
+            let (pair, step) = Pair::first(new, fresh);
+            *self = pair;
+            return if step == Step::Fresh { Step::Fresh } else { Step::TooOld };
+        }
+        if new.ts == old.ts {
+            self.last = new;
+            return Step::Kept;
+        }
+        // Time went backwards: keep the previous point only if it is still before the new one.
+        self.has_prev = self.has_prev && self.prev.ts < new.ts && self.prev.cpu <= new.cpu;
+        self.last = new;
+        if !self.has_prev && let Some(f) = fresh {
+            self.prev = f;
+            self.has_prev = true;
+        }
+        Step::Kept
+    }
+
+    fn rate(&self) -> Option<Rate> {
+        if !self.has_prev {
+            return None;
+        }
+        let (l, p) = (&self.last, &self.prev);
+        let window = l.ts.checked_sub(p.ts).filter(|&w| w > 0)?;
+        let delta = l.cpu.checked_sub(p.cpu)?;
+        let nanocores = u128::from(delta) * 1_000_000_000 / window as u128;
+        Some(Rate { nanocores: u64::try_from(nanocores).unwrap_or(u64::MAX), memory: l.memory, swap: l.swap, ts: l.ts, window })
+    }
+}
+
+type Sym = u32;
+
+/// Reference-counted string interner.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: HashMap<Arc<str>, Sym>,
+    names: Vec<Option<Arc<str>>>,
+    refs: Vec<u32>,
+    free: Vec<Sym>,
+    bytes: usize,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&id) = self.ids.get(s) {
+            self.refs[id as usize] += 1;
+            return id;
+        }
+        let name: Arc<str> = Arc::from(s);
+        self.bytes += s.len();
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.names[id as usize] = Some(name.clone());
+                self.refs[id as usize] = 1;
+                id
+            }
+            None => {
+                self.names.push(Some(name.clone()));
+                self.refs.push(1);
+                (self.names.len() - 1) as Sym
+            }
+        };
+        self.ids.insert(name, id);
+        id
+    }
+
+    fn release(&mut self, id: Sym) {
+        let r = &mut self.refs[id as usize];
+        *r -= 1;
+        if *r == 0
+            && let Some(name) = self.names[id as usize].take()
+        {
+            self.bytes -= name.len();
+            self.ids.remove(&*name);
+            self.free.push(id);
+        }
+    }
+
+    fn get(&self, id: Sym) -> &str {
+        self.names.get(id as usize).and_then(|n| n.as_deref()).unwrap_or_default()
+    }
+
+    fn lookup(&self, s: &str) -> Option<Sym> {
+        self.ids.get(s).copied()
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+#[derive(Debug)]
+struct ContainerEntry {
+    name: Sym,
+    pair: Pair,
+}
+
+#[derive(Debug)]
+struct PodEntry {
+    namespace: Sym,
+    name: Box<str>,
+    containers: Vec<ContainerEntry>,
+}
+
+#[derive(Debug)]
+struct NodeEntry {
+    node: Option<Pair>,
+    last_good_scrape: i64,
+    failed_since: Option<i64>,
+    /// Sorted by (namespace, name), containers by name: the order of [`NodeScrape`].
+    pods: Vec<PodEntry>,
+}
+
+/// The in-memory store of a metrics server (see the [module docs](self) for every rule).
+///
+/// ```
+/// use kubemetrics::scrape::{MetricsStore, StoreConfig, parse_metrics_resource};
+/// let mut store = MetricsStore::new(StoreConfig::default());
+/// let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+/// let body = |cpu: &str, ms: i64| format!(
+///     "node_cpu_usage_seconds_total {cpu} {ms}\nnode_memory_working_set_bytes 8517808128 {ms}\n");
+/// let first = parse_metrics_resource(body("100", 1_700_000_000_000).as_bytes(), 0)?;
+/// store.store("n1", &first, t("2023-11-14T22:13:20Z"));
+/// assert!(store.node_metrics(None, t("2023-11-14T22:13:21Z")).is_empty(), "one point: no rate yet");
+/// let second = parse_metrics_resource(body("103.75", 1_700_000_015_000).as_bytes(), 0)?;
+/// store.store("n1", &second, t("2023-11-14T22:13:35Z"));
+/// let nodes = store.node_metrics(None, t("2023-11-14T22:13:36Z"));
+/// assert_eq!(nodes[0].usage["cpu"].to_string(), "250m");
+/// assert_eq!(nodes[0].usage["memory"].to_string(), "8318172Ki");
+/// assert_eq!(nodes[0].window.to_string(), "15s");
+/// # Ok::<(), kubemetrics::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct MetricsStore {
+    config: StoreConfig,
+    nodes: HashMap<Box<str>, NodeEntry>,
+    strings: Interner,
+    stats: StoreStats,
+}
+
+fn point(cpu: u64, memory: u64, swap: Option<u64>, ts: i64, start: Option<i64>) -> Point {
+    Point { cpu, memory, swap: swap.unwrap_or(NO_SWAP), ts, start: start.unwrap_or(0) }
+}
+
+impl MetricsStore {
+    /// An empty store.
+    pub fn new(config: StoreConfig) -> Self {
+        MetricsStore { config, ..Default::default() }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// The synthetic previous point of a fresh container, when the shortcut applies.
+    fn fresh(&self, new: &Point) -> Option<Point> {
+        if new.start == 0 || new.start >= new.ts {
+            return None;
+        }
+        let age = new.ts - new.start;
+        (age < nanos(self.config.resolution) && age >= nanos(self.config.fresh_container_min_age))
+            .then_some(Point { cpu: 0, ts: new.start, ..*new })
+    }
+
+    /// Stores one node's scrape taken at `scrape_time` (the store's clock, used for the grace
+    /// period; the points carry the kubelet's own timestamps).
+    ///
+    /// Containers absent from the scrape are removed. A scrape with neither a node point nor a
+    /// container is treated as a failure ([`mark_failed`](Self::mark_failed)).
+    pub fn store(&mut self, node: &str, scrape: &NodeScrape, scrape_time: jiff::Timestamp) -> StoreReport {
+        let now = from_timestamp(scrape_time);
+        let mut report = StoreReport::default();
+        if scrape.node().is_none() && scrape.is_empty() {
+            self.mark_failed(node, scrape_time);
+            report.failed = true;
+            return report;
+        }
+        let max_window = nanos(self.config.max_rate_window);
+        let mut entry = match self.nodes.remove(node) {
+            Some(e) => e,
+            None => {
+                self.stats.nodes += 1;
+                self.stats.name_bytes += node.len();
+                NodeEntry { node: None, last_good_scrape: now, failed_since: None, pods: Vec::new() }
+            }
+        };
+        entry.last_good_scrape = now;
+        entry.failed_since = None;
+        if let Some(n) = scrape.node() {
+            report.node_updated = true;
+            let new = point(n.cpu_ns, n.memory_bytes, n.swap_bytes, n.timestamp_ns, None);
+            entry.node = Some(match entry.node {
+                None => new_pair(new),
+                Some(mut pair) => {
+                    pair.update(new, None, max_window);
+                    pair
+                }
+            });
+        }
+        if self.same_shape(&entry.pods, scrape) {
+            self.update_in_place(&mut entry.pods, scrape, max_window, &mut report);
+        } else {
+            self.merge(&mut entry.pods, scrape, max_window, &mut report);
+        }
+        self.nodes.insert(node.into(), entry);
+        report
+    }
+
+    /// Whether the stored pods and containers are exactly those of the scrape, in order.
+    fn same_shape(&self, pods: &[PodEntry], scrape: &NodeScrape) -> bool {
+        let mut it = scrape.containers();
+        for p in pods {
+            let ns = self.strings.get(p.namespace);
+            for c in &p.containers {
+                match it.next() {
+                    Some(s) if s.container == self.strings.get(c.name) && s.pod == &*p.name && s.namespace == ns => {}
+                    _ => return false,
+                }
+            }
+        }
+        it.next().is_none()
+    }
+
+    fn step(&self, pair: &mut Pair, new: Point, max_window: i64, report: &mut StoreReport) {
+        let step = pair.update(new, self.fresh(&new), max_window);
+        match step {
+            Step::Restarted => {
+                report.restarts += 1;
+                report.fresh += usize::from(pair.has_prev);
+            }
+            Step::Fresh => report.fresh += 1,
+            Step::TooOld => report.too_old += 1,
+            Step::Advanced | Step::Kept => {}
+        }
+        report.with_rate += usize::from(pair.rate().is_some());
+    }
+
+    fn update_in_place(&self, pods: &mut [PodEntry], scrape: &NodeScrape, max_window: i64, report: &mut StoreReport) {
+        let mut it = scrape.containers();
+        for p in pods.iter_mut() {
+            for c in p.containers.iter_mut() {
+                let Some(s) = it.next() else { return };
+                let s = s.sample;
+                let new = point(s.cpu_ns, s.memory_bytes, s.swap_bytes, s.timestamp_ns, s.start_time_ns);
+                self.step(&mut c.pair, new, max_window, report);
+            }
+        }
+    }
+
+    /// Rebuilds the pod list of a node whose set of containers changed, moving the entries that
+    /// remain (their points are kept).
+    fn merge(&mut self, pods: &mut Vec<PodEntry>, scrape: &NodeScrape, max_window: i64, report: &mut StoreReport) {
+        let old = std::mem::take(pods);
+        let mut old = old.into_iter().peekable();
+        let mut out: Vec<PodEntry> = Vec::new();
+        let mut i = 0;
+        while let Some(first) = scrape.container_at(i) {
+            let (ns, pod) = (first.namespace, first.pod);
+            let mut end = i + 1;
+            while scrape.container_at(end).is_some_and(|c| c.namespace == ns && c.pod == pod) {
+                end += 1;
+            }
+            // Old pods sorting before this one are gone.
+            let mut entry = None;
+            while let Some(o) = old.peek() {
+                match (self.strings.get(o.namespace), &*o.name).cmp(&(ns, pod)) {
+                    std::cmp::Ordering::Less => {
+                        let gone = old.next().expect("peeked");
+                        report.removed_series += gone.containers.len();
+                        self.drop_pod(gone);
+                    }
+                    std::cmp::Ordering::Equal => {
+                        entry = old.next();
+                        break;
+                    }
+                    std::cmp::Ordering::Greater => break,
+                }
+            }
+            let mut entry = entry.unwrap_or_else(|| {
+                self.stats.pods += 1;
+                self.stats.name_bytes += pod.len();
+                PodEntry { namespace: self.strings.intern(ns), name: pod.into(), containers: Vec::new() }
+            });
+            let old_containers = std::mem::take(&mut entry.containers);
+            let mut old_c = old_containers.into_iter().peekable();
+            let mut containers = Vec::with_capacity(end - i);
+            for k in i..end {
+                let Some(s) = scrape.container_at(k) else { break };
+                let mut found = None;
+                while let Some(o) = old_c.peek() {
+                    match self.strings.get(o.name).cmp(s.container) {
+                        std::cmp::Ordering::Less => {
+                            let gone = old_c.next().expect("peeked");
+                            report.removed_series += 1;
+                            self.drop_container(gone);
+                        }
+                        std::cmp::Ordering::Equal => {
+                            found = old_c.next();
+                            break;
+                        }
+                        std::cmp::Ordering::Greater => break,
+                    }
+                }
+                let sample = s.sample;
+                let new = point(sample.cpu_ns, sample.memory_bytes, sample.swap_bytes, sample.timestamp_ns, sample.start_time_ns);
+                let c = match found {
+                    Some(mut c) => {
+                        self.step(&mut c.pair, new, max_window, report);
+                        c
+                    }
+                    None => {
+                        report.new_series += 1;
+                        self.stats.containers += 1;
+                        let (pair, step) = Pair::first(new, self.fresh(&new));
+                        report.fresh += usize::from(step == Step::Fresh);
+                        report.with_rate += usize::from(pair.rate().is_some());
+                        ContainerEntry { name: self.strings.intern(s.container), pair }
+                    }
+                };
+                containers.push(c);
+            }
+            for gone in old_c {
+                report.removed_series += 1;
+                self.drop_container(gone);
+            }
+            entry.containers = containers;
+            out.push(entry);
+            i = end;
+        }
+        for gone in old {
+            report.removed_series += gone.containers.len();
+            self.drop_pod(gone);
+        }
+        *pods = out;
+        self.stats.interned = self.strings.len();
+    }
+
+    fn drop_container(&mut self, c: ContainerEntry) {
+        self.strings.release(c.name);
+        self.stats.containers -= 1;
+    }
+
+    fn drop_pod(&mut self, p: PodEntry) {
+        for c in p.containers {
+            self.drop_container(c);
+        }
+        self.strings.release(p.namespace);
+        self.stats.pods -= 1;
+        self.stats.name_bytes -= p.name.len();
+        self.stats.interned = self.strings.len();
+    }
+
+    fn drop_node(&mut self, name: &str) -> bool {
+        let Some(entry) = self.nodes.remove(name) else { return false };
+        for p in entry.pods {
+            self.drop_pod(p);
+        }
+        self.stats.nodes -= 1;
+        self.stats.name_bytes -= name.len();
+        true
+    }
+
+    /// Records that scraping `node` failed at `now`. The node keeps being served until
+    /// [`StoreConfig::grace_period`] after its last good scrape; past that it is removed.
+    /// Returns whether the node is still served.
+    pub fn mark_failed(&mut self, node: &str, now: jiff::Timestamp) -> bool {
+        let now = from_timestamp(now);
+        let grace = nanos(self.config.grace_period);
+        let Some(entry) = self.nodes.get_mut(node) else { return false };
+        entry.failed_since.get_or_insert(now);
+        if now.saturating_sub(entry.last_good_scrape) > grace {
+            self.drop_node(node);
+            return false;
+        }
+        true
+    }
+
+    /// Removes every failed node whose grace period is over; returns how many.
+    pub fn expire(&mut self, now: jiff::Timestamp) -> usize {
+        let now = from_timestamp(now);
+        let expired: Vec<Box<str>> = self.nodes.iter().filter(|(_, e)| !self.servable(e, now)).map(|(n, _)| n.clone()).collect();
+        for name in &expired {
+            self.drop_node(name);
+        }
+        expired.len()
+    }
+
+    /// Forgets a node (deleted from the cluster). Returns whether it was known.
+    pub fn remove_node(&mut self, node: &str) -> bool {
+        self.drop_node(node)
+    }
+
+    /// Forgets every node for which `keep` returns `false`.
+    pub fn retain_nodes(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        let gone: Vec<Box<str>> = self.nodes.keys().filter(|n| !keep(n)).cloned().collect();
+        for name in &gone {
+            self.drop_node(name);
+        }
+    }
+
+    fn servable(&self, e: &NodeEntry, now: i64) -> bool {
+        e.failed_since.is_none() || now.saturating_sub(e.last_good_scrape) <= nanos(self.config.grace_period)
+    }
+
+    /// Whether `node` is in its grace period (its last scrape failed, its last value is served).
+    pub fn in_grace(&self, node: &str, now: jiff::Timestamp) -> bool {
+        self.nodes.get(node).is_some_and(|e| e.failed_since.is_some() && self.servable(e, from_timestamp(now)))
+    }
+
+    /// Names of the nodes with stored points, sorted.
+    pub fn node_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.nodes.keys().map(|n| &**n).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Node metrics of the given nodes (all when `None`) that have a rate and are served at
+    /// `now`, sorted by name. Unknown names are skipped.
+    pub fn node_metrics(&self, names: Option<&[&str]>, now: jiff::Timestamp) -> Vec<NodeMetrics> {
+        let now_ns = from_timestamp(now);
+        let mut selected: Vec<(&str, &NodeEntry)> = match names {
+            Some(names) => names.iter().filter_map(|n| self.nodes.get_key_value(*n)).map(|(k, v)| (&**k, v)).collect(),
+            None => self.nodes.iter().map(|(k, v)| (&**k, v)).collect(),
+        };
+        selected.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        selected.dedup_by(|a, b| a.0 == b.0);
+        selected
+            .into_iter()
+            .filter(|(_, e)| self.servable(e, now_ns))
+            .filter_map(|(name, e)| {
+                let rate = e.node?.rate()?;
+                Some(NodeMetrics {
+                    metadata: ObjectMeta { name: Some(name.to_string()), creation_timestamp: Some(Time(now)), ..Default::default() },
+                    timestamp: Time(to_timestamp(rate.ts)),
+                    window: GoDuration(rate.window),
+                    usage: usage(&rate),
+                })
+            })
+            .collect()
+    }
+
+    /// Pod metrics of every served pod (of one namespace when given), sorted by namespace and
+    /// name. A pod is served when all its containers have a rate (or, with
+    /// [`StoreConfig::require_all_containers`] off, when at least one has).
+    pub fn pod_metrics(&self, namespace: Option<&str>, now: jiff::Timestamp) -> Vec<PodMetrics> {
+        let ns = match namespace {
+            Some(ns) => match self.strings.lookup(ns) {
+                Some(id) => Some(id),
+                None => return Vec::new(),
+            },
+            None => None,
+        };
+        self.pods_where(now, |p| ns.is_none_or(|id| p.namespace == id))
+    }
+
+    /// The pod metrics of one pod, when served.
+    pub fn pod_metric(&self, namespace: &str, name: &str, now: jiff::Timestamp) -> Option<PodMetrics> {
+        let ns = self.strings.lookup(namespace)?;
+        self.pods_where(now, |p| p.namespace == ns && &*p.name == name).pop()
+    }
+
+    fn pods_where(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<PodMetrics> {
+        let now_ns = from_timestamp(now);
+        // (namespace, name, earliest timestamp, pod)
+        let mut found: Vec<(&str, &str, Rate, &PodEntry)> = Vec::new();
+        for e in self.nodes.values() {
+            if !self.servable(e, now_ns) {
+                continue;
+            }
+            for p in e.pods.iter().filter(|p| want(p)) {
+                if let Some(earliest) = self.pod_rate(p) {
+                    found.push((self.strings.get(p.namespace), &p.name, earliest, p));
+                }
+            }
+        }
+        // Newest first within one name, so that dedup keeps the freshest node's copy.
+        found.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.ts.cmp(&a.2.ts)));
+        found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        found
+            .into_iter()
+            .map(|(ns, name, earliest, p)| PodMetrics {
+                metadata: ObjectMeta {
+                    name: Some(name.to_string()),
+                    namespace: Some(ns.to_string()),
+                    creation_timestamp: Some(Time(now)),
+                    ..Default::default()
+                },
+                timestamp: Time(to_timestamp(earliest.ts)),
+                window: GoDuration(earliest.window),
+                containers: p
+                    .containers
+                    .iter()
+                    .filter_map(|c| Some(ContainerMetrics { name: self.strings.get(c.name).to_string(), usage: usage(&c.pair.rate()?) }))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The rate of the pod's container with the earliest timestamp, when the pod is served.
+    fn pod_rate(&self, p: &PodEntry) -> Option<Rate> {
+        let mut earliest: Option<Rate> = None;
+        for c in &p.containers {
+            match c.pair.rate() {
+                Some(r) => {
+                    if earliest.is_none_or(|e| r.ts < e.ts) {
+                        earliest = Some(r);
+                    }
+                }
+                None if self.config.require_all_containers => return None,
+                None => {}
+            }
+        }
+        earliest
+    }
+
+    /// Current sizes.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats { interned: self.strings.len(), ..self.stats }
+    }
+
+    /// Number of container series stored.
+    pub fn len(&self) -> usize {
+        self.stats.containers
+    }
+
+    /// `true` when no node is stored.
+    pub fn is_empty(&self) -> bool {
+        self.stats.nodes == 0
+    }
+
+    /// An estimate of the heap bytes held, from the sizes (no walk over the data).
+    pub fn memory_estimate(&self) -> usize {
+        use std::mem::size_of;
+        let s = self.stats();
+        // Hash map slots carry about 1/0.875 overhead plus a control byte.
+        let node = (size_of::<(Box<str>, NodeEntry)>() + 1) * 8 / 7;
+        let interned = (size_of::<(Arc<str>, Sym)>() + 1) * 8 / 7 + size_of::<Option<Arc<str>>>() + size_of::<u32>() + 16;
+        s.nodes * node + s.pods * size_of::<PodEntry>() + s.containers * size_of::<ContainerEntry>() + s.interned * interned + s.name_bytes
+    }
+}
+
+fn new_pair(new: Point) -> Pair {
+    Pair { last: new, prev: Point::default(), has_prev: false }
+}
+
+fn usage(rate: &Rate) -> Usage {
+    let mut u = Usage::new();
+    u.insert("cpu".into(), Quantity::from_nano(i64::try_from(rate.nanocores).unwrap_or(i64::MAX), Format::DecimalSI));
+    u.insert("memory".into(), Quantity::from_int(i64::try_from(rate.memory).unwrap_or(i64::MAX), Format::BinarySI));
+    if rate.swap != NO_SWAP {
+        u.insert("swap".into(), Quantity::from_int(i64::try_from(rate.swap).unwrap_or(i64::MAX), Format::BinarySI));
+    }
+    u
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scrape::{ContainerSample, NodeSample, NodeScrapeBuilder};
+
+    const S: i64 = 1_000_000_000;
+    const T0: i64 = 1_700_000_000 * S;
+
+    fn at(ns: i64) -> jiff::Timestamp {
+        to_timestamp(ns)
+    }
+
+    /// A container spec: (namespace, pod, container, cpu seconds, memory, start offset from T0 in s).
+    type C<'a> = (&'a str, &'a str, &'a str, u64, u64, Option<i64>);
+
+    fn scrape(node: Option<(u64, i64)>, containers: &[C], ts: i64) -> NodeScrape {
+        let mut b = NodeScrapeBuilder::new();
+        if let Some((cpu, t)) = node {
+            b.set_node(NodeSample { cpu_ns: cpu, memory_bytes: 8_517_808_128, swap_bytes: None, timestamp_ns: t });
+        }
+        for &(ns, pod, c, cpu, mem, start) in containers {
+            let sample = ContainerSample { cpu_ns: cpu, memory_bytes: mem, swap_bytes: None, start_time_ns: start.map(|s| T0 + s * S), timestamp_ns: ts };
+            b.push_container(ns, pod, c, sample, 0);
+        }
+        b.build()
+    }
+
+    fn cpu(m: &PodMetrics, container: &str) -> Option<String> {
+        m.containers.iter().find(|c| c.name == container).map(|c| c.usage["cpu"].to_string())
+    }
+
+    #[test]
+    fn node_rate_quantities_and_window() {
+        let mut st = MetricsStore::new(StoreConfig::default());
+        st.store("n", &scrape(Some((100 * S as u64, T0)), &[], T0), at(T0));
+        assert!(st.node_metrics(None, at(T0)).is_empty());
+        // 3.754 core-seconds over 15 s = 250266666n (truncated).
+        st.store("n", &scrape(Some((103_754_000_000, T0 + 15 * S)), &[], T0), at(T0 + 15 * S));
+        let m = st.node_metrics(None, at(T0 + 16 * S));
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].name(), "n");
+        assert_eq!(m[0].usage["cpu"].to_string(), "250266666n");
+        assert_eq!(m[0].usage["memory"].to_string(), "8318172Ki");
+        assert!(!m[0].usage.contains_key("swap"));
+        assert_eq!(m[0].window, GoDuration::from_secs(15));
+        assert_eq!(m[0].timestamp.0, at(T0 + 15 * S));
+        assert_eq!(m[0].metadata.creation_timestamp, Some(Time(at(T0 + 16 * S))));
+        let json = crate::metrics::to_wire_json(&m[0], "metrics.k8s.io/v1beta1");
+        assert!(json.contains(r#""usage":{"cpu":"250266666n","memory":"8318172Ki"}"#), "{json}");
+        assert_eq!(st.node_metrics(Some(&["x", "n", "n"]), at(T0)).len(), 1);
+    }
+
+    #[test]
+    fn container_rates_and_pod_timestamp_is_earliest() {
+        let mut st = MetricsStore::new(StoreConfig::default());
+        let mut b = NodeScrapeBuilder::new();
+        let sample = |cpu, ts| ContainerSample { cpu_ns: cpu, memory_bytes: 1024, swap_bytes: Some(0), start_time_ns: Some(T0 - 3600 * S), timestamp_ns: ts };
+        b.push_container("ns", "p", "a", sample(10 * S as u64, T0), 0);
+        b.push_container("ns", "p", "b", sample(20 * S as u64, T0 + S), 0);
+        st.store("n", &b.build(), at(T0));
+        let mut b = NodeScrapeBuilder::new();
+        b.push_container("ns", "p", "a", sample(13 * S as u64, T0 + 15 * S), 0);
+        b.push_container("ns", "p", "b", sample(21 * S as u64, T0 + 11 * S), 0);
+        let r = st.store("n", &b.build(), at(T0 + 15 * S));
+        assert_eq!((r.with_rate, r.new_series, r.removed_series), (2, 0, 0));
+        let pods = st.pod_metrics(Some("ns"), at(T0 + 16 * S));
+        assert_eq!(pods.len(), 1);
+        assert_eq!(cpu(&pods[0], "a").as_deref(), Some("200m"));
+        assert_eq!(cpu(&pods[0], "b").as_deref(), Some("100m"));
+        assert_eq!(pods[0].containers[0].usage["memory"].to_string(), "1Ki");
+        assert_eq!(pods[0].containers[0].usage["swap"].to_string(), "0");
+        assert_eq!(pods[0].timestamp.0, at(T0 + 11 * S), "earliest container timestamp");
+        assert_eq!(pods[0].window, GoDuration::from_secs(10), "that container's own interval");
+        assert!(st.pod_metrics(Some("other"), at(T0)).is_empty());
+        assert!(st.pod_metric("ns", "p", at(T0)).is_some());
+        assert!(st.pod_metric("ns", "q", at(T0)).is_none());
+    }
+
+    #[test]
+    fn restart_by_start_time_and_by_falling_counter() {
+        let mut st = MetricsStore::new(StoreConfig::default());
+        let c = |cpu: u64, start: i64| [("ns", "p", "c", cpu * S as u64, 1, Some(start))];
+        st.store("n", &scrape(None, &c(100, -3600), T0), at(T0));
+        st.store("n", &scrape(None, &c(103, -3600), T0 + 15 * S), at(T0));
+        assert_eq!(st.pod_metrics(None, at(T0)).len(), 1);
+        // Restart with a new start time, counter happens to be higher: no rate.
+        let r = st.store("n", &scrape(None, &c(200, 25), T0 + 30 * S), at(T0));
+        assert_eq!((r.restarts, r.fresh), (1, 0));
+        assert!(st.pod_metrics(None, at(T0)).is_empty());
+        let r = st.store("n", &scrape(None, &c(201, 25), T0 + 45 * S), at(T0));
+        assert_eq!((r.restarts, r.with_rate), (0, 1));
+        assert_eq!(cpu(&st.pod_metrics(None, at(T0))[0], "c").as_deref(), Some("66666666n"));
+        // Falling counter, same start time (e.g. a restart the kubelet did not date).
+        let r = st.store("n", &scrape(None, &c(5, 25), T0 + 60 * S), at(T0));
+        assert_eq!(r.restarts, 1);
+        assert!(st.pod_metrics(None, at(T0)).is_empty());
+        // Node counter falling (reboot): no node rate until the next point.
+        st.store("n", &scrape(Some((500 * S as u64, T0)), &[], T0), at(T0));
+        st.store("n", &scrape(Some((501 * S as u64, T0 + 15 * S)), &[], T0), at(T0));
+        assert_eq!(st.node_metrics(None, at(T0)).len(), 1);
+        st.store("n", &scrape(Some((2 * S as u64, T0 + 30 * S)), &[], T0), at(T0));
+        assert!(st.node_metrics(None, at(T0)).is_empty());
+        st.store("n", &scrape(Some((3 * S as u64, T0 + 45 * S)), &[], T0), at(T0));
+        assert_eq!(st.node_metrics(None, at(T0))[0].usage["cpu"].to_string(), "66666666n");
+    }
+
+    #[test]
+    fn fresh_container_gets_a_rate_from_its_start() {
+        let mut st = MetricsStore::new(StoreConfig::default());
+        // Started 12 s before its first point, within (10 s, 15 s): rate = 3 s / 12 s.
+        let r = st.store("n", &scrape(None, &[("ns", "p", "c", 3 * S as u64, 1, Some(-12))], T0), at(T0));
+        assert_eq!((r.fresh, r.with_rate, r.new_series), (1, 1, 1));
+        let pods = st.pod_metrics(None, at(T0));
+        assert_eq!(cpu(&pods[0], "c").as_deref(), Some("250m"));
+        assert_eq!(pods[0].window, GoDuration::from_secs(12));
+        assert_eq!(pods[0].timestamp.0, at(T0));
+        // Too young (5 s) or too old (20 s): no shortcut.
+        for age in [5, 20] {
+            let mut st = MetricsStore::new(StoreConfig::default());
+            let r = st.store("n", &scrape(None, &[("ns", "p", "c", 3 * S as u64, 1, Some(-age))], T0), at(T0));
+            assert_eq!(r.fresh, 0, "age {age}");
+            assert!(st.pod_metrics(None, at(T0)).is_empty());
+        }
+        // A restarted container that is fresh gets the shortcut too.
+        let mut st = MetricsStore::new(StoreConfig::default());
+        st.store("n", &scrape(None, &[("ns", "p", "c", 100 * S as u64, 1, Some(-3600))], T0 - 15 * S), at(T0));
+        let r = st.store("n", &scrape(None, &[("ns", "p", "c", S as u64, 1, Some(-11))], T0), at(T0));
+        assert_eq!((r.restarts, r.fresh, r.with_rate), (1, 1, 1));
+    }
+
+    #[test]
+    fn pods_need_every_container_unless_configured() {
+        for require in [true, false] {
+            let mut st = MetricsStore::new(StoreConfig { require_all_containers: require, ..StoreConfig::default() });
+            st.store("n", &scrape(None, &[("ns", "p", "a", 10 * S as u64, 1, None)], T0), at(T0));
+            // Container `b` appears later: it has one point only.
+            let r = st.store("n", &scrape(None, &[("ns", "p", "a", 11 * S as u64, 1, None), ("ns", "p", "b", 5 * S as u64, 1, None)], T0 + 10 * S), at(T0));
+            assert_eq!((r.new_series, r.with_rate), (1, 1));
+            let pods = st.pod_metrics(None, at(T0));
+            if require {
+                assert!(pods.is_empty());
+            } else {
+                assert_eq!(pods.len(), 1);
+                assert_eq!(pods[0].containers.len(), 1);
+                assert_eq!(cpu(&pods[0], "a").as_deref(), Some("100m"));
+            }
+        }
+    }
+
+    #[test]
+    fn grace_period_and_one_scrape_recovery() {
+        let cfg = StoreConfig::default();
+        let mut st = MetricsStore::new(cfg);
+        let c = |cpu: u64| [("ns", "p", "c", cpu * S as u64, 1, None)];
+        let node = |cpu: u64, t: i64| Some((cpu * S as u64, t));
+        st.store("n", &scrape(node(100, T0), &c(10), T0), at(T0));
+        st.store("n", &scrape(node(101, T0 + 15 * S), &c(11), T0 + 15 * S), at(T0 + 15 * S));
+        assert!(st.mark_failed("n", at(T0 + 30 * S)));
+        assert!(st.in_grace("n", at(T0 + 30 * S)));
+        // Still served with the last good value within the grace period.
+        let m = st.node_metrics(None, at(T0 + 70 * S));
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].timestamp.0, at(T0 + 15 * S));
+        assert_eq!(st.pod_metrics(None, at(T0 + 70 * S)).len(), 1);
+        // Recovery 45 s after the last point (within max_rate_window): one scrape suffices.
+        let r = st.store("n", &scrape(node(110, T0 + 60 * S), &c(20), T0 + 60 * S), at(T0 + 60 * S));
+        assert_eq!((r.with_rate, r.too_old), (1, 0));
+        assert!(!st.in_grace("n", at(T0 + 60 * S)));
+        let m = st.node_metrics(None, at(T0 + 61 * S));
+        assert_eq!(m[0].usage["cpu"].to_string(), "200m");
+        assert_eq!(m[0].window, GoDuration::from_secs(45));
+        assert_eq!(cpu(&st.pod_metrics(None, at(T0 + 61 * S))[0], "c").as_deref(), Some("200m"));
+        // Failing past the grace period: no longer served, then removed.
+        st.mark_failed("n", at(T0 + 75 * S));
+        assert_eq!(st.node_metrics(None, at(T0 + 120 * S)).len(), 1);
+        assert!(st.node_metrics(None, at(T0 + 121 * S)).is_empty());
+        assert!(st.pod_metrics(None, at(T0 + 121 * S)).is_empty());
+        assert!(!st.mark_failed("n", at(T0 + 121 * S)));
+        assert!(st.is_empty());
+        assert_eq!(st.stats(), StoreStats::default(), "everything released");
+    }
+
+    #[test]
+    fn too_old_point_needs_two_scrapes() {
+        let mut st = MetricsStore::new(StoreConfig::default());
+        st.store("n", &scrape(Some((S as u64, T0)), &[], T0), at(T0));
+        st.store("n", &scrape(Some((2 * S as u64, T0 + 15 * S)), &[], T0), at(T0));
+        let r = st.store("n", &scrape(Some((3 * S as u64, T0 + 120 * S)), &[("ns", "p", "c", S as u64, 1, None)], T0 + 120 * S), at(T0));
+        assert_eq!(r.new_series, 1);
+        assert!(st.node_metrics(None, at(T0)).is_empty(), "105 s > max_rate_window");
+        st.store("n", &scrape(Some((4 * S as u64, T0 + 135 * S)), &[("ns", "p", "c", 2 * S as u64, 1, None)], T0 + 135 * S), at(T0));
+        assert_eq!(st.node_metrics(None, at(T0)).len(), 1);
+    }
+
+    #[test]
+    fn same_timestamp_keeps_the_rate_and_backwards_time_is_safe() {
+        let mut st = MetricsStore::new(StoreConfig::default());
+        let c = |cpu: u64| [("ns", "p", "c", cpu * S as u64, 1, None)];
+        st.store("n", &scrape(None, &c(10), T0), at(T0));
+        st.store("n", &scrape(None, &c(13), T0 + 15 * S), at(T0));
+        // Kubelet cache hit: the same point again.
+        st.store("n", &scrape(None, &c(13), T0 + 15 * S), at(T0));
+        assert_eq!(cpu(&st.pod_metrics(None, at(T0))[0], "c").as_deref(), Some("200m"));
+        // An older point than the last one: previous kept only while it is older still.
+        st.store("n", &scrape(None, &c(12), T0 + 10 * S), at(T0));
+        let pods = st.pod_metrics(None, at(T0));
+        assert_eq!(cpu(&pods[0], "c").as_deref(), Some("200m"));
+        assert_eq!(pods[0].window, GoDuration::from_secs(10));
+    }
+
+    #[test]
+    fn pods_come_and_go_and_names_are_released() {
+        let mut st = MetricsStore::new(StoreConfig::default());
+        let all = [("a", "p1", "c", S as u64, 1, None), ("a", "p2", "c", S as u64, 1, None), ("b", "p1", "x", S as u64, 1, None), ("b", "p1", "y", S as u64, 1, None)];
+        let r = st.store("n", &scrape(None, &all, T0), at(T0));
+        assert_eq!(r.new_series, 4);
+        assert_eq!(st.stats().pods, 3);
+        assert_eq!(st.stats().interned, 5, "a, b, c, x, y");
+        // p2 goes, y goes, a new pod comes.
+        let next = [("a", "p1", "c", 2 * S as u64, 1, None), ("a", "p3", "c", S as u64, 1, None), ("b", "p1", "x", 2 * S as u64, 1, None)];
+        let r = st.store("n", &scrape(None, &next, T0 + 15 * S), at(T0));
+        assert_eq!((r.new_series, r.removed_series, r.with_rate), (1, 2, 2));
+        assert_eq!(st.stats().interned, 4, "y released");
+        let pods = st.pod_metrics(None, at(T0));
+        let names: Vec<_> = pods.iter().map(|p| (p.namespace(), p.name())).collect();
+        assert_eq!(names, [("a", "p1"), ("b", "p1")]);
+        assert!(st.memory_estimate() > 0);
+        assert!(st.remove_node("n"));
+        assert_eq!(st.stats(), StoreStats::default());
+    }
+
+    #[test]
+    fn a_pod_on_two_nodes_is_served_once_from_the_newest() {
+        let mut st = MetricsStore::new(StoreConfig::default());
+        for (node, t) in [("old", T0), ("new", T0 + 100 * S)] {
+            st.store(node, &scrape(None, &[("ns", "p", "c", S as u64, 1, None)], t), at(t));
+            st.store(node, &scrape(None, &[("ns", "p", "c", 2 * S as u64, 1, None)], t + 10 * S), at(t));
+        }
+        let pods = st.pod_metrics(None, at(T0));
+        assert_eq!(pods.len(), 1);
+        assert_eq!(pods[0].timestamp.0, at(T0 + 110 * S));
+    }
+
+    #[test]
+    fn empty_scrape_counts_as_failure() {
+        let mut st = MetricsStore::new(StoreConfig::default());
+        st.store("n", &scrape(Some((S as u64, T0)), &[], T0), at(T0));
+        let r = st.store("n", &NodeScrape::default(), at(T0 + 15 * S));
+        assert!(r.failed);
+        assert!(st.in_grace("n", at(T0 + 15 * S)));
+        st.retain_nodes(|n| n != "n");
+        assert!(st.is_empty());
+    }
+}
