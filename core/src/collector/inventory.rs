@@ -1,0 +1,205 @@
+//! What the collector knows of the cluster: for each node only what scraping needs (address,
+//! port, metrics path, labels, readiness) and for each pod only its labels — never whole
+//! objects. Fed by watches of the API server, or set directly (simulated clusters).
+
+use k8s_openapi::api::core::v1::Node;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+/// The annotation that overrides the kubelet path scraped for a node.
+pub const RESOURCE_METRICS_PATH_ANNOTATION: &str = "metrics.k8s.io/resource-metrics-path";
+
+/// How to reach kubelets (metrics-server's `--kubelet-*` address flags).
+#[derive(Debug, Clone)]
+pub struct AddressOptions {
+    /// `--kubelet-preferred-address-types`, in order.
+    pub preferred_types: Vec<String>,
+    /// `--kubelet-port`.
+    pub port: u16,
+    /// `--kubelet-use-node-status-port`: use `status.daemonEndpoints.kubeletEndpoint.port`.
+    pub use_node_status_port: bool,
+}
+
+impl Default for AddressOptions {
+    fn default() -> Self {
+        AddressOptions {
+            preferred_types: ["Hostname", "InternalDNS", "InternalIP", "ExternalDNS", "ExternalIP"].map(String::from).to_vec(),
+            port: 10250,
+            use_node_status_port: false,
+        }
+    }
+}
+
+/// One node, as the collector needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeTarget {
+    /// Node name.
+    pub name: String,
+    /// `host:port` to connect to (`None`: the node has no address of a preferred type).
+    pub address: Option<String>,
+    /// Path of the resource metrics endpoint (`/metrics/resource` unless annotated).
+    pub path: String,
+    /// Node labels (copied to NodeMetrics).
+    pub labels: BTreeMap<String, String>,
+    /// `Ready` condition is `True`.
+    pub ready: bool,
+}
+
+impl NodeTarget {
+    /// Extracts what scraping needs from a Node object.
+    pub fn from_node(node: &Node, options: &AddressOptions) -> NodeTarget {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        let status = node.status.as_ref();
+        let addresses = status.and_then(|s| s.addresses.as_ref());
+        let host = options
+            .preferred_types
+            .iter()
+            .find_map(|t| addresses.and_then(|a| a.iter().find(|x| &x.type_ == t)).map(|x| x.address.clone()));
+        let status_port = status.and_then(|s| s.daemon_endpoints.as_ref()).and_then(|d| d.kubelet_endpoint.as_ref()).map(|e| e.port);
+        let port = if options.use_node_status_port { status_port.map(|p| p as u16).filter(|p| *p != 0).unwrap_or(options.port) } else { options.port };
+        let address = host.map(|h| if h.contains(':') { format!("[{h}]:{port}") } else { format!("{h}:{port}") });
+        let path = node
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(RESOURCE_METRICS_PATH_ANNOTATION))
+            .cloned()
+            .unwrap_or_else(|| "/metrics/resource".to_string());
+        let ready = status
+            .and_then(|s| s.conditions.as_ref())
+            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+            .is_some_and(|c| c.status == "True");
+        NodeTarget { name, address, path, labels: node.metadata.labels.clone().unwrap_or_default(), ready }
+    }
+}
+
+/// Shared, compact view of nodes and pod labels.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    inner: Arc<RwLock<InventoryState>>,
+}
+
+#[derive(Debug, Default)]
+struct InventoryState {
+    nodes: BTreeMap<String, NodeTarget>,
+    /// (namespace, name) → labels; `None` when pods are not tracked (no filtering then).
+    pods: Option<HashMap<(String, String), BTreeMap<String, String>>>,
+    nodes_synced: bool,
+    pods_synced: bool,
+}
+
+impl Inventory {
+    /// An empty inventory that does not track pods.
+    pub fn new() -> Inventory {
+        Inventory::default()
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, InventoryState> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, InventoryState> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds or replaces a node.
+    pub fn upsert_node(&self, node: NodeTarget) {
+        self.write().nodes.insert(node.name.clone(), node);
+    }
+
+    /// Removes a node.
+    pub fn remove_node(&self, name: &str) {
+        self.write().nodes.remove(name);
+    }
+
+    /// Replaces all nodes (a relist) and marks nodes synced.
+    pub fn replace_nodes(&self, nodes: impl IntoIterator<Item = NodeTarget>) {
+        let mut s = self.write();
+        s.nodes = nodes.into_iter().map(|n| (n.name.clone(), n)).collect();
+        s.nodes_synced = true;
+    }
+
+    /// Adds or replaces a pod's labels (starts tracking pods).
+    pub fn upsert_pod(&self, namespace: &str, name: &str, labels: BTreeMap<String, String>) {
+        self.write().pods.get_or_insert_with(HashMap::new).insert((namespace.to_string(), name.to_string()), labels);
+    }
+
+    /// Removes a pod.
+    pub fn remove_pod(&self, namespace: &str, name: &str) {
+        if let Some(p) = self.write().pods.as_mut() {
+            p.remove(&(namespace.to_string(), name.to_string()));
+        }
+    }
+
+    /// Replaces all pods (a relist) and marks pods synced.
+    pub fn replace_pods(&self, pods: impl IntoIterator<Item = ((String, String), BTreeMap<String, String>)>) {
+        let mut s = self.write();
+        s.pods = Some(pods.into_iter().collect());
+        s.pods_synced = true;
+    }
+
+    /// Marks both listings synced (for inventories set directly).
+    pub fn mark_synced(&self) {
+        let mut s = self.write();
+        s.nodes_synced = true;
+        s.pods_synced = true;
+    }
+
+    /// `true` once nodes (and pods, when tracked) were listed.
+    pub fn synced(&self) -> bool {
+        let s = self.read();
+        s.nodes_synced && (s.pods.is_none() || s.pods_synced)
+    }
+
+    /// The current nodes, sorted by name.
+    pub fn nodes(&self) -> Vec<NodeTarget> {
+        self.read().nodes.values().cloned().collect()
+    }
+
+    /// Runs `f` with the node labels and pod labels (for building snapshots without copying).
+    pub fn with_labels<R>(&self, f: impl FnOnce(&BTreeMap<String, NodeTarget>, Option<&HashMap<(String, String), BTreeMap<String, String>>>) -> R) -> R {
+        let s = self.read();
+        f(&s.nodes, s.pods.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{DaemonEndpoint, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn node(addresses: &[(&str, &str)], status_port: i32, annotation: Option<&str>) -> Node {
+        Node {
+            metadata: ObjectMeta {
+                name: Some("n1".into()),
+                annotations: annotation.map(|a| [(RESOURCE_METRICS_PATH_ANNOTATION.to_string(), a.to_string())].into()),
+                ..Default::default()
+            },
+            status: Some(NodeStatus {
+                addresses: Some(addresses.iter().map(|(t, a)| NodeAddress { type_: t.to_string(), address: a.to_string() }).collect()),
+                daemon_endpoints: Some(NodeDaemonEndpoints { kubelet_endpoint: Some(DaemonEndpoint { port: status_port }) }),
+                conditions: Some(vec![NodeCondition { type_: "Ready".into(), status: "True".into(), ..Default::default() }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn address_follows_preferred_types_and_ports() {
+        let n = node(&[("InternalIP", "127.0.0.1"), ("Hostname", "n1.example")], 31001, None);
+        let default = NodeTarget::from_node(&n, &AddressOptions::default());
+        assert_eq!(default.address.as_deref(), Some("n1.example:10250"), "Hostname first in metrics-server's order");
+        let ip_first = AddressOptions { preferred_types: vec!["InternalIP".into()], use_node_status_port: true, ..Default::default() };
+        let t = NodeTarget::from_node(&n, &ip_first);
+        assert_eq!(t.address.as_deref(), Some("127.0.0.1:31001"));
+        assert!(t.ready);
+        assert_eq!(t.path, "/metrics/resource");
+        let v6 = NodeTarget::from_node(&node(&[("InternalIP", "::1")], 0, Some("/custom/path")), &AddressOptions { use_node_status_port: true, ..ip_first });
+        assert_eq!(v6.address.as_deref(), Some("[::1]:10250"), "status port 0 falls back to --kubelet-port");
+        assert_eq!(v6.path, "/custom/path");
+        let none = NodeTarget::from_node(&node(&[("ExternalIP", "127.0.0.2")], 0, None), &AddressOptions { preferred_types: vec!["InternalIP".into()], ..Default::default() });
+        assert_eq!(none.address, None);
+    }
+}

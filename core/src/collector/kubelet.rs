@@ -1,0 +1,194 @@
+//! The HTTP client for kubelets: HTTPS with CA verification by default (or
+//! `--kubelet-insecure-tls`), an optional client certificate, the bearer token, connection reuse,
+//! per-request deadlines, a body size limit, and failures sorted into classes.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::server::ScrapeErrorClass;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Kubelet connection settings (metrics-server's `--kubelet-*` flags).
+#[derive(Debug, Clone)]
+pub struct KubeletOptions {
+    /// `--kubelet-insecure-tls`: do not verify the kubelet's serving certificate.
+    pub insecure_tls: bool,
+    /// `--kubelet-certificate-authority`: CA of the kubelets' serving certificates.
+    pub certificate_authority: Option<PathBuf>,
+    /// `--kubelet-client-certificate` / `--kubelet-client-key`.
+    pub client_certificate: Option<(PathBuf, PathBuf)>,
+    /// Bearer token sent to kubelets (the service account token).
+    pub token: Option<String>,
+    /// `--kubelet-request-timeout`.
+    pub request_timeout: Duration,
+    /// Largest body accepted from a kubelet.
+    pub max_body_bytes: usize,
+    /// `http` for simulated kubelets; `https` (default) for real ones.
+    pub scheme: String,
+}
+
+impl Default for KubeletOptions {
+    fn default() -> Self {
+        KubeletOptions {
+            insecure_tls: false,
+            certificate_authority: None,
+            client_certificate: None,
+            token: None,
+            request_timeout: Duration::from_secs(10),
+            max_body_bytes: 64 << 20,
+            scheme: "https".into(),
+        }
+    }
+}
+
+/// A failed scrape: its class and a message for the logs.
+#[derive(Debug, Clone)]
+pub struct ScrapeFailure {
+    /// What kind of failure.
+    pub class: ScrapeErrorClass,
+    /// Human-readable detail.
+    pub message: String,
+    /// HTTP status, when the kubelet answered.
+    pub status: Option<u16>,
+}
+
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(&self, _: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: &ServerName<'_>, _: &[u8], _: UnixTime) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(&self, m: &[u8], c: &CertificateDer<'_>, d: &DigitallySignedStruct) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// A pooled client for all kubelets.
+#[derive(Clone)]
+pub struct KubeletClient {
+    http: HttpClient<Connector, Empty<Bytes>>,
+    options: Arc<KubeletOptions>,
+}
+
+impl std::fmt::Debug for KubeletClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeletClient").field("options", &self.options).finish()
+    }
+}
+
+fn config_err(e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Config, e.to_string())
+}
+
+impl KubeletClient {
+    /// Builds the client (reads the CA and client certificate files).
+    pub fn new(options: KubeletOptions) -> Result<KubeletClient> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().map_err(config_err)?;
+        let builder = if options.insecure_tls {
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider.clone())))
+        } else {
+            let mut roots = rustls::RootCertStore::empty();
+            if let Some(ca) = &options.certificate_authority {
+                for cert in crate::server::tls::read_certs(ca)? {
+                    roots.add(cert).map_err(|e| config_err(format!("--kubelet-certificate-authority {}: {e}", ca.display())))?;
+                }
+            } else if let Ok(pem) = std::fs::read("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt") {
+                for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
+                    let _ = roots.add(cert);
+                }
+            }
+            builder.with_root_certificates(roots)
+        };
+        let tls = match &options.client_certificate {
+            Some((cert, key)) => {
+                let chain = crate::server::tls::read_certs(cert)?;
+                let key = PrivateKeyDer::from_pem_file(key).map_err(|e| config_err(format!("--kubelet-client-key {}: {e}", key.display())))?;
+                builder.with_client_auth_cert(chain, key).map_err(config_err)?
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(options.request_timeout));
+        http.set_nodelay(true);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(http);
+        let client = HttpClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).pool_max_idle_per_host(1).build(connector);
+        Ok(KubeletClient { http: client, options: Arc::new(options) })
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &KubeletOptions {
+        &self.options
+    }
+
+    /// GETs `path` from the kubelet at `address` (`host:port`), within the request timeout.
+    pub async fn get(&self, address: &str, path: &str) -> std::result::Result<Bytes, ScrapeFailure> {
+        let fail = |class, message: String| ScrapeFailure { class, message, status: None };
+        let uri = format!("{}://{address}{path}", self.options.scheme);
+        let mut req = http::Request::get(&uri).header(http::header::ACCEPT, "text/plain, application/json");
+        if let Some(token) = &self.options.token {
+            req = req.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let req = req.body(Empty::new()).map_err(|e| fail(ScrapeErrorClass::Other, format!("bad request {uri}: {e}")))?;
+        let work = async {
+            let resp = self.http.request(req).await.map_err(|e| classify(&uri, &e))?;
+            let status = resp.status();
+            if !status.is_success() {
+                let class = if status == 401 || status == 403 { ScrapeErrorClass::Auth } else { ScrapeErrorClass::Other };
+                return Err(ScrapeFailure { class, message: format!("GET {uri}: HTTP {status}"), status: Some(status.as_u16()) });
+            }
+            let body = Limited::new(resp.into_body(), self.options.max_body_bytes);
+            match body.collect().await {
+                Ok(b) => Ok(b.to_bytes()),
+                Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+                    Err(fail(ScrapeErrorClass::Parse, format!("GET {uri}: body larger than {} bytes", self.options.max_body_bytes)))
+                }
+                Err(e) => Err(fail(ScrapeErrorClass::Other, format!("GET {uri}: reading the body: {e}"))),
+            }
+        };
+        match tokio::time::timeout(self.options.request_timeout, work).await {
+            Ok(r) => r,
+            Err(_) => Err(fail(ScrapeErrorClass::Timeout, format!("GET {uri}: no complete answer within {:?}", self.options.request_timeout))),
+        }
+    }
+}
+
+fn classify(uri: &str, e: &hyper_util::client::legacy::Error) -> ScrapeFailure {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    let lower = text.to_ascii_lowercase();
+    let class = if lower.contains("dns") || lower.contains("failed to lookup") || lower.contains("name or service not known") {
+        ScrapeErrorClass::Dns
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        ScrapeErrorClass::Tls
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        ScrapeErrorClass::Timeout
+    } else {
+        ScrapeErrorClass::Other
+    };
+    ScrapeFailure { class, message: format!("GET {uri}: {text}"), status: None }
+}

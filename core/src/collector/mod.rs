@@ -1,0 +1,292 @@
+//! The collection half of `kubemetrics serve`: keeps an [`Inventory`] of nodes (from watches or
+//! set directly), scrapes every kubelet once per resolution with start times spread evenly over
+//! the interval, bounded concurrency and connection reuse, stores points in the two-point
+//! [`MetricsStore`], and serves consistent [`MetricsSnapshot`]s to the API.
+//!
+//! Differences from metrics-server, on purpose: no blind random sleep (deterministic spreading);
+//! a node that fails keeps its last value for the store's grace period instead of vanishing;
+//! a hung kubelet never delays the others (each scrape has its own deadline and the scheduler
+//! never waits for a cycle to finish); unreachable nodes back off; NotReady nodes log quietly.
+
+pub mod inventory;
+pub mod kubelet;
+mod watch;
+
+pub use inventory::{AddressOptions, Inventory, NodeTarget};
+pub use kubelet::{KubeletClient, KubeletOptions, ScrapeFailure};
+
+use crate::error::Result;
+use crate::scrape::{MetricsStore, StoreConfig, decode_summary, parse_metrics_resource};
+use crate::server::{MetricsProvider, MetricsSnapshot, ScrapeErrorClass, ServerMetrics};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// Collection settings.
+#[derive(Debug, Clone)]
+pub struct CollectorOptions {
+    /// `--metric-resolution`: how often each kubelet is scraped.
+    pub resolution: Duration,
+    /// Most scrapes in flight at once.
+    pub concurrency: usize,
+    /// Kubelet client settings.
+    pub kubelet: KubeletOptions,
+    /// Store settings (grace period, fresh-container rule, ...).
+    pub store: StoreConfig,
+    /// Fall back to `/stats/summary` when `/metrics/resource` answers 404.
+    pub summary_fallback: bool,
+}
+
+impl Default for CollectorOptions {
+    fn default() -> Self {
+        CollectorOptions { resolution: Duration::from_secs(15), concurrency: 256, kubelet: KubeletOptions::default(), store: StoreConfig::default(), summary_fallback: true }
+    }
+}
+
+struct Inner {
+    options: CollectorOptions,
+    inventory: Inventory,
+    client: KubeletClient,
+    store: Mutex<MetricsStore>,
+    stats: Arc<ServerMetrics>,
+    permits: tokio::sync::Semaphore,
+    generation: AtomicU64,
+    snapshot: RwLock<(u64, Option<Instant>, Arc<MetricsSnapshot>)>,
+    last_tick: Mutex<Option<Instant>>,
+    ready: AtomicBool,
+    in_flight: Mutex<HashSet<String>>,
+    failures: Mutex<HashMap<String, u32>>,
+    cycle: AtomicU64,
+}
+
+/// Scrapes kubelets and serves what it stored; cheap to clone.
+#[derive(Clone)]
+pub struct Collector {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collector").field("options", &self.inner.options).finish()
+    }
+}
+
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+impl Collector {
+    /// A collector over `inventory`, reporting into `stats`.
+    pub fn new(options: CollectorOptions, inventory: Inventory, stats: Arc<ServerMetrics>) -> Result<Collector> {
+        let client = KubeletClient::new(options.kubelet.clone())?;
+        let store = MetricsStore::new(StoreConfig { resolution: options.resolution, ..options.store });
+        Ok(Collector {
+            inner: Arc::new(Inner {
+                permits: tokio::sync::Semaphore::new(options.concurrency.max(1)),
+                options,
+                inventory,
+                client,
+                store: Mutex::new(store),
+                stats,
+                generation: AtomicU64::new(0),
+                snapshot: RwLock::new((u64::MAX, None, Arc::default())),
+                last_tick: Mutex::new(None),
+                ready: AtomicBool::new(false),
+                in_flight: Mutex::default(),
+                failures: Mutex::default(),
+                cycle: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The inventory scraped.
+    pub fn inventory(&self) -> &Inventory {
+        &self.inner.inventory
+    }
+
+    /// Starts watching Nodes (optionally filtered by `--node-selector`) and Pod metadata through
+    /// `client`, feeding the inventory.
+    pub fn watch_cluster(&self, client: kube::Client, node_selector: Option<String>, address: AddressOptions) {
+        watch::spawn(client, self.inner.inventory.clone(), node_selector, address);
+    }
+
+    /// Runs the scrape loop forever (spawn it).
+    pub async fn run(self) {
+        let mut interval = tokio::time::interval(self.inner.options.resolution);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            interval.tick().await;
+            self.start_cycle();
+        }
+    }
+
+    /// Starts one cycle: schedules every node's scrape, spread over the resolution, and returns
+    /// at once. Nodes whose previous scrape is still running are skipped.
+    pub fn start_cycle(&self) -> tokio::task::JoinSet<()> {
+        let inner = &self.inner;
+        let tick = Instant::now();
+        *inner.last_tick.lock().unwrap_or_else(|e| e.into_inner()) = Some(tick);
+        let cycle = inner.cycle.fetch_add(1, Ordering::Relaxed);
+        let nodes = inner.inventory.nodes();
+        {
+            let names: HashSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+            let mut store = inner.store.lock().unwrap_or_else(|e| e.into_inner());
+            let gone: Vec<String> = store.node_names().into_iter().filter(|n| !names.contains(n)).map(str::to_string).collect();
+            for n in &gone {
+                store.remove_node(n);
+                inner.stats.forget_node(n);
+            }
+            store.expire(now());
+            let s = store.stats();
+            inner.stats.storage_points(s.nodes as u64, s.containers as u64);
+        }
+        let spread = inner.options.resolution.mul_f64(0.8);
+        let count = nodes.len().max(1) as u32;
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, node) in nodes.into_iter().enumerate() {
+            let failures = inner.failures.lock().unwrap_or_else(|e| e.into_inner()).get(&node.name).copied().unwrap_or(0);
+            if failures >= 3 {
+                let every = 1u64 << (failures - 2).min(3);
+                if cycle % every != 0 {
+                    continue;
+                }
+            }
+            if !inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(node.name.clone()) {
+                continue;
+            }
+            let this = self.clone();
+            let delay = spread * i as u32 / count;
+            tasks.spawn(async move {
+                tokio::time::sleep_until(tokio::time::Instant::from_std(tick + delay)).await;
+                let _permit = this.inner.permits.acquire().await;
+                this.scrape(&node).await;
+                this.inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&node.name);
+            });
+        }
+        let stats = inner.stats.clone();
+        let this = self.clone();
+        let mut waiter = tokio::task::JoinSet::new();
+        waiter.spawn(async move {
+            while tasks.join_next().await.is_some() {}
+            stats.tick(tick.elapsed().as_secs_f64());
+            if !this.inner.store.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+                this.inner.ready.store(true, Ordering::SeqCst);
+            }
+        });
+        waiter
+    }
+
+    /// Scrapes one node now and stores the result.
+    pub async fn scrape(&self, node: &NodeTarget) {
+        let inner = &self.inner;
+        let started = Instant::now();
+        let result = match &node.address {
+            None => Err(ScrapeFailure { class: ScrapeErrorClass::Dns, message: format!("node {} has no address of a preferred type", node.name), status: None }),
+            Some(address) => self.fetch(address, &node.path).await,
+        };
+        let unix_now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        inner.stats.kubelet_request(&node.name, started.elapsed().as_secs_f64(), result.is_ok(), unix_now);
+        let at = now();
+        match result {
+            Ok(scrape) => {
+                if !scrape.issues().is_empty() {
+                    tracing::debug!(node = %node.name, issues = scrape.issues().len(), first = %scrape.issues()[0], "skipped bad series");
+                }
+                inner.store.lock().unwrap_or_else(|e| e.into_inner()).store(&node.name, &scrape, at);
+                inner.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(&node.name);
+            }
+            Err(failure) => {
+                inner.store.lock().unwrap_or_else(|e| e.into_inner()).mark_failed(&node.name, at);
+                inner.stats.scrape_error(&node.name, failure.class);
+                *inner.failures.lock().unwrap_or_else(|e| e.into_inner()).entry(node.name.clone()).or_default() += 1;
+                if node.ready {
+                    tracing::warn!(node = %node.name, class = failure.class.as_str(), "failed to scrape node: {}", failure.message);
+                } else {
+                    tracing::debug!(node = %node.name, "failed to scrape NotReady node: {}", failure.message);
+                }
+            }
+        }
+        inner.generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn fetch(&self, address: &str, path: &str) -> std::result::Result<crate::scrape::NodeScrape, ScrapeFailure> {
+        let client = &self.inner.client;
+        let body = match client.get(address, path).await {
+            Err(f) if f.status == Some(404) && self.inner.options.summary_fallback => {
+                let body = client.get(address, "/stats/summary").await?;
+                let at = crate::scrape::from_timestamp(now());
+                return decode_summary(&body, at, &Default::default())
+                    .map(|(scrape, _node)| scrape)
+                    .map_err(|e| ScrapeFailure { class: ScrapeErrorClass::Parse, message: e.to_string(), status: None });
+            }
+            other => other?,
+        };
+        parse_metrics_resource(&body, crate::scrape::from_timestamp(now())).map_err(|e| ScrapeFailure { class: ScrapeErrorClass::Parse, message: e.to_string(), status: None })
+    }
+
+    fn build_snapshot(&self) -> MetricsSnapshot {
+        let at = now();
+        let (mut nodes, mut pods) = {
+            let store = self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
+            (store.node_metrics(None, at), store.pod_metrics(None, at))
+        };
+        self.inner.inventory.with_labels(|node_labels, pod_labels| {
+            for n in &mut nodes {
+                if let Some(t) = node_labels.get(n.name()) {
+                    if !t.labels.is_empty() {
+                        n.metadata.labels = Some(t.labels.clone());
+                    }
+                }
+            }
+            if let Some(pod_labels) = pod_labels {
+                let mut key = (String::new(), String::new());
+                pods.retain_mut(|p| {
+                    key.0.clear();
+                    key.0.push_str(p.namespace());
+                    key.1.clear();
+                    key.1.push_str(p.name());
+                    match pod_labels.get(&key) {
+                        Some(l) => {
+                            if !l.is_empty() {
+                                p.metadata.labels = Some(l.clone());
+                            }
+                            true
+                        }
+                        None => false,
+                    }
+                });
+            }
+        });
+        MetricsSnapshot { nodes, pods }
+    }
+}
+
+impl MetricsProvider for Collector {
+    fn snapshot(&self) -> Arc<MetricsSnapshot> {
+        let generation = self.inner.generation.load(Ordering::Relaxed);
+        {
+            let s = self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner());
+            let fresh_enough = s.1.is_some_and(|built| built.elapsed() < Duration::from_secs(1));
+            if s.0 == generation || fresh_enough {
+                return s.2.clone();
+            }
+        }
+        let snapshot = Arc::new(self.build_snapshot());
+        *self.inner.snapshot.write().unwrap_or_else(|e| e.into_inner()) = (generation, Some(Instant::now()), snapshot.clone());
+        snapshot
+    }
+
+    fn storage_ready(&self) -> bool {
+        self.inner.ready.load(Ordering::SeqCst)
+    }
+
+    fn collection_timely(&self) -> bool {
+        let limit = self.inner.options.resolution.mul_f64(1.5) + Duration::from_secs(1);
+        self.inner.last_tick.lock().unwrap_or_else(|e| e.into_inner()).is_none_or(|t| t.elapsed() <= limit)
+    }
+
+    fn informers_synced(&self) -> bool {
+        self.inner.inventory.synced()
+    }
+}
