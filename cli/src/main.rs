@@ -19,15 +19,23 @@ enum Command {
     Quantity(commands::quantity::Args),
     /// Display resource (CPU/memory) usage of nodes or pods, exactly as kubectl top does.
     Top(commands::top::Args),
+    /// A simulated cluster on loopback, the metrics server and top, refreshing (no cluster needed).
+    Demo(commands::demo::Args),
+    /// Run the standalone metrics server (a drop-in metrics-server; accepts its flags).
+    Serve(commands::serve::Args),
     /// Serve a built-in test cluster (Kubernetes API subset + metrics.k8s.io) on 127.0.0.1.
     LoopbackApi(commands::loopback_api::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<String> = std::env::args().collect();
+    let args = if args.get(1).is_some_and(|a| a == "serve") { commands::serve::strip_ignored(args) } else { args };
+    let cli = Cli::parse_from(args);
     match cli.command {
         Command::Quantity(args) => commands::quantity::run(args),
         Command::Top(args) => runtime().block_on(commands::top::run(args)),
+        Command::Demo(args) => runtime().block_on(commands::demo::run(args)),
+        Command::Serve(args) => runtime().block_on(commands::serve::run(args)),
         Command::LoopbackApi(args) => runtime().block_on(commands::loopback_api::run(args)),
     }
 }

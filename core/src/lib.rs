@@ -8,12 +8,14 @@
 //! - [`Error`] / [`ErrorKind`]: the one error model every binding maps.
 
 pub mod client;
+pub mod collector;
 pub mod error;
 pub mod loopback_api;
 pub mod metrics;
 pub mod quantity;
 pub mod scrape;
 pub mod selector;
+pub mod simulate;
 pub mod server;
 pub mod top;
 

@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
+pub mod demo;
 pub mod loopback_api;
 pub mod quantity;
+pub mod serve;
 pub mod top;
 
 /// Waits for Ctrl-C or SIGTERM.
@@ -22,4 +24,15 @@ pub async fn wait_for_shutdown() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Logs to stderr; `-v` levels as klog's: 0 info, 2 debug, 4+ trace. `RUST_LOG` overrides.
+pub fn init_logging(verbosity: u8) {
+    let level = match verbosity {
+        0 | 1 => "info",
+        2 | 3 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("kubemetrics={level},kubemetrics_cli={level},warn")));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

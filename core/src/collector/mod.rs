@@ -122,8 +122,9 @@ impl Collector {
     }
 
     /// Starts one cycle: schedules every node's scrape, spread over the resolution, and returns
-    /// at once. Nodes whose previous scrape is still running are skipped.
-    pub fn start_cycle(&self) -> tokio::task::JoinSet<()> {
+    /// at once with a handle that completes when the cycle's scrapes are done (dropping it does
+    /// not cancel them). Nodes whose previous scrape is still running are skipped.
+    pub fn start_cycle(&self) -> tokio::task::JoinHandle<()> {
         let inner = &self.inner;
         let tick = Instant::now();
         *inner.last_tick.lock().unwrap_or_else(|e| e.into_inner()) = Some(tick);
@@ -166,15 +167,13 @@ impl Collector {
         }
         let stats = inner.stats.clone();
         let this = self.clone();
-        let mut waiter = tokio::task::JoinSet::new();
-        waiter.spawn(async move {
+        tokio::spawn(async move {
             while tasks.join_next().await.is_some() {}
             stats.tick(tick.elapsed().as_secs_f64());
             if !this.inner.store.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
                 this.inner.ready.store(true, Ordering::SeqCst);
             }
-        });
-        waiter
+        })
     }
 
     /// Scrapes one node now and stores the result.

@@ -91,7 +91,7 @@ pub fn varied() -> ClusterState {
         pods.push(pod(ns, name, l, old));
         pod_metrics.push(make_pod_metrics(ns, name, l, containers));
     }
-    ClusterState { nodes, pods, node_metrics, pod_metrics, metrics_api: true, fault: None }
+    ClusterState { nodes, pods, node_metrics, pod_metrics, metrics_api: true, ..Default::default() }
 }
 
 

@@ -57,6 +57,19 @@ pub struct ClusterState {
     pub metrics_api: bool,
     /// A fault to produce, if any.
     pub fault: Option<Fault>,
+    /// When set, metrics paths are answered from this provider (a running collector) instead
+    /// of `node_metrics` / `pod_metrics`.
+    pub metrics_source: Option<MetricsSource>,
+}
+
+/// A live source of metrics for the loopback server (e.g. the demo's collector).
+#[derive(Clone)]
+pub struct MetricsSource(pub Arc<dyn crate::server::MetricsProvider>);
+
+impl std::fmt::Debug for MetricsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsSource")
+    }
 }
 
 /// A running loopback API server; stopped when dropped.
@@ -229,7 +242,15 @@ fn respond(s: &ClusterState, path: &str, query: Option<&str>) -> HttpResponse {
             r#"{"kind":"APIGroup","apiVersion":"v1","name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}"#,
         ),
         p if p.starts_with("/apis/metrics.k8s.io/v1beta1") => {
-            metrics_routes::respond(&p["/apis/metrics.k8s.io/v1beta1".len()..], query, &s.node_metrics, &s.pod_metrics).unwrap_or_else(http::not_found_path)
+            let rest = &p["/apis/metrics.k8s.io/v1beta1".len()..];
+            let answer = match &s.metrics_source {
+                Some(source) => {
+                    let snapshot = source.0.snapshot();
+                    metrics_routes::respond(rest, query, &snapshot.nodes, &snapshot.pods)
+                }
+                None => metrics_routes::respond(rest, query, &s.node_metrics, &s.pod_metrics),
+            };
+            answer.unwrap_or_else(http::not_found_path)
         }
         p if p.starts_with("/api/v1/") => core_v1(&p["/api/v1/".len()..], query, s),
         _ => http::not_found_path(),
