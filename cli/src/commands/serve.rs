@@ -13,8 +13,9 @@ fn duration(s: &str) -> Result<Duration, String> {
     s.parse::<kubemetrics::GoDuration>().map(|d| d.to_std()).map_err(|e| e.to_string())
 }
 
-fn list(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()
+/// Trims the items of a comma-separated flag and drops empty ones.
+fn list(items: &[String]) -> Vec<String> {
+    items.iter().map(|s| s.trim()).filter(|x| !x.is_empty()).map(str::to_string).collect()
 }
 
 /// metrics-server flags that kubemetrics accepts and ignores (with a warning), so existing
@@ -76,19 +77,19 @@ pub struct Args {
     #[arg(long)]
     requestheader_client_ca_file: Option<PathBuf>,
     /// List of client certificate common names to allow to provide usernames in headers; empty allows any.
-    #[arg(long, default_value = "", value_parser = |s: &str| Ok::<_, String>(list(s)))]
+    #[arg(long, value_delimiter = ',')]
     requestheader_allowed_names: Vec<String>,
     /// List of request headers to inspect for usernames.
-    #[arg(long, default_value = "x-remote-user", value_parser = |s: &str| Ok::<_, String>(list(s)))]
+    #[arg(long, default_value = "x-remote-user", value_delimiter = ',')]
     requestheader_username_headers: Vec<String>,
     /// List of request headers to inspect for groups.
-    #[arg(long, default_value = "x-remote-group", value_parser = |s: &str| Ok::<_, String>(list(s)))]
+    #[arg(long, default_value = "x-remote-group", value_delimiter = ',')]
     requestheader_group_headers: Vec<String>,
     /// List of request header prefixes to inspect.
-    #[arg(long, default_value = "x-remote-extra-", value_parser = |s: &str| Ok::<_, String>(list(s)))]
+    #[arg(long, default_value = "x-remote-extra-", value_delimiter = ',')]
     requestheader_extra_headers_prefix: Vec<String>,
     /// A list of HTTP paths to skip during authorization.
-    #[arg(long, default_value = "/healthz,/readyz,/livez", value_parser = |s: &str| Ok::<_, String>(list(s)))]
+    #[arg(long, default_value = "/healthz,/readyz,/livez", value_delimiter = ',')]
     authorization_always_allow_paths: Vec<String>,
     /// Allow anonymous requests to reach authorization (they are refused by default).
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
@@ -115,7 +116,7 @@ pub struct Args {
     #[arg(long)]
     kubelet_use_node_status_port: bool,
     /// The priority of node address types to use when determining which address to use to connect to a particular node.
-    #[arg(long, default_value = "Hostname,InternalDNS,InternalIP,ExternalDNS,ExternalIP", value_parser = |s: &str| Ok::<_, String>(list(s)))]
+    #[arg(long, default_value = "Hostname,InternalDNS,InternalIP,ExternalDNS,ExternalIP", value_delimiter = ',')]
     kubelet_preferred_address_types: Vec<String>,
     /// Do not verify CA of serving certificates presented by Kubelets. For testing purposes only.
     #[arg(long)]
@@ -150,6 +151,10 @@ pub struct Args {
     /// An optional field indicating the duration a handler must keep a request open before timing it out.
     #[arg(long, default_value = "1m0s", value_parser = duration)]
     request_timeout: Duration,
+    /// Serve the built-in fixture metrics instead of scraping kubelets (tests of the serving
+    /// stack with real clients; kubemetrics extension).
+    #[arg(long, hide = true)]
+    fixture_metrics: bool,
     /// Number for the log level verbosity (0 info, 2 debug, 4+ trace).
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     verbosity: u8,
@@ -193,6 +198,14 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
         None => core.clone(),
     };
     let _ = &args.authentication_kubeconfig;
+    if args.fixture_metrics {
+        let state = kubemetrics::loopback_api::fixtures::varied();
+        let mut snapshot = kubemetrics::server::MetricsSnapshot { nodes: state.node_metrics, pods: state.pod_metrics };
+        snapshot.nodes.sort_by(|a, b| a.name().cmp(b.name()));
+        snapshot.pods.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+        let provider = Arc::new(kubemetrics::server::StaticProvider(Arc::new(snapshot)));
+        return serve_with(&args, provider, Arc::new(ServerMetrics::default()), authz).await;
+    }
     let token = std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/token").ok().map(|t| t.trim().to_string());
     let stats = Arc::new(ServerMetrics::default());
     let inventory = Inventory::new();
@@ -218,9 +231,13 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
     collector.watch_cluster(
         core.clone(),
         args.node_selector.clone(),
-        AddressOptions { preferred_types: args.kubelet_preferred_address_types.clone(), port: args.kubelet_port, use_node_status_port: args.kubelet_use_node_status_port },
+        AddressOptions { preferred_types: list(&args.kubelet_preferred_address_types), port: args.kubelet_port, use_node_status_port: args.kubelet_use_node_status_port },
     );
     tokio::spawn(collector.clone().run());
+    serve_with(&args, Arc::new(collector), stats, authz).await
+}
+
+async fn serve_with(args: &Args, provider: Arc<dyn kubemetrics::server::MetricsProvider>, stats: Arc<ServerMetrics>, authz: kube::Client) -> kubemetrics::Result<()> {
     let serving = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => ServingCert::Files { cert: cert.clone(), key: key.clone() },
         _ => ServingCert::SelfSigned { dir: args.cert_dir.clone(), names: vec!["localhost".into(), "127.0.0.1".into(), "metrics-server.kube-system.svc".into()] },
@@ -231,18 +248,18 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
         auth: AuthOptions {
             client_ca: load_certs(&args.client_ca_file)?,
             requestheader_ca: load_certs(&args.requestheader_client_ca_file)?,
-            requestheader_allowed_names: args.requestheader_allowed_names.clone(),
-            username_headers: args.requestheader_username_headers.clone(),
-            group_headers: args.requestheader_group_headers.clone(),
-            extra_headers_prefix: args.requestheader_extra_headers_prefix.clone(),
-            always_allow_paths: args.authorization_always_allow_paths.clone(),
+            requestheader_allowed_names: list(&args.requestheader_allowed_names),
+            username_headers: list(&args.requestheader_username_headers),
+            group_headers: list(&args.requestheader_group_headers),
+            extra_headers_prefix: list(&args.requestheader_extra_headers_prefix),
+            always_allow_paths: list(&args.authorization_always_allow_paths),
             anonymous: args.anonymous_auth,
             always_allow_authenticated: args.authorization_always_allow_authenticated,
         },
         max_requests_inflight: args.max_requests_inflight,
         request_timeout: args.request_timeout,
     };
-    let server = MetricsServer::start(options, Arc::new(collector), stats, Some(authz)).await?;
+    let server = MetricsServer::start(options, provider, stats, Some(authz)).await?;
     tracing::info!(address = %server.addr(), "serving metrics.k8s.io/v1beta1");
     println!("serving on https://{}", server.addr());
     super::wait_for_shutdown().await;

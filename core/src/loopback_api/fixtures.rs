@@ -91,7 +91,20 @@ pub fn varied() -> ClusterState {
         pods.push(pod(ns, name, l, old));
         pod_metrics.push(make_pod_metrics(ns, name, l, containers));
     }
-    ClusterState { nodes, pods, node_metrics, pod_metrics, metrics_api: true, ..Default::default() }
+    ClusterState {
+        nodes,
+        pods,
+        node_metrics,
+        pod_metrics,
+        metrics_api: true,
+        tokens: [
+            ("alice-token".to_string(), ("alice".to_string(), vec!["team-a".to_string()])),
+            ("bob-token".to_string(), ("bob".to_string(), vec!["team-b".to_string()])),
+        ]
+        .into(),
+        authorized_users: vec!["alice".into(), "system:kube-aggregator".into()],
+        ..Default::default()
+    }
 }
 
 

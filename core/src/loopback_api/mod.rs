@@ -57,6 +57,11 @@ pub struct ClusterState {
     pub metrics_api: bool,
     /// A fault to produce, if any.
     pub fault: Option<Fault>,
+    /// Bearer tokens TokenReview accepts: token → (user, groups).
+    pub tokens: std::collections::BTreeMap<String, (String, Vec<String>)>,
+    /// Users SubjectAccessReview allows (every request of theirs); others are denied, except
+    /// members of `system:masters`.
+    pub authorized_users: Vec<String>,
     /// When set, metrics paths are answered from this provider (a running collector) instead
     /// of `node_metrics` / `pod_metrics`.
     pub metrics_source: Option<MetricsSource>,
@@ -186,11 +191,40 @@ fn control(state: &RwLock<ClusterState>, path: &str) -> Option<HttpResponse> {
     })
 }
 
+/// TokenReview and SubjectAccessReview, answered from [`ClusterState::tokens`] and
+/// [`ClusterState::authorized_users`], echoing the request as kube-apiserver does.
+fn review(state: &RwLock<ClusterState>, path: &str, body: &[u8]) -> Option<HttpResponse> {
+    let mut doc: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let s = state.read().unwrap_or_else(|e| e.into_inner());
+    match path {
+        "/apis/authentication.k8s.io/v1/tokenreviews" => {
+            let token = doc["spec"]["token"].as_str().unwrap_or_default().to_string();
+            doc["status"] = match s.tokens.get(&token) {
+                Some((user, groups)) => serde_json::json!({"authenticated": true, "user": {"username": user, "groups": groups}}),
+                None => serde_json::json!({"authenticated": false, "error": "invalid bearer token"}),
+            };
+        }
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews" => {
+            let user = doc["spec"]["user"].as_str().unwrap_or_default().to_string();
+            let masters = doc["spec"]["groups"].as_array().is_some_and(|g| g.iter().any(|g| g == "system:masters"));
+            let allowed = masters || s.authorized_users.contains(&user);
+            doc["status"] = if allowed { serde_json::json!({"allowed": true, "reason": "loopback: user is authorized"}) } else { serde_json::json!({"allowed": false}) };
+        }
+        _ => return None,
+    }
+    Some(http::json(StatusCode::CREATED, doc.to_string()))
+}
+
 async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpResponse {
     if req.method() == Method::PUT {
         if let Some(response) = control(state, req.uri().path()) {
             return response;
         }
+    }
+    if req.method() == Method::POST {
+        let path = req.uri().path().to_string();
+        let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(req.into_body(), 1 << 20)).await.map(|b| b.to_bytes()).unwrap_or_default();
+        return review(state, &path, &body).unwrap_or_else(|| http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the server does not allow this method on the requested resource", None));
     }
     let (fault, metrics_api) = {
         let s = state.read().unwrap_or_else(|e| e.into_inner());
