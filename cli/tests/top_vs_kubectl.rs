@@ -1,4 +1,5 @@
-//! `kubemetrics top` against the real kubectl 1.32, on the same loopback API server:
+//! `kubemetrics top` against the real kubectl 1.32 and 1.33 (the versioned binaries, not the
+//! `kubectl` on PATH, which dispatches by server version), on the same loopback API server:
 //! stdout, stderr and exit status must be identical for every supported flag combination.
 
 mod support;
@@ -7,9 +8,16 @@ use kubemetrics::loopback_api::Fault;
 use support::{Cluster, varied_state};
 
 fn assert_same(cluster: &Cluster, args: &[&str]) {
-    let theirs = cluster.kubectl(None, args);
     let ours = cluster.kubemetrics(args);
-    assert_eq!(theirs.code, ours.code, "exit status of `top {}`\nkubectl: {theirs:?}\nkubemetrics: {ours:?}", args.join(" "));
+    for version in ["1.32", "1.33"] {
+        let theirs = cluster.kubectl(Some(version), args);
+        assert_same_output(&theirs, &ours, version, args);
+    }
+}
+
+fn assert_same_output(theirs: &support::Output, ours: &support::Output, version: &str, args: &[&str]) {
+    let _ = version;
+    assert_eq!(theirs.code, ours.code, "kubectl {version}: exit status of `top {}`\nkubectl: {theirs:?}\nkubemetrics: {ours:?}", args.join(" "));
     assert_eq!(theirs.stdout, ours.stdout, "stdout of `{}`\nkubectl: {theirs:?}\nkubemetrics: {ours:?}", args.join(" "));
     assert_eq!(theirs.stderr, ours.stderr, "stderr of `{}`", args.join(" "));
 }
@@ -96,7 +104,7 @@ fn no_metrics_yet_messages_match() {
     assert_same(&cluster, &["top", "node"]);
     // Pods older than two minutes without metrics: kubectl names the first one and its age.
     let ours = cluster.kubemetrics(&["top", "pod", "-n", "kube-system"]);
-    let theirs = cluster.kubectl(None, &["top", "pod", "-n", "kube-system"]);
+    let theirs = cluster.kubectl(Some("1.32"), &["top", "pod", "-n", "kube-system"]);
     assert_eq!((ours.code, theirs.code), (1, 1));
     let prefix = "error: Metrics not available for pod kube-system/coredns-558bd4d5db-4dpjz, age: ";
     assert!(ours.stderr.starts_with(prefix), "{ours:?}");

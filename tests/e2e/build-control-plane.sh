@@ -6,16 +6,21 @@
 # into $KM_CACHE_DIR/bin (default $HOME/.cache/kubemetrics/bin). A binary whose version stamp matches
 # is skipped. Build times are appended to $KM_CACHE_DIR/build-times.log.
 #
+# Usage: build-control-plane.sh [etcd] [kube-apiserver] [kube-controller-manager]   (default: all three)
+#
 # Environment knobs:
 #   KM_CACHE_DIR      cache root (default $HOME/.cache/kubemetrics)
 #   KM_K8S_VERSION    kubernetes release (default below)
 #   KM_ETCD_SOURCE    debian | go   (default: debian, falls back to go on failure)
 #   KM_BUILD_PARALLEL go build -p value (default 1: this machine has 2 cores, keep one free)
 set -euo pipefail
+# The whole script is one compound command: bash parses it completely before running any of it, so
+# editing this file while a (long) build runs cannot corrupt the running build.
+{
 
 K8S_VERSION="${KM_K8S_VERSION:-v1.33.13}"
 ETCD_DEB_VERSION="3.5.16-4"          # Debian trixie etcd-server
-ETCD_GO_VERSION="v3.5.21"            # fallback: go.etcd.io/etcd/server/v3
+ETCD_GO_VERSION="v3.5.21"            # fallback: go.etcd.io/etcd/server/v3 (go 1.23 in its go.mod; v3.5.35 needs go 1.26, v3.5.25 is not served here)
 ETCD_SOURCE="${KM_ETCD_SOURCE:-debian}"
 PAR="${KM_BUILD_PARALLEL:-1}"
 
@@ -27,17 +32,34 @@ log() { printf '[build-control-plane %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[build-control-plane] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # --- prerequisites ---------------------------------------------------------------------------
-command -v go >/dev/null 2>&1 || die "Go is not installed (or not on PATH): it is needed to build kube-apiserver and kube-controller-manager from the k8s.io/kubernetes module. Install Go >= 1.24 and re-run."
-GO_VER="$(go env GOVERSION)"
-case "$GO_VER" in
-  go1.2[4-9]*|go1.[3-9][0-9]*) ;;
-  *) die "Go $GO_VER is too old: kubernetes ${K8S_VERSION} needs Go >= 1.24" ;;
-esac
 [[ "$K8S_VERSION" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] || die "KM_K8S_VERSION must look like v1.33.13, got $K8S_VERSION"
 K8S_MINOR="${BASH_REMATCH[1]}"
 STAGING_VERSION="v0.${K8S_MINOR}.${BASH_REMATCH[2]}"
-
 mkdir -p "$BIN"
+
+stamp_ok() { # name version
+  [[ -x "$BIN/$1" && -f "$BIN/$1.version" && "$(cat "$BIN/$1.version")" == "$2" ]]
+}
+
+WANT=("$@")
+[[ ${#WANT[@]} -gt 0 ]] || WANT=(etcd kube-apiserver kube-controller-manager)
+wanted() { local w; for w in "${WANT[@]}"; do [[ "$w" == "$1" ]] && return 0; done; return 1; }
+for w in "${WANT[@]}"; do
+  case "$w" in etcd|kube-apiserver|kube-controller-manager) ;; *) die "unknown binary '$w' (etcd, kube-apiserver, kube-controller-manager)" ;; esac
+done
+
+# Go is needed unless the wanted kubernetes binaries are already cached (etcd comes from Debian by default).
+GO_VER="none"
+if { wanted kube-apiserver && ! stamp_ok kube-apiserver "$K8S_VERSION"; } \
+   || { wanted kube-controller-manager && ! stamp_ok kube-controller-manager "$K8S_VERSION"; } \
+   || { wanted etcd && [[ "$ETCD_SOURCE" == go && ! -x "$BIN/etcd" ]]; }; then
+  command -v go >/dev/null 2>&1 || die "Go is not installed (or not on PATH): it is needed to build kube-apiserver and kube-controller-manager ${K8S_VERSION} from the k8s.io/kubernetes module into $BIN. Install Go >= 1.24 and re-run $0."
+  GO_VER="$(go env GOVERSION)"
+  case "$GO_VER" in
+    go1.2[4-9]*|go1.[3-9][0-9]*) ;;
+    *) die "Go $GO_VER is too old: kubernetes ${K8S_VERSION} needs Go >= 1.24" ;;
+  esac
+fi
 
 # Go builds: lowest priority, one package at a time, one thread per compiler.
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -45,10 +67,6 @@ export GOFLAGS="${GOFLAGS:+$GOFLAGS }-p=$PAR"
 export GOMAXPROCS="$PAR"
 NICE=(nice -n 19)
 command -v ionice >/dev/null 2>&1 && NICE=(ionice -c 3 nice -n 19)
-
-stamp_ok() { # name version
-  [[ -x "$BIN/$1" && -f "$BIN/$1.version" && "$(cat "$BIN/$1.version")" == "$2" ]]
-}
 
 record_time() { # name version seconds
   local line
@@ -65,6 +83,7 @@ prepare_k8s_module() {
     return
   fi
   log "preparing throwaway module $K8S_MOD for k8s.io/kubernetes $K8S_VERSION"
+  local t0=$SECONDS
   rm -rf "$K8S_MOD"
   mkdir -p "$K8S_MOD"
   local gomod
@@ -95,6 +114,7 @@ prepare_k8s_module() {
       "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION") \
     || die "go get of the kubernetes commands failed (see above; 'unknown revision v0.0.0' means a missing replace)"
   echo "$K8S_VERSION" >"$K8S_MOD/.prepared"
+  record_time k8s-module-download "$K8S_VERSION" $((SECONDS - t0))
 }
 
 build_k8s() { # cmd
@@ -142,6 +162,7 @@ etcd_from_debian() {
   [[ -x "$apt/root/usr/bin/etcd" ]] || { log "no usr/bin/etcd in $deb"; return 1; }
   "$apt/root/usr/bin/etcd" --version >&2 || { log "Debian's etcd does not run here"; return 1; }
   cp "$apt/root/usr/bin/etcd" "$BIN/etcd"
+  rm -rf "$apt/lists" "$apt/cache" "$apt/root"   # keep only the .deb (~11 MB)
 }
 
 etcd_from_go() {
@@ -189,8 +210,10 @@ build_etcd() {
 # --- main ------------------------------------------------------------------------------------
 T_ALL=$SECONDS
 log "cache: $CACHE  go: $GO_VER  kubernetes: $K8S_VERSION  etcd: $ETCD_SOURCE"
-build_etcd
-build_k8s kube-apiserver
-build_k8s kube-controller-manager
-log "all binaries ready in $BIN (this run: $((SECONDS - T_ALL))s)"
+wanted etcd && build_etcd
+wanted kube-apiserver && build_k8s kube-apiserver
+wanted kube-controller-manager && build_k8s kube-controller-manager
+log "binaries ready in $BIN (this run: $((SECONDS - T_ALL))s)"
 ls -l "$BIN" >&2
+exit 0
+}

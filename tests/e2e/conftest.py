@@ -18,11 +18,16 @@ from harness import ControlPlane, HarnessError, ensure_binaries  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def control_plane_bin() -> Path:
-    try:
-        return ensure_binaries()
-    except HarnessError as e:
-        pytest.fail(f"cannot get the control-plane binaries: {e}", pytrace=False)
+def control_plane_bin(request) -> Path:
+    # A cold build runs for minutes: let its progress reach the terminal instead of pytest's capture.
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    error = None
+    with capman.global_and_fixture_disabled():
+        try:
+            return ensure_binaries()
+        except HarnessError as e:
+            error = str(e)
+    pytest.fail(f"cannot get the control-plane binaries: {error}", pytrace=False)
 
 
 @pytest.fixture(scope="module")
