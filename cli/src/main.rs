@@ -23,6 +23,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Run the standalone metrics server (a drop-in metrics-server; accepts its flags).
     Serve(commands::serve::Args),
+    /// Run simulated kubelets on 127.0.0.1 (for tests and benchmarks).
+    Simulate(commands::simulate::Args),
     /// Serve a built-in test cluster (Kubernetes API subset + metrics.k8s.io) on 127.0.0.1.
     LoopbackApi(commands::loopback_api::Args),
 }
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Command::Top(args) => runtime().block_on(commands::top::run(args)),
         Command::Demo(args) => runtime().block_on(commands::demo::run(args)),
         Command::Serve(args) => runtime().block_on(commands::serve::run(args)),
+        Command::Simulate(args) => runtime().block_on(commands::simulate::run(args)),
         Command::LoopbackApi(args) => runtime().block_on(commands::loopback_api::run(args)),
     }
 }

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod loopback_api;
 pub mod quantity;
 pub mod serve;
+pub mod simulate;
 pub mod top;
 
 /// Waits for Ctrl-C or SIGTERM.
