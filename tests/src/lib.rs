@@ -1,1 +1,0 @@
-//! Test support: a loopback API server that speaks what kube-apiserver speaks.
