@@ -56,6 +56,10 @@ pub struct OutputArgs {
     /// Refresh interval of --watch.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     interval: Duration,
+    /// Where usage comes from: the Metrics API (like kubectl), or the kubelets read directly
+    /// through the API server's node proxy (no metrics server needed; takes two samples).
+    #[arg(long, default_value = "metrics-api", value_parser = ["metrics-api", "kubelet"])]
+    source: String,
     /// Accepted for kubectl compatibility; kubemetrics always reads JSON.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, hide = true)]
     use_protocol_buffers: bool,
@@ -207,7 +211,11 @@ async fn render_once(client: &Client, what: &What, sort_by: SortBy) -> kubemetri
     match what {
         What::Node(n) => {
             let options = TopNodeOptions { name: n.name.clone(), label_selector: n.selector.clone(), show_capacity: n.show_capacity, sort_by };
-            let rows = client.top_nodes(&options).await?;
+            let rows = if n.out.source == "kubelet" {
+                client.top_nodes_from_kubelets(&options, Default::default()).await?
+            } else {
+                client.top_nodes(&options).await?
+            };
             Ok(match &n.out.output {
                 Some(format) => (encode(&rows, format), None),
                 None => (top::render_nodes(&rows, n.out.no_headers), None),
@@ -224,7 +232,11 @@ async fn render_once(client: &Client, what: &What, sort_by: SortBy) -> kubemetri
                 sort_by,
                 sum: p.sum,
             };
-            let result = client.top_pods(&options).await?;
+            let result = if p.out.source == "kubelet" {
+                client.top_pods_from_kubelets(&options, Default::default()).await?
+            } else {
+                client.top_pods(&options).await?
+            };
             let stderr = result.pods.is_empty().then(|| match &result.namespace {
                 Some(ns) => format!("No resources found in {ns} namespace."),
                 None => "No resources found".to_string(),

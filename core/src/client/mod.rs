@@ -2,6 +2,9 @@
 
 mod errors;
 mod settings;
+mod kubelet_source;
+
+pub use kubelet_source::KubeletSource;
 
 pub use settings::ConnectionSettings;
 

@@ -57,6 +57,9 @@ pub struct ClusterState {
     pub metrics_api: bool,
     /// A fault to produce, if any.
     pub fault: Option<Fault>,
+    /// Kubelets reachable through the node proxy (`/api/v1/nodes/{name}/proxy/...`), by node
+    /// name: plain-HTTP addresses on loopback (simulated kubelets).
+    pub kubelet_proxy: std::collections::BTreeMap<String, SocketAddr>,
     /// Bearer tokens TokenReview accepts: token → (user, groups).
     pub tokens: std::collections::BTreeMap<String, (String, Vec<String>)>,
     /// Users SubjectAccessReview allows (every request of theirs); others are denied, except
@@ -256,7 +259,44 @@ async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpRes
             _ => {}
         }
     }
+    if let Some(rest) = path.strip_prefix("/api/v1/nodes/") {
+        if let Some((node, target)) = rest.split_once("/proxy") {
+            let addr = state.read().unwrap_or_else(|e| e.into_inner()).kubelet_proxy.get(node).copied();
+            return match addr {
+                Some(addr) => proxy(addr, target, query).await,
+                None => http::status(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", &format!("no kubelet known for node {node}"), None),
+            };
+        }
+    }
     respond(&state.read().unwrap_or_else(|e| e.into_inner()), &path, query)
+}
+
+/// Forwards a GET to a (simulated) kubelet, as kube-apiserver's node proxy does.
+async fn proxy(addr: SocketAddr, path: &str, query: Option<&str>) -> HttpResponse {
+    use http_body_util::BodyExt;
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let uri = match query {
+        Some(q) => format!("http://{addr}{path}?{q}"),
+        None => format!("http://{addr}{path}"),
+    };
+    let Ok(uri) = uri.parse::<::http::Uri>() else { return http::bad_request("bad proxy path") };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let resp = client.get(uri).await.map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let body = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok::<_, String>((status, body))
+    })
+    .await;
+    match answer {
+        Ok(Ok((status, body))) => ::http::Response::builder()
+            .status(status)
+            .header(::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")
+            .body(http_body_util::Full::new(body))
+            .unwrap_or_default(),
+        Ok(Err(e)) => http::status(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", &format!("error trying to reach service: {e}"), None),
+        Err(_) => http::status(StatusCode::GATEWAY_TIMEOUT, "Timeout", "the kubelet did not answer in time", None),
+    }
 }
 
 fn respond(s: &ClusterState, path: &str, query: Option<&str>) -> HttpResponse {
