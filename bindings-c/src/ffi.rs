@@ -1,0 +1,131 @@
+//! Conversions between C arguments and Rust values, and the process-wide runtime.
+
+use crate::error::Failure;
+use std::ffi::{CStr, CString, c_char};
+use std::future::Future;
+use std::mem::MaybeUninit;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+use tokio::runtime::{Handle, Runtime};
+
+/// The one tokio runtime of the process, started on first use and shared by every client and
+/// thread, until `km_shutdown` (after which the next blocking call starts a new one).
+static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
+
+/// A handle of the process-wide runtime, started if needed.
+fn runtime_handle() -> Result<Handle, Failure> {
+    let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(rt) = slot.as_ref() {
+        return Ok(rt.handle().clone());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("kubemetrics-c")
+        .build()
+        .map_err(|e| Failure::kind(kubemetrics::ErrorKind::Io, format!("cannot start the kubemetrics runtime: {e}")))?;
+    let handle = rt.handle().clone();
+    *slot = Some(rt);
+    Ok(handle)
+}
+
+/// Runs `future` to completion on the process-wide runtime, blocking the calling thread.
+pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output, Failure> {
+    Ok(runtime_handle()?.block_on(future))
+}
+
+/// Runs `f` inside the runtime's context, if a runtime runs (drops of clients may cancel tasks).
+pub(crate) fn in_runtime<T>(f: impl FnOnce() -> T) -> T {
+    let current = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map(|rt| rt.handle().clone());
+    match current {
+        Some(handle) => {
+            let _entered = handle.enter();
+            f()
+        }
+        None => f(),
+    }
+}
+
+/// Stops the process-wide runtime, if one runs: its tasks are dropped and its threads joined
+/// (waiting at most `timeout` for blocking work such as a DNS lookup).
+pub(crate) fn shutdown_runtime(timeout: Duration) {
+    let taken = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(rt) = taken {
+        rt.shutdown_timeout(timeout);
+    }
+}
+
+/// A shared reference from a pointer argument that must not be NULL.
+///
+/// # Safety
+/// `ptr` is NULL or points to a live `T` that outlives `'a`.
+pub(crate) unsafe fn arg<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, Failure> {
+    // SAFETY: the caller's contract.
+    unsafe { ptr.as_ref() }.ok_or_else(|| Failure::null(name))
+}
+
+/// A `&str` from a string argument that must not be NULL.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn arg_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Failure> {
+    // SAFETY: the caller's contract.
+    unsafe { opt_str(ptr, name) }?.ok_or_else(|| Failure::null(name))
+}
+
+/// A `&str` from a string argument that may be NULL (`None`).
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn opt_str<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>, Failure> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL and NUL-terminated by the caller's contract.
+    let s = unsafe { CStr::from_ptr(ptr) };
+    s.to_str().map(Some).map_err(|e| Failure::utf8(name, e))
+}
+
+/// An out-parameter that must not be NULL, to be written once the call has succeeded.
+///
+/// # Safety
+/// `ptr` is NULL or valid for writing a `T` during `'a`.
+pub(crate) unsafe fn out<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut MaybeUninit<T>, Failure> {
+    // SAFETY: `MaybeUninit<T>` has the layout of `T`; the caller's contract.
+    unsafe { ptr.cast::<MaybeUninit<T>>().as_mut() }.ok_or_else(|| Failure::null(name))
+}
+
+/// A C string of a value read from a server or a file: a NUL byte in it is an `KM_STATUS_API` error.
+pub(crate) fn cstring(s: &str, what: &str) -> Result<CString, Failure> {
+    CString::new(s).map_err(|_| Failure::kind(kubemetrics::ErrorKind::Api, format!("{what} contains a NUL byte, which a C string cannot hold")))
+}
+
+/// An owned C string for the caller (freed with `km_string_free`).
+pub(crate) fn owned_string(s: String, what: &str) -> Result<*mut c_char, Failure> {
+    Ok(cstring(&s, what)?.into_raw())
+}
+
+/// An owned handle for the caller (freed with the handle's `_free`).
+pub(crate) fn handle<T>(value: T) -> *mut T {
+    Box::into_raw(Box::new(value))
+}
+
+/// Frees a handle made by [`handle`]; NULL is a no-op.
+///
+/// # Safety
+/// `ptr` is NULL or came from [`handle`] and was not freed yet.
+pub(crate) unsafe fn free_handle<T>(ptr: *mut T) {
+    if !ptr.is_null() {
+        // SAFETY: the caller's contract.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+/// The element at `index` of a slice, or `KM_STATUS_OUT_OF_RANGE`.
+pub(crate) fn at<T>(items: &[T], index: usize) -> Result<&T, Failure> {
+    items.get(index).ok_or_else(|| Failure::index(index, items.len()))
+}
+
+/// `(name, value)` pairs as C strings, in order (labels).
+pub(crate) fn string_pairs<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>, what: &str) -> Result<Vec<(CString, CString)>, Failure> {
+    pairs.into_iter().map(|(k, v)| Ok((cstring(k, what)?, cstring(v, what)?))).collect()
+}

@@ -1,0 +1,480 @@
+//! `top`: `km_top_node_rows` and `km_top_pods`, the data rows of `kubectl top node|pod`, and the
+//! kubectl tables rendered from them.
+
+use crate::error::{Failure, guard, guard_value, km_status};
+use crate::ffi::{arg, at, cstring, free_handle, owned_string};
+use crate::quantity::km_quantity;
+use kubemetrics::top::{ContainerRow, NodeRow, PodRow, TopPods, render_nodes, render_pods};
+use std::ffi::{CString, c_char};
+
+/// One row of `top node`: the node name, CPU and memory usage, allocatable (or capacity with
+/// `show_capacity`) and usage in percent of it, truncated like kubectl. A node without metrics
+/// (kubectl's `<unknown>` row) has no usage and no percentages.
+///
+/// Always borrowed from its `km_top_node_rows` (valid until that is freed), as are the strings
+/// and quantities of its accessors.
+#[derive(Debug)]
+pub struct km_top_node_row {
+    name: CString,
+    has_metrics: bool,
+    cpu: Option<km_quantity>,
+    memory: Option<km_quantity>,
+    cpu_available: Option<km_quantity>,
+    memory_available: Option<km_quantity>,
+    cpu_percent: Option<i64>,
+    memory_percent: Option<i64>,
+}
+
+impl km_top_node_row {
+    fn new(r: &NodeRow) -> Result<km_top_node_row, Failure> {
+        Ok(km_top_node_row {
+            name: cstring(&r.name, "a node name")?,
+            has_metrics: r.has_metrics(),
+            cpu: r.cpu.map(km_quantity::new),
+            memory: r.memory.map(km_quantity::new),
+            cpu_available: r.cpu_available.map(km_quantity::new),
+            memory_available: r.memory_available.map(km_quantity::new),
+            cpu_percent: r.cpu_percent,
+            memory_percent: r.memory_percent,
+        })
+    }
+}
+
+/// The rows of `kubectl top node`: nodes with metrics first, in the chosen order, then one row
+/// per node without metrics (by name).
+///
+/// Owned (from `km_client_top_nodes`): free with `km_top_node_rows_free`, which also frees every
+/// row borrowed from it.
+#[derive(Debug)]
+pub struct km_top_node_rows {
+    core: Vec<NodeRow>,
+    rows: Vec<km_top_node_row>,
+}
+
+impl km_top_node_rows {
+    pub(crate) fn new(core: Vec<NodeRow>) -> Result<km_top_node_rows, Failure> {
+        let rows = core.iter().map(km_top_node_row::new).collect::<Result<_, _>>()?;
+        Ok(km_top_node_rows { core, rows })
+    }
+}
+
+/// One container's usage in `top pod`: name, CPU, memory.
+///
+/// Always borrowed from its `km_top_pods` (valid until that is freed).
+#[derive(Debug)]
+pub struct km_top_container_row {
+    name: CString,
+    cpu: km_quantity,
+    memory: km_quantity,
+}
+
+impl km_top_container_row {
+    fn new(c: &ContainerRow) -> Result<km_top_container_row, Failure> {
+        Ok(km_top_container_row { name: cstring(&c.name, "a container name")?, cpu: km_quantity::new(c.cpu), memory: km_quantity::new(c.memory) })
+    }
+}
+
+/// One pod's usage in `top pod`: namespace, name, CPU and memory summed over its containers, and
+/// per-container usage in kubectl's container order for the chosen sort.
+///
+/// Always borrowed from its `km_top_pods` (valid until that is freed).
+#[derive(Debug)]
+pub struct km_top_pod_row {
+    namespace: CString,
+    name: CString,
+    cpu: km_quantity,
+    memory: km_quantity,
+    containers: Vec<km_top_container_row>,
+}
+
+impl km_top_pod_row {
+    fn new(p: &PodRow) -> Result<km_top_pod_row, Failure> {
+        Ok(km_top_pod_row {
+            namespace: cstring(&p.namespace, "a namespace")?,
+            name: cstring(&p.name, "a pod name")?,
+            cpu: km_quantity::new(p.cpu),
+            memory: km_quantity::new(p.memory),
+            containers: p.containers.iter().map(km_top_container_row::new).collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// The result of `kubectl top pod`: rows in kubectl's order, the totals (what `--sum` prints)
+/// and the namespace read.
+///
+/// Owned (from `km_client_top_pods`): free with `km_top_pods_free`, which also frees every row,
+/// string and quantity borrowed from it.
+#[derive(Debug)]
+pub struct km_top_pods {
+    core: TopPods,
+    namespace: Option<CString>,
+    total_cpu: km_quantity,
+    total_memory: km_quantity,
+    pods: Vec<km_top_pod_row>,
+}
+
+impl km_top_pods {
+    pub(crate) fn new(core: TopPods) -> Result<km_top_pods, Failure> {
+        Ok(km_top_pods {
+            namespace: core.namespace.as_deref().map(|ns| cstring(ns, "a namespace")).transpose()?,
+            total_cpu: km_quantity::new(core.total_cpu),
+            total_memory: km_quantity::new(core.total_memory),
+            pods: core.pods.iter().map(km_top_pod_row::new).collect::<Result<_, _>>()?,
+            core,
+        })
+    }
+}
+
+fn borrowed(q: &Option<km_quantity>) -> *const km_quantity {
+    q.as_ref().map_or(std::ptr::null(), |q| q as *const km_quantity)
+}
+
+// SAFETY (every `unsafe` block below): pointer arguments follow the header's contract: NULL or
+// pointing to a live object of the named type, out-parameters writable.
+
+/// The number of rows (0 for NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_rows_count(rows: *const km_top_node_rows) -> usize {
+    guard_value("km_top_node_rows_count", 0, || unsafe { rows.as_ref() }.map_or(0, |r| r.rows.len()))
+}
+
+/// The row at `index` (below `km_top_node_rows_count`).
+///
+/// - `out`: on success, a borrowed row: valid until `rows` is freed; never free it.
+///
+/// Errors: `KM_STATUS_OUT_OF_RANGE` when `index` is not below the count.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_rows_get(rows: *const km_top_node_rows, index: usize, out: *mut *const km_top_node_row) -> km_status {
+    guard("km_top_node_rows_get", || {
+        let rows = unsafe { arg(rows, "rows") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(at(&rows.rows, index)?);
+        Ok(())
+    })
+}
+
+/// The `kubectl top node` table of these rows, byte for byte as kubectl 1.32 prints it
+/// (`no_headers`: `--no-headers`). Empty when no row has metrics.
+///
+/// - `out`: on success, an owned string (free with `km_string_free`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_rows_render(rows: *const km_top_node_rows, no_headers: bool, out: *mut *mut c_char) -> km_status {
+    guard("km_top_node_rows_render", || {
+        let rows = unsafe { arg(rows, "rows") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(owned_string(render_nodes(&rows.core, no_headers), "the table")?);
+        Ok(())
+    })
+}
+
+/// Frees the rows of `km_client_top_nodes` and everything borrowed from them. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_rows_free(rows: *mut km_top_node_rows) {
+    guard_value("km_top_node_rows_free", (), || unsafe { free_handle(rows) })
+}
+
+/// The node name.
+///
+/// - `out`: on success, a borrowed string: valid until the rows are freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_row_name(row: *const km_top_node_row, out: *mut *const c_char) -> km_status {
+    guard("km_top_node_row_name", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(row.name.as_ptr());
+        Ok(())
+    })
+}
+
+/// Whether the node reported metrics (`false`: kubectl's `<unknown>` row).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_row_has_metrics(row: *const km_top_node_row, out: *mut bool) -> km_status {
+    guard("km_top_node_row_has_metrics", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(row.has_metrics);
+        Ok(())
+    })
+}
+
+/// CPU usage in cores.
+///
+/// - `out`: on success, a borrowed quantity (valid until the rows are freed), or NULL when the
+///   node reported no metrics (kubectl's `<unknown>`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_row_cpu(row: *const km_top_node_row, out: *mut *const km_quantity) -> km_status {
+    guard("km_top_node_row_cpu", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(borrowed(&row.cpu));
+        Ok(())
+    })
+}
+
+/// Memory usage in bytes.
+///
+/// - `out`: on success, a borrowed quantity (valid until the rows are freed), or NULL when the
+///   node reported no metrics (kubectl's `<unknown>`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_row_memory(row: *const km_top_node_row, out: *mut *const km_quantity) -> km_status {
+    guard("km_top_node_row_memory", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(borrowed(&row.memory));
+        Ok(())
+    })
+}
+
+/// CPU allocatable (or capacity with `show_capacity`).
+///
+/// - `out`: on success, a borrowed quantity (valid until the rows are freed), or NULL when the
+///   Node object does not state it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_row_cpu_available(row: *const km_top_node_row, out: *mut *const km_quantity) -> km_status {
+    guard("km_top_node_row_cpu_available", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(borrowed(&row.cpu_available));
+        Ok(())
+    })
+}
+
+/// Memory allocatable (or capacity with `show_capacity`).
+///
+/// - `out`: on success, a borrowed quantity (valid until the rows are freed), or NULL when the
+///   Node object does not state it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_row_memory_available(row: *const km_top_node_row, out: *mut *const km_quantity) -> km_status {
+    guard("km_top_node_row_memory_available", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(borrowed(&row.memory_available));
+        Ok(())
+    })
+}
+
+/// CPU usage in percent of the CPU available, truncated like kubectl
+/// (`int64(float64(used.MilliValue()) / float64(available.MilliValue()) * 100)`).
+///
+/// - `has_value`: on success, `false` when there is no percentage (no metrics, or the Node
+///   states no allocatable); `out` is then 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_row_cpu_percent(row: *const km_top_node_row, has_value: *mut bool, out: *mut i64) -> km_status {
+    guard("km_top_node_row_cpu_percent", || {
+        let row = unsafe { arg(row, "row") }?;
+        let has_value = unsafe { crate::ffi::out(has_value, "has_value") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        has_value.write(row.cpu_percent.is_some());
+        out.write(row.cpu_percent.unwrap_or(0));
+        Ok(())
+    })
+}
+
+/// Memory usage in percent of the memory available, truncated like kubectl.
+///
+/// - `has_value`: on success, `false` when there is no percentage (no metrics, or the Node
+///   states no allocatable); `out` is then 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_node_row_memory_percent(row: *const km_top_node_row, has_value: *mut bool, out: *mut i64) -> km_status {
+    guard("km_top_node_row_memory_percent", || {
+        let row = unsafe { arg(row, "row") }?;
+        let has_value = unsafe { crate::ffi::out(has_value, "has_value") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        has_value.write(row.memory_percent.is_some());
+        out.write(row.memory_percent.unwrap_or(0));
+        Ok(())
+    })
+}
+
+/// The number of pod rows (0 for NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pods_count(top: *const km_top_pods) -> usize {
+    guard_value("km_top_pods_count", 0, || unsafe { top.as_ref() }.map_or(0, |t| t.pods.len()))
+}
+
+/// The pod row at `index` (below `km_top_pods_count`, in kubectl's order).
+///
+/// - `out`: on success, a borrowed row: valid until `top` is freed; never free it.
+///
+/// Errors: `KM_STATUS_OUT_OF_RANGE` when `index` is not below the count.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pods_get(top: *const km_top_pods, index: usize, out: *mut *const km_top_pod_row) -> km_status {
+    guard("km_top_pods_get", || {
+        let top = unsafe { arg(top, "top") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(at(&top.pods, index)?);
+        Ok(())
+    })
+}
+
+/// Total CPU over all rows (what `--sum` prints).
+///
+/// - `out`: on success, a borrowed quantity: valid until `top` is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pods_total_cpu(top: *const km_top_pods, out: *mut *const km_quantity) -> km_status {
+    guard("km_top_pods_total_cpu", || {
+        let top = unsafe { arg(top, "top") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(&top.total_cpu);
+        Ok(())
+    })
+}
+
+/// Total memory over all rows (what `--sum` prints).
+///
+/// - `out`: on success, a borrowed quantity: valid until `top` is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pods_total_memory(top: *const km_top_pods, out: *mut *const km_quantity) -> km_status {
+    guard("km_top_pods_total_memory", || {
+        let top = unsafe { arg(top, "top") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(&top.total_memory);
+        Ok(())
+    })
+}
+
+/// The namespace read.
+///
+/// - `out`: on success, a borrowed string (valid until `top` is freed), or NULL when all
+///   namespaces were read.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pods_namespace(top: *const km_top_pods, out: *mut *const c_char) -> km_status {
+    guard("km_top_pods_namespace", || {
+        let top = unsafe { arg(top, "top") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(top.namespace.as_ref().map_or(std::ptr::null(), |ns| ns.as_ptr()));
+        Ok(())
+    })
+}
+
+/// The `kubectl top pod` table of this result, byte for byte as kubectl 1.32 prints it
+/// (`containers`: `--containers`, `no_headers`: `--no-headers`, `sum`: `--sum`; namespaces are
+/// shown when all namespaces were read). Empty when there is no row.
+///
+/// - `out`: on success, an owned string (free with `km_string_free`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pods_render(top: *const km_top_pods, containers: bool, no_headers: bool, sum: bool, out: *mut *mut c_char) -> km_status {
+    guard("km_top_pods_render", || {
+        let top = unsafe { arg(top, "top") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(owned_string(render_pods(&top.core, containers, no_headers, sum), "the table")?);
+        Ok(())
+    })
+}
+
+/// Frees the result of `km_client_top_pods` and everything borrowed from it. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pods_free(top: *mut km_top_pods) {
+    guard_value("km_top_pods_free", (), || unsafe { free_handle(top) })
+}
+
+/// The pod's namespace.
+///
+/// - `out`: on success, a borrowed string: valid until the `km_top_pods` is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pod_row_namespace(row: *const km_top_pod_row, out: *mut *const c_char) -> km_status {
+    guard("km_top_pod_row_namespace", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(row.namespace.as_ptr());
+        Ok(())
+    })
+}
+
+/// The pod name.
+///
+/// - `out`: on success, a borrowed string: valid until the `km_top_pods` is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pod_row_name(row: *const km_top_pod_row, out: *mut *const c_char) -> km_status {
+    guard("km_top_pod_row_name", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(row.name.as_ptr());
+        Ok(())
+    })
+}
+
+/// CPU usage, summed over containers.
+///
+/// - `out`: on success, a borrowed quantity: valid until the `km_top_pods` is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pod_row_cpu(row: *const km_top_pod_row, out: *mut *const km_quantity) -> km_status {
+    guard("km_top_pod_row_cpu", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(&row.cpu);
+        Ok(())
+    })
+}
+
+/// Memory usage, summed over containers.
+///
+/// - `out`: on success, a borrowed quantity: valid until the `km_top_pods` is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pod_row_memory(row: *const km_top_pod_row, out: *mut *const km_quantity) -> km_status {
+    guard("km_top_pod_row_memory", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(&row.memory);
+        Ok(())
+    })
+}
+
+/// The number of containers of the pod row (0 for NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pod_row_containers_count(row: *const km_top_pod_row) -> usize {
+    guard_value("km_top_pod_row_containers_count", 0, || unsafe { row.as_ref() }.map_or(0, |r| r.containers.len()))
+}
+
+/// The container at `index` (below `km_top_pod_row_containers_count`, in kubectl's container
+/// order for the chosen sort).
+///
+/// - `out`: on success, a borrowed row: valid until the `km_top_pods` is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_pod_row_container(row: *const km_top_pod_row, index: usize, out: *mut *const km_top_container_row) -> km_status {
+    guard("km_top_pod_row_container", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(at(&row.containers, index)?);
+        Ok(())
+    })
+}
+
+/// The container name.
+///
+/// - `out`: on success, a borrowed string: valid until the `km_top_pods` is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_container_row_name(row: *const km_top_container_row, out: *mut *const c_char) -> km_status {
+    guard("km_top_container_row_name", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(row.name.as_ptr());
+        Ok(())
+    })
+}
+
+/// The container's CPU usage.
+///
+/// - `out`: on success, a borrowed quantity: valid until the `km_top_pods` is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_container_row_cpu(row: *const km_top_container_row, out: *mut *const km_quantity) -> km_status {
+    guard("km_top_container_row_cpu", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(&row.cpu);
+        Ok(())
+    })
+}
+
+/// The container's memory usage.
+///
+/// - `out`: on success, a borrowed quantity: valid until the `km_top_pods` is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn km_top_container_row_memory(row: *const km_top_container_row, out: *mut *const km_quantity) -> km_status {
+    guard("km_top_container_row_memory", || {
+        let row = unsafe { arg(row, "row") }?;
+        let out = unsafe { crate::ffi::out(out, "out") }?;
+        out.write(&row.memory);
+        Ok(())
+    })
+}
