@@ -21,6 +21,8 @@ enum Command {
     Top(commands::top::Args),
     /// A simulated cluster on loopback, the metrics server and top, refreshing (no cluster needed).
     Demo(commands::demo::Args),
+    /// Read custom and external metrics (custom.metrics.k8s.io, external.metrics.k8s.io).
+    Get(commands::get::Args),
     /// Run the standalone metrics server (a drop-in metrics-server; accepts its flags).
     Serve(commands::serve::Args),
     /// Run simulated kubelets on 127.0.0.1 (for tests and benchmarks).
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Command::Quantity(args) => commands::quantity::run(args),
         Command::Top(args) => runtime().block_on(commands::top::run(args)),
         Command::Demo(args) => runtime().block_on(commands::demo::run(args)),
+        Command::Get(args) => runtime().block_on(commands::get::run(args)),
         Command::Serve(args) => runtime().block_on(commands::serve::run(args)),
         Command::Simulate(args) => runtime().block_on(commands::simulate::run(args)),
         Command::LoopbackApi(args) => runtime().block_on(commands::loopback_api::run(args)),

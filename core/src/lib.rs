@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod collector;
+pub mod custom;
 pub mod error;
 pub mod loopback_api;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod demo;
+pub mod get;
 pub mod loopback_api;
 pub mod quantity;
 pub mod serve;

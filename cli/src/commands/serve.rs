@@ -151,6 +151,11 @@ pub struct Args {
     /// An optional field indicating the duration a handler must keep a request open before timing it out.
     #[arg(long, default_value = "1m0s", value_parser = duration)]
     request_timeout: Duration,
+    /// Also serve custom.metrics.k8s.io and external.metrics.k8s.io from values applications
+    /// push with `PUT /push/custom/...` and `PUT /push/external/...` (authorized as non-resource
+    /// paths with verb `put`); kubemetrics extension.
+    #[arg(long)]
+    custom_metrics_push: bool,
     /// Serve the built-in fixture metrics instead of scraping kubelets (tests of the serving
     /// stack with real clients; kubemetrics extension).
     #[arg(long, hide = true)]
@@ -259,7 +264,13 @@ async fn serve_with(args: &Args, provider: Arc<dyn kubemetrics::server::MetricsP
         max_requests_inflight: args.max_requests_inflight,
         request_timeout: args.request_timeout,
     };
-    let server = MetricsServer::start(options, provider, stats, Some(authz)).await?;
+    let custom = if args.custom_metrics_push {
+        let push = Arc::new(kubemetrics::custom::PushProvider::new());
+        kubemetrics::server::CustomMetrics { custom: Some(push.clone()), external: Some(push.clone()), push: Some(push) }
+    } else {
+        Default::default()
+    };
+    let server = MetricsServer::start_with_custom(options, provider, stats, Some(authz), custom).await?;
     tracing::info!(address = %server.addr(), "serving metrics.k8s.io/v1beta1");
     println!("serving on https://{}", server.addr());
     super::wait_for_shutdown().await;

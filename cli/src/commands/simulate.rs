@@ -1,22 +1,388 @@
 //! `kubemetrics simulate`: a simulated kubelet fleet on 127.0.0.1 as its own process, with a
 //! loopback control endpoint (inventory, usage changes, pods, faults) for tests and benchmarks.
+//!
+//! The first line on stdout is `serving on http://127.0.0.1:PORT`, the control URL. The control
+//! API speaks JSON over plain HTTP/1.1 (one request per connection), on 127.0.0.1 only:
+//!
+//! | request | what |
+//! | --- | --- |
+//! | `GET /healthz` | `ok` |
+//! | `GET /inventory` | nodes (name, kubelet address and port, labels, capacity, requests served) with their pods and containers (usage, requests, start, restarts) |
+//! | `GET /nodes`, `GET /pods` | the fleet as Kubernetes `NodeList` / `PodList` objects |
+//! | `POST /pods` | `{"node", "namespace", "name", "app" or "labels": {"app"}, "containers": [{"name", "cpu_millicores", "memory_bytes", "cpu_request_millicores", "memory_request_bytes", "swap_bytes"}]}` starts a pod |
+//! | `DELETE /pods/{node}/{namespace}/{name}` | removes a pod |
+//! | `POST /usage` | `{"node", "namespace", "pod", "container", "cpu_millicores", "memory_bytes"}` (memory optional: unchanged) |
+//! | `POST /restart` | `{"node", "namespace", "pod", "container"}` restarts a container (counter back to 0) |
+//! | `POST /faults` | `{"node", "status", "garbage_every", "delay_ms", "hang", "body_bytes", "no_resource_endpoint"}` replaces the node's faults (`{"node"}` alone clears them) |
+//!
+//! Errors answer `{"error": "..."}` with 400 (bad request), 404 (no such node, pod, container or
+//! path) or 409 (the pod already exists).
 
+use kubemetrics::simulate::{Faults, Fleet, FleetConfig, NodeInfo, SimContainer, SimPod};
+use kubemetrics::{Error, ErrorKind};
+use serde_json::{Value, json};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 /// Flags of `kubemetrics simulate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Number of simulated nodes.
+    /// Number of simulated nodes (one kubelet port each on 127.0.0.1).
     #[arg(long, default_value_t = 3)]
     nodes: usize,
-    /// Pods per node.
+    /// Pods per node at start.
     #[arg(long, default_value_t = 10)]
     pods_per_node: usize,
+    /// Containers per pod at start.
+    #[arg(long, default_value_t = 1)]
+    containers_per_pod: usize,
+    /// Number of namespaces the initial pods are spread over.
+    #[arg(long, default_value_t = 3)]
+    namespaces: usize,
+    /// Seed of every generated name and number.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Node names are this prefix and a 5-digit index.
+    #[arg(long, default_value = "sim-node-")]
+    node_name_prefix: String,
+    /// Port of the control API on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    control_port: u16,
 }
 
-/// Runs the fleet until stopped.
+/// Runs the fleet until SIGTERM/Ctrl-C.
 pub async fn run(args: Args) -> ExitCode {
-    let _ = args;
-    eprintln!("error: kubemetrics simulate is not implemented yet");
-    ExitCode::from(1)
+    super::init_logging(0);
+    match simulate(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn simulate(args: Args) -> kubemetrics::Result<()> {
+    let config = FleetConfig {
+        nodes: args.nodes,
+        pods_per_node: args.pods_per_node,
+        containers_per_pod: args.containers_per_pod.max(1),
+        namespaces: args.namespaces.max(1),
+        seed: args.seed,
+        node_name_prefix: args.node_name_prefix.clone(),
+        ..Default::default()
+    };
+    let fleet = Arc::new(Fleet::start(config).await?);
+    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, args.control_port))
+        .await
+        .map_err(|e| Error::new(ErrorKind::Io, format!("binding the control port 127.0.0.1:{}: {e}", args.control_port)))?;
+    let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, format!("control address: {e}")))?;
+    // The first stdout line is the control URL (test helpers wait for it).
+    println!("serving on http://{addr}");
+    eprintln!(
+        "simulating {} kubelets with {} pods each on 127.0.0.1 (ports {})",
+        fleet.len(),
+        args.pods_per_node,
+        fleet.addrs().iter().map(|(_, a)| a.port().to_string()).collect::<Vec<_>>().join(",")
+    );
+    let accept = {
+        let fleet = fleet.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let fleet = fleet.clone();
+                        tokio::spawn(async move {
+                            let _ = serve_connection(stream, &fleet).await;
+                        });
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            }
+        })
+    };
+    super::wait_for_shutdown().await;
+    accept.abort();
+    let _ = accept.await;
+    match Arc::try_unwrap(fleet) {
+        Ok(fleet) => fleet.shutdown().await,
+        Err(fleet) => drop(fleet), // a control request still runs: dropping stops the servers too
+    }
+    Ok(())
+}
+
+/// Largest request head and body the control API accepts.
+const MAX_HEAD: usize = 64 << 10;
+const MAX_BODY: usize = 4 << 20;
+
+struct Request {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+}
+
+/// Reads one HTTP/1.1 request (Content-Length bodies only), answers it and closes.
+async fn serve_connection(mut stream: TcpStream, fleet: &Fleet) -> std::io::Result<()> {
+    let request = match tokio::time::timeout(Duration::from_secs(30), read_request(&mut stream)).await {
+        Ok(Ok(Some(r))) => r,
+        Ok(Ok(None)) => return Ok(()),
+        Ok(Err(msg)) => return write_response(&mut stream, 400, &json!({ "error": msg })).await,
+        Err(_) => return Ok(()),
+    };
+    let (status, body) = match handle(fleet, &request) {
+        Ok(v) => (200, v),
+        Err((status, msg)) => (status, json!({ "error": msg })),
+    };
+    write_response(&mut stream, status, &body).await
+}
+
+async fn read_request(stream: &mut TcpStream) -> Result<Option<Request>, String> {
+    let mut buf = Vec::with_capacity(1024);
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err("request head too large".into());
+        }
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return if buf.is_empty() { Ok(None) } else { Err("connection closed mid-request".into()) };
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(|_| "request head is not UTF-8".to_string())?;
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or_default().split(' ');
+    let method = first.next().unwrap_or_default().to_string();
+    let target = first.next().unwrap_or_default();
+    let path = target.split('?').next().unwrap_or_default().to_string();
+    let mut length = 0usize;
+    for line in lines {
+        if let Some((k, v)) = line.split_once(':') {
+            let k = k.trim().to_ascii_lowercase();
+            if k == "content-length" {
+                length = v.trim().parse().map_err(|_| "bad Content-Length".to_string())?;
+            } else if k == "transfer-encoding" && !v.trim().eq_ignore_ascii_case("identity") {
+                return Err("chunked request bodies are not supported; send Content-Length".into());
+            }
+        }
+    }
+    if length > MAX_BODY {
+        return Err("request body too large".into());
+    }
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let mut chunk = vec![0u8; (length - body.len()).min(64 << 10)];
+        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed mid-body".into());
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(length);
+    Ok(Some(Request { method, path, body }))
+}
+
+async fn write_response(stream: &mut TcpStream, status: u16, body: &Value) -> std::io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        _ => "Internal Server Error",
+    };
+    let mut text = serde_json::to_vec(body).unwrap_or_default();
+    text.push(b'\n');
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        text.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(&text).await?;
+    stream.shutdown().await
+}
+
+type Reply = Result<Value, (u16, String)>;
+
+fn fleet_error(e: Error) -> (u16, String) {
+    let status = match e.kind() {
+        ErrorKind::NotFound => 404,
+        _ if e.to_string().contains("already runs pod") => 409,
+        _ => 400,
+    };
+    (status, e.to_string())
+}
+
+fn parse_body(r: &Request) -> Result<Value, (u16, String)> {
+    let v: Value = serde_json::from_slice(&r.body).map_err(|e| (400, format!("request body is not JSON: {e}")))?;
+    if !v.is_object() {
+        return Err((400, "request body must be a JSON object".into()));
+    }
+    Ok(v)
+}
+
+fn str_field<'a>(v: &'a Value, name: &str) -> Result<&'a str, (u16, String)> {
+    v.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| (400, format!("missing string field {name:?}")))
+}
+
+fn u64_field(v: &Value, name: &str) -> Result<Option<u64>, (u16, String)> {
+    match v.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(x) => x.as_u64().map(Some).ok_or_else(|| (400, format!("field {name:?} must be a non-negative integer"))),
+    }
+}
+
+fn u32_field(v: &Value, name: &str) -> Result<Option<u32>, (u16, String)> {
+    u64_field(v, name)?.map(|x| u32::try_from(x).map_err(|_| (400, format!("field {name:?} is too large")))).transpose()
+}
+
+fn handle(fleet: &Fleet, r: &Request) -> Reply {
+    let segments: Vec<&str> = r.path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    match (r.method.as_str(), segments.as_slice()) {
+        ("GET", ["healthz"]) => Ok(json!("ok")),
+        ("GET", ["inventory"]) => Ok(inventory_json(fleet)),
+        ("GET", ["nodes"]) => Ok(json!({ "apiVersion": "v1", "kind": "NodeList", "items": fleet.nodes() })),
+        ("GET", ["pods"]) => Ok(json!({ "apiVersion": "v1", "kind": "PodList", "items": fleet.pods() })),
+        ("POST", ["pods"]) => add_pod(fleet, &parse_body(r)?),
+        ("DELETE", ["pods", node, ns, name]) => {
+            fleet.remove_pod(node, ns, name).map_err(fleet_error)?;
+            Ok(json!({ "removed": format!("{ns}/{name}"), "node": node }))
+        }
+        ("POST", ["usage"]) => set_usage(fleet, &parse_body(r)?),
+        ("POST", ["restart"]) => {
+            let v = parse_body(r)?;
+            let (node, ns, pod, container) = (str_field(&v, "node")?, str_field(&v, "namespace")?, str_field(&v, "pod")?, str_field(&v, "container")?);
+            fleet.restart_container(node, ns, pod, container).map_err(fleet_error)?;
+            Ok(json!({ "restarted": format!("{ns}/{pod}/{container}") }))
+        }
+        ("POST", ["faults"]) => set_faults(fleet, &parse_body(r)?),
+        (_, ["healthz" | "inventory" | "nodes" | "pods" | "usage" | "restart" | "faults"]) | (_, ["pods", _, _, _]) => {
+            Err((405, format!("{} is not allowed on {}", r.method, r.path)))
+        }
+        _ => Err((404, format!("no route {} {}", r.method, r.path))),
+    }
+}
+
+fn inventory_json(fleet: &Fleet) -> Value {
+    let nodes: Vec<Value> = fleet.inventory().iter().map(|n| node_json(fleet, n)).collect();
+    json!({ "nodes": nodes })
+}
+
+fn node_json(fleet: &Fleet, n: &NodeInfo) -> Value {
+    json!({
+        "name": n.name,
+        "address": n.addr.ip().to_string(),
+        "port": n.addr.port(),
+        "labels": n.labels,
+        "cpu_capacity_millicores": n.cpu_capacity_millicores,
+        "memory_capacity_bytes": n.memory_capacity_bytes,
+        "boot": n.boot.to_string(),
+        "requests": fleet.requests(&n.name).unwrap_or(0),
+        "pods": n.pods.iter().map(|p| json!({
+            "namespace": p.namespace,
+            "name": p.name,
+            "uid": p.uid,
+            "labels": p.labels,
+            "node": p.node_name,
+            "created": p.created.to_string(),
+            "containers": p.containers.iter().map(|c| json!({
+                "name": c.name,
+                "cpu_millicores": c.cpu_millicores,
+                "memory_bytes": c.memory_bytes,
+                "swap_bytes": c.swap_bytes,
+                "cpu_request_millicores": c.cpu_request_millicores,
+                "memory_request_bytes": c.memory_request_bytes,
+                "started": c.started.to_string(),
+                "restarts": c.restarts,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn add_pod(fleet: &Fleet, v: &Value) -> Reply {
+    let node = str_field(v, "node")?;
+    let namespace = str_field(v, "namespace")?.to_string();
+    let name = str_field(v, "name")?.to_string();
+    let app = v
+        .get("app")
+        .and_then(Value::as_str)
+        .or_else(|| v.get("labels").and_then(|l| l.get("app")).and_then(Value::as_str))
+        .unwrap_or(name.as_str())
+        .to_string();
+    let list = v.get("containers").and_then(Value::as_array).filter(|c| !c.is_empty()).ok_or_else(|| (400, "\"containers\" must be a non-empty array".to_string()))?;
+    let mut containers = Vec::with_capacity(list.len());
+    for c in list {
+        let cpu = u32_field(c, "cpu_millicores")?.unwrap_or(0);
+        let memory = u64_field(c, "memory_bytes")?.unwrap_or(0);
+        containers.push(SimContainer {
+            name: str_field(c, "name")?.to_string(),
+            cpu_millicores: cpu,
+            memory_bytes: memory,
+            swap_bytes: u64_field(c, "swap_bytes")?.unwrap_or(0),
+            cpu_request_millicores: u32_field(c, "cpu_request_millicores")?.unwrap_or(cpu),
+            memory_request_bytes: u64_field(c, "memory_request_bytes")?.unwrap_or(memory),
+        });
+    }
+    fleet.add_pod(node, SimPod { namespace: namespace.clone(), name: name.clone(), app, containers }).map_err(fleet_error)?;
+    Ok(json!({ "added": format!("{namespace}/{name}"), "node": node }))
+}
+
+fn set_usage(fleet: &Fleet, v: &Value) -> Reply {
+    let (node, ns, pod, container) = (str_field(v, "node")?, str_field(v, "namespace")?, str_field(v, "pod")?, str_field(v, "container")?);
+    let cpu = u32_field(v, "cpu_millicores")?;
+    let memory = u64_field(v, "memory_bytes")?;
+    // Unset fields keep their current value.
+    let current = fleet
+        .inventory()
+        .into_iter()
+        .find(|n| n.name == node)
+        .and_then(|n| n.pods.into_iter().find(|p| p.namespace == ns && p.name == pod))
+        .and_then(|p| p.containers.into_iter().find(|c| c.name == container));
+    let Some(current) = current else {
+        return Err((404, format!("no container {ns}/{pod}/{container} on simulated node {node:?}")));
+    };
+    let cpu = cpu.unwrap_or(current.cpu_millicores);
+    let memory = memory.unwrap_or(current.memory_bytes);
+    fleet.set_usage(node, ns, pod, container, cpu, memory).map_err(fleet_error)?;
+    Ok(json!({ "node": node, "namespace": ns, "pod": pod, "container": container, "cpu_millicores": cpu, "memory_bytes": memory }))
+}
+
+fn set_faults(fleet: &Fleet, v: &Value) -> Reply {
+    let node = str_field(v, "node")?;
+    let status = match u64_field(v, "status")? {
+        Some(s) if (100..=999).contains(&s) => Some(s as u16),
+        Some(s) => return Err((400, format!("status {s} is not an HTTP status"))),
+        None => None,
+    };
+    let flag = |name: &str| -> Result<bool, (u16, String)> {
+        match v.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err((400, format!("field {name:?} must be a boolean"))),
+        }
+    };
+    let faults = Faults {
+        status,
+        garbage_every: u32_field(v, "garbage_every")?.filter(|&n| n > 0),
+        delay: u64_field(v, "delay_ms")?.map(Duration::from_millis),
+        hang: flag("hang")?,
+        body_bytes: u64_field(v, "body_bytes")?.map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
+        no_resource_endpoint: flag("no_resource_endpoint")?,
+    };
+    fleet.set_faults(node, faults).map_err(fleet_error)?;
+    Ok(json!({
+        "node": node,
+        "status": faults.status,
+        "garbage_every": faults.garbage_every,
+        "delay_ms": faults.delay.map(|d| d.as_millis() as u64),
+        "hang": faults.hang,
+        "body_bytes": faults.body_bytes,
+        "no_resource_endpoint": faults.no_resource_endpoint,
+    }))
 }

@@ -2,6 +2,7 @@
 
 mod errors;
 mod settings;
+mod custom;
 mod kubelet_source;
 
 pub use kubelet_source::KubeletSource;
@@ -43,7 +44,7 @@ impl ListOptions {
     }
 }
 
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

@@ -52,7 +52,26 @@ pub struct MetricsServer {
     shutting_down: Arc<AtomicBool>,
 }
 
+/// Custom and external metrics served next to the resource metrics, and the push endpoint.
+#[derive(Clone, Default)]
+pub struct CustomMetrics {
+    /// Serves `custom.metrics.k8s.io` (v1beta1 and v1beta2).
+    pub custom: Option<Arc<dyn crate::custom::CustomMetricsProvider>>,
+    /// Serves `external.metrics.k8s.io/v1beta1`.
+    pub external: Option<Arc<dyn crate::custom::ExternalMetricsProvider>>,
+    /// Accepts `PUT /push/custom/...` and `PUT /push/external/...` (authorized like any
+    /// non-resource path, verb `put`).
+    pub push: Option<Arc<crate::custom::PushProvider>>,
+}
+
+impl std::fmt::Debug for CustomMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomMetrics").field("custom", &self.custom.is_some()).field("external", &self.external.is_some()).field("push", &self.push.is_some()).finish()
+    }
+}
+
 struct Shared {
+    custom: CustomMetrics,
     provider: Arc<dyn MetricsProvider>,
     stats: Arc<ServerMetrics>,
     auth: Authenticator,
@@ -64,6 +83,17 @@ struct Shared {
 impl MetricsServer {
     /// Binds and serves. `kube` is used for TokenReview/SubjectAccessReview.
     pub async fn start(options: ServerOptions, provider: Arc<dyn MetricsProvider>, stats: Arc<ServerMetrics>, kube: Option<kube::Client>) -> Result<MetricsServer> {
+        Self::start_with_custom(options, provider, stats, kube, CustomMetrics::default()).await
+    }
+
+    /// [`start`](Self::start), also serving custom and external metrics.
+    pub async fn start_with_custom(
+        options: ServerOptions,
+        provider: Arc<dyn MetricsProvider>,
+        stats: Arc<ServerMetrics>,
+        kube: Option<kube::Client>,
+        custom: CustomMetrics,
+    ) -> Result<MetricsServer> {
         let authenticator = Authenticator::new(options.auth.clone(), kube);
         let tls = tls::server_config(&options.serving, &authenticator.client_cas())?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
@@ -73,6 +103,7 @@ impl MetricsServer {
         let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
         let shutting_down = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
+            custom,
             provider,
             stats,
             auth: authenticator,
@@ -138,7 +169,30 @@ impl Drop for MetricsServer {
 }
 
 /// Request attributes for authorization.
-fn attributes(path: &str, query: Option<&str>) -> Attributes {
+fn attributes(method: &Method, path: &str, query: Option<&str>) -> Attributes {
+    if method == Method::PUT {
+        return Attributes::NonResource { verb: "put".into(), path: path.into() };
+    }
+    for group in ["custom.metrics.k8s.io", "external.metrics.k8s.io"] {
+        if let Some(rest) = path.strip_prefix(&format!("/apis/{group}/")) {
+            let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+            let (version, namespace, resource, name) = match parts.as_slice() {
+                [v, "namespaces", ns, "metrics", _m] => (*v, *ns, "namespaces", *ns),
+                [v, "namespaces", ns, r, n, _m] => (*v, *ns, *r, *n),
+                [v, "namespaces", ns, m] if group == "external.metrics.k8s.io" => (*v, *ns, *m, ""),
+                [v, r, n, _m] => (*v, "", *r, *n),
+                _ => break,
+            };
+            return Attributes::Resource {
+                verb: "get".into(),
+                group: group.into(),
+                version: version.into(),
+                resource: resource.into(),
+                namespace: namespace.into(),
+                name: if name == "*" { String::new() } else { name.into() },
+            };
+        }
+    }
     let watch = h::query_param(query, "watch").is_some_and(|w| w == "true" || w == "1");
     if let Some(rest) = path.strip_prefix("/apis/metrics.k8s.io/v1beta1/") {
         let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
@@ -184,10 +238,11 @@ async fn handle(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, re
 async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req: &Request<Incoming>) -> HttpResponse {
     let path = req.uri().path();
     let query = req.uri().query();
-    if req.method() != Method::GET && req.method() != Method::HEAD {
+    let push = req.method() == Method::PUT && path.starts_with("/push/") && shared.custom.push.is_some();
+    if req.method() != Method::GET && req.method() != Method::HEAD && !push {
         return h::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the server does not allow this method on the requested resource", None);
     }
-    let attrs = attributes(path, query);
+    let attrs = attributes(req.method(), path, query);
     match shared.auth.decide(peer_cert, req.headers(), &attrs).await {
         Decision::Allow(user) => tracing::trace!(user = %user.name, path, "allowed"),
         Decision::Unauthenticated(why) => {
@@ -213,6 +268,22 @@ async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req
             .header(::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
             .body(http_body_util::Full::new(bytes::Bytes::from(shared.stats.render())))
             .unwrap_or_default();
+    }
+    if push {
+        return crate::custom::routes::push(shared.custom.push.as_deref(), path, query);
+    }
+    if let (Some(rest), Some(custom)) = (path.strip_prefix("/apis/custom.metrics.k8s.io/"), &shared.custom.custom) {
+        let (version, rest) = rest.split_once('/').unwrap_or((rest, ""));
+        return crate::custom::routes::custom(custom.as_ref(), version, rest, query).await;
+    }
+    if let (Some(rest), Some(external)) = (path.strip_prefix("/apis/external.metrics.k8s.io/v1beta1"), &shared.custom.external) {
+        return crate::custom::routes::external(external.as_ref(), rest, query).await;
+    }
+    if path.trim_end_matches('/') == "/apis" && (shared.custom.custom.is_some() || shared.custom.external.is_some()) {
+        return crate::custom::routes::group_list(shared.custom.custom.is_some(), shared.custom.external.is_some());
+    }
+    if let Some(r) = crate::custom::routes::group(path, shared.custom.custom.is_some(), shared.custom.external.is_some()) {
+        return r;
     }
     if let Some(rest) = path.strip_prefix("/apis/metrics.k8s.io/v1beta1") {
         if !rest.is_empty() && rest != "/" {

@@ -1,0 +1,238 @@
+//! Provider interfaces for serving custom and external metrics (the equivalent of
+//! custom-metrics-apiserver's three provider methods), and [`PushProvider`], which serves values
+//! that applications set, each with a time to live.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::custom::{DescribedObject, ExternalMetricValue, MetricIdentifier, MetricValue};
+use crate::selector::LabelSelector;
+use crate::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A boxed, sendable future (providers may be written in other languages and answer later).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A custom metric a provider serves, for discovery.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomMetricInfo {
+    /// Plural resource of the described objects (`pods`, `services`, `namespaces`, `nodes`).
+    pub resource: String,
+    /// Metric name.
+    pub metric: String,
+    /// Whether the described objects are namespaced.
+    pub namespaced: bool,
+}
+
+/// The object a custom metric is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectRef {
+    /// Namespace (`None` for cluster-scoped objects).
+    pub namespace: Option<String>,
+    /// Plural resource (`pods`).
+    pub resource: String,
+    /// Object name.
+    pub name: String,
+}
+
+/// Serves `custom.metrics.k8s.io`: list, value by object name, values by label selector.
+pub trait CustomMetricsProvider: Send + Sync + 'static {
+    /// Every metric served (discovery).
+    fn list_metrics(&self) -> Vec<CustomMetricInfo>;
+    /// The value of `metric` for one object; `NotFound` when unknown.
+    fn metric_by_name<'a>(&'a self, object: &'a ObjectRef, metric: &'a str, metric_selector: &'a LabelSelector) -> BoxFuture<'a, Result<MetricValue>>;
+    /// The values of `metric` for the objects of `resource` in `namespace` whose labels match `selector`.
+    fn metrics_by_selector<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        resource: &'a str,
+        selector: &'a LabelSelector,
+        metric: &'a str,
+        metric_selector: &'a LabelSelector,
+    ) -> BoxFuture<'a, Result<Vec<MetricValue>>>;
+}
+
+/// Serves `external.metrics.k8s.io`: list, values by namespace and metric label selector.
+pub trait ExternalMetricsProvider: Send + Sync + 'static {
+    /// Every external metric served (discovery).
+    fn list_external_metrics(&self) -> Vec<String>;
+    /// The series of `metric` in `namespace` whose labels match `selector`.
+    fn external_metric<'a>(&'a self, namespace: &'a str, metric: &'a str, selector: &'a LabelSelector) -> BoxFuture<'a, Result<Vec<ExternalMetricValue>>>;
+}
+
+/// The `kind` and `apiVersion` custom-metrics-apiserver writes for a resource's objects.
+pub fn described_kind(resource: &str) -> (&'static str, &'static str) {
+    match resource {
+        "pods" => ("Pod", "/v1"),
+        "services" => ("Service", "/v1"),
+        "namespaces" => ("Namespace", "/v1"),
+        "nodes" => ("Node", "/v1"),
+        "deployments" => ("Deployment", "apps/v1"),
+        "statefulsets" => ("StatefulSet", "apps/v1"),
+        "ingresses" => ("Ingress", "networking.k8s.io/v1"),
+        _ => ("", ""),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Pushed {
+    value: Quantity,
+    labels: BTreeMap<String, String>,
+    at: jiff::Timestamp,
+    expires: Instant,
+}
+
+/// Values set by applications (`set_custom`, `set_external`), served until their TTL ends.
+///
+/// The simplest way to autoscale on an application metric: the application (or a sidecar)
+/// pushes `queue_depth=42` for its pod every few seconds; the HPA reads it.
+#[derive(Debug, Default)]
+pub struct PushProvider {
+    custom: Mutex<HashMap<(ObjectRef, String), Pushed>>,
+    external: Mutex<HashMap<(String, String, BTreeMap<String, String>), Pushed>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl PushProvider {
+    /// An empty provider.
+    pub fn new() -> PushProvider {
+        PushProvider::default()
+    }
+
+    /// Sets `metric` of `object` (whose labels are `object_labels`, for selector queries) to
+    /// `value` for `ttl`.
+    pub fn set_custom(&self, object: ObjectRef, object_labels: BTreeMap<String, String>, metric: &str, value: Quantity, ttl: Duration) -> Result<()> {
+        if metric.is_empty() || object.name.is_empty() || object.resource.is_empty() {
+            return Err(Error::new(ErrorKind::Config, "a custom metric needs a resource, an object name and a metric name"));
+        }
+        let entry = Pushed { value, labels: object_labels, at: jiff::Timestamp::now(), expires: Instant::now() + ttl };
+        lock(&self.custom).insert((object, metric.to_string()), entry);
+        Ok(())
+    }
+
+    /// Sets the series of external `metric` in `namespace` with `metric_labels` to `value` for `ttl`.
+    pub fn set_external(&self, namespace: &str, metric: &str, metric_labels: BTreeMap<String, String>, value: Quantity, ttl: Duration) -> Result<()> {
+        if metric.is_empty() || namespace.is_empty() {
+            return Err(Error::new(ErrorKind::Config, "an external metric needs a namespace and a metric name"));
+        }
+        let entry = Pushed { value, labels: BTreeMap::new(), at: jiff::Timestamp::now(), expires: Instant::now() + ttl };
+        lock(&self.external).insert((namespace.to_string(), metric.to_string(), metric_labels), entry);
+        Ok(())
+    }
+
+    fn prune(&self) {
+        let now = Instant::now();
+        lock(&self.custom).retain(|_, v| v.expires > now);
+        lock(&self.external).retain(|_, v| v.expires > now);
+    }
+
+    fn value(object: &ObjectRef, metric: &str, p: &Pushed, metric_selector: &LabelSelector) -> MetricValue {
+        let (kind, api_version) = described_kind(&object.resource);
+        MetricValue {
+            described_object: DescribedObject {
+                kind: kind.into(),
+                namespace: object.namespace.clone().unwrap_or_default(),
+                name: object.name.clone(),
+                uid: String::new(),
+                api_version: api_version.into(),
+            },
+            metric: MetricIdentifier { name: metric.into(), selector: selector_object(metric_selector) },
+            timestamp: Time(p.at),
+            window_seconds: None,
+            value: p.value,
+        }
+    }
+}
+
+/// A metav1.LabelSelector for the `selector` field (only `matchLabels` of equality requirements).
+fn selector_object(s: &LabelSelector) -> Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector> {
+    if s.is_empty() {
+        return None;
+    }
+    let labels = s
+        .requirements()
+        .iter()
+        .filter_map(|r| match r {
+            crate::selector::LabelRequirement::Equals(k, v) => Some((k.clone(), v.clone())),
+            _ => None,
+        })
+        .collect();
+    Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector { match_labels: Some(labels), match_expressions: None })
+}
+
+fn not_found(metric: &str, resource: &str, name: &str) -> Error {
+    Error::new(ErrorKind::NotFound, format!("the server could not find the metric {metric} for {resource} {name}")).with_status(404)
+}
+
+impl CustomMetricsProvider for PushProvider {
+    fn list_metrics(&self) -> Vec<CustomMetricInfo> {
+        self.prune();
+        let mut v: Vec<CustomMetricInfo> = lock(&self.custom)
+            .keys()
+            .map(|(o, m)| CustomMetricInfo { resource: o.resource.clone(), metric: m.clone(), namespaced: o.namespace.is_some() })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn metric_by_name<'a>(&'a self, object: &'a ObjectRef, metric: &'a str, metric_selector: &'a LabelSelector) -> BoxFuture<'a, Result<MetricValue>> {
+        Box::pin(async move {
+            self.prune();
+            let map = lock(&self.custom);
+            let p = map.get(&(object.clone(), metric.to_string())).ok_or_else(|| not_found(metric, &object.resource, &object.name))?;
+            Ok(Self::value(object, metric, p, metric_selector))
+        })
+    }
+
+    fn metrics_by_selector<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        resource: &'a str,
+        selector: &'a LabelSelector,
+        metric: &'a str,
+        metric_selector: &'a LabelSelector,
+    ) -> BoxFuture<'a, Result<Vec<MetricValue>>> {
+        Box::pin(async move {
+            self.prune();
+            let map = lock(&self.custom);
+            let mut out: Vec<MetricValue> = map
+                .iter()
+                .filter(|((o, m), p)| m == metric && o.resource == resource && o.namespace.as_deref() == namespace && selector.matches(Some(&p.labels)))
+                .map(|((o, m), p)| Self::value(o, m, p, metric_selector))
+                .collect();
+            out.sort_by(|a, b| a.described_object.name.cmp(&b.described_object.name));
+            Ok(out)
+        })
+    }
+}
+
+impl ExternalMetricsProvider for PushProvider {
+    fn list_external_metrics(&self) -> Vec<String> {
+        self.prune();
+        let mut v: Vec<String> = lock(&self.external).keys().map(|(_, m, _)| m.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    fn external_metric<'a>(&'a self, namespace: &'a str, metric: &'a str, selector: &'a LabelSelector) -> BoxFuture<'a, Result<Vec<ExternalMetricValue>>> {
+        Box::pin(async move {
+            self.prune();
+            let map = lock(&self.external);
+            let mut out: Vec<ExternalMetricValue> = map
+                .iter()
+                .filter(|((ns, m, labels), _)| ns == namespace && m == metric && selector.matches(Some(labels)))
+                .map(|((_, m, labels), p)| ExternalMetricValue { metric_name: m.clone(), metric_labels: labels.clone(), timestamp: Time(p.at), window_seconds: None, value: p.value })
+                .collect();
+            out.sort_by(|a, b| a.metric_labels.cmp(&b.metric_labels));
+            Ok(out)
+        })
+    }
+}

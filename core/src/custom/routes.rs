@@ -1,0 +1,197 @@
+//! The `custom.metrics.k8s.io` (v1beta1, v1beta2) and `external.metrics.k8s.io` (v1beta1)
+//! paths, answered from providers: discovery, object metrics by name, by label selector,
+//! namespace metrics and root-scoped objects; `kind`/`apiVersion` on every body; provider
+//! errors and timeouts as Kubernetes `Status` responses.
+
+use super::provider::{CustomMetricsProvider, ExternalMetricsProvider, ObjectRef};
+use super::PushProvider;
+use crate::error::{Error, ErrorKind};
+use crate::loopback_api::http::{self, HttpResponse};
+use crate::metrics::custom::{CUSTOM_GROUP, EXTERNAL_GROUP, ExternalMetricValueList, MetricValue, MetricValueList, MetricValueListV1Beta1, MetricValueV1Beta1};
+use crate::metrics::{MetricsKind, Typed};
+use crate::selector::LabelSelector;
+use ::http::StatusCode;
+use std::time::Duration;
+
+/// How long a provider may take before the request fails with 504.
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn error_response(e: &Error) -> HttpResponse {
+    match e.kind() {
+        ErrorKind::NotFound => http::status(StatusCode::NOT_FOUND, "NotFound", e.message(), None),
+        ErrorKind::Config | ErrorKind::Quantity => http::status(StatusCode::BAD_REQUEST, "BadRequest", e.message(), None),
+        _ => http::status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &format!("Internal error occurred: {}", e.message()), None),
+    }
+}
+
+fn typed<T: serde::Serialize + MetricsKind>(object: &T, api_version: &str) -> HttpResponse {
+    http::json(StatusCode::OK, serde_json::to_string(&Typed { kind: T::KIND, api_version, object }).unwrap_or_default())
+}
+
+async fn with_timeout<T>(f: impl std::future::Future<Output = crate::Result<T>>) -> Result<T, HttpResponse> {
+    match tokio::time::timeout(PROVIDER_TIMEOUT, f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(error_response(&e)),
+        Err(_) => Err(http::status(StatusCode::GATEWAY_TIMEOUT, "Timeout", &format!("the metrics provider did not answer within {PROVIDER_TIMEOUT:?}"), None)),
+    }
+}
+
+fn selector(query: Option<&str>, name: &str) -> Result<LabelSelector, HttpResponse> {
+    LabelSelector::parse(&http::query_param(query, name).unwrap_or_default()).map_err(|e| http::bad_request(&e.to_string()))
+}
+
+fn to_v1beta1(v: MetricValue) -> MetricValueV1Beta1 {
+    MetricValueV1Beta1 { described_object: v.described_object, metric_name: v.metric.name, timestamp: v.timestamp, window_seconds: v.window_seconds, value: v.value, selector: v.metric.selector }
+}
+
+fn value_list(items: Vec<MetricValue>, version: &str) -> HttpResponse {
+    let api_version = format!("{CUSTOM_GROUP}/{version}");
+    if version == "v1beta1" {
+        typed(&MetricValueListV1Beta1 { metadata: Default::default(), items: items.into_iter().map(to_v1beta1).collect() }, &api_version)
+    } else {
+        typed(&MetricValueList { metadata: Default::default(), items }, &api_version)
+    }
+}
+
+/// Discovery of `custom.metrics.k8s.io/{version}`: one resource per metric (`pods/http_requests`).
+pub fn custom_resource_list(provider: &dyn CustomMetricsProvider, version: &str) -> HttpResponse {
+    let resources: Vec<serde_json::Value> = provider
+        .list_metrics()
+        .into_iter()
+        .map(|m| serde_json::json!({"name": format!("{}/{}", m.resource, m.metric), "singularName": "", "namespaced": m.namespaced, "kind": "MetricValueList", "verbs": ["get"]}))
+        .collect();
+    http::json(StatusCode::OK, serde_json::json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{CUSTOM_GROUP}/{version}"), "resources": resources}).to_string())
+}
+
+/// Discovery of `external.metrics.k8s.io/v1beta1`: one resource per metric.
+pub fn external_resource_list(provider: &dyn ExternalMetricsProvider) -> HttpResponse {
+    let resources: Vec<serde_json::Value> = provider
+        .list_external_metrics()
+        .into_iter()
+        .map(|m| serde_json::json!({"name": m, "singularName": "", "namespaced": true, "kind": "ExternalMetricValueList", "verbs": ["get"]}))
+        .collect();
+    http::json(StatusCode::OK, serde_json::json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{EXTERNAL_GROUP}/v1beta1"), "resources": resources}).to_string())
+}
+
+/// Answers a path under `/apis/custom.metrics.k8s.io/{version}` (`rest` is what follows).
+pub async fn custom(provider: &dyn CustomMetricsProvider, version: &str, rest: &str, query: Option<&str>) -> HttpResponse {
+    if version != "v1beta1" && version != "v1beta2" {
+        return http::not_found_path();
+    }
+    let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+    let metric_selector = match selector(query, "metricLabelSelector") {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (namespace, resource, name, metric) = match parts.as_slice() {
+        [] => return custom_resource_list(provider, version),
+        ["namespaces", ns, "metrics", metric] => (Some(*ns), "namespaces", *ns, *metric),
+        ["namespaces", ns, resource, name, metric] => (Some(*ns), *resource, *name, *metric),
+        [resource, name, metric] => (None, *resource, *name, *metric),
+        _ => return http::not_found_path(),
+    };
+    // A namespace's own metric describes the namespace object, which is cluster-scoped.
+    let object_namespace = if resource == "namespaces" { None } else { namespace.map(str::to_string) };
+    let answer = if name == "*" {
+        let label_selector = match selector(query, "labelSelector") {
+            Ok(s) => s,
+            Err(r) => return r,
+        };
+        with_timeout(provider.metrics_by_selector(namespace, resource, &label_selector, metric, &metric_selector)).await
+    } else {
+        let object = ObjectRef { namespace: object_namespace, resource: resource.to_string(), name: name.to_string() };
+        with_timeout(provider.metric_by_name(&object, metric, &metric_selector)).await.map(|v| vec![v])
+    };
+    match answer {
+        Ok(items) => value_list(items, version),
+        Err(r) => r,
+    }
+}
+
+/// Answers a path under `/apis/external.metrics.k8s.io/v1beta1`.
+pub async fn external(provider: &dyn ExternalMetricsProvider, rest: &str, query: Option<&str>) -> HttpResponse {
+    let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        [] => external_resource_list(provider),
+        ["namespaces", ns, metric] => {
+            let s = match selector(query, "labelSelector") {
+                Ok(s) => s,
+                Err(r) => return r,
+            };
+            match with_timeout(provider.external_metric(ns, metric, &s)).await {
+                Ok(items) => typed(&ExternalMetricValueList { metadata: Default::default(), items }, &format!("{EXTERNAL_GROUP}/v1beta1")),
+                Err(r) => r,
+            }
+        }
+        _ => http::not_found_path(),
+    }
+}
+
+fn group_doc(name: &str, versions: &[&str]) -> serde_json::Value {
+    let v: Vec<serde_json::Value> = versions.iter().map(|v| serde_json::json!({"groupVersion": format!("{name}/{v}"), "version": v})).collect();
+    serde_json::json!({"name": name, "versions": v, "preferredVersion": v[0]})
+}
+
+/// `/apis` listing `metrics.k8s.io` and the custom/external groups that are served.
+pub fn group_list(custom: bool, external: bool) -> HttpResponse {
+    let mut groups = vec![group_doc("metrics.k8s.io", &["v1beta1"])];
+    if custom {
+        groups.push(group_doc(CUSTOM_GROUP, &["v1beta2", "v1beta1"]));
+    }
+    if external {
+        groups.push(group_doc(EXTERNAL_GROUP, &["v1beta1"]));
+    }
+    http::json(StatusCode::OK, serde_json::json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}).to_string())
+}
+
+/// `/apis/custom.metrics.k8s.io` and `/apis/external.metrics.k8s.io` group documents.
+pub fn group(path: &str, custom: bool, external: bool) -> Option<HttpResponse> {
+    let mut doc = match path.trim_end_matches('/') {
+        "/apis/custom.metrics.k8s.io" if custom => group_doc(CUSTOM_GROUP, &["v1beta2", "v1beta1"]),
+        "/apis/external.metrics.k8s.io" if external => group_doc(EXTERNAL_GROUP, &["v1beta1"]),
+        _ => return None,
+    };
+    doc["kind"] = "APIGroup".into();
+    doc["apiVersion"] = "v1".into();
+    Some(http::json(StatusCode::OK, doc.to_string()))
+}
+
+/// `PUT /push/custom/namespaces/{ns}/{resource}/{name}/{metric}?value=V&ttl=60s&labels=k%3Dv,...`
+/// (object labels, for selector queries) and `PUT /push/external/namespaces/{ns}/{metric}?value=V&ttl=60s&labels=...`
+/// (the series' metric labels).
+pub fn push(provider: Option<&PushProvider>, path: &str, query: Option<&str>) -> HttpResponse {
+    let Some(provider) = provider else { return http::not_found_path() };
+    let value = match http::query_param(query, "value").map(|v| v.parse::<crate::Quantity>()) {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return http::bad_request(&e.to_string()),
+        None => return http::bad_request("missing value= (a Kubernetes quantity)"),
+    };
+    let ttl = match http::query_param(query, "ttl").map(|t| t.parse::<crate::GoDuration>()) {
+        None => Duration::from_secs(60),
+        Some(Ok(t)) if t.as_nanos() > 0 => t.to_std(),
+        Some(_) => return http::bad_request("ttl= must be a positive duration such as 30s or 5m"),
+    };
+    let mut labels = std::collections::BTreeMap::new();
+    for kv in http::query_param(query, "labels").unwrap_or_default().split(',').filter(|s| !s.is_empty()) {
+        match kv.split_once('=') {
+            Some((k, v)) => {
+                labels.insert(k.to_string(), v.to_string());
+            }
+            None => return http::bad_request(&format!("labels= takes key=value pairs, not {kv:?}")),
+        }
+    }
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let result = match parts.as_slice() {
+        ["push", "custom", "namespaces", ns, resource, name, metric] => {
+            let namespace = if *resource == "namespaces" { None } else { Some(ns.to_string()) };
+            provider.set_custom(ObjectRef { namespace, resource: resource.to_string(), name: name.to_string() }, labels, metric, value, ttl)
+        }
+        ["push", "custom", resource, name, metric] => provider.set_custom(ObjectRef { namespace: None, resource: resource.to_string(), name: name.to_string() }, labels, metric, value, ttl),
+        ["push", "external", "namespaces", ns, metric] => provider.set_external(ns, metric, labels, value, ttl),
+        _ => return http::not_found_path(),
+    };
+    match result {
+        Ok(()) => http::json(StatusCode::OK, serde_json::json!({"value": value.to_string(), "ttlSeconds": ttl.as_secs()}).to_string()),
+        Err(e) => error_response(&e),
+    }
+}
