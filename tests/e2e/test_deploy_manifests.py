@@ -17,3 +17,10 @@ def test_manifest_passes_server_side_dry_run(cp, manifest):
     assert {"serviceaccount", "clusterrole", "rolebinding", "clusterrolebinding", "service", "deployment", "apiservice"} <= kinds, out.stdout
     if manifest == "high-availability.yaml":
         assert any(l.startswith("poddisruptionbudget") for l in created), out.stdout
+
+
+def test_custom_metrics_manifest_passes_server_side_dry_run(cp):
+    out = cp.kubectl("apply", "--dry-run=server", "-f", str(DEPLOY / "custom-metrics.yaml"), check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("apiservice.apiregistration.k8s.io/") == 3, out.stdout
+    assert "clusterrole.rbac.authorization.k8s.io/kubemetrics:metrics-pusher" in out.stdout
