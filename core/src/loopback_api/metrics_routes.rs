@@ -3,10 +3,9 @@
 //! server and `kubemetrics serve`.
 
 use super::http::{self, HttpResponse};
-use crate::metrics::{GROUP, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, to_wire_json};
+use crate::metrics::{GROUP, NodeMetrics, PodMetrics, list_to_wire_json, to_wire_json};
 use crate::selector::{FieldSelector, LabelSelector};
 use ::http::StatusCode;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 
 /// The group-version served.
 pub const GROUP_VERSION: &str = "metrics.k8s.io/v1beta1";
@@ -29,25 +28,25 @@ fn selectors(query: Option<&str>) -> Result<(LabelSelector, FieldSelector), Http
     Ok((l, f))
 }
 
-/// What a metrics path selects.
+/// What a metrics path selects (borrowed from the served slices: nothing is copied).
 #[derive(Debug, Clone)]
-pub enum Selected {
+pub enum Selected<'a> {
     /// `/` of the group-version: the resource list.
     ResourceList,
     /// A node list.
-    Nodes(Vec<NodeMetrics>),
+    Nodes(Vec<&'a NodeMetrics>),
     /// One node.
-    Node(NodeMetrics),
+    Node(&'a NodeMetrics),
     /// A pod list.
-    Pods(Vec<PodMetrics>),
+    Pods(Vec<&'a PodMetrics>),
     /// One pod.
-    Pod(PodMetrics),
+    Pod(&'a PodMetrics),
 }
 
 /// What `rest` (the path after `/apis/metrics.k8s.io/v1beta1`, e.g. `/nodes`,
 /// `/namespaces/ns/pods/p`) selects; `None` for a path that is not a metrics path, `Err` for a
 /// failure answer (bad selector, NotFound, watch).
-pub fn select(rest: &str, query: Option<&str>, nodes: &[NodeMetrics], pods: &[PodMetrics]) -> Option<Result<Selected, HttpResponse>> {
+pub fn select<'a>(rest: &str, query: Option<&str>, nodes: &'a [NodeMetrics], pods: &'a [PodMetrics]) -> Option<Result<Selected<'a>, HttpResponse>> {
     let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
     if http::query_param(query, "watch").is_some_and(|w| w == "true" || w == "1") {
         return Some(Err(http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "watch is not supported on metrics.k8s.io", None)));
@@ -64,17 +63,15 @@ pub fn select(rest: &str, query: Option<&str>, nodes: &[NodeMetrics], pods: &[Po
                         "metadata.namespace" => Some(String::new()),
                         _ => None,
                     }))
-                    .cloned()
                     .collect(),
             )
         }),
-        ["nodes", name] => nodes.iter().find(|n| n.name() == *name).cloned().map(Selected::Node).ok_or_else(|| http::not_found_object("nodemetrics", GROUP, name)),
+        ["nodes", name] => nodes.iter().find(|n| n.name() == *name).map(Selected::Node).ok_or_else(|| http::not_found_object("nodemetrics", GROUP, name)),
         ["pods"] => pod_list(None, query, pods),
         ["namespaces", ns, "pods"] => pod_list(Some(ns), query, pods),
         ["namespaces", ns, "pods", name] => pods
             .iter()
             .find(|p| p.namespace() == *ns && p.name() == *name)
-            .cloned()
             .map(Selected::Pod)
             .ok_or_else(|| http::not_found_object("podmetrics", GROUP, &format!("{ns}/{name}"))),
         _ => return None,
@@ -87,14 +84,14 @@ pub fn respond(rest: &str, query: Option<&str>, nodes: &[NodeMetrics], pods: &[P
     Some(match select(rest, query, nodes, pods)? {
         Err(r) => r,
         Ok(Selected::ResourceList) => http::json(StatusCode::OK, resource_list()),
-        Ok(Selected::Nodes(items)) => ok(to_wire_json(&NodeMetricsList { metadata: ListMeta::default(), items }, GROUP_VERSION)),
-        Ok(Selected::Node(n)) => ok(to_wire_json(&n, GROUP_VERSION)),
-        Ok(Selected::Pods(items)) => ok(to_wire_json(&PodMetricsList { metadata: ListMeta::default(), items }, GROUP_VERSION)),
-        Ok(Selected::Pod(p)) => ok(to_wire_json(&p, GROUP_VERSION)),
+        Ok(Selected::Nodes(items)) => ok(list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items, None)),
+        Ok(Selected::Node(n)) => ok(to_wire_json(n, GROUP_VERSION)),
+        Ok(Selected::Pods(items)) => ok(list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, None)),
+        Ok(Selected::Pod(p)) => ok(to_wire_json(p, GROUP_VERSION)),
     })
 }
 
-fn pod_list(ns: Option<&str>, query: Option<&str>, pods: &[PodMetrics]) -> Result<Selected, HttpResponse> {
+fn pod_list<'a>(ns: Option<&str>, query: Option<&str>, pods: &'a [PodMetrics]) -> Result<Selected<'a>, HttpResponse> {
     let (l, f) = selectors(query)?;
     Ok(Selected::Pods(
         pods.iter()
@@ -107,7 +104,6 @@ fn pod_list(ns: Option<&str>, query: Option<&str>, pods: &[PodMetrics]) -> Resul
                     _ => None,
                 })
             })
-            .cloned()
             .collect(),
     ))
 }

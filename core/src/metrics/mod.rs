@@ -10,8 +10,8 @@ mod resource;
 
 pub use duration::GoDuration;
 pub use resource::{
-    ContainerMetrics, GROUP, MetricsKind, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, Typed, Usage,
-    to_wire_json,
+    ContainerMetrics, GROUP, MetricsKind, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, Stamped, Typed, Usage,
+    list_to_wire_json, to_wire_json,
 };
 
 #[cfg(test)]

@@ -189,3 +189,71 @@ impl MetricsKind for PodMetricsList {
 pub fn to_wire_json<T: Serialize + MetricsKind>(object: &T, api_version: &str) -> String {
     serde_json::to_string(&Typed { kind: T::KIND, api_version, object }).unwrap_or_default()
 }
+
+/// A metrics object serialized with its `creationTimestamp` replaced by `created` (the time the
+/// server answers, as metrics-server writes it), without copying the object.
+#[derive(Debug)]
+pub struct Stamped<'a, T> {
+    /// The object.
+    pub object: &'a T,
+    /// The creation time to write.
+    pub created: &'a Time,
+}
+
+struct StampedMeta<'a>(&'a ObjectMeta, &'a Time);
+
+impl Serialize for StampedMeta<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        meta::object_meta_stamped(self.0, Some(self.1), s)
+    }
+}
+
+impl Serialize for Stamped<'_, NodeMetrics> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let n = self.object;
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry("metadata", &StampedMeta(&n.metadata, self.created))?;
+        map.serialize_entry("timestamp", &n.timestamp)?;
+        map.serialize_entry("window", &n.window)?;
+        map.serialize_entry("usage", &n.usage)?;
+        map.end()
+    }
+}
+
+impl Serialize for Stamped<'_, PodMetrics> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let p = self.object;
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry("metadata", &StampedMeta(&p.metadata, self.created))?;
+        map.serialize_entry("timestamp", &p.timestamp)?;
+        map.serialize_entry("window", &p.window)?;
+        map.serialize_entry("containers", &p.containers)?;
+        map.end()
+    }
+}
+
+/// Serializes a list of borrowed metrics objects as `kind` (`NodeMetricsList`,
+/// `PodMetricsList`) in `api_version`, each stamped with `created` when given.
+pub fn list_to_wire_json<T>(kind: &str, api_version: &str, items: &[&T], created: Option<&Time>) -> String
+where
+    T: Serialize,
+    for<'a> Stamped<'a, T>: Serialize,
+{
+    #[derive(Serialize)]
+    struct Meta {}
+    #[derive(Serialize)]
+    struct ListRef<'a, I: Serialize> {
+        metadata: Meta,
+        items: &'a [I],
+    }
+    let out = match created {
+        Some(t) => {
+            let stamped: Vec<Stamped<'_, T>> = items.iter().map(|o| Stamped { object: *o, created: t }).collect();
+            serde_json::to_string(&Typed { kind, api_version, object: &ListRef { metadata: Meta {}, items: &stamped } })
+        }
+        None => serde_json::to_string(&Typed { kind, api_version, object: &ListRef { metadata: Meta {}, items } }),
+    };
+    out.unwrap_or_default()
+}

@@ -62,3 +62,14 @@ fn bad_quantities_in_a_body_name_the_value() {
     let e = serde_json::from_str::<NodeMetrics>(r#"{"metadata":{},"timestamp":"2024-01-01T00:00:00Z","window":"30s","usage":{"cpu":"12x"}}"#).expect_err("bad cpu");
     assert!(e.to_string().contains(r#"invalid quantity "12x""#), "{e}");
 }
+
+#[test]
+fn borrowed_lists_serialize_like_owned_ones_and_stamp_creation() {
+    let list: NodeMetricsList = serde_json::from_str(&fixture("node-metrics-list-3-nodes.json")).expect("fixture");
+    let refs: Vec<&NodeMetrics> = list.items.iter().collect();
+    let owned = to_wire_json(&NodeMetricsList { metadata: Default::default(), items: list.items.clone() }, "metrics.k8s.io/v1beta1");
+    assert_eq!(list_to_wire_json("NodeMetricsList", "metrics.k8s.io/v1beta1", &refs, None), owned);
+    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time("2026-11-22T10:00:00Z".parse().expect("time"));
+    let stamped = list_to_wire_json("NodeMetricsList", "metrics.k8s.io/v1beta1", &refs, Some(&now));
+    assert_eq!(stamped, owned.replace("2019-11-26T06:23:17Z", "2026-11-22T10:00:00Z"));
+}

@@ -6,11 +6,11 @@ use super::provider::MetricsProvider;
 use super::self_metrics::ServerMetrics;
 use crate::loopback_api::http::{self, HttpResponse};
 use crate::loopback_api::metrics_routes::{self, GROUP_VERSION, Selected};
-use crate::metrics::{NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, Typed};
+use crate::metrics::{NodeMetrics, PodMetrics, Stamped, Typed, list_to_wire_json};
 use ::http::{StatusCode, header};
 use bytes::Bytes;
 use http_body_util::Full;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 /// The group-version discovery document of `metrics.k8s.io`.
 const API_GROUP: &str = r#"{"kind":"APIGroup","apiVersion":"v1","name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}"#;
@@ -120,22 +120,22 @@ pub fn negotiate(accept: Option<&str>) -> Encoding {
     Encoding::Json
 }
 
-fn typed_json<T: serde::Serialize>(kind: &str, object: &T) -> String {
-    serde_json::to_string(&Typed { kind, api_version: GROUP_VERSION, object }).unwrap_or_default()
-}
-
-fn encode<T: serde::Serialize>(encoding: Encoding, kind: &str, object: &T) -> HttpResponse {
+fn respond(encoding: Encoding, body: String) -> HttpResponse {
     match encoding {
         Encoding::Yaml => {
-            let value: serde_json::Value = serde_json::from_str(&typed_json(kind, object)).unwrap_or_default();
+            let value: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
             ::http::Response::builder()
                 .status(StatusCode::OK)
                 .header(header::CONTENT_TYPE, "application/yaml")
                 .body(Full::new(Bytes::from(serde_yaml::to_string(&value).unwrap_or_default())))
                 .unwrap_or_default()
         }
-        _ => http::json(StatusCode::OK, typed_json(kind, object)),
+        _ => http::json(StatusCode::OK, body),
     }
+}
+
+fn one<T: serde::Serialize>(kind: &str, object: &T) -> String {
+    serde_json::to_string(&Typed { kind, api_version: GROUP_VERSION, object }).unwrap_or_default()
 }
 
 fn table_row(name: &str, usage: &crate::metrics::Usage, window: &crate::GoDuration, meta: &serde_json::Value) -> serde_json::Value {
@@ -155,13 +155,13 @@ fn table(resources: Vec<String>, rows: Vec<serde_json::Value>) -> HttpResponse {
     http::json(StatusCode::OK, body.to_string())
 }
 
-fn node_table(nodes: &[NodeMetrics]) -> HttpResponse {
+fn node_table(nodes: &[&NodeMetrics]) -> HttpResponse {
     let resources = nodes.first().map(|n| n.usage.keys().cloned().collect()).unwrap_or_else(|| vec!["cpu".into(), "memory".into()]);
     let rows = nodes.iter().map(|n| table_row(n.name(), &n.usage, &n.window, &serde_json::to_value(&n.metadata).unwrap_or_default())).collect();
     table(resources, rows)
 }
 
-fn pod_table(pods: &[PodMetrics]) -> HttpResponse {
+fn pod_table(pods: &[&PodMetrics]) -> HttpResponse {
     let sums: Vec<crate::metrics::Usage> = pods
         .iter()
         .map(|p| {
@@ -179,7 +179,8 @@ fn pod_table(pods: &[PodMetrics]) -> HttpResponse {
     table(resources, rows)
 }
 
-/// Answers a `metrics.k8s.io` request.
+/// Answers a `metrics.k8s.io` request: selected objects are borrowed from the snapshot and
+/// written with `creationTimestamp` = now, never copied.
 pub fn metrics(rest: &str, query: Option<&str>, accept: Option<&str>, provider: &dyn MetricsProvider, stats: &ServerMetrics) -> Option<HttpResponse> {
     let snapshot = provider.snapshot();
     let selected = match metrics_routes::select(rest, query, &snapshot.nodes, &snapshot.pods)? {
@@ -187,38 +188,26 @@ pub fn metrics(rest: &str, query: Option<&str>, accept: Option<&str>, provider: 
         Err(r) => return Some(r),
     };
     let now = Time(jiff::Timestamp::now());
-    let stamp_nodes = |mut v: Vec<NodeMetrics>| {
-        for n in &mut v {
-            n.metadata.creation_timestamp = Some(now.clone());
-            stats.freshness(now.0.duration_since(n.timestamp.0).as_secs_f64().max(0.0));
-        }
-        v
-    };
-    let stamp_pods = |mut v: Vec<PodMetrics>| {
-        for p in &mut v {
-            p.metadata.creation_timestamp = Some(now.clone());
-            stats.freshness(now.0.duration_since(p.timestamp.0).as_secs_f64().max(0.0));
-        }
-        v
-    };
+    let age = |ts: &Time| now.0.duration_since(ts.0).as_secs_f64().max(0.0);
+    let fresh = |ts: &Time| stats.freshness(age(ts));
     let encoding = negotiate(accept);
     Some(match selected {
         Selected::ResourceList => http::json(StatusCode::OK, metrics_routes::resource_list()),
         Selected::Nodes(items) => {
-            let items = stamp_nodes(items);
-            if encoding == Encoding::Table { node_table(&items) } else { encode(encoding, "NodeMetricsList", &NodeMetricsList { metadata: ListMeta::default(), items }) }
+            stats.freshness_many(items.iter().map(|n| age(&n.timestamp)));
+            if encoding == Encoding::Table { node_table(&items) } else { respond(encoding, list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items, Some(&now))) }
         }
         Selected::Node(n) => {
-            let items = stamp_nodes(vec![n]);
-            if encoding == Encoding::Table { node_table(&items) } else { encode(encoding, "NodeMetrics", &items[0]) }
+            fresh(&n.timestamp);
+            if encoding == Encoding::Table { node_table(&[n]) } else { respond(encoding, one("NodeMetrics", &Stamped { object: n, created: &now })) }
         }
         Selected::Pods(items) => {
-            let items = stamp_pods(items);
-            if encoding == Encoding::Table { pod_table(&items) } else { encode(encoding, "PodMetricsList", &PodMetricsList { metadata: ListMeta::default(), items }) }
+            stats.freshness_many(items.iter().map(|p| age(&p.timestamp)));
+            if encoding == Encoding::Table { pod_table(&items) } else { respond(encoding, list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, Some(&now))) }
         }
         Selected::Pod(p) => {
-            let items = stamp_pods(vec![p]);
-            if encoding == Encoding::Table { pod_table(&items) } else { encode(encoding, "PodMetrics", &items[0]) }
+            fresh(&p.timestamp);
+            if encoding == Encoding::Table { pod_table(&[p]) } else { respond(encoding, one("PodMetrics", &Stamped { object: p, created: &now })) }
         }
     })
 }

@@ -141,6 +141,14 @@ impl ServerMetrics {
         lock(&self.freshness).observe(seconds);
     }
 
+    /// Records the ages of many served metrics under one lock.
+    pub fn freshness_many(&self, seconds: impl IntoIterator<Item = f64>) {
+        let mut h = lock(&self.freshness);
+        for s in seconds {
+            h.observe(s);
+        }
+    }
+
     /// Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);

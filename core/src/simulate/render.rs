@@ -71,7 +71,10 @@ pub fn write_go_float(out: &mut Vec<u8>, v: f64) {
         }
     }
     let digits = &digits[..nd];
-    let exp: i32 = std::str::from_utf8(&text[(e_at + 1).min(text.len())..]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let exp: i32 = std::str::from_utf8(&text[(e_at + 1).min(text.len())..])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     if negative {
         out.push(b'-');
     }
@@ -124,7 +127,13 @@ fn write_label_value(out: &mut Vec<u8>, v: &str) {
 }
 
 /// Renders the node's `/metrics/resource` body at `now_ms` into `out`.
-pub(super) fn metrics_resource(node: &NodeState, now_ms: i64, swap: bool, garbage_every: Option<u32>, out: &mut Vec<u8>) {
+pub(super) fn metrics_resource(
+    node: &NodeState,
+    now_ms: i64,
+    swap: bool,
+    garbage_every: Option<u32>,
+    out: &mut Vec<u8>,
+) {
     let now_ns = now_ms * 1_000_000;
     let mut series = 0u32;
     let mut garbage_turn = 0usize;
@@ -141,10 +150,30 @@ pub(super) fn metrics_resource(node: &NodeState, now_ms: i64, swap: bool, garbag
     let order = node.order();
     type Value = fn(&super::ContainerState, i64) -> f64;
     let families: [(&str, &str, Value, bool); 4] = [
-        (CONTAINER_CPU, "container_cpu_usage_seconds_total", |c, now| c.cpu_ns(now) as f64 / 1e9, true),
-        (CONTAINER_MEMORY, "container_memory_working_set_bytes", |c, _| c.memory_bytes as f64, true),
-        (CONTAINER_START, "container_start_time_seconds", |c, _| c.start_ns as f64 / 1e9, false),
-        (CONTAINER_SWAP, "container_swap_usage_bytes", |c, _| c.swap_bytes as f64, true),
+        (
+            CONTAINER_CPU,
+            "container_cpu_usage_seconds_total",
+            |c, now| c.cpu_ns(now) as f64 / 1e9,
+            true,
+        ),
+        (
+            CONTAINER_MEMORY,
+            "container_memory_working_set_bytes",
+            |c, _| c.memory_bytes as f64,
+            true,
+        ),
+        (
+            CONTAINER_START,
+            "container_start_time_seconds",
+            |c, _| c.start_ns as f64 / 1e9,
+            false,
+        ),
+        (
+            CONTAINER_SWAP,
+            "container_swap_usage_bytes",
+            |c, _| c.swap_bytes as f64,
+            true,
+        ),
     ];
     for (head, name, value, stamped) in families {
         if name == "container_swap_usage_bytes" && !swap {
@@ -181,14 +210,27 @@ pub(super) fn metrics_resource(node: &NodeState, now_ms: i64, swap: bool, garbag
     if swap {
         out.extend_from_slice(NODE_SWAP.as_bytes());
         out.extend_from_slice(b"node_swap_usage_bytes ");
-        write_go_float(out, node.pods.iter().flat_map(|p| &p.containers).map(|c| c.swap_bytes).sum::<u64>() as f64);
+        write_go_float(
+            out,
+            node.pods
+                .iter()
+                .flat_map(|p| &p.containers)
+                .map(|c| c.swap_bytes)
+                .sum::<u64>() as f64,
+        );
         let _ = writeln!(out, " {now_ms}");
     }
     type PodValue = fn(&PodState, i64) -> f64;
     let pod_families: [(&str, &str, PodValue); 3] = [
-        (POD_CPU, "pod_cpu_usage_seconds_total", |p, now| p.containers.iter().map(|c| c.cpu_ns(now)).sum::<u64>() as f64 / 1e9),
-        (POD_MEMORY, "pod_memory_working_set_bytes", |p, _| p.containers.iter().map(|c| c.memory_bytes).sum::<u64>() as f64),
-        (POD_SWAP, "pod_swap_usage_bytes", |p, _| p.containers.iter().map(|c| c.swap_bytes).sum::<u64>() as f64),
+        (POD_CPU, "pod_cpu_usage_seconds_total", |p, now| {
+            p.containers.iter().map(|c| c.cpu_ns(now)).sum::<u64>() as f64 / 1e9
+        }),
+        (POD_MEMORY, "pod_memory_working_set_bytes", |p, _| {
+            p.containers.iter().map(|c| c.memory_bytes).sum::<u64>() as f64
+        }),
+        (POD_SWAP, "pod_swap_usage_bytes", |p, _| {
+            p.containers.iter().map(|c| c.swap_bytes).sum::<u64>() as f64
+        }),
     ];
     for (head, name, value) in pod_families {
         if name == "pod_swap_usage_bytes" && !swap {
@@ -218,7 +260,13 @@ pub(super) fn stats_summary(node: &NodeState, now_ms: i64, swap: bool) -> Vec<u8
     use serde_json::{Value, json};
     let now_ns = now_ms * 1_000_000;
     let time = rfc3339(now_ns);
-    let swap_of = |bytes: u64| if swap { json!({"time": time, "swapUsageBytes": bytes}) } else { Value::Null };
+    let swap_of = |bytes: u64| {
+        if swap {
+            json!({"time": time, "swapUsageBytes": bytes})
+        } else {
+            Value::Null
+        }
+    };
     let pods: Vec<Value> = node
         .pods
         .iter()
@@ -253,7 +301,16 @@ pub(super) fn stats_summary(node: &NodeState, now_ms: i64, swap: bool) -> Vec<u8
         "memory": {"time": time, "workingSetBytes": node.node_memory_bytes()},
     });
     if swap && let Some(o) = node_v.as_object_mut() {
-        o.insert("swap".into(), swap_of(node.pods.iter().flat_map(|p| &p.containers).map(|c| c.swap_bytes).sum()));
+        o.insert(
+            "swap".into(),
+            swap_of(
+                node.pods
+                    .iter()
+                    .flat_map(|p| &p.containers)
+                    .map(|c| c.swap_bytes)
+                    .sum(),
+            ),
+        );
     }
     serde_json::to_vec(&json!({"node": node_v, "pods": pods})).unwrap_or_default()
 }
