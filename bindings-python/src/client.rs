@@ -1,0 +1,346 @@
+//! `Client` (blocking; releases the GIL) and `AsyncClient` (asyncio awaitables): thin shells over
+//! `kubemetrics::Client` on the binding's one tokio runtime.
+
+use crate::errors::to_py_err;
+use crate::metrics::{PyNodeMetrics, PyPodMetrics};
+use crate::top::{PyNodeRow, PyTopPods};
+use kubemetrics::top::{SortBy, TopNodeOptions, TopPodOptions};
+use kubemetrics::{Client, ConnectionSettings, ListOptions};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The one tokio runtime of the process (shared with asyncio through pyo3-async-runtimes).
+fn runtime() -> &'static tokio::runtime::Runtime {
+    pyo3_async_runtimes::tokio::get_runtime()
+}
+
+/// Runs a core future to completion with the GIL released.
+fn block<F, T>(py: Python<'_>, fut: F) -> PyResult<T>
+where
+    F: Future<Output = kubemetrics::Result<T>> + Send,
+    T: Send,
+{
+    py.detach(|| runtime().block_on(fut)).map_err(to_py_err)
+}
+
+/// Wraps a core future as an asyncio awaitable.
+fn spawn<'py, F, T, R>(py: Python<'py>, fut: F, convert: fn(T) -> R) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = kubemetrics::Result<T>> + Send + 'static,
+    T: Send + 'static,
+    R: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    pyo3_async_runtimes::tokio::future_into_py(py, async move { fut.await.map(convert).map_err(to_py_err) })
+}
+
+fn timeout_of(timeout: Option<f64>) -> PyResult<Option<Duration>> {
+    timeout
+        .map(|t| Duration::try_from_secs_f64(t).map_err(|_| PyValueError::new_err(format!("timeout must be a non-negative number of seconds, not {t}"))))
+        .transpose()
+}
+
+fn with_timeout(client: Client, timeout: Option<Duration>) -> Client {
+    match timeout {
+        Some(t) => client.with_timeout(t),
+        None => client,
+    }
+}
+
+/// Builds a core client like kubectl does: an explicit kubeconfig and/or context, else inferred.
+fn connect(py: Python<'_>, kubeconfig: Option<PathBuf>, context: Option<String>, timeout: Option<f64>) -> PyResult<Client> {
+    let timeout = timeout_of(timeout)?;
+    let client = block(py, async move {
+        if kubeconfig.is_none() && context.is_none() {
+            Client::try_default().await
+        } else {
+            Client::from_kubeconfig(kubeconfig.as_deref(), context.as_deref()).await
+        }
+    })?;
+    Ok(with_timeout(client, timeout))
+}
+
+fn in_cluster(py: Python<'_>, timeout: Option<f64>) -> PyResult<Client> {
+    let timeout = timeout_of(timeout)?;
+    // kube needs a runtime to build its client.
+    let client = block(py, async { Client::in_cluster() })?;
+    Ok(with_timeout(client, timeout))
+}
+
+/// Reads the connection details of a `kubernetes.client.Configuration` (or of the
+/// `configuration` of a `kubernetes.client.ApiClient`).
+fn settings_of(configuration: &Bound<'_, PyAny>) -> PyResult<ConnectionSettings> {
+    let cfg = if configuration.hasattr("configuration")? && !configuration.hasattr("host")? {
+        configuration.getattr("configuration")?
+    } else {
+        configuration.clone()
+    };
+    let opt_str = |name: &str| -> PyResult<Option<String>> {
+        match cfg.getattr(name) {
+            Ok(v) if !v.is_none() => Ok(Some(v.str()?.to_string()).filter(|s| !s.is_empty())),
+            _ => Ok(None),
+        }
+    };
+    let server: String = cfg.getattr("host")?.extract()?;
+    // kubernetes >= 31 stores the token under "BearerToken" (alias "authorization"); older
+    // releases under "authorization". get_api_key_with_prefix also runs refresh_api_key_hook.
+    let kwargs = pyo3::types::PyDict::new(cfg.py());
+    kwargs.set_item("alias", "authorization")?;
+    let key = match cfg.call_method("get_api_key_with_prefix", ("BearerToken",), Some(&kwargs)) {
+        Ok(v) => v,
+        Err(_) => cfg.call_method1("get_api_key_with_prefix", ("authorization",))?,
+    };
+    let token: Option<String> = if key.is_none() { None } else { Some(key.extract()?) };
+    let token = token
+        .map(|t| match t.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.to_string(),
+            _ => t,
+        })
+        .filter(|t| !t.is_empty());
+    let verify_ssl = match cfg.getattr("verify_ssl") {
+        Ok(v) => v.is_truthy()?,
+        Err(_) => true,
+    };
+    Ok(ConnectionSettings {
+        server,
+        token,
+        certificate_authority: opt_str("ssl_ca_cert")?,
+        client_certificate: opt_str("cert_file")?,
+        client_key: opt_str("key_file")?,
+        insecure_skip_tls_verify: !verify_ssl,
+        namespace: None,
+    })
+}
+
+fn from_configuration(py: Python<'_>, configuration: &Bound<'_, PyAny>, timeout: Option<f64>) -> PyResult<Client> {
+    let timeout = timeout_of(timeout)?;
+    let settings = settings_of(configuration)?;
+    let client = block(py, async move { Client::from_settings(&settings).await })?;
+    Ok(with_timeout(client, timeout))
+}
+
+fn list_options(label_selector: Option<String>, field_selector: Option<String>) -> ListOptions {
+    ListOptions { label_selector, field_selector }
+}
+
+fn sort_by(sort_by: Option<&str>) -> PyResult<SortBy> {
+    sort_by.unwrap_or_default().parse().map_err(to_py_err)
+}
+
+fn node_options(name: Option<String>, label_selector: Option<String>, show_capacity: bool, sort: Option<&str>) -> PyResult<TopNodeOptions> {
+    Ok(TopNodeOptions { name, label_selector, show_capacity, sort_by: sort_by(sort)? })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pod_options(
+    namespace: Option<String>,
+    all_namespaces: bool,
+    name: Option<String>,
+    label_selector: Option<String>,
+    field_selector: Option<String>,
+    containers: bool,
+    sort: Option<&str>,
+    sum: bool,
+) -> PyResult<TopPodOptions> {
+    Ok(TopPodOptions { name, namespace, all_namespaces, label_selector, field_selector, containers, sort_by: sort_by(sort)?, sum })
+}
+
+fn node_list(v: Vec<kubemetrics::NodeMetrics>) -> Vec<PyNodeMetrics> {
+    v.into_iter().map(PyNodeMetrics).collect()
+}
+
+fn pod_list(v: Vec<kubemetrics::PodMetrics>) -> Vec<PyPodMetrics> {
+    v.into_iter().map(PyPodMetrics).collect()
+}
+
+fn node_rows(v: Vec<kubemetrics::top::NodeRow>) -> Vec<PyNodeRow> {
+    v.into_iter().map(PyNodeRow).collect()
+}
+
+/// A client of the Kubernetes Metrics API; every call blocks and releases the GIL.
+///
+/// `Client(kubeconfig=None, context=None, timeout=None)` is built like kubectl builds its
+/// configuration: the kubeconfig file (`KUBECONFIG` or `~/.kube/config` when `kubeconfig` is
+/// None) with its current context or `context`, else the in-cluster service account. `timeout`
+/// is the time limit of each request in seconds (default 30). One `Client` may be shared by
+/// any number of threads.
+#[pyclass(frozen, module = "kubemetrics", name = "Client")]
+#[derive(Debug)]
+pub struct PyClient {
+    inner: Client,
+}
+
+/// A client of the Kubernetes Metrics API whose calls return asyncio awaitables.
+///
+/// Built like `Client` (`AsyncClient(kubeconfig=None, context=None, timeout=None)`,
+/// `AsyncClient.in_cluster()`, `AsyncClient.from_configuration(cfg)`); the methods are the
+/// same and are awaited.
+#[pyclass(frozen, module = "kubemetrics", name = "AsyncClient")]
+#[derive(Debug)]
+pub struct PyAsyncClient {
+    inner: Client,
+}
+
+macro_rules! client_class {
+    ($ty:ident, { $($methods:tt)* }) => {
+        #[pymethods]
+        impl $ty {
+            $($methods)*
+
+            #[new]
+            #[pyo3(signature = (kubeconfig = None, context = None, *, timeout = None))]
+            fn new(py: Python<'_>, kubeconfig: Option<PathBuf>, context: Option<String>, timeout: Option<f64>) -> PyResult<Self> {
+                Ok($ty { inner: connect(py, kubeconfig, context, timeout)? })
+            }
+
+            /// From the in-cluster service account (`KUBERNETES_SERVICE_HOST`, the mounted
+            /// token and CA); `ConfigError` when not running in a cluster.
+            #[classmethod]
+            #[pyo3(signature = (*, timeout = None))]
+            fn in_cluster(_cls: &Bound<'_, PyType>, py: Python<'_>, timeout: Option<f64>) -> PyResult<Self> {
+                Ok($ty { inner: in_cluster(py, timeout)? })
+            }
+
+            /// From the connection details of an official-client `kubernetes.client.Configuration`
+            /// or `kubernetes.client.ApiClient`: `host`, the bearer token (API key `BearerToken` or
+            /// `authorization`), `ssl_ca_cert`, `cert_file`, `key_file` and `verify_ssl`.
+            #[classmethod]
+            #[pyo3(signature = (configuration, *, timeout = None))]
+            fn from_configuration(_cls: &Bound<'_, PyType>, py: Python<'_>, configuration: &Bound<'_, PyAny>, timeout: Option<f64>) -> PyResult<Self> {
+                Ok($ty { inner: from_configuration(py, configuration, timeout)? })
+            }
+
+            /// The namespace of the kubeconfig context (or `default`).
+            #[getter]
+            fn default_namespace(&self) -> &str {
+                self.inner.default_namespace()
+            }
+
+            fn __repr__(&self) -> String {
+                format!("<kubemetrics.{}>", format!("{:?}", self.inner).replacen("Client", stringify!($ty).trim_start_matches("Py"), 1))
+            }
+        }
+    };
+}
+
+client_class!(PyClient, {
+    /// Lists node metrics (label and field selectors apply).
+    #[pyo3(signature = (label_selector = None, field_selector = None))]
+    fn list_node_metrics(&self, py: Python<'_>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Vec<PyNodeMetrics>> {
+        let options = list_options(label_selector, field_selector);
+        block(py, self.inner.list_node_metrics(&options)).map(node_list)
+    }
+
+    /// Gets the metrics of one node; `NotFoundError` carries the server's message.
+    fn get_node_metrics(&self, py: Python<'_>, name: &str) -> PyResult<PyNodeMetrics> {
+        block(py, self.inner.get_node_metrics(name)).map(PyNodeMetrics)
+    }
+
+    /// Lists pod metrics in `namespace`, or in all namespaces when None.
+    #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
+    fn list_pod_metrics(&self, py: Python<'_>, namespace: Option<&str>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Vec<PyPodMetrics>> {
+        let options = list_options(label_selector, field_selector);
+        block(py, self.inner.list_pod_metrics(namespace, &options)).map(pod_list)
+    }
+
+    /// Gets the metrics of one pod.
+    fn get_pod_metrics(&self, py: Python<'_>, namespace: &str, name: &str) -> PyResult<PyPodMetrics> {
+        block(py, self.inner.get_pod_metrics(namespace, name)).map(PyPodMetrics)
+    }
+
+    /// `kubectl top node`: usage, allocatable (or capacity with `show_capacity`) and
+    /// percentages of every node (or the one named), nodes without metrics included as rows
+    /// without usage. `sort_by` is None, "cpu" or "memory".
+    ///
+    /// Errors: `MetricsUnavailableError` when no Metrics API is served or it returned no node
+    /// ("metrics not available yet"); `NotFoundError` for an unknown node name.
+    #[pyo3(signature = (name = None, label_selector = None, show_capacity = false, sort_by = None))]
+    fn top_nodes(&self, py: Python<'_>, name: Option<String>, label_selector: Option<String>, show_capacity: bool, sort_by: Option<&str>) -> PyResult<Vec<PyNodeRow>> {
+        let options = node_options(name, label_selector, show_capacity, sort_by)?;
+        block(py, self.inner.top_nodes(&options)).map(node_rows)
+    }
+
+    /// `kubectl top pod`: usage of the pods of one namespace (the client's default when None),
+    /// or of all namespaces, summed per pod and per container, in kubectl's order, with the
+    /// total. `sort_by` is None, "cpu" or "memory".
+    ///
+    /// When the Metrics API returns no pod, kubectl's rules apply: `MetricsUnavailableError`
+    /// naming the first pod older than two minutes ("Metrics not available for pod ns/name,
+    /// age: ..."), "metrics not available yet" when all are younger, and an empty result when
+    /// no pod matches at all.
+    #[pyo3(signature = (namespace = None, all_namespaces = false, name = None, label_selector = None, field_selector = None, containers = false, sort_by = None, sum = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn top_pods(
+        &self,
+        py: Python<'_>,
+        namespace: Option<String>,
+        all_namespaces: bool,
+        name: Option<String>,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+        containers: bool,
+        sort_by: Option<&str>,
+        sum: bool,
+    ) -> PyResult<PyTopPods> {
+        let options = pod_options(namespace, all_namespaces, name, label_selector, field_selector, containers, sort_by, sum)?;
+        block(py, self.inner.top_pods(&options)).map(PyTopPods::from_core)
+    }
+});
+
+client_class!(PyAsyncClient, {
+    /// Lists node metrics (label and field selectors apply).
+    #[pyo3(signature = (label_selector = None, field_selector = None))]
+    fn list_node_metrics<'py>(&self, py: Python<'py>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let (client, options) = (self.inner.clone(), list_options(label_selector, field_selector));
+        spawn(py, async move { client.list_node_metrics(&options).await }, node_list)
+    }
+
+    /// Gets the metrics of one node; `NotFoundError` carries the server's message.
+    fn get_node_metrics<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.inner.clone();
+        spawn(py, async move { client.get_node_metrics(&name).await }, PyNodeMetrics)
+    }
+
+    /// Lists pod metrics in `namespace`, or in all namespaces when None.
+    #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
+    fn list_pod_metrics<'py>(&self, py: Python<'py>, namespace: Option<String>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let (client, options) = (self.inner.clone(), list_options(label_selector, field_selector));
+        spawn(py, async move { client.list_pod_metrics(namespace.as_deref(), &options).await }, pod_list)
+    }
+
+    /// Gets the metrics of one pod.
+    fn get_pod_metrics<'py>(&self, py: Python<'py>, namespace: String, name: String) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.inner.clone();
+        spawn(py, async move { client.get_pod_metrics(&namespace, &name).await }, PyPodMetrics)
+    }
+
+    /// `kubectl top node`; see `Client.top_nodes`.
+    #[pyo3(signature = (name = None, label_selector = None, show_capacity = false, sort_by = None))]
+    fn top_nodes<'py>(&self, py: Python<'py>, name: Option<String>, label_selector: Option<String>, show_capacity: bool, sort_by: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+        let (client, options) = (self.inner.clone(), node_options(name, label_selector, show_capacity, sort_by)?);
+        spawn(py, async move { client.top_nodes(&options).await }, node_rows)
+    }
+
+    /// `kubectl top pod`; see `Client.top_pods`.
+    #[pyo3(signature = (namespace = None, all_namespaces = false, name = None, label_selector = None, field_selector = None, containers = false, sort_by = None, sum = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn top_pods<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: Option<String>,
+        all_namespaces: bool,
+        name: Option<String>,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+        containers: bool,
+        sort_by: Option<&str>,
+        sum: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.inner.clone();
+        let options = pod_options(namespace, all_namespaces, name, label_selector, field_selector, containers, sort_by, sum)?;
+        spawn(py, async move { client.top_pods(&options).await }, PyTopPods::from_core)
+    }
+});
