@@ -106,3 +106,18 @@ async fn connection_refused_and_bad_config() {
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("missing"), "{e}");
 }
+
+#[tokio::test]
+async fn pod_requests_and_percent_of_request() {
+    let server = LoopbackApiServer::start(fixtures::varied()).await.expect("server");
+    let client = client_for(&server).await;
+    let requests = client.pod_requests(Some("default"), &ListOptions::labels("app=web")).await.expect("requests");
+    assert_eq!(requests.len(), 2);
+    let r = &requests[0];
+    assert_eq!((r.cpu.map(|q| q.to_string()), r.memory.map(|q| q.to_string())), (Some("200m".into()), Some("128Mi".into())));
+    let top = client.top_pods(&TopPodOptions { label_selector: Some("app=web".into()), ..Default::default() }).await.expect("top");
+    let row = top.pods.iter().find(|p| p.name == r.name).expect("row");
+    // web-7f9c-abcde uses 969654n + 1m, 2m in millicores rounded up, of 200m requested: 1%.
+    assert_eq!(r.cpu_percent(&row.cpu), Some(1));
+    assert_eq!(r.memory_percent(&row.memory), Some(13), "15012Ki + 2Mi of 128Mi");
+}

@@ -70,7 +70,7 @@ fn synthetic(node: usize, round: i64, containers: usize) -> kubemetrics::scrape:
             start_time_ns: Some(1_690_000_000_000_000_000),
             timestamp_ns: ts,
         };
-        b.push_container(["default", "web", "batch", "monitoring"][c % 4], &pod, ["app", "sidecar"][c % 2], sample, 0);
+        b.push_container(["default", "web", "batch", "monitoring"][(c / 2) % 4], &pod, ["app", "sidecar"][c % 2], sample, 0);
     }
     b.build()
 }
@@ -105,6 +105,10 @@ fn store_at_scale() {
     let start = Instant::now();
     let pods = store.pod_metrics(None, at(2));
     println!("pod_metrics(all): {} in {:.0} ms", pods.len(), start.elapsed().as_secs_f64() * 1e3);
+    let start = Instant::now();
+    let mut visited = 0usize;
+    store.visit_pods(None, at(2), |p| visited += p.containers().count());
+    println!("visit_pods(all): {visited} containers in {:.0} ms", start.elapsed().as_secs_f64() * 1e3);
     let start = Instant::now();
     let web = store.pod_metrics(Some("web"), at(2));
     println!("pod_metrics(web): {} in {:.0} ms", web.len(), start.elapsed().as_secs_f64() * 1e3);

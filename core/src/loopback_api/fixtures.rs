@@ -45,9 +45,25 @@ pub fn make_node_metrics(name: &str, cpu: &str, memory: &str, l: &[(&str, &str)]
 
 /// A Running pod on node-a.
 pub fn pod(ns: &str, name: &str, l: &[(&str, &str)], created: &str) -> Pod {
+    pod_with_requests(ns, name, l, created, &[])
+}
+
+/// A Running pod on node-a whose containers (name, cpu request, memory request) request resources.
+pub fn pod_with_requests(ns: &str, name: &str, l: &[(&str, &str)], created: &str, containers: &[(&str, &str, &str)]) -> Pod {
+    let containers = containers
+        .iter()
+        .map(|(n, cpu, mem)| k8s_openapi::api::core::v1::Container {
+            name: n.to_string(),
+            resources: Some(k8s_openapi::api::core::v1::ResourceRequirements {
+                requests: Some([("cpu".to_string(), K8sQuantity(cpu.to_string())), ("memory".to_string(), K8sQuantity(mem.to_string()))].into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
     Pod {
         metadata: ObjectMeta { name: Some(name.into()), namespace: Some(ns.into()), labels: labels(l), creation_timestamp: Some(time(created)), ..Default::default() },
-        spec: Some(PodSpec { node_name: Some("node-a".into()), ..Default::default() }),
+        spec: Some(PodSpec { node_name: Some("node-a".into()), containers, ..Default::default() }),
         status: Some(PodStatus { phase: Some("Running".into()), ..Default::default() }),
     }
 }
@@ -88,7 +104,9 @@ pub fn varied() -> ClusterState {
         ("monitoring", "alertmanager-0", &[("app", "alertmanager")], &[("alertmanager", "2m", "20Mi")]),
     ];
     for (ns, name, l, containers) in spec {
-        pods.push(pod(ns, name, l, old));
+        // Each container requests 100m CPU and 64Mi memory (what release tooling compares usage with).
+        let requests: Vec<(&str, &str, &str)> = containers.iter().map(|(c, _, _)| (*c, "100m", "64Mi")).collect();
+        pods.push(pod_with_requests(ns, name, l, old, &requests));
         pod_metrics.push(make_pod_metrics(ns, name, l, containers));
     }
     ClusterState {

@@ -368,6 +368,62 @@ pub struct MetricsStore {
     stats: StoreStats,
 }
 
+/// A served pod, borrowed from the store by [`MetricsStore::visit_pods`].
+#[derive(Clone, Copy, Debug)]
+pub struct PodUsage<'a> {
+    store: &'a MetricsStore,
+    pod: &'a PodEntry,
+    /// The earliest timestamp among its containers' rates (the pod's `timestamp`).
+    pub timestamp_ns: i64,
+    /// That container's interval (the pod's `window`), in nanoseconds.
+    pub window_ns: i64,
+}
+
+impl<'a> PodUsage<'a> {
+    /// The namespace.
+    pub fn namespace(&self) -> &'a str {
+        self.store.strings.get(self.pod.namespace)
+    }
+
+    /// The pod name.
+    pub fn name(&self) -> &'a str {
+        &self.pod.name
+    }
+
+    /// The containers that have a rate, in name order.
+    pub fn containers(&self) -> impl Iterator<Item = ContainerUsage<'a>> + 'a {
+        let store = self.store;
+        self.pod.containers.iter().filter_map(move |c| {
+            let r = c.pair.rate()?;
+            Some(ContainerUsage {
+                name: store.strings.get(c.name),
+                cpu_nanocores: r.nanocores,
+                memory_bytes: r.memory,
+                swap_bytes: (r.swap != NO_SWAP).then_some(r.swap),
+                timestamp_ns: r.ts,
+                window_ns: r.window,
+            })
+        })
+    }
+}
+
+/// One container's usage, as [`PodUsage::containers`] yields it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContainerUsage<'a> {
+    /// Container name.
+    pub name: &'a str,
+    /// CPU rate, in nanocores.
+    pub cpu_nanocores: u64,
+    /// Memory working set, in bytes.
+    pub memory_bytes: u64,
+    /// Swap, in bytes, when reported.
+    pub swap_bytes: Option<u64>,
+    /// End of the interval.
+    pub timestamp_ns: i64,
+    /// Length of the interval, in nanoseconds.
+    pub window_ns: i64,
+}
+
 fn point(cpu: u64, memory: u64, swap: Option<u64>, ts: i64, start: Option<i64>) -> Point {
     Point {
         cpu,
@@ -778,33 +834,57 @@ impl MetricsStore {
             .pop()
     }
 
-    fn pods_where(
-        &self,
-        now: jiff::Timestamp,
-        want: impl Fn(&PodEntry) -> bool,
-    ) -> Vec<PodMetrics> {
+    /// Visits every served pod (of one namespace when given) without building objects, in the
+    /// same order and with the same rules as [`pod_metrics`](Self::pod_metrics).
+    pub fn visit_pods<'a>(&'a self, namespace: Option<&str>, now: jiff::Timestamp, mut f: impl FnMut(PodUsage<'a>)) {
+        let ns = match namespace {
+            Some(ns) => match self.strings.lookup(ns) {
+                Some(id) => Some(id),
+                None => return,
+            },
+            None => None,
+        };
+        for (p, earliest) in self.served_pods(now, |p| ns.is_none_or(|id| p.namespace == id)) {
+            f(PodUsage { store: self, pod: p, timestamp_ns: earliest.ts, window_ns: earliest.window });
+        }
+    }
+
+    /// Served pods matching `want`, sorted by (namespace, name), one per name (the newest).
+    fn served_pods(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<(&PodEntry, Rate)> {
         let now_ns = from_timestamp(now);
-        // (namespace, name, earliest timestamp, pod)
-        let mut found: Vec<(&str, &str, Rate, &PodEntry)> = Vec::new();
+        // Namespaces are few: rank them once so that sorting compares integers before names.
+        let mut ranked: Vec<Sym> = (0..self.strings.names.len() as Sym).filter(|&id| self.strings.names[id as usize].is_some()).collect();
+        ranked.sort_unstable_by(|&a, &b| self.strings.get(a).cmp(self.strings.get(b)));
+        let mut rank = vec![0u32; self.strings.names.len()];
+        for (r, &id) in ranked.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        // (namespace rank, first 16 bytes of the name, name, timestamp, pod): the inline prefix
+        // settles most comparisons without touching the names, which are spread over the heap.
+        let mut found: Vec<(u32, u128, &str, i64, &PodEntry)> = Vec::new();
         for e in self.nodes.values() {
             if !self.servable(e, now_ns) {
                 continue;
             }
             for p in e.pods.iter().filter(|p| want(p)) {
                 if let Some(earliest) = self.pod_rate(p) {
-                    found.push((self.strings.get(p.namespace), &p.name, earliest, p));
+                    found.push((rank[p.namespace as usize], prefix16(&p.name), &p.name, earliest.ts, p));
                 }
             }
         }
         // Newest first within one name, so that dedup keeps the freshest node's copy.
-        found.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.ts.cmp(&a.2.ts)));
-        found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-        found
+        found.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.cmp(b.2)).then(b.3.cmp(&a.3)));
+        found.dedup_by(|a, b| a.0 == b.0 && a.2 == b.2);
+        found.into_iter().filter_map(|(.., p)| Some((p, self.pod_rate(p)?))).collect()
+    }
+
+    fn pods_where(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<PodMetrics> {
+        self.served_pods(now, want)
             .into_iter()
-            .map(|(ns, name, earliest, p)| PodMetrics {
+            .map(|(p, earliest)| PodMetrics {
                 metadata: ObjectMeta {
-                    name: Some(name.to_string()),
-                    namespace: Some(ns.to_string()),
+                    name: Some(p.name.to_string()),
+                    namespace: Some(self.strings.get(p.namespace).to_string()),
                     creation_timestamp: Some(Time(now)),
                     ..Default::default()
                 },
@@ -872,6 +952,15 @@ impl MetricsStore {
             + s.interned * interned
             + s.name_bytes
     }
+}
+
+/// The first 16 bytes of `s`, big-endian, zero-padded: comparing two of these compares the
+/// strings' first 16 bytes (names hold no NUL byte).
+fn prefix16(s: &str) -> u128 {
+    let mut b = [0u8; 16];
+    let n = s.len().min(16);
+    b[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u128::from_be_bytes(b)
 }
 
 fn new_pair(new: Point) -> Pair {
@@ -1279,6 +1368,31 @@ mod tests {
         assert!(st.memory_estimate() > 0);
         assert!(st.remove_node("n"));
         assert_eq!(st.stats(), StoreStats::default());
+    }
+
+    #[test]
+    fn visiting_matches_the_objects() {
+        let mut st = MetricsStore::new(StoreConfig::default());
+        let c = |cpu: u64| {
+            [
+                ("b", "p", "x", cpu * S as u64, 7, None),
+                ("a", "q", "y", 2 * cpu * S as u64, 9, None),
+            ]
+        };
+        st.store("n", &scrape(None, &c(10), T0), at(T0));
+        st.store("n", &scrape(None, &c(13), T0 + 10 * S), at(T0));
+        let mut seen = Vec::new();
+        st.visit_pods(None, at(T0), |p| {
+            let c: Vec<_> = p.containers().collect();
+            seen.push((p.namespace(), p.name(), p.window_ns, c[0].name, c[0].cpu_nanocores, c[0].memory_bytes));
+        });
+        assert_eq!(seen, [("a", "q", 10 * S, "y", 600_000_000, 9), ("b", "p", 10 * S, "x", 300_000_000, 7)]);
+        let objects = st.pod_metrics(None, at(T0));
+        assert_eq!(objects.iter().map(|p| (p.namespace(), p.name())).collect::<Vec<_>>(), [("a", "q"), ("b", "p")]);
+        let mut only_b = 0;
+        st.visit_pods(Some("b"), at(T0), |_| only_b += 1);
+        st.visit_pods(Some("none"), at(T0), |_| only_b += 100);
+        assert_eq!(only_b, 1);
     }
 
     #[test]

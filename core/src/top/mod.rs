@@ -4,11 +4,13 @@
 mod gosort;
 mod nodes;
 mod pods;
+mod requests;
 mod table;
 mod tabwriter;
 
 pub use nodes::{NodeRow, TopNodeOptions, top_nodes_from};
 pub use pods::{ContainerRow, PodRow, TopPodOptions, TopPods, top_pods_from};
+pub use requests::PodRequests;
 pub use table::{render_nodes, render_pods};
 
 use crate::error::{Error, ErrorKind, Result};
