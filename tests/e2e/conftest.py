@@ -1,8 +1,10 @@
 """pytest wiring for the loopback control-plane e2e tests.
 
 - Binaries missing -> build-control-plane.sh runs (long, loud) before any test; if it fails, every test
-  errors with its message. Nothing is skipped.
+  errors with its message. Nothing is skipped for lack of binaries (the one possible skip: the Python
+  binding test when the binding was not built, with that reason).
 - A failing test gets the last 100 lines of every control-plane process log as a report section.
+- Durations the tests measured (metrics_stack.TIMINGS) are printed in the terminal summary.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import ControlPlane, HarnessError, ensure_binaries  # noqa: E402
+from metrics_stack import TIMINGS  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +47,10 @@ def pytest_runtest_makereport(item, call):
         plane = getattr(item, "funcargs", {}).get("cp")
         if isinstance(plane, ControlPlane) and plane.procs:
             rep.sections.append(("control-plane process logs", plane.logs_text()))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if TIMINGS:
+        terminalreporter.section("e2e timings (seconds)")
+        for line in TIMINGS:
+            terminalreporter.write_line(line)

@@ -21,6 +21,7 @@ import base64
 import datetime as _dt
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -391,12 +392,42 @@ class ControlPlane:
     def dump_logs(self, lines: int = LOG_TAIL_LINES) -> None:
         print("\n" + self.logs_text(lines), file=sys.stderr, flush=True)
 
-    def _spawn(self, name: str, argv: list[str]) -> Proc:
+    def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Proc:
         assert self.dir is not None
         (self.dir / "logs" / f"{name}.cmd").write_text(" \\\n  ".join(argv) + "\n")
-        p = Proc(name, argv, self.dir / "logs" / f"{name}.log")
+        p = Proc(name, argv, self.dir / "logs" / f"{name}.log", env=env)
         self.procs[name] = p
         return p
+
+    def spawn(self, name: str, argv: Sequence[str], *, wait_for: str | None = None, timeout: float = 60,
+              env: Mapping[str, str] | None = None) -> tuple[Proc, "re.Match[str] | None"]:
+        """Start another process tracked like the control plane's own: its stdout and stderr go to
+        ``logs/<name>.log``, it is stopped by PID (before kube-apiserver) when the plane stops, and
+        its log tail is in the failure report. ``wait_for``: a regex to wait for in its log (the
+        match is returned), e.g. ``r"serving on (\\S+)"``. The environment is ours without ``KUBECONFIG``,
+        plus ``NO_COLOR=1`` (plain logs) and ``env``."""
+        if name in self.procs and self.procs[name].alive():
+            raise HarnessError(f"{name} already running (pid {self.procs[name].pid})")
+        base = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}  # never a real cluster's
+        p = self._spawn(name, [str(a) for a in argv], env={**base, "NO_COLOR": "1", **(env or {})})
+        if wait_for is None:
+            return p, None
+        found: list[re.Match[str]] = []
+
+        def check() -> bool:
+            m = re.search(wait_for, p.log.read_text(errors="replace"))
+            if m:
+                found.append(m)
+            return m is not None
+
+        self._wait(f"{name} to log {wait_for!r}", p, check, timeout)
+        return p, found[0]
+
+    def stop_process(self, name: str) -> None:
+        """Stop one process started by :meth:`spawn` (by PID) and forget it."""
+        p = self.procs.pop(name, None)
+        if p is not None:
+            p.stop()
 
     def _wait(self, what: str, proc: Proc, check, timeout: float) -> None:
         deadline = time.monotonic() + timeout
