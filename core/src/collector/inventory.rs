@@ -77,6 +77,7 @@ impl NodeTarget {
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
     inner: Arc<RwLock<InventoryState>>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Debug, Default)]
@@ -94,8 +95,15 @@ impl Inventory {
         Inventory::default()
     }
 
+    /// Every change bumps the generation (so served snapshots follow deletions at once).
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, InventoryState> {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A counter that changes whenever the inventory does.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, InventoryState> {

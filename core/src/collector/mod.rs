@@ -231,6 +231,8 @@ impl Collector {
             (store.node_metrics(None, at), store.pod_metrics(None, at))
         };
         self.inner.inventory.with_labels(|node_labels, pod_labels| {
+            // Nodes deleted from the cluster stop being served at once, not at the next cycle.
+            nodes.retain(|n| node_labels.contains_key(n.name()));
             for n in &mut nodes {
                 if let Some(t) = node_labels.get(n.name()) {
                     if !t.labels.is_empty() {
@@ -263,7 +265,8 @@ impl Collector {
 
 impl MetricsProvider for Collector {
     fn snapshot(&self) -> Arc<MetricsSnapshot> {
-        let generation = self.inner.generation.load(Ordering::Relaxed);
+        // Scrapes and inventory changes (deleted pods and nodes, new labels) both invalidate.
+        let generation = self.inner.generation.load(Ordering::Relaxed).wrapping_mul(1_000_003).wrapping_add(self.inner.inventory.generation());
         {
             let s = self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner());
             let fresh_enough = s.1.is_some_and(|built| built.elapsed() < Duration::from_secs(1));
