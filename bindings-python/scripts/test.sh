@@ -2,7 +2,8 @@
 # Tests of the Python binding, on a fresh machine too:
 #   venv ($KM_VENV or bindings-python/.venv) with maturin, pytest, pytest-asyncio, mypy, kubernetes;
 #   builds the wheel (abi3, dev profile) and installs it; builds the kubemetrics CLI (the loopback
-#   API server the tests talk to); runs pytest, which also runs mypy.stubtest and mypy --strict.
+#   API server the tests talk to, and `serve --custom-metrics-push`; the tests make its certificates
+#   with openssl); runs pytest, which also runs mypy.stubtest and mypy --strict.
 # Extra arguments go to pytest (e.g. -k top_pods).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,9 +1,11 @@
 //! `Client` (blocking; releases the GIL) and `AsyncClient` (asyncio awaitables): thin shells over
 //! `kubemetrics::Client` on the binding's one tokio runtime.
 
+use crate::custom::{PyExternalMetricValue, PyMetricValue};
 use crate::errors::to_py_err;
 use crate::metrics::{PyNodeMetrics, PyPodMetrics};
-use crate::top::{PyNodeRow, PyTopPods};
+use crate::top::{PyNodeRow, PyPodRequests, PyTopPods};
+use kubemetrics::custom::ObjectRef;
 use kubemetrics::top::{SortBy, TopNodeOptions, TopPodOptions};
 use kubemetrics::{Client, ConnectionSettings, ListOptions};
 use pyo3::exceptions::PyValueError;
@@ -160,6 +162,22 @@ fn node_rows(v: Vec<kubemetrics::top::NodeRow>) -> Vec<PyNodeRow> {
     v.into_iter().map(PyNodeRow).collect()
 }
 
+fn requests_list(v: Vec<kubemetrics::top::PodRequests>) -> Vec<PyPodRequests> {
+    v.into_iter().map(PyPodRequests).collect()
+}
+
+fn metric_values(v: Vec<kubemetrics::metrics::custom::MetricValue>) -> Vec<PyMetricValue> {
+    v.into_iter().map(PyMetricValue).collect()
+}
+
+fn external_values(v: Vec<kubemetrics::metrics::custom::ExternalMetricValue>) -> Vec<PyExternalMetricValue> {
+    v.into_iter().map(PyExternalMetricValue).collect()
+}
+
+fn object_ref(namespace: Option<String>, resource: String, name: String) -> ObjectRef {
+    ObjectRef { namespace, resource, name }
+}
+
 /// A client of the Kubernetes Metrics API; every call blocks and releases the GIL.
 ///
 /// `Client(kubeconfig=None, context=None, timeout=None)` is built like kubectl builds its
@@ -288,6 +306,67 @@ client_class!(PyClient, {
         let options = pod_options(namespace, all_namespaces, name, label_selector, field_selector, containers, sort_by, sum)?;
         block(py, self.inner.top_pods(&options)).map(PyTopPods::from_core)
     }
+
+    /// The CPU and memory requests of the pods in `namespace` (all namespaces when None)
+    /// matching the selectors, summed over each pod's containers. Compare usage with
+    /// `PodRequests.cpu_percent(row.cpu)` / `memory_percent(row.memory)`.
+    #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
+    fn pod_requests(&self, py: Python<'_>, namespace: Option<&str>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Vec<PyPodRequests>> {
+        let options = list_options(label_selector, field_selector);
+        block(py, self.inner.pod_requests(namespace, &options)).map(requests_list)
+    }
+
+    /// The `custom.metrics.k8s.io` version read: "v1beta2" when offered, else "v1beta1";
+    /// `MetricsUnavailableError` when the cluster serves no custom metrics API.
+    fn custom_metrics_version(&self, py: Python<'_>) -> PyResult<String> {
+        block(py, self.inner.custom_metrics_version())
+    }
+
+    /// The value of custom `metric` for one object: `resource` is plural (`pods`,
+    /// `services`, ...), `namespace` None for cluster-scoped objects (a namespace's own metrics:
+    /// `get_custom_metric(None, "namespaces", ns, metric)`). `metric_selector` selects the
+    /// metric's own labels (`queue=jobs`).
+    ///
+    /// Errors: `NotFoundError` with the server's message for an unknown metric or object,
+    /// `MetricsUnavailableError` when no custom metrics API is served.
+    #[pyo3(signature = (namespace, resource, name, metric, metric_selector = None))]
+    fn get_custom_metric(&self, py: Python<'_>, namespace: Option<String>, resource: String, name: String, metric: &str, metric_selector: Option<&str>) -> PyResult<PyMetricValue> {
+        let object = object_ref(namespace, resource, name);
+        block(py, self.inner.get_custom_metric(&object, metric, metric_selector)).map(PyMetricValue)
+    }
+
+    /// The values of custom `metric` for the objects of `resource` in `namespace` (None for
+    /// cluster-scoped resources) matching `label_selector` (`pods/*/{metric}`), as the
+    /// HorizontalPodAutoscaler reads them.
+    #[pyo3(signature = (namespace, resource, metric, label_selector = None, metric_selector = None))]
+    fn list_custom_metrics(
+        &self,
+        py: Python<'_>,
+        namespace: Option<&str>,
+        resource: &str,
+        metric: &str,
+        label_selector: Option<&str>,
+        metric_selector: Option<&str>,
+    ) -> PyResult<Vec<PyMetricValue>> {
+        block(py, self.inner.list_custom_metrics(namespace, resource, label_selector, metric, metric_selector)).map(metric_values)
+    }
+
+    /// The series of external `metric` in `namespace` whose labels match `label_selector`;
+    /// `MetricsUnavailableError` when no external metrics API is served.
+    #[pyo3(signature = (namespace, metric, label_selector = None))]
+    fn get_external_metric(&self, py: Python<'_>, namespace: &str, metric: &str, label_selector: Option<&str>) -> PyResult<Vec<PyExternalMetricValue>> {
+        block(py, self.inner.get_external_metric(namespace, metric, label_selector)).map(external_values)
+    }
+
+    /// Discovery: the custom metrics served, as `resource/metric` (`pods/http_requests`).
+    fn list_custom_metric_names(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        block(py, self.inner.list_custom_metric_names())
+    }
+
+    /// Discovery: the external metrics served.
+    fn list_external_metric_names(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        block(py, self.inner.list_external_metric_names())
+    }
 });
 
 client_class!(PyAsyncClient, {
@@ -342,5 +421,71 @@ client_class!(PyAsyncClient, {
         let client = self.inner.clone();
         let options = pod_options(namespace, all_namespaces, name, label_selector, field_selector, containers, sort_by, sum)?;
         spawn(py, async move { client.top_pods(&options).await }, PyTopPods::from_core)
+    }
+
+    /// Pod requests; see `Client.pod_requests`.
+    #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
+    fn pod_requests<'py>(&self, py: Python<'py>, namespace: Option<String>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let (client, options) = (self.inner.clone(), list_options(label_selector, field_selector));
+        spawn(py, async move { client.pod_requests(namespace.as_deref(), &options).await }, requests_list)
+    }
+
+    /// The `custom.metrics.k8s.io` version read; see `Client.custom_metrics_version`.
+    fn custom_metrics_version<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.inner.clone();
+        spawn(py, async move { client.custom_metrics_version().await }, std::convert::identity)
+    }
+
+    /// The value of custom `metric` for one object; see `Client.get_custom_metric`.
+    #[pyo3(signature = (namespace, resource, name, metric, metric_selector = None))]
+    fn get_custom_metric<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: Option<String>,
+        resource: String,
+        name: String,
+        metric: String,
+        metric_selector: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (client, object) = (self.inner.clone(), object_ref(namespace, resource, name));
+        spawn(py, async move { client.get_custom_metric(&object, &metric, metric_selector.as_deref()).await }, PyMetricValue)
+    }
+
+    /// The values of custom `metric` by label selector; see `Client.list_custom_metrics`.
+    #[pyo3(signature = (namespace, resource, metric, label_selector = None, metric_selector = None))]
+    fn list_custom_metrics<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: Option<String>,
+        resource: String,
+        metric: String,
+        label_selector: Option<String>,
+        metric_selector: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.inner.clone();
+        spawn(
+            py,
+            async move { client.list_custom_metrics(namespace.as_deref(), &resource, label_selector.as_deref(), &metric, metric_selector.as_deref()).await },
+            metric_values,
+        )
+    }
+
+    /// The series of external `metric`; see `Client.get_external_metric`.
+    #[pyo3(signature = (namespace, metric, label_selector = None))]
+    fn get_external_metric<'py>(&self, py: Python<'py>, namespace: String, metric: String, label_selector: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.inner.clone();
+        spawn(py, async move { client.get_external_metric(&namespace, &metric, label_selector.as_deref()).await }, external_values)
+    }
+
+    /// Discovery: the custom metrics served, as `resource/metric`.
+    fn list_custom_metric_names<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.inner.clone();
+        spawn(py, async move { client.list_custom_metric_names().await }, std::convert::identity)
+    }
+
+    /// Discovery: the external metrics served.
+    fn list_external_metric_names<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.inner.clone();
+        spawn(py, async move { client.list_external_metric_names().await }, std::convert::identity)
     }
 });

@@ -8,7 +8,7 @@ use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -30,6 +30,15 @@ pub(crate) fn usage_from_py(usage: BTreeMap<String, QuantityLike>) -> Usage {
 pub(crate) fn labels_to_py<'py>(py: Python<'py>, labels: &Option<BTreeMap<String, String>>) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (k, v) in labels.iter().flatten() {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
+}
+
+/// A string map as a dict.
+pub(crate) fn string_map_to_py<'py>(py: Python<'py>, map: &BTreeMap<String, String>) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in map {
         d.set_item(k, v)?;
     }
     Ok(d)
@@ -64,6 +73,12 @@ pub(crate) fn json_to_py<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py
     LOADS.import(py, "json", "loads")?.call1((text,))
 }
 
+/// `json.dumps(value)`: a Python value (dicts, lists, strings, ...) as JSON text.
+pub(crate) fn py_to_json_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    DUMPS.import(value.py(), "json", "dumps")?.call1((value,))?.extract()
+}
+
 /// Serializes a core value with its serde implementation.
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
     serde_json::to_string(value).map_err(|e| crate::errors::to_py_err(Error::new(ErrorKind::Internal, e.to_string())))
@@ -72,6 +87,11 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
 /// Deserializes a core value with its serde implementation (`ApiError` for JSON it cannot decode).
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> PyResult<T> {
     serde_json::from_str(text).map_err(|e| crate::errors::to_py_err(Error::new(ErrorKind::Api, format!("cannot decode {what} JSON: {e}")).with_source(e)))
+}
+
+/// `__reduce__` through `T.from_json(json)` (for the types that have a Kubernetes JSON form).
+pub(crate) fn reduce_from_json<'py, T: pyo3::PyTypeInfo>(py: Python<'py>, json: String) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    Ok((py.get_type::<T>().getattr("from_json")?, PyTuple::new(py, [json])?))
 }
 
 /// `==` / `!=` from `PartialEq`; `NotImplemented` for orderings (the value types are unordered).

@@ -4,6 +4,7 @@
 
 mod client;
 mod convert;
+mod custom;
 mod errors;
 mod metrics;
 mod quantity;
@@ -17,8 +18,8 @@ fn parse_quantity(s: quantity::QuantityLike) -> quantity::PyQuantity {
     quantity::PyQuantity(s.0)
 }
 
-/// Exact Kubernetes quantities, typed metrics.k8s.io types, a Metrics API client and
-/// kubectl-identical `top`.
+/// Exact Kubernetes quantities, typed metrics.k8s.io types, a Metrics API client,
+/// kubectl-identical `top`, pod requests and custom/external metric reads.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -31,6 +32,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<top::PyPodRow>()?;
     m.add_class::<top::PyContainerRow>()?;
     m.add_class::<top::PyTopPods>()?;
+    m.add_class::<top::PyPodRequests>()?;
+    m.add_class::<custom::PyMetricValue>()?;
+    m.add_class::<custom::PyExternalMetricValue>()?;
     m.add_class::<client::PyClient>()?;
     m.add_class::<client::PyAsyncClient>()?;
     m.add_function(wrap_pyfunction!(parse_quantity, m)?)?;

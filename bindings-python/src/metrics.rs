@@ -11,10 +11,6 @@ use std::collections::BTreeMap;
 
 const API_VERSION: &str = <kubemetrics::NodeMetrics as k8s_openapi::Resource>::API_VERSION;
 
-fn reduce_from_json<'py, T: pyo3::PyTypeInfo>(py: Python<'py>, json: String) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-    Ok((py.get_type::<T>().getattr("from_json")?, PyTuple::new(py, [json])?))
-}
-
 fn meta_hash(m: &ObjectMeta, extra: i128) -> u64 {
     hash_of(&(m.namespace.as_deref(), m.name.as_deref(), extra))
 }

@@ -1,8 +1,9 @@
-//! `NodeRow`, `PodRow`, `ContainerRow`, `TopPods`: the rows of `kubectl top`.
+//! `NodeRow`, `PodRow`, `ContainerRow`, `TopPods`: the rows of `kubectl top`; `PodRequests`: what
+//! pods request, and usage in percent of it.
 
 use crate::convert::*;
 use crate::quantity::{PyQuantity, QuantityLike};
-use kubemetrics::top::{ContainerRow, NodeRow, PodRow, TopPods};
+use kubemetrics::top::{ContainerRow, NodeRow, PodRequests, PodRow, TopPods};
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -369,5 +370,89 @@ impl PyTopPods {
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let args = (self.pods(py)?, self.total_cpu(), self.total_memory(), self.namespace());
         Ok((py.get_type::<Self>().into_any(), args.into_pyobject(py)?))
+    }
+}
+
+/// The CPU and memory requests of one pod, summed over its containers.
+///
+/// Clients return them from `pod_requests`; `PodRequests(namespace, name, cpu=None,
+/// memory=None)` builds one (for tests). `cpu_percent(used)` and `memory_percent(used)` give
+/// usage (e.g. a `PodRow`'s `cpu` / `memory`) in percent of the request, truncated like kubectl.
+/// Immutable, hashable, pickles; `to_dict()` gives `{"namespace", "name", "cpu", "memory"}`
+/// with quantities as canonical strings (None without a request).
+#[pyclass(frozen, module = "kubemetrics", name = "PodRequests")]
+#[derive(Clone, Debug)]
+pub struct PyPodRequests(pub PodRequests);
+
+#[pymethods]
+impl PyPodRequests {
+    #[new]
+    #[pyo3(signature = (namespace, name, cpu = None, memory = None))]
+    fn new(namespace: String, name: String, cpu: Option<QuantityLike>, memory: Option<QuantityLike>) -> Self {
+        PyPodRequests(PodRequests { namespace, name, cpu: cpu.map(|v| v.0), memory: memory.map(|v| v.0) })
+    }
+
+    /// Namespace.
+    #[getter]
+    fn namespace(&self) -> &str {
+        &self.0.namespace
+    }
+
+    /// Pod name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Total CPU request (None when no container requests CPU).
+    #[getter]
+    fn cpu(&self) -> Option<PyQuantity> {
+        q(self.0.cpu)
+    }
+
+    /// Total memory request (None when no container requests memory).
+    #[getter]
+    fn memory(&self) -> Option<PyQuantity> {
+        q(self.0.memory)
+    }
+
+    /// CPU usage in percent of the request, truncated like kubectl (None without a request).
+    fn cpu_percent(&self, used: QuantityLike) -> Option<i64> {
+        self.0.cpu_percent(&used.0)
+    }
+
+    /// Memory usage in percent of the request, truncated like kubectl (None without a request).
+    fn memory_percent(&self, used: QuantityLike) -> Option<i64> {
+        self.0.memory_percent(&used.0)
+    }
+
+    /// The requests as a dict (quantities as canonical strings, None without a request).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &to_json(&self.0)?)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "PodRequests(namespace={}, name={}, cpu={}, memory={})",
+            repr_of(py, self.namespace())?,
+            repr_of(py, self.name())?,
+            repr_of(py, self.cpu())?,
+            repr_of(py, self.memory())?,
+        ))
+    }
+
+    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
+        richcmp_eq(py, &self.0, &other.0, op)
+    }
+
+    fn __hash__(&self) -> u64 {
+        let r = &self.0;
+        hash_of(&(&r.namespace, &r.name, r.cpu, r.memory))
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let r = slf.get();
+        Ok((py.get_type::<Self>().into_any(), (r.namespace(), r.name(), r.cpu(), r.memory()).into_pyobject(py)?))
     }
 }

@@ -19,6 +19,7 @@ from kubemetrics import (
     NodeMetrics,
     NotFoundError,
     PodMetrics,
+    PodRequests,
     Quantity,
     TopPods,
 )
@@ -49,6 +50,10 @@ async def test_every_method_matches_the_sync_client(kubeconfig: str) -> None:
     assert await a.top_pods(namespace="kube-system", label_selector="component=etcd") == s.top_pods(namespace="kube-system", label_selector="component=etcd")
     assert await a.top_pods(name="batch-1") == s.top_pods(name="batch-1")
     assert await a.top_pods(field_selector="metadata.name=batch-1") == s.top_pods(field_selector="metadata.name=batch-1")
+    requests = await a.pod_requests()
+    assert requests == s.pod_requests() and all(isinstance(r, PodRequests) for r in requests)
+    assert await a.pod_requests("default", label_selector="app=web") == s.pod_requests("default", label_selector="app=web")
+    assert await a.pod_requests(field_selector="metadata.name=batch-1") == s.pod_requests(field_selector="metadata.name=batch-1")
 
 
 async def test_top_pods_equals_cli_json(kubeconfig: str, loopback: Loopback) -> None:
@@ -83,6 +88,14 @@ async def test_metrics_unavailable(kubeconfig: str, loopback: Loopback) -> None:
     loopback.control("metrics-api/off")
     with pytest.raises(MetricsUnavailableError):
         await AsyncClient(kubeconfig).top_nodes()
+    # The loopback API server serves no custom or external metrics API at all.
+    a = AsyncClient(kubeconfig)
+    with pytest.raises(MetricsUnavailableError, match="Custom metrics API not available"):
+        await a.custom_metrics_version()
+    with pytest.raises(MetricsUnavailableError, match="Custom metrics API not available"):
+        await a.list_custom_metrics("default", "pods", "http_requests")
+    with pytest.raises(MetricsUnavailableError, match="External metrics API not available"):
+        await a.get_external_metric("default", "queue_depth")
 
 
 @pytest.mark.parametrize("fault", ["internal-error", "malformed-json"])

@@ -22,6 +22,7 @@ from kubemetrics import (
     NodeRow,
     NotFoundError,
     PodMetrics,
+    PodRequests,
     Quantity,
     TopPods,
 )
@@ -191,6 +192,35 @@ def test_top_pods_rows(client: Client) -> None:
     assert web.containers[0].memory == Quantity("1.5Gi")
 
 
+def test_pod_requests(client: Client) -> None:
+    web = client.pod_requests("default", label_selector="app=web")
+    assert all(isinstance(r, PodRequests) for r in web)
+    # Every fixture container requests 100m CPU and 64Mi memory; the web pods have two.
+    assert sorted((r.namespace, r.name, r.cpu, r.memory) for r in web) == [
+        ("default", "web-7f9c-abcde", Quantity("200m"), Quantity("128Mi")),
+        ("default", "web-7f9c-fghij", Quantity("200m"), Quantity("128Mi")),
+    ]
+    assert {(r.namespace, r.name) for r in client.pod_requests()} == ALL_PODS  # None: all namespaces
+    batch = client.pod_requests(field_selector="metadata.name=batch-1")
+    assert [r.to_dict() for r in batch] == [{"namespace": "default", "name": "batch-1", "cpu": "300m", "memory": "192Mi"}]
+    assert {r.name for r in client.pod_requests("monitoring")} == {"prometheus-0", "alertmanager-0"}
+    assert client.pod_requests("nowhere") == []
+    assert client.pod_requests(label_selector="app=zzz") == []
+
+
+def test_pod_requests_percent_of_top_pods_rows(client: Client) -> None:
+    requests = {r.name: r for r in client.pod_requests("default", label_selector="app=web")}
+    top = client.top_pods(namespace="default", label_selector="app=web")
+    percents = {row.name: (requests[row.name].cpu_percent(row.cpu), requests[row.name].memory_percent(row.memory)) for row in top}
+    # 2m of 200m and 15012Ki + 2Mi of 128Mi; 1501m of 200m and 1538Mi of 128Mi (truncated like kubectl).
+    assert percents == {"web-7f9c-abcde": (1, 13), "web-7f9c-fghij": (750, 1201)}
+
+
+def test_pod_requests_needs_no_metrics_api(kubeconfig: str, loopback: Loopback) -> None:
+    loopback.control("metrics-api/off")
+    assert len(Client(kubeconfig).pod_requests()) == len(ALL_PODS)
+
+
 # -- every error kind ---------------------------------------------------------------------------
 
 
@@ -215,6 +245,10 @@ def test_auth_errors(client: Client, loopback: Loopback, fault: str, status: int
     with pytest.raises(AuthError) as info:
         client.get_node_metrics("node-a")
     assert (info.value.kind, info.value.status) == ("Auth", status)
+    if fault == "unauthorized":  # the loopback server forbids only the metrics paths
+        with pytest.raises(AuthError) as requests:
+            client.pod_requests()
+        assert requests.value.status == 401
     assert info.value.message
     if fault == "forbidden":
         assert "forbidden" in info.value.message
@@ -252,6 +286,10 @@ def test_io_error_for_connection_refused(closed_port_kubeconfig: str) -> None:
         client.list_node_metrics()
     assert info.value.kind == "Io" and info.value.status is None
     assert "refused" in info.value.message
+    with pytest.raises(IoError, match="refused"):
+        client.pod_requests()
+    with pytest.raises(IoError, match="refused"):
+        client.custom_metrics_version()
 
 
 def test_io_error_for_a_hang_with_a_short_timeout(kubeconfig: str, loopback: Loopback) -> None:

@@ -23,26 +23,62 @@ def run_example(loopback: Loopback, *args: str) -> subprocess.CompletedProcess[s
     )
 
 
-def test_release_check_passes_under_the_limits(loopback: Loopback) -> None:
-    out = run_example(loopback, "-l", "app=web", "--max-cpu", "2", "--max-memory", "2Gi", "--label", "before")
+def test_release_check_passes_under_the_thresholds(loopback: Loopback) -> None:
+    out = run_example(loopback, "-l", "app=web", "--max-cpu-percent", "1000", "--max-memory-percent", "1500",
+                      "--max-cpu", "2", "--max-memory", "2Gi", "--label", "before")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "[before] 2 pod(s) in default matching app=web"
-    assert lines[2].split() == ["web-7f9c-fghij", "1501m", "1538Mi", "n/a"]
-    assert lines[3].split() == ["web-7f9c-abcde", "2m", "17060Ki", "n/a"]
+    assert lines[1].split() == ["POD", "CPU", "MEMORY", "CPU%REQ", "MEM%REQ"]
+    # Every fixture container requests 100m / 64Mi: 1501m of 200m, 1538Mi of 128Mi (truncated).
+    assert lines[2].split() == ["web-7f9c-fghij", "1501m", "1538Mi", "750%", "1201%"]
+    assert lines[3].split() == ["web-7f9c-abcde", "2m", "17060Ki", "1%", "13%"]
     assert lines[4].split() == ["TOTAL", "1503m", "1591972Ki"]
+    assert out.stderr == ""
 
 
-def test_release_check_fails_over_a_limit(loopback: Loopback) -> None:
+def test_release_check_fails_over_a_percent_of_requests(loopback: Loopback) -> None:
+    out = run_example(loopback, "-l", "app=web", "--max-cpu-percent", "500", "--label", "after")
+    assert out.returncode == 1
+    assert "OVER LIMIT: cpu 750% of request > 500%" in out.stdout
+    assert "1 pod(s) over the limit: web-7f9c-fghij" in out.stderr
+    out = run_example(loopback, "-l", "app=web", "--max-memory-percent", "10", "--json")
+    assert out.returncode == 1
+    doc = json.loads(out.stdout)
+    assert doc["over_limit"] == ["web-7f9c-fghij", "web-7f9c-abcde"]
+    assert (doc["label"], doc["namespace"], doc["selector"]) == ("now", "default", "app=web")
+    assert doc["pods"][1] == {
+        "name": "web-7f9c-abcde", "cpu": "1969654n", "memory": "17060Ki", "cpu_request": "200m", "memory_request": "128Mi",
+        "cpu_percent": 1, "memory_percent": 13, "over_limit": ["memory 13% of request > 10%"],
+    }
+    assert [p["name"] for p in doc["top"]["pods"]] == ["web-7f9c-fghij", "web-7f9c-abcde"]
+
+
+def test_release_check_keeps_the_absolute_limits(loopback: Loopback) -> None:
     out = run_example(loopback, "-l", "app=web", "--max-cpu", "1", "--label", "after")
     assert out.returncode == 1
-    assert "OVER LIMIT" in out.stdout
+    assert "OVER LIMIT: cpu 1501m > 1" in out.stdout
     assert "1 pod(s) over the limit: web-7f9c-fghij" in out.stderr
     out = run_example(loopback, "-l", "app=web", "--max-memory", "100Mi", "--json")
     assert out.returncode == 1
     doc = json.loads(out.stdout)
     assert doc["over_limit"] == ["web-7f9c-fghij"]
-    assert [p["name"] for p in doc["top"]["pods"]] == ["web-7f9c-fghij", "web-7f9c-abcde"]
+    assert doc["pods"][0]["over_limit"] == ["memory 1538Mi > 100Mi"]
+
+
+def test_release_check_percent_comes_from_pod_requests(loopback: Loopback) -> None:
+    """The example's figures are exactly PodRequests.cpu_percent / memory_percent of the rows."""
+    import kubemetrics
+
+    client = kubemetrics.Client(loopback.kubeconfig)
+    requests = {r.name: r for r in client.pod_requests("kube-system")}
+    top = client.top_pods(namespace="kube-system", sort_by="cpu")
+    out = run_example(loopback, "-n", "kube-system", "-l", "tier!=none", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert [(p["name"], p["cpu_percent"], p["memory_percent"]) for p in doc["pods"]] == [
+        (row.name, requests[row.name].cpu_percent(row.cpu), requests[row.name].memory_percent(row.memory)) for row in top
+    ]
 
 
 def test_release_check_reports_errors(loopback: Loopback) -> None:
@@ -77,7 +113,7 @@ def test_stubs_match_the_module() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("path", [EXAMPLE, BINDING / "tests" / "test_types.py", BINDING / "tests" / "test_quantity.py"])
+@pytest.mark.parametrize("path", [EXAMPLE, *(BINDING / "tests" / f for f in ("test_types.py", "test_quantity.py", "test_custom_metrics.py"))])
 def test_typed_users_type_check(path: Path) -> None:
     """Code using the package passes `mypy --strict` against the stubs."""
     out = subprocess.run(

@@ -13,9 +13,12 @@ from kubemetrics import (
     ApiError,
     ContainerMetrics,
     ContainerRow,
+    ExternalMetricValue,
+    MetricValue,
     NodeMetrics,
     NodeRow,
     PodMetrics,
+    PodRequests,
     PodRow,
     Quantity,
     QuantityError,
@@ -28,7 +31,7 @@ WINDOW = datetime.timedelta(seconds=14, milliseconds=982)
 EVAL_NS: dict[str, Any] = {
     "datetime": datetime, "Quantity": Quantity, "NodeMetrics": NodeMetrics, "PodMetrics": PodMetrics,
     "ContainerMetrics": ContainerMetrics, "NodeRow": NodeRow, "PodRow": PodRow, "ContainerRow": ContainerRow,
-    "TopPods": TopPods,
+    "TopPods": TopPods, "PodRequests": PodRequests, "MetricValue": MetricValue, "ExternalMetricValue": ExternalMetricValue,
 }
 
 
@@ -47,7 +50,24 @@ def rows() -> TopPods:
     return TopPods([p], "1969654n", "17109Ki", "default")
 
 
-ALL = [node, pod, lambda: pod().containers[0], lambda: NodeRow("n", "1", "2Gi", "4", "8Gi", 25, 25), lambda: NodeRow("c"), lambda: rows()[0], lambda: rows()[0].containers[0], rows]
+def requests() -> PodRequests:
+    return PodRequests("default", "web-1", "200m", Quantity("128Mi"))
+
+
+def metric_value() -> MetricValue:
+    return MetricValue("Pod", "web", "web-1", "http_requests", "10500m", TS, 60, {"matchLabels": {"verb": "GET"}}, "uid-1", "/v1")
+
+
+def external_value() -> ExternalMetricValue:
+    return ExternalMetricValue("queue_depth", {"queue": "jobs"}, 42, TS, 30)
+
+
+ALL = [
+    node, pod, lambda: pod().containers[0], lambda: NodeRow("n", "1", "2Gi", "4", "8Gi", 25, 25), lambda: NodeRow("c"),
+    lambda: rows()[0], lambda: rows()[0].containers[0], rows, requests, lambda: PodRequests("kube-system", "bare"),
+    metric_value, lambda: MetricValue("Node", "", "node-a", "temperature", "1", TS), external_value,
+    lambda: ExternalMetricValue("q", {}, "0", TS),
+]
 
 
 def test_node_metrics_properties() -> None:
@@ -116,6 +136,63 @@ def test_row_properties_and_to_dict() -> None:
     }
 
 
+def test_pod_requests_properties_and_percent() -> None:
+    r = requests()
+    assert (r.namespace, r.name, r.cpu, r.memory) == ("default", "web-1", Quantity("200m"), Quantity("128Mi"))
+    assert r.cpu_percent(Quantity("1501m")) == 750
+    assert r.cpu_percent("2m") == 1
+    assert r.cpu_percent(0) == 0
+    assert r.memory_percent("1538Mi") == 1201
+    assert r.memory_percent(Quantity("17060Ki")) == 13
+    assert r.to_dict() == {"namespace": "default", "name": "web-1", "cpu": "200m", "memory": "128Mi"}
+    bare = PodRequests("kube-system", "bare")
+    assert (bare.cpu, bare.memory) == (None, None)
+    assert bare.cpu_percent("1") is None and bare.memory_percent("1Gi") is None
+    assert bare.to_dict() == {"namespace": "kube-system", "name": "bare", "cpu": None, "memory": None}
+    assert PodRequests("a", "b", cpu="0").cpu_percent("5m") == 0  # a zero request: kubectl's 0
+    with pytest.raises(QuantityError):
+        r.cpu_percent("1K")
+
+
+def test_metric_value_properties_and_kubernetes_shape() -> None:
+    v = metric_value()
+    assert (v.object_kind, v.object_namespace, v.object_name, v.object_uid, v.object_api_version) == ("Pod", "web", "web-1", "uid-1", "/v1")
+    assert (v.metric_name, v.metric_selector) == ("http_requests", {"matchLabels": {"verb": "GET"}})
+    assert v.timestamp == TS and v.window_seconds == 60
+    assert v.value == Quantity("10.5")
+    d = v.to_dict()
+    assert list(d) == ["describedObject", "metric", "timestamp", "windowSeconds", "value"]
+    assert d == {
+        "describedObject": {"kind": "Pod", "namespace": "web", "name": "web-1", "uid": "uid-1", "apiVersion": "/v1"},
+        "metric": {"name": "http_requests", "selector": {"matchLabels": {"verb": "GET"}}},
+        "timestamp": "2024-01-01T00:09:50Z", "windowSeconds": 60, "value": "10500m",
+    }
+    assert json.loads(v.to_json()) == d
+    assert MetricValue.from_json(v.to_json()) == v
+    node = MetricValue("Node", "", "node-a", "temperature", "1", TS)
+    assert (node.object_namespace, node.metric_selector, node.window_seconds, node.object_uid) == ("", None, None, "")
+    assert node.to_dict() == {"describedObject": {"kind": "Node", "name": "node-a"}, "metric": {"name": "temperature"},
+                              "timestamp": "2024-01-01T00:09:50Z", "value": "1"}
+    with pytest.raises(ApiError, match="cannot decode MetricValue JSON"):
+        MetricValue.from_json('{"metric": {}}')
+    with pytest.raises(ValueError, match="metric_selector is not a Kubernetes LabelSelector"):
+        MetricValue("Pod", "web", "web-1", "m", "1", TS, metric_selector={"matchLabels": 1})
+
+
+def test_external_metric_value_properties_and_kubernetes_shape() -> None:
+    v = external_value()
+    assert (v.metric_name, v.metric_labels, v.value, v.timestamp, v.window_seconds) == ("queue_depth", {"queue": "jobs"}, Quantity("42"), TS, 30)
+    d = v.to_dict()
+    assert list(d) == ["metricName", "metricLabels", "timestamp", "window", "value"]
+    assert d == {"metricName": "queue_depth", "metricLabels": {"queue": "jobs"}, "timestamp": "2024-01-01T00:09:50Z", "window": 30, "value": "42"}
+    assert ExternalMetricValue.from_json(v.to_json()) == v
+    assert ExternalMetricValue("q", {}, "0", TS).to_dict() == {"metricName": "q", "metricLabels": {}, "timestamp": "2024-01-01T00:09:50Z", "value": "0"}
+    with pytest.raises(ApiError, match="cannot decode ExternalMetricValue JSON"):
+        ExternalMetricValue.from_json("[]")
+    with pytest.raises(QuantityError):
+        ExternalMetricValue("q", {}, "NaN", TS)
+
+
 @pytest.mark.parametrize("make", ALL)
 def test_repr_is_a_constructor_call(make: Any) -> None:
     value = make()
@@ -149,6 +226,12 @@ def test_equal_values_in_other_formats_hash_alike() -> None:
     assert a == b and hash(a) == hash(b)
     assert ContainerMetrics("c", {"cpu": "1"}) == ContainerMetrics("c", {"cpu": "1000m"})
     assert hash(ContainerMetrics("c", {"cpu": "1"})) == hash(ContainerMetrics("c", {"cpu": "1000m"}))
+    assert PodRequests("n", "p", "1") == PodRequests("n", "p", "1000m")
+    assert hash(PodRequests("n", "p", "1")) == hash(PodRequests("n", "p", "1000m"))
+    m1, m2 = MetricValue("Pod", "n", "p", "m", "1", TS), MetricValue("Pod", "n", "p", "m", "1000m", TS)
+    assert m1 == m2 and hash(m1) == hash(m2)
+    e1, e2 = ExternalMetricValue("q", {}, "1Ki", TS), ExternalMetricValue("q", {}, 1024, TS)
+    assert e1 == e2 and hash(e1) == hash(e2)
 
 
 def test_constructors_validate() -> None:

@@ -5,6 +5,10 @@
 - ``Client`` (blocking, releases the GIL) and ``AsyncClient`` (asyncio): the Metrics API and
   kubectl-identical ``top_nodes`` / ``top_pods`` (``NodeRow``, ``PodRow``, ``ContainerRow``,
   ``TopPods``).
+- ``PodRequests``: what pods request, and usage in percent of it (``Client.pod_requests``).
+- ``MetricValue``, ``ExternalMetricValue``: ``custom.metrics.k8s.io`` and
+  ``external.metrics.k8s.io`` values (``Client.get_custom_metric``, ``list_custom_metrics``,
+  ``get_external_metric``, ...).
 - ``KubeMetricsError`` and one subclass per error kind.
 
 Everything is implemented in the Rust crate ``kubemetrics``; this package re-exports the native
@@ -19,14 +23,17 @@ from kubemetrics._native import (
     ConfigError,
     ContainerMetrics,
     ContainerRow,
+    ExternalMetricValue,
     InternalError,
     IoError,
     KubeMetricsError,
+    MetricValue,
     MetricsUnavailableError,
     NodeMetrics,
     NodeRow,
     NotFoundError,
     PodMetrics,
+    PodRequests,
     PodRow,
     Quantity,
     QuantityError,
@@ -43,14 +50,17 @@ __all__ = [
     "ConfigError",
     "ContainerMetrics",
     "ContainerRow",
+    "ExternalMetricValue",
     "InternalError",
     "IoError",
     "KubeMetricsError",
+    "MetricValue",
     "MetricsUnavailableError",
     "NodeMetrics",
     "NodeRow",
     "NotFoundError",
     "PodMetrics",
+    "PodRequests",
     "PodRow",
     "Quantity",
     "QuantityError",

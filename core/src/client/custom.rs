@@ -73,11 +73,16 @@ impl Client {
         self.custom_values(&rest).await
     }
 
-    /// The series of external `metric` in `namespace` matching `label_selector`.
-    pub async fn get_external_metric(&self, namespace: &str, metric: &str, label_selector: Option<&str>) -> Result<Vec<ExternalMetricValue>> {
+    async fn require_external(&self) -> Result<()> {
         if !self.group_versions(EXTERNAL_GROUP).await?.iter().any(|v| v == "v1beta1") {
             return Err(Error::new(ErrorKind::MetricsUnavailable, "External metrics API not available: no external.metrics.k8s.io/v1beta1 is served"));
         }
+        Ok(())
+    }
+
+    /// The series of external `metric` in `namespace` matching `label_selector`.
+    pub async fn get_external_metric(&self, namespace: &str, metric: &str, label_selector: Option<&str>) -> Result<Vec<ExternalMetricValue>> {
+        self.require_external().await?;
         let q = query(&[("labelSelector", label_selector)]);
         let body = self.get_raw(&format!("/apis/{EXTERNAL_GROUP}/v1beta1/namespaces/{}/{}{q}", percent_encode(namespace), percent_encode(metric))).await?;
         Ok(serde_json::from_str::<ExternalMetricValueList>(&body).map_err(|e| Error::new(ErrorKind::Api, format!("cannot decode external metrics: {e}")))?.items)
@@ -91,6 +96,7 @@ impl Client {
 
     /// Discovery: the external metrics served.
     pub async fn list_external_metric_names(&self) -> Result<Vec<String>> {
+        self.require_external().await?;
         self.resource_names(&format!("/apis/{EXTERNAL_GROUP}/v1beta1")).await
     }
 

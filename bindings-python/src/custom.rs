@@ -1,0 +1,265 @@
+//! `MetricValue`, `ExternalMetricValue`: the `custom.metrics.k8s.io` and
+//! `external.metrics.k8s.io` values (what the HorizontalPodAutoscaler reads).
+
+use crate::convert::*;
+use crate::quantity::{PyQuantity, QuantityLike};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kubemetrics::metrics::custom::{DescribedObject, ExternalMetricValue, MetricIdentifier, MetricValue};
+use pyo3::basic::CompareOp;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use std::collections::BTreeMap;
+
+/// A label selector dict in the Kubernetes JSON shape (`{"matchLabels": {...}}`) as a `LabelSelector`.
+fn selector_from_py(selector: Option<&Bound<'_, PyAny>>) -> PyResult<Option<LabelSelector>> {
+    let Some(selector) = selector.filter(|s| !s.is_none()) else {
+        return Ok(None);
+    };
+    serde_json::from_str(&py_to_json_text(selector)?)
+        .map(Some)
+        .map_err(|e| PyValueError::new_err(format!("metric_selector is not a Kubernetes LabelSelector ({{\"matchLabels\": {{...}}, \"matchExpressions\": [...]}}): {e}")))
+}
+
+/// One custom metric value (`custom.metrics.k8s.io/v1beta2` `MetricValue`): the value of one
+/// metric for one object.
+///
+/// Clients return them from `get_custom_metric` and `list_custom_metrics` (v1beta1 servers'
+/// values are read into the same shape). `object_kind`, `object_namespace`, `object_name`,
+/// `object_uid`, `object_api_version` are the fields of the `describedObject`;
+/// `metric_name` and `metric_selector` those of the `metric`. `MetricValue(object_kind,
+/// object_namespace, object_name, metric_name, value, timestamp, window_seconds=None,
+/// metric_selector=None, object_uid="", object_api_version="")` builds one (for tests).
+/// Immutable, hashable, pickles; `to_dict()` gives the Kubernetes JSON shape (an item of a
+/// v1beta2 `MetricValueList`).
+#[pyclass(frozen, module = "kubemetrics", name = "MetricValue")]
+#[derive(Clone, Debug)]
+pub struct PyMetricValue(pub MetricValue);
+
+#[pymethods]
+impl PyMetricValue {
+    #[new]
+    #[pyo3(signature = (object_kind, object_namespace, object_name, metric_name, value, timestamp, window_seconds = None, metric_selector = None, object_uid = String::new(), object_api_version = String::new()))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        object_kind: String,
+        object_namespace: String,
+        object_name: String,
+        metric_name: String,
+        value: QuantityLike,
+        timestamp: &Bound<'_, PyAny>,
+        window_seconds: Option<i64>,
+        metric_selector: Option<&Bound<'_, PyAny>>,
+        object_uid: String,
+        object_api_version: String,
+    ) -> PyResult<Self> {
+        Ok(PyMetricValue(MetricValue {
+            described_object: DescribedObject { kind: object_kind, namespace: object_namespace, name: object_name, uid: object_uid, api_version: object_api_version },
+            metric: MetricIdentifier { name: metric_name, selector: selector_from_py(metric_selector)? },
+            timestamp: time_from_py(timestamp)?,
+            window_seconds,
+            value: value.0,
+        }))
+    }
+
+    /// Kind of the described object (`Pod`, `Service`, `Namespace`, ...).
+    #[getter]
+    fn object_kind(&self) -> &str {
+        &self.0.described_object.kind
+    }
+
+    /// Namespace of the described object; empty for cluster-scoped objects.
+    #[getter]
+    fn object_namespace(&self) -> &str {
+        &self.0.described_object.namespace
+    }
+
+    /// Name of the described object.
+    #[getter]
+    fn object_name(&self) -> &str {
+        &self.0.described_object.name
+    }
+
+    /// UID of the described object, when known (else empty).
+    #[getter]
+    fn object_uid(&self) -> &str {
+        &self.0.described_object.uid
+    }
+
+    /// API version of the described object (`/v1` for core objects, as
+    /// custom-metrics-apiserver writes it; empty when unknown).
+    #[getter]
+    fn object_api_version(&self) -> &str {
+        &self.0.described_object.api_version
+    }
+
+    /// The metric's name.
+    #[getter]
+    fn metric_name(&self) -> &str {
+        &self.0.metric.name
+    }
+
+    /// The metric label selector the value was selected with, as a Kubernetes `LabelSelector`
+    /// dict (`{"matchLabels": {...}}`), or None when none was given.
+    #[getter]
+    fn metric_selector<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.0.metric.selector.as_ref().map(|s| json_to_py(py, &to_json(s)?)).transpose()
+    }
+
+    /// When the value was measured (an aware `datetime` in UTC).
+    #[getter]
+    fn timestamp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        time_to_py(py, &self.0.timestamp)
+    }
+
+    /// Length of the measurement window in seconds (None when the server did not say).
+    #[getter]
+    fn window_seconds(&self) -> Option<i64> {
+        self.0.window_seconds
+    }
+
+    /// The value.
+    #[getter]
+    fn value(&self) -> PyQuantity {
+        PyQuantity(self.0.value)
+    }
+
+    /// The value as in the Kubernetes JSON (an item of a v1beta2 `MetricValueList`:
+    /// `describedObject`, `metric`, `timestamp`, `windowSeconds`, `value`), as dicts.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.to_json()?)
+    }
+
+    /// The value as Kubernetes JSON (v1beta2 field order, canonical quantity).
+    fn to_json(&self) -> PyResult<String> {
+        to_json(&self.0)
+    }
+
+    /// Reads a `MetricValue` from its v1beta2 Kubernetes JSON (`ApiError` when it cannot be
+    /// decoded).
+    #[staticmethod]
+    fn from_json(json: &str) -> PyResult<Self> {
+        from_json("MetricValue", json).map(PyMetricValue)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "MetricValue(object_kind={}, object_namespace={}, object_name={}, metric_name={}, value={:?}, timestamp={}, window_seconds={}, metric_selector={}, object_uid={}, object_api_version={})",
+            repr_of(py, self.object_kind())?,
+            repr_of(py, self.object_namespace())?,
+            repr_of(py, self.object_name())?,
+            repr_of(py, self.metric_name())?,
+            self.0.value,
+            repr_of(py, self.timestamp(py)?)?,
+            repr_of(py, self.window_seconds())?,
+            repr_of(py, self.metric_selector(py)?)?,
+            repr_of(py, self.object_uid())?,
+            repr_of(py, self.object_api_version())?,
+        ))
+    }
+
+    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
+        richcmp_eq(py, &self.0, &other.0, op)
+    }
+
+    fn __hash__(&self) -> u64 {
+        let (o, v) = (&self.0.described_object, &self.0);
+        hash_of(&(&o.kind, &o.namespace, &o.name, &v.metric.name, v.timestamp.0.as_nanosecond(), v.value))
+    }
+
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        reduce_from_json::<Self>(py, self.to_json()?)
+    }
+}
+
+/// One external metric value (`external.metrics.k8s.io/v1beta1` `ExternalMetricValue`): one
+/// series of a metric not tied to any Kubernetes object (a queue's depth, ...).
+///
+/// Clients return them from `get_external_metric`. `ExternalMetricValue(metric_name,
+/// metric_labels, value, timestamp, window_seconds=None)` builds one (for tests). Immutable,
+/// hashable, pickles; `to_dict()` gives the Kubernetes JSON shape (an item of an
+/// `ExternalMetricValueList`).
+#[pyclass(frozen, module = "kubemetrics", name = "ExternalMetricValue")]
+#[derive(Clone, Debug)]
+pub struct PyExternalMetricValue(pub ExternalMetricValue);
+
+#[pymethods]
+impl PyExternalMetricValue {
+    #[new]
+    #[pyo3(signature = (metric_name, metric_labels, value, timestamp, window_seconds = None))]
+    fn new(metric_name: String, metric_labels: BTreeMap<String, String>, value: QuantityLike, timestamp: &Bound<'_, PyAny>, window_seconds: Option<i64>) -> PyResult<Self> {
+        Ok(PyExternalMetricValue(ExternalMetricValue { metric_name, metric_labels, timestamp: time_from_py(timestamp)?, window_seconds, value: value.0 }))
+    }
+
+    /// The metric's name.
+    #[getter]
+    fn metric_name(&self) -> &str {
+        &self.0.metric_name
+    }
+
+    /// The labels of this series of the metric.
+    #[getter]
+    fn metric_labels<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        string_map_to_py(py, &self.0.metric_labels)
+    }
+
+    /// When the value was measured (an aware `datetime` in UTC).
+    #[getter]
+    fn timestamp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        time_to_py(py, &self.0.timestamp)
+    }
+
+    /// Length of the measurement window in seconds (None when the server did not say).
+    #[getter]
+    fn window_seconds(&self) -> Option<i64> {
+        self.0.window_seconds
+    }
+
+    /// The value.
+    #[getter]
+    fn value(&self) -> PyQuantity {
+        PyQuantity(self.0.value)
+    }
+
+    /// The value as in the Kubernetes JSON (an item of an `ExternalMetricValueList`:
+    /// `metricName`, `metricLabels`, `timestamp`, `window`, `value`), as dicts.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &self.to_json()?)
+    }
+
+    /// The value as Kubernetes JSON (Go field order, canonical quantity).
+    fn to_json(&self) -> PyResult<String> {
+        to_json(&self.0)
+    }
+
+    /// Reads an `ExternalMetricValue` from its Kubernetes JSON (`ApiError` when it cannot be
+    /// decoded).
+    #[staticmethod]
+    fn from_json(json: &str) -> PyResult<Self> {
+        from_json("ExternalMetricValue", json).map(PyExternalMetricValue)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "ExternalMetricValue(metric_name={}, metric_labels={}, value={:?}, timestamp={}, window_seconds={})",
+            repr_of(py, self.metric_name())?,
+            repr_of(py, self.metric_labels(py)?)?,
+            self.0.value,
+            repr_of(py, self.timestamp(py)?)?,
+            repr_of(py, self.window_seconds())?,
+        ))
+    }
+
+    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
+        richcmp_eq(py, &self.0, &other.0, op)
+    }
+
+    fn __hash__(&self) -> u64 {
+        let v = &self.0;
+        hash_of(&(&v.metric_name, &v.metric_labels, v.timestamp.0.as_nanosecond(), v.value))
+    }
+
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        reduce_from_json::<Self>(py, self.to_json()?)
+    }
+}
