@@ -87,4 +87,5 @@ fn kubelet_source_matches_the_metrics_api() {
     }
     drop(api);
     rt.block_on(fleet.shutdown());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -10,7 +10,9 @@ async fn client_for(server: &LoopbackApiServer) -> Client {
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("kubeconfig");
     std::fs::write(&path, server.kubeconfig("default")).expect("write");
-    Client::from_kubeconfig(Some(&path), None).await.expect("client")
+    let client = Client::from_kubeconfig(Some(&path), None).await.expect("client");
+    let _ = std::fs::remove_dir_all(&dir);
+    client
 }
 
 #[tokio::test]
@@ -105,6 +107,7 @@ async fn connection_refused_and_bad_config() {
     let e = Client::from_kubeconfig(Some(&dir.join("missing")), None).await.expect_err("missing file");
     assert_eq!(e.kind(), ErrorKind::Config);
     assert!(e.message().contains("missing"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -113,7 +113,7 @@ fn store_at_scale() {
     let web = store.pod_metrics(Some("web"), at(2));
     println!("pod_metrics(web): {} in {:.0} ms", web.len(), start.elapsed().as_secs_f64() * 1e3);
     let start = Instant::now();
-    let one = store.pod_metric("web", "app-00042-000-x7k2p", at(2));
+    let one = store.pod_metric("default", "app-00042-000-x7k2p", at(2));
     println!("pod_metric(one): {:?} in {:.1} ms", one.map(|p| p.containers.len()), start.elapsed().as_secs_f64() * 1e3);
     assert_eq!(node_metrics.len(), nodes);
     assert_eq!(pods.len(), nodes * containers / 2);

@@ -66,6 +66,7 @@ fn go_order(input: &[(String, i64)]) -> Vec<String> {
     }
     drop(stdin);
     let out = child.wait_with_output().expect("go run");
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(out.status.success(), "go run failed");
     String::from_utf8(out.stdout).expect("utf8").lines().map(str::to_string).collect()
 }
