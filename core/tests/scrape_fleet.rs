@@ -118,7 +118,13 @@ async fn three_nodes_serve_what_the_inventory_says() {
 async fn explicit_ports_are_used_and_skipped_when_taken() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();
-    let fleet = Fleet::start(FleetConfig { nodes: 2, first_port: Some(port), ..config() }).await.expect("fleet");
+    let fleet = Fleet::start(FleetConfig {
+        nodes: 2,
+        first_port: Some(port),
+        ..config()
+    })
+    .await
+    .expect("fleet");
     let ports: Vec<u16> = fleet.addrs().iter().map(|(_, a)| a.port()).collect();
     assert!(ports[0] > port && ports[1] > ports[0], "{port} {ports:?}");
     let s = scrape(&client(), fleet.addrs()[1].1).await;

@@ -453,7 +453,11 @@ impl NodeScrapeBuilder {
                 && key(k) == key(i)
             {
                 let e = &entries[i as usize];
-                let (ns, pod, c) = (e.namespace.get(&names), e.pod.get(&names), e.container.get(&names));
+                let (ns, pod, c) = (
+                    e.namespace.get(&names),
+                    e.pod.get(&names),
+                    e.container.get(&names),
+                );
                 let (w, l) = (&entries[k as usize].sample, &entries[i as usize].sample);
                 let message = format!(
                     "duplicate series for container {ns}/{pod}/{c}: kept the copy with timestamp {} and CPU {}ns (line {}), dropped timestamp {} and CPU {}ns",

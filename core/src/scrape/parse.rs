@@ -99,7 +99,8 @@ impl Family {
             (b"node_swap_usage_bytes", Family::NodeSwap),
         ];
         NAMES.iter().find_map(|&(name, family)| {
-            (line.starts_with(name) && !line.get(name.len()).is_some_and(|&b| is_name_char(b))).then_some((family, name.len()))
+            (line.starts_with(name) && !line.get(name.len()).is_some_and(|&b| is_name_char(b)))
+                .then_some((family, name.len()))
         })
     }
 
@@ -370,7 +371,9 @@ impl State {
         if !matches!(line.get(start), Some(b'c' | b'n')) {
             return;
         }
-        let Some((family, end)) = Family::prefix_of(&line[start..]).map(|(f, len)| (f, start + len)) else {
+        let Some((family, end)) =
+            Family::prefix_of(&line[start..]).map(|(f, len)| (f, start + len))
+        else {
             return;
         };
         if let Err(r) = self.series(family, line, end) {
@@ -589,7 +592,10 @@ impl State {
             Err(head) => {
                 // Only new keys need checking: an existing slot's names are valid UTF-8 already.
                 if let Some(k) = key.iter().position(|v| std::str::from_utf8(v).is_err()) {
-                    return Err(reject(IssueKind::Labels, format!("label {:?} is not valid UTF-8", LABELS[k])));
+                    return Err(reject(
+                        IssueKind::Labels,
+                        format!("label {:?} is not valid UTF-8", LABELS[k]),
+                    ));
                 }
                 let idx = self.new_slot(key);
                 if head == NONE {
@@ -742,7 +748,10 @@ fn parse_labels(
         }
         let name = &line[i..name_end];
         let valid_name = matches!(name, b"namespace" | b"pod" | b"container")
-            || (name.first().is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_') && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_'));
+            || (name
+                .first()
+                .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
+                && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_'));
         if !valid_name {
             return Err(reject(IssueKind::Syntax, "invalid label name"));
         }

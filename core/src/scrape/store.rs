@@ -52,6 +52,10 @@
 //! `"8318172Ki"`), `timestamp` the end of the interval, `window` its real length, and
 //! `creationTimestamp` the query time. Labels are not known here: callers copy them from the
 //! Node and Pod objects. Results are sorted by name (pods by namespace, then name).
+//!
+//! Building objects dominates a full listing (about 3 µs per pod, all allocation: 600,000 pods
+//! take about 2 s); [`visit_pods`](MetricsStore::visit_pods) walks the same served pods, in the
+//! same order, with borrowed names and plain numbers (about 0.4 µs per pod).
 
 use super::{NodeScrape, from_timestamp, to_timestamp};
 use crate::metrics::{ContainerMetrics, GoDuration, NodeMetrics, PodMetrics, Usage};
@@ -836,7 +840,12 @@ impl MetricsStore {
 
     /// Visits every served pod (of one namespace when given) without building objects, in the
     /// same order and with the same rules as [`pod_metrics`](Self::pod_metrics).
-    pub fn visit_pods<'a>(&'a self, namespace: Option<&str>, now: jiff::Timestamp, mut f: impl FnMut(PodUsage<'a>)) {
+    pub fn visit_pods<'a>(
+        &'a self,
+        namespace: Option<&str>,
+        now: jiff::Timestamp,
+        mut f: impl FnMut(PodUsage<'a>),
+    ) {
         let ns = match namespace {
             Some(ns) => match self.strings.lookup(ns) {
                 Some(id) => Some(id),
@@ -845,15 +854,26 @@ impl MetricsStore {
             None => None,
         };
         for (p, earliest) in self.served_pods(now, |p| ns.is_none_or(|id| p.namespace == id)) {
-            f(PodUsage { store: self, pod: p, timestamp_ns: earliest.ts, window_ns: earliest.window });
+            f(PodUsage {
+                store: self,
+                pod: p,
+                timestamp_ns: earliest.ts,
+                window_ns: earliest.window,
+            });
         }
     }
 
     /// Served pods matching `want`, sorted by (namespace, name), one per name (the newest).
-    fn served_pods(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<(&PodEntry, Rate)> {
+    fn served_pods(
+        &self,
+        now: jiff::Timestamp,
+        want: impl Fn(&PodEntry) -> bool,
+    ) -> Vec<(&PodEntry, Rate)> {
         let now_ns = from_timestamp(now);
         // Namespaces are few: rank them once so that sorting compares integers before names.
-        let mut ranked: Vec<Sym> = (0..self.strings.names.len() as Sym).filter(|&id| self.strings.names[id as usize].is_some()).collect();
+        let mut ranked: Vec<Sym> = (0..self.strings.names.len() as Sym)
+            .filter(|&id| self.strings.names[id as usize].is_some())
+            .collect();
         ranked.sort_unstable_by(|&a, &b| self.strings.get(a).cmp(self.strings.get(b)));
         let mut rank = vec![0u32; self.strings.names.len()];
         for (r, &id) in ranked.iter().enumerate() {
@@ -868,17 +888,35 @@ impl MetricsStore {
             }
             for p in e.pods.iter().filter(|p| want(p)) {
                 if let Some(earliest) = self.pod_rate(p) {
-                    found.push((rank[p.namespace as usize], prefix16(&p.name), &p.name, earliest.ts, p));
+                    found.push((
+                        rank[p.namespace as usize],
+                        prefix16(&p.name),
+                        &p.name,
+                        earliest.ts,
+                        p,
+                    ));
                 }
             }
         }
         // Newest first within one name, so that dedup keeps the freshest node's copy.
-        found.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.cmp(b.2)).then(b.3.cmp(&a.3)));
+        found.sort_unstable_by(|a, b| {
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then_with(|| a.2.cmp(b.2))
+                .then(b.3.cmp(&a.3))
+        });
         found.dedup_by(|a, b| a.0 == b.0 && a.2 == b.2);
-        found.into_iter().filter_map(|(.., p)| Some((p, self.pod_rate(p)?))).collect()
+        found
+            .into_iter()
+            .filter_map(|(.., p)| Some((p, self.pod_rate(p)?)))
+            .collect()
     }
 
-    fn pods_where(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<PodMetrics> {
+    fn pods_where(
+        &self,
+        now: jiff::Timestamp,
+        want: impl Fn(&PodEntry) -> bool,
+    ) -> Vec<PodMetrics> {
         self.served_pods(now, want)
             .into_iter()
             .map(|(p, earliest)| PodMetrics {
@@ -1384,11 +1422,30 @@ mod tests {
         let mut seen = Vec::new();
         st.visit_pods(None, at(T0), |p| {
             let c: Vec<_> = p.containers().collect();
-            seen.push((p.namespace(), p.name(), p.window_ns, c[0].name, c[0].cpu_nanocores, c[0].memory_bytes));
+            seen.push((
+                p.namespace(),
+                p.name(),
+                p.window_ns,
+                c[0].name,
+                c[0].cpu_nanocores,
+                c[0].memory_bytes,
+            ));
         });
-        assert_eq!(seen, [("a", "q", 10 * S, "y", 600_000_000, 9), ("b", "p", 10 * S, "x", 300_000_000, 7)]);
+        assert_eq!(
+            seen,
+            [
+                ("a", "q", 10 * S, "y", 600_000_000, 9),
+                ("b", "p", 10 * S, "x", 300_000_000, 7)
+            ]
+        );
         let objects = st.pod_metrics(None, at(T0));
-        assert_eq!(objects.iter().map(|p| (p.namespace(), p.name())).collect::<Vec<_>>(), [("a", "q"), ("b", "p")]);
+        assert_eq!(
+            objects
+                .iter()
+                .map(|p| (p.namespace(), p.name()))
+                .collect::<Vec<_>>(),
+            [("a", "q"), ("b", "p")]
+        );
         let mut only_b = 0;
         st.visit_pods(Some("b"), at(T0), |_| only_b += 1);
         st.visit_pods(Some("none"), at(T0), |_| only_b += 100);
