@@ -1,0 +1,216 @@
+//! `Quantity`: the exact Kubernetes `resource.Quantity`.
+
+use crate::to_js_error;
+use kubemetrics::{ErrorKind, Format};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+/// How a quantity prefers to be printed, kept from the string it was parsed from.
+#[napi(string_enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuantityFormat {
+    /// Powers of ten with SI suffixes: `n u m "" k M G T P E` (`1500m`, `5G`).
+    DecimalSI,
+    /// Powers of two with IEC suffixes: `Ki Mi Gi Ti Pi Ei` (`128Mi`).
+    BinarySI,
+    /// Scientific notation with a multiple-of-three exponent: `12e6`.
+    DecimalExponent,
+}
+
+impl From<Format> for QuantityFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::BinarySI => QuantityFormat::BinarySI,
+            Format::DecimalExponent => QuantityFormat::DecimalExponent,
+            _ => QuantityFormat::DecimalSI,
+        }
+    }
+}
+
+impl From<QuantityFormat> for Format {
+    fn from(f: QuantityFormat) -> Self {
+        match f {
+            QuantityFormat::DecimalSI => Format::DecimalSI,
+            QuantityFormat::BinarySI => Format::BinarySI,
+            QuantityFormat::DecimalExponent => Format::DecimalExponent,
+        }
+    }
+}
+
+/// An exact Kubernetes resource quantity (`"250264852n"`, `"8318172Ki"`, `"1.5"`, `"12e6"`).
+///
+/// The value is a decimal number rounded up (away from zero) to a multiple of 10^-9, exactly as
+/// k8s.io/apimachinery's `resource.ParseQuantity` does, plus the format it prints in. Comparison
+/// looks at the value only: `"1"`, `"1000m"` and `"1e0"` are equal.
+///
+/// Integer accessors return exact `bigint`s and throw (`code` `ERR_KM_QUANTITY`) instead of
+/// wrapping when a value does not fit a 128-bit integer; invalid strings throw the same code.
+///
+/// ```js
+/// const cpu = new Quantity('250264852n')
+/// cpu.milliValue // 251n, as `kubectl top` shows 251m
+/// new Quantity('1.5Gi').toString() // '1536Mi'
+/// ```
+#[napi]
+#[derive(Debug, Clone, Copy)]
+pub struct Quantity {
+    pub(crate) inner: kubemetrics::Quantity,
+}
+
+impl From<kubemetrics::Quantity> for Quantity {
+    fn from(inner: kubemetrics::Quantity) -> Self {
+        Quantity { inner }
+    }
+}
+
+/// A `Quantity` argument, or a string parsed as one.
+fn operand(env: &Env, other: &Either<ClassInstance<'_, Quantity>, String>) -> Result<kubemetrics::Quantity> {
+    match other {
+        Either::A(q) => Ok(q.inner),
+        Either::B(s) => kubemetrics::Quantity::parse(s).map_err(|e| to_js_error(env, &e)),
+    }
+}
+
+/// `Some(n)` or the ERR_KM_QUANTITY error saying the value does not fit.
+fn fits(env: &Env, q: &kubemetrics::Quantity, what: &str, value: Option<i128>) -> Result<i128> {
+    value.ok_or_else(|| {
+        to_js_error(env, &kubemetrics::Error::new(ErrorKind::Quantity, format!("{what} of {q} does not fit a 128-bit integer")))
+    })
+}
+
+#[napi]
+impl Quantity {
+    /// Parses a quantity string with apimachinery's grammar and rounding.
+    ///
+    /// Throws an `Error` with `code` `ERR_KM_QUANTITY` that says what was wrong and shows the input.
+    #[napi(constructor)]
+    pub fn new(env: Env, value: String) -> Result<Quantity> {
+        kubemetrics::Quantity::parse(&value).map(Quantity::from).map_err(|e| to_js_error(&env, &e))
+    }
+
+    /// A whole number of units (`Quantity.fromInt(2)` is `"2"`).
+    #[napi(factory)]
+    pub fn from_int(value: i64, format: Option<QuantityFormat>) -> Quantity {
+        kubemetrics::Quantity::from_int(value, format.map_or(Format::DecimalSI, Format::from)).into()
+    }
+
+    /// A number of thousandths (`Quantity.fromMilli(1500)` is `"1500m"`).
+    #[napi(factory)]
+    pub fn from_milli(milli: i64, format: Option<QuantityFormat>) -> Quantity {
+        kubemetrics::Quantity::from_milli(milli, format.map_or(Format::DecimalSI, Format::from)).into()
+    }
+
+    /// Whole units, rounded up (away from zero), as an exact `bigint`.
+    ///
+    /// Throws `ERR_KM_QUANTITY` when the value does not fit a 128-bit integer.
+    #[napi(getter)]
+    pub fn value(&self, env: Env) -> Result<i128> {
+        fits(&env, &self.inner, "the value", self.inner.value())
+    }
+
+    /// Thousandths, rounded up (away from zero), as an exact `bigint`. For CPU this is
+    /// millicores: `250264852n` gives `251n`, as `kubectl top` shows `251m`.
+    ///
+    /// Throws `ERR_KM_QUANTITY` when they do not fit a 128-bit integer.
+    #[napi(getter)]
+    pub fn milli_value(&self, env: Env) -> Result<i128> {
+        fits(&env, &self.inner, "the milli-value", self.inner.milli_value())
+    }
+
+    /// The value scaled by `10^-scale` and rounded up (away from zero) to an exact `bigint`.
+    /// `scaledValue(0)` is `value`, `scaledValue(-3)` is `milliValue`, `scaledValue(-9)` is nanos.
+    ///
+    /// Throws `ERR_KM_QUANTITY` when that integer does not fit a 128-bit integer.
+    #[napi]
+    pub fn scaled_value(&self, env: Env, scale: i32) -> Result<i128> {
+        fits(&env, &self.inner, &format!("the value scaled by 10^{}", -scale), self.inner.scaled_value(scale))
+    }
+
+    /// The nearest `number` (correctly rounded); approximate for values beyond 2^53.
+    #[napi]
+    pub fn to_number(&self) -> f64 {
+        self.inner.as_f64()
+    }
+
+    /// The canonical string (`"1.5Gi"` gives `"1536Mi"`, `"1.5"` gives `"1500m"`).
+    #[napi]
+    #[allow(clippy::inherent_to_string)]
+    pub fn to_string(&self) -> String {
+        self.inner.canonical()
+    }
+
+    /// The canonical string, so that `JSON.stringify` writes quantities as Kubernetes does.
+    #[napi(js_name = "toJSON")]
+    pub fn to_json(&self) -> String {
+        self.inner.canonical()
+    }
+
+    /// The exact value as a plain decimal number, without suffix or exponent
+    /// (`"250264852n"` gives `"0.250264852"`, `"1Ki"` gives `"1024"`, `"-1500m"` gives `"-1.5"`).
+    #[napi]
+    pub fn to_plain_decimal(&self) -> String {
+        self.inner.to_plain_decimal()
+    }
+
+    /// The preferred print format.
+    #[napi(getter)]
+    pub fn format(&self) -> QuantityFormat {
+        self.inner.format().into()
+    }
+
+    /// The same value, printed in another format.
+    #[napi]
+    pub fn with_format(&self, format: QuantityFormat) -> Quantity {
+        self.inner.with_format(format.into()).into()
+    }
+
+    /// `true` for zero.
+    #[napi]
+    pub fn is_zero(&self) -> bool {
+        self.inner.is_zero()
+    }
+
+    /// -1, 0 or 1.
+    #[napi]
+    pub fn signum(&self) -> i32 {
+        self.inner.signum()
+    }
+
+    /// Compares values: -1 when this is less than `other`, 0 when equal, 1 when greater.
+    /// `other` may be a `Quantity` or a quantity string; usable as an `Array.prototype.sort`
+    /// comparator via `(a, b) => a.cmp(b)`.
+    #[napi]
+    pub fn cmp(&self, env: Env, other: Either<ClassInstance<'_, Quantity>, String>) -> Result<i32> {
+        let other = operand(&env, &other)?;
+        Ok(self.inner.cmp(&other) as i32)
+    }
+
+    /// `true` when the values are equal (`"1"`, `"1000m"` and `"1e0"` are equal).
+    #[napi]
+    pub fn equals(&self, env: Env, other: Either<ClassInstance<'_, Quantity>, String>) -> Result<bool> {
+        let other = operand(&env, &other)?;
+        Ok(self.inner == other)
+    }
+
+    /// `this + other`, exactly. The result keeps this quantity's format, or `other`'s when this
+    /// is zero (as apimachinery's `Add` does). Throws `ERR_KM_QUANTITY` only when the sum needs
+    /// more than 38 significant digits or exceeds 10^1000.
+    #[napi]
+    pub fn add(&self, env: Env, other: Either<ClassInstance<'_, Quantity>, String>) -> Result<Quantity> {
+        let other = operand(&env, &other)?;
+        self.inner.checked_add(&other).map(Quantity::from).map_err(|e| to_js_error(&env, &e))
+    }
+
+    /// `this - other`, exactly; see `add`.
+    #[napi]
+    pub fn sub(&self, env: Env, other: Either<ClassInstance<'_, Quantity>, String>) -> Result<Quantity> {
+        let other = operand(&env, &other)?;
+        self.inner.checked_sub(&other).map(Quantity::from).map_err(|e| to_js_error(&env, &e))
+    }
+
+    /// The negated value.
+    #[napi]
+    pub fn neg(&self) -> Quantity {
+        (-self.inner).into()
+    }
+}
