@@ -126,7 +126,11 @@ pub unsafe extern "C" fn km_client_get_raw(client: *const km_client, path: *cons
 /// Errors: `KM_STATUS_METRICS_UNAVAILABLE` when the cluster serves no Metrics API, and those of
 /// `km_client_get_raw`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn km_client_list_node_metrics(client: *const km_client, label_selector: *const c_char, out: *mut *mut km_node_metrics_list) -> km_status {
+pub unsafe extern "C" fn km_client_list_node_metrics(
+    client: *const km_client,
+    label_selector: *const c_char,
+    out: *mut *mut km_node_metrics_list,
+) -> km_status {
     guard("km_client_list_node_metrics", || {
         let c = unsafe { arg(client, "client") }?;
         let label_selector = unsafe { opt_str(label_selector, "label_selector") }?;
@@ -198,7 +202,12 @@ pub unsafe extern "C" fn km_client_list_pod_metrics(
 /// Errors: `KM_STATUS_NOT_FOUND` (with the server's message), `KM_STATUS_METRICS_UNAVAILABLE`,
 /// and those of `km_client_get_raw`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn km_client_get_pod_metrics(client: *const km_client, namespace: *const c_char, name: *const c_char, out: *mut *mut km_pod_metrics) -> km_status {
+pub unsafe extern "C" fn km_client_get_pod_metrics(
+    client: *const km_client,
+    namespace: *const c_char,
+    name: *const c_char,
+    out: *mut *mut km_pod_metrics,
+) -> km_status {
     guard("km_client_get_pod_metrics", || {
         let c = unsafe { arg(client, "client") }?;
         let namespace = unsafe { arg_str(namespace, "namespace") }?;

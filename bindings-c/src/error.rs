@@ -204,9 +204,7 @@ fn with_last<T>(f: impl FnOnce(Option<&LastError>) -> T) -> Option<T> {
 /// or of `km_last_error_clear()`. Never NULL. Do not free it.
 #[unsafe(no_mangle)]
 pub extern "C" fn km_last_error_message() -> *const c_char {
-    guard_value("km_last_error_message", c"".as_ptr(), || {
-        with_last(|last| last.map_or(c"".as_ptr(), |l| l.message.as_ptr())).unwrap_or(c"".as_ptr())
-    })
+    guard_value("km_last_error_message", c"".as_ptr(), || with_last(|last| last.map_or(c"".as_ptr(), |l| l.message.as_ptr())).unwrap_or(c"".as_ptr()))
 }
 
 /// Copies the message of `km_last_error_message()` into `buffer` (at most `length - 1` bytes,

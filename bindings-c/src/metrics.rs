@@ -542,7 +542,11 @@ pub unsafe extern "C" fn km_container_metrics_name(container: *const km_containe
 ///
 /// Errors: `KM_STATUS_NOT_FOUND` when the container reports no usage of `resource`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn km_container_metrics_usage(container: *const km_container_metrics, resource: *const c_char, out: *mut *const km_quantity) -> km_status {
+pub unsafe extern "C" fn km_container_metrics_usage(
+    container: *const km_container_metrics,
+    resource: *const c_char,
+    out: *mut *const km_quantity,
+) -> km_status {
     guard("km_container_metrics_usage", || {
         let c = unsafe { arg(container, "container") }?;
         let resource = unsafe { arg_str(resource, "resource") }?;

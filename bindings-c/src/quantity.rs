@@ -199,4 +199,3 @@ pub unsafe extern "C" fn km_string_free(string: *mut c_char) {
         }
     })
 }
-

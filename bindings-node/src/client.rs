@@ -1,8 +1,8 @@
 //! `Client`: typed reads of the Metrics API and kubectl-identical `top`.
 
 use crate::convert::{NodeRow, ScopedArray, TopPods};
-use crate::wire::{self, RawValue, Shape};
 use crate::spawn;
+use crate::wire::{self, RawValue, Shape};
 use kubemetrics::top::{SortBy, TopNodeOptions, TopPodOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -110,10 +110,12 @@ fn sort_by(s: Option<&str>) -> kubemetrics::Result<SortBy> {
 
 fn with_options(client: kubemetrics::Client, options: Option<ClientOptions>) -> Client {
     let timeout = options.and_then(|o| o.timeout_ms).map(|ms| Duration::from_millis(u64::from(ms)));
-    Client { inner: match timeout {
-        Some(t) => client.with_timeout(t),
-        None => client,
-    } }
+    Client {
+        inner: match timeout {
+            Some(t) => client.with_timeout(t),
+            None => client,
+        },
+    }
 }
 
 /// A client of the Kubernetes Metrics API.

@@ -197,8 +197,7 @@ impl<T: ToNapiValue> ToNapiValue for ScopedArray<T> {
             check_status!(unsafe { sys::napi_open_handle_scope(env, &mut scope) })?;
             // SAFETY: `array` lives in the enclosing scope; the item's handle only needs to live
             // until it is stored in the array.
-            let stored = unsafe { T::to_napi_value(env, item) }
-                .and_then(|value| check_status!(unsafe { sys::napi_set_element(env, array, i as u32, value) }));
+            let stored = unsafe { T::to_napi_value(env, item) }.and_then(|value| check_status!(unsafe { sys::napi_set_element(env, array, i as u32, value) }));
             // SAFETY: `scope` was opened above on this thread and nothing escapes it.
             let closed = check_status!(unsafe { sys::napi_close_handle_scope(env, scope) });
             stored?;

@@ -16,8 +16,8 @@ pub use convert::{ContainerMetrics, ContainerRow, NodeMetrics, NodeRow, ObjectMe
 pub use quantity::{Quantity, QuantityFormat};
 
 use kubemetrics::ErrorKind;
-use napi::bindgen_prelude::*;
 use napi::JsValue;
+use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::future::Future;
 

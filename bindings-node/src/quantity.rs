@@ -73,9 +73,7 @@ fn operand(env: &Env, other: &Either<ClassInstance<'_, Quantity>, String>) -> Re
 
 /// `Some(n)` or the ERR_KM_QUANTITY error saying the value does not fit.
 fn fits(env: &Env, q: &kubemetrics::Quantity, what: &str, value: Option<i128>) -> Result<i128> {
-    value.ok_or_else(|| {
-        to_js_error(env, &kubemetrics::Error::new(ErrorKind::Quantity, format!("{what} of {q} does not fit a 128-bit integer")))
-    })
+    value.ok_or_else(|| to_js_error(env, &kubemetrics::Error::new(ErrorKind::Quantity, format!("{what} of {q} does not fit a 128-bit integer"))))
 }
 
 #[napi]

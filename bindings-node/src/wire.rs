@@ -99,7 +99,14 @@ impl Definer {
             check_status!(sys::napi_get_named_property(env, object, c"defineProperty".as_ptr(), &mut define_property))?;
             let text = USAGE_QUANTITIES.to_bytes();
             check_status!(sys::napi_create_string_utf8(env, text.as_ptr().cast::<c_char>(), text.len() as isize, &mut name))?;
-            check_status!(sys::napi_create_function(env, USAGE_QUANTITIES.as_ptr(), text.len() as isize, Some(usage_quantities_getter), ptr::null_mut(), &mut getter))?;
+            check_status!(sys::napi_create_function(
+                env,
+                USAGE_QUANTITIES.as_ptr(),
+                text.len() as isize,
+                Some(usage_quantities_getter),
+                ptr::null_mut(),
+                &mut getter
+            ))?;
             check_status!(sys::napi_get_boolean(env, true, &mut yes))?;
             check_status!(sys::napi_create_object(env, &mut descriptor))?;
             check_status!(sys::napi_set_named_property(env, descriptor, c"get".as_ptr(), getter))?;

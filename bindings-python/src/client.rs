@@ -259,7 +259,13 @@ client_class!(PyClient, {
 
     /// Lists pod metrics in `namespace`, or in all namespaces when None.
     #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
-    fn list_pod_metrics(&self, py: Python<'_>, namespace: Option<&str>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Vec<PyPodMetrics>> {
+    fn list_pod_metrics(
+        &self,
+        py: Python<'_>,
+        namespace: Option<&str>,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+    ) -> PyResult<Vec<PyPodMetrics>> {
         let options = list_options(label_selector, field_selector);
         block(py, self.inner.list_pod_metrics(namespace, &options)).map(pod_list)
     }
@@ -276,7 +282,14 @@ client_class!(PyClient, {
     /// Errors: `MetricsUnavailableError` when no Metrics API is served or it returned no node
     /// ("metrics not available yet"); `NotFoundError` for an unknown node name.
     #[pyo3(signature = (name = None, label_selector = None, show_capacity = false, sort_by = None))]
-    fn top_nodes(&self, py: Python<'_>, name: Option<String>, label_selector: Option<String>, show_capacity: bool, sort_by: Option<&str>) -> PyResult<Vec<PyNodeRow>> {
+    fn top_nodes(
+        &self,
+        py: Python<'_>,
+        name: Option<String>,
+        label_selector: Option<String>,
+        show_capacity: bool,
+        sort_by: Option<&str>,
+    ) -> PyResult<Vec<PyNodeRow>> {
         let options = node_options(name, label_selector, show_capacity, sort_by)?;
         block(py, self.inner.top_nodes(&options)).map(node_rows)
     }
@@ -311,7 +324,13 @@ client_class!(PyClient, {
     /// matching the selectors, summed over each pod's containers. Compare usage with
     /// `PodRequests.cpu_percent(row.cpu)` / `memory_percent(row.memory)`.
     #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
-    fn pod_requests(&self, py: Python<'_>, namespace: Option<&str>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Vec<PyPodRequests>> {
+    fn pod_requests(
+        &self,
+        py: Python<'_>,
+        namespace: Option<&str>,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+    ) -> PyResult<Vec<PyPodRequests>> {
         let options = list_options(label_selector, field_selector);
         block(py, self.inner.pod_requests(namespace, &options)).map(requests_list)
     }
@@ -330,7 +349,15 @@ client_class!(PyClient, {
     /// Errors: `NotFoundError` with the server's message for an unknown metric or object,
     /// `MetricsUnavailableError` when no custom metrics API is served.
     #[pyo3(signature = (namespace, resource, name, metric, metric_selector = None))]
-    fn get_custom_metric(&self, py: Python<'_>, namespace: Option<String>, resource: String, name: String, metric: &str, metric_selector: Option<&str>) -> PyResult<PyMetricValue> {
+    fn get_custom_metric(
+        &self,
+        py: Python<'_>,
+        namespace: Option<String>,
+        resource: String,
+        name: String,
+        metric: &str,
+        metric_selector: Option<&str>,
+    ) -> PyResult<PyMetricValue> {
         let object = object_ref(namespace, resource, name);
         block(py, self.inner.get_custom_metric(&object, metric, metric_selector)).map(PyMetricValue)
     }
@@ -385,7 +412,13 @@ client_class!(PyAsyncClient, {
 
     /// Lists pod metrics in `namespace`, or in all namespaces when None.
     #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
-    fn list_pod_metrics<'py>(&self, py: Python<'py>, namespace: Option<String>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn list_pod_metrics<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: Option<String>,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (client, options) = (self.inner.clone(), list_options(label_selector, field_selector));
         spawn(py, async move { client.list_pod_metrics(namespace.as_deref(), &options).await }, pod_list)
     }
@@ -398,7 +431,14 @@ client_class!(PyAsyncClient, {
 
     /// `kubectl top node`; see `Client.top_nodes`.
     #[pyo3(signature = (name = None, label_selector = None, show_capacity = false, sort_by = None))]
-    fn top_nodes<'py>(&self, py: Python<'py>, name: Option<String>, label_selector: Option<String>, show_capacity: bool, sort_by: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+    fn top_nodes<'py>(
+        &self,
+        py: Python<'py>,
+        name: Option<String>,
+        label_selector: Option<String>,
+        show_capacity: bool,
+        sort_by: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (client, options) = (self.inner.clone(), node_options(name, label_selector, show_capacity, sort_by)?);
         spawn(py, async move { client.top_nodes(&options).await }, node_rows)
     }
@@ -425,7 +465,13 @@ client_class!(PyAsyncClient, {
 
     /// Pod requests; see `Client.pod_requests`.
     #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
-    fn pod_requests<'py>(&self, py: Python<'py>, namespace: Option<String>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn pod_requests<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: Option<String>,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (client, options) = (self.inner.clone(), list_options(label_selector, field_selector));
         spawn(py, async move { client.pod_requests(namespace.as_deref(), &options).await }, requests_list)
     }

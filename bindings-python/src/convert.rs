@@ -4,9 +4,9 @@ use crate::quantity::{PyQuantity, QuantityLike};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kubemetrics::metrics::Usage;
 use kubemetrics::{Error, ErrorKind, GoDuration};
+use pyo3::IntoPyObjectExt;
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
-use pyo3::IntoPyObjectExt;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 use std::collections::BTreeMap;
@@ -62,9 +62,7 @@ pub(crate) fn duration_to_py<'py>(py: Python<'py>, d: GoDuration) -> PyResult<Bo
 /// A `timedelta` as a Go duration.
 pub(crate) fn duration_from_py(d: &Bound<'_, PyAny>) -> PyResult<GoDuration> {
     let d: jiff::SignedDuration = d.extract()?;
-    i64::try_from(d.as_nanos())
-        .map(GoDuration)
-        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("the duration does not fit 64-bit nanoseconds"))
+    i64::try_from(d.as_nanos()).map(GoDuration).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("the duration does not fit 64-bit nanoseconds"))
 }
 
 /// `json.loads(text)`: the JSON the core serializes, as Python dicts and lists in wire order.

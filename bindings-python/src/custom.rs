@@ -16,9 +16,9 @@ fn selector_from_py(selector: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Labe
     let Some(selector) = selector.filter(|s| !s.is_none()) else {
         return Ok(None);
     };
-    serde_json::from_str(&py_to_json_text(selector)?)
-        .map(Some)
-        .map_err(|e| PyValueError::new_err(format!("metric_selector is not a Kubernetes LabelSelector ({{\"matchLabels\": {{...}}, \"matchExpressions\": [...]}}): {e}")))
+    serde_json::from_str(&py_to_json_text(selector)?).map(Some).map_err(|e| {
+        PyValueError::new_err(format!("metric_selector is not a Kubernetes LabelSelector ({{\"matchLabels\": {{...}}, \"matchExpressions\": [...]}}): {e}"))
+    })
 }
 
 /// One custom metric value (`custom.metrics.k8s.io/v1beta2` `MetricValue`): the value of one
@@ -54,7 +54,13 @@ impl PyMetricValue {
         object_api_version: String,
     ) -> PyResult<Self> {
         Ok(PyMetricValue(MetricValue {
-            described_object: DescribedObject { kind: object_kind, namespace: object_namespace, name: object_name, uid: object_uid, api_version: object_api_version },
+            described_object: DescribedObject {
+                kind: object_kind,
+                namespace: object_namespace,
+                name: object_name,
+                uid: object_uid,
+                api_version: object_api_version,
+            },
             metric: MetricIdentifier { name: metric_name, selector: selector_from_py(metric_selector)? },
             timestamp: time_from_py(timestamp)?,
             window_seconds,
@@ -187,7 +193,13 @@ pub struct PyExternalMetricValue(pub ExternalMetricValue);
 impl PyExternalMetricValue {
     #[new]
     #[pyo3(signature = (metric_name, metric_labels, value, timestamp, window_seconds = None))]
-    fn new(metric_name: String, metric_labels: BTreeMap<String, String>, value: QuantityLike, timestamp: &Bound<'_, PyAny>, window_seconds: Option<i64>) -> PyResult<Self> {
+    fn new(
+        metric_name: String,
+        metric_labels: BTreeMap<String, String>,
+        value: QuantityLike,
+        timestamp: &Bound<'_, PyAny>,
+        window_seconds: Option<i64>,
+    ) -> PyResult<Self> {
         Ok(PyExternalMetricValue(ExternalMetricValue { metric_name, metric_labels, timestamp: time_from_py(timestamp)?, window_seconds, value: value.0 }))
     }
 

@@ -29,17 +29,9 @@ const KINDS: [(&str, ErrorKind, &str); 8] = [
     ("ConfigError", ErrorKind::Config, "No usable configuration: kubeconfig missing or invalid, unknown context, bad flag value."),
     ("AuthError", ErrorKind::Auth, "The server refused who we are or what we asked (HTTP 401 or 403)."),
     ("NotFoundError", ErrorKind::NotFound, "The named object does not exist (HTTP 404 from the server, or an unknown name locally)."),
-    (
-        "MetricsUnavailableError",
-        ErrorKind::MetricsUnavailable,
-        "No Metrics API is served by the cluster (kubectl: \"Metrics API not available\").",
-    ),
+    ("MetricsUnavailableError", ErrorKind::MetricsUnavailable, "No Metrics API is served by the cluster (kubectl: \"Metrics API not available\")."),
     ("ApiError", ErrorKind::Api, "The server answered with an error or with a body that could not be decoded."),
-    (
-        "QuantityError",
-        ErrorKind::Quantity,
-        "A quantity string is not a valid Kubernetes quantity, or a value does not fit. Also a ValueError.",
-    ),
+    ("QuantityError", ErrorKind::Quantity, "A quantity string is not a valid Kubernetes quantity, or a value does not fit. Also a ValueError."),
     ("IoError", ErrorKind::Io, "Network or file I/O failed: connection refused, timeout, unreadable file."),
     ("InternalError", ErrorKind::Internal, "A bug or an invariant broken inside kubemetrics."),
 ];

@@ -53,10 +53,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for QuantityLike {
             };
             return kubemetrics::Quantity::from_parts(v, 0, Format::DecimalSI).map(QuantityLike).map_err(to_py_err);
         }
-        Err(PyTypeError::new_err(format!(
-            "a quantity must be a Quantity, a str or an int, not {}",
-            ob.get_type().name()?
-        )))
+        Err(PyTypeError::new_err(format!("a quantity must be a Quantity, a str or an int, not {}", ob.get_type().name()?)))
     }
 }
 
@@ -65,9 +62,7 @@ pub(crate) fn parse_format(format: &str) -> PyResult<Format> {
         "DecimalSI" => Ok(Format::DecimalSI),
         "BinarySI" => Ok(Format::BinarySI),
         "DecimalExponent" => Ok(Format::DecimalExponent),
-        other => Err(PyValueError::new_err(format!(
-            "unknown quantity format {other:?}: expected \"DecimalSI\", \"BinarySI\" or \"DecimalExponent\""
-        ))),
+        other => Err(PyValueError::new_err(format!("unknown quantity format {other:?}: expected \"DecimalSI\", \"BinarySI\" or \"DecimalExponent\""))),
     }
 }
 
@@ -194,7 +189,10 @@ impl PyQuantity {
         let q = slf.get().0;
         let (m, e) = q.to_parts();
         let from_parts = py.get_type::<PyQuantity>().getattr("from_parts")?;
-        Ok((from_parts, PyTuple::new(py, [m.into_pyobject(py)?.into_any(), e.into_pyobject(py)?.into_any(), q.format().as_str().into_pyobject(py)?.into_any()])?))
+        Ok((
+            from_parts,
+            PyTuple::new(py, [m.into_pyobject(py)?.into_any(), e.into_pyobject(py)?.into_any(), q.format().as_str().into_pyobject(py)?.into_any()])?,
+        ))
     }
 
     fn __copy__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -205,4 +203,3 @@ impl PyQuantity {
         slf
     }
 }
-

@@ -18,7 +18,8 @@ fn demo_shows_every_node_and_pod() {
         let cpu: u32 = row.split_whitespace().nth(1).and_then(|c| c.strip_suffix('m')).and_then(|c| c.parse().ok()).expect("cpu column");
         assert!(cpu > 0, "{row}");
     }
-    let pod_rows = stdout.lines().skip_while(|l| !l.starts_with("$ kubemetrics top pod")).skip(2).take_while(|l| !l.trim_start().starts_with("________")).count();
+    let pod_rows =
+        stdout.lines().skip_while(|l| !l.starts_with("$ kubemetrics top pod")).skip(2).take_while(|l| !l.trim_start().starts_with("________")).count();
     assert_eq!(pod_rows, 12, "3 nodes x 4 pods\n{stdout}");
     assert!(stdout.contains("kubectl --kubeconfig"), "tells how to use real kubectl");
 }

@@ -32,7 +32,11 @@ fn kubelet_source_matches_the_metrics_api() {
         inventory.replace_nodes(fleet.nodes().iter().map(|n| NodeTarget::from_node(n, &address)));
         inventory.mark_synced();
         let collector = Collector::new(
-            CollectorOptions { resolution: Duration::from_secs(1), kubelet: KubeletOptions { scheme: "http".into(), ..Default::default() }, ..Default::default() },
+            CollectorOptions {
+                resolution: Duration::from_secs(1),
+                kubelet: KubeletOptions { scheme: "http".into(), ..Default::default() },
+                ..Default::default()
+            },
             inventory,
             Arc::new(ServerMetrics::default()),
         )
@@ -60,11 +64,8 @@ fn kubelet_source_matches_the_metrics_api() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let run = |source: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_kubemetrics"))
-            .args(["top", "node", "--source", source, "--kubeconfig"])
-            .arg(&kubeconfig)
-            .output()
-            .expect("run");
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_kubemetrics")).args(["top", "node", "--source", source, "--kubeconfig"]).arg(&kubeconfig).output().expect("run");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         cpu_column(&String::from_utf8_lossy(&out.stdout))
     };
@@ -79,7 +80,9 @@ fn kubelet_source_matches_the_metrics_api() {
     let expected: Vec<u64> = fleet
         .inventory()
         .iter()
-        .map(|n| u64::from(fleet.config().node_overhead_millicores) + n.pods.iter().flat_map(|p| &p.containers).map(|c| u64::from(c.cpu_millicores)).sum::<u64>())
+        .map(|n| {
+            u64::from(fleet.config().node_overhead_millicores) + n.pods.iter().flat_map(|p| &p.containers).map(|c| u64::from(c.cpu_millicores)).sum::<u64>()
+        })
         .collect();
     for ((name, k), want) in from_kubelet.iter().zip(expected) {
         let diff = (*k as f64 - want as f64).abs() / want as f64;

@@ -16,8 +16,8 @@ pub mod metrics;
 pub mod quantity;
 pub mod scrape;
 pub mod selector;
-pub mod simulate;
 pub mod server;
+pub mod simulate;
 pub mod top;
 
 pub use client::{Client, ConnectionSettings, ListOptions};

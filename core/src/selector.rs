@@ -38,7 +38,9 @@ fn bad(kind: &str, input: &str, why: impl fmt::Display) -> Error {
 }
 
 fn valid_key(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 317 && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    !k.is_empty()
+        && k.len() <= 317
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
         && k.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
@@ -106,7 +108,9 @@ impl LabelSelector {
             for (op, is_in) in [("notin", false), ("in", true)] {
                 if let Some(list) = rest.strip_prefix(op) {
                     let list = list.trim();
-                    let inner = list.strip_prefix('(').and_then(|l| l.strip_suffix(')'))
+                    let inner = list
+                        .strip_prefix('(')
+                        .and_then(|l| l.strip_suffix(')'))
                         .ok_or_else(|| bad("label", input, format_args!("expected a parenthesized list after {op}")))?;
                     let values = inner.split(',').map(|v| val_ok(v.trim())).collect::<Result<Vec<_>>>()?;
                     if values.iter().all(String::is_empty) {

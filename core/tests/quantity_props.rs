@@ -9,9 +9,22 @@ fn quantity_like() -> impl Strategy<Value = String> {
     let int = "[0-9]{0,25}";
     let frac = prop_oneof![Just(String::new()), "\\.[0-9]{0,15}".prop_map(|s| s)];
     let suffix = prop_oneof![
-        Just(String::new()), Just("n".into()), Just("u".into()), Just("m".into()), Just("k".into()), Just("M".into()),
-        Just("G".into()), Just("T".into()), Just("P".into()), Just("E".into()), Just("Ki".into()), Just("Mi".into()),
-        Just("Gi".into()), Just("Ti".into()), Just("Pi".into()), Just("Ei".into()),
+        Just(String::new()),
+        Just("n".into()),
+        Just("u".into()),
+        Just("m".into()),
+        Just("k".into()),
+        Just("M".into()),
+        Just("G".into()),
+        Just("T".into()),
+        Just("P".into()),
+        Just("E".into()),
+        Just("Ki".into()),
+        Just("Mi".into()),
+        Just("Gi".into()),
+        Just("Ti".into()),
+        Just("Pi".into()),
+        Just("Ei".into()),
         (prop_oneof![Just("e"), Just("E")], prop_oneof![Just(""), Just("-"), Just("+")], 0i64..40).prop_map(|(e, s, n)| format!("{e}{s}{n}")),
     ];
     (sign, int, frac, suffix).prop_map(|(s, i, f, x)| format!("{s}{i}{f}{x}"))

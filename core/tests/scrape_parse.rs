@@ -36,15 +36,7 @@ fn every_prom_fixture_parses_and_is_covered() {
         .collect();
     names.sort();
     // A new fixture must get its own test below.
-    assert_eq!(
-        names,
-        [
-            "bad-negative-timestamp.prom",
-            "duplicate-series.prom",
-            "metrics-resource-kind-70pods.prom",
-            "metrics-resource-with-start-time.prom"
-        ]
-    );
+    assert_eq!(names, ["bad-negative-timestamp.prom", "duplicate-series.prom", "metrics-resource-kind-70pods.prom", "metrics-resource-with-start-time.prom"]);
     for name in &names {
         let body = fixture(name);
         let whole = parse(name);
@@ -71,9 +63,7 @@ fn with_start_time_matches_the_readme() {
     assert_eq!(node.memory_bytes, 1_616_273_408);
     assert_eq!(node.swap_bytes, None);
     assert_eq!(s.len(), 1, "pod_* series are not containers");
-    let c = s
-        .container("kube-system", "coredns-558bd4d5db-4dpjz", "coredns")
-        .expect("coredns");
+    let c = s.container("kube-system", "coredns-558bd4d5db-4dpjz", "coredns").expect("coredns");
     assert_eq!(c.sample.timestamp_ns, ts("2021-10-03T09:36:52.125Z"));
     assert_eq!(c.sample.cpu_ns, 4_710_169_000, "4.710169 core-seconds");
     assert_eq!(c.sample.memory_bytes, 12_533_760);
@@ -87,65 +77,19 @@ fn seventy_pods() {
     let s = parse("metrics-resource-kind-70pods.prom");
     assert!(s.issues().is_empty(), "{:?}", s.issues());
     assert_eq!(s.len(), 70);
-    assert_eq!(
-        s.containers()
-            .filter(|c| c.namespace == "sleeper-1")
-            .count(),
-        60
-    );
-    assert_eq!(
-        s.containers()
-            .filter(|c| c.namespace == "kube-system")
-            .count(),
-        9
-    );
-    assert!(
-        s.containers().all(|c| c.sample.start_time_ns.is_none()),
-        "this kubelet sends no start times"
-    );
+    assert_eq!(s.containers().filter(|c| c.namespace == "sleeper-1").count(), 60);
+    assert_eq!(s.containers().filter(|c| c.namespace == "kube-system").count(), 9);
+    assert!(s.containers().all(|c| c.sample.start_time_ns.is_none()), "this kubelet sends no start times");
     let node = s.node().expect("node");
-    assert_eq!(
-        (node.cpu_ns, node.memory_bytes, node.timestamp_ns),
-        (357_354_910_000, 1_616_273_408, 1_633_253_809_720_000_000)
-    );
-    let etcd = s
-        .container("kube-system", "etcd-e2e-control-plane", "etcd")
-        .expect("etcd");
-    assert_eq!(
-        (
-            etcd.sample.cpu_ns,
-            etcd.sample.memory_bytes,
-            etcd.sample.timestamp_ns
-        ),
-        (31_349_402_000, 40_783_872, 1_633_253_814_387_000_000)
-    );
-    let ms = s
-        .container(
-            "kube-system",
-            "metrics-server-66547b68cb-z9lkj",
-            "metrics-server",
-        )
-        .expect("metrics-server");
-    assert_eq!(
-        (ms.sample.cpu_ns, ms.sample.memory_bytes),
-        (5_102_405_000, 18_845_696)
-    );
-    let sl = s
-        .container("sleeper-1", "sleeper-9-5744dbc77c-q6mg9", "sleeper")
-        .expect("sleeper");
-    assert_eq!(
-        (
-            sl.sample.cpu_ns,
-            sl.sample.memory_bytes,
-            sl.sample.timestamp_ns
-        ),
-        (1_055_063_000, 495_616, 1_633_253_813_998_000_000)
-    );
+    assert_eq!((node.cpu_ns, node.memory_bytes, node.timestamp_ns), (357_354_910_000, 1_616_273_408, 1_633_253_809_720_000_000));
+    let etcd = s.container("kube-system", "etcd-e2e-control-plane", "etcd").expect("etcd");
+    assert_eq!((etcd.sample.cpu_ns, etcd.sample.memory_bytes, etcd.sample.timestamp_ns), (31_349_402_000, 40_783_872, 1_633_253_814_387_000_000));
+    let ms = s.container("kube-system", "metrics-server-66547b68cb-z9lkj", "metrics-server").expect("metrics-server");
+    assert_eq!((ms.sample.cpu_ns, ms.sample.memory_bytes), (5_102_405_000, 18_845_696));
+    let sl = s.container("sleeper-1", "sleeper-9-5744dbc77c-q6mg9", "sleeper").expect("sleeper");
+    assert_eq!((sl.sample.cpu_ns, sl.sample.memory_bytes, sl.sample.timestamp_ns), (1_055_063_000, 495_616, 1_633_253_813_998_000_000));
     // Sorted by (namespace, pod, container).
-    let keys: Vec<_> = s
-        .containers()
-        .map(|c| (c.namespace, c.pod, c.container))
-        .collect();
+    let keys: Vec<_> = s.containers().map(|c| (c.namespace, c.pod, c.container)).collect();
     assert!(keys.windows(2).all(|w| w[0] < w[1]));
 }
 
@@ -155,14 +99,7 @@ fn negative_timestamp_costs_one_series() {
     assert_eq!(s.issues().len(), 2, "{:#?}", s.issues());
     let bad = &s.issues()[1];
     assert_eq!((bad.line, bad.kind), (2, IssueKind::Timestamp));
-    assert!(
-        bad.message.contains("Go's zero time")
-            && bad
-                .message
-                .contains("kubernetes-dashboard-metrics-server-77db45cdf4-fppzx"),
-        "{}",
-        bad.message
-    );
+    assert!(bad.message.contains("Go's zero time") && bad.message.contains("kubernetes-dashboard-metrics-server-77db45cdf4-fppzx"), "{}", bad.message);
     // The body has no node series: that is reported, not an error.
     assert_eq!(s.issues()[0].kind, IssueKind::Incomplete);
     assert!(s.node().is_none() && s.is_empty());
@@ -173,14 +110,8 @@ fn negative_timestamp_costs_one_series() {
     let s = parse_metrics_resource(&body, SCRAPE_TIME).expect("parses");
     assert!(s.node().is_some());
     assert_eq!(s.len(), 1);
-    assert_eq!(
-        s.container_at(0).map(|c| c.pod),
-        Some("coredns-558bd4d5db-4dpjz")
-    );
-    assert_eq!(
-        s.issues().iter().map(|i| i.kind).collect::<Vec<_>>(),
-        [IssueKind::Timestamp]
-    );
+    assert_eq!(s.container_at(0).map(|c| c.pod), Some("coredns-558bd4d5db-4dpjz"));
+    assert_eq!(s.issues().iter().map(|i| i.kind).collect::<Vec<_>>(), [IssueKind::Timestamp]);
 }
 
 #[test]
@@ -193,74 +124,38 @@ fn duplicate_series_resolved_and_reported() {
     );
     let s = parse_metrics_resource(&body, SCRAPE_TIME).expect("parses");
     assert_eq!(s.len(), 2);
-    assert!(
-        s.container("kube-system", "coredns-558bd4d5db-4dpjz", "coredns")
-            .is_some()
-    );
-    let p = s
-        .container(
-            "monitoring-system",
-            "prometheus-prometheus-k8s-0",
-            "prometheus",
-        )
-        .expect("kept copy");
+    assert!(s.container("kube-system", "coredns-558bd4d5db-4dpjz", "coredns").is_some());
+    let p = s.container("monitoring-system", "prometheus-prometheus-k8s-0", "prometheus").expect("kept copy");
     // Newest timestamp wins: the live container, not the zombie cgroup's frozen counter.
     assert_eq!(p.sample.cpu_ns, 295_207_606_798_000);
-    assert_eq!(
-        p.sample.memory_bytes, 2_000_000_000,
-        "memory pairs with the CPU line of the same copy"
-    );
+    assert_eq!(p.sample.memory_bytes, 2_000_000_000, "memory pairs with the CPU line of the same copy");
     assert_eq!(p.sample.timestamp_ns, 1_773_934_038_962_000_000);
-    let dups: Vec<_> = s
-        .issues()
-        .iter()
-        .filter(|i| i.kind == IssueKind::Duplicate)
-        .collect();
+    let dups: Vec<_> = s.issues().iter().filter(|i| i.kind == IssueKind::Duplicate).collect();
     assert_eq!(dups.len(), 1, "{:#?}", s.issues());
-    assert!(
-        dups[0]
-            .message
-            .contains("monitoring-system/prometheus-prometheus-k8s-0/prometheus")
-    );
+    assert!(dups[0].message.contains("monitoring-system/prometheus-prometheus-k8s-0/prometheus"));
 
     // The fixture alone: the CPU lines have no memory, so the container is incomplete, but the
     // duplicate is still resolved and reported.
     let s = parse("duplicate-series.prom");
-    assert!(
-        s.issues().iter().any(|i| i.kind == IssueKind::Incomplete
-            && i.message.contains("prometheus-prometheus-k8s-0"))
-    );
+    assert!(s.issues().iter().any(|i| i.kind == IssueKind::Incomplete && i.message.contains("prometheus-prometheus-k8s-0")));
     assert!(s.is_empty());
 }
 
 #[test]
 fn huge_body_is_a_clear_error() {
     let body = fixture("metrics-resource-kind-70pods.prom");
-    let err = Parser::new(ParseOptions {
-        max_body_bytes: 10_000,
-        ..ParseOptions::default()
-    })
-    .parse(&body, 0)
-    .expect_err("over the limit");
+    let err = Parser::new(ParseOptions { max_body_bytes: 10_000, ..ParseOptions::default() }).parse(&body, 0).expect_err("over the limit");
     assert_eq!(err.kind(), kubemetrics::ErrorKind::Api);
     assert!(err.message().contains("10000 bytes"), "{}", err.message());
 }
 
 fn wanted_lines(body: &str) -> Vec<usize> {
-    body.lines()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with("container_") || l.starts_with("node_"))
-        .map(|(i, _)| i)
-        .collect()
+    body.lines().enumerate().filter(|(_, l)| l.starts_with("container_") || l.starts_with("node_")).map(|(i, _)| i).collect()
 }
 
 /// Every container of `base` not named in `spoiled` is in `mutated` with the same values, and
 /// `mutated` has nothing `base` lacks.
-fn good_series_survive(
-    base: &NodeScrape,
-    mutated: &NodeScrape,
-    spoiled: Option<&str>,
-) -> Result<(), TestCaseError> {
+fn good_series_survive(base: &NodeScrape, mutated: &NodeScrape, spoiled: Option<&str>) -> Result<(), TestCaseError> {
     for c in base.containers() {
         if spoiled.is_some_and(|line| line.contains(&format!("pod=\"{}\"", c.pod))) {
             continue;

@@ -7,9 +7,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use kubemetrics::scrape::parse::Parser;
-use kubemetrics::scrape::{
-    ContainerSample, MetricsStore, NodeSample, NodeScrapeBuilder, StoreConfig,
-};
+use kubemetrics::scrape::{ContainerSample, MetricsStore, NodeSample, NodeScrapeBuilder, StoreConfig};
 use kubemetrics::simulate::{Fleet, FleetConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,20 +15,12 @@ use std::time::{Duration, Instant};
 
 fn rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0.0);
     kb / 1024.0
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn bench_parse(name: &str, body: &[u8]) {
@@ -55,28 +45,13 @@ fn bench_parse(name: &str, body: &[u8]) {
 #[test]
 #[ignore]
 fn parser_throughput() {
-    let fixture = std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures/kubelet/metrics-resource-kind-70pods.prom"),
-    )
-    .expect("fixture");
+    let fixture =
+        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/kubelet/metrics-resource-kind-70pods.prom")).expect("fixture");
     bench_parse("kind 70-pod fixture", &fixture);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let body = rt.block_on(async {
-        let fleet = Fleet::start(FleetConfig {
-            nodes: 1,
-            pods_per_node: 30,
-            containers_per_pod: 2,
-            ..FleetConfig::default()
-        })
-        .await
-        .expect("fleet");
-        let body = fleet
-            .render_metrics_resource(&fleet.node_names()[0])
-            .expect("render");
+        let fleet = Fleet::start(FleetConfig { nodes: 1, pods_per_node: 30, containers_per_pod: 2, ..FleetConfig::default() }).await.expect("fleet");
+        let body = fleet.render_metrics_resource(&fleet.node_names()[0]).expect("render");
         fleet.shutdown().await;
         body
     });
@@ -86,12 +61,7 @@ fn parser_throughput() {
 fn synthetic(node: usize, round: i64, containers: usize) -> kubemetrics::scrape::NodeScrape {
     let ts = 1_700_000_000_000_000_000 + round * 15_000_000_000;
     let mut b = NodeScrapeBuilder::new();
-    b.set_node(NodeSample {
-        cpu_ns: 1_000_000_000_000 + round as u64 * 3_000_000_000,
-        memory_bytes: 8 << 30,
-        swap_bytes: None,
-        timestamp_ns: ts,
-    });
+    b.set_node(NodeSample { cpu_ns: 1_000_000_000_000 + round as u64 * 3_000_000_000, memory_bytes: 8 << 30, swap_bytes: None, timestamp_ns: ts });
     for c in 0..containers {
         let pod = format!("app-{node:05}-{:03}-x7k2p", c / 2);
         let sample = ContainerSample {
@@ -101,13 +71,7 @@ fn synthetic(node: usize, round: i64, containers: usize) -> kubemetrics::scrape:
             start_time_ns: Some(1_690_000_000_000_000_000),
             timestamp_ns: ts,
         };
-        b.push_container(
-            ["default", "web", "batch", "monitoring"][(c / 2) % 4],
-            &pod,
-            ["app", "sidecar"][c % 2],
-            sample,
-            0,
-        );
+        b.push_container(["default", "web", "batch", "monitoring"][(c / 2) % 4], &pod, ["app", "sidecar"][c % 2], sample, 0);
     }
     b.build()
 }
@@ -119,16 +83,10 @@ fn store_at_scale() {
     let containers = 60;
     let rss0 = rss_mib();
     let mut store = MetricsStore::new(StoreConfig::default());
-    let at = |round: i64| {
-        kubemetrics::scrape::to_timestamp(
-            1_700_000_000_000_000_000 + round * 15_000_000_000 + 1_000_000_000,
-        )
-    };
+    let at = |round: i64| kubemetrics::scrape::to_timestamp(1_700_000_000_000_000_000 + round * 15_000_000_000 + 1_000_000_000);
     for round in 0..3 {
         // Build scrapes outside the timed part (they come from parsing in real life).
-        let scrapes: Vec<_> = (0..nodes)
-            .map(|n| synthetic(n, round, containers))
-            .collect();
+        let scrapes: Vec<_> = (0..nodes).map(|n| synthetic(n, round, containers)).collect();
         let start = Instant::now();
         for (n, s) in scrapes.iter().enumerate() {
             store.store(&format!("node-{n:05}"), s, at(round));
@@ -148,39 +106,20 @@ fn store_at_scale() {
     );
     let start = Instant::now();
     let node_metrics = store.node_metrics(None, at(2));
-    println!(
-        "node_metrics(all): {} in {:.1} ms",
-        node_metrics.len(),
-        start.elapsed().as_secs_f64() * 1e3
-    );
+    println!("node_metrics(all): {} in {:.1} ms", node_metrics.len(), start.elapsed().as_secs_f64() * 1e3);
     let start = Instant::now();
     let pods = store.pod_metrics(None, at(2));
-    println!(
-        "pod_metrics(all): {} in {:.0} ms",
-        pods.len(),
-        start.elapsed().as_secs_f64() * 1e3
-    );
+    println!("pod_metrics(all): {} in {:.0} ms", pods.len(), start.elapsed().as_secs_f64() * 1e3);
     let start = Instant::now();
     let mut visited = 0usize;
     store.visit_pods(None, at(2), |p| visited += p.containers().count());
-    println!(
-        "visit_pods(all): {visited} containers in {:.0} ms",
-        start.elapsed().as_secs_f64() * 1e3
-    );
+    println!("visit_pods(all): {visited} containers in {:.0} ms", start.elapsed().as_secs_f64() * 1e3);
     let start = Instant::now();
     let web = store.pod_metrics(Some("web"), at(2));
-    println!(
-        "pod_metrics(web): {} in {:.0} ms",
-        web.len(),
-        start.elapsed().as_secs_f64() * 1e3
-    );
+    println!("pod_metrics(web): {} in {:.0} ms", web.len(), start.elapsed().as_secs_f64() * 1e3);
     let start = Instant::now();
     let one = store.pod_metric("default", "app-00042-000-x7k2p", at(2));
-    println!(
-        "pod_metric(one): {:?} in {:.1} ms",
-        one.map(|p| p.containers.len()),
-        start.elapsed().as_secs_f64() * 1e3
-    );
+    println!("pod_metric(one): {:?} in {:.1} ms", one.map(|p| p.containers.len()), start.elapsed().as_secs_f64() * 1e3);
     assert_eq!(node_metrics.len(), nodes);
     assert_eq!(pods.len(), nodes * containers / 2);
 }
@@ -190,11 +129,7 @@ fn store_at_scale() {
 fn fleet_at_scale() {
     let nodes = env_usize("KM_PERF_NODES", 10_000);
     let pods = env_usize("KM_PERF_PODS", 30);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async {
         let rss0 = rss_mib();
         let start = Instant::now();

@@ -53,7 +53,14 @@ async fn demo(args: Args) -> kubemetrics::Result<()> {
     super::init_logging(0);
     let sort_by: SortBy = args.sort_by.parse()?;
     eprintln!("starting {} simulated kubelets with {} pods each on 127.0.0.1 ...", args.nodes, args.pods_per_node);
-    let fleet = Fleet::start(FleetConfig { nodes: args.nodes, pods_per_node: args.pods_per_node, containers_per_pod: 2, node_name_prefix: "demo-node-".into(), ..Default::default() }).await?;
+    let fleet = Fleet::start(FleetConfig {
+        nodes: args.nodes,
+        pods_per_node: args.pods_per_node,
+        containers_per_pod: 2,
+        node_name_prefix: "demo-node-".into(),
+        ..Default::default()
+    })
+    .await?;
     let nodes = fleet.nodes();
     let pods = fleet.pods();
     let inventory = Inventory::new();
@@ -65,7 +72,11 @@ async fn demo(args: Args) -> kubemetrics::Result<()> {
     }));
     let stats = Arc::new(ServerMetrics::default());
     let collector = Collector::new(
-        CollectorOptions { resolution: args.resolution, kubelet: KubeletOptions { scheme: "http".into(), request_timeout: Duration::from_secs(3), ..Default::default() }, ..Default::default() },
+        CollectorOptions {
+            resolution: args.resolution,
+            kubelet: KubeletOptions { scheme: "http".into(), request_timeout: Duration::from_secs(3), ..Default::default() },
+            ..Default::default()
+        },
         inventory,
         stats.clone(),
     )?;
@@ -85,9 +96,17 @@ async fn demo(args: Args) -> kubemetrics::Result<()> {
         None,
     )
     .await?;
-    let api = LoopbackApiServer::start(ClusterState { nodes, pods, metrics_api: true, metrics_source: Some(MetricsSource(Arc::new(collector.clone()))), ..Default::default() }).await?;
+    let api = LoopbackApiServer::start(ClusterState {
+        nodes,
+        pods,
+        metrics_api: true,
+        metrics_source: Some(MetricsSource(Arc::new(collector.clone()))),
+        ..Default::default()
+    })
+    .await?;
     let kubeconfig = cert_dir.join("kubeconfig");
-    std::fs::write(&kubeconfig, api.kubeconfig("default")).map_err(|e| kubemetrics::Error::new(kubemetrics::ErrorKind::Io, format!("{}: {e}", kubeconfig.display())))?;
+    std::fs::write(&kubeconfig, api.kubeconfig("default"))
+        .map_err(|e| kubemetrics::Error::new(kubemetrics::ErrorKind::Io, format!("{}: {e}", kubeconfig.display())))?;
     let client = kubemetrics::Client::from_kubeconfig(Some(&kubeconfig), None).await?;
 
     eprintln!("metrics server on https://{} (readyz after the first full scrape); API server on {}", server.addr(), api.url());
@@ -119,7 +138,10 @@ async fn demo(args: Args) -> kubemetrics::Result<()> {
                 }
             }
         } else if started.elapsed() > Duration::from_secs(120) {
-            return Err(kubemetrics::Error::new(kubemetrics::ErrorKind::Internal, "no metrics after 2 minutes; run with RUST_LOG=kubemetrics=debug to see why"));
+            return Err(kubemetrics::Error::new(
+                kubemetrics::ErrorKind::Internal,
+                "no metrics after 2 minutes; run with RUST_LOG=kubemetrics=debug to see why",
+            ));
         }
         let wait = if ready { args.interval } else { Duration::from_millis(250) };
         tokio::select! {
@@ -132,7 +154,14 @@ async fn demo(args: Args) -> kubemetrics::Result<()> {
     Ok(())
 }
 
-async fn render(client: &kubemetrics::Client, sort_by: SortBy, fleet: &Fleet, server: SocketAddr, kubeconfig: &std::path::Path, uptime: Duration) -> kubemetrics::Result<String> {
+async fn render(
+    client: &kubemetrics::Client,
+    sort_by: SortBy,
+    fleet: &Fleet,
+    server: SocketAddr,
+    kubeconfig: &std::path::Path,
+    uptime: Duration,
+) -> kubemetrics::Result<String> {
     let nodes = client.top_nodes(&TopNodeOptions { sort_by: SortBy::Name, ..Default::default() }).await?;
     let pods = client.top_pods(&TopPodOptions { all_namespaces: true, sort_by, sum: true, ..Default::default() }).await?;
     let mut out = format!(
@@ -143,7 +172,13 @@ async fn render(client: &kubemetrics::Client, sort_by: SortBy, fleet: &Fleet, se
         kubeconfig.display()
     );
     out += &top::render_nodes(&nodes, false);
-    out += &format!("\n$ kubemetrics top pod -A --sort-by={} --sum\n", match sort_by { SortBy::Memory => "memory", _ => "cpu" });
+    out += &format!(
+        "\n$ kubemetrics top pod -A --sort-by={} --sum\n",
+        match sort_by {
+            SortBy::Memory => "memory",
+            _ => "cpu",
+        }
+    );
     out += &top::render_pods(&pods, false, false, true);
     Ok(out)
 }

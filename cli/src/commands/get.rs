@@ -81,7 +81,9 @@ pub async fn run(args: Args) -> ExitCode {
             What::Custom { object: None, .. } => Ok(client.list_custom_metric_names().await?.join("\n") + "\n"),
             What::Custom { object: Some(object), metric, namespace, selector, metric_selector, output } => {
                 let metric = metric.ok_or_else(|| kubemetrics::Error::new(kubemetrics::ErrorKind::Config, "a metric name is required after RESOURCE/NAME"))?;
-                let (resource, name) = object.split_once('/').ok_or_else(|| kubemetrics::Error::new(kubemetrics::ErrorKind::Config, format!("{object:?} is not RESOURCE/NAME (e.g. pods/web-1 or 'pods/*')")))?;
+                let (resource, name) = object.split_once('/').ok_or_else(|| {
+                    kubemetrics::Error::new(kubemetrics::ErrorKind::Config, format!("{object:?} is not RESOURCE/NAME (e.g. pods/web-1 or 'pods/*')"))
+                })?;
                 // Namespaced resources default to the context's namespace, like kubectl.
                 let cluster_scoped = matches!(resource, "namespaces" | "nodes" | "persistentvolumes");
                 let namespace = namespace.or_else(|| (!cluster_scoped).then(|| client.default_namespace().to_string()));
@@ -94,7 +96,17 @@ pub async fn run(args: Args) -> ExitCode {
                 Ok(match output {
                     Some(_) => serde_json::to_string_pretty(&values).unwrap_or_default() + "\n",
                     None => table(
-                        values.iter().map(|v| [format!("{}/{}", v.described_object.kind, v.described_object.name), v.metric.name.clone(), v.value.to_string(), v.timestamp.0.to_string()]).collect(),
+                        values
+                            .iter()
+                            .map(|v| {
+                                [
+                                    format!("{}/{}", v.described_object.kind, v.described_object.name),
+                                    v.metric.name.clone(),
+                                    v.value.to_string(),
+                                    v.timestamp.0.to_string(),
+                                ]
+                            })
+                            .collect(),
                         ["OBJECT", "METRIC", "VALUE", "TIMESTAMP"],
                     ),
                 })
@@ -107,7 +119,14 @@ pub async fn run(args: Args) -> ExitCode {
                     None => table(
                         values
                             .iter()
-                            .map(|v| [v.metric_name.clone(), v.metric_labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","), v.value.to_string(), v.timestamp.0.to_string()])
+                            .map(|v| {
+                                [
+                                    v.metric_name.clone(),
+                                    v.metric_labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+                                    v.value.to_string(),
+                                    v.timestamp.0.to_string(),
+                                ]
+                            })
                             .collect(),
                         ["METRIC", "LABELS", "VALUE", "TIMESTAMP"],
                     ),

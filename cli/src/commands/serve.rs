@@ -21,17 +21,56 @@ fn list(items: &[String]) -> Vec<String> {
 /// metrics-server flags that kubemetrics accepts and ignores (with a warning), so existing
 /// manifests keep working.
 pub const IGNORED_FLAGS: &[&str] = &[
-    "logging-format", "log-json-split-stream", "log-json-info-buffer-size", "log-flush-frequency", "vmodule", "alsologtostderr",
-    "logtostderr", "log-dir", "log-file", "log-file-max-size", "stderrthreshold", "one-output", "skip-headers", "skip-log-headers",
-    "add-dir-header", "profiling", "contention-profiling", "tls-cipher-suites", "tls-min-version", "tls-sni-cert-key",
-    "http2-max-streams-per-connection", "permit-port-sharing", "permit-address-reuse", "shutdown-delay-duration",
-    "shutdown-send-retry-after", "shutdown-watch-termination-grace-period", "audit-log-path", "audit-policy-file",
-    "audit-log-maxage", "audit-log-maxbackup", "audit-log-maxsize", "audit-log-format", "audit-webhook-config-file",
-    "authentication-skip-lookup", "authentication-token-webhook-cache-ttl", "authentication-tolerate-lookup-failure",
-    "authorization-webhook-cache-authorized-ttl", "authorization-webhook-cache-unauthorized-ttl", "authorization-always-allow-groups",
-    "show-hidden-metrics-for-version", "feature-gates", "disable-http2-serving", "goaway-chance", "livez-grace-period",
-    "min-request-timeout", "max-mutating-requests-inflight", "enable-priority-and-fairness", "requestheader-uid-headers",
-    "kubelet-client-certificate-rotation", "kubelet-ca-file",
+    "logging-format",
+    "log-json-split-stream",
+    "log-json-info-buffer-size",
+    "log-flush-frequency",
+    "vmodule",
+    "alsologtostderr",
+    "logtostderr",
+    "log-dir",
+    "log-file",
+    "log-file-max-size",
+    "stderrthreshold",
+    "one-output",
+    "skip-headers",
+    "skip-log-headers",
+    "add-dir-header",
+    "profiling",
+    "contention-profiling",
+    "tls-cipher-suites",
+    "tls-min-version",
+    "tls-sni-cert-key",
+    "http2-max-streams-per-connection",
+    "permit-port-sharing",
+    "permit-address-reuse",
+    "shutdown-delay-duration",
+    "shutdown-send-retry-after",
+    "shutdown-watch-termination-grace-period",
+    "audit-log-path",
+    "audit-policy-file",
+    "audit-log-maxage",
+    "audit-log-maxbackup",
+    "audit-log-maxsize",
+    "audit-log-format",
+    "audit-webhook-config-file",
+    "authentication-skip-lookup",
+    "authentication-token-webhook-cache-ttl",
+    "authentication-tolerate-lookup-failure",
+    "authorization-webhook-cache-authorized-ttl",
+    "authorization-webhook-cache-unauthorized-ttl",
+    "authorization-always-allow-groups",
+    "show-hidden-metrics-for-version",
+    "feature-gates",
+    "disable-http2-serving",
+    "goaway-chance",
+    "livez-grace-period",
+    "min-request-timeout",
+    "max-mutating-requests-inflight",
+    "enable-priority-and-fairness",
+    "requestheader-uid-headers",
+    "kubelet-client-certificate-rotation",
+    "kubelet-ca-file",
 ];
 
 /// Drops ignored metrics-server flags (and their values) from `args`, warning about each.
@@ -236,16 +275,27 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
     collector.watch_cluster(
         core.clone(),
         args.node_selector.clone(),
-        AddressOptions { preferred_types: list(&args.kubelet_preferred_address_types), port: args.kubelet_port, use_node_status_port: args.kubelet_use_node_status_port },
+        AddressOptions {
+            preferred_types: list(&args.kubelet_preferred_address_types),
+            port: args.kubelet_port,
+            use_node_status_port: args.kubelet_use_node_status_port,
+        },
     );
     tokio::spawn(collector.clone().run());
     serve_with(&args, Arc::new(collector), stats, authz).await
 }
 
-async fn serve_with(args: &Args, provider: Arc<dyn kubemetrics::server::MetricsProvider>, stats: Arc<ServerMetrics>, authz: kube::Client) -> kubemetrics::Result<()> {
+async fn serve_with(
+    args: &Args,
+    provider: Arc<dyn kubemetrics::server::MetricsProvider>,
+    stats: Arc<ServerMetrics>,
+    authz: kube::Client,
+) -> kubemetrics::Result<()> {
     let serving = match (&args.tls_cert_file, &args.tls_private_key_file) {
         (Some(cert), Some(key)) => ServingCert::Files { cert: cert.clone(), key: key.clone() },
-        _ => ServingCert::SelfSigned { dir: args.cert_dir.clone(), names: vec!["localhost".into(), "127.0.0.1".into(), "metrics-server.kube-system.svc".into()] },
+        _ => {
+            ServingCert::SelfSigned { dir: args.cert_dir.clone(), names: vec!["localhost".into(), "127.0.0.1".into(), "metrics-server.kube-system.svc".into()] }
+        }
     };
     let options = ServerOptions {
         address: SocketAddr::new(args.bind_address, args.secure_port),

@@ -78,30 +78,15 @@ async fn simulate(args: Args) -> kubemetrics::Result<()> {
     let fleet = Arc::new(Fleet::start(config).await?);
     let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, args.control_port))
         .await
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                format!(
-                    "binding the control port 127.0.0.1:{}: {e}",
-                    args.control_port
-                ),
-            )
-        })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::new(ErrorKind::Io, format!("control address: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::Io, format!("binding the control port 127.0.0.1:{}: {e}", args.control_port)))?;
+    let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, format!("control address: {e}")))?;
     // The first stdout line is the control URL (test helpers wait for it).
     println!("serving on http://{addr}");
     eprintln!(
         "simulating {} kubelets with {} pods each on 127.0.0.1 (ports {})",
         fleet.len(),
         args.pods_per_node,
-        fleet
-            .addrs()
-            .iter()
-            .map(|(_, a)| a.port().to_string())
-            .collect::<Vec<_>>()
-            .join(",")
+        fleet.addrs().iter().map(|(_, a)| a.port().to_string()).collect::<Vec<_>>().join(",")
     );
     let accept = {
         let fleet = fleet.clone();
@@ -141,9 +126,7 @@ struct Request {
 
 /// Reads one HTTP/1.1 request (Content-Length bodies only), answers it and closes.
 async fn serve_connection(mut stream: TcpStream, fleet: &Fleet) -> std::io::Result<()> {
-    let request = match tokio::time::timeout(Duration::from_secs(30), read_request(&mut stream))
-        .await
-    {
+    let request = match tokio::time::timeout(Duration::from_secs(30), read_request(&mut stream)).await {
         Ok(Ok(Some(r))) => r,
         Ok(Ok(None)) => return Ok(()),
         Ok(Err(msg)) => return write_response(&mut stream, 400, &json!({ "error": msg })).await,
@@ -168,16 +151,11 @@ async fn read_request(stream: &mut TcpStream) -> Result<Option<Request>, String>
         let mut chunk = [0u8; 4096];
         let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
         if n == 0 {
-            return if buf.is_empty() {
-                Ok(None)
-            } else {
-                Err("connection closed mid-request".into())
-            };
+            return if buf.is_empty() { Ok(None) } else { Err("connection closed mid-request".into()) };
         }
         buf.extend_from_slice(&chunk[..n]);
     };
-    let head = std::str::from_utf8(&buf[..head_end])
-        .map_err(|_| "request head is not UTF-8".to_string())?;
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(|_| "request head is not UTF-8".to_string())?;
     let mut lines = head.split("\r\n");
     let mut first = lines.next().unwrap_or_default().split(' ');
     let method = first.next().unwrap_or_default().to_string();
@@ -188,10 +166,7 @@ async fn read_request(stream: &mut TcpStream) -> Result<Option<Request>, String>
         if let Some((k, v)) = line.split_once(':') {
             let k = k.trim().to_ascii_lowercase();
             if k == "content-length" {
-                length = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| "bad Content-Length".to_string())?;
+                length = v.trim().parse().map_err(|_| "bad Content-Length".to_string())?;
             } else if k == "transfer-encoding" && !v.trim().eq_ignore_ascii_case("identity") {
                 return Err("chunked request bodies are not supported; send Content-Length".into());
             }
@@ -224,10 +199,7 @@ async fn write_response(stream: &mut TcpStream, status: u16, body: &Value) -> st
     };
     let mut text = serde_json::to_vec(body).unwrap_or_default();
     text.push(b'\n');
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        text.len()
-    );
+    let head = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", text.len());
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(&text).await?;
     stream.shutdown().await
@@ -245,8 +217,7 @@ fn fleet_error(e: Error) -> (u16, String) {
 }
 
 fn parse_body(r: &Request) -> Result<Value, (u16, String)> {
-    let v: Value = serde_json::from_slice(&r.body)
-        .map_err(|e| (400, format!("request body is not JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(&r.body).map_err(|e| (400, format!("request body is not JSON: {e}")))?;
     if !v.is_object() {
         return Err((400, "request body must be a JSON object".into()));
     }
@@ -254,46 +225,27 @@ fn parse_body(r: &Request) -> Result<Value, (u16, String)> {
 }
 
 fn str_field<'a>(v: &'a Value, name: &str) -> Result<&'a str, (u16, String)> {
-    v.get(name)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| (400, format!("missing string field {name:?}")))
+    v.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| (400, format!("missing string field {name:?}")))
 }
 
 fn u64_field(v: &Value, name: &str) -> Result<Option<u64>, (u16, String)> {
     match v.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(x) => x.as_u64().map(Some).ok_or_else(|| {
-            (
-                400,
-                format!("field {name:?} must be a non-negative integer"),
-            )
-        }),
+        Some(x) => x.as_u64().map(Some).ok_or_else(|| (400, format!("field {name:?} must be a non-negative integer"))),
     }
 }
 
 fn u32_field(v: &Value, name: &str) -> Result<Option<u32>, (u16, String)> {
-    u64_field(v, name)?
-        .map(|x| u32::try_from(x).map_err(|_| (400, format!("field {name:?} is too large"))))
-        .transpose()
+    u64_field(v, name)?.map(|x| u32::try_from(x).map_err(|_| (400, format!("field {name:?} is too large")))).transpose()
 }
 
 fn handle(fleet: &Fleet, r: &Request) -> Reply {
-    let segments: Vec<&str> = r
-        .path
-        .trim_matches('/')
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
+    let segments: Vec<&str> = r.path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
     match (r.method.as_str(), segments.as_slice()) {
         ("GET", ["healthz"]) => Ok(json!("ok")),
         ("GET", ["inventory"]) => Ok(inventory_json(fleet)),
-        ("GET", ["nodes"]) => {
-            Ok(json!({ "apiVersion": "v1", "kind": "NodeList", "items": fleet.nodes() }))
-        }
-        ("GET", ["pods"]) => {
-            Ok(json!({ "apiVersion": "v1", "kind": "PodList", "items": fleet.pods() }))
-        }
+        ("GET", ["nodes"]) => Ok(json!({ "apiVersion": "v1", "kind": "NodeList", "items": fleet.nodes() })),
+        ("GET", ["pods"]) => Ok(json!({ "apiVersion": "v1", "kind": "PodList", "items": fleet.pods() })),
         ("POST", ["pods"]) => add_pod(fleet, &parse_body(r)?),
         ("DELETE", ["pods", node, ns, name]) => {
             fleet.remove_pod(node, ns, name).map_err(fleet_error)?;
@@ -302,20 +254,12 @@ fn handle(fleet: &Fleet, r: &Request) -> Reply {
         ("POST", ["usage"]) => set_usage(fleet, &parse_body(r)?),
         ("POST", ["restart"]) => {
             let v = parse_body(r)?;
-            let (node, ns, pod, container) = (
-                str_field(&v, "node")?,
-                str_field(&v, "namespace")?,
-                str_field(&v, "pod")?,
-                str_field(&v, "container")?,
-            );
-            fleet
-                .restart_container(node, ns, pod, container)
-                .map_err(fleet_error)?;
+            let (node, ns, pod, container) = (str_field(&v, "node")?, str_field(&v, "namespace")?, str_field(&v, "pod")?, str_field(&v, "container")?);
+            fleet.restart_container(node, ns, pod, container).map_err(fleet_error)?;
             Ok(json!({ "restarted": format!("{ns}/{pod}/{container}") }))
         }
         ("POST", ["faults"]) => set_faults(fleet, &parse_body(r)?),
-        (_, ["healthz" | "inventory" | "nodes" | "pods" | "usage" | "restart" | "faults"])
-        | (_, ["pods", _, _, _]) => {
+        (_, ["healthz" | "inventory" | "nodes" | "pods" | "usage" | "restart" | "faults"]) | (_, ["pods", _, _, _]) => {
             Err((405, format!("{} is not allowed on {}", r.method, r.path)))
         }
         _ => Err((404, format!("no route {} {}", r.method, r.path))),
@@ -323,11 +267,7 @@ fn handle(fleet: &Fleet, r: &Request) -> Reply {
 }
 
 fn inventory_json(fleet: &Fleet) -> Value {
-    let nodes: Vec<Value> = fleet
-        .inventory()
-        .iter()
-        .map(|n| node_json(fleet, n))
-        .collect();
+    let nodes: Vec<Value> = fleet.inventory().iter().map(|n| node_json(fleet, n)).collect();
     json!({ "nodes": nodes })
 }
 
@@ -369,18 +309,11 @@ fn add_pod(fleet: &Fleet, v: &Value) -> Reply {
     let app = v
         .get("app")
         .and_then(Value::as_str)
-        .or_else(|| {
-            v.get("labels")
-                .and_then(|l| l.get("app"))
-                .and_then(Value::as_str)
-        })
+        .or_else(|| v.get("labels").and_then(|l| l.get("app")).and_then(Value::as_str))
         .unwrap_or(name.as_str())
         .to_string();
-    let list = v
-        .get("containers")
-        .and_then(Value::as_array)
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| (400, "\"containers\" must be a non-empty array".to_string()))?;
+    let list =
+        v.get("containers").and_then(Value::as_array).filter(|c| !c.is_empty()).ok_or_else(|| (400, "\"containers\" must be a non-empty array".to_string()))?;
     let mut containers = Vec::with_capacity(list.len());
     for c in list {
         let cpu = u32_field(c, "cpu_millicores")?.unwrap_or(0);
@@ -394,27 +327,12 @@ fn add_pod(fleet: &Fleet, v: &Value) -> Reply {
             memory_request_bytes: u64_field(c, "memory_request_bytes")?.unwrap_or(memory),
         });
     }
-    fleet
-        .add_pod(
-            node,
-            SimPod {
-                namespace: namespace.clone(),
-                name: name.clone(),
-                app,
-                containers,
-            },
-        )
-        .map_err(fleet_error)?;
+    fleet.add_pod(node, SimPod { namespace: namespace.clone(), name: name.clone(), app, containers }).map_err(fleet_error)?;
     Ok(json!({ "added": format!("{namespace}/{name}"), "node": node }))
 }
 
 fn set_usage(fleet: &Fleet, v: &Value) -> Reply {
-    let (node, ns, pod, container) = (
-        str_field(v, "node")?,
-        str_field(v, "namespace")?,
-        str_field(v, "pod")?,
-        str_field(v, "container")?,
-    );
+    let (node, ns, pod, container) = (str_field(v, "node")?, str_field(v, "namespace")?, str_field(v, "pod")?, str_field(v, "container")?);
     let cpu = u32_field(v, "cpu_millicores")?;
     let memory = u64_field(v, "memory_bytes")?;
     // Unset fields keep their current value.
@@ -422,26 +340,15 @@ fn set_usage(fleet: &Fleet, v: &Value) -> Reply {
         .inventory()
         .into_iter()
         .find(|n| n.name == node)
-        .and_then(|n| {
-            n.pods
-                .into_iter()
-                .find(|p| p.namespace == ns && p.name == pod)
-        })
+        .and_then(|n| n.pods.into_iter().find(|p| p.namespace == ns && p.name == pod))
         .and_then(|p| p.containers.into_iter().find(|c| c.name == container));
     let Some(current) = current else {
-        return Err((
-            404,
-            format!("no container {ns}/{pod}/{container} on simulated node {node:?}"),
-        ));
+        return Err((404, format!("no container {ns}/{pod}/{container} on simulated node {node:?}")));
     };
     let cpu = cpu.unwrap_or(current.cpu_millicores);
     let memory = memory.unwrap_or(current.memory_bytes);
-    fleet
-        .set_usage(node, ns, pod, container, cpu, memory)
-        .map_err(fleet_error)?;
-    Ok(
-        json!({ "node": node, "namespace": ns, "pod": pod, "container": container, "cpu_millicores": cpu, "memory_bytes": memory }),
-    )
+    fleet.set_usage(node, ns, pod, container, cpu, memory).map_err(fleet_error)?;
+    Ok(json!({ "node": node, "namespace": ns, "pod": pod, "container": container, "cpu_millicores": cpu, "memory_bytes": memory }))
 }
 
 fn set_faults(fleet: &Fleet, v: &Value) -> Reply {
@@ -483,26 +390,12 @@ mod tests {
     use super::*;
 
     fn req(method: &str, path: &str, body: Value) -> Request {
-        let body = if body.is_null() {
-            Vec::new()
-        } else {
-            serde_json::to_vec(&body).unwrap_or_default()
-        };
-        Request {
-            method: method.into(),
-            path: path.into(),
-            body,
-        }
+        let body = if body.is_null() { Vec::new() } else { serde_json::to_vec(&body).unwrap_or_default() };
+        Request { method: method.into(), path: path.into(), body }
     }
 
     fn small_fleet() -> FleetConfig {
-        FleetConfig {
-            nodes: 2,
-            pods_per_node: 1,
-            containers_per_pod: 1,
-            namespaces: 1,
-            ..Default::default()
-        }
+        FleetConfig { nodes: 2, pods_per_node: 1, containers_per_pod: 1, namespaces: 1, ..Default::default() }
     }
 
     #[tokio::test]
@@ -517,128 +410,41 @@ mod tests {
         assert_eq!(nodes[0]["pods"].as_array().map(Vec::len), Some(1));
         let list = handle(&fleet, &req("GET", "/nodes", Value::Null)).expect("nodes");
         assert_eq!(list["kind"], "NodeList");
-        assert_eq!(
-            list["items"][0]["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"],
-            nodes[0]["port"]
-        );
+        assert_eq!(list["items"][0]["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"], nodes[0]["port"]);
 
         let pod = json!({"node": node, "namespace": "ns", "name": "p", "labels": {"app": "web"},
                          "containers": [{"name": "c", "cpu_millicores": 300, "memory_bytes": 1048576}]});
         handle(&fleet, &req("POST", "/pods", pod.clone())).expect("add");
-        assert_eq!(
-            handle(&fleet, &req("POST", "/pods", pod)).map_err(|e| e.0),
-            Err(409)
-        );
-        let added = fleet.inventory()[0]
-            .pods
-            .iter()
-            .find(|p| p.name == "p")
-            .cloned()
-            .expect("added pod");
+        assert_eq!(handle(&fleet, &req("POST", "/pods", pod)).map_err(|e| e.0), Err(409));
+        let added = fleet.inventory()[0].pods.iter().find(|p| p.name == "p").cloned().expect("added pod");
         assert_eq!(added.labels.get("app").map(String::as_str), Some("web"));
-        assert_eq!(
-            (
-                added.containers[0].cpu_request_millicores,
-                added.containers[0].memory_request_bytes
-            ),
-            (300, 1 << 20)
-        );
+        assert_eq!((added.containers[0].cpu_request_millicores, added.containers[0].memory_request_bytes), (300, 1 << 20));
 
         let usage = json!({"node": node, "namespace": "ns", "pod": "p", "container": "c", "cpu_millicores": 50});
         let r = handle(&fleet, &req("POST", "/usage", usage)).expect("usage");
-        assert_eq!(
-            (r["cpu_millicores"].as_u64(), r["memory_bytes"].as_u64()),
-            (Some(50), Some(1 << 20)),
-            "memory unchanged"
-        );
+        assert_eq!((r["cpu_millicores"].as_u64(), r["memory_bytes"].as_u64()), (Some(50), Some(1 << 20)), "memory unchanged");
         let missing = json!({"node": node, "namespace": "ns", "pod": "nope", "container": "c", "cpu_millicores": 1});
-        assert_eq!(
-            handle(&fleet, &req("POST", "/usage", missing)).map_err(|e| e.0),
-            Err(404)
-        );
+        assert_eq!(handle(&fleet, &req("POST", "/usage", missing)).map_err(|e| e.0), Err(404));
 
-        let f = handle(
-            &fleet,
-            &req(
-                "POST",
-                "/faults",
-                json!({"node": node, "status": 500, "delay_ms": 10}),
-            ),
-        )
-        .expect("faults");
-        assert_eq!(
-            (
-                f["status"].as_u64(),
-                f["delay_ms"].as_u64(),
-                f["hang"].as_bool()
-            ),
-            (Some(500), Some(10), Some(false))
-        );
-        assert_eq!(
-            handle(
-                &fleet,
-                &req("POST", "/faults", json!({"node": node, "status": 5}))
-            )
-            .map_err(|e| e.0),
-            Err(400)
-        );
-        assert_eq!(
-            handle(&fleet, &req("POST", "/faults", json!({"node": "nope"}))).map_err(|e| e.0),
-            Err(404)
-        );
+        let f = handle(&fleet, &req("POST", "/faults", json!({"node": node, "status": 500, "delay_ms": 10}))).expect("faults");
+        assert_eq!((f["status"].as_u64(), f["delay_ms"].as_u64(), f["hang"].as_bool()), (Some(500), Some(10), Some(false)));
+        assert_eq!(handle(&fleet, &req("POST", "/faults", json!({"node": node, "status": 5}))).map_err(|e| e.0), Err(400));
+        assert_eq!(handle(&fleet, &req("POST", "/faults", json!({"node": "nope"}))).map_err(|e| e.0), Err(404));
         handle(&fleet, &req("POST", "/faults", json!({"node": node}))).expect("clear");
 
-        handle(
-            &fleet,
-            &req(
-                "POST",
-                "/restart",
-                json!({"node": node, "namespace": "ns", "pod": "p", "container": "c"}),
-            ),
-        )
-        .expect("restart");
-        handle(
-            &fleet,
-            &req("DELETE", &format!("/pods/{node}/ns/p"), Value::Null),
-        )
-        .expect("delete");
-        assert_eq!(
-            handle(
-                &fleet,
-                &req("DELETE", &format!("/pods/{node}/ns/p"), Value::Null)
-            )
-            .map_err(|e| e.0),
-            Err(404)
-        );
-        assert_eq!(
-            handle(&fleet, &req("PUT", "/inventory", Value::Null)).map_err(|e| e.0),
-            Err(405)
-        );
-        assert_eq!(
-            handle(&fleet, &req("GET", "/nope", Value::Null)).map_err(|e| e.0),
-            Err(404)
-        );
-        assert_eq!(
-            handle(
-                &fleet,
-                &Request {
-                    method: "POST".into(),
-                    path: "/usage".into(),
-                    body: b"{".to_vec()
-                }
-            )
-            .map_err(|e| e.0),
-            Err(400)
-        );
+        handle(&fleet, &req("POST", "/restart", json!({"node": node, "namespace": "ns", "pod": "p", "container": "c"}))).expect("restart");
+        handle(&fleet, &req("DELETE", &format!("/pods/{node}/ns/p"), Value::Null)).expect("delete");
+        assert_eq!(handle(&fleet, &req("DELETE", &format!("/pods/{node}/ns/p"), Value::Null)).map_err(|e| e.0), Err(404));
+        assert_eq!(handle(&fleet, &req("PUT", "/inventory", Value::Null)).map_err(|e| e.0), Err(405));
+        assert_eq!(handle(&fleet, &req("GET", "/nope", Value::Null)).map_err(|e| e.0), Err(404));
+        assert_eq!(handle(&fleet, &Request { method: "POST".into(), path: "/usage".into(), body: b"{".to_vec() }).map_err(|e| e.0), Err(400));
         fleet.shutdown().await;
     }
 
     #[tokio::test]
     async fn http_round_trip() {
         let fleet = Arc::new(Fleet::start(small_fleet()).await.expect("fleet"));
-        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-            .await
-            .expect("bind");
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = {
             let fleet = fleet.clone();
@@ -653,30 +459,17 @@ mod tests {
         // a body split from its head, as clients may send it
         let body = format!(r#"{{"node":"{node}","garbage_every":3}}"#);
         let mut c = TcpStream::connect(addr).await.expect("connect");
-        c.write_all(
-            format!(
-                "POST /faults HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .await
-        .expect("head");
+        c.write_all(format!("POST /faults HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes()).await.expect("head");
         c.write_all(body.as_bytes()).await.expect("body");
         let mut out = String::new();
         c.read_to_string(&mut out).await.expect("read");
         assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
         assert!(out.contains("\"garbage_every\":3"), "{out}");
         let mut c = TcpStream::connect(addr).await.expect("connect");
-        c.write_all(b"GET /nope HTTP/1.1\r\n\r\n")
-            .await
-            .expect("write");
+        c.write_all(b"GET /nope HTTP/1.1\r\n\r\n").await.expect("write");
         let mut out = String::new();
         c.read_to_string(&mut out).await.expect("read");
-        assert!(
-            out.starts_with("HTTP/1.1 404 Not Found\r\n") && out.contains("no route GET /nope"),
-            "{out}"
-        );
+        assert!(out.starts_with("HTTP/1.1 404 Not Found\r\n") && out.contains("no route GET /nope"), "{out}");
         server.await.expect("server");
     }
 }

@@ -232,11 +232,8 @@ async fn render_once(client: &Client, what: &What, sort_by: SortBy) -> kubemetri
                 sort_by,
                 sum: p.sum,
             };
-            let result = if p.out.source == "kubelet" {
-                client.top_pods_from_kubelets(&options, Default::default()).await?
-            } else {
-                client.top_pods(&options).await?
-            };
+            let result =
+                if p.out.source == "kubelet" { client.top_pods_from_kubelets(&options, Default::default()).await? } else { client.top_pods(&options).await? };
             let stderr = result.pods.is_empty().then(|| match &result.namespace {
                 Some(ns) => format!("No resources found in {ns} namespace."),
                 None => "No resources found".to_string(),

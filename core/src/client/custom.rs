@@ -4,7 +4,9 @@
 use super::{Client, percent_encode};
 use crate::custom::ObjectRef;
 use crate::error::{Error, ErrorKind, Result};
-use crate::metrics::custom::{CUSTOM_GROUP, EXTERNAL_GROUP, ExternalMetricValue, ExternalMetricValueList, MetricIdentifier, MetricValue, MetricValueList, MetricValueListV1Beta1};
+use crate::metrics::custom::{
+    CUSTOM_GROUP, EXTERNAL_GROUP, ExternalMetricValue, ExternalMetricValueList, MetricIdentifier, MetricValue, MetricValueList, MetricValueListV1Beta1,
+};
 
 fn query(pairs: &[(&str, Option<&str>)]) -> String {
     let q: Vec<String> = pairs.iter().filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", percent_encode(v)))).collect();
@@ -28,11 +30,12 @@ impl Client {
     /// `v1beta2` when offered, else `v1beta1`; `MetricsUnavailable` when the group is not served.
     pub async fn custom_metrics_version(&self) -> Result<String> {
         let versions = self.group_versions(CUSTOM_GROUP).await?;
-        ["v1beta2", "v1beta1"]
-            .iter()
-            .find(|v| versions.iter().any(|o| o == *v))
-            .map(|v| v.to_string())
-            .ok_or_else(|| Error::new(ErrorKind::MetricsUnavailable, "Custom metrics API not available: no custom.metrics.k8s.io is served (install an adapter or run `kubemetrics serve --custom-metrics-push`)"))
+        ["v1beta2", "v1beta1"].iter().find(|v| versions.iter().any(|o| o == *v)).map(|v| v.to_string()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::MetricsUnavailable,
+                "Custom metrics API not available: no custom.metrics.k8s.io is served (install an adapter or run `kubemetrics serve --custom-metrics-push`)",
+            )
+        })
     }
 
     async fn custom_values(&self, rest: &str) -> Result<Vec<MetricValue>> {
@@ -44,7 +47,13 @@ impl Client {
             Ok(list
                 .items
                 .into_iter()
-                .map(|v| MetricValue { described_object: v.described_object, metric: MetricIdentifier { name: v.metric_name, selector: v.selector }, timestamp: v.timestamp, window_seconds: v.window_seconds, value: v.value })
+                .map(|v| MetricValue {
+                    described_object: v.described_object,
+                    metric: MetricIdentifier { name: v.metric_name, selector: v.selector },
+                    timestamp: v.timestamp,
+                    window_seconds: v.window_seconds,
+                    value: v.value,
+                })
                 .collect())
         } else {
             Ok(serde_json::from_str::<MetricValueList>(&body).map_err(bad)?.items)
@@ -59,12 +68,23 @@ impl Client {
             (Some(ns), r) => format!("namespaces/{}/{}/{}/{}{q}", percent_encode(ns), percent_encode(r), percent_encode(&object.name), percent_encode(metric)),
             (None, r) => format!("{}/{}/{}{q}", percent_encode(r), percent_encode(&object.name), percent_encode(metric)),
         };
-        self.custom_values(&rest).await?.into_iter().next().ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no value of {metric} for {}/{}", object.resource, object.name)))
+        self.custom_values(&rest)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no value of {metric} for {}/{}", object.resource, object.name)))
     }
 
     /// The values of `metric` for the objects of `resource` matching `label_selector`
     /// (`pods/*/{metric}?labelSelector=...`).
-    pub async fn list_custom_metrics(&self, namespace: Option<&str>, resource: &str, label_selector: Option<&str>, metric: &str, metric_selector: Option<&str>) -> Result<Vec<MetricValue>> {
+    pub async fn list_custom_metrics(
+        &self,
+        namespace: Option<&str>,
+        resource: &str,
+        label_selector: Option<&str>,
+        metric: &str,
+        metric_selector: Option<&str>,
+    ) -> Result<Vec<MetricValue>> {
         let q = query(&[("labelSelector", label_selector), ("metricLabelSelector", metric_selector)]);
         let rest = match namespace {
             Some(ns) => format!("namespaces/{}/{}/*/{}{q}", percent_encode(ns), percent_encode(resource), percent_encode(metric)),
@@ -85,7 +105,9 @@ impl Client {
         self.require_external().await?;
         let q = query(&[("labelSelector", label_selector)]);
         let body = self.get_raw(&format!("/apis/{EXTERNAL_GROUP}/v1beta1/namespaces/{}/{}{q}", percent_encode(namespace), percent_encode(metric))).await?;
-        Ok(serde_json::from_str::<ExternalMetricValueList>(&body).map_err(|e| Error::new(ErrorKind::Api, format!("cannot decode external metrics: {e}")))?.items)
+        Ok(serde_json::from_str::<ExternalMetricValueList>(&body)
+            .map_err(|e| Error::new(ErrorKind::Api, format!("cannot decode external metrics: {e}")))?
+            .items)
     }
 
     /// Discovery: the custom metrics served, as `resource/metric` (`pods/http_requests`).

@@ -1,9 +1,9 @@
 //! [`Client`]: typed reads of the Metrics API (and the Nodes and Pods `top` needs).
 
-mod errors;
-mod settings;
 mod custom;
+mod errors;
 mod kubelet_source;
+mod settings;
 
 pub use kubelet_source::KubeletSource;
 
@@ -11,8 +11,8 @@ pub use settings::ConnectionSettings;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::{NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList};
-use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::List;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::time::Duration;
@@ -85,7 +85,8 @@ impl Client {
     /// Infers the configuration as kubectl does: kubeconfig (`KUBECONFIG` or `~/.kube/config`,
     /// current context), else the in-cluster service account.
     pub async fn try_default() -> Result<Client> {
-        let config = kube::Config::infer().await.map_err(|e| Error::new(ErrorKind::Config, format!("no Kubernetes configuration found: {e}")).with_source(e))?;
+        let config =
+            kube::Config::infer().await.map_err(|e| Error::new(ErrorKind::Config, format!("no Kubernetes configuration found: {e}")).with_source(e))?;
         Self::from_config(config)
     }
 

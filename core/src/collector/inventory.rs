@@ -51,10 +51,7 @@ impl NodeTarget {
         let name = node.metadata.name.clone().unwrap_or_default();
         let status = node.status.as_ref();
         let addresses = status.and_then(|s| s.addresses.as_ref());
-        let host = options
-            .preferred_types
-            .iter()
-            .find_map(|t| addresses.and_then(|a| a.iter().find(|x| &x.type_ == t)).map(|x| x.address.clone()));
+        let host = options.preferred_types.iter().find_map(|t| addresses.and_then(|a| a.iter().find(|x| &x.type_ == t)).map(|x| x.address.clone()));
         let status_port = status.and_then(|s| s.daemon_endpoints.as_ref()).and_then(|d| d.kubelet_endpoint.as_ref()).map(|e| e.port);
         let port = if options.use_node_status_port { status_port.map(|p| p as u16).filter(|p| *p != 0).unwrap_or(options.port) } else { options.port };
         let address = host.map(|h| if h.contains(':') { format!("[{h}]:{port}") } else { format!("{h}:{port}") });
@@ -65,10 +62,7 @@ impl NodeTarget {
             .and_then(|a| a.get(RESOURCE_METRICS_PATH_ANNOTATION))
             .cloned()
             .unwrap_or_else(|| "/metrics/resource".to_string());
-        let ready = status
-            .and_then(|s| s.conditions.as_ref())
-            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-            .is_some_and(|c| c.status == "True");
+        let ready = status.and_then(|s| s.conditions.as_ref()).and_then(|c| c.iter().find(|c| c.type_ == "Ready")).is_some_and(|c| c.status == "True");
         NodeTarget { name, address, path, labels: node.metadata.labels.clone().unwrap_or_default(), ready }
     }
 }
@@ -207,7 +201,10 @@ mod tests {
         let v6 = NodeTarget::from_node(&node(&[("InternalIP", "::1")], 0, Some("/custom/path")), &AddressOptions { use_node_status_port: true, ..ip_first });
         assert_eq!(v6.address.as_deref(), Some("[::1]:10250"), "status port 0 falls back to --kubelet-port");
         assert_eq!(v6.path, "/custom/path");
-        let none = NodeTarget::from_node(&node(&[("ExternalIP", "127.0.0.2")], 0, None), &AddressOptions { preferred_types: vec!["InternalIP".into()], ..Default::default() });
+        let none = NodeTarget::from_node(
+            &node(&[("ExternalIP", "127.0.0.2")], 0, None),
+            &AddressOptions { preferred_types: vec!["InternalIP".into()], ..Default::default() },
+        );
         assert_eq!(none.address, None);
     }
 }

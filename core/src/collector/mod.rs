@@ -40,7 +40,13 @@ pub struct CollectorOptions {
 
 impl Default for CollectorOptions {
     fn default() -> Self {
-        CollectorOptions { resolution: Duration::from_secs(15), concurrency: 256, kubelet: KubeletOptions::default(), store: StoreConfig::default(), summary_fallback: true }
+        CollectorOptions {
+            resolution: Duration::from_secs(15),
+            concurrency: 256,
+            kubelet: KubeletOptions::default(),
+            store: StoreConfig::default(),
+            summary_fallback: true,
+        }
     }
 }
 
@@ -181,7 +187,9 @@ impl Collector {
         let inner = &self.inner;
         let started = Instant::now();
         let result = match &node.address {
-            None => Err(ScrapeFailure { class: ScrapeErrorClass::Dns, message: format!("node {} has no address of a preferred type", node.name), status: None }),
+            None => {
+                Err(ScrapeFailure { class: ScrapeErrorClass::Dns, message: format!("node {} has no address of a preferred type", node.name), status: None })
+            }
             Some(address) => self.fetch(address, &node.path).await,
         };
         let unix_now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
@@ -215,13 +223,19 @@ impl Collector {
             Err(f) if f.status == Some(404) && self.inner.options.summary_fallback => {
                 let body = client.get(address, "/stats/summary").await?;
                 let at = crate::scrape::from_timestamp(now());
-                return decode_summary(&body, at, &Default::default())
-                    .map(|(scrape, _node)| scrape)
-                    .map_err(|e| ScrapeFailure { class: ScrapeErrorClass::Parse, message: e.to_string(), status: None });
+                return decode_summary(&body, at, &Default::default()).map(|(scrape, _node)| scrape).map_err(|e| ScrapeFailure {
+                    class: ScrapeErrorClass::Parse,
+                    message: e.to_string(),
+                    status: None,
+                });
             }
             other => other?,
         };
-        parse_metrics_resource(&body, crate::scrape::from_timestamp(now())).map_err(|e| ScrapeFailure { class: ScrapeErrorClass::Parse, message: e.to_string(), status: None })
+        parse_metrics_resource(&body, crate::scrape::from_timestamp(now())).map_err(|e| ScrapeFailure {
+            class: ScrapeErrorClass::Parse,
+            message: e.to_string(),
+            status: None,
+        })
     }
 
     fn build_snapshot(&self) -> MetricsSnapshot {

@@ -2,10 +2,10 @@
 //! custom-metrics-apiserver's three provider methods), and [`PushProvider`], which serves values
 //! that applications set, each with a time to live.
 
+use crate::Quantity;
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::custom::{DescribedObject, ExternalMetricValue, MetricIdentifier, MetricValue};
 use crate::selector::LabelSelector;
-use crate::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -229,7 +229,13 @@ impl ExternalMetricsProvider for PushProvider {
             let mut out: Vec<ExternalMetricValue> = map
                 .iter()
                 .filter(|((ns, m, labels), _)| ns == namespace && m == metric && selector.matches(Some(labels)))
-                .map(|((_, m, labels), p)| ExternalMetricValue { metric_name: m.clone(), metric_labels: labels.clone(), timestamp: Time(p.at), window_seconds: None, value: p.value })
+                .map(|((_, m, labels), p)| ExternalMetricValue {
+                    metric_name: m.clone(),
+                    metric_labels: labels.clone(),
+                    timestamp: Time(p.at),
+                    window_seconds: None,
+                    value: p.value,
+                })
                 .collect();
             out.sort_by(|a, b| a.metric_labels.cmp(&b.metric_labels));
             Ok(out)

@@ -3,8 +3,8 @@
 //! namespace metrics and root-scoped objects; `kind`/`apiVersion` on every body; provider
 //! errors and timeouts as Kubernetes `Status` responses.
 
-use super::provider::{CustomMetricsProvider, ExternalMetricsProvider, ObjectRef};
 use super::PushProvider;
+use super::provider::{CustomMetricsProvider, ExternalMetricsProvider, ObjectRef};
 use crate::error::{Error, ErrorKind};
 use crate::loopback_api::http::{self, HttpResponse};
 use crate::metrics::custom::{CUSTOM_GROUP, EXTERNAL_GROUP, ExternalMetricValueList, MetricValue, MetricValueList, MetricValueListV1Beta1, MetricValueV1Beta1};
@@ -41,7 +41,14 @@ fn selector(query: Option<&str>, name: &str) -> Result<LabelSelector, HttpRespon
 }
 
 fn to_v1beta1(v: MetricValue) -> MetricValueV1Beta1 {
-    MetricValueV1Beta1 { described_object: v.described_object, metric_name: v.metric.name, timestamp: v.timestamp, window_seconds: v.window_seconds, value: v.value, selector: v.metric.selector }
+    MetricValueV1Beta1 {
+        described_object: v.described_object,
+        metric_name: v.metric.name,
+        timestamp: v.timestamp,
+        window_seconds: v.window_seconds,
+        value: v.value,
+        selector: v.metric.selector,
+    }
 }
 
 fn value_list(items: Vec<MetricValue>, version: &str) -> HttpResponse {
@@ -60,7 +67,11 @@ pub fn custom_resource_list(provider: &dyn CustomMetricsProvider, version: &str)
         .into_iter()
         .map(|m| serde_json::json!({"name": format!("{}/{}", m.resource, m.metric), "singularName": "", "namespaced": m.namespaced, "kind": "MetricValueList", "verbs": ["get"]}))
         .collect();
-    http::json(StatusCode::OK, serde_json::json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{CUSTOM_GROUP}/{version}"), "resources": resources}).to_string())
+    http::json(
+        StatusCode::OK,
+        serde_json::json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{CUSTOM_GROUP}/{version}"), "resources": resources})
+            .to_string(),
+    )
 }
 
 /// Discovery of `external.metrics.k8s.io/v1beta1`: one resource per metric.
@@ -70,7 +81,11 @@ pub fn external_resource_list(provider: &dyn ExternalMetricsProvider) -> HttpRes
         .into_iter()
         .map(|m| serde_json::json!({"name": m, "singularName": "", "namespaced": true, "kind": "ExternalMetricValueList", "verbs": ["get"]}))
         .collect();
-    http::json(StatusCode::OK, serde_json::json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{EXTERNAL_GROUP}/v1beta1"), "resources": resources}).to_string())
+    http::json(
+        StatusCode::OK,
+        serde_json::json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": format!("{EXTERNAL_GROUP}/v1beta1"), "resources": resources})
+            .to_string(),
+    )
 }
 
 /// Answers a path under `/apis/custom.metrics.k8s.io/{version}` (`rest` is what follows).
@@ -186,7 +201,9 @@ pub fn push(provider: Option<&PushProvider>, path: &str, query: Option<&str>) ->
             let namespace = if *resource == "namespaces" { None } else { Some(ns.to_string()) };
             provider.set_custom(ObjectRef { namespace, resource: resource.to_string(), name: name.to_string() }, labels, metric, value, ttl)
         }
-        ["push", "custom", resource, name, metric] => provider.set_custom(ObjectRef { namespace: None, resource: resource.to_string(), name: name.to_string() }, labels, metric, value, ttl),
+        ["push", "custom", resource, name, metric] => {
+            provider.set_custom(ObjectRef { namespace: None, resource: resource.to_string(), name: name.to_string() }, labels, metric, value, ttl)
+        }
         ["push", "external", "namespaces", ns, metric] => provider.set_external(ns, metric, labels, value, ttl),
         _ => return http::not_found_path(),
     };

@@ -10,7 +10,9 @@ fn body(r: crate::loopback_api::http::HttpResponse) -> (u16, serde_json::Value) 
 
 fn pushed() -> PushProvider {
     let p = PushProvider::new();
-    let pod = |name: &str, app: &str| (ObjectRef { namespace: Some("web".into()), resource: "pods".into(), name: name.into() }, [("app".to_string(), app.to_string())].into());
+    let pod = |name: &str, app: &str| {
+        (ObjectRef { namespace: Some("web".into()), resource: "pods".into(), name: name.into() }, [("app".to_string(), app.to_string())].into())
+    };
     for (name, app, v) in [("web-1", "web", "10"), ("web-2", "web", "30"), ("db-1", "db", "5")] {
         let (o, l) = pod(name, app);
         p.set_custom(o, l, "http_requests", v.parse::<Quantity>().expect("q"), Duration::from_secs(60)).expect("set");
@@ -26,7 +28,12 @@ async fn custom_routes_answer_like_custom_metrics_apiserver() {
     let (code, list) = body(routes::custom(&p, "v1beta2", "/namespaces/web/pods/*/http_requests", Some("labelSelector=app%3Dweb")).await);
     assert_eq!(code, 200);
     assert_eq!((list["kind"].as_str(), list["apiVersion"].as_str()), (Some("MetricValueList"), Some("custom.metrics.k8s.io/v1beta2")));
-    let values: Vec<(&str, &str)> = list["items"].as_array().expect("items").iter().map(|i| (i["describedObject"]["name"].as_str().unwrap_or(""), i["value"].as_str().unwrap_or(""))).collect();
+    let values: Vec<(&str, &str)> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| (i["describedObject"]["name"].as_str().unwrap_or(""), i["value"].as_str().unwrap_or("")))
+        .collect();
     assert_eq!(values, [("web-1", "10"), ("web-2", "30")]);
     assert_eq!(list["items"][0]["describedObject"]["kind"], "Pod");
     assert_eq!(list["items"][0]["metric"]["name"], "http_requests");
@@ -73,10 +80,22 @@ impl CustomMetricsProvider for Slow {
     fn list_metrics(&self) -> Vec<CustomMetricInfo> {
         Vec::new()
     }
-    fn metric_by_name<'a>(&'a self, _: &'a ObjectRef, _: &'a str, _: &'a crate::selector::LabelSelector) -> BoxFuture<'a, crate::Result<crate::metrics::custom::MetricValue>> {
+    fn metric_by_name<'a>(
+        &'a self,
+        _: &'a ObjectRef,
+        _: &'a str,
+        _: &'a crate::selector::LabelSelector,
+    ) -> BoxFuture<'a, crate::Result<crate::metrics::custom::MetricValue>> {
         Box::pin(async { Err(crate::Error::new(crate::ErrorKind::Internal, "provider exploded")) })
     }
-    fn metrics_by_selector<'a>(&'a self, _: Option<&'a str>, _: &'a str, _: &'a crate::selector::LabelSelector, _: &'a str, _: &'a crate::selector::LabelSelector) -> BoxFuture<'a, crate::Result<Vec<crate::metrics::custom::MetricValue>>> {
+    fn metrics_by_selector<'a>(
+        &'a self,
+        _: Option<&'a str>,
+        _: &'a str,
+        _: &'a crate::selector::LabelSelector,
+        _: &'a str,
+        _: &'a crate::selector::LabelSelector,
+    ) -> BoxFuture<'a, crate::Result<Vec<crate::metrics::custom::MetricValue>>> {
         Box::pin(async {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Ok(Vec::new())

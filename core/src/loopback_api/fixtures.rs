@@ -62,7 +62,13 @@ pub fn pod_with_requests(ns: &str, name: &str, l: &[(&str, &str)], created: &str
         })
         .collect();
     Pod {
-        metadata: ObjectMeta { name: Some(name.into()), namespace: Some(ns.into()), labels: labels(l), creation_timestamp: Some(time(created)), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(ns.into()),
+            labels: labels(l),
+            creation_timestamp: Some(time(created)),
+            ..Default::default()
+        },
         spec: Some(PodSpec { node_name: Some("node-a".into()), containers, ..Default::default() }),
         status: Some(PodStatus { phase: Some("Running".into()), ..Default::default() }),
     }
@@ -71,7 +77,13 @@ pub fn pod_with_requests(ns: &str, name: &str, l: &[(&str, &str)], created: &str
 /// Pod metrics with per-container (name, cpu, memory).
 pub fn make_pod_metrics(ns: &str, name: &str, l: &[(&str, &str)], containers: &[(&str, &str, &str)]) -> PodMetrics {
     PodMetrics {
-        metadata: ObjectMeta { name: Some(name.into()), namespace: Some(ns.into()), labels: labels(l), creation_timestamp: Some(time("2024-01-01T00:10:00Z")), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(ns.into()),
+            labels: labels(l),
+            creation_timestamp: Some(time("2024-01-01T00:10:00Z")),
+            ..Default::default()
+        },
         timestamp: time("2024-01-01T00:09:50Z"),
         window: GoDuration::from_millis(14982),
         containers: containers.iter().map(|(n, c, m)| ContainerMetrics { name: n.to_string(), usage: usage(c, m) }).collect(),
@@ -124,7 +136,6 @@ pub fn varied() -> ClusterState {
         ..Default::default()
     }
 }
-
 
 /// A large cluster for benchmarks: `nodes` nodes and `pods` pods (two containers each) spread
 /// over 20 namespaces, with deterministic usage values in nanocores and Ki.

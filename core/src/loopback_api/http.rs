@@ -43,11 +43,7 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 
 /// A JSON response.
 pub fn json(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Full::new(body.into()))
-        .unwrap_or_default()
+    Response::builder().status(status).header(header::CONTENT_TYPE, "application/json").body(Full::new(body.into())).unwrap_or_default()
 }
 
 /// A `metav1.Status` failure body, as kube-apiserver writes it.

@@ -58,11 +58,13 @@ pub fn select<'a>(rest: &str, query: Option<&str>, nodes: &'a [NodeMetrics], pod
                 nodes
                     .iter()
                     .filter(|n| l.matches(n.metadata.labels.as_ref()))
-                    .filter(|n| f.matches(|field| match field {
-                        "metadata.name" => Some(n.name().to_string()),
-                        "metadata.namespace" => Some(String::new()),
-                        _ => None,
-                    }))
+                    .filter(|n| {
+                        f.matches(|field| match field {
+                            "metadata.name" => Some(n.name().to_string()),
+                            "metadata.namespace" => Some(String::new()),
+                            _ => None,
+                        })
+                    })
                     .collect(),
             )
         }),

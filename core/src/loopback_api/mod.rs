@@ -211,7 +211,8 @@ fn review(state: &RwLock<ClusterState>, path: &str, body: &[u8]) -> Option<HttpR
             let user = doc["spec"]["user"].as_str().unwrap_or_default().to_string();
             let masters = doc["spec"]["groups"].as_array().is_some_and(|g| g.iter().any(|g| g == "system:masters"));
             let allowed = masters || s.authorized_users.contains(&user);
-            doc["status"] = if allowed { serde_json::json!({"allowed": true, "reason": "loopback: user is authorized"}) } else { serde_json::json!({"allowed": false}) };
+            doc["status"] =
+                if allowed { serde_json::json!({"allowed": true, "reason": "loopback: user is authorized"}) } else { serde_json::json!({"allowed": false}) };
         }
         _ => return None,
     }
@@ -227,7 +228,9 @@ async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpRes
     if req.method() == Method::POST {
         let path = req.uri().path().to_string();
         let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(req.into_body(), 1 << 20)).await.map(|b| b.to_bytes()).unwrap_or_default();
-        return review(state, &path, &body).unwrap_or_else(|| http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the server does not allow this method on the requested resource", None));
+        return review(state, &path, &body).unwrap_or_else(|| {
+            http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the server does not allow this method on the requested resource", None)
+        });
     }
     let (fault, metrics_api) = {
         let s = state.read().unwrap_or_else(|e| e.into_inner());
@@ -249,9 +252,18 @@ async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpRes
         }
         match fault {
             Some(Fault::Forbidden) => {
-                return http::status(StatusCode::FORBIDDEN, "Forbidden", &format!("nodes.metrics.k8s.io is forbidden: User \"loopback\" cannot list resource \"nodes\" in API group \"metrics.k8s.io\" at the cluster scope"), None);
+                return http::status(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    &format!(
+                        "nodes.metrics.k8s.io is forbidden: User \"loopback\" cannot list resource \"nodes\" in API group \"metrics.k8s.io\" at the cluster scope"
+                    ),
+                    None,
+                );
             }
-            Some(Fault::InternalError) => return http::status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Internal error occurred: simulated failure", None),
+            Some(Fault::InternalError) => {
+                return http::status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "Internal error occurred: simulated failure", None);
+            }
             Some(Fault::MalformedJson) => return http::json(StatusCode::OK, "{\"kind\":\"NodeMetricsList\",\"items\":[{"),
             Some(Fault::Hang) => {
                 std::future::pending::<()>().await;
@@ -302,7 +314,10 @@ async fn proxy(addr: SocketAddr, path: &str, query: Option<&str>) -> HttpRespons
 fn respond(s: &ClusterState, path: &str, query: Option<&str>) -> HttpResponse {
     match path {
         "/version" => http::json(StatusCode::OK, r#"{"major":"1","minor":"33","gitVersion":"v1.33.0-kubemetrics-loopback","platform":"linux/amd64"}"#),
-        "/api" => http::json(StatusCode::OK, r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}"#),
+        "/api" => http::json(
+            StatusCode::OK,
+            r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}"#,
+        ),
         "/apis" => {
             let groups = if s.metrics_api {
                 r#"[{"name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}]"#
@@ -360,7 +375,9 @@ fn core_v1(rest: &str, query: Option<&str>, s: &ClusterState) -> HttpResponse {
             let items: Vec<&Node> = s
                 .nodes
                 .iter()
-                .filter(|n| label.matches(n.metadata.labels.as_ref()) && field.matches(|f| (f == "metadata.name").then(|| n.metadata.name.clone().unwrap_or_default())))
+                .filter(|n| {
+                    label.matches(n.metadata.labels.as_ref()) && field.matches(|f| (f == "metadata.name").then(|| n.metadata.name.clone().unwrap_or_default()))
+                })
                 .collect();
             list_json("NodeList", &items)
         }
@@ -379,4 +396,3 @@ fn core_v1(rest: &str, query: Option<&str>, s: &ClusterState) -> HttpResponse {
         _ => http::not_found_path(),
     }
 }
-

@@ -19,7 +19,11 @@ pub(crate) fn object_meta<S: Serializer>(m: &ObjectMeta, s: S) -> Result<S::Ok, 
 
 /// [`object_meta`] with `creationTimestamp` replaced by `created` when given (servers stamp
 /// metrics objects with the time they answer, without copying them).
-pub(crate) fn object_meta_stamped<S: Serializer>(m: &ObjectMeta, created: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn object_meta_stamped<S: Serializer>(
+    m: &ObjectMeta,
+    created: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     let mut map = s.serialize_map(None)?;
     opt!(map, "name", m.name);
     opt!(map, "generateName", m.generate_name);

@@ -10,8 +10,7 @@ mod resource;
 
 pub use duration::GoDuration;
 pub use resource::{
-    ContainerMetrics, GROUP, MetricsKind, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, Stamped, Typed, Usage,
-    list_to_wire_json, to_wire_json,
+    ContainerMetrics, GROUP, MetricsKind, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, Stamped, Typed, Usage, list_to_wire_json, to_wire_json,
 };
 
 #[cfg(test)]

@@ -50,16 +50,19 @@ fn custom_metrics_fixture_round_trips_byte_for_byte() {
 
 #[test]
 fn null_items_and_usage_read_as_empty() {
-    let list: NodeMetricsList = serde_json::from_str(r#"{"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":null}"#).expect("null items");
+    let list: NodeMetricsList =
+        serde_json::from_str(r#"{"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},"items":null}"#).expect("null items");
     assert!(list.items.is_empty());
-    let pod: PodMetrics = serde_json::from_str(r#"{"metadata":{"name":"p"},"timestamp":"2024-01-01T00:00:00Z","window":"1m0s","containers":null}"#).expect("null containers");
+    let pod: PodMetrics =
+        serde_json::from_str(r#"{"metadata":{"name":"p"},"timestamp":"2024-01-01T00:00:00Z","window":"1m0s","containers":null}"#).expect("null containers");
     assert!(pod.containers.is_empty());
     assert_eq!(pod.window, GoDuration::from_secs(60));
 }
 
 #[test]
 fn bad_quantities_in_a_body_name_the_value() {
-    let e = serde_json::from_str::<NodeMetrics>(r#"{"metadata":{},"timestamp":"2024-01-01T00:00:00Z","window":"30s","usage":{"cpu":"12x"}}"#).expect_err("bad cpu");
+    let e =
+        serde_json::from_str::<NodeMetrics>(r#"{"metadata":{},"timestamp":"2024-01-01T00:00:00Z","window":"30s","usage":{"cpu":"12x"}}"#).expect_err("bad cpu");
     assert!(e.to_string().contains(r#"invalid quantity "12x""#), "{e}");
 }
 

@@ -24,10 +24,7 @@ impl Quantity {
         };
         let sum = align(self).zip(align(other)).and_then(|(a, b)| a.checked_add(b));
         let Some(sum) = sum else {
-            return Err(Error::new(
-                ErrorKind::Quantity,
-                format!("{self} + {other} needs more than 38 significant digits"),
-            ));
+            return Err(Error::new(ErrorKind::Quantity, format!("{self} + {other} needs more than 38 significant digits")));
         };
         let (m, e) = parse::normalize(sum.unsigned_abs(), e as i64);
         Quantity::from_magnitude(sum < 0, m, e, format)

@@ -13,8 +13,8 @@ impl Quantity {
         let mut format = self.format;
         if format == Format::BinarySI {
             let integral = self.exponent >= 0;
-            let below_1024 = (0..=3).contains(&self.exponent)
-                && self.mantissa.unsigned_abs().checked_mul(10u128.pow(self.exponent as u32)).is_some_and(|v| v < 1024);
+            let below_1024 =
+                (0..=3).contains(&self.exponent) && self.mantissa.unsigned_abs().checked_mul(10u128.pow(self.exponent as u32)).is_some_and(|v| v < 1024);
             if !integral || below_1024 {
                 format = Format::DecimalSI;
             }

@@ -202,7 +202,8 @@ impl Quantity {
         let e = self.exponent;
         if m.unsigned_abs() < (1u128 << 53) && (-22..=22).contains(&e) {
             let mf = m as f64;
-            let p = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22][e.unsigned_abs() as usize];
+            let p = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+                [e.unsigned_abs() as usize];
             return if e >= 0 { mf * p } else { mf / p };
         }
         format!("{m}e{e}").parse().unwrap_or(f64::NAN)

@@ -104,8 +104,8 @@ fn interpret_suffix(input: &str, suffix: &[u8]) -> Result<(Scale, Format)> {
             let text = std::str::from_utf8(rest).unwrap_or_default();
             match text.parse::<i64>() {
                 Ok(e) if e.unsigned_abs() <= i32::MAX as u64 => Ok((Scale::Decimal(e), Format::DecimalExponent)),
-                Ok(_) | Err(_) if text.trim_start_matches(['+', '-']).bytes().all(|c| c.is_ascii_digit())
-                    && !text.trim_start_matches(['+', '-']).is_empty() =>
+                Ok(_) | Err(_)
+                    if text.trim_start_matches(['+', '-']).bytes().all(|c| c.is_ascii_digit()) && !text.trim_start_matches(['+', '-']).is_empty() =>
                 {
                     Err(err(input, format_args!("exponent {text} is out of range")))
                 }
@@ -211,9 +211,7 @@ pub(super) fn parse(input: &str) -> Result<Quantity> {
         return Err(err(input, format_args!("magnitude exceeds 10^{}", MAX_EXPONENT + 1)));
     }
     if format == Format::BinarySI && magnitude != 0 {
-        if exponent >= 0 && exponent < 39 && (magnitude.checked_mul(10u128.pow(exponent as u32))).is_none_or(|v| v > BINARY_CAP as u128)
-            || exponent >= 39
-        {
+        if exponent >= 0 && exponent < 39 && (magnitude.checked_mul(10u128.pow(exponent as u32))).is_none_or(|v| v > BINARY_CAP as u128) || exponent >= 39 {
             (magnitude, exponent) = (BINARY_CAP as u128, 0);
         } else if exponent < 0 && digits(magnitude) as i64 + exponent <= 0 {
             // Below one: apimachinery prints these as DecimalSI.
@@ -224,11 +222,7 @@ pub(super) fn parse(input: &str) -> Result<Quantity> {
         return Ok(Quantity { mantissa: 0, exponent: 0, format });
     }
     let mantissa = i128::try_from(magnitude).map_err(|_| too_long())?;
-    Ok(Quantity {
-        mantissa: if p.negative { -mantissa } else { mantissa },
-        exponent: exponent as i32,
-        format,
-    })
+    Ok(Quantity { mantissa: if p.negative { -mantissa } else { mantissa }, exponent: exponent as i32, format })
 }
 
 /// Number of decimal digits of `m` (1 for 0).

@@ -36,20 +36,12 @@ pub type UnixNanos = i64;
 
 /// Converts Unix nanoseconds to a [`jiff::Timestamp`] (saturating at jiff's range).
 pub fn to_timestamp(ns: UnixNanos) -> jiff::Timestamp {
-    jiff::Timestamp::from_nanosecond(i128::from(ns)).unwrap_or(if ns < 0 {
-        jiff::Timestamp::MIN
-    } else {
-        jiff::Timestamp::MAX
-    })
+    jiff::Timestamp::from_nanosecond(i128::from(ns)).unwrap_or(if ns < 0 { jiff::Timestamp::MIN } else { jiff::Timestamp::MAX })
 }
 
 /// Converts a [`jiff::Timestamp`] to Unix nanoseconds (saturating at the `i64` range, year 1677..2262).
 pub fn from_timestamp(t: jiff::Timestamp) -> UnixNanos {
-    i64::try_from(t.as_nanosecond()).unwrap_or(if t.as_nanosecond() < 0 {
-        i64::MIN
-    } else {
-        i64::MAX
-    })
+    i64::try_from(t.as_nanosecond()).unwrap_or(if t.as_nanosecond() < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// The node-level point of one scrape.
@@ -130,11 +122,7 @@ pub struct ParseIssue {
 
 impl fmt::Display for ParseIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line > 0 {
-            write!(f, "line {}: {}", self.line, self.message)
-        } else {
-            f.write_str(&self.message)
-        }
+        if self.line > 0 { write!(f, "line {}: {}", self.line, self.message) } else { f.write_str(&self.message) }
     }
 }
 
@@ -147,17 +135,12 @@ struct Span {
 
 impl Span {
     fn get(self, arena: &str) -> &str {
-        arena
-            .get(self.start as usize..(self.start + self.len) as usize)
-            .unwrap_or_default()
+        arena.get(self.start as usize..(self.start + self.len) as usize).unwrap_or_default()
     }
 
     /// The same range as bytes (no character-boundary check; byte order is string order).
     fn bytes(self, arena: &str) -> &[u8] {
-        arena
-            .as_bytes()
-            .get(self.start as usize..(self.start + self.len) as usize)
-            .unwrap_or_default()
+        arena.as_bytes().get(self.start as usize..(self.start + self.len) as usize).unwrap_or_default()
     }
 }
 
@@ -225,22 +208,10 @@ impl NodeScrape {
     }
 
     /// One container by its key (binary search).
-    pub fn container(
-        &self,
-        namespace: &str,
-        pod: &str,
-        container: &str,
-    ) -> Option<ContainerRef<'_>> {
+    pub fn container(&self, namespace: &str, pod: &str, container: &str) -> Option<ContainerRef<'_>> {
         let key = (namespace, pod, container);
         self.containers
-            .binary_search_by(|e| {
-                (
-                    e.namespace.get(&self.names),
-                    e.pod.get(&self.names),
-                    e.container.get(&self.names),
-                )
-                    .cmp(&key)
-            })
+            .binary_search_by(|e| (e.namespace.get(&self.names), e.pod.get(&self.names), e.container.get(&self.names)).cmp(&key))
             .ok()
             .map(|i| self.view(&self.containers[i]))
     }
@@ -259,20 +230,11 @@ impl NodeScrape {
     pub fn heap_bytes(&self) -> usize {
         self.names.capacity()
             + self.containers.capacity() * std::mem::size_of::<Entry>()
-            + self
-                .issues
-                .iter()
-                .map(|i| i.message.capacity() + std::mem::size_of::<ParseIssue>())
-                .sum::<usize>()
+            + self.issues.iter().map(|i| i.message.capacity() + std::mem::size_of::<ParseIssue>()).sum::<usize>()
     }
 
     fn view<'a>(&'a self, e: &'a Entry) -> ContainerRef<'a> {
-        ContainerRef {
-            namespace: e.namespace.get(&self.names),
-            pod: e.pod.get(&self.names),
-            container: e.container.get(&self.names),
-            sample: &e.sample,
-        }
+        ContainerRef { namespace: e.namespace.get(&self.names), pod: e.pod.get(&self.names), container: e.container.get(&self.names), sample: &e.sample }
     }
 }
 
@@ -306,10 +268,7 @@ pub struct NodeScrapeBuilder {
 impl NodeScrapeBuilder {
     /// An empty builder keeping at most 100 issues.
     pub fn new() -> Self {
-        NodeScrapeBuilder {
-            max_issues: 100,
-            ..Default::default()
-        }
+        NodeScrapeBuilder { max_issues: 100, ..Default::default() }
     }
 
     /// Keeps at most `max` issues (the rest are only counted).
@@ -320,29 +279,14 @@ impl NodeScrapeBuilder {
 
     /// A builder whose name arena already holds the names that [`push_spans`](Self::push_spans) refers to.
     fn with_arena(names: String, max_issues: usize) -> Self {
-        let mut b = NodeScrapeBuilder {
-            max_issues,
-            ..Default::default()
-        };
+        let mut b = NodeScrapeBuilder { max_issues, ..Default::default() };
         b.scrape.names = names;
         b
     }
 
     /// Adds a container whose names are already in the arena.
-    fn push_spans(
-        &mut self,
-        namespace: Span,
-        pod: Span,
-        container: Span,
-        sample: ContainerSample,
-        line: u32,
-    ) {
-        self.scrape.containers.push(Entry {
-            namespace,
-            pod,
-            container,
-            sample,
-        });
+    fn push_spans(&mut self, namespace: Span, pod: Span, container: Span, sample: ContainerSample, line: u32) {
+        self.scrape.containers.push(Entry { namespace, pod, container, sample });
         self.lines.push(line);
     }
 
@@ -350,12 +294,7 @@ impl NodeScrapeBuilder {
     fn extend_issues(&mut self, issues: Vec<ParseIssue>, suppressed: u32) {
         self.scrape.suppressed_issues = self.scrape.suppressed_issues.saturating_add(suppressed);
         for issue in issues {
-            push_issue(
-                &mut self.scrape.issues,
-                &mut self.scrape.suppressed_issues,
-                self.max_issues,
-                issue,
-            );
+            push_issue(&mut self.scrape.issues, &mut self.scrape.suppressed_issues, self.max_issues, issue);
         }
     }
 
@@ -365,38 +304,17 @@ impl NodeScrapeBuilder {
     }
 
     /// Adds a container; `line` is where it came from (for duplicate reports; 0 if none).
-    pub fn push_container(
-        &mut self,
-        namespace: &str,
-        pod: &str,
-        container: &str,
-        sample: ContainerSample,
-        line: u32,
-    ) {
+    pub fn push_container(&mut self, namespace: &str, pod: &str, container: &str, sample: ContainerSample, line: u32) {
         let namespace = self.intern_last(namespace, |e| e.namespace);
         let pod = self.intern_last(pod, |e| e.pod);
         let container = self.push_name(container);
-        self.scrape.containers.push(Entry {
-            namespace,
-            pod,
-            container,
-            sample,
-        });
+        self.scrape.containers.push(Entry { namespace, pod, container, sample });
         self.lines.push(line);
     }
 
     /// Records an issue (kept while fewer than the maximum are kept, counted otherwise).
     pub fn push_issue(&mut self, line: u32, kind: IssueKind, message: impl Into<String>) {
-        push_issue(
-            &mut self.scrape.issues,
-            &mut self.scrape.suppressed_issues,
-            self.max_issues,
-            ParseIssue {
-                line,
-                kind,
-                message: message.into(),
-            },
-        );
+        push_issue(&mut self.scrape.issues, &mut self.scrape.suppressed_issues, self.max_issues, ParseIssue { line, kind, message: message.into() });
     }
 
     /// Reuses the previous entry's span when the name repeats (containers of one pod, pods of
@@ -414,10 +332,7 @@ impl NodeScrapeBuilder {
     fn push_name(&mut self, name: &str) -> Span {
         let start = self.scrape.names.len();
         self.scrape.names.push_str(name);
-        Span {
-            start: start as u32,
-            len: name.len() as u32,
-        }
+        Span { start: start as u32, len: name.len() as u32 }
     }
 
     /// Sorts, resolves duplicates and returns the scrape.
@@ -427,20 +342,12 @@ impl NodeScrapeBuilder {
         let mut order: Vec<u32> = (0..entries.len() as u32).collect();
         let key = |i: u32| {
             let e = &entries[i as usize];
-            (
-                e.namespace.bytes(&names),
-                e.pod.bytes(&names),
-                e.container.bytes(&names),
-            )
+            (e.namespace.bytes(&names), e.pod.bytes(&names), e.container.bytes(&names))
         };
         let preference = |a: u32, b: u32| {
             let (x, y) = (&entries[a as usize].sample, &entries[b as usize].sample);
             // Best first: newest timestamp, larger CPU, larger memory, earlier push.
-            y.timestamp_ns
-                .cmp(&x.timestamp_ns)
-                .then(y.cpu_ns.cmp(&x.cpu_ns))
-                .then(y.memory_bytes.cmp(&x.memory_bytes))
-                .then(a.cmp(&b))
+            y.timestamp_ns.cmp(&x.timestamp_ns).then(y.cpu_ns.cmp(&x.cpu_ns)).then(y.memory_bytes.cmp(&x.memory_bytes)).then(a.cmp(&b))
         };
         let sorted = order.windows(2).all(|w| key(w[0]) < key(w[1]));
         if !sorted {
@@ -453,11 +360,7 @@ impl NodeScrapeBuilder {
                 && key(k) == key(i)
             {
                 let e = &entries[i as usize];
-                let (ns, pod, c) = (
-                    e.namespace.get(&names),
-                    e.pod.get(&names),
-                    e.container.get(&names),
-                );
+                let (ns, pod, c) = (e.namespace.get(&names), e.pod.get(&names), e.container.get(&names));
                 let (w, l) = (&entries[k as usize].sample, &entries[i as usize].sample);
                 let message = format!(
                     "duplicate series for container {ns}/{pod}/{c}: kept the copy with timestamp {} and CPU {}ns (line {}), dropped timestamp {} and CPU {}ns",
@@ -472,11 +375,7 @@ impl NodeScrapeBuilder {
                     &mut self.scrape.issues,
                     &mut self.scrape.suppressed_issues,
                     self.max_issues,
-                    ParseIssue {
-                        line,
-                        kind: IssueKind::Duplicate,
-                        message,
-                    },
+                    ParseIssue { line, kind: IssueKind::Duplicate, message },
                 );
                 continue;
             }
@@ -503,13 +402,7 @@ mod tests {
     use super::*;
 
     fn s(cpu: u64, mem: u64, ts: i64) -> ContainerSample {
-        ContainerSample {
-            cpu_ns: cpu,
-            memory_bytes: mem,
-            swap_bytes: None,
-            start_time_ns: None,
-            timestamp_ns: ts,
-        }
+        ContainerSample { cpu_ns: cpu, memory_bytes: mem, swap_bytes: None, start_time_ns: None, timestamp_ns: ts }
     }
 
     #[test]
@@ -520,23 +413,9 @@ mod tests {
         b.push_container("a", "p", "z", s(3, 3, 3), 3);
         b.push_container("a", "p", "c", s(4, 4, 4), 4);
         let scrape = b.build();
-        let keys: Vec<_> = scrape
-            .containers()
-            .map(|c| (c.namespace, c.pod, c.container))
-            .collect();
-        assert_eq!(
-            keys,
-            vec![
-                ("a", "p", "c"),
-                ("a", "p", "z"),
-                ("a", "q", "c"),
-                ("b", "p", "c")
-            ]
-        );
-        assert_eq!(
-            scrape.container("a", "p", "z").map(|c| c.sample.cpu_ns),
-            Some(3)
-        );
+        let keys: Vec<_> = scrape.containers().map(|c| (c.namespace, c.pod, c.container)).collect();
+        assert_eq!(keys, vec![("a", "p", "c"), ("a", "p", "z"), ("a", "q", "c"), ("b", "p", "c")]);
+        assert_eq!(scrape.container("a", "p", "z").map(|c| c.sample.cpu_ns), Some(3));
         assert!(scrape.container("a", "p", "y").is_none());
         assert!(scrape.issues().is_empty());
     }
@@ -551,10 +430,7 @@ mod tests {
             b.push_container("ns", "p", "c", second, 11);
             let scrape = b.build();
             assert_eq!(scrape.len(), 1);
-            assert_eq!(
-                scrape.container_at(0).map(|c| c.sample.timestamp_ns),
-                Some(200)
-            );
+            assert_eq!(scrape.container_at(0).map(|c| c.sample.timestamp_ns), Some(200));
             assert_eq!(scrape.issues().len(), 1);
             assert_eq!(scrape.issues()[0].kind, IssueKind::Duplicate);
         }
@@ -580,10 +456,7 @@ mod tests {
 
     #[test]
     fn timestamps_convert() {
-        assert_eq!(
-            to_timestamp(1_633_253_809_720_000_000).to_string(),
-            "2021-10-03T09:36:49.72Z"
-        );
+        assert_eq!(to_timestamp(1_633_253_809_720_000_000).to_string(), "2021-10-03T09:36:49.72Z");
         assert_eq!(from_timestamp(to_timestamp(-5)), -5);
     }
 }

@@ -27,10 +27,7 @@
 //! Cost: one pass, no allocation per line; names are copied once per container into the
 //! scrape's arena; a [`Parser`] reuses its scratch buffers across scrapes.
 
-use super::{
-    ContainerSample, IssueKind, NodeSample, NodeScrape, NodeScrapeBuilder, ParseIssue, Span,
-    UnixNanos, push_issue,
-};
+use super::{ContainerSample, IssueKind, NodeSample, NodeScrape, NodeScrapeBuilder, ParseIssue, Span, UnixNanos, push_issue};
 use crate::error::{Error, ErrorKind, Result};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -46,10 +43,7 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions {
-            max_body_bytes: 10 << 20,
-            max_issues: 100,
-        }
+        ParseOptions { max_body_bytes: 10 << 20, max_issues: 100 }
     }
 }
 
@@ -98,10 +92,9 @@ impl Family {
             (b"node_memory_working_set_bytes", Family::NodeMemory),
             (b"node_swap_usage_bytes", Family::NodeSwap),
         ];
-        NAMES.iter().find_map(|&(name, family)| {
-            (line.starts_with(name) && !line.get(name.len()).is_some_and(|&b| is_name_char(b)))
-                .then_some((family, name.len()))
-        })
+        NAMES
+            .iter()
+            .find_map(|&(name, family)| (line.starts_with(name) && !line.get(name.len()).is_some_and(|&b| is_name_char(b))).then_some((family, name.len())))
     }
 
     /// Bit of a container family in [`Slot::seen`], and its cursor.
@@ -209,10 +202,7 @@ impl Default for Parser {
 impl Parser {
     /// A parser with the given limits.
     pub fn new(opts: ParseOptions) -> Self {
-        Parser {
-            opts,
-            st: State::default(),
-        }
+        Parser { opts, st: State::default() }
     }
 
     /// The limits in force.
@@ -302,12 +292,7 @@ impl Parser {
 }
 
 fn over_limit(max: usize) -> Error {
-    Error::new(
-        ErrorKind::Api,
-        format!(
-            "kubelet /metrics/resource body is larger than the limit of {max} bytes; refusing to parse it"
-        ),
-    )
+    Error::new(ErrorKind::Api, format!("kubelet /metrics/resource body is larger than the limit of {max} bytes; refusing to parse it"))
 }
 
 /// Why a line was rejected.
@@ -317,10 +302,7 @@ struct Reject {
 }
 
 fn reject(kind: IssueKind, reason: impl Into<String>) -> Reject {
-    Reject {
-        kind,
-        reason: reason.into(),
-    }
+    Reject { kind, reason: reason.into() }
 }
 
 fn is_blank(b: u8) -> bool {
@@ -349,16 +331,7 @@ struct LabelPos {
 
 impl State {
     fn issue(&mut self, line: u32, kind: IssueKind, message: String) {
-        push_issue(
-            &mut self.issues,
-            &mut self.suppressed,
-            self.max_issues,
-            ParseIssue {
-                line,
-                kind,
-                message,
-            },
-        );
+        push_issue(&mut self.issues, &mut self.suppressed, self.max_issues, ParseIssue { line, kind, message });
     }
 
     /// One line of the body, without its `\n`.
@@ -371,9 +344,7 @@ impl State {
         if !matches!(line.get(start), Some(b'c' | b'n')) {
             return;
         }
-        let Some((family, end)) =
-            Family::prefix_of(&line[start..]).map(|(f, len)| (f, start + len))
-        else {
+        let Some((family, end)) = Family::prefix_of(&line[start..]).map(|(f, len)| (f, start + len)) else {
             return;
         };
         if let Err(r) = self.series(family, line, end) {
@@ -385,10 +356,7 @@ impl State {
 
     /// Parses a series of a wanted family; `i` is just past its name.
     fn series(&mut self, family: Family, line: &[u8], i: usize) -> std::result::Result<(), Reject> {
-        let container = !matches!(
-            family,
-            Family::NodeCpu | Family::NodeMemory | Family::NodeSwap
-        );
+        let container = !matches!(family, Family::NodeCpu | Family::NodeMemory | Family::NodeSwap);
         let mut labels = [LabelPos::default(); 3];
         let mut i = i;
         let brace = skip_blanks(line, i);
@@ -398,10 +366,7 @@ impl State {
         let after_labels = i;
         i = skip_blanks(line, i);
         if i == after_labels {
-            return Err(reject(
-                IssueKind::Syntax,
-                "expected a blank and a value after the metric name",
-            ));
+            return Err(reject(IssueKind::Syntax, "expected a blank and a value after the metric name"));
         }
         let value_start = i;
         while i < line.len() && !is_blank(line[i]) {
@@ -418,10 +383,7 @@ impl State {
         }
         let ts_text = &line[ts_start..i];
         if skip_blanks(line, i) != line.len() {
-            return Err(reject(
-                IssueKind::Syntax,
-                "unexpected text after the timestamp",
-            ));
+            return Err(reject(IssueKind::Syntax, "unexpected text after the timestamp"));
         }
 
         // The key comes first, so that a bad value can be charged to its container.
@@ -432,11 +394,7 @@ impl State {
             None
         };
         let checked = (|| {
-            let ts = if ts_text.is_empty() {
-                self.default_ts
-            } else {
-                parse_timestamp(ts_text)?
-            };
+            let ts = if ts_text.is_empty() { self.default_ts } else { parse_timestamp(ts_text)? };
             let dec = parse_decimal(value).map_err(|m| reject(IssueKind::Value, m))?;
             Ok((ts, dec))
         })();
@@ -486,12 +444,7 @@ impl State {
         let new_wins = (new.ts, new.value) > (old.ts, old.value);
         let (kept, dropped) = if new_wins { (new, old) } else { (old, new) };
         *slot = Some(kept);
-        let message = format!(
-            "duplicate series {name}: kept line {} (timestamp {}), dropped line {}",
-            kept.line,
-            super::to_timestamp(kept.ts),
-            dropped.line
-        );
+        let message = format!("duplicate series {name}: kept line {} (timestamp {}), dropped line {}", kept.line, super::to_timestamp(kept.ts), dropped.line);
         self.issue(dropped.line, IssueKind::Duplicate, message);
     }
 
@@ -512,38 +465,21 @@ impl State {
     }
 
     /// Finds (or creates) the slot of the line's key that has no value of `family` yet.
-    fn container_slot(
-        &mut self,
-        family: Family,
-        line: &[u8],
-        labels: &[LabelPos; 3],
-    ) -> std::result::Result<u32, Reject> {
+    fn container_slot(&mut self, family: Family, line: &[u8], labels: &[LabelPos; 3]) -> std::result::Result<u32, Reject> {
         let mut unescaped = std::mem::take(&mut self.unescaped);
         let found = self.container_slot_with(family, line, labels, &mut unescaped);
         self.unescaped = unescaped;
         found
     }
 
-    fn container_slot_with(
-        &mut self,
-        family: Family,
-        line: &[u8],
-        labels: &[LabelPos; 3],
-        unescaped: &mut [Vec<u8>; 3],
-    ) -> std::result::Result<u32, Reject> {
+    fn container_slot_with(&mut self, family: Family, line: &[u8], labels: &[LabelPos; 3], unescaped: &mut [Vec<u8>; 3]) -> std::result::Result<u32, Reject> {
         const LABELS: [&str; 3] = ["namespace", "pod", "container"];
         for (k, pos) in labels.iter().enumerate() {
             if !pos.set {
-                return Err(reject(
-                    IssueKind::Labels,
-                    format!("missing label {:?}", LABELS[k]),
-                ));
+                return Err(reject(IssueKind::Labels, format!("missing label {:?}", LABELS[k])));
             }
             if pos.start == pos.end {
-                return Err(reject(
-                    IssueKind::Labels,
-                    format!("empty label {:?}", LABELS[k]),
-                ));
+                return Err(reject(IssueKind::Labels, format!("empty label {:?}", LABELS[k])));
             }
             if pos.escaped {
                 let buf = &mut unescaped[k];
@@ -552,24 +488,14 @@ impl State {
             }
         }
         let unescaped = &*unescaped;
-        let value = |k: usize| -> &[u8] {
-            if labels[k].escaped {
-                &unescaped[k]
-            } else {
-                &line[labels[k].start..labels[k].end]
-            }
-        };
+        let value = |k: usize| -> &[u8] { if labels[k].escaped { &unescaped[k] } else { &line[labels[k].start..labels[k].end] } };
         let key = [value(0), value(1), value(2)];
         let bit = family.bit();
         let cursor = family.cursor();
         // Fast path: kubelets write every family in the same order, so the next line of a
         // family usually belongs to the slot after the previous one.
         let expected = self.cursors[cursor];
-        let head = if (expected as usize) < self.slots.len() && self.slot_is(expected, key) {
-            Some(expected)
-        } else {
-            self.find_head(key)
-        };
+        let head = if (expected as usize) < self.slots.len() && self.slot_is(expected, key) { Some(expected) } else { self.find_head(key) };
         let found = match head {
             Some(h) => {
                 let mut at = h;
@@ -592,10 +518,7 @@ impl State {
             Err(head) => {
                 // Only new keys need checking: an existing slot's names are valid UTF-8 already.
                 if let Some(k) = key.iter().position(|v| std::str::from_utf8(v).is_err()) {
-                    return Err(reject(
-                        IssueKind::Labels,
-                        format!("label {:?} is not valid UTF-8", LABELS[k]),
-                    ));
+                    return Err(reject(IssueKind::Labels, format!("label {:?} is not valid UTF-8", LABELS[k])));
                 }
                 let idx = self.new_slot(key);
                 if head == NONE {
@@ -617,9 +540,7 @@ impl State {
 
     fn slot_is(&self, idx: u32, key: [&[u8]; 3]) -> bool {
         let s = &self.slots[idx as usize];
-        s.container.get(&self.names).as_bytes() == key[2]
-            && s.pod.get(&self.names).as_bytes() == key[1]
-            && s.namespace.get(&self.names).as_bytes() == key[0]
+        s.container.get(&self.names).as_bytes() == key[2] && s.pod.get(&self.names).as_bytes() == key[1] && s.namespace.get(&self.names).as_bytes() == key[0]
     }
 
     /// The first slot of a key, through the hash index (scanning on a hash collision).
@@ -637,12 +558,8 @@ impl State {
         let mut push = |bytes: &[u8]| {
             let start = self.names.len() as u32;
             // Checked UTF-8 above.
-            self.names
-                .push_str(std::str::from_utf8(bytes).unwrap_or_default());
-            Span {
-                start,
-                len: bytes.len() as u32,
-            }
+            self.names.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+            Span { start, len: bytes.len() as u32 }
         };
         let (namespace, pod, container) = (push(key[0]), push(key[1]), push(key[2]));
         self.slots.push(Slot {
@@ -668,17 +585,12 @@ impl State {
         let mut b = NodeScrapeBuilder::with_arena(names, self.max_issues);
         b.extend_issues(std::mem::take(&mut self.issues), self.suppressed);
         match (self.node_cpu, self.node_memory) {
-            (Some(cpu), Some(mem)) if cpu.value > 0 && mem.value > 0 => b.set_node(NodeSample {
-                cpu_ns: cpu.value,
-                memory_bytes: mem.value,
-                swap_bytes: self.node_swap.map(|s| s.value),
-                timestamp_ns: cpu.ts,
-            }),
+            (Some(cpu), Some(mem)) if cpu.value > 0 && mem.value > 0 => {
+                b.set_node(NodeSample { cpu_ns: cpu.value, memory_bytes: mem.value, swap_bytes: self.node_swap.map(|s| s.value), timestamp_ns: cpu.ts })
+            }
             (cpu, mem) => {
                 let what = match (cpu, mem) {
-                    (None, None) => {
-                        "no usable node_cpu_usage_seconds_total nor node_memory_working_set_bytes series"
-                    }
+                    (None, None) => "no usable node_cpu_usage_seconds_total nor node_memory_working_set_bytes series",
                     (None, _) => "no usable node_cpu_usage_seconds_total series",
                     (_, None) => "no usable node_memory_working_set_bytes series",
                     (Some(c), _) if c.value == 0 => "node_cpu_usage_seconds_total is zero",
@@ -702,12 +614,7 @@ impl State {
                 // A container whose line was rejected is already reported once.
                 if !(s.bad && !(has_cpu && has_mem)) {
                     let arena = &b.scrape.names;
-                    let message = format!(
-                        "container {}/{}/{} left out: {problem}",
-                        s.namespace.get(arena),
-                        s.pod.get(arena),
-                        s.container.get(arena)
-                    );
+                    let message = format!("container {}/{}/{} left out: {problem}", s.namespace.get(arena), s.pod.get(arena), s.container.get(arena));
                     b.push_issue(s.first_line, IssueKind::Incomplete, message);
                 }
                 continue;
@@ -727,11 +634,7 @@ impl State {
 
 /// Parses `name="value",...}` starting just after `{`; returns the index after `}`.
 /// Records where `namespace`, `pod` and `container` are (in that order in `out`).
-fn parse_labels(
-    line: &[u8],
-    mut i: usize,
-    out: &mut [LabelPos; 3],
-) -> std::result::Result<usize, Reject> {
+fn parse_labels(line: &[u8], mut i: usize, out: &mut [LabelPos; 3]) -> std::result::Result<usize, Reject> {
     loop {
         i = skip_blanks(line, i);
         match line.get(i) {
@@ -748,19 +651,13 @@ fn parse_labels(
         }
         let name = &line[i..name_end];
         let valid_name = matches!(name, b"namespace" | b"pod" | b"container")
-            || (name
-                .first()
-                .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_')
-                && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_'));
+            || (name.first().is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_') && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_'));
         if !valid_name {
             return Err(reject(IssueKind::Syntax, "invalid label name"));
         }
         i = skip_blanks(line, eq + 1);
         if line.get(i) != Some(&b'"') {
-            return Err(reject(
-                IssueKind::Syntax,
-                "expected '\"' to open a label value",
-            ));
+            return Err(reject(IssueKind::Syntax, "expected '\"' to open a label value"));
         }
         i += 1;
         let value_start = i;
@@ -776,10 +673,7 @@ fn parse_labels(
                     match line.get(i + j + 1) {
                         Some(b'\\' | b'"' | b'n') => {}
                         _ => {
-                            return Err(reject(
-                                IssueKind::Syntax,
-                                "invalid escape in a label value (only \\\\, \\\" and \\n are allowed)",
-                            ));
+                            return Err(reject(IssueKind::Syntax, "invalid escape in a label value (only \\\\, \\\" and \\n are allowed)"));
                         }
                     }
                     escaped = true;
@@ -787,12 +681,7 @@ fn parse_labels(
                 }
             }
         }
-        let pos = LabelPos {
-            start: value_start,
-            end: i,
-            escaped,
-            set: true,
-        };
+        let pos = LabelPos { start: value_start, end: i, escaped, set: true };
         i += 1;
         let k = match name {
             b"namespace" => Some(0),
@@ -802,10 +691,7 @@ fn parse_labels(
         };
         if let Some(k) = k {
             if out[k].set {
-                return Err(reject(
-                    IssueKind::Labels,
-                    format!("label {:?} given twice", String::from_utf8_lossy(name)),
-                ));
+                return Err(reject(IssueKind::Labels, format!("label {:?} given twice", String::from_utf8_lossy(name))));
             }
             out[k] = pos;
         }
@@ -814,10 +700,7 @@ fn parse_labels(
             Some(b',') => i += 1,
             Some(b'}') => return Ok(i + 1),
             _ => {
-                return Err(reject(
-                    IssueKind::Syntax,
-                    "expected ',' or '}' after a label value",
-                ));
+                return Err(reject(IssueKind::Syntax, "expected ',' or '}' after a label value"));
             }
         }
     }
@@ -827,11 +710,7 @@ fn unescape(raw: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < raw.len() {
         if raw[i] == b'\\' && i + 1 < raw.len() {
-            out.push(if raw[i + 1] == b'n' {
-                b'\n'
-            } else {
-                raw[i + 1]
-            });
+            out.push(if raw[i + 1] == b'n' { b'\n' } else { raw[i + 1] });
             i += 2;
         } else {
             out.push(raw[i]);
@@ -851,38 +730,20 @@ fn parse_timestamp(text: &[u8]) -> std::result::Result<i64, Reject> {
         _ => (false, text),
     };
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(reject(
-            IssueKind::Timestamp,
-            "the timestamp is not an integer number of milliseconds",
-        ));
+        return Err(reject(IssueKind::Timestamp, "the timestamp is not an integer number of milliseconds"));
     }
     let mut ms: i64 = 0;
     for &d in digits {
-        ms = ms
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(i64::from(d - b'0')))
-            .ok_or_else(|| reject(IssueKind::Timestamp, "timestamp out of range"))?;
+        ms = ms.checked_mul(10).and_then(|v| v.checked_add(i64::from(d - b'0'))).ok_or_else(|| reject(IssueKind::Timestamp, "timestamp out of range"))?;
     }
     if neg {
         ms = -ms;
     }
     if ms <= 0 {
-        let hint = if ms == GO_ZERO_TIME_MS {
-            " (Go's zero time)"
-        } else {
-            ""
-        };
-        return Err(reject(
-            IssueKind::Timestamp,
-            format!("timestamp {ms} ms is not after the Unix epoch{hint}"),
-        ));
+        let hint = if ms == GO_ZERO_TIME_MS { " (Go's zero time)" } else { "" };
+        return Err(reject(IssueKind::Timestamp, format!("timestamp {ms} ms is not after the Unix epoch{hint}")));
     }
-    ms.checked_mul(1_000_000).ok_or_else(|| {
-        reject(
-            IssueKind::Timestamp,
-            format!("timestamp {ms} ms is beyond the year 2262"),
-        )
-    })
+    ms.checked_mul(1_000_000).ok_or_else(|| reject(IssueKind::Timestamp, format!("timestamp {ms} ms is beyond the year 2262")))
 }
 
 /// An exact decimal number `(-1)^negative × mantissa × 10^exponent`.
@@ -901,10 +762,7 @@ fn parse_decimal(s: &[u8]) -> std::result::Result<Decimal, &'static str> {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    if body.eq_ignore_ascii_case(b"nan")
-        || body.eq_ignore_ascii_case(b"inf")
-        || body.eq_ignore_ascii_case(b"infinity")
-    {
+    if body.eq_ignore_ascii_case(b"nan") || body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
         return Err("the value is not a finite number");
     }
     let (mut mantissa, mut digits, mut exponent, mut any) = (0u128, 0u32, 0i64, false);
@@ -967,11 +825,7 @@ fn parse_decimal(s: &[u8]) -> std::result::Result<Decimal, &'static str> {
     if i != body.len() {
         return Err("the value is not a number");
     }
-    Ok(Decimal {
-        negative,
-        mantissa,
-        exponent: exponent.clamp(-2_000_000, 2_000_000) as i32,
-    })
+    Ok(Decimal { negative, mantissa, exponent: exponent.clamp(-2_000_000, 2_000_000) as i32 })
 }
 
 impl Decimal {
@@ -1002,9 +856,7 @@ impl Decimal {
         if self.is_negative() {
             return Err("the value is negative");
         }
-        self.scaled(-9)
-            .and_then(|v| u64::try_from(v).ok())
-            .ok_or("the value is too large")
+        self.scaled(-9).and_then(|v| u64::try_from(v).ok()).ok_or("the value is too large")
     }
 
     /// Whole units (bytes), fractions truncated.
@@ -1012,9 +864,7 @@ impl Decimal {
         if self.is_negative() {
             return Err("the value is negative");
         }
-        self.scaled(0)
-            .and_then(|v| u64::try_from(v).ok())
-            .ok_or("the value is too large")
+        self.scaled(0).and_then(|v| u64::try_from(v).ok()).ok_or("the value is too large")
     }
 
     /// A start time in seconds since the epoch, to nanoseconds; must be after the epoch.
@@ -1022,10 +872,7 @@ impl Decimal {
         if self.is_negative() || self.mantissa == 0 {
             return Err("the start time is not after the Unix epoch");
         }
-        self.scaled(-9)
-            .and_then(|v| i64::try_from(v).ok())
-            .map(|v| v as u64)
-            .ok_or("the start time is beyond the year 2262")
+        self.scaled(-9).and_then(|v| i64::try_from(v).ok()).map(|v| v as u64).ok_or("the start time is beyond the year 2262")
     }
 }
 
@@ -1034,11 +881,7 @@ mod tests {
     use super::*;
 
     fn dec(s: &str) -> Decimal {
-        parse_decimal(s.as_bytes()).unwrap_or(Decimal {
-            negative: true,
-            mantissa: 999,
-            exponent: 999,
-        })
+        parse_decimal(s.as_bytes()).unwrap_or(Decimal { negative: true, mantissa: 999, exponent: 999 })
     }
 
     #[test]
@@ -1046,10 +889,7 @@ mod tests {
         assert_eq!(dec("357.35491").nanos_u64(), Ok(357_354_910_000));
         assert_eq!(dec("1.253376e+07").units_u64(), Ok(12_533_760));
         assert_eq!(dec("1.616273408e+09").units_u64(), Ok(1_616_273_408));
-        assert_eq!(
-            dec("1.633252712e+9").start_time(),
-            Ok(1_633_252_712_000_000_000)
-        );
+        assert_eq!(dec("1.633252712e+9").start_time(), Ok(1_633_252_712_000_000_000));
         assert_eq!(dec("4.710169").nanos_u64(), Ok(4_710_169_000));
         assert_eq!(dec("0.000000001").nanos_u64(), Ok(1));
         assert_eq!(dec("0.0000000019").nanos_u64(), Ok(1));
@@ -1059,30 +899,15 @@ mod tests {
         assert_eq!(dec("-0").units_u64(), Ok(0));
         assert_eq!(dec("1E3").units_u64(), Ok(1000));
         assert_eq!(dec("12.9").units_u64(), Ok(12));
-        assert_eq!(
-            dec("1.7048016726135042e+09").start_time(),
-            Ok(1_704_801_672_613_504_200)
-        );
-        assert_eq!(
-            dec("000000000000000000000000000000000000000000000000001").units_u64(),
-            Ok(1)
-        );
-        assert_eq!(
-            dec("123456789012345678901234567890123456789012345").scaled(40),
-            Some(12_345)
-        );
+        assert_eq!(dec("1.7048016726135042e+09").start_time(), Ok(1_704_801_672_613_504_200));
+        assert_eq!(dec("000000000000000000000000000000000000000000000000001").units_u64(), Ok(1));
+        assert_eq!(dec("123456789012345678901234567890123456789012345").scaled(40), Some(12_345));
     }
 
     #[test]
     fn bad_numbers_are_refused() {
-        for s in [
-            "NaN", "+Inf", "-Inf", "inf", "Infinity", "", "-", ".", "e5", "1e", "1e+", "0x10",
-            "1.2.3", "1_000", "١",
-        ] {
-            assert!(
-                parse_decimal(s.as_bytes()).is_err(),
-                "{s:?} should be refused"
-            );
+        for s in ["NaN", "+Inf", "-Inf", "inf", "Infinity", "", "-", ".", "e5", "1e", "1e+", "0x10", "1.2.3", "1_000", "١"] {
+            assert!(parse_decimal(s.as_bytes()).is_err(), "{s:?} should be refused");
         }
         assert_eq!(dec("-1").nanos_u64(), Err("the value is negative"));
         assert_eq!(dec("-1").units_u64(), Err("the value is negative"));
@@ -1096,13 +921,8 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        assert_eq!(
-            parse_timestamp(b"1633253809720").ok(),
-            Some(1_633_253_809_720_000_000)
-        );
-        assert!(
-            parse_timestamp(b"-62135596800000").is_err_and(|r| r.reason.contains("Go's zero time"))
-        );
+        assert_eq!(parse_timestamp(b"1633253809720").ok(), Some(1_633_253_809_720_000_000));
+        assert!(parse_timestamp(b"-62135596800000").is_err_and(|r| r.reason.contains("Go's zero time")));
         assert!(parse_timestamp(b"0").is_err());
         assert!(parse_timestamp(b"1.5").is_err());
         assert!(parse_timestamp(b"99999999999999999").is_err());
@@ -1113,8 +933,7 @@ mod tests {
         parse_metrics_resource(body.as_bytes(), 7_000_000_000).unwrap_or_default()
     }
 
-    const GOOD: &str =
-        "node_cpu_usage_seconds_total 10 1000\nnode_memory_working_set_bytes 20 1000\n";
+    const GOOD: &str = "node_cpu_usage_seconds_total 10 1000\nnode_memory_working_set_bytes 20 1000\n";
 
     #[test]
     fn labels_any_order_escapes_and_blanks() {
@@ -1124,9 +943,7 @@ mod tests {
         );
         let s = parse(&body);
         assert!(s.issues().is_empty(), "{:?}", s.issues());
-        let c = s
-            .container("n\ns", "p\"1", "c\\d")
-            .expect("container with escaped names");
+        let c = s.container("n\ns", "p\"1", "c\\d").expect("container with escaped names");
         assert_eq!(c.sample.cpu_ns, 1_500_000_000);
         assert_eq!(c.sample.memory_bytes, 300);
         assert_eq!(c.sample.timestamp_ns, 2_000_000_000);
@@ -1183,34 +1000,21 @@ mod tests {
         let s = parse(&body);
         assert!(s.is_empty());
         assert_eq!(s.issues()[0].kind, IssueKind::Incomplete);
-        let s =
-            parse("node_cpu_usage_seconds_total 0 1000\nnode_memory_working_set_bytes 20 1000\n");
+        let s = parse("node_cpu_usage_seconds_total 0 1000\nnode_memory_working_set_bytes 20 1000\n");
         assert!(s.node().is_none());
         assert!(s.issues()[0].message.contains("is zero"));
     }
 
     #[test]
     fn size_limit_is_enforced_while_streaming() {
-        let mut p = Parser::new(ParseOptions {
-            max_body_bytes: 50,
-            ..ParseOptions::default()
-        });
+        let mut p = Parser::new(ParseOptions { max_body_bytes: 50, ..ParseOptions::default() });
         p.begin(0);
         assert!(p.feed(b"node_cpu_usage_seconds_total 10 1000\n").is_ok());
-        let e = p
-            .feed(b"node_memory_working_set_bytes 20 1000\n")
-            .err()
-            .map(|e| (e.kind(), e.message().to_string()));
-        assert!(
-            matches!(&e, Some((ErrorKind::Api, m)) if m.contains("limit of 50 bytes")),
-            "{e:?}"
-        );
+        let e = p.feed(b"node_memory_working_set_bytes 20 1000\n").err().map(|e| (e.kind(), e.message().to_string()));
+        assert!(matches!(&e, Some((ErrorKind::Api, m)) if m.contains("limit of 50 bytes")), "{e:?}");
         assert!(p.finish().is_err());
         // The parser is usable again after begin.
-        assert!(
-            p.parse(b"node_cpu_usage_seconds_total 10 1000\n", 0)
-                .is_ok()
-        );
+        assert!(p.parse(b"node_cpu_usage_seconds_total 10 1000\n", 0).is_ok());
     }
 
     #[test]
@@ -1244,15 +1048,9 @@ mod tests {
         );
         let s = parse(&body);
         let c = s.container("n", "p", "a").expect("kept copy");
-        assert_eq!(
-            (c.sample.cpu_ns, c.sample.memory_bytes),
-            (100_000_000_000, 8)
-        );
+        assert_eq!((c.sample.cpu_ns, c.sample.memory_bytes), (100_000_000_000, 8));
         let kinds: Vec<_> = s.issues().iter().map(|i| (i.line, i.kind)).collect();
-        assert_eq!(
-            kinds,
-            vec![(1, IssueKind::Duplicate), (3, IssueKind::Duplicate)]
-        );
+        assert_eq!(kinds, vec![(1, IssueKind::Duplicate), (3, IssueKind::Duplicate)]);
         assert_eq!(s.node().map(|n| n.cpu_ns), Some(11_000_000_000));
     }
 
@@ -1270,23 +1068,13 @@ mod tests {
         assert!(s.issues().is_empty(), "{:?}", s.issues());
         let a = s.container("n", "p", "a").map(|c| *c.sample);
         let b = s.container("n", "p", "b").map(|c| *c.sample);
-        assert_eq!(
-            a.map(|a| (a.cpu_ns, a.memory_bytes, a.start_time_ns, a.swap_bytes)),
-            Some((3_000_000_000, 1, Some(1_500_000_000), None))
-        );
-        assert_eq!(
-            b.map(|b| (b.cpu_ns, b.memory_bytes, b.start_time_ns, b.swap_bytes)),
-            Some((4_000_000_000, 2, None, Some(0)))
-        );
+        assert_eq!(a.map(|a| (a.cpu_ns, a.memory_bytes, a.start_time_ns, a.swap_bytes)), Some((3_000_000_000, 1, Some(1_500_000_000), None)));
+        assert_eq!(b.map(|b| (b.cpu_ns, b.memory_bytes, b.start_time_ns, b.swap_bytes)), Some((4_000_000_000, 2, None, Some(0))));
     }
 
     #[test]
     fn hash_collisions_fall_back_to_scanning() {
-        let mut st = State {
-            max_issues: 10,
-            line: 1,
-            ..State::default()
-        };
+        let mut st = State { max_issues: 10, line: 1, ..State::default() };
         let a: [&[u8]; 3] = [b"n", b"p", b"a"];
         let b: [&[u8]; 3] = [b"n", b"p", b"b"];
         let ia = st.new_slot(a);

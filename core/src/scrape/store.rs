@@ -180,50 +180,27 @@ struct Rate {
 impl Pair {
     fn first(new: Point, fresh: Option<Point>) -> (Pair, Step) {
         match fresh {
-            Some(f) => (
-                Pair {
-                    last: new,
-                    prev: f,
-                    has_prev: true,
-                },
-                Step::Fresh,
-            ),
-            None => (
-                Pair {
-                    last: new,
-                    prev: Point::default(),
-                    has_prev: false,
-                },
-                Step::Kept,
-            ),
+            Some(f) => (Pair { last: new, prev: f, has_prev: true }, Step::Fresh),
+            None => (Pair { last: new, prev: Point::default(), has_prev: false }, Step::Kept),
         }
     }
 
     /// Takes a new point (the rules are in the module docs).
     fn update(&mut self, new: Point, fresh: Option<Point>, max_window: i64) -> Step {
         let old = self.last;
-        let restarted = (new.start != 0 && old.start != 0 && new.start != old.start)
-            || (new.ts >= old.ts && new.cpu < old.cpu);
+        let restarted = (new.start != 0 && old.start != 0 && new.start != old.start) || (new.ts >= old.ts && new.cpu < old.cpu);
         if restarted {
             *self = Pair::first(new, fresh).0;
             return Step::Restarted;
         }
         if new.ts > old.ts {
             if new.ts - old.ts <= max_window {
-                *self = Pair {
-                    last: new,
-                    prev: old,
-                    has_prev: true,
-                };
+                *self = Pair { last: new, prev: old, has_prev: true };
                 return Step::Advanced;
             }
             let (pair, step) = Pair::first(new, fresh);
             *self = pair;
-            return if step == Step::Fresh {
-                Step::Fresh
-            } else {
-                Step::TooOld
-            };
+            return if step == Step::Fresh { Step::Fresh } else { Step::TooOld };
         }
         if new.ts == old.ts {
             self.last = new;
@@ -249,13 +226,7 @@ impl Pair {
         let window = l.ts.checked_sub(p.ts).filter(|&w| w > 0)?;
         let delta = l.cpu.checked_sub(p.cpu)?;
         let nanocores = u128::from(delta) * 1_000_000_000 / window as u128;
-        Some(Rate {
-            nanocores: u64::try_from(nanocores).unwrap_or(u64::MAX),
-            memory: l.memory,
-            swap: l.swap,
-            ts: l.ts,
-            window,
-        })
+        Some(Rate { nanocores: u64::try_from(nanocores).unwrap_or(u64::MAX), memory: l.memory, swap: l.swap, ts: l.ts, window })
     }
 }
 
@@ -308,10 +279,7 @@ impl Interner {
     }
 
     fn get(&self, id: Sym) -> &str {
-        self.names
-            .get(id as usize)
-            .and_then(|n| n.as_deref())
-            .unwrap_or_default()
+        self.names.get(id as usize).and_then(|n| n.as_deref()).unwrap_or_default()
     }
 
     fn lookup(&self, s: &str) -> Option<Sym> {
@@ -429,22 +397,13 @@ pub struct ContainerUsage<'a> {
 }
 
 fn point(cpu: u64, memory: u64, swap: Option<u64>, ts: i64, start: Option<i64>) -> Point {
-    Point {
-        cpu,
-        memory,
-        swap: swap.unwrap_or(NO_SWAP),
-        ts,
-        start: start.unwrap_or(0),
-    }
+    Point { cpu, memory, swap: swap.unwrap_or(NO_SWAP), ts, start: start.unwrap_or(0) }
 }
 
 impl MetricsStore {
     /// An empty store.
     pub fn new(config: StoreConfig) -> Self {
-        MetricsStore {
-            config,
-            ..Default::default()
-        }
+        MetricsStore { config, ..Default::default() }
     }
 
     /// The settings in force.
@@ -458,12 +417,7 @@ impl MetricsStore {
             return None;
         }
         let age = new.ts - new.start;
-        (age < nanos(self.config.resolution) && age >= nanos(self.config.fresh_container_min_age))
-            .then_some(Point {
-                cpu: 0,
-                ts: new.start,
-                ..*new
-            })
+        (age < nanos(self.config.resolution) && age >= nanos(self.config.fresh_container_min_age)).then_some(Point { cpu: 0, ts: new.start, ..*new })
     }
 
     /// Stores one node's scrape taken at `scrape_time` (the store's clock, used for the grace
@@ -471,12 +425,7 @@ impl MetricsStore {
     ///
     /// Containers absent from the scrape are removed. A scrape with neither a node point nor a
     /// container is treated as a failure ([`mark_failed`](Self::mark_failed)).
-    pub fn store(
-        &mut self,
-        node: &str,
-        scrape: &NodeScrape,
-        scrape_time: jiff::Timestamp,
-    ) -> StoreReport {
+    pub fn store(&mut self, node: &str, scrape: &NodeScrape, scrape_time: jiff::Timestamp) -> StoreReport {
         let now = from_timestamp(scrape_time);
         let mut report = StoreReport::default();
         if scrape.node().is_none() && scrape.is_empty() {
@@ -490,12 +439,7 @@ impl MetricsStore {
             None => {
                 self.stats.nodes += 1;
                 self.stats.name_bytes += node.len();
-                NodeEntry {
-                    node: None,
-                    last_good_scrape: now,
-                    failed_since: None,
-                    pods: Vec::new(),
-                }
+                NodeEntry { node: None, last_good_scrape: now, failed_since: None, pods: Vec::new() }
             }
         };
         entry.last_good_scrape = now;
@@ -527,10 +471,7 @@ impl MetricsStore {
             let ns = self.strings.get(p.namespace);
             for c in &p.containers {
                 match it.next() {
-                    Some(s)
-                        if s.container == self.strings.get(c.name)
-                            && s.pod == &*p.name
-                            && s.namespace == ns => {}
+                    Some(s) if s.container == self.strings.get(c.name) && s.pod == &*p.name && s.namespace == ns => {}
                     _ => return false,
                 }
             }
@@ -552,25 +493,13 @@ impl MetricsStore {
         report.with_rate += usize::from(pair.rate().is_some());
     }
 
-    fn update_in_place(
-        &self,
-        pods: &mut [PodEntry],
-        scrape: &NodeScrape,
-        max_window: i64,
-        report: &mut StoreReport,
-    ) {
+    fn update_in_place(&self, pods: &mut [PodEntry], scrape: &NodeScrape, max_window: i64, report: &mut StoreReport) {
         let mut it = scrape.containers();
         for p in pods.iter_mut() {
             for c in p.containers.iter_mut() {
                 let Some(s) = it.next() else { return };
                 let s = s.sample;
-                let new = point(
-                    s.cpu_ns,
-                    s.memory_bytes,
-                    s.swap_bytes,
-                    s.timestamp_ns,
-                    s.start_time_ns,
-                );
+                let new = point(s.cpu_ns, s.memory_bytes, s.swap_bytes, s.timestamp_ns, s.start_time_ns);
                 self.step(&mut c.pair, new, max_window, report);
             }
         }
@@ -578,13 +507,7 @@ impl MetricsStore {
 
     /// Rebuilds the pod list of a node whose set of containers changed, moving the entries that
     /// remain (their points are kept).
-    fn merge(
-        &mut self,
-        pods: &mut Vec<PodEntry>,
-        scrape: &NodeScrape,
-        max_window: i64,
-        report: &mut StoreReport,
-    ) {
+    fn merge(&mut self, pods: &mut Vec<PodEntry>, scrape: &NodeScrape, max_window: i64, report: &mut StoreReport) {
         let old = std::mem::take(pods);
         let mut old = old.into_iter().peekable();
         let mut out: Vec<PodEntry> = Vec::new();
@@ -592,10 +515,7 @@ impl MetricsStore {
         while let Some(first) = scrape.container_at(i) {
             let (ns, pod) = (first.namespace, first.pod);
             let mut end = i + 1;
-            while scrape
-                .container_at(end)
-                .is_some_and(|c| c.namespace == ns && c.pod == pod)
-            {
+            while scrape.container_at(end).is_some_and(|c| c.namespace == ns && c.pod == pod) {
                 end += 1;
             }
             // Old pods sorting before this one are gone.
@@ -617,11 +537,7 @@ impl MetricsStore {
             let mut entry = entry.unwrap_or_else(|| {
                 self.stats.pods += 1;
                 self.stats.name_bytes += pod.len();
-                PodEntry {
-                    namespace: self.strings.intern(ns),
-                    name: pod.into(),
-                    containers: Vec::new(),
-                }
+                PodEntry { namespace: self.strings.intern(ns), name: pod.into(), containers: Vec::new() }
             });
             let old_containers = std::mem::take(&mut entry.containers);
             let mut old_c = old_containers.into_iter().peekable();
@@ -646,13 +562,7 @@ impl MetricsStore {
                     }
                 }
                 let sample = s.sample;
-                let new = point(
-                    sample.cpu_ns,
-                    sample.memory_bytes,
-                    sample.swap_bytes,
-                    sample.timestamp_ns,
-                    sample.start_time_ns,
-                );
+                let new = point(sample.cpu_ns, sample.memory_bytes, sample.swap_bytes, sample.timestamp_ns, sample.start_time_ns);
                 let c = match found {
                     Some(mut c) => {
                         self.step(&mut c.pair, new, max_window, report);
@@ -664,10 +574,7 @@ impl MetricsStore {
                         let (pair, step) = Pair::first(new, self.fresh(&new));
                         report.fresh += usize::from(step == Step::Fresh);
                         report.with_rate += usize::from(pair.rate().is_some());
-                        ContainerEntry {
-                            name: self.strings.intern(s.container),
-                            pair,
-                        }
+                        ContainerEntry { name: self.strings.intern(s.container), pair }
                     }
                 };
                 containers.push(c);
@@ -735,12 +642,7 @@ impl MetricsStore {
     /// Removes every failed node whose grace period is over; returns how many.
     pub fn expire(&mut self, now: jiff::Timestamp) -> usize {
         let now = from_timestamp(now);
-        let expired: Vec<Box<str>> = self
-            .nodes
-            .iter()
-            .filter(|(_, e)| !self.servable(e, now))
-            .map(|(n, _)| n.clone())
-            .collect();
+        let expired: Vec<Box<str>> = self.nodes.iter().filter(|(_, e)| !self.servable(e, now)).map(|(n, _)| n.clone()).collect();
         for name in &expired {
             self.drop_node(name);
         }
@@ -761,15 +663,12 @@ impl MetricsStore {
     }
 
     fn servable(&self, e: &NodeEntry, now: i64) -> bool {
-        e.failed_since.is_none()
-            || now.saturating_sub(e.last_good_scrape) <= nanos(self.config.grace_period)
+        e.failed_since.is_none() || now.saturating_sub(e.last_good_scrape) <= nanos(self.config.grace_period)
     }
 
     /// Whether `node` is in its grace period (its last scrape failed, its last value is served).
     pub fn in_grace(&self, node: &str, now: jiff::Timestamp) -> bool {
-        self.nodes
-            .get(node)
-            .is_some_and(|e| e.failed_since.is_some() && self.servable(e, from_timestamp(now)))
+        self.nodes.get(node).is_some_and(|e| e.failed_since.is_some() && self.servable(e, from_timestamp(now)))
     }
 
     /// Names of the nodes with stored points, sorted.
@@ -784,11 +683,7 @@ impl MetricsStore {
     pub fn node_metrics(&self, names: Option<&[&str]>, now: jiff::Timestamp) -> Vec<NodeMetrics> {
         let now_ns = from_timestamp(now);
         let mut selected: Vec<(&str, &NodeEntry)> = match names {
-            Some(names) => names
-                .iter()
-                .filter_map(|n| self.nodes.get_key_value(*n))
-                .map(|(k, v)| (&**k, v))
-                .collect(),
+            Some(names) => names.iter().filter_map(|n| self.nodes.get_key_value(*n)).map(|(k, v)| (&**k, v)).collect(),
             None => self.nodes.iter().map(|(k, v)| (&**k, v)).collect(),
         };
         selected.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -799,11 +694,7 @@ impl MetricsStore {
             .filter_map(|(name, e)| {
                 let rate = e.node?.rate()?;
                 Some(NodeMetrics {
-                    metadata: ObjectMeta {
-                        name: Some(name.to_string()),
-                        creation_timestamp: Some(Time(now)),
-                        ..Default::default()
-                    },
+                    metadata: ObjectMeta { name: Some(name.to_string()), creation_timestamp: Some(Time(now)), ..Default::default() },
                     timestamp: Time(to_timestamp(rate.ts)),
                     window: GoDuration(rate.window),
                     usage: usage(&rate),
@@ -827,25 +718,14 @@ impl MetricsStore {
     }
 
     /// The pod metrics of one pod, when served.
-    pub fn pod_metric(
-        &self,
-        namespace: &str,
-        name: &str,
-        now: jiff::Timestamp,
-    ) -> Option<PodMetrics> {
+    pub fn pod_metric(&self, namespace: &str, name: &str, now: jiff::Timestamp) -> Option<PodMetrics> {
         let ns = self.strings.lookup(namespace)?;
-        self.pods_where(now, |p| p.namespace == ns && &*p.name == name)
-            .pop()
+        self.pods_where(now, |p| p.namespace == ns && &*p.name == name).pop()
     }
 
     /// Visits every served pod (of one namespace when given) without building objects, in the
     /// same order and with the same rules as [`pod_metrics`](Self::pod_metrics).
-    pub fn visit_pods<'a>(
-        &'a self,
-        namespace: Option<&str>,
-        now: jiff::Timestamp,
-        mut f: impl FnMut(PodUsage<'a>),
-    ) {
+    pub fn visit_pods<'a>(&'a self, namespace: Option<&str>, now: jiff::Timestamp, mut f: impl FnMut(PodUsage<'a>)) {
         let ns = match namespace {
             Some(ns) => match self.strings.lookup(ns) {
                 Some(id) => Some(id),
@@ -854,26 +734,15 @@ impl MetricsStore {
             None => None,
         };
         for (p, earliest) in self.served_pods(now, |p| ns.is_none_or(|id| p.namespace == id)) {
-            f(PodUsage {
-                store: self,
-                pod: p,
-                timestamp_ns: earliest.ts,
-                window_ns: earliest.window,
-            });
+            f(PodUsage { store: self, pod: p, timestamp_ns: earliest.ts, window_ns: earliest.window });
         }
     }
 
     /// Served pods matching `want`, sorted by (namespace, name), one per name (the newest).
-    fn served_pods(
-        &self,
-        now: jiff::Timestamp,
-        want: impl Fn(&PodEntry) -> bool,
-    ) -> Vec<(&PodEntry, Rate)> {
+    fn served_pods(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<(&PodEntry, Rate)> {
         let now_ns = from_timestamp(now);
         // Namespaces are few: rank them once so that sorting compares integers before names.
-        let mut ranked: Vec<Sym> = (0..self.strings.names.len() as Sym)
-            .filter(|&id| self.strings.names[id as usize].is_some())
-            .collect();
+        let mut ranked: Vec<Sym> = (0..self.strings.names.len() as Sym).filter(|&id| self.strings.names[id as usize].is_some()).collect();
         ranked.sort_unstable_by(|&a, &b| self.strings.get(a).cmp(self.strings.get(b)));
         let mut rank = vec![0u32; self.strings.names.len()];
         for (r, &id) in ranked.iter().enumerate() {
@@ -888,35 +757,17 @@ impl MetricsStore {
             }
             for p in e.pods.iter().filter(|p| want(p)) {
                 if let Some(earliest) = self.pod_rate(p) {
-                    found.push((
-                        rank[p.namespace as usize],
-                        prefix16(&p.name),
-                        &p.name,
-                        earliest.ts,
-                        p,
-                    ));
+                    found.push((rank[p.namespace as usize], prefix16(&p.name), &p.name, earliest.ts, p));
                 }
             }
         }
         // Newest first within one name, so that dedup keeps the freshest node's copy.
-        found.sort_unstable_by(|a, b| {
-            (a.0, a.1)
-                .cmp(&(b.0, b.1))
-                .then_with(|| a.2.cmp(b.2))
-                .then(b.3.cmp(&a.3))
-        });
+        found.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.cmp(b.2)).then(b.3.cmp(&a.3)));
         found.dedup_by(|a, b| a.0 == b.0 && a.2 == b.2);
-        found
-            .into_iter()
-            .filter_map(|(.., p)| Some((p, self.pod_rate(p)?)))
-            .collect()
+        found.into_iter().filter_map(|(.., p)| Some((p, self.pod_rate(p)?))).collect()
     }
 
-    fn pods_where(
-        &self,
-        now: jiff::Timestamp,
-        want: impl Fn(&PodEntry) -> bool,
-    ) -> Vec<PodMetrics> {
+    fn pods_where(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<PodMetrics> {
         self.served_pods(now, want)
             .into_iter()
             .map(|(p, earliest)| PodMetrics {
@@ -931,12 +782,7 @@ impl MetricsStore {
                 containers: p
                     .containers
                     .iter()
-                    .filter_map(|c| {
-                        Some(ContainerMetrics {
-                            name: self.strings.get(c.name).to_string(),
-                            usage: usage(&c.pair.rate()?),
-                        })
-                    })
+                    .filter_map(|c| Some(ContainerMetrics { name: self.strings.get(c.name).to_string(), usage: usage(&c.pair.rate()?) }))
                     .collect(),
             })
             .collect()
@@ -958,10 +804,7 @@ impl MetricsStore {
 
     /// Current sizes.
     pub fn stats(&self) -> StoreStats {
-        StoreStats {
-            interned: self.strings.len(),
-            ..self.stats
-        }
+        StoreStats { interned: self.strings.len(), ..self.stats }
     }
 
     /// Number of container series stored.
@@ -980,15 +823,8 @@ impl MetricsStore {
         let s = self.stats();
         // Hash map slots carry about 1/0.875 overhead plus a control byte.
         let node = (size_of::<(Box<str>, NodeEntry)>() + 1) * 8 / 7;
-        let interned = (size_of::<(Arc<str>, Sym)>() + 1) * 8 / 7
-            + size_of::<Option<Arc<str>>>()
-            + size_of::<u32>()
-            + 16;
-        s.nodes * node
-            + s.pods * size_of::<PodEntry>()
-            + s.containers * size_of::<ContainerEntry>()
-            + s.interned * interned
-            + s.name_bytes
+        let interned = (size_of::<(Arc<str>, Sym)>() + 1) * 8 / 7 + size_of::<Option<Arc<str>>>() + size_of::<u32>() + 16;
+        s.nodes * node + s.pods * size_of::<PodEntry>() + s.containers * size_of::<ContainerEntry>() + s.interned * interned + s.name_bytes
     }
 }
 
@@ -1002,37 +838,15 @@ fn prefix16(s: &str) -> u128 {
 }
 
 fn new_pair(new: Point) -> Pair {
-    Pair {
-        last: new,
-        prev: Point::default(),
-        has_prev: false,
-    }
+    Pair { last: new, prev: Point::default(), has_prev: false }
 }
 
 fn usage(rate: &Rate) -> Usage {
     let mut u = Usage::new();
-    u.insert(
-        "cpu".into(),
-        Quantity::from_nano(
-            i64::try_from(rate.nanocores).unwrap_or(i64::MAX),
-            Format::DecimalSI,
-        ),
-    );
-    u.insert(
-        "memory".into(),
-        Quantity::from_int(
-            i64::try_from(rate.memory).unwrap_or(i64::MAX),
-            Format::BinarySI,
-        ),
-    );
+    u.insert("cpu".into(), Quantity::from_nano(i64::try_from(rate.nanocores).unwrap_or(i64::MAX), Format::DecimalSI));
+    u.insert("memory".into(), Quantity::from_int(i64::try_from(rate.memory).unwrap_or(i64::MAX), Format::BinarySI));
     if rate.swap != NO_SWAP {
-        u.insert(
-            "swap".into(),
-            Quantity::from_int(
-                i64::try_from(rate.swap).unwrap_or(i64::MAX),
-                Format::BinarySI,
-            ),
-        );
+        u.insert("swap".into(), Quantity::from_int(i64::try_from(rate.swap).unwrap_or(i64::MAX), Format::BinarySI));
     }
     u
 }
@@ -1055,31 +869,17 @@ mod tests {
     fn scrape(node: Option<(u64, i64)>, containers: &[C], ts: i64) -> NodeScrape {
         let mut b = NodeScrapeBuilder::new();
         if let Some((cpu, t)) = node {
-            b.set_node(NodeSample {
-                cpu_ns: cpu,
-                memory_bytes: 8_517_808_128,
-                swap_bytes: None,
-                timestamp_ns: t,
-            });
+            b.set_node(NodeSample { cpu_ns: cpu, memory_bytes: 8_517_808_128, swap_bytes: None, timestamp_ns: t });
         }
         for &(ns, pod, c, cpu, mem, start) in containers {
-            let sample = ContainerSample {
-                cpu_ns: cpu,
-                memory_bytes: mem,
-                swap_bytes: None,
-                start_time_ns: start.map(|s| T0 + s * S),
-                timestamp_ns: ts,
-            };
+            let sample = ContainerSample { cpu_ns: cpu, memory_bytes: mem, swap_bytes: None, start_time_ns: start.map(|s| T0 + s * S), timestamp_ns: ts };
             b.push_container(ns, pod, c, sample, 0);
         }
         b.build()
     }
 
     fn cpu(m: &PodMetrics, container: &str) -> Option<String> {
-        m.containers
-            .iter()
-            .find(|c| c.name == container)
-            .map(|c| c.usage["cpu"].to_string())
+        m.containers.iter().find(|c| c.name == container).map(|c| c.usage["cpu"].to_string())
     }
 
     #[test]
@@ -1088,11 +888,7 @@ mod tests {
         st.store("n", &scrape(Some((100 * S as u64, T0)), &[], T0), at(T0));
         assert!(st.node_metrics(None, at(T0)).is_empty());
         // 3.754 core-seconds over 15 s = 250266666n (truncated).
-        st.store(
-            "n",
-            &scrape(Some((103_754_000_000, T0 + 15 * S)), &[], T0),
-            at(T0 + 15 * S),
-        );
+        st.store("n", &scrape(Some((103_754_000_000, T0 + 15 * S)), &[], T0), at(T0 + 15 * S));
         let m = st.node_metrics(None, at(T0 + 16 * S));
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].name(), "n");
@@ -1101,15 +897,9 @@ mod tests {
         assert!(!m[0].usage.contains_key("swap"));
         assert_eq!(m[0].window, GoDuration::from_secs(15));
         assert_eq!(m[0].timestamp.0, at(T0 + 15 * S));
-        assert_eq!(
-            m[0].metadata.creation_timestamp,
-            Some(Time(at(T0 + 16 * S)))
-        );
+        assert_eq!(m[0].metadata.creation_timestamp, Some(Time(at(T0 + 16 * S))));
         let json = crate::metrics::to_wire_json(&m[0], "metrics.k8s.io/v1beta1");
-        assert!(
-            json.contains(r#""usage":{"cpu":"250266666n","memory":"8318172Ki"}"#),
-            "{json}"
-        );
+        assert!(json.contains(r#""usage":{"cpu":"250266666n","memory":"8318172Ki"}"#), "{json}");
         assert_eq!(st.node_metrics(Some(&["x", "n", "n"]), at(T0)).len(), 1);
     }
 
@@ -1117,13 +907,7 @@ mod tests {
     fn container_rates_and_pod_timestamp_is_earliest() {
         let mut st = MetricsStore::new(StoreConfig::default());
         let mut b = NodeScrapeBuilder::new();
-        let sample = |cpu, ts| ContainerSample {
-            cpu_ns: cpu,
-            memory_bytes: 1024,
-            swap_bytes: Some(0),
-            start_time_ns: Some(T0 - 3600 * S),
-            timestamp_ns: ts,
-        };
+        let sample = |cpu, ts| ContainerSample { cpu_ns: cpu, memory_bytes: 1024, swap_bytes: Some(0), start_time_ns: Some(T0 - 3600 * S), timestamp_ns: ts };
         b.push_container("ns", "p", "a", sample(10 * S as u64, T0), 0);
         b.push_container("ns", "p", "b", sample(20 * S as u64, T0 + S), 0);
         st.store("n", &b.build(), at(T0));
@@ -1138,16 +922,8 @@ mod tests {
         assert_eq!(cpu(&pods[0], "b").as_deref(), Some("100m"));
         assert_eq!(pods[0].containers[0].usage["memory"].to_string(), "1Ki");
         assert_eq!(pods[0].containers[0].usage["swap"].to_string(), "0");
-        assert_eq!(
-            pods[0].timestamp.0,
-            at(T0 + 11 * S),
-            "earliest container timestamp"
-        );
-        assert_eq!(
-            pods[0].window,
-            GoDuration::from_secs(10),
-            "that container's own interval"
-        );
+        assert_eq!(pods[0].timestamp.0, at(T0 + 11 * S), "earliest container timestamp");
+        assert_eq!(pods[0].window, GoDuration::from_secs(10), "that container's own interval");
         assert!(st.pod_metrics(Some("other"), at(T0)).is_empty());
         assert!(st.pod_metric("ns", "p", at(T0)).is_some());
         assert!(st.pod_metric("ns", "q", at(T0)).is_none());
@@ -1166,48 +942,26 @@ mod tests {
         assert!(st.pod_metrics(None, at(T0)).is_empty());
         let r = st.store("n", &scrape(None, &c(201, 25), T0 + 45 * S), at(T0));
         assert_eq!((r.restarts, r.with_rate), (0, 1));
-        assert_eq!(
-            cpu(&st.pod_metrics(None, at(T0))[0], "c").as_deref(),
-            Some("66666666n")
-        );
+        assert_eq!(cpu(&st.pod_metrics(None, at(T0))[0], "c").as_deref(), Some("66666666n"));
         // Falling counter, same start time (e.g. a restart the kubelet did not date).
         let r = st.store("n", &scrape(None, &c(5, 25), T0 + 60 * S), at(T0));
         assert_eq!(r.restarts, 1);
         assert!(st.pod_metrics(None, at(T0)).is_empty());
         // Node counter falling (reboot): no node rate until the next point.
         st.store("n", &scrape(Some((500 * S as u64, T0)), &[], T0), at(T0));
-        st.store(
-            "n",
-            &scrape(Some((501 * S as u64, T0 + 15 * S)), &[], T0),
-            at(T0),
-        );
+        st.store("n", &scrape(Some((501 * S as u64, T0 + 15 * S)), &[], T0), at(T0));
         assert_eq!(st.node_metrics(None, at(T0)).len(), 1);
-        st.store(
-            "n",
-            &scrape(Some((2 * S as u64, T0 + 30 * S)), &[], T0),
-            at(T0),
-        );
+        st.store("n", &scrape(Some((2 * S as u64, T0 + 30 * S)), &[], T0), at(T0));
         assert!(st.node_metrics(None, at(T0)).is_empty());
-        st.store(
-            "n",
-            &scrape(Some((3 * S as u64, T0 + 45 * S)), &[], T0),
-            at(T0),
-        );
-        assert_eq!(
-            st.node_metrics(None, at(T0))[0].usage["cpu"].to_string(),
-            "66666666n"
-        );
+        st.store("n", &scrape(Some((3 * S as u64, T0 + 45 * S)), &[], T0), at(T0));
+        assert_eq!(st.node_metrics(None, at(T0))[0].usage["cpu"].to_string(), "66666666n");
     }
 
     #[test]
     fn fresh_container_gets_a_rate_from_its_start() {
         let mut st = MetricsStore::new(StoreConfig::default());
         // Started 12 s before its first point, within (10 s, 15 s): rate = 3 s / 12 s.
-        let r = st.store(
-            "n",
-            &scrape(None, &[("ns", "p", "c", 3 * S as u64, 1, Some(-12))], T0),
-            at(T0),
-        );
+        let r = st.store("n", &scrape(None, &[("ns", "p", "c", 3 * S as u64, 1, Some(-12))], T0), at(T0));
         assert_eq!((r.fresh, r.with_rate, r.new_series), (1, 1, 1));
         let pods = st.pod_metrics(None, at(T0));
         assert_eq!(cpu(&pods[0], "c").as_deref(), Some("250m"));
@@ -1216,58 +970,24 @@ mod tests {
         // Too young (5 s) or too old (20 s): no shortcut.
         for age in [5, 20] {
             let mut st = MetricsStore::new(StoreConfig::default());
-            let r = st.store(
-                "n",
-                &scrape(None, &[("ns", "p", "c", 3 * S as u64, 1, Some(-age))], T0),
-                at(T0),
-            );
+            let r = st.store("n", &scrape(None, &[("ns", "p", "c", 3 * S as u64, 1, Some(-age))], T0), at(T0));
             assert_eq!(r.fresh, 0, "age {age}");
             assert!(st.pod_metrics(None, at(T0)).is_empty());
         }
         // A restarted container that is fresh gets the shortcut too.
         let mut st = MetricsStore::new(StoreConfig::default());
-        st.store(
-            "n",
-            &scrape(
-                None,
-                &[("ns", "p", "c", 100 * S as u64, 1, Some(-3600))],
-                T0 - 15 * S,
-            ),
-            at(T0),
-        );
-        let r = st.store(
-            "n",
-            &scrape(None, &[("ns", "p", "c", S as u64, 1, Some(-11))], T0),
-            at(T0),
-        );
+        st.store("n", &scrape(None, &[("ns", "p", "c", 100 * S as u64, 1, Some(-3600))], T0 - 15 * S), at(T0));
+        let r = st.store("n", &scrape(None, &[("ns", "p", "c", S as u64, 1, Some(-11))], T0), at(T0));
         assert_eq!((r.restarts, r.fresh, r.with_rate), (1, 1, 1));
     }
 
     #[test]
     fn pods_need_every_container_unless_configured() {
         for require in [true, false] {
-            let mut st = MetricsStore::new(StoreConfig {
-                require_all_containers: require,
-                ..StoreConfig::default()
-            });
-            st.store(
-                "n",
-                &scrape(None, &[("ns", "p", "a", 10 * S as u64, 1, None)], T0),
-                at(T0),
-            );
+            let mut st = MetricsStore::new(StoreConfig { require_all_containers: require, ..StoreConfig::default() });
+            st.store("n", &scrape(None, &[("ns", "p", "a", 10 * S as u64, 1, None)], T0), at(T0));
             // Container `b` appears later: it has one point only.
-            let r = st.store(
-                "n",
-                &scrape(
-                    None,
-                    &[
-                        ("ns", "p", "a", 11 * S as u64, 1, None),
-                        ("ns", "p", "b", 5 * S as u64, 1, None),
-                    ],
-                    T0 + 10 * S,
-                ),
-                at(T0),
-            );
+            let r = st.store("n", &scrape(None, &[("ns", "p", "a", 11 * S as u64, 1, None), ("ns", "p", "b", 5 * S as u64, 1, None)], T0 + 10 * S), at(T0));
             assert_eq!((r.new_series, r.with_rate), (1, 1));
             let pods = st.pod_metrics(None, at(T0));
             if require {
@@ -1287,11 +1007,7 @@ mod tests {
         let c = |cpu: u64| [("ns", "p", "c", cpu * S as u64, 1, None)];
         let node = |cpu: u64, t: i64| Some((cpu * S as u64, t));
         st.store("n", &scrape(node(100, T0), &c(10), T0), at(T0));
-        st.store(
-            "n",
-            &scrape(node(101, T0 + 15 * S), &c(11), T0 + 15 * S),
-            at(T0 + 15 * S),
-        );
+        st.store("n", &scrape(node(101, T0 + 15 * S), &c(11), T0 + 15 * S), at(T0 + 15 * S));
         assert!(st.mark_failed("n", at(T0 + 30 * S)));
         assert!(st.in_grace("n", at(T0 + 30 * S)));
         // Still served with the last good value within the grace period.
@@ -1300,20 +1016,13 @@ mod tests {
         assert_eq!(m[0].timestamp.0, at(T0 + 15 * S));
         assert_eq!(st.pod_metrics(None, at(T0 + 70 * S)).len(), 1);
         // Recovery 45 s after the last point (within max_rate_window): one scrape suffices.
-        let r = st.store(
-            "n",
-            &scrape(node(110, T0 + 60 * S), &c(20), T0 + 60 * S),
-            at(T0 + 60 * S),
-        );
+        let r = st.store("n", &scrape(node(110, T0 + 60 * S), &c(20), T0 + 60 * S), at(T0 + 60 * S));
         assert_eq!((r.with_rate, r.too_old), (1, 0));
         assert!(!st.in_grace("n", at(T0 + 60 * S)));
         let m = st.node_metrics(None, at(T0 + 61 * S));
         assert_eq!(m[0].usage["cpu"].to_string(), "200m");
         assert_eq!(m[0].window, GoDuration::from_secs(45));
-        assert_eq!(
-            cpu(&st.pod_metrics(None, at(T0 + 61 * S))[0], "c").as_deref(),
-            Some("200m")
-        );
+        assert_eq!(cpu(&st.pod_metrics(None, at(T0 + 61 * S))[0], "c").as_deref(), Some("200m"));
         // Failing past the grace period: no longer served, then removed.
         st.mark_failed("n", at(T0 + 75 * S));
         assert_eq!(st.node_metrics(None, at(T0 + 120 * S)).len(), 1);
@@ -1328,34 +1037,11 @@ mod tests {
     fn too_old_point_needs_two_scrapes() {
         let mut st = MetricsStore::new(StoreConfig::default());
         st.store("n", &scrape(Some((S as u64, T0)), &[], T0), at(T0));
-        st.store(
-            "n",
-            &scrape(Some((2 * S as u64, T0 + 15 * S)), &[], T0),
-            at(T0),
-        );
-        let r = st.store(
-            "n",
-            &scrape(
-                Some((3 * S as u64, T0 + 120 * S)),
-                &[("ns", "p", "c", S as u64, 1, None)],
-                T0 + 120 * S,
-            ),
-            at(T0),
-        );
+        st.store("n", &scrape(Some((2 * S as u64, T0 + 15 * S)), &[], T0), at(T0));
+        let r = st.store("n", &scrape(Some((3 * S as u64, T0 + 120 * S)), &[("ns", "p", "c", S as u64, 1, None)], T0 + 120 * S), at(T0));
         assert_eq!(r.new_series, 1);
-        assert!(
-            st.node_metrics(None, at(T0)).is_empty(),
-            "105 s > max_rate_window"
-        );
-        st.store(
-            "n",
-            &scrape(
-                Some((4 * S as u64, T0 + 135 * S)),
-                &[("ns", "p", "c", 2 * S as u64, 1, None)],
-                T0 + 135 * S,
-            ),
-            at(T0),
-        );
+        assert!(st.node_metrics(None, at(T0)).is_empty(), "105 s > max_rate_window");
+        st.store("n", &scrape(Some((4 * S as u64, T0 + 135 * S)), &[("ns", "p", "c", 2 * S as u64, 1, None)], T0 + 135 * S), at(T0));
         assert_eq!(st.node_metrics(None, at(T0)).len(), 1);
     }
 
@@ -1367,10 +1053,7 @@ mod tests {
         st.store("n", &scrape(None, &c(13), T0 + 15 * S), at(T0));
         // Kubelet cache hit: the same point again.
         st.store("n", &scrape(None, &c(13), T0 + 15 * S), at(T0));
-        assert_eq!(
-            cpu(&st.pod_metrics(None, at(T0))[0], "c").as_deref(),
-            Some("200m")
-        );
+        assert_eq!(cpu(&st.pod_metrics(None, at(T0))[0], "c").as_deref(), Some("200m"));
         // An older point than the last one: previous kept only while it is older still.
         st.store("n", &scrape(None, &c(12), T0 + 10 * S), at(T0));
         let pods = st.pod_metrics(None, at(T0));
@@ -1392,11 +1075,7 @@ mod tests {
         assert_eq!(st.stats().pods, 3);
         assert_eq!(st.stats().interned, 5, "a, b, c, x, y");
         // p2 goes, y goes, a new pod comes.
-        let next = [
-            ("a", "p1", "c", 2 * S as u64, 1, None),
-            ("a", "p3", "c", S as u64, 1, None),
-            ("b", "p1", "x", 2 * S as u64, 1, None),
-        ];
+        let next = [("a", "p1", "c", 2 * S as u64, 1, None), ("a", "p3", "c", S as u64, 1, None), ("b", "p1", "x", 2 * S as u64, 1, None)];
         let r = st.store("n", &scrape(None, &next, T0 + 15 * S), at(T0));
         assert_eq!((r.new_series, r.removed_series, r.with_rate), (1, 2, 2));
         assert_eq!(st.stats().interned, 4, "y released");
@@ -1411,41 +1090,17 @@ mod tests {
     #[test]
     fn visiting_matches_the_objects() {
         let mut st = MetricsStore::new(StoreConfig::default());
-        let c = |cpu: u64| {
-            [
-                ("b", "p", "x", cpu * S as u64, 7, None),
-                ("a", "q", "y", 2 * cpu * S as u64, 9, None),
-            ]
-        };
+        let c = |cpu: u64| [("b", "p", "x", cpu * S as u64, 7, None), ("a", "q", "y", 2 * cpu * S as u64, 9, None)];
         st.store("n", &scrape(None, &c(10), T0), at(T0));
         st.store("n", &scrape(None, &c(13), T0 + 10 * S), at(T0));
         let mut seen = Vec::new();
         st.visit_pods(None, at(T0), |p| {
             let c: Vec<_> = p.containers().collect();
-            seen.push((
-                p.namespace(),
-                p.name(),
-                p.window_ns,
-                c[0].name,
-                c[0].cpu_nanocores,
-                c[0].memory_bytes,
-            ));
+            seen.push((p.namespace(), p.name(), p.window_ns, c[0].name, c[0].cpu_nanocores, c[0].memory_bytes));
         });
-        assert_eq!(
-            seen,
-            [
-                ("a", "q", 10 * S, "y", 600_000_000, 9),
-                ("b", "p", 10 * S, "x", 300_000_000, 7)
-            ]
-        );
+        assert_eq!(seen, [("a", "q", 10 * S, "y", 600_000_000, 9), ("b", "p", 10 * S, "x", 300_000_000, 7)]);
         let objects = st.pod_metrics(None, at(T0));
-        assert_eq!(
-            objects
-                .iter()
-                .map(|p| (p.namespace(), p.name()))
-                .collect::<Vec<_>>(),
-            [("a", "q"), ("b", "p")]
-        );
+        assert_eq!(objects.iter().map(|p| (p.namespace(), p.name())).collect::<Vec<_>>(), [("a", "q"), ("b", "p")]);
         let mut only_b = 0;
         st.visit_pods(Some("b"), at(T0), |_| only_b += 1);
         st.visit_pods(Some("none"), at(T0), |_| only_b += 100);
@@ -1456,16 +1111,8 @@ mod tests {
     fn a_pod_on_two_nodes_is_served_once_from_the_newest() {
         let mut st = MetricsStore::new(StoreConfig::default());
         for (node, t) in [("old", T0), ("new", T0 + 100 * S)] {
-            st.store(
-                node,
-                &scrape(None, &[("ns", "p", "c", S as u64, 1, None)], t),
-                at(t),
-            );
-            st.store(
-                node,
-                &scrape(None, &[("ns", "p", "c", 2 * S as u64, 1, None)], t + 10 * S),
-                at(t),
-            );
+            st.store(node, &scrape(None, &[("ns", "p", "c", S as u64, 1, None)], t), at(t));
+            st.store(node, &scrape(None, &[("ns", "p", "c", 2 * S as u64, 1, None)], t + 10 * S), at(t));
         }
         let pods = st.pod_metrics(None, at(T0));
         assert_eq!(pods.len(), 1);

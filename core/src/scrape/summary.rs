@@ -11,10 +11,7 @@
 //! ([`IssueKind::Syntax`]). Only a body that is not a JSON object with a `node`, or one over the
 //! size limit, is an error.
 
-use super::{
-    ContainerSample, IssueKind, NodeSample, NodeScrape, NodeScrapeBuilder, UnixNanos,
-    from_timestamp,
-};
+use super::{ContainerSample, IssueKind, NodeSample, NodeScrape, NodeScrapeBuilder, UnixNanos, from_timestamp};
 use crate::error::{Error, ErrorKind, Result};
 use crate::scrape::parse::ParseOptions;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -102,10 +99,7 @@ fn time_ns(t: &Option<Time>) -> Option<UnixNanos> {
 }
 
 /// Why a CPU + memory pair is unusable, as metrics-server judges it.
-fn check(
-    cpu: &Option<CpuStats>,
-    memory: &Option<MemoryStats>,
-) -> std::result::Result<(u64, u64), &'static str> {
+fn check(cpu: &Option<CpuStats>, memory: &Option<MemoryStats>) -> std::result::Result<(u64, u64), &'static str> {
     let cpu = match cpu {
         None => return Err("no cpu stats"),
         Some(c) => match c.usage_core_nano_seconds {
@@ -125,42 +119,22 @@ fn check(
     Ok((cpu, memory))
 }
 
-fn timestamp(
-    cpu: &Option<CpuStats>,
-    memory: &Option<MemoryStats>,
-    default: UnixNanos,
-) -> UnixNanos {
-    cpu.as_ref()
-        .and_then(|c| time_ns(&c.time))
-        .or_else(|| memory.as_ref().and_then(|m| time_ns(&m.time)))
-        .unwrap_or(default)
+fn timestamp(cpu: &Option<CpuStats>, memory: &Option<MemoryStats>, default: UnixNanos) -> UnixNanos {
+    cpu.as_ref().and_then(|c| time_ns(&c.time)).or_else(|| memory.as_ref().and_then(|m| time_ns(&m.time))).unwrap_or(default)
 }
 
 /// Decodes a `/stats/summary` body. `scrape_time_ns` stands in for missing stats times.
 ///
 /// Returns the scrape and the `nodeName` the kubelet reported (empty if none).
-pub fn decode_summary(
-    body: &[u8],
-    scrape_time_ns: UnixNanos,
-    opts: &ParseOptions,
-) -> Result<(NodeScrape, String)> {
+pub fn decode_summary(body: &[u8], scrape_time_ns: UnixNanos, opts: &ParseOptions) -> Result<(NodeScrape, String)> {
     if body.len() > opts.max_body_bytes {
         return Err(Error::new(
             ErrorKind::Api,
-            format!(
-                "kubelet /stats/summary body is {} bytes, larger than the limit of {} bytes; refusing to decode it",
-                body.len(),
-                opts.max_body_bytes
-            ),
+            format!("kubelet /stats/summary body is {} bytes, larger than the limit of {} bytes; refusing to decode it", body.len(), opts.max_body_bytes),
         ));
     }
-    let summary: Summary = serde_json::from_slice(body).map_err(|e| {
-        Error::new(
-            ErrorKind::Api,
-            format!("kubelet /stats/summary body is not a stats summary: {e}"),
-        )
-        .with_source(e)
-    })?;
+    let summary: Summary = serde_json::from_slice(body)
+        .map_err(|e| Error::new(ErrorKind::Api, format!("kubelet /stats/summary body is not a stats summary: {e}")).with_source(e))?;
     let mut b = NodeScrapeBuilder::new().max_issues(opts.max_issues);
     let n = &summary.node;
     match check(&n.cpu, &n.memory) {
@@ -170,11 +144,7 @@ pub fn decode_summary(
             swap_bytes: n.swap.as_ref().and_then(|s| s.swap_usage_bytes),
             timestamp_ns: timestamp(&n.cpu, &n.memory, scrape_time_ns),
         }),
-        Err(why) => b.push_issue(
-            0,
-            IssueKind::Incomplete,
-            format!("node {:?} left out: {why}", n.node_name),
-        ),
+        Err(why) => b.push_issue(0, IssueKind::Incomplete, format!("node {:?} left out: {why}", n.node_name)),
     }
     for (i, pod) in summary.pods.unwrap_or_default().into_iter().enumerate() {
         let pod = match PodHead::deserialize(pod) {
@@ -186,31 +156,19 @@ pub fn decode_summary(
         };
         let (ns, name) = (&pod.pod_ref.namespace, &pod.pod_ref.name);
         if ns.is_empty() || name.is_empty() {
-            b.push_issue(
-                0,
-                IssueKind::Labels,
-                format!("pods[{i}] left out: podRef has no name or namespace"),
-            );
+            b.push_issue(0, IssueKind::Labels, format!("pods[{i}] left out: podRef has no name or namespace"));
             continue;
         }
         for (j, c) in pod.containers.unwrap_or_default().into_iter().enumerate() {
             let c = match ContainerStats::deserialize(c) {
                 Ok(c) => c,
                 Err(e) => {
-                    b.push_issue(
-                        0,
-                        IssueKind::Syntax,
-                        format!("container {ns}/{name}/[{j}] left out: {e}"),
-                    );
+                    b.push_issue(0, IssueKind::Syntax, format!("container {ns}/{name}/[{j}] left out: {e}"));
                     continue;
                 }
             };
             if c.name.is_empty() {
-                b.push_issue(
-                    0,
-                    IssueKind::Labels,
-                    format!("container {ns}/{name}/[{j}] left out: no name"),
-                );
+                b.push_issue(0, IssueKind::Labels, format!("container {ns}/{name}/[{j}] left out: no name"));
                 continue;
             }
             match check(&c.cpu, &c.memory) {
@@ -224,11 +182,7 @@ pub fn decode_summary(
                     };
                     b.push_container(ns, name, &c.name, sample, 0);
                 }
-                Err(why) => b.push_issue(
-                    0,
-                    IssueKind::Incomplete,
-                    format!("container {ns}/{name}/{} left out: {why}", c.name),
-                ),
+                Err(why) => b.push_issue(0, IssueKind::Incomplete, format!("container {ns}/{name}/{} left out: {why}", c.name)),
             }
         }
     }
@@ -252,25 +206,12 @@ mod tests {
         .expect("decodes");
         assert_eq!(name, "n1");
         let node = s.node().copied().expect("node");
-        assert_eq!(
-            (node.cpu_ns, node.memory_bytes, node.swap_bytes),
-            (5, 7, Some(3))
-        );
+        assert_eq!((node.cpu_ns, node.memory_bytes, node.swap_bytes), (5, 7, Some(3)));
         assert_eq!(node.timestamp().to_string(), "2020-04-16T20:25:28Z");
         let c = s.container("ns", "p", "c").expect("container");
-        assert_eq!(
-            (c.sample.cpu_ns, c.sample.memory_bytes, c.sample.swap_bytes),
-            (9, 11, None)
-        );
-        assert_eq!(
-            c.sample.timestamp().to_string(),
-            "2020-04-16T20:25:30Z",
-            "memory time when CPU has none"
-        );
-        assert_eq!(
-            c.sample.start_time().map(|t| t.to_string()),
-            Some("2020-04-16T20:17:46Z".into())
-        );
+        assert_eq!((c.sample.cpu_ns, c.sample.memory_bytes, c.sample.swap_bytes), (9, 11, None));
+        assert_eq!(c.sample.timestamp().to_string(), "2020-04-16T20:25:30Z", "memory time when CPU has none");
+        assert_eq!(c.sample.start_time().map(|t| t.to_string()), Some("2020-04-16T20:17:46Z".into()));
     }
 
     #[test]
@@ -285,21 +226,9 @@ mod tests {
         )
         .expect("decodes");
         assert_eq!(s.len(), 1);
-        assert_eq!(
-            s.container("ns", "p", "good")
-                .map(|c| c.sample.timestamp_ns),
-            Some(42)
-        );
+        assert_eq!(s.container("ns", "p", "good").map(|c| c.sample.timestamp_ns), Some(42));
         let kinds: Vec<_> = s.issues().iter().map(|i| i.kind).collect();
-        assert_eq!(
-            kinds,
-            [
-                IssueKind::Incomplete,
-                IssueKind::Syntax,
-                IssueKind::Syntax,
-                IssueKind::Labels
-            ]
-        );
+        assert_eq!(kinds, [IssueKind::Incomplete, IssueKind::Syntax, IssueKind::Syntax, IssueKind::Labels]);
     }
 
     #[test]
@@ -308,15 +237,7 @@ mod tests {
             let e = decode(body).err().map(|e| e.kind());
             assert_eq!(e, Some(ErrorKind::Api), "{body:?}");
         }
-        let e = decode_summary(
-            b"{\"node\":{}}",
-            0,
-            &ParseOptions {
-                max_body_bytes: 5,
-                max_issues: 1,
-            },
-        )
-        .err();
+        let e = decode_summary(b"{\"node\":{}}", 0, &ParseOptions { max_body_bytes: 5, max_issues: 1 }).err();
         assert!(e.is_some_and(|e| e.message().contains("limit of 5 bytes")));
     }
 }

@@ -147,7 +147,14 @@ impl Authenticator {
     pub fn new(options: AuthOptions, kube: Option<kube::Client>) -> Authenticator {
         let requestheader_issuers = options.requestheader_ca.iter().filter_map(tls::subject_raw).collect();
         let client_ca_issuers = options.client_ca.iter().filter_map(tls::subject_raw).collect();
-        Authenticator { options, requestheader_issuers, client_ca_issuers, kube, tokens: Cache::new(Duration::from_secs(10)), reviews: Cache::new(Duration::from_secs(10)) }
+        Authenticator {
+            options,
+            requestheader_issuers,
+            client_ca_issuers,
+            kube,
+            tokens: Cache::new(Duration::from_secs(10)),
+            reviews: Cache::new(Duration::from_secs(10)),
+        }
     }
 
     /// CAs the TLS layer must accept client certificates from.
@@ -158,7 +165,9 @@ impl Authenticator {
     /// Decides on one request.
     pub async fn decide(&self, peer_cert: Option<&CertificateDer<'static>>, headers: &HeaderMap, attributes: &Attributes) -> Decision {
         let path_allowed = match attributes {
-            Attributes::NonResource { path, .. } => self.options.always_allow_paths.iter().any(|p| p == path || (p.ends_with('*') && path.starts_with(p.trim_end_matches('*')))),
+            Attributes::NonResource { path, .. } => {
+                self.options.always_allow_paths.iter().any(|p| p == path || (p.ends_with('*') && path.starts_with(p.trim_end_matches('*'))))
+            }
             _ => false,
         };
         let user = match self.authenticate(peer_cert, headers).await {
@@ -211,7 +220,8 @@ impl Authenticator {
 
     fn user_from_headers(&self, headers: &HeaderMap) -> Option<User> {
         let name = self.options.username_headers.iter().find_map(|h| headers.get(h.as_str()).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()))?;
-        let groups = self.options.group_headers.iter().flat_map(|h| headers.get_all(h.as_str()).iter().filter_map(|v| v.to_str().ok().map(str::to_string))).collect();
+        let groups =
+            self.options.group_headers.iter().flat_map(|h| headers.get_all(h.as_str()).iter().filter_map(|v| v.to_str().ok().map(str::to_string))).collect();
         let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (k, v) in headers {
             for prefix in &self.options.extra_headers_prefix {
@@ -258,7 +268,8 @@ impl Authenticator {
         let mut spec = serde_json::json!({"user": user.name, "groups": user.groups, "extra": user.extra});
         match attributes {
             Attributes::Resource { verb, group, version, resource, namespace, name } => {
-                spec["resourceAttributes"] = serde_json::json!({"verb": verb, "group": group, "version": version, "resource": resource, "namespace": namespace, "name": name});
+                spec["resourceAttributes"] =
+                    serde_json::json!({"verb": verb, "group": group, "version": version, "resource": resource, "namespace": namespace, "name": name});
             }
             Attributes::NonResource { verb, path } => spec["nonResourceAttributes"] = serde_json::json!({"verb": verb, "path": path}),
         }

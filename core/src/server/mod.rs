@@ -66,7 +66,11 @@ pub struct CustomMetrics {
 
 impl std::fmt::Debug for CustomMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CustomMetrics").field("custom", &self.custom.is_some()).field("external", &self.external.is_some()).field("push", &self.push.is_some()).finish()
+        f.debug_struct("CustomMetrics")
+            .field("custom", &self.custom.is_some())
+            .field("external", &self.external.is_some())
+            .field("push", &self.push.is_some())
+            .finish()
     }
 }
 
@@ -82,7 +86,12 @@ struct Shared {
 
 impl MetricsServer {
     /// Binds and serves. `kube` is used for TokenReview/SubjectAccessReview.
-    pub async fn start(options: ServerOptions, provider: Arc<dyn MetricsProvider>, stats: Arc<ServerMetrics>, kube: Option<kube::Client>) -> Result<MetricsServer> {
+    pub async fn start(
+        options: ServerOptions,
+        provider: Arc<dyn MetricsProvider>,
+        stats: Arc<ServerMetrics>,
+        kube: Option<kube::Client>,
+    ) -> Result<MetricsServer> {
         Self::start_with_custom(options, provider, stats, kube, CustomMetrics::default()).await
     }
 
@@ -131,7 +140,8 @@ impl MetricsServer {
                         }
                         Err(_) => return,
                     };
-                    let peer_cert: Option<CertificateDer<'static>> = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
+                    let peer_cert: Option<CertificateDer<'static>> =
+                        tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
                     let peer_cert = Arc::new(peer_cert);
                     let service = service_fn(move |req| {
                         let shared = shared.clone();
@@ -204,7 +214,13 @@ fn attributes(method: &Method, path: &str, query: Option<&str>) -> Attributes {
             ["namespaces", ns, "pods", n] => ("pods", *ns, *n),
             _ => return Attributes::NonResource { verb: "get".into(), path: path.into() },
         };
-        let verb = if watch { "watch" } else if name.is_empty() { "list" } else { "get" };
+        let verb = if watch {
+            "watch"
+        } else if name.is_empty() {
+            "list"
+        } else {
+            "get"
+        };
         return Attributes::Resource {
             verb: verb.into(),
             group: "metrics.k8s.io".into(),

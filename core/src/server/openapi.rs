@@ -27,7 +27,11 @@ fn schemas() -> serde_json::Value {
 pub fn v2() -> String {
     let op = |kind: &str, list: bool| {
         let reference = format!("#/definitions/io.k8s.metrics.pkg.apis.metrics.v1beta1.{kind}");
-        let schema = if list { serde_json::json!({"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": reference}}}}) } else { serde_json::json!({"$ref": reference}) };
+        let schema = if list {
+            serde_json::json!({"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": reference}}}})
+        } else {
+            serde_json::json!({"$ref": reference})
+        };
         serde_json::json!({"get": {"produces": ["application/json", "application/yaml"], "responses": {"200": {"description": "OK", "schema": schema}}}})
     };
     serde_json::json!({

@@ -29,7 +29,14 @@ const READYZ: &[&str] = &[
     "metadata-informer-sync",
     "shutdown",
 ];
-const LIVEZ: &[&str] = &["ping", "log", "poststarthook/generic-apiserver-start-informers", "poststarthook/max-in-flight-filter", "metric-collection-timely", "metadata-informer-sync"];
+const LIVEZ: &[&str] = &[
+    "ping",
+    "log",
+    "poststarthook/generic-apiserver-start-informers",
+    "poststarthook/max-in-flight-filter",
+    "metric-collection-timely",
+    "metadata-informer-sync",
+];
 
 fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
     ::http::Response::builder()
@@ -63,10 +70,15 @@ pub fn health(path: &str, query: Option<&str>, provider: &dyn MetricsProvider, s
         if !checks.contains(&name) {
             return Some(text(StatusCode::NOT_FOUND, "404 page not found\n"));
         }
-        return Some(if check_ok(name, provider, shutting_down) { text(StatusCode::OK, "ok") } else { text(StatusCode::INTERNAL_SERVER_ERROR, format!("internal server error: {name} check failed\n")) });
+        return Some(if check_ok(name, provider, shutting_down) {
+            text(StatusCode::OK, "ok")
+        } else {
+            text(StatusCode::INTERNAL_SERVER_ERROR, format!("internal server error: {name} check failed\n"))
+        });
     }
     let verbose = query.is_some_and(|q| q.split('&').any(|kv| kv == "verbose" || kv.starts_with("verbose=")));
-    let excluded: Vec<String> = query.map(|q| q.split('&').filter_map(|kv| kv.strip_prefix("exclude=")).map(http::percent_decode).collect()).unwrap_or_default();
+    let excluded: Vec<String> =
+        query.map(|q| q.split('&').filter_map(|kv| kv.strip_prefix("exclude=")).map(http::percent_decode).collect()).unwrap_or_default();
     let mut body = String::new();
     let mut failed = false;
     for name in checks {
@@ -195,7 +207,11 @@ pub fn metrics(rest: &str, query: Option<&str>, accept: Option<&str>, provider: 
         Selected::ResourceList => http::json(StatusCode::OK, metrics_routes::resource_list()),
         Selected::Nodes(items) => {
             stats.freshness_many(items.iter().map(|n| age(&n.timestamp)));
-            if encoding == Encoding::Table { node_table(&items) } else { respond(encoding, list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items, Some(&now))) }
+            if encoding == Encoding::Table {
+                node_table(&items)
+            } else {
+                respond(encoding, list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items, Some(&now)))
+            }
         }
         Selected::Node(n) => {
             fresh(&n.timestamp);
@@ -203,7 +219,11 @@ pub fn metrics(rest: &str, query: Option<&str>, accept: Option<&str>, provider: 
         }
         Selected::Pods(items) => {
             stats.freshness_many(items.iter().map(|p| age(&p.timestamp)));
-            if encoding == Encoding::Table { pod_table(&items) } else { respond(encoding, list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, Some(&now))) }
+            if encoding == Encoding::Table {
+                pod_table(&items)
+            } else {
+                respond(encoding, list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, Some(&now)))
+            }
         }
         Selected::Pod(p) => {
             fresh(&p.timestamp);
@@ -218,16 +238,30 @@ pub fn discovery(path: &str, accept: Option<&str>) -> Option<HttpResponse> {
     Some(match p {
         "/apis" => {
             if accept.is_some_and(|a| a.contains("g=apidiscovery.k8s.io") && a.contains("v=v2")) {
-                ::http::Response::builder().status(StatusCode::OK).header(header::CONTENT_TYPE, AGGREGATED_CT).body(Full::new(Bytes::from_static(AGGREGATED.as_bytes()))).unwrap_or_default()
+                ::http::Response::builder()
+                    .status(StatusCode::OK)
+                    .header(header::CONTENT_TYPE, AGGREGATED_CT)
+                    .body(Full::new(Bytes::from_static(AGGREGATED.as_bytes())))
+                    .unwrap_or_default()
             } else {
                 http::json(StatusCode::OK, API_GROUP_LIST)
             }
         }
         "/apis/metrics.k8s.io" => http::json(StatusCode::OK, API_GROUP),
         "/apis/metrics.k8s.io/v1beta1" => http::json(StatusCode::OK, metrics_routes::resource_list()),
-        "/version" => http::json(StatusCode::OK, format!(r#"{{"major":"0","minor":"1","gitVersion":"v{}","goVersion":"","compiler":"rustc","platform":"{}/{}"}}"#, env!("CARGO_PKG_VERSION"), std::env::consts::OS, std::env::consts::ARCH)),
+        "/version" => http::json(
+            StatusCode::OK,
+            format!(
+                r#"{{"major":"0","minor":"1","gitVersion":"v{}","goVersion":"","compiler":"rustc","platform":"{}/{}"}}"#,
+                env!("CARGO_PKG_VERSION"),
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            ),
+        ),
         "/openapi/v2" => http::json(StatusCode::OK, super::openapi::v2()),
-        "/openapi/v3" => http::json(StatusCode::OK, r#"{"paths":{"apis/metrics.k8s.io/v1beta1":{"serverRelativeURL":"/openapi/v3/apis/metrics.k8s.io/v1beta1"}}}"#),
+        "/openapi/v3" => {
+            http::json(StatusCode::OK, r#"{"paths":{"apis/metrics.k8s.io/v1beta1":{"serverRelativeURL":"/openapi/v3/apis/metrics.k8s.io/v1beta1"}}}"#)
+        }
         "/openapi/v3/apis/metrics.k8s.io/v1beta1" => http::json(StatusCode::OK, super::openapi::v3()),
         _ => return None,
     })

@@ -162,7 +162,9 @@ impl ServerMetrics {
         for (node, h) in lock(&self.request_duration).iter() {
             h.render(&mut out, "metrics_server_kubelet_request_duration_seconds", &format!("node=\"{node}\""));
         }
-        out.push_str("# HELP metrics_server_kubelet_request_total [ALPHA] Number of requests sent to Kubelet API\n# TYPE metrics_server_kubelet_request_total counter\n");
+        out.push_str(
+            "# HELP metrics_server_kubelet_request_total [ALPHA] Number of requests sent to Kubelet API\n# TYPE metrics_server_kubelet_request_total counter\n",
+        );
         let _ = writeln!(out, "metrics_server_kubelet_request_total{{success=\"false\"}} {}", self.request_total[0].load(Ordering::Relaxed));
         let _ = writeln!(out, "metrics_server_kubelet_request_total{{success=\"true\"}} {}", self.request_total[1].load(Ordering::Relaxed));
         out.push_str("# HELP metrics_server_manager_tick_duration_seconds [ALPHA] The total time spent collecting and storing metrics in seconds\n# TYPE metrics_server_manager_tick_duration_seconds histogram\n");

@@ -95,7 +95,8 @@ pub fn self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf)> {
         return Ok((cert, key));
     }
     std::fs::create_dir_all(dir).map_err(|e| io_err("cannot create", dir, e))?;
-    let generated = rcgen::generate_simple_self_signed(names.to_vec()).map_err(|e| Error::new(ErrorKind::Internal, format!("cannot generate a certificate: {e}")))?;
+    let generated =
+        rcgen::generate_simple_self_signed(names.to_vec()).map_err(|e| Error::new(ErrorKind::Internal, format!("cannot generate a certificate: {e}")))?;
     std::fs::write(&cert, generated.cert.pem()).map_err(|e| io_err("cannot write", &cert, e))?;
     std::fs::write(&key, generated.signing_key.serialize_pem()).map_err(|e| io_err("cannot write", &key, e))?;
     #[cfg(unix)]

@@ -26,8 +26,8 @@ mod server;
 
 use crate::error::{Error, ErrorKind, Result};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerStatus, DaemonEndpoint, Node, NodeAddress, NodeCondition,
-    NodeDaemonEndpoints, NodeStatus, NodeSystemInfo, Pod, PodSpec, PodStatus, ResourceRequirements,
+    Container, ContainerStatus, DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeStatus, NodeSystemInfo, Pod, PodSpec, PodStatus,
+    ResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -223,8 +223,7 @@ impl ContainerState {
     pub(crate) fn cpu_ns(&self, now_ns: i64) -> u64 {
         let elapsed = now_ns.saturating_sub(self.acc_at_ns).max(0) as u128;
         let grown = u128::from(self.cpu_milli) * elapsed / 1000;
-        self.acc_ns
-            .saturating_add(u64::try_from(grown).unwrap_or(u64::MAX))
+        self.acc_ns.saturating_add(u64::try_from(grown).unwrap_or(u64::MAX))
     }
 
     fn set_rate(&mut self, milli: u32, now_ns: i64) {
@@ -246,20 +245,9 @@ pub(crate) struct PodState {
 
 impl PodState {
     pub(crate) fn uid(&self) -> String {
-        let h = hash64(&[
-            self.namespace.as_bytes(),
-            self.name.as_bytes(),
-            &self.created_ns.to_le_bytes(),
-        ]);
+        let h = hash64(&[self.namespace.as_bytes(), self.name.as_bytes(), &self.created_ns.to_le_bytes()]);
         let g = hash64(&[&h.to_le_bytes()]);
-        format!(
-            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-            h >> 32,
-            (h >> 16) & 0xffff,
-            h & 0xfff,
-            g >> 52,
-            g & 0xffff_ffff_ffff
-        )
+        format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", h >> 32, (h >> 16) & 0xffff, h & 0xfff, g >> 52, g & 0xffff_ffff_ffff)
     }
 }
 
@@ -286,32 +274,18 @@ impl NodeState {
     }
 
     fn rate_milli(&self) -> u64 {
-        u64::from(self.overhead_milli)
-            + self
-                .pods
-                .iter()
-                .flat_map(|p| &p.containers)
-                .map(|c| u64::from(c.cpu_milli))
-                .sum::<u64>()
+        u64::from(self.overhead_milli) + self.pods.iter().flat_map(|p| &p.containers).map(|c| u64::from(c.cpu_milli)).sum::<u64>()
     }
 
     /// Node CPU counter at `now_ns`.
     pub(crate) fn node_cpu_ns(&self, now_ns: i64) -> u64 {
         let elapsed = now_ns.saturating_sub(self.node_acc_at_ns).max(0) as u128;
-        self.node_acc_ns.saturating_add(
-            u64::try_from(u128::from(self.rate_milli()) * elapsed / 1000).unwrap_or(u64::MAX),
-        )
+        self.node_acc_ns.saturating_add(u64::try_from(u128::from(self.rate_milli()) * elapsed / 1000).unwrap_or(u64::MAX))
     }
 
     /// Node working set: its overhead plus its containers'.
     pub(crate) fn node_memory_bytes(&self) -> u64 {
-        self.overhead_bytes
-            + self
-                .pods
-                .iter()
-                .flat_map(|p| &p.containers)
-                .map(|c| c.memory_bytes)
-                .sum::<u64>()
+        self.overhead_bytes + self.pods.iter().flat_map(|p| &p.containers).map(|c| c.memory_bytes).sum::<u64>()
     }
 
     /// Folds the node counter up to `now_ns` before its rate changes.
@@ -321,21 +295,12 @@ impl NodeState {
     }
 
     fn reorder(&mut self) {
-        self.pods
-            .sort_by(|a, b| (&*a.namespace, &*a.name).cmp(&(&*b.namespace, &*b.name)));
-        let mut order: Vec<(u32, u32)> = self
-            .pods
-            .iter()
-            .enumerate()
-            .flat_map(|(p, pod)| (0..pod.containers.len()).map(move |c| (p as u32, c as u32)))
-            .collect();
+        self.pods.sort_by(|a, b| (&*a.namespace, &*a.name).cmp(&(&*b.namespace, &*b.name)));
+        let mut order: Vec<(u32, u32)> =
+            self.pods.iter().enumerate().flat_map(|(p, pod)| (0..pod.containers.len()).map(move |c| (p as u32, c as u32))).collect();
         let key = |&(p, c): &(u32, u32)| {
             let pod = &self.pods[p as usize];
-            (
-                pod.containers[c as usize].name.clone(),
-                pod.namespace.clone(),
-                &*pod.name,
-            )
+            (pod.containers[c as usize].name.clone(), pod.namespace.clone(), &*pod.name)
         };
         order.sort_by(|a, b| key(a).cmp(&key(b)));
         self.order = order;
@@ -346,12 +311,7 @@ impl NodeState {
         self.pods
             .iter_mut()
             .find(|p| &*p.namespace == namespace && &*p.name == name)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("simulated node {node} has no pod {namespace}/{name}"),
-                )
-            })
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("simulated node {node} has no pod {namespace}/{name}")))
     }
 }
 
@@ -383,9 +343,7 @@ pub struct Fleet {
 /// timestamps): with every start and rate change on a whole millisecond, a counter read at a
 /// body's timestamp is exact, and never read before a change that preceded the request.
 pub(crate) fn now_ns() -> i64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 1_000_000) * 1_000_000
 }
 
@@ -414,52 +372,22 @@ impl Rng {
     }
 
     fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        if hi <= lo {
-            lo
-        } else {
-            lo + self.next() % (hi - lo + 1)
-        }
+        if hi <= lo { lo } else { lo + self.next() % (hi - lo + 1) }
     }
 
     /// Kubernetes' name-suffix alphabet (no vowels, no look-alikes).
     fn suffix(&mut self, len: usize) -> String {
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        (0..len)
-            .map(|_| ALPHABET[(self.next() % ALPHABET.len() as u64) as usize] as char)
-            .collect()
+        (0..len).map(|_| ALPHABET[(self.next() % ALPHABET.len() as u64) as usize] as char).collect()
     }
 }
 
-const NAMESPACES: [&str; 8] = [
-    "default",
-    "kube-system",
-    "monitoring",
-    "web",
-    "batch",
-    "payments",
-    "search",
-    "ingress",
-];
-const APPS: [&str; 10] = [
-    "api",
-    "web",
-    "worker",
-    "cache",
-    "db-proxy",
-    "frontend",
-    "indexer",
-    "scheduler",
-    "auth",
-    "gateway",
-];
+const NAMESPACES: [&str; 8] = ["default", "kube-system", "monitoring", "web", "batch", "payments", "search", "ingress"];
+const APPS: [&str; 10] = ["api", "web", "worker", "cache", "db-proxy", "frontend", "indexer", "scheduler", "auth", "gateway"];
 const CONTAINERS: [&str; 4] = ["app", "sidecar", "envoy", "log-shipper"];
 
 fn namespace_name(i: usize) -> String {
-    if i < NAMESPACES.len() {
-        NAMESPACES[i].to_string()
-    } else {
-        format!("team-{i}")
-    }
+    if i < NAMESPACES.len() { NAMESPACES[i].to_string() } else { format!("team-{i}") }
 }
 
 fn container_state(spec: &SimContainer, start_ns: i64, name: Arc<str>) -> ContainerState {
@@ -485,22 +413,14 @@ async fn bind_loopback(next: &mut Option<u32>) -> std::io::Result<tokio::net::Tc
         return tokio::net::TcpListener::bind((localhost, 0)).await;
     };
     loop {
-        let p = u16::try_from(*port).map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::AddrNotAvailable,
-                "ran out of ports below 65536",
-            )
-        })?;
+        let p = u16::try_from(*port).map_err(|_| std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "ran out of ports below 65536"))?;
         *port += 1;
         if p == 0 {
             continue;
         }
         match tokio::net::TcpListener::bind((localhost, p)).await {
             Ok(l) => return Ok(l),
-            Err(e)
-                if e.kind() == std::io::ErrorKind::AddrInUse
-                    || e.kind() == std::io::ErrorKind::PermissionDenied =>
-            {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse || e.kind() == std::io::ErrorKind::PermissionDenied => {
                 continue;
             }
             Err(e) => return Err(e),
@@ -516,36 +436,19 @@ impl Fleet {
     pub async fn start(config: FleetConfig) -> Result<Fleet> {
         let now = now_ns();
         let mut rng = Rng(config.seed);
-        let names: Vec<Arc<str>> = (0..config.namespaces.max(1))
-            .map(|i| Arc::from(namespace_name(i)))
-            .collect();
+        let names: Vec<Arc<str>> = (0..config.namespaces.max(1)).map(|i| Arc::from(namespace_name(i))).collect();
         let apps: Vec<Arc<str>> = APPS.iter().map(|a| Arc::from(*a)).collect();
-        let container_names: Vec<Arc<str>> = (0..config.containers_per_pod.max(1))
-            .map(|i| {
-                Arc::from(
-                    CONTAINERS
-                        .get(i)
-                        .map_or_else(|| format!("c{i}"), |c| c.to_string()),
-                )
-            })
-            .collect();
+        let container_names: Vec<Arc<str>> =
+            (0..config.containers_per_pod.max(1)).map(|i| Arc::from(CONTAINERS.get(i).map_or_else(|| format!("c{i}"), |c| c.to_string()))).collect();
         let mut listeners = Vec::with_capacity(config.nodes);
         let mut cells = Vec::with_capacity(config.nodes);
-        let first_port = config
-            .first_port
-            .or((config.nodes >= 2000).then_some(10_000));
+        let first_port = config.first_port.or((config.nodes >= 2000).then_some(10_000));
         let mut next_port = first_port.map(u32::from);
         for i in 0..config.nodes {
-            let listener = bind_loopback(&mut next_port).await.map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!("binding simulated kubelet {i} on 127.0.0.1: {e}"),
-                )
-                .with_source(e)
-            })?;
-            let addr = listener.local_addr().map_err(|e| {
-                Error::new(ErrorKind::Io, format!("simulated kubelet address: {e}")).with_source(e)
-            })?;
+            let listener = bind_loopback(&mut next_port)
+                .await
+                .map_err(|e| Error::new(ErrorKind::Io, format!("binding simulated kubelet {i} on 127.0.0.1: {e}")).with_source(e))?;
+            let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, format!("simulated kubelet address: {e}")).with_source(e))?;
             let name: Arc<str> = Arc::from(format!("{}{i:05}", config.node_name_prefix));
             let boot_ns = now - 86_400_000_000_000 - (rng.next() % 3_600) as i64 * 1_000_000_000;
             let mut pods = Vec::with_capacity(config.pods_per_node);
@@ -558,12 +461,8 @@ impl Fleet {
                 let containers = container_names
                     .iter()
                     .map(|c| {
-                        let cpu = rng.range(
-                            u64::from(config.cpu_millicores.0),
-                            u64::from(config.cpu_millicores.1),
-                        ) as u32;
-                        let memory =
-                            rng.range(config.memory_bytes.0, config.memory_bytes.1) & !4095;
+                        let cpu = rng.range(u64::from(config.cpu_millicores.0), u64::from(config.cpu_millicores.1)) as u32;
+                        let memory = rng.range(config.memory_bytes.0, config.memory_bytes.1) & !4095;
                         let spec = SimContainer {
                             name: c.to_string(),
                             cpu_millicores: cpu,
@@ -575,13 +474,7 @@ impl Fleet {
                         container_state(&spec, start_ns, c.clone())
                     })
                     .collect();
-                pods.push(PodState {
-                    namespace,
-                    name: name.into(),
-                    app,
-                    created_ns: start_ns - 2_000_000_000,
-                    containers,
-                });
+                pods.push(PodState { namespace, name: name.into(), app, created_ns: start_ns - 2_000_000_000, containers });
             }
             let mut state = NodeState {
                 name: name.clone(),
@@ -595,42 +488,16 @@ impl Fleet {
                 faults: Faults::default(),
                 body_hint: 0,
             };
-            state.node_acc_ns = u64::try_from(
-                u128::from(config.node_overhead_millicores) * (now - boot_ns) as u128 / 1000,
-            )
-            .unwrap_or(u64::MAX)
-                + state
-                    .pods
-                    .iter()
-                    .flat_map(|p| &p.containers)
-                    .map(|c| c.cpu_ns(now))
-                    .sum::<u64>();
+            state.node_acc_ns = u64::try_from(u128::from(config.node_overhead_millicores) * (now - boot_ns) as u128 / 1000).unwrap_or(u64::MAX)
+                + state.pods.iter().flat_map(|p| &p.containers).map(|c| c.cpu_ns(now)).sum::<u64>();
             state.reorder();
-            cells.push(NodeCell {
-                name,
-                addr,
-                state: Mutex::new(state),
-                requests: AtomicU64::new(0),
-            });
+            cells.push(NodeCell { name, addr, state: Mutex::new(state), requests: AtomicU64::new(0) });
             listeners.push(listener);
         }
-        let by_name = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.name.clone(), i))
-            .collect();
+        let by_name = cells.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
         let shared = Arc::new(server::Shared::new(cells, config.swap));
-        let tasks = listeners
-            .into_iter()
-            .enumerate()
-            .map(|(i, l)| tokio::spawn(server::accept_loop(l, shared.clone(), i)))
-            .collect();
-        Ok(Fleet {
-            shared,
-            by_name,
-            config,
-            tasks,
-        })
+        let tasks = listeners.into_iter().enumerate().map(|(i, l)| tokio::spawn(server::accept_loop(l, shared.clone(), i))).collect();
+        Ok(Fleet { shared, by_name, config, tasks })
     }
 
     /// The configuration the fleet started with.
@@ -650,20 +517,12 @@ impl Fleet {
 
     /// Node names, in index order.
     pub fn node_names(&self) -> Vec<String> {
-        self.shared
-            .nodes
-            .iter()
-            .map(|n| n.name.to_string())
-            .collect()
+        self.shared.nodes.iter().map(|n| n.name.to_string()).collect()
     }
 
     /// `(name, address)` of every node, in index order.
     pub fn addrs(&self) -> Vec<(String, SocketAddr)> {
-        self.shared
-            .nodes
-            .iter()
-            .map(|n| (n.name.to_string(), n.addr))
-            .collect()
+        self.shared.nodes.iter().map(|n| (n.name.to_string(), n.addr)).collect()
     }
 
     /// The address of one node's kubelet.
@@ -677,15 +536,7 @@ impl Fleet {
     }
 
     fn cell(&self, node: &str) -> Result<&NodeCell> {
-        self.by_name
-            .get(node)
-            .map(|&i| &self.shared.nodes[i])
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("no simulated node named {node:?}"),
-                )
-            })
+        self.by_name.get(node).map(|&i| &self.shared.nodes[i]).ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no simulated node named {node:?}")))
     }
 
     /// Sets the faults a node shows from now on (`Faults::default()` clears them).
@@ -698,33 +549,13 @@ impl Fleet {
     pub fn add_pod(&self, node: &str, pod: SimPod) -> Result<()> {
         let cell = self.cell(node)?;
         let mut st = cell.lock();
-        if st
-            .pods
-            .iter()
-            .any(|p| *p.namespace == *pod.namespace && *p.name == *pod.name)
-        {
-            return Err(Error::new(
-                ErrorKind::Config,
-                format!(
-                    "simulated node {node} already runs pod {}/{}",
-                    pod.namespace, pod.name
-                ),
-            ));
+        if st.pods.iter().any(|p| *p.namespace == *pod.namespace && *p.name == *pod.name) {
+            return Err(Error::new(ErrorKind::Config, format!("simulated node {node} already runs pod {}/{}", pod.namespace, pod.name)));
         }
         let now = now_ns();
         st.advance(now);
-        let containers = pod
-            .containers
-            .iter()
-            .map(|c| container_state(c, now, Arc::from(c.name.as_str())))
-            .collect();
-        st.pods.push(PodState {
-            namespace: Arc::from(pod.namespace),
-            name: pod.name.into(),
-            app: Arc::from(pod.app),
-            created_ns: now,
-            containers,
-        });
+        let containers = pod.containers.iter().map(|c| container_state(c, now, Arc::from(c.name.as_str()))).collect();
+        st.pods.push(PodState { namespace: Arc::from(pod.namespace), name: pod.name.into(), app: Arc::from(pod.app), created_ns: now, containers });
         st.reorder();
         Ok(())
     }
@@ -735,20 +566,13 @@ impl Fleet {
         let mut st = cell.lock();
         st.pod_mut(namespace, name)?;
         st.advance(now_ns());
-        st.pods
-            .retain(|p| !(&*p.namespace == namespace && &*p.name == name));
+        st.pods.retain(|p| !(&*p.namespace == namespace && &*p.name == name));
         st.reorder();
         Ok(())
     }
 
     /// Restarts one container: new start time now, CPU counter back to zero.
-    pub fn restart_container(
-        &self,
-        node: &str,
-        namespace: &str,
-        pod: &str,
-        container: &str,
-    ) -> Result<()> {
+    pub fn restart_container(&self, node: &str, namespace: &str, pod: &str, container: &str) -> Result<()> {
         let cell = self.cell(node)?;
         let mut st = cell.lock();
         let now = now_ns();
@@ -758,12 +582,7 @@ impl Fleet {
             .containers
             .iter_mut()
             .find(|c| &*c.name == container)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("pod {namespace}/{pod} has no container {container}"),
-                )
-            })?;
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("pod {namespace}/{pod} has no container {container}")))?;
         c.start_ns = now;
         c.acc_ns = 0;
         c.acc_at_ns = now;
@@ -772,15 +591,7 @@ impl Fleet {
     }
 
     /// Changes what one container uses from now on.
-    pub fn set_usage(
-        &self,
-        node: &str,
-        namespace: &str,
-        pod: &str,
-        container: &str,
-        cpu_millicores: u32,
-        memory_bytes: u64,
-    ) -> Result<()> {
+    pub fn set_usage(&self, node: &str, namespace: &str, pod: &str, container: &str, cpu_millicores: u32, memory_bytes: u64) -> Result<()> {
         let cell = self.cell(node)?;
         let mut st = cell.lock();
         let now = now_ns();
@@ -790,12 +601,7 @@ impl Fleet {
             .containers
             .iter_mut()
             .find(|c| &*c.name == container)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("pod {namespace}/{pod} has no container {container}"),
-                )
-            })?;
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("pod {namespace}/{pod} has no container {container}")))?;
         c.set_rate(cpu_millicores, now);
         c.memory_bytes = memory_bytes;
         Ok(())
@@ -832,9 +638,7 @@ impl Fleet {
                             namespace: p.namespace.to_string(),
                             name: p.name.to_string(),
                             uid: p.uid(),
-                            labels: [("app".to_string(), p.app.to_string())]
-                                .into_iter()
-                                .collect(),
+                            labels: [("app".to_string(), p.app.to_string())].into_iter().collect(),
                             node_name: cell.name.to_string(),
                             created: crate::scrape::to_timestamp(p.created_ns),
                             containers: p
@@ -865,10 +669,7 @@ impl Fleet {
 
     /// Every pod of the fleet as a Running Kubernetes Pod object, with its containers' requests.
     pub fn pods(&self) -> Vec<Pod> {
-        self.inventory()
-            .iter()
-            .flat_map(|n| n.pods.iter().map(pod_object).collect::<Vec<_>>())
-            .collect()
+        self.inventory().iter().flat_map(|n| n.pods.iter().map(pod_object).collect::<Vec<_>>()).collect()
     }
 
     /// Stops every server and waits for the listeners to close.
@@ -905,48 +706,23 @@ fn node_labels(name: &str) -> BTreeMap<String, String> {
 }
 
 fn quantities(cpu_milli: u32, memory: u64) -> BTreeMap<String, K8sQuantity> {
-    [
-        ("cpu".to_string(), K8sQuantity(format!("{cpu_milli}m"))),
-        ("memory".to_string(), K8sQuantity(memory.to_string())),
-    ]
-    .into_iter()
-    .collect()
+    [("cpu".to_string(), K8sQuantity(format!("{cpu_milli}m"))), ("memory".to_string(), K8sQuantity(memory.to_string()))].into_iter().collect()
 }
 
 fn node_object(n: &NodeInfo) -> Node {
     let mut capacity = quantities(n.cpu_capacity_millicores, n.memory_capacity_bytes);
     capacity.insert("pods".into(), K8sQuantity("110".into()));
     Node {
-        metadata: ObjectMeta {
-            name: Some(n.name.clone()),
-            labels: Some(n.labels.clone()),
-            creation_timestamp: Some(Time(n.boot)),
-            ..Default::default()
-        },
+        metadata: ObjectMeta { name: Some(n.name.clone()), labels: Some(n.labels.clone()), creation_timestamp: Some(Time(n.boot)), ..Default::default() },
         status: Some(NodeStatus {
             addresses: Some(vec![
-                NodeAddress {
-                    type_: "InternalIP".into(),
-                    address: n.addr.ip().to_string(),
-                },
-                NodeAddress {
-                    type_: "Hostname".into(),
-                    address: n.name.clone(),
-                },
+                NodeAddress { type_: "InternalIP".into(), address: n.addr.ip().to_string() },
+                NodeAddress { type_: "Hostname".into(), address: n.name.clone() },
             ]),
             allocatable: Some(capacity.clone()),
             capacity: Some(capacity),
-            conditions: Some(vec![NodeCondition {
-                type_: "Ready".into(),
-                status: "True".into(),
-                reason: Some("KubeletReady".into()),
-                ..Default::default()
-            }]),
-            daemon_endpoints: Some(NodeDaemonEndpoints {
-                kubelet_endpoint: Some(DaemonEndpoint {
-                    port: i32::from(n.addr.port()),
-                }),
-            }),
+            conditions: Some(vec![NodeCondition { type_: "Ready".into(), status: "True".into(), reason: Some("KubeletReady".into()), ..Default::default() }]),
+            daemon_endpoints: Some(NodeDaemonEndpoints { kubelet_endpoint: Some(DaemonEndpoint { port: i32::from(n.addr.port()) }) }),
             node_info: Some(NodeSystemInfo {
                 architecture: "amd64".into(),
                 container_runtime_version: "simulated://1".into(),
@@ -979,10 +755,7 @@ fn pod_object(p: &PodInfo) -> Pod {
                     name: c.name.clone(),
                     image: Some(format!("registry.invalid/simulated/{}:1", c.name)),
                     resources: Some(ResourceRequirements {
-                        requests: Some(quantities(
-                            c.cpu_request_millicores,
-                            c.memory_request_bytes,
-                        )),
+                        requests: Some(quantities(c.cpu_request_millicores, c.memory_request_bytes)),
                         ..Default::default()
                     }),
                     ..Default::default()

@@ -13,13 +13,19 @@ use std::io::Write;
 
 /// HELP and TYPE lines, as kubelet 1.29+ writes them.
 const CONTAINER_CPU: &str = "# HELP container_cpu_usage_seconds_total [STABLE] Cumulative cpu time consumed by the container in core-seconds\n# TYPE container_cpu_usage_seconds_total counter\n";
-const CONTAINER_MEMORY: &str = "# HELP container_memory_working_set_bytes [STABLE] Current working set of the container in bytes\n# TYPE container_memory_working_set_bytes gauge\n";
-const CONTAINER_START: &str = "# HELP container_start_time_seconds [STABLE] Start time of the container since unix epoch in seconds\n# TYPE container_start_time_seconds gauge\n";
+const CONTAINER_MEMORY: &str =
+    "# HELP container_memory_working_set_bytes [STABLE] Current working set of the container in bytes\n# TYPE container_memory_working_set_bytes gauge\n";
+const CONTAINER_START: &str =
+    "# HELP container_start_time_seconds [STABLE] Start time of the container since unix epoch in seconds\n# TYPE container_start_time_seconds gauge\n";
 const CONTAINER_SWAP: &str = "# HELP container_swap_usage_bytes [ALPHA] Current amount of the container swap usage in bytes. Reported only on non-windows systems\n# TYPE container_swap_usage_bytes gauge\n";
-const NODE_CPU: &str = "# HELP node_cpu_usage_seconds_total [STABLE] Cumulative cpu time consumed by the node in core-seconds\n# TYPE node_cpu_usage_seconds_total counter\n";
-const NODE_MEMORY: &str = "# HELP node_memory_working_set_bytes [STABLE] Current working set of the node in bytes\n# TYPE node_memory_working_set_bytes gauge\n";
-const NODE_SWAP: &str = "# HELP node_swap_usage_bytes [ALPHA] Current swap usage of the node in bytes. Reported only on non-windows systems\n# TYPE node_swap_usage_bytes gauge\n";
-const POD_CPU: &str = "# HELP pod_cpu_usage_seconds_total [STABLE] Cumulative cpu time consumed by the pod in core-seconds\n# TYPE pod_cpu_usage_seconds_total counter\n";
+const NODE_CPU: &str =
+    "# HELP node_cpu_usage_seconds_total [STABLE] Cumulative cpu time consumed by the node in core-seconds\n# TYPE node_cpu_usage_seconds_total counter\n";
+const NODE_MEMORY: &str =
+    "# HELP node_memory_working_set_bytes [STABLE] Current working set of the node in bytes\n# TYPE node_memory_working_set_bytes gauge\n";
+const NODE_SWAP: &str =
+    "# HELP node_swap_usage_bytes [ALPHA] Current swap usage of the node in bytes. Reported only on non-windows systems\n# TYPE node_swap_usage_bytes gauge\n";
+const POD_CPU: &str =
+    "# HELP pod_cpu_usage_seconds_total [STABLE] Cumulative cpu time consumed by the pod in core-seconds\n# TYPE pod_cpu_usage_seconds_total counter\n";
 const POD_MEMORY: &str = "# HELP pod_memory_working_set_bytes [STABLE] Current working set of the pod in bytes\n# TYPE pod_memory_working_set_bytes gauge\n";
 const POD_SWAP: &str = "# HELP pod_swap_usage_bytes [ALPHA] Current amount of the pod swap usage in bytes. Reported only on non-windows systems\n# TYPE pod_swap_usage_bytes gauge\n";
 const SCRAPE_ERRORS: &str = "# HELP resource_scrape_error [STABLE] 1 if there was an error while getting container metrics, 0 otherwise\n# TYPE resource_scrape_error gauge\nresource_scrape_error 0\n# HELP scrape_error [ALPHA] (Deprecated since 1.29.0) 1 if there was an error while getting container metrics, 0 otherwise\n# TYPE scrape_error gauge\nscrape_error 0\n";
@@ -71,10 +77,7 @@ pub fn write_go_float(out: &mut Vec<u8>, v: f64) {
         }
     }
     let digits = &digits[..nd];
-    let exp: i32 = std::str::from_utf8(&text[(e_at + 1).min(text.len())..])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let exp: i32 = std::str::from_utf8(&text[(e_at + 1).min(text.len())..]).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     if negative {
         out.push(b'-');
     }
@@ -127,13 +130,7 @@ fn write_label_value(out: &mut Vec<u8>, v: &str) {
 }
 
 /// Renders the node's `/metrics/resource` body at `now_ms` into `out`.
-pub(super) fn metrics_resource(
-    node: &NodeState,
-    now_ms: i64,
-    swap: bool,
-    garbage_every: Option<u32>,
-    out: &mut Vec<u8>,
-) {
+pub(super) fn metrics_resource(node: &NodeState, now_ms: i64, swap: bool, garbage_every: Option<u32>, out: &mut Vec<u8>) {
     let now_ns = now_ms * 1_000_000;
     let mut series = 0u32;
     let mut garbage_turn = 0usize;
@@ -150,30 +147,10 @@ pub(super) fn metrics_resource(
     let order = node.order();
     type Value = fn(&super::ContainerState, i64) -> f64;
     let families: [(&str, &str, Value, bool); 4] = [
-        (
-            CONTAINER_CPU,
-            "container_cpu_usage_seconds_total",
-            |c, now| c.cpu_ns(now) as f64 / 1e9,
-            true,
-        ),
-        (
-            CONTAINER_MEMORY,
-            "container_memory_working_set_bytes",
-            |c, _| c.memory_bytes as f64,
-            true,
-        ),
-        (
-            CONTAINER_START,
-            "container_start_time_seconds",
-            |c, _| c.start_ns as f64 / 1e9,
-            false,
-        ),
-        (
-            CONTAINER_SWAP,
-            "container_swap_usage_bytes",
-            |c, _| c.swap_bytes as f64,
-            true,
-        ),
+        (CONTAINER_CPU, "container_cpu_usage_seconds_total", |c, now| c.cpu_ns(now) as f64 / 1e9, true),
+        (CONTAINER_MEMORY, "container_memory_working_set_bytes", |c, _| c.memory_bytes as f64, true),
+        (CONTAINER_START, "container_start_time_seconds", |c, _| c.start_ns as f64 / 1e9, false),
+        (CONTAINER_SWAP, "container_swap_usage_bytes", |c, _| c.swap_bytes as f64, true),
     ];
     for (head, name, value, stamped) in families {
         if name == "container_swap_usage_bytes" && !swap {
@@ -210,27 +187,14 @@ pub(super) fn metrics_resource(
     if swap {
         out.extend_from_slice(NODE_SWAP.as_bytes());
         out.extend_from_slice(b"node_swap_usage_bytes ");
-        write_go_float(
-            out,
-            node.pods
-                .iter()
-                .flat_map(|p| &p.containers)
-                .map(|c| c.swap_bytes)
-                .sum::<u64>() as f64,
-        );
+        write_go_float(out, node.pods.iter().flat_map(|p| &p.containers).map(|c| c.swap_bytes).sum::<u64>() as f64);
         let _ = writeln!(out, " {now_ms}");
     }
     type PodValue = fn(&PodState, i64) -> f64;
     let pod_families: [(&str, &str, PodValue); 3] = [
-        (POD_CPU, "pod_cpu_usage_seconds_total", |p, now| {
-            p.containers.iter().map(|c| c.cpu_ns(now)).sum::<u64>() as f64 / 1e9
-        }),
-        (POD_MEMORY, "pod_memory_working_set_bytes", |p, _| {
-            p.containers.iter().map(|c| c.memory_bytes).sum::<u64>() as f64
-        }),
-        (POD_SWAP, "pod_swap_usage_bytes", |p, _| {
-            p.containers.iter().map(|c| c.swap_bytes).sum::<u64>() as f64
-        }),
+        (POD_CPU, "pod_cpu_usage_seconds_total", |p, now| p.containers.iter().map(|c| c.cpu_ns(now)).sum::<u64>() as f64 / 1e9),
+        (POD_MEMORY, "pod_memory_working_set_bytes", |p, _| p.containers.iter().map(|c| c.memory_bytes).sum::<u64>() as f64),
+        (POD_SWAP, "pod_swap_usage_bytes", |p, _| p.containers.iter().map(|c| c.swap_bytes).sum::<u64>() as f64),
     ];
     for (head, name, value) in pod_families {
         if name == "pod_swap_usage_bytes" && !swap {
@@ -261,11 +225,7 @@ pub(super) fn stats_summary(node: &NodeState, now_ms: i64, swap: bool) -> Vec<u8
     let now_ns = now_ms * 1_000_000;
     let time = rfc3339(now_ns);
     let swap_of = |bytes: u64| {
-        if swap {
-            json!({"time": time, "swapUsageBytes": bytes})
-        } else {
-            Value::Null
-        }
+        if swap { json!({"time": time, "swapUsageBytes": bytes}) } else { Value::Null }
     };
     let pods: Vec<Value> = node
         .pods
@@ -301,16 +261,7 @@ pub(super) fn stats_summary(node: &NodeState, now_ms: i64, swap: bool) -> Vec<u8
         "memory": {"time": time, "workingSetBytes": node.node_memory_bytes()},
     });
     if swap && let Some(o) = node_v.as_object_mut() {
-        o.insert(
-            "swap".into(),
-            swap_of(
-                node.pods
-                    .iter()
-                    .flat_map(|p| &p.containers)
-                    .map(|c| c.swap_bytes)
-                    .sum(),
-            ),
-        );
+        o.insert("swap".into(), swap_of(node.pods.iter().flat_map(|p| &p.containers).map(|c| c.swap_bytes).sum()));
     }
     serde_json::to_vec(&json!({"node": node_v, "pods": pods})).unwrap_or_default()
 }

@@ -26,11 +26,7 @@ pub(super) struct Shared {
 
 impl Shared {
     pub(super) fn new(nodes: Vec<NodeCell>, swap: bool) -> Self {
-        Shared {
-            nodes,
-            swap,
-            stop: watch::channel(false).0,
-        }
+        Shared { nodes, swap, stop: watch::channel(false).0 }
     }
 
     pub(super) fn shutdown(&self) {
@@ -49,11 +45,7 @@ pub(super) struct SimBody {
 
 impl SimBody {
     fn full(b: impl Into<Bytes>) -> Self {
-        SimBody {
-            head: Some(b.into()),
-            pad: Bytes::new(),
-            pad_left: 0,
-        }
+        SimBody { head: Some(b.into()), pad: Bytes::new(), pad_left: 0 }
     }
 }
 
@@ -61,10 +53,7 @@ impl Body for SimBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         if let Some(h) = self.head.take() {
             return Poll::Ready(Some(Ok(Frame::data(h))));
         }
@@ -86,11 +75,7 @@ impl Body for SimBody {
 }
 
 /// Accepts connections for node `idx` until the fleet stops.
-pub(super) async fn accept_loop(
-    listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
-    idx: usize,
-) {
+pub(super) async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>, idx: usize) {
     let mut stop = shared.stop.subscribe();
     loop {
         let accepted = tokio::select! {
@@ -111,10 +96,7 @@ pub(super) async fn accept_loop(
             let mut stop = shared.stop.subscribe();
             let svc_shared = shared.clone();
             let svc = service_fn(move |req| handle(req, svc_shared.clone(), idx));
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), svc);
+            let conn = http1::Builder::new().timer(TokioTimer::new()).keep_alive(true).serve_connection(TokioIo::new(stream), svc);
             tokio::select! {
                 _ = conn => {}
                 _ = stop.wait_for(|&s| s) => {}
@@ -126,20 +108,13 @@ pub(super) async fn accept_loop(
 fn text(status: StatusCode, body: &'static str) -> Response<SimBody> {
     let mut r = Response::new(SimBody::full(Bytes::from_static(body.as_bytes())));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; charset=utf-8"));
     r
 }
 
 const PAD_LINE: &[u8] = b"# padding: this simulated kubelet was told to send a huge body\n";
 
-async fn handle(
-    req: Request<Incoming>,
-    shared: Arc<Shared>,
-    idx: usize,
-) -> Result<Response<SimBody>, Infallible> {
+async fn handle(req: Request<Incoming>, shared: Arc<Shared>, idx: usize) -> Result<Response<SimBody>, Infallible> {
     let cell = &shared.nodes[idx];
     cell.requests.fetch_add(1, Ordering::Relaxed);
     let faults = cell.lock().faults;
@@ -163,9 +138,7 @@ async fn handle(
     }
     let now_ms = now_ns() / 1_000_000;
     match req.uri().path() {
-        "/metrics/resource" if faults.no_resource_endpoint => {
-            Ok(text(StatusCode::NOT_FOUND, "404 page not found\n"))
-        }
+        "/metrics/resource" if faults.no_resource_endpoint => Ok(text(StatusCode::NOT_FOUND, "404 page not found\n")),
         "/metrics/resource" => {
             let body = {
                 let mut st = cell.lock();
@@ -174,32 +147,16 @@ async fn handle(
                 st.body_hint = out.len();
                 out
             };
-            let pad_left = faults
-                .body_bytes
-                .map_or(0, |target| target.saturating_sub(body.len()));
-            let pad = if pad_left > 0 {
-                Bytes::from(PAD_LINE.repeat(1024))
-            } else {
-                Bytes::new()
-            };
-            let mut r = Response::new(SimBody {
-                head: Some(Bytes::from(body)),
-                pad,
-                pad_left,
-            });
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-            );
+            let pad_left = faults.body_bytes.map_or(0, |target| target.saturating_sub(body.len()));
+            let pad = if pad_left > 0 { Bytes::from(PAD_LINE.repeat(1024)) } else { Bytes::new() };
+            let mut r = Response::new(SimBody { head: Some(Bytes::from(body)), pad, pad_left });
+            r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
             Ok(r)
         }
         "/stats/summary" => {
             let body = render::stats_summary(&cell.lock(), now_ms, shared.swap);
             let mut r = Response::new(SimBody::full(body));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                header::HeaderValue::from_static("application/json"),
-            );
+            r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
             Ok(r)
         }
         "/healthz" => Ok(text(StatusCode::OK, "ok")),

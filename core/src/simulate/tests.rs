@@ -30,10 +30,7 @@ fn node() -> NodeState {
             name: "web-1".into(),
             app: Arc::from("web"),
             created_ns: T0 - 100 * S,
-            containers: vec![
-                container("app", 100, 1 << 20, T0 - 100 * S),
-                container("sidecar", 5, 4096, T0 - 50 * S),
-            ],
+            containers: vec![container("app", 100, 1 << 20, T0 - 100 * S), container("sidecar", 5, 4096, T0 - 50 * S)],
         },
     ];
     let mut st = NodeState {
@@ -108,30 +105,13 @@ fn rendered_body_parses_back_to_the_counters() {
     assert!(s.issues().is_empty(), "{:?}", s.issues());
     assert_eq!(s.len(), 3);
     let now = now_ms * 1_000_000;
-    let c = s
-        .container("kube-system", "coredns-558bd4d5db-4dpjz", "coredns")
-        .map(|c| *c.sample);
+    let c = s.container("kube-system", "coredns-558bd4d5db-4dpjz", "coredns").map(|c| *c.sample);
     assert_eq!(
-        c.map(|c| (
-            c.cpu_ns,
-            c.memory_bytes,
-            c.start_time_ns,
-            c.swap_bytes,
-            c.timestamp_ns
-        )),
-        Some((
-            250 * 1_010_123_000_000 / 1000,
-            12_533_760,
-            Some(T0 - 1000 * S),
-            Some(0),
-            now
-        ))
+        c.map(|c| (c.cpu_ns, c.memory_bytes, c.start_time_ns, c.swap_bytes, c.timestamp_ns)),
+        Some((250 * 1_010_123_000_000 / 1000, 12_533_760, Some(T0 - 1000 * S), Some(0), now))
     );
     let n = s.node().copied();
-    assert_eq!(
-        n.map(|n| (n.cpu_ns, n.memory_bytes, n.swap_bytes)),
-        Some((st.node_cpu_ns(now), st.node_memory_bytes(), Some(0)))
-    );
+    assert_eq!(n.map(|n| (n.cpu_ns, n.memory_bytes, n.swap_bytes)), Some((st.node_cpu_ns(now), st.node_memory_bytes(), Some(0))));
 }
 
 #[test]
@@ -150,11 +130,7 @@ fn garbage_lines_are_mixed_in_and_cost_nothing_real() {
 #[test]
 fn counters_are_piecewise_linear_and_node_keeps_what_pods_used() {
     let mut st = node();
-    let coredns = st
-        .pods
-        .iter()
-        .position(|p| &*p.namespace == "kube-system")
-        .unwrap_or_default();
+    let coredns = st.pods.iter().position(|p| &*p.namespace == "kube-system").unwrap_or_default();
     let c = &mut st.pods[coredns].containers[0];
     assert_eq!(c.cpu_ns(T0 - 1000 * S), 0);
     assert_eq!(c.cpu_ns(T0 - 2000 * S), 0, "no negative time");
@@ -166,11 +142,7 @@ fn counters_are_piecewise_linear_and_node_keeps_what_pods_used() {
     st.pods.clear();
     st.reorder();
     assert_eq!(st.node_cpu_ns(T0 + 20 * S), before);
-    assert_eq!(
-        st.node_cpu_ns(T0 + 30 * S),
-        before + 1_500_000_000,
-        "overhead only: 150m over 10 s"
-    );
+    assert_eq!(st.node_cpu_ns(T0 + 30 * S), before + 1_500_000_000, "overhead only: 150m over 10 s");
 }
 
 #[test]
@@ -188,16 +160,10 @@ fn summary_body_decodes_to_the_same_numbers() {
     let st = node();
     let now_ms = T0 / 1_000_000;
     let body = render::stats_summary(&st, now_ms, true);
-    let (s, name) =
-        crate::scrape::decode_summary(&body, 0, &crate::scrape::ParseOptions::default())
-            .unwrap_or_default();
+    let (s, name) = crate::scrape::decode_summary(&body, 0, &crate::scrape::ParseOptions::default()).unwrap_or_default();
     assert_eq!(name, "n1");
     assert!(s.issues().is_empty(), "{:?}", s.issues());
     assert_eq!(s.len(), 3);
     assert_eq!(s.node().map(|n| n.cpu_ns), Some(st.node_cpu_ns(T0)));
-    assert_eq!(
-        s.container("default", "web-1", "app")
-            .map(|c| c.sample.cpu_ns),
-        Some(10 * S as u64)
-    );
+    assert_eq!(s.container("default", "web-1", "app").map(|c| c.sample.cpu_ns), Some(10 * S as u64));
 }

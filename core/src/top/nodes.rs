@@ -79,11 +79,7 @@ pub fn top_nodes_from(mut metrics: Vec<NodeMetrics>, nodes: &[Node], options: &T
             }
         })
         .collect();
-    let mut missing: Vec<&str> = nodes
-        .iter()
-        .filter_map(|n| n.metadata.name.as_deref())
-        .filter(|name| !metrics.iter().any(|m| m.name() == *name))
-        .collect();
+    let mut missing: Vec<&str> = nodes.iter().filter_map(|n| n.metadata.name.as_deref()).filter(|name| !metrics.iter().any(|m| m.name() == *name)).collect();
     missing.sort_unstable();
     missing.dedup();
     rows.extend(missing.into_iter().map(|name| NodeRow {

@@ -23,11 +23,8 @@ pub struct PodRequests {
 
 fn sum_requests(pod: &Pod, resource: &str) -> Option<Quantity> {
     let containers = &pod.spec.as_ref()?.containers;
-    let values: Vec<Quantity> = containers
-        .iter()
-        .filter_map(|c| c.resources.as_ref()?.requests.as_ref()?.get(resource))
-        .filter_map(|q| Quantity::parse(&q.0).ok())
-        .collect();
+    let values: Vec<Quantity> =
+        containers.iter().filter_map(|c| c.resources.as_ref()?.requests.as_ref()?.get(resource)).filter_map(|q| Quantity::parse(&q.0).ok()).collect();
     (!values.is_empty()).then(|| values.into_iter().sum())
 }
 
