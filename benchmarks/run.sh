@@ -8,8 +8,9 @@
 #                                #       kubemetrics alone at 20,000 nodes
 #
 # Options: --only quantity,top,servers   parts to run (default all)
-#          --sizes 100,1000,5000         node counts for the side-by-side servers part
-#          --alone 20000                 node counts for kubemetrics alone ("" for none)
+#          --sizes 100,1000,5000         node counts for the side-by-side servers part ("none" for none)
+#          --alone 10000,15000,20000     node counts for kubemetrics alone ("none" for none), against the
+#                                        stand-in API (km-bench-fleet api; see benchmarks/servers.py)
 #          --results DIR                 where the JSON goes (default benchmarks/results)
 #          --markdown FILE               file whose section is regenerated (default BENCHMARKS.md; "" = none)
 #
@@ -51,9 +52,11 @@ if [[ $SMALL == 1 ]]; then
 else
   TOP_PODS=100000; TOP_RUNS=3; CRIT_TIME=3; GO_TIME=1s; GO_COUNT=3; Q_ROUNDS=5
   [[ -n $SIZES ]] || SIZES=100,1000,5000
-  [[ $ALONE != "-" ]] || ALONE=20000
+  [[ $ALONE != "-" ]] || ALONE=10000,15000,20000
   CYCLES=4; LOAD_SECONDS=30
 fi
+[[ $SIZES != none ]] || SIZES=""
+[[ $ALONE != none ]] || ALONE=""
 MODE=$([[ $SMALL == 1 ]] && echo small || echo full)
 log() { printf '[run.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 want() { [[ ",$ONLY," == *",$1,"* ]]; }

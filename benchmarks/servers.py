@@ -87,15 +87,19 @@ class Sampler(threading.Thread):
 
     def __init__(self, pid: int, every: float = 0.5):
         super().__init__(daemon=True)
-        self.pid, self.every, self.samples = pid, every, []
+        self.pid, self.every, self.samples, self.fds = pid, every, [], []
         self._halt = threading.Event()
 
     def run(self) -> None:
+        k = 0
         while not self._halt.is_set():
             try:
                 self.samples.append((time.monotonic(), cpu_seconds(self.pid), status_kib(self.pid, "VmRSS")))
+                if k % 10 == 0:
+                    self.fds.append((time.monotonic(), len(os.listdir(f"/proc/{self.pid}/fd"))))
             except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
                 return
+            k += 1
             self._halt.wait(self.every)
 
     def stop(self) -> None:
@@ -164,10 +168,10 @@ def quantity_value(s: str) -> float:
 # ---------------------------------------------------------------------------------------------
 # one server
 # ---------------------------------------------------------------------------------------------
-def server_argv(kind: str, cp: ControlPlane, port: int, workdir: Path, exe: Path) -> list[str]:
+def server_argv(kind: str, cp: ControlPlane, port: int, workdir: Path, exe: Path, kubeconfig: Path | None = None) -> list[str]:
     c = cp.certs
     crt, key = c.metrics_server_cert
-    kc = str(cp.kubeconfig)
+    kc = str(kubeconfig or cp.kubeconfig)
     common = [
         f"--secure-port={port}", "--bind-address=127.0.0.1",
         f"--cert-dir={workdir / (kind + '-certs')}",
@@ -190,9 +194,9 @@ def count_items(body: bytes, marker: bytes) -> int:
 
 
 def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: Path, workdir: Path,
-               cycles: int, load_seconds: float, expect_nodes: int) -> dict:
+               cycles: int, load_seconds: float, expect_nodes: int, kubeconfig: Path | None = None) -> dict:
     port = free_port()
-    argv = server_argv(kind, cp, port, workdir, exe)
+    argv = server_argv(kind, cp, port, workdir, exe, kubeconfig)
     (workdir / f"{kind}.cmd").write_text(" \\\n  ".join(argv) + "\n")
     env = dict(os.environ)
     env.setdefault("RUST_LOG", "warn")
@@ -204,6 +208,7 @@ def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: P
     cl = Client(cp, port)
     n_nodes, n_pods = fleet["nodes"], fleet["pods"]
     res: dict = {"server": kind, "pid": proc.pid, "argv": argv}
+    phase = "startup"
     try:
         # ---- time until first served metrics / full coverage ---------------------------------
         deadline = t_start + max(180.0, 4 * RESOLUTION + expect_nodes / 40.0)
@@ -236,6 +241,7 @@ def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: P
         if "all_nodes" not in marks:
             log(f"{kind}: not every node served within the deadline ({marks})")
         # ---- steady state over `cycles` scrape cycles ---------------------------------------
+        phase = "steady state"
         time.sleep(RESOLUTION)  # one more full cycle before measuring
         _, m0 = cl.get("/metrics")
         w0 = time.monotonic()
@@ -263,6 +269,7 @@ def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: P
         res["storage_points"] = {k.split("{")[1].rstrip("}"): v for k, v in p1.items()
                                  if k.startswith("metrics_server_storage_points")}
         # ---- a snapshot of what it serves, for the cross-check --------------------------------
+        phase = "snapshot for the cross-check"
         st, body = cl.get("/apis/metrics.k8s.io/v1beta1/nodes")
         res["nodes_served"] = count_items(body, b'"window"') if st == 200 else 0
         nodes = json.loads(body) if st == 200 else {"items": []}
@@ -279,6 +286,7 @@ def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: P
                 sum(quantity_value(c["usage"]["memory"]) for c in it["containers"])]
                 for it in pods.get("items", [])}
         # ---- load while scraping continues ---------------------------------------------------
+        phase = "load"
         certs = cp.certs
         base = f"https://127.0.0.1:{port}/apis/metrics.k8s.io/v1beta1"
         loads = {
@@ -310,16 +318,30 @@ def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: P
         res["total_cpu_s"] = cpu_seconds(proc.pid)
         res["wall_s"] = time.monotonic() - t_start
         res["window_s"] = [round(w0 - t_start, 1), round(w1 - t_start, 1)]
+    except Exception as e:  # record how far it got, and why it stopped
+        res["error"] = f"{phase}: {e}"
+        res["error_at_s"] = round(time.monotonic() - t_start, 1)
+        try:
+            res["rss_kib_at_error"] = status_kib(proc.pid, "VmRSS")
+            res["peak_rss_kib"] = status_kib(proc.pid, "VmHWM")
+            res["fds_at_error"] = len(os.listdir(f"/proc/{proc.pid}/fd"))
+        except OSError:
+            res["exited"] = proc.popen.poll()
+        log(f"{kind}: stopped in phase {phase}: {e}")
+    finally:
+        sampler.stop()
         trace, last = [], -1e9
         for t, c, rss in sampler.samples:  # every ~5 s: seconds since exec, CPU seconds, RSS KiB
             if t - last >= 5:
                 trace.append([round(t - t_start, 1), round(c, 2), rss])
                 last = t
         res["trace"] = trace
-    finally:
-        sampler.stop()
+        res["fds_trace"] = [[round(t - t_start, 1), n] for t, n in sampler.fds]
         proc.stop()
         cp.procs.pop(kind, None)
+        lines = harness.tail(proc.log, 400).splitlines()
+        res["log_warnings"] = len([l for l in lines if " WARN " in l or " ERROR " in l])
+        res["log_tail"] = lines[-25:]
     log(f"{kind}: cpu/cycle {res.get('cpu_s_per_cycle', float('nan')):.3f} s, steady RSS "
         f"{(res.get('steady_rss_kib') or 0) / 1024:.0f} MiB, peak {(res.get('peak_rss_kib') or 0) / 1024:.0f} MiB, "
         f"first nodes {res.get('first_nodes_s')}, all pods {res.get('all_pods_s')}")
@@ -375,13 +397,15 @@ def machine() -> dict:
             "loadavg_at_start": [round(x, 2) for x in load], "kernel": os.uname().release}
 
 
-def run_size(nodes: int, args, servers: list[str], fleet_bin: Path, ms_bin: Path, km_bin: Path) -> dict:
+def run_size(nodes: int, args, servers: list[str], fleet_bin: Path, ms_bin: Path, km_bin: Path,
+             stand_in_api: bool = False) -> dict:
     nofile = raise_nofile(max(4096, 6 * nodes + 20000))
     log(f"=== {nodes} nodes x {args.pods_per_node} pods x {args.containers} containers; servers {servers}; "
         f"RLIMIT_NOFILE {nofile}")
     result: dict = {"nodes": nodes, "pods_per_node": args.pods_per_node, "containers_per_pod": args.containers,
                     "resolution_s": RESOLUTION, "machine": machine(), "nofile": nofile,
-                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "servers": {}}
+                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "servers": {},
+                    "api": "km-bench-fleet api (stand-in)" if stand_in_api else "kube-apiserver v1.33.13"}
     with BenchPlane() as cp:
         workdir = cp.dir / "bench"
         workdir.mkdir()
@@ -397,7 +421,9 @@ def run_size(nodes: int, args, servers: list[str], fleet_bin: Path, ms_bin: Path
             info_file = workdir / f"fleet-{i}.json"
             fargv = [str(fleet_bin), "fleet", "--nodes", str(n), "--pods-per-node", str(args.pods_per_node),
                      "--containers-per-pod", str(args.containers), "--namespaces", str(args.namespaces),
-                     "--cert", str(crt), "--key", str(key), "--kubeconfig", str(cp.kubeconfig),
+                     "--cert", str(crt), "--key", str(key),
+                     *(["--objects-out", str(workdir / f"objects-{i}.jsonl")] if stand_in_api
+                       else ["--kubeconfig", str(cp.kubeconfig)]),
                      "--info-file", str(info_file), "--max-seconds", str(int(args.max_seconds)),
                      "--register-concurrency", str(max(8, 48 // shards))]
             if shards > 1:
@@ -424,9 +450,23 @@ def run_size(nodes: int, args, servers: list[str], fleet_bin: Path, ms_bin: Path
             "namespaces": sorted({n for i in infos for n in i["namespaces"]}),
             "ns_apps": sorted({tuple(x) for i in infos for x in i["ns_apps"]})[:200],
             "body_bytes_node0": infos[0]["body_bytes_node0"], "shards": shards,
-            "registration": {"nodes_seconds": max(i["registration"]["nodes_seconds"] for i in infos),
-                             "pods_seconds": max(i["registration"]["pods_seconds"] for i in infos)},
+            "registration": None if stand_in_api else {
+                "nodes_seconds": max(i["registration"]["nodes_seconds"] for i in infos),
+                "pods_seconds": max(i["registration"]["pods_seconds"] for i in infos)},
         }
+        kubeconfig = None
+        if stand_in_api:
+            kubeconfig = workdir / "stand-in.kubeconfig"
+            api = Proc("km-bench-api", [str(fleet_bin), "api", "--kubeconfig-out", str(kubeconfig),
+                                        "--max-seconds", str(int(args.max_seconds)),
+                                        *[x for i in range(shards) for x in ("--objects", str(workdir / f"objects-{i}.jsonl"))]],
+                       workdir / "api.log")
+            cp.procs[api.name] = api
+            fleet_procs.append(api)
+            while not kubeconfig.exists():
+                if not api.alive():
+                    raise RuntimeError(f"stand-in API exited: {harness.tail(api.log, 20)}")
+                time.sleep(0.5)
         result["fleet"] = {k: v for k, v in fleet.items() if k not in ("ns_apps", "namespaces")}
         result["fleet"]["namespaces"] = len(fleet["namespaces"])
         result["fleet"]["setup_s"] = time.monotonic() - t0
@@ -444,7 +484,7 @@ def run_size(nodes: int, args, servers: list[str], fleet_bin: Path, ms_bin: Path
             la0 = os.getloadavg()[0]
             ac0 = cpu_seconds(cp.procs["kube-apiserver"].pid)
             tt0 = time.monotonic()
-            r = run_server(kind, exe, cp, fleet, fleet_bin, workdir, args.cycles, args.load_seconds, nodes)
+            r = run_server(kind, exe, cp, fleet, fleet_bin, workdir, args.cycles, args.load_seconds, nodes, kubeconfig)
             tt1 = time.monotonic()
             r["fleet_cpu_share_during_run"] = (fleet_cpu() - fc0) / (tt1 - tt0)
             r["loadavg_1m_start_end"] = [round(la0, 2), round(os.getloadavg()[0], 2)]
@@ -467,6 +507,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="100", help="comma-separated node counts, both servers each")
     ap.add_argument("--alone", default="", help="comma-separated node counts, kubemetrics only")
+    ap.add_argument("--alone-api", choices=["stand-in", "real"], default="stand-in",
+                    help="API server for the kubemetrics-alone sizes: km-bench-fleet api (default; a real "
+                         "kube-apiserver needs ~6 GB per 150,000 pods) or the real kube-apiserver")
     ap.add_argument("--pods-per-node", type=int, default=30)
     ap.add_argument("--containers", type=int, default=2)
     ap.add_argument("--namespaces", type=int, default=20)
@@ -485,7 +528,8 @@ def main() -> int:
     for nodes, servers in plan:
         name = f"servers_{nodes}" if len(servers) == 2 else f"alone_{nodes}"
         try:
-            r = run_size(nodes, args, servers, args.fleet_bin, args.metrics_server_bin, args.kubemetrics_bin)
+            r = run_size(nodes, args, servers, args.fleet_bin, args.metrics_server_bin, args.kubemetrics_bin,
+                         stand_in_api=len(servers) == 1 and args.alone_api == "stand-in")
             r["command"] = " ".join(sys.argv)
         except Exception as e:  # record where it stopped and why, go on with the next size
             log(f"{name}: FAILED: {e}")

@@ -44,6 +44,22 @@ enum Cmd {
     Fleet(FleetArgs),
     /// Bounded HTTPS GET load against URLs on 127.0.0.1.
     Load(LoadArgs),
+    /// A stand-in for kube-apiserver (plain HTTP on 127.0.0.1) serving the Nodes and Pod metadata
+    /// written by `fleet --objects-out`: paginated lists, watches that stay open and send nothing,
+    /// SubjectAccessReviews that allow. For fleets too large for a real kube-apiserver here.
+    Api(ApiArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ApiArgs {
+    /// Object files written by `fleet --objects-out` (one per shard).
+    #[arg(long = "objects", required = true)]
+    objects: Vec<PathBuf>,
+    /// Where to write a kubeconfig pointing at this server.
+    #[arg(long)]
+    kubeconfig_out: PathBuf,
+    #[arg(long, default_value_t = 7200)]
+    max_seconds: u64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -75,6 +91,10 @@ struct FleetArgs {
     /// Register Nodes and Pods in this cluster (admin kubeconfig).
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
+    /// Instead of registering: write the Node objects and the Pods' metadata (JSON lines) to
+    /// this file, for `km-bench-fleet api`.
+    #[arg(long)]
+    objects_out: Option<PathBuf>,
     /// Requests in flight while registering.
     #[arg(long, default_value_t = 48)]
     register_concurrency: usize,
@@ -112,6 +132,7 @@ fn main() -> std::process::ExitCode {
         match cli.cmd {
             Cmd::Fleet(a) => fleet(a).await,
             Cmd::Load(a) => load(a).await,
+            Cmd::Api(a) => api(a).await,
         }
     });
     match r {
@@ -311,8 +332,7 @@ async fn fleet(a: FleetArgs) -> Result<(), BoxError> {
     eprintln!("km-bench-fleet: {} simulated kubelets serving HTTPS on 127.0.0.1 after {started_s:.1}s", a.nodes);
 
     let mut registration = serde_json::Value::Null;
-    if let Some(kc) = &a.kubeconfig {
-        let client = kubemetrics::Client::from_kubeconfig(Some(kc), None).await?.kube_client().clone();
+    if a.kubeconfig.is_some() || a.objects_out.is_some() {
         let nodes: Vec<Node> = fleet
             .nodes()
             .into_iter()
@@ -334,7 +354,31 @@ async fn fleet(a: FleetArgs) -> Result<(), BoxError> {
                 p
             })
             .collect();
-        registration = register(client, nodes, pods, a.register_concurrency.max(1)).await?;
+        if let Some(out) = &a.objects_out {
+            use std::io::Write;
+            let mut w = std::io::BufWriter::new(std::fs::File::create(out)?);
+            for (i, n) in nodes.iter().enumerate() {
+                let mut v = serde_json::to_value(n)?;
+                v["apiVersion"] = json!("v1");
+                v["kind"] = json!("Node");
+                v["metadata"]["resourceVersion"] = json!("1");
+                v["metadata"]["uid"] = json!(format!("node-uid-{}-{i}", a.seed));
+                writeln!(w, "N{}", serde_json::to_string(&v)?)?;
+            }
+            for (i, p) in pods.iter().enumerate() {
+                let mut m = serde_json::to_value(&p.metadata)?;
+                m["resourceVersion"] = json!("1");
+                m["uid"] = json!(format!("pod-uid-{}-{i}", a.seed));
+                m["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+                let v = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": m});
+                writeln!(w, "P{}", serde_json::to_string(&v)?)?;
+            }
+            w.flush()?;
+        }
+        if let Some(kc) = &a.kubeconfig {
+            let client = kubemetrics::Client::from_kubeconfig(Some(kc), None).await?.kube_client().clone();
+            registration = register(client, nodes, pods, a.register_concurrency.max(1)).await?;
+        }
     }
     let inv = fleet.inventory();
     let containers: usize = inv.iter().flat_map(|n| &n.pods).map(|p| p.containers.len()).sum();
@@ -471,4 +515,145 @@ async fn load(a: LoadArgs) -> Result<(), BoxError> {
     });
     println!("{out}");
     Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// api: a kube-apiserver stand-in for huge fleets
+// ------------------------------------------------------------------------------------------
+
+type ApiBody = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
+
+struct ApiState {
+    nodes: Vec<Bytes>,
+    pods: Vec<Bytes>,
+    requests: AtomicU64,
+}
+
+fn query_param(q: Option<&str>, name: &str) -> Option<String> {
+    q?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == name).then(|| v.replace("%3D", "=").replace("%2C", ","))
+    })
+}
+
+fn full(status: u16, body: impl Into<Bytes>) -> hyper::Response<ApiBody> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(body.into()).boxed())
+        .expect("response")
+}
+
+fn list_page(items: &[Bytes], kind: &str, api_version: &str, q: Option<&str>) -> hyper::Response<ApiBody> {
+    let start: usize = query_param(q, "continue").and_then(|c| c.parse().ok()).unwrap_or(0).min(items.len());
+    let limit: usize = query_param(q, "limit").and_then(|l| l.parse().ok()).filter(|&l| l > 0).unwrap_or(usize::MAX);
+    let end = start.saturating_add(limit).min(items.len());
+    let mut out = Vec::with_capacity(items[start..end].iter().map(Bytes::len).sum::<usize>() + end - start + 200);
+    out.extend_from_slice(format!(r#"{{"kind":"{kind}","apiVersion":"{api_version}","metadata":{{"resourceVersion":"1""#).as_bytes());
+    if end < items.len() {
+        out.extend_from_slice(format!(r#","continue":"{end}","remainingItemCount":{}"#, items.len() - end).as_bytes());
+    }
+    out.extend_from_slice(br#"},"items":["#);
+    for (i, it) in items[start..end].iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(it);
+    }
+    out.extend_from_slice(b"]}");
+    full(200, out)
+}
+
+fn hold_watch(q: Option<&str>) -> hyper::Response<ApiBody> {
+    let secs: u64 = query_param(q, "timeoutSeconds").and_then(|t| t.parse().ok()).unwrap_or(300).min(1800);
+    let stream = futures::stream::once(async move {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(Bytes::new()))
+    });
+    hyper::Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(BodyExt::boxed(http_body_util::StreamBody::new(stream)))
+        .expect("response")
+}
+
+async fn api_handle(req: hyper::Request<hyper::body::Incoming>, st: Arc<ApiState>) -> hyper::Response<ApiBody> {
+    st.requests.fetch_add(1, Ordering::Relaxed);
+    let q = req.uri().query().map(str::to_string);
+    let q = q.as_deref();
+    let watch = matches!(query_param(q, "watch").as_deref(), Some("true") | Some("1"));
+    match (req.method().as_str(), req.uri().path()) {
+        ("GET", "/api/v1/nodes") if watch => hold_watch(q),
+        ("GET", "/api/v1/nodes") => list_page(&st.nodes, "NodeList", "v1", q),
+        ("GET", "/api/v1/pods") if watch => hold_watch(q),
+        ("GET", "/api/v1/pods") => list_page(&st.pods, "PartialObjectMetadataList", "meta.k8s.io/v1", q),
+        ("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews") => {
+            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap_or(json!({}));
+            v["status"] = json!({"allowed": true, "reason": "km-bench-fleet api allows everything"});
+            full(201, serde_json::to_vec(&v).unwrap_or_default())
+        }
+        ("GET", "/version") => full(200, r#"{"major":"1","minor":"33","gitVersion":"v1.33.13-km-bench-fleet","platform":"linux/amd64"}"#),
+        (m, p) => {
+            eprintln!("km-bench-fleet api: 404 for {m} {p}");
+            full(404, r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}"#)
+        }
+    }
+}
+
+async fn api(a: ApiArgs) -> Result<(), BoxError> {
+    use std::io::BufRead;
+    let (mut nodes, mut pods) = (Vec::new(), Vec::new());
+    for f in &a.objects {
+        for line in std::io::BufReader::new(std::fs::File::open(f)?).lines() {
+            let line = line?;
+            match line.as_bytes().first() {
+                Some(b'N') => nodes.push(Bytes::from(line[1..].to_string())),
+                Some(b'P') => pods.push(Bytes::from(line[1..].to_string())),
+                _ => {}
+            }
+        }
+    }
+    let state = Arc::new(ApiState { nodes, pods, requests: AtomicU64::new(0) });
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let addr = listener.local_addr()?;
+    let kc = json!({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "bench", "cluster": {"server": format!("http://{addr}")}}],
+        "users": [{"name": "bench", "user": {}}],
+        "contexts": [{"name": "bench", "context": {"cluster": "bench", "user": "bench"}}],
+        "current-context": "bench",
+    });
+    let tmp = a.kubeconfig_out.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&kc)?)?;
+    std::fs::rename(&tmp, &a.kubeconfig_out)?;
+    eprintln!("km-bench-fleet api: {} nodes, {} pods on http://{addr}", state.nodes.len(), state.pods.len());
+    let accept = {
+        let state = state.clone();
+        async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| {
+                        let state = state.clone();
+                        async move { Ok::<_, std::convert::Infallible>(api_handle(req, state).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tcp), svc).await;
+                });
+            }
+        }
+    };
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = accept => {}
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = tokio::time::sleep(Duration::from_secs(a.max_seconds)) => eprintln!("km-bench-fleet api: --max-seconds reached"),
+    }
+    eprintln!("km-bench-fleet api: stopping after {} requests", state.requests.load(Ordering::Relaxed));
+    std::process::exit(0);
 }
