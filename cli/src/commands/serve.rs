@@ -2,8 +2,8 @@
 //! metrics-server's flags with the same names and defaults.
 
 use kubemetrics::collector::{AddressOptions, Collector, CollectorOptions, Inventory, KubeletOptions};
-use kubemetrics::server::{AuthOptions, MetricsServer, ServerMetrics, ServerOptions, ServingCert};
-use std::net::{IpAddr, SocketAddr};
+use kubemetrics::server::{MetricsServer, ServeConfig, ServerMetrics};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -204,13 +204,6 @@ pub struct Args {
     verbosity: u8,
 }
 
-fn load_certs(path: &Option<PathBuf>) -> kubemetrics::Result<Vec<rustls_pki_types::CertificateDer<'static>>> {
-    match path {
-        Some(p) => kubemetrics::server::tls::read_certs(p),
-        None => Ok(Vec::new()),
-    }
-}
-
 async fn kube_client(path: &Option<PathBuf>) -> kubemetrics::Result<kube::Client> {
     let client = match path {
         Some(p) => kubemetrics::Client::from_kubeconfig(Some(p), None).await?,
@@ -291,29 +284,25 @@ async fn serve_with(
     stats: Arc<ServerMetrics>,
     authz: kube::Client,
 ) -> kubemetrics::Result<()> {
-    let serving = match (&args.tls_cert_file, &args.tls_private_key_file) {
-        (Some(cert), Some(key)) => ServingCert::Files { cert: cert.clone(), key: key.clone() },
-        _ => {
-            ServingCert::SelfSigned { dir: args.cert_dir.clone(), names: vec!["localhost".into(), "127.0.0.1".into(), "metrics-server.kube-system.svc".into()] }
-        }
-    };
-    let options = ServerOptions {
-        address: SocketAddr::new(args.bind_address, args.secure_port),
-        serving,
-        auth: AuthOptions {
-            client_ca: load_certs(&args.client_ca_file)?,
-            requestheader_ca: load_certs(&args.requestheader_client_ca_file)?,
-            requestheader_allowed_names: list(&args.requestheader_allowed_names),
-            username_headers: list(&args.requestheader_username_headers),
-            group_headers: list(&args.requestheader_group_headers),
-            extra_headers_prefix: list(&args.requestheader_extra_headers_prefix),
-            always_allow_paths: list(&args.authorization_always_allow_paths),
-            anonymous: args.anonymous_auth,
-            always_allow_authenticated: args.authorization_always_allow_authenticated,
-        },
+    let config = ServeConfig {
+        bind_address: args.bind_address,
+        secure_port: args.secure_port,
+        cert_dir: args.cert_dir.clone(),
+        tls_cert_file: args.tls_cert_file.clone(),
+        tls_private_key_file: args.tls_private_key_file.clone(),
+        client_ca_file: args.client_ca_file.clone(),
+        requestheader_client_ca_file: args.requestheader_client_ca_file.clone(),
+        requestheader_allowed_names: args.requestheader_allowed_names.clone(),
+        requestheader_username_headers: args.requestheader_username_headers.clone(),
+        requestheader_group_headers: args.requestheader_group_headers.clone(),
+        requestheader_extra_headers_prefix: args.requestheader_extra_headers_prefix.clone(),
+        authorization_always_allow_paths: args.authorization_always_allow_paths.clone(),
+        anonymous_auth: args.anonymous_auth,
+        authorization_always_allow_authenticated: args.authorization_always_allow_authenticated,
         max_requests_inflight: args.max_requests_inflight,
         request_timeout: args.request_timeout,
     };
+    let options = config.server_options(Some(&authz)).await?;
     let custom = if args.custom_metrics_push {
         let push = Arc::new(kubemetrics::custom::PushProvider::new());
         kubemetrics::server::CustomMetrics { custom: Some(push.clone()), external: Some(push.clone()), push: Some(push) }

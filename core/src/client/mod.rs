@@ -1,7 +1,7 @@
 //! [`Client`]: typed reads of the Metrics API (and the Nodes and Pods `top` needs).
 
 mod custom;
-mod errors;
+pub(crate) mod errors;
 mod kubelet_source;
 mod settings;
 

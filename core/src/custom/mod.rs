@@ -1,11 +1,13 @@
-//! Custom and external metrics: serving them for the HPA from a provider (Rust today; the
-//! provider traits are what the bindings implement), and [`PushProvider`] for values pushed by
-//! applications.
+//! Custom and external metrics: serving them for the HPA from a provider (Rust, or Python and
+//! Node through the bindings, which implement the provider traits), and [`PushProvider`] for
+//! values pushed by applications.
 
 pub mod provider;
 pub mod routes;
+mod serve;
 
 pub use provider::{BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, ObjectRef, PushProvider};
+pub use serve::serve;
 
 #[cfg(test)]
 mod tests;

@@ -40,8 +40,8 @@ pub struct ObjectRef {
 
 /// Serves `custom.metrics.k8s.io`: list, value by object name, values by label selector.
 pub trait CustomMetricsProvider: Send + Sync + 'static {
-    /// Every metric served (discovery).
-    fn list_metrics(&self) -> Vec<CustomMetricInfo>;
+    /// Every metric served (discovery). Asked on every discovery request, so keep it cheap.
+    fn list_metrics(&self) -> BoxFuture<'_, Result<Vec<CustomMetricInfo>>>;
     /// The value of `metric` for one object; `NotFound` when unknown.
     fn metric_by_name<'a>(&'a self, object: &'a ObjectRef, metric: &'a str, metric_selector: &'a LabelSelector) -> BoxFuture<'a, Result<MetricValue>>;
     /// The values of `metric` for the objects of `resource` in `namespace` whose labels match `selector`.
@@ -57,8 +57,8 @@ pub trait CustomMetricsProvider: Send + Sync + 'static {
 
 /// Serves `external.metrics.k8s.io`: list, values by namespace and metric label selector.
 pub trait ExternalMetricsProvider: Send + Sync + 'static {
-    /// Every external metric served (discovery).
-    fn list_external_metrics(&self) -> Vec<String>;
+    /// Every external metric served (discovery). Asked on every discovery request.
+    fn list_external_metrics(&self) -> BoxFuture<'_, Result<Vec<String>>>;
     /// The series of `metric` in `namespace` whose labels match `selector`.
     fn external_metric<'a>(&'a self, namespace: &'a str, metric: &'a str, selector: &'a LabelSelector) -> BoxFuture<'a, Result<Vec<ExternalMetricValue>>>;
 }
@@ -133,6 +133,17 @@ impl PushProvider {
     }
 
     fn value(object: &ObjectRef, metric: &str, p: &Pushed, metric_selector: &LabelSelector) -> MetricValue {
+        let mut v = MetricValue::for_object(object, metric, metric_selector, p.value);
+        v.timestamp = Time(p.at);
+        v
+    }
+}
+
+impl MetricValue {
+    /// The value of `metric` for `object`, measured now: `describedObject` filled from the
+    /// object (kind and apiVersion from its resource), `metric.selector` from `metric_selector`.
+    /// What a provider returns from [`CustomMetricsProvider::metric_by_name`].
+    pub fn for_object(object: &ObjectRef, metric: &str, metric_selector: &LabelSelector, value: Quantity) -> MetricValue {
         let (kind, api_version) = described_kind(&object.resource);
         MetricValue {
             described_object: DescribedObject {
@@ -143,10 +154,17 @@ impl PushProvider {
                 api_version: api_version.into(),
             },
             metric: MetricIdentifier { name: metric.into(), selector: selector_object(metric_selector) },
-            timestamp: Time(p.at),
+            timestamp: Time(jiff::Timestamp::now()),
             window_seconds: None,
-            value: p.value,
+            value,
         }
+    }
+}
+
+impl ExternalMetricValue {
+    /// One series of external `metric` with `labels`, measured now.
+    pub fn new(metric: &str, labels: BTreeMap<String, String>, value: Quantity) -> ExternalMetricValue {
+        ExternalMetricValue { metric_name: metric.into(), metric_labels: labels, timestamp: Time(jiff::Timestamp::now()), window_seconds: None, value }
     }
 }
 
@@ -171,7 +189,7 @@ fn not_found(metric: &str, resource: &str, name: &str) -> Error {
 }
 
 impl CustomMetricsProvider for PushProvider {
-    fn list_metrics(&self) -> Vec<CustomMetricInfo> {
+    fn list_metrics(&self) -> BoxFuture<'_, Result<Vec<CustomMetricInfo>>> {
         self.prune();
         let mut v: Vec<CustomMetricInfo> = lock(&self.custom)
             .keys()
@@ -179,7 +197,7 @@ impl CustomMetricsProvider for PushProvider {
             .collect();
         v.sort();
         v.dedup();
-        v
+        Box::pin(std::future::ready(Ok(v)))
     }
 
     fn metric_by_name<'a>(&'a self, object: &'a ObjectRef, metric: &'a str, metric_selector: &'a LabelSelector) -> BoxFuture<'a, Result<MetricValue>> {
@@ -214,12 +232,12 @@ impl CustomMetricsProvider for PushProvider {
 }
 
 impl ExternalMetricsProvider for PushProvider {
-    fn list_external_metrics(&self) -> Vec<String> {
+    fn list_external_metrics(&self) -> BoxFuture<'_, Result<Vec<String>>> {
         self.prune();
         let mut v: Vec<String> = lock(&self.external).keys().map(|(_, m, _)| m.clone()).collect();
         v.sort();
         v.dedup();
-        v
+        Box::pin(std::future::ready(Ok(v)))
     }
 
     fn external_metric<'a>(&'a self, namespace: &'a str, metric: &'a str, selector: &'a LabelSelector) -> BoxFuture<'a, Result<Vec<ExternalMetricValue>>> {

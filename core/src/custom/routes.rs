@@ -61,9 +61,12 @@ fn value_list(items: Vec<MetricValue>, version: &str) -> HttpResponse {
 }
 
 /// Discovery of `custom.metrics.k8s.io/{version}`: one resource per metric (`pods/http_requests`).
-pub fn custom_resource_list(provider: &dyn CustomMetricsProvider, version: &str) -> HttpResponse {
-    let resources: Vec<serde_json::Value> = provider
-        .list_metrics()
+pub async fn custom_resource_list(provider: &dyn CustomMetricsProvider, version: &str) -> HttpResponse {
+    let metrics = match with_timeout(provider.list_metrics()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let resources: Vec<serde_json::Value> = metrics
         .into_iter()
         .map(|m| serde_json::json!({"name": format!("{}/{}", m.resource, m.metric), "singularName": "", "namespaced": m.namespaced, "kind": "MetricValueList", "verbs": ["get"]}))
         .collect();
@@ -75,9 +78,12 @@ pub fn custom_resource_list(provider: &dyn CustomMetricsProvider, version: &str)
 }
 
 /// Discovery of `external.metrics.k8s.io/v1beta1`: one resource per metric.
-pub fn external_resource_list(provider: &dyn ExternalMetricsProvider) -> HttpResponse {
-    let resources: Vec<serde_json::Value> = provider
-        .list_external_metrics()
+pub async fn external_resource_list(provider: &dyn ExternalMetricsProvider) -> HttpResponse {
+    let metrics = match with_timeout(provider.list_external_metrics()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let resources: Vec<serde_json::Value> = metrics
         .into_iter()
         .map(|m| serde_json::json!({"name": m, "singularName": "", "namespaced": true, "kind": "ExternalMetricValueList", "verbs": ["get"]}))
         .collect();
@@ -99,7 +105,7 @@ pub async fn custom(provider: &dyn CustomMetricsProvider, version: &str, rest: &
         Err(r) => return r,
     };
     let (namespace, resource, name, metric) = match parts.as_slice() {
-        [] => return custom_resource_list(provider, version),
+        [] => return custom_resource_list(provider, version).await,
         ["namespaces", ns, "metrics", metric] => (Some(*ns), "namespaces", *ns, *metric),
         ["namespaces", ns, resource, name, metric] => (Some(*ns), *resource, *name, *metric),
         [resource, name, metric] => (None, *resource, *name, *metric),
@@ -127,7 +133,7 @@ pub async fn custom(provider: &dyn CustomMetricsProvider, version: &str, rest: &
 pub async fn external(provider: &dyn ExternalMetricsProvider, rest: &str, query: Option<&str>) -> HttpResponse {
     let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
     match parts.as_slice() {
-        [] => external_resource_list(provider),
+        [] => external_resource_list(provider).await,
         ["namespaces", ns, metric] => {
             let s = match selector(query, "labelSelector") {
                 Ok(s) => s,
@@ -147,9 +153,12 @@ fn group_doc(name: &str, versions: &[&str]) -> serde_json::Value {
     serde_json::json!({"name": name, "versions": v, "preferredVersion": v[0]})
 }
 
-/// `/apis` listing `metrics.k8s.io` and the custom/external groups that are served.
-pub fn group_list(custom: bool, external: bool) -> HttpResponse {
-    let mut groups = vec![group_doc("metrics.k8s.io", &["v1beta1"])];
+/// `/apis` listing the groups that are served (`metrics.k8s.io` when `resource` is set).
+pub fn group_list(resource: bool, custom: bool, external: bool) -> HttpResponse {
+    let mut groups = Vec::new();
+    if resource {
+        groups.push(group_doc("metrics.k8s.io", &["v1beta1"]));
+    }
     if custom {
         groups.push(group_doc(CUSTOM_GROUP, &["v1beta2", "v1beta1"]));
     }

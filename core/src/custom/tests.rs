@@ -72,13 +72,13 @@ async fn pushed_values_expire() {
     assert!(p.metric_by_name(&o, "m", &Default::default()).await.is_ok());
     tokio::time::sleep(Duration::from_millis(80)).await;
     assert_eq!(p.metric_by_name(&o, "m", &Default::default()).await.expect_err("expired").kind(), crate::ErrorKind::NotFound);
-    assert!(p.list_metrics().is_empty());
+    assert!(p.list_metrics().await.expect("list").is_empty());
 }
 
 struct Slow;
 impl CustomMetricsProvider for Slow {
-    fn list_metrics(&self) -> Vec<CustomMetricInfo> {
-        Vec::new()
+    fn list_metrics(&self) -> BoxFuture<'_, crate::Result<Vec<CustomMetricInfo>>> {
+        Box::pin(async { Err(crate::Error::new(crate::ErrorKind::Internal, "listing exploded")) })
     }
     fn metric_by_name<'a>(
         &'a self,
@@ -109,4 +109,6 @@ async fn provider_errors_and_timeouts_become_statuses() {
     assert_eq!((code, err["message"].as_str()), (500, Some("Internal error occurred: provider exploded")));
     let (code, err) = body(routes::custom(&Slow, "v1beta2", "/namespaces/a/pods/*/m", None).await);
     assert_eq!((code, err["reason"].as_str()), (504, Some("Timeout")));
+    let (code, err) = body(routes::custom(&Slow, "v1beta2", "", None).await);
+    assert_eq!((code, err["message"].as_str()), (500, Some("Internal error occurred: listing exploded")));
 }

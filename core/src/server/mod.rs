@@ -3,6 +3,7 @@
 //! and authorization, metrics-server's health checks and self-metrics, and request limits.
 
 pub mod auth;
+mod config;
 mod openapi;
 pub mod provider;
 pub mod routes;
@@ -10,6 +11,7 @@ pub mod self_metrics;
 pub mod tls;
 
 pub use auth::{AuthOptions, Authenticator, Decision};
+pub use config::ServeConfig;
 pub use provider::{MetricsProvider, MetricsSnapshot, StaticProvider};
 pub use self_metrics::{ScrapeErrorClass, ServerMetrics};
 pub use tls::ServingCert;
@@ -76,6 +78,8 @@ impl std::fmt::Debug for CustomMetrics {
 
 struct Shared {
     custom: CustomMetrics,
+    /// `false` when only custom/external metrics are served (no `metrics.k8s.io`).
+    resource_metrics: bool,
     provider: Arc<dyn MetricsProvider>,
     stats: Arc<ServerMetrics>,
     auth: Authenticator,
@@ -103,6 +107,27 @@ impl MetricsServer {
         kube: Option<kube::Client>,
         custom: CustomMetrics,
     ) -> Result<MetricsServer> {
+        Self::bind(options, Some(provider), stats, kube, custom).await
+    }
+
+    /// Serves only custom and/or external metrics (no `metrics.k8s.io`): what a custom metrics
+    /// adapter built on kubemetrics runs, in any language.
+    pub async fn start_custom_only(options: ServerOptions, kube: Option<kube::Client>, custom: CustomMetrics) -> Result<MetricsServer> {
+        if custom.custom.is_none() && custom.external.is_none() {
+            return Err(Error::new(ErrorKind::Config, "nothing to serve: give a custom metrics provider, an external metrics provider, or both"));
+        }
+        Self::bind(options, None, Arc::new(ServerMetrics::default()), kube, custom).await
+    }
+
+    async fn bind(
+        options: ServerOptions,
+        provider: Option<Arc<dyn MetricsProvider>>,
+        stats: Arc<ServerMetrics>,
+        kube: Option<kube::Client>,
+        custom: CustomMetrics,
+    ) -> Result<MetricsServer> {
+        let resource_metrics = provider.is_some();
+        let provider = provider.unwrap_or_else(|| Arc::new(NoResourceMetrics));
         let authenticator = Authenticator::new(options.auth.clone(), kube);
         let tls = tls::server_config(&options.serving, &authenticator.client_cas())?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
@@ -113,6 +138,7 @@ impl MetricsServer {
         let shutting_down = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             custom,
+            resource_metrics,
             provider,
             stats,
             auth: authenticator,
@@ -169,6 +195,21 @@ impl MetricsServer {
     pub fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
         let _ = self.stop.send(true);
+    }
+}
+
+/// The health of a server without resource metrics: always ready.
+struct NoResourceMetrics;
+
+impl MetricsProvider for NoResourceMetrics {
+    fn snapshot(&self) -> Arc<provider::MetricsSnapshot> {
+        Arc::default()
+    }
+    fn storage_ready(&self) -> bool {
+        true
+    }
+    fn collection_timely(&self) -> bool {
+        true
     }
 }
 
@@ -296,7 +337,10 @@ async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req
         return crate::custom::routes::external(external.as_ref(), rest, query).await;
     }
     if path.trim_end_matches('/') == "/apis" && (shared.custom.custom.is_some() || shared.custom.external.is_some()) {
-        return crate::custom::routes::group_list(shared.custom.custom.is_some(), shared.custom.external.is_some());
+        return crate::custom::routes::group_list(shared.resource_metrics, shared.custom.custom.is_some(), shared.custom.external.is_some());
+    }
+    if !shared.resource_metrics && (path.starts_with("/apis/metrics.k8s.io") || path.starts_with("/openapi/")) {
+        return h::not_found_path();
     }
     if let Some(r) = crate::custom::routes::group(path, shared.custom.custom.is_some(), shared.custom.external.is_some()) {
         return r;
