@@ -151,6 +151,36 @@ impl LabelSelector {
     }
 }
 
+impl fmt::Display for LabelRequirement {
+    /// apimachinery's spelling: `k=v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, `k>n`, `k<n`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LabelRequirement::Equals(k, v) => write!(f, "{k}={v}"),
+            LabelRequirement::NotEquals(k, v) => write!(f, "{k}!={v}"),
+            LabelRequirement::In(k, vs) => write!(f, "{k} in ({})", vs.join(",")),
+            LabelRequirement::NotIn(k, vs) => write!(f, "{k} notin ({})", vs.join(",")),
+            LabelRequirement::Exists(k) => write!(f, "{k}"),
+            LabelRequirement::DoesNotExist(k) => write!(f, "!{k}"),
+            LabelRequirement::GreaterThan(k, n) => write!(f, "{k}>{n}"),
+            LabelRequirement::LessThan(k, n) => write!(f, "{k}<{n}"),
+        }
+    }
+}
+
+impl fmt::Display for LabelSelector {
+    /// The selector in the syntax [`LabelSelector::parse`] reads (requirements in the order
+    /// written, comma-separated; empty for the selector that matches everything).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, r) in self.requirements.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{r}")?;
+        }
+        Ok(())
+    }
+}
+
 /// A parsed field selector (`metadata.name=x,metadata.namespace!=y`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldSelector {
@@ -252,6 +282,16 @@ mod tests {
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn label_selector_display_round_trips() {
+        for s in ["", "app=web", "app!=web,tier in (a,b)", "env notin (x),!canary,gpu", "n>3,m<10"] {
+            let parsed = LabelSelector::parse(s).unwrap();
+            assert_eq!(parsed.to_string(), s);
+            assert_eq!(LabelSelector::parse(&parsed.to_string()).unwrap(), parsed);
+        }
+        assert_eq!(LabelSelector::parse("app == web , x").unwrap().to_string(), "app=web,x");
     }
 
     #[test]

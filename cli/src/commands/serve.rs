@@ -237,9 +237,7 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
     let _ = &args.authentication_kubeconfig;
     if args.fixture_metrics {
         let state = kubemetrics::loopback_api::fixtures::varied();
-        let mut snapshot = kubemetrics::server::MetricsSnapshot { nodes: state.node_metrics, pods: state.pod_metrics };
-        snapshot.nodes.sort_by(|a, b| a.name().cmp(b.name()));
-        snapshot.pods.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+        let snapshot = kubemetrics::server::MetricsSnapshot::sorted(state.node_metrics, state.pod_metrics);
         let provider = Arc::new(kubemetrics::server::StaticProvider(Arc::new(snapshot)));
         return serve_with(&args, provider, Arc::new(ServerMetrics::default()), authz).await;
     }

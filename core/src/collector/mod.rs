@@ -23,6 +23,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+/// The interval between the first two cycles: the shortest window that gives accurate CPU
+/// rates (metrics-server's minimum container age for a rate).
+pub const FIRST_WINDOW: Duration = Duration::from_secs(10);
+
 /// Collection settings.
 #[derive(Debug, Clone)]
 pub struct CollectorOptions {
@@ -58,12 +62,21 @@ struct Inner {
     stats: Arc<ServerMetrics>,
     permits: tokio::sync::Semaphore,
     generation: AtomicU64,
-    snapshot: RwLock<(u64, Option<Instant>, Arc<MetricsSnapshot>)>,
+    snapshot: RwLock<SnapshotSlot>,
     last_tick: Mutex<Option<Instant>>,
     ready: AtomicBool,
     in_flight: Mutex<HashSet<String>>,
     failures: Mutex<HashMap<String, u32>>,
     cycle: AtomicU64,
+}
+
+/// The served snapshot and how it was built.
+struct SnapshotSlot {
+    generation: u64,
+    built: Option<Instant>,
+    took: Duration,
+    building: bool,
+    snapshot: Arc<MetricsSnapshot>,
 }
 
 /// Scrapes kubelets and serves what it stored; cheap to clone.
@@ -96,7 +109,7 @@ impl Collector {
                 store: Mutex::new(store),
                 stats,
                 generation: AtomicU64::new(0),
-                snapshot: RwLock::new((u64::MAX, None, Arc::default())),
+                snapshot: RwLock::new(SnapshotSlot { generation: u64::MAX, built: None, took: Duration::ZERO, building: false, snapshot: Arc::default() }),
                 last_tick: Mutex::new(None),
                 ready: AtomicBool::new(false),
                 in_flight: Mutex::default(),
@@ -118,8 +131,22 @@ impl Collector {
     }
 
     /// Runs the scrape loop forever (spawn it).
+    ///
+    /// The first cycle starts as soon as the inventory is synced (or after one resolution), and
+    /// scrapes every node at once (bounded by the concurrency); the second follows
+    /// [`FIRST_WINDOW`] later, also at once, so every node has a rate about ten seconds after
+    /// startup. Later cycles run once per resolution, spread evenly over it.
     pub async fn run(self) {
-        let mut interval = tokio::time::interval(self.inner.options.resolution);
+        let resolution = self.inner.options.resolution;
+        let waiting = Instant::now();
+        while !self.inner.inventory.synced() && waiting.elapsed() < resolution {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.start_cycle_spread(false);
+        tokio::time::sleep(FIRST_WINDOW.min(resolution)).await;
+        let second = tokio::time::Instant::now();
+        self.start_cycle_spread(false);
+        let mut interval = tokio::time::interval_at(second + resolution, resolution);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             interval.tick().await;
@@ -131,6 +158,10 @@ impl Collector {
     /// at once with a handle that completes when the cycle's scrapes are done (dropping it does
     /// not cancel them). Nodes whose previous scrape is still running are skipped.
     pub fn start_cycle(&self) -> tokio::task::JoinHandle<()> {
+        self.start_cycle_spread(true)
+    }
+
+    fn start_cycle_spread(&self, spread_out: bool) -> tokio::task::JoinHandle<()> {
         let inner = &self.inner;
         let tick = Instant::now();
         *inner.last_tick.lock().unwrap_or_else(|e| e.into_inner()) = Some(tick);
@@ -148,7 +179,7 @@ impl Collector {
             let s = store.stats();
             inner.stats.storage_points(s.nodes as u64, s.containers as u64);
         }
-        let spread = inner.options.resolution.mul_f64(0.8);
+        let spread = if spread_out { inner.options.resolution.mul_f64(0.8) } else { Duration::ZERO };
         let count = nodes.len().max(1) as u32;
         let mut tasks = tokio::task::JoinSet::new();
         for (i, node) in nodes.into_iter().enumerate() {
@@ -240,10 +271,13 @@ impl Collector {
 
     fn build_snapshot(&self) -> MetricsSnapshot {
         let at = now();
-        let (mut nodes, mut pods) = {
+        // Copy under the lock (scrapes wait for it), build the objects after releasing it.
+        let (mut nodes, detached) = {
             let store = self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
-            (store.node_metrics(None, at), store.pod_metrics(None, at))
+            (store.node_metrics(None, at), store.served_pods_detached(at))
         };
+        let mut pods: Vec<_> = detached.iter().map(|p| p.to_pod_metrics(at)).collect();
+        drop(detached);
         self.inner.inventory.with_labels(|node_labels, pod_labels| {
             // Nodes deleted from the cluster stop being served at once, not at the next cycle.
             nodes.retain(|n| node_labels.contains_key(n.name()));
@@ -277,20 +311,64 @@ impl Collector {
     }
 }
 
+impl Collector {
+    fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Relaxed).wrapping_mul(1_000_003).wrapping_add(self.inner.inventory.generation())
+    }
+
+    fn rebuild(&self) {
+        let generation = self.generation();
+        let started = Instant::now();
+        let snapshot = Arc::new(self.build_snapshot());
+        let took = started.elapsed();
+        let mut slot = self.inner.snapshot.write().unwrap_or_else(|e| e.into_inner());
+        *slot = SnapshotSlot { generation, built: Some(Instant::now()), took, building: false, snapshot };
+    }
+}
+
 impl MetricsProvider for Collector {
+    /// The latest snapshot. Scrapes and inventory changes (deleted pods and nodes, new labels)
+    /// make it stale; a stale snapshot is rebuilt at most once per second, or once per three
+    /// build times for large clusters (300,000 pods take about a second), by one background
+    /// task at a time, while requests keep being answered from the previous one. A request
+    /// waits for a build only when the snapshot is older than twice that (the first request,
+    /// or after a quiet period), so what is served is never more than a few seconds behind.
     fn snapshot(&self) -> Arc<MetricsSnapshot> {
-        // Scrapes and inventory changes (deleted pods and nodes, new labels) both invalidate.
-        let generation = self.inner.generation.load(Ordering::Relaxed).wrapping_mul(1_000_003).wrapping_add(self.inner.inventory.generation());
+        let generation = self.generation();
         {
-            let s = self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner());
-            let fresh_enough = s.1.is_some_and(|built| built.elapsed() < Duration::from_secs(1));
-            if s.0 == generation || fresh_enough {
-                return s.2.clone();
+            let mut slot = self.inner.snapshot.write().unwrap_or_else(|e| e.into_inner());
+            let Some(built) = slot.built else {
+                drop(slot);
+                self.rebuild();
+                return self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner()).snapshot.clone();
+            };
+            let min_age = Duration::from_secs(1).max(slot.took * 3);
+            let age = built.elapsed();
+            if slot.generation == generation || age < min_age {
+                return slot.snapshot.clone();
+            }
+            // Too old to answer with (a client would notice): build now, as the first time.
+            if age >= min_age * 2 && !slot.building {
+                drop(slot);
+                self.rebuild();
+                return self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner()).snapshot.clone();
+            }
+            if slot.building {
+                return slot.snapshot.clone();
+            }
+            slot.building = true;
+            let this = self.clone();
+            let current = slot.snapshot.clone();
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn_blocking(move || this.rebuild());
+                    return current;
+                }
+                Err(_) => drop(slot),
             }
         }
-        let snapshot = Arc::new(self.build_snapshot());
-        *self.inner.snapshot.write().unwrap_or_else(|e| e.into_inner()) = (generation, Some(Instant::now()), snapshot.clone());
-        snapshot
+        self.rebuild();
+        self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner()).snapshot.clone()
     }
 
     fn storage_ready(&self) -> bool {

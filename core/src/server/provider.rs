@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 /// A consistent view of all metrics, built once per collection cycle.
 ///
-/// Nodes are sorted by name and pods by namespace then name, as metrics-server lists them;
+/// Nodes are sorted by name and pods by namespace then name, as metrics-server lists them (build
+/// one with [`MetricsSnapshot::sorted`] unless the data is already in that order);
 /// labels are already copied from the Node and Pod objects.
 #[derive(Debug, Clone, Default)]
 pub struct MetricsSnapshot {
@@ -13,6 +14,16 @@ pub struct MetricsSnapshot {
     pub nodes: Vec<NodeMetrics>,
     /// Pod metrics, by namespace and name.
     pub pods: Vec<PodMetrics>,
+}
+
+impl MetricsSnapshot {
+    /// A snapshot of `nodes` and `pods` in any order, sorted as the server needs them (it
+    /// looks objects up by binary search).
+    pub fn sorted(mut nodes: Vec<NodeMetrics>, mut pods: Vec<PodMetrics>) -> MetricsSnapshot {
+        nodes.sort_by(|a, b| a.name().cmp(b.name()));
+        pods.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+        MetricsSnapshot { nodes, pods }
+    }
 }
 
 /// The source the metrics server answers from, plus the state its health checks report.

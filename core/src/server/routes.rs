@@ -195,7 +195,7 @@ fn pod_table(pods: &[&PodMetrics]) -> HttpResponse {
 /// written with `creationTimestamp` = now, never copied.
 pub fn metrics(rest: &str, query: Option<&str>, accept: Option<&str>, provider: &dyn MetricsProvider, stats: &ServerMetrics) -> Option<HttpResponse> {
     let snapshot = provider.snapshot();
-    let selected = match metrics_routes::select(rest, query, &snapshot.nodes, &snapshot.pods)? {
+    let selected = match metrics_routes::select(rest, query, &snapshot.nodes, &snapshot.pods, true)? {
         Ok(s) => s,
         Err(r) => return Some(r),
     };
