@@ -5,6 +5,10 @@ mod commands;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+#[cfg(all(unix, not(target_env = "musl")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Read and serve Kubernetes resource metrics, exactly.
 #[derive(Debug, Parser)]
 #[command(name = "kubemetrics", version, about, long_about = None)]

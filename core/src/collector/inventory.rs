@@ -2,6 +2,7 @@
 //! port, metrics path, labels, readiness) and for each pod only its labels — never whole
 //! objects. Fed by watches of the API server, or set directly (simulated clusters).
 
+use crate::server::SharedLabels;
 use k8s_openapi::api::core::v1::Node;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -78,7 +79,7 @@ pub struct Inventory {
 struct InventoryState {
     nodes: BTreeMap<String, NodeTarget>,
     /// (namespace, name) → labels; `None` when pods are not tracked (no filtering then).
-    pods: Option<HashMap<(String, String), BTreeMap<String, String>>>,
+    pods: Option<HashMap<(String, String), SharedLabels>>,
     nodes_synced: bool,
     pods_synced: bool,
 }
@@ -123,7 +124,7 @@ impl Inventory {
 
     /// Adds or replaces a pod's labels (starts tracking pods).
     pub fn upsert_pod(&self, namespace: &str, name: &str, labels: BTreeMap<String, String>) {
-        self.write().pods.get_or_insert_with(HashMap::new).insert((namespace.to_string(), name.to_string()), labels);
+        self.write().pods.get_or_insert_with(HashMap::new).insert((namespace.to_string(), name.to_string()), Arc::new(labels));
     }
 
     /// Removes a pod.
@@ -136,7 +137,7 @@ impl Inventory {
     /// Replaces all pods (a relist) and marks pods synced.
     pub fn replace_pods(&self, pods: impl IntoIterator<Item = ((String, String), BTreeMap<String, String>)>) {
         let mut s = self.write();
-        s.pods = Some(pods.into_iter().collect());
+        s.pods = Some(pods.into_iter().map(|(k, l)| (k, Arc::new(l))).collect());
         s.pods_synced = true;
     }
 
@@ -153,13 +154,19 @@ impl Inventory {
         s.nodes_synced && (s.pods.is_none() || s.pods_synced)
     }
 
+    /// Whether a node of that name is known (deleted nodes are not scraped any more, even when
+    /// their scrape was already scheduled).
+    pub fn has_node(&self, name: &str) -> bool {
+        self.read().nodes.contains_key(name)
+    }
+
     /// The current nodes, sorted by name.
     pub fn nodes(&self) -> Vec<NodeTarget> {
         self.read().nodes.values().cloned().collect()
     }
 
     /// Runs `f` with the node labels and pod labels (for building snapshots without copying).
-    pub fn with_labels<R>(&self, f: impl FnOnce(&BTreeMap<String, NodeTarget>, Option<&HashMap<(String, String), BTreeMap<String, String>>>) -> R) -> R {
+    pub fn with_labels<R>(&self, f: impl FnOnce(&BTreeMap<String, NodeTarget>, Option<&HashMap<(String, String), SharedLabels>>) -> R) -> R {
         let s = self.read();
         f(&s.nodes, s.pods.as_ref())
     }

@@ -198,7 +198,9 @@ impl Collector {
             tasks.spawn(async move {
                 tokio::time::sleep_until(tokio::time::Instant::from_std(tick + delay)).await;
                 let _permit = this.inner.permits.acquire().await;
-                this.scrape(&node).await;
+                if this.inner.inventory.has_node(&node.name) {
+                    this.scrape(&node).await;
+                }
                 this.inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&node.name);
             });
         }
@@ -271,13 +273,12 @@ impl Collector {
 
     fn build_snapshot(&self) -> MetricsSnapshot {
         let at = now();
-        // Copy under the lock (scrapes wait for it), build the objects after releasing it.
+        // Copy under the lock (scrapes wait for it), build the served form after releasing it.
         let (mut nodes, detached) = {
             let store = self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
             (store.node_metrics(None, at), store.served_pods_detached(at))
         };
-        let mut pods: Vec<_> = detached.iter().map(|p| p.to_pod_metrics(at)).collect();
-        drop(detached);
+        let mut pods = Vec::with_capacity(detached.len());
         self.inner.inventory.with_labels(|node_labels, pod_labels| {
             // Nodes deleted from the cluster stop being served at once, not at the next cycle.
             nodes.retain(|n| node_labels.contains_key(n.name()));
@@ -288,23 +289,23 @@ impl Collector {
                     }
                 }
             }
-            if let Some(pod_labels) = pod_labels {
-                let mut key = (String::new(), String::new());
-                pods.retain_mut(|p| {
-                    key.0.clear();
-                    key.0.push_str(p.namespace());
-                    key.1.clear();
-                    key.1.push_str(p.name());
-                    match pod_labels.get(&key) {
-                        Some(l) => {
-                            if !l.is_empty() {
-                                p.metadata.labels = Some(l.clone());
-                            }
-                            true
+            let mut key = (String::new(), String::new());
+            for p in detached {
+                let labels = match pod_labels {
+                    None => None,
+                    Some(known) => {
+                        key.0.clear();
+                        key.0.push_str(p.namespace());
+                        key.1.clear();
+                        key.1.push_str(p.name());
+                        match known.get(&key) {
+                            Some(l) => (!l.is_empty()).then(|| l.clone()),
+                            // Deleted (or no longer Running) pods stop being served at once.
+                            None => continue,
                         }
-                        None => false,
                     }
-                });
+                };
+                pods.push(p.into_served(labels));
             }
         });
         MetricsSnapshot { nodes, pods }

@@ -33,6 +33,15 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Decodes the `%XX` escapes of a URL path (`+` stays a plus), as Go's `net/http` does before
+/// Kubernetes routes a request: clients written in Go send `pods/%2A/metric` for `pods/*/metric`.
+pub fn percent_decode_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains('%') {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    std::borrow::Cow::Owned(percent_decode(&path.replace('+', "%2B")))
+}
+
 /// The value of one query parameter, decoded.
 pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     query?.split('&').find_map(|kv| {
@@ -96,6 +105,8 @@ mod tests {
         assert_eq!(percent_decode("app%3Dweb%2Ctier+in+%28a%29"), "app=web,tier in (a)");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode_path("/pods/%2A/a+b"), "/pods/*/a+b");
+        assert!(matches!(percent_decode_path("/pods/*/m"), std::borrow::Cow::Borrowed("/pods/*/m")));
         assert_eq!(query_param(Some("a=1&labelSelector=x%3Dy"), "labelSelector").as_deref(), Some("x=y"));
         assert_eq!(query_param(Some("a=1"), "b"), None);
         assert_eq!(query_param(None, "b"), None);

@@ -5,7 +5,9 @@
 use super::http::{self, HttpResponse};
 use crate::metrics::{GROUP, NodeMetrics, PodMetrics, list_to_wire_json, to_wire_json};
 use crate::selector::{FieldSelector, LabelSelector};
+use crate::server::ServedPod;
 use ::http::StatusCode;
+use std::collections::BTreeMap;
 
 /// The group-version served.
 pub const GROUP_VERSION: &str = "metrics.k8s.io/v1beta1";
@@ -28,9 +30,43 @@ fn selectors(query: Option<&str>) -> Result<(LabelSelector, FieldSelector), Http
     Ok((l, f))
 }
 
+/// What pod lists are filtered and sorted by.
+pub trait PodItem {
+    /// Namespace.
+    fn namespace(&self) -> &str;
+    /// Name.
+    fn name(&self) -> &str;
+    /// Labels.
+    fn labels(&self) -> Option<&BTreeMap<String, String>>;
+}
+
+impl PodItem for PodMetrics {
+    fn namespace(&self) -> &str {
+        PodMetrics::namespace(self)
+    }
+    fn name(&self) -> &str {
+        PodMetrics::name(self)
+    }
+    fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        self.metadata.labels.as_ref()
+    }
+}
+
+impl PodItem for ServedPod {
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        self.labels.as_deref()
+    }
+}
+
 /// What a metrics path selects (borrowed from the served slices: nothing is copied).
 #[derive(Debug, Clone)]
-pub enum Selected<'a> {
+pub enum Selected<'a, P = PodMetrics> {
     /// `/` of the group-version: the resource list.
     ResourceList,
     /// A node list.
@@ -38,9 +74,9 @@ pub enum Selected<'a> {
     /// One node.
     Node(&'a NodeMetrics),
     /// A pod list.
-    Pods(Vec<&'a PodMetrics>),
+    Pods(Vec<&'a P>),
     /// One pod.
-    Pod(&'a PodMetrics),
+    Pod(&'a P),
 }
 
 /// What `rest` (the path after `/apis/metrics.k8s.io/v1beta1`, e.g. `/nodes`,
@@ -48,13 +84,13 @@ pub enum Selected<'a> {
 /// failure answer (bad selector, NotFound, watch). With `sorted` (nodes by name, pods by
 /// namespace then name, as [`MetricsSnapshot`](crate::server::MetricsSnapshot) keeps them),
 /// gets and namespace lists are binary searches instead of scans.
-pub fn select<'a>(
+pub fn select<'a, P: PodItem>(
     rest: &str,
     query: Option<&str>,
     nodes: &'a [NodeMetrics],
-    pods: &'a [PodMetrics],
+    pods: &'a [P],
     sorted: bool,
-) -> Option<Result<Selected<'a>, HttpResponse>> {
+) -> Option<Result<Selected<'a, P>, HttpResponse>> {
     let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
     if http::query_param(query, "watch").is_some_and(|w| w == "true" || w == "1") {
         return Some(Err(http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "watch is not supported on metrics.k8s.io", None)));
@@ -109,18 +145,18 @@ pub fn respond(rest: &str, query: Option<&str>, nodes: &[NodeMetrics], pods: &[P
 }
 
 /// The pods of namespace `ns` in pods sorted by namespace.
-fn namespace_range<'a>(pods: &'a [PodMetrics], ns: &str) -> &'a [PodMetrics] {
+fn namespace_range<'a, P: PodItem>(pods: &'a [P], ns: &str) -> &'a [P] {
     let start = pods.partition_point(|p| p.namespace() < ns);
     let end = start + pods[start..].partition_point(|p| p.namespace() == ns);
     &pods[start..end]
 }
 
-fn pod_list<'a>(ns: Option<&str>, query: Option<&str>, pods: &'a [PodMetrics]) -> Result<Selected<'a>, HttpResponse> {
+fn pod_list<'a, P: PodItem>(ns: Option<&str>, query: Option<&str>, pods: &'a [P]) -> Result<Selected<'a, P>, HttpResponse> {
     let (l, f) = selectors(query)?;
     Ok(Selected::Pods(
         pods.iter()
             .filter(|p| ns.is_none_or(|ns| p.namespace() == ns))
-            .filter(|p| l.matches(p.metadata.labels.as_ref()))
+            .filter(|p| l.matches(p.labels()))
             .filter(|p| {
                 f.matches(|field| match field {
                     "metadata.name" => Some(p.name().to_string()),

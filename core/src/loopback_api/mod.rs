@@ -335,7 +335,9 @@ fn respond(s: &ClusterState, path: &str, query: Option<&str>) -> HttpResponse {
             let answer = match &s.metrics_source {
                 Some(source) => {
                     let snapshot = source.0.snapshot();
-                    metrics_routes::respond(rest, query, &snapshot.nodes, &snapshot.pods)
+                    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now());
+                    let pods: Vec<crate::metrics::PodMetrics> = snapshot.pods.iter().map(|p| p.to_pod_metrics(Some(&now))).collect();
+                    metrics_routes::respond(rest, query, &snapshot.nodes, &pods)
                 }
                 None => metrics_routes::respond(rest, query, &s.node_metrics, &s.pod_metrics),
             };

@@ -5,7 +5,7 @@
 
 pub mod custom;
 mod duration;
-mod meta;
+pub(crate) mod meta;
 mod resource;
 
 pub use duration::GoDuration;

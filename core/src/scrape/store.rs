@@ -60,6 +60,7 @@
 use super::{NodeScrape, from_timestamp, to_timestamp};
 use crate::metrics::{ContainerMetrics, GoDuration, NodeMetrics, PodMetrics, Usage};
 use crate::quantity::{Format, Quantity};
+use crate::server::served_pod::{ServedContainer, ServedPod, SharedLabels, resource_name};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -857,6 +858,29 @@ pub struct DetachedPod {
 }
 
 impl DetachedPod {
+    /// Namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// Name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The pod as a snapshot serves it, with `labels` (from the Pod object).
+    pub fn into_served(self, labels: Option<SharedLabels>) -> ServedPod {
+        ServedPod {
+            namespace: self.namespace,
+            name: self.name,
+            labels,
+            timestamp: Time(to_timestamp(self.timestamp_ns)),
+            window: GoDuration(self.window_ns),
+            containers: self.containers.into_iter().map(|(name, rate)| ServedContainer { name, usage: usage_pairs(&rate) }).collect(),
+            extra_metadata: None,
+        }
+    }
+
     /// The pod's `PodMetrics`, with `creationTimestamp` = `now`.
     pub fn to_pod_metrics(&self, now: jiff::Timestamp) -> PodMetrics {
         PodMetrics {
@@ -871,6 +895,10 @@ impl DetachedPod {
             containers: self.containers.iter().map(|(name, rate)| ContainerMetrics { name: name.to_string(), usage: usage(rate) }).collect(),
         }
     }
+}
+
+fn usage_pairs(rate: &Rate) -> Box<[(Arc<str>, Quantity)]> {
+    usage(rate).into_iter().map(|(k, v)| (resource_name(&k), v)).collect()
 }
 
 fn usage(rate: &Rate) -> Usage {

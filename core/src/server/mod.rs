@@ -8,12 +8,14 @@ mod openapi;
 pub mod provider;
 pub mod routes;
 pub mod self_metrics;
+pub mod served_pod;
 pub mod tls;
 
 pub use auth::{AuthOptions, Authenticator, Decision};
 pub use config::ServeConfig;
 pub use provider::{MetricsProvider, MetricsSnapshot, StaticProvider};
 pub use self_metrics::{ScrapeErrorClass, ServerMetrics};
+pub use served_pod::{ServedContainer, ServedPod, SharedLabels};
 pub use tls::ServingCert;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -293,7 +295,9 @@ async fn handle(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, re
 }
 
 async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req: &Request<Incoming>) -> HttpResponse {
-    let path = req.uri().path();
+    // Decoded like Go's net/http: kubectl and client-go send `pods/%2A/metric` for `pods/*/metric`.
+    let path = h::percent_decode_path(req.uri().path());
+    let path = path.as_ref();
     let query = req.uri().query();
     let push = req.method() == Method::PUT && path.starts_with("/push/") && shared.custom.push.is_some();
     if req.method() != Method::GET && req.method() != Method::HEAD && !push {

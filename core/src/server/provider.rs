@@ -1,5 +1,6 @@
 //! What the server serves from: a [`MetricsProvider`] (the collector, or anything else).
 
+use super::served_pod::ServedPod;
 use crate::metrics::{NodeMetrics, PodMetrics};
 use std::sync::Arc;
 
@@ -12,16 +13,17 @@ use std::sync::Arc;
 pub struct MetricsSnapshot {
     /// Node metrics, by name.
     pub nodes: Vec<NodeMetrics>,
-    /// Pod metrics, by namespace and name.
-    pub pods: Vec<PodMetrics>,
+    /// Pod metrics, by namespace and name, in the compact form served.
+    pub pods: Vec<ServedPod>,
 }
 
 impl MetricsSnapshot {
     /// A snapshot of `nodes` and `pods` in any order, sorted as the server needs them (it
     /// looks objects up by binary search).
-    pub fn sorted(mut nodes: Vec<NodeMetrics>, mut pods: Vec<PodMetrics>) -> MetricsSnapshot {
+    pub fn sorted(mut nodes: Vec<NodeMetrics>, pods: Vec<PodMetrics>) -> MetricsSnapshot {
         nodes.sort_by(|a, b| a.name().cmp(b.name()));
-        pods.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+        let mut pods: Vec<ServedPod> = pods.iter().map(ServedPod::from).collect();
+        pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         MetricsSnapshot { nodes, pods }
     }
 }

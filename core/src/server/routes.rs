@@ -4,6 +4,7 @@
 
 use super::provider::MetricsProvider;
 use super::self_metrics::ServerMetrics;
+use super::served_pod::ServedPod;
 use crate::loopback_api::http::{self, HttpResponse};
 use crate::loopback_api::metrics_routes::{self, GROUP_VERSION, Selected};
 use crate::metrics::{NodeMetrics, PodMetrics, Stamped, Typed, list_to_wire_json};
@@ -173,6 +174,11 @@ fn node_table(nodes: &[&NodeMetrics]) -> HttpResponse {
     table(resources, rows)
 }
 
+fn served_pod_table(pods: &[&ServedPod], now: &Time) -> HttpResponse {
+    let objects: Vec<PodMetrics> = pods.iter().map(|p| p.to_pod_metrics(Some(now))).collect();
+    pod_table(&objects.iter().collect::<Vec<_>>())
+}
+
 fn pod_table(pods: &[&PodMetrics]) -> HttpResponse {
     let sums: Vec<crate::metrics::Usage> = pods
         .iter()
@@ -220,14 +226,14 @@ pub fn metrics(rest: &str, query: Option<&str>, accept: Option<&str>, provider: 
         Selected::Pods(items) => {
             stats.freshness_many(items.iter().map(|p| age(&p.timestamp)));
             if encoding == Encoding::Table {
-                pod_table(&items)
+                served_pod_table(&items, &now)
             } else {
                 respond(encoding, list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, Some(&now)))
             }
         }
         Selected::Pod(p) => {
             fresh(&p.timestamp);
-            if encoding == Encoding::Table { pod_table(&[p]) } else { respond(encoding, one("PodMetrics", &Stamped { object: p, created: &now })) }
+            if encoding == Encoding::Table { served_pod_table(&[p], &now) } else { respond(encoding, one("PodMetrics", &Stamped { object: p, created: &now })) }
         }
     })
 }

@@ -1,0 +1,199 @@
+//! [`ServedPod`]: a pod's metrics as a served snapshot keeps them, in about a seventh of the
+//! memory of a [`PodMetrics`] (shared namespace, container and resource names; labels shared
+//! with the inventory), written to the wire byte for byte as the object would be.
+
+use crate::Quantity;
+use crate::metrics::{ContainerMetrics, GoDuration, PodMetrics, Stamped, Usage};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Pod labels, shared between the inventory and every snapshot that serves the pod.
+pub type SharedLabels = Arc<BTreeMap<String, String>>;
+
+/// One container's usage in a [`ServedPod`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedContainer {
+    /// Container name.
+    pub name: Arc<str>,
+    /// Usage by resource name, sorted by name (as [`Usage`] is).
+    pub usage: Box<[(Arc<str>, Quantity)]>,
+}
+
+/// A pod's metrics in a served snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedPod {
+    /// Namespace.
+    pub namespace: Arc<str>,
+    /// Name.
+    pub name: Box<str>,
+    /// Labels copied from the Pod object.
+    pub labels: Option<SharedLabels>,
+    /// End of the measurement interval.
+    pub timestamp: Time,
+    /// Length of the interval.
+    pub window: GoDuration,
+    /// Containers, in name order.
+    pub containers: Box<[ServedContainer]>,
+    /// Object metadata beyond name, namespace and labels (a creation time, a uid...), when the
+    /// pod came from an object that carries some (fixtures); `None` for pods the collector serves.
+    pub extra_metadata: Option<Box<ObjectMeta>>,
+}
+
+/// Shares the usual resource names instead of allocating one per container.
+pub fn resource_name(name: &str) -> Arc<str> {
+    static NAMES: std::sync::OnceLock<[Arc<str>; 3]> = std::sync::OnceLock::new();
+    let known = NAMES.get_or_init(|| [Arc::from("cpu"), Arc::from("memory"), Arc::from("swap")]);
+    known.iter().find(|n| &***n == name).cloned().unwrap_or_else(|| Arc::from(name))
+}
+
+impl ServedPod {
+    /// The full object (`creationTimestamp` = `created`).
+    pub fn to_pod_metrics(&self, created: Option<&Time>) -> PodMetrics {
+        let mut metadata = self.extra_metadata.as_deref().cloned().unwrap_or_default();
+        metadata.name = Some(self.name.to_string());
+        metadata.namespace = Some(self.namespace.to_string());
+        metadata.labels = self.labels.as_deref().cloned();
+        if let Some(t) = created {
+            metadata.creation_timestamp = Some(t.clone());
+        }
+        PodMetrics {
+            metadata,
+            timestamp: self.timestamp.clone(),
+            window: self.window,
+            containers: self
+                .containers
+                .iter()
+                .map(|c| ContainerMetrics { name: c.name.to_string(), usage: c.usage.iter().map(|(k, v)| (k.to_string(), *v)).collect::<Usage>() })
+                .collect(),
+        }
+    }
+}
+
+impl From<&PodMetrics> for ServedPod {
+    fn from(p: &PodMetrics) -> ServedPod {
+        let m = &p.metadata;
+        let only_basics = m.creation_timestamp.is_none()
+            && m.generate_name.is_none()
+            && m.self_link.is_none()
+            && m.uid.is_none()
+            && m.resource_version.is_none()
+            && m.generation.is_none()
+            && m.deletion_timestamp.is_none()
+            && m.deletion_grace_period_seconds.is_none()
+            && m.annotations.is_none()
+            && m.owner_references.is_none()
+            && m.finalizers.is_none()
+            && m.managed_fields.is_none();
+        ServedPod {
+            namespace: Arc::from(p.namespace()),
+            name: Box::from(p.name()),
+            labels: m.labels.clone().map(Arc::new),
+            timestamp: p.timestamp.clone(),
+            window: p.window,
+            containers: p
+                .containers
+                .iter()
+                .map(|c| ServedContainer { name: Arc::from(c.name.as_str()), usage: c.usage.iter().map(|(k, v)| (resource_name(k), *v)).collect() })
+                .collect(),
+            extra_metadata: (!only_basics).then(|| Box::new(m.clone())),
+        }
+    }
+}
+
+struct Meta<'a>(&'a ServedPod, Option<&'a Time>);
+
+impl Serialize for Meta<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (p, created) = (self.0, self.1);
+        if p.extra_metadata.is_some() {
+            let full = p.to_pod_metrics(created);
+            return crate::metrics::meta::object_meta_stamped(&full.metadata, created, s);
+        }
+        // Go's ObjectMeta order for the fields a served pod has.
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("name", &*p.name)?;
+        map.serialize_entry("namespace", &*p.namespace)?;
+        if let Some(t) = created {
+            map.serialize_entry("creationTimestamp", t)?;
+        }
+        if let Some(l) = &p.labels {
+            map.serialize_entry("labels", &**l)?;
+        }
+        map.end()
+    }
+}
+
+struct UsageMap<'a>(&'a [(Arc<str>, Quantity)]);
+
+impl Serialize for UsageMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(&**k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for ServedContainer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("name", &*self.name)?;
+        map.serialize_entry("usage", &UsageMap(&self.usage))?;
+        map.end()
+    }
+}
+
+fn write_pod<S: serde::Serializer>(p: &ServedPod, created: Option<&Time>, s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(4))?;
+    map.serialize_entry("metadata", &Meta(p, created))?;
+    map.serialize_entry("timestamp", &p.timestamp)?;
+    map.serialize_entry("window", &p.window)?;
+    map.serialize_entry("containers", &*p.containers)?;
+    map.end()
+}
+
+impl Serialize for ServedPod {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        write_pod(self, None, s)
+    }
+}
+
+impl Serialize for Stamped<'_, ServedPod> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        write_pod(self.object, Some(self.created), s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn served_pods_serialize_exactly_like_the_objects() {
+        let created = Time(jiff::Timestamp::from_second(1_700_000_000).expect("time"));
+        let state = crate::loopback_api::fixtures::varied();
+        assert!(!state.pod_metrics.is_empty());
+        for p in &state.pod_metrics {
+            let served = ServedPod::from(p);
+            assert_eq!(serde_json::to_string(&served).expect("json"), serde_json::to_string(p).expect("json"));
+            assert_eq!(
+                serde_json::to_string(&Stamped { object: &served, created: &created }).expect("json"),
+                serde_json::to_string(&Stamped { object: p, created: &created }).expect("json")
+            );
+            assert_eq!(&served.to_pod_metrics(None), p);
+        }
+        let mut with_extra = state.pod_metrics[0].clone();
+        with_extra.metadata.uid = Some("u-1".into());
+        with_extra.metadata.labels = None;
+        let served = ServedPod::from(&with_extra);
+        assert!(served.extra_metadata.is_some());
+        assert_eq!(
+            serde_json::to_string(&Stamped { object: &served, created: &created }).expect("json"),
+            serde_json::to_string(&Stamped { object: &with_extra, created: &created }).expect("json")
+        );
+    }
+}
