@@ -97,6 +97,11 @@ fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     Ok(PyErr::from_value(value))
 }
 
+/// The `ErrorKind` named `name` (`"NotFound"`), as in the `kind` attribute of the exceptions.
+pub(crate) fn kind_named(name: &str) -> Option<ErrorKind> {
+    KINDS.iter().map(|(_, kind, _)| *kind).find(|k| k.as_str() == name)
+}
+
 /// A `QuantityError` with `message` (for conversions the binding itself refuses).
 pub(crate) fn quantity_error(message: impl Into<String>) -> PyErr {
     to_py_err(Error::new(ErrorKind::Quantity, message))

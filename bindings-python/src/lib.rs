@@ -7,6 +7,7 @@ mod convert;
 mod custom;
 mod errors;
 mod metrics;
+mod provider;
 mod quantity;
 mod top;
 
@@ -19,7 +20,8 @@ fn parse_quantity(s: quantity::QuantityLike) -> quantity::PyQuantity {
 }
 
 /// Exact Kubernetes quantities, typed metrics.k8s.io types, a Metrics API client,
-/// kubectl-identical `top`, pod requests and custom/external metric reads.
+/// kubectl-identical `top`, pod requests, custom/external metric reads, and custom/external
+/// metrics servers for the HorizontalPodAutoscaler with providers written in Python.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -37,6 +39,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<custom::PyExternalMetricValue>()?;
     m.add_class::<client::PyClient>()?;
     m.add_class::<client::PyAsyncClient>()?;
+    m.add_class::<provider::PyObjectRef>()?;
+    m.add_class::<provider::PyLabelSelector>()?;
+    m.add_class::<provider::PyCustomMetricInfo>()?;
+    m.add_class::<provider::PyCustomMetricsServer>()?;
     m.add_function(wrap_pyfunction!(parse_quantity, m)?)?;
+    m.add_function(wrap_pyfunction!(provider::serve_custom_metrics, m)?)?;
     Ok(())
 }

@@ -14,6 +14,7 @@ import pytest
 from conftest import BINDING, REPO, Loopback, venv_bin
 
 EXAMPLE = REPO / "examples" / "python" / "release_check.py"
+PROVIDER_EXAMPLE = REPO / "examples" / "python" / "custom_metrics_provider.py"
 
 
 def run_example(loopback: Loopback, *args: str) -> subprocess.CompletedProcess[str]:
@@ -113,7 +114,8 @@ def test_stubs_match_the_module() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("path", [EXAMPLE, *(BINDING / "tests" / f for f in ("test_types.py", "test_quantity.py", "test_custom_metrics.py"))])
+@pytest.mark.parametrize("path", [EXAMPLE, PROVIDER_EXAMPLE, *(BINDING / "tests" / f for f in (
+    "test_types.py", "test_quantity.py", "test_custom_metrics.py", "test_custom_provider.py"))])
 def test_typed_users_type_check(path: Path) -> None:
     """Code using the package passes `mypy --strict` against the stubs."""
     out = subprocess.run(

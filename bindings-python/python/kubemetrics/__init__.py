@@ -9,6 +9,9 @@
 - ``MetricValue``, ``ExternalMetricValue``: ``custom.metrics.k8s.io`` and
   ``external.metrics.k8s.io`` values (``Client.get_custom_metric``, ``list_custom_metrics``,
   ``get_external_metric``, ...).
+- ``serve_custom_metrics``: serve ``custom.metrics.k8s.io`` / ``external.metrics.k8s.io`` for the
+  HorizontalPodAutoscaler from providers written in Python (``CustomMetricsServer``,
+  ``ObjectRef``, ``LabelSelector``, ``CustomMetricInfo``).
 - ``KubeMetricsError`` and one subclass per error kind.
 
 Everything is implemented in the Rust crate ``kubemetrics``; this package re-exports the native
@@ -23,15 +26,19 @@ from kubemetrics._native import (
     ConfigError,
     ContainerMetrics,
     ContainerRow,
+    CustomMetricInfo,
+    CustomMetricsServer,
     ExternalMetricValue,
     InternalError,
     IoError,
     KubeMetricsError,
+    LabelSelector,
     MetricValue,
     MetricsUnavailableError,
     NodeMetrics,
     NodeRow,
     NotFoundError,
+    ObjectRef,
     PodMetrics,
     PodRequests,
     PodRow,
@@ -40,6 +47,7 @@ from kubemetrics._native import (
     TopPods,
     __version__,
     parse_quantity,
+    serve_custom_metrics,
 )
 
 __all__ = [
@@ -50,15 +58,19 @@ __all__ = [
     "ConfigError",
     "ContainerMetrics",
     "ContainerRow",
+    "CustomMetricInfo",
+    "CustomMetricsServer",
     "ExternalMetricValue",
     "InternalError",
     "IoError",
     "KubeMetricsError",
+    "LabelSelector",
     "MetricValue",
     "MetricsUnavailableError",
     "NodeMetrics",
     "NodeRow",
     "NotFoundError",
+    "ObjectRef",
     "PodMetrics",
     "PodRequests",
     "PodRow",
@@ -67,4 +79,5 @@ __all__ = [
     "TopPods",
     "__version__",
     "parse_quantity",
+    "serve_custom_metrics",
 ]

@@ -4,8 +4,9 @@ import asyncio
 import datetime
 import decimal
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Literal, Optional, Union, final
+import types
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Optional, Protocol, TypeVar, Union, final
 
 __version__: str
 __all__ = [
@@ -16,15 +17,19 @@ __all__ = [
     "ConfigError",
     "ContainerMetrics",
     "ContainerRow",
+    "CustomMetricInfo",
+    "CustomMetricsServer",
     "ExternalMetricValue",
     "InternalError",
     "IoError",
     "KubeMetricsError",
+    "LabelSelector",
     "MetricValue",
     "MetricsUnavailableError",
     "NodeMetrics",
     "NodeRow",
     "NotFoundError",
+    "ObjectRef",
     "PodMetrics",
     "PodRequests",
     "PodRow",
@@ -33,6 +38,7 @@ __all__ = [
     "TopPods",
     "__version__",
     "parse_quantity",
+    "serve_custom_metrics",
 ]
 
 _QuantityLike = Union["Quantity", str, int]
@@ -582,3 +588,133 @@ class AsyncClient:
     ) -> asyncio.Future[list[ExternalMetricValue]]: ...
     def list_custom_metric_names(self) -> asyncio.Future[list[str]]: ...
     def list_external_metric_names(self) -> asyncio.Future[list[str]]: ...
+
+# ---------------------------------------------------------------------------------------------
+# Serving custom and external metrics from Python providers
+
+@final
+class ObjectRef:
+    """The object a custom metric is asked for: ``ObjectRef(namespace, resource, name)``."""
+
+    def __new__(cls, namespace: Optional[str], resource: str, name: str) -> ObjectRef: ...
+    @property
+    def namespace(self) -> Optional[str]: ...
+    @property
+    def resource(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[Any, tuple[Optional[str], str, str]]: ...
+
+@final
+class LabelSelector:
+    """A parsed Kubernetes label selector (``app=web,tier!=db``, ``env in (a,b)``, ``!canary``)."""
+
+    def __new__(cls, selector: str = "") -> LabelSelector: ...
+    def matches(self, labels: Optional[Mapping[str, str]]) -> bool: ...
+    def __bool__(self) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[Any, tuple[str]]: ...
+
+@final
+class CustomMetricInfo:
+    """A custom metric a provider serves, for discovery: ``CustomMetricInfo(resource, metric, namespaced=True)``."""
+
+    def __new__(cls, resource: str, metric: str, namespaced: bool = True) -> CustomMetricInfo: ...
+    @property
+    def resource(self) -> str: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def namespaced(self) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[Any, tuple[str, str, bool]]: ...
+
+@final
+class CustomMetricsServer:
+    """A running custom/external metrics server started by ``serve_custom_metrics``."""
+
+    @property
+    def address(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def running(self) -> bool: ...
+    def stop(self) -> None: ...
+    def __enter__(self) -> CustomMetricsServer: ...
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc_value: Optional[BaseException],
+        traceback: Optional[types.TracebackType],
+    ) -> bool: ...
+
+_T = TypeVar("_T")
+_Answer = Union[_T, Awaitable[_T]]
+"""What a provider method returns: the result, or an awaitable of it (``async def`` methods)."""
+
+_MetricValueLike = Union[Quantity, str, int, float]
+"""A metric value a provider returns: a ``Quantity``, a quantity string, an int or a float."""
+
+_MetricInfoLike = Union[CustomMetricInfo, tuple[str, str], tuple[str, str, bool], str]
+
+class _CustomMetricsProvider(Protocol):
+    """A custom metrics provider (see ``serve_custom_metrics``); methods may be ``async def``."""
+
+    def list_metrics(self) -> _Answer[Iterable[_MetricInfoLike]]: ...
+    def metric_by_name(
+        self, object: ObjectRef, metric: str, metric_selector: LabelSelector, /
+    ) -> _Answer[Union[_MetricValueLike, MetricValue]]: ...
+    def metrics_by_selector(
+        self,
+        namespace: Optional[str],
+        resource: str,
+        selector: LabelSelector,
+        metric: str,
+        metric_selector: LabelSelector,
+        /,
+    ) -> _Answer[
+        Union[Mapping[str, _MetricValueLike], Iterable[Union[tuple[str, _MetricValueLike], MetricValue]]]
+    ]: ...
+
+class _ExternalMetricsProvider(Protocol):
+    """An external metrics provider (see ``serve_custom_metrics``); methods may be ``async def``."""
+
+    def list_external_metrics(self) -> _Answer[Iterable[str]]: ...
+    def external_metric(
+        self, namespace: str, metric: str, selector: LabelSelector, /
+    ) -> _Answer[
+        Union[_MetricValueLike, Iterable[Union[tuple[Mapping[str, str], _MetricValueLike], ExternalMetricValue]]]
+    ]: ...
+
+def serve_custom_metrics(
+    custom: Optional[_CustomMetricsProvider] = None,
+    external: Optional[_ExternalMetricsProvider] = None,
+    *,
+    bind_address: str = "0.0.0.0",
+    secure_port: int = 6443,
+    cert_dir: Optional[_Path] = None,
+    tls_cert_file: Optional[_Path] = None,
+    tls_private_key_file: Optional[_Path] = None,
+    client_ca_file: Optional[_Path] = None,
+    requestheader_client_ca_file: Optional[_Path] = None,
+    requestheader_allowed_names: Optional[Sequence[str]] = None,
+    requestheader_username_headers: Optional[Sequence[str]] = None,
+    requestheader_group_headers: Optional[Sequence[str]] = None,
+    requestheader_extra_headers_prefix: Optional[Sequence[str]] = None,
+    authorization_always_allow_paths: Optional[Sequence[str]] = None,
+    anonymous_auth: bool = False,
+    authorization_always_allow_authenticated: bool = False,
+    max_requests_inflight: Optional[int] = None,
+    request_timeout: Optional[float] = None,
+    kubeconfig: Optional[_Path] = None,
+) -> CustomMetricsServer:
+    """Serves custom and/or external metrics for the HorizontalPodAutoscaler from Python providers."""
