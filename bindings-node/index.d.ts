@@ -78,6 +78,86 @@ export declare class Client {
    * matches at all.
    */
   topPods(options?: TopPodsOptions | undefined | null): Promise<TopPods>
+  /**
+   * The `custom.metrics.k8s.io` version read: `'v1beta2'` when offered, else `'v1beta1'`.
+   * Rejects with `ERR_KM_METRICS_UNAVAILABLE` when the cluster serves no custom metrics API.
+   */
+  customMetricsVersion(): Promise<'v1beta2' | 'v1beta1'>
+  /**
+   * The value of custom `metric` for one object: `{ namespace, resource, name }` with a plural
+   * `resource` (`pods`, `services`, ...) and no `namespace` for cluster-scoped objects (a
+   * namespace's own metrics: `{ resource: 'namespaces', name: ns }`). `metricSelector`
+   * selects the metric's own labels (`queue=jobs`).
+   *
+   * Rejects with `ERR_KM_NOT_FOUND` carrying the server's message for an unknown metric or
+   * object, `ERR_KM_METRICS_UNAVAILABLE` when no custom metrics API is served.
+   */
+  getCustomMetric(object: MetricObject, metric: string, options?: CustomMetricOptions | undefined | null): Promise<MetricValue>
+  /**
+   * The values of custom `metric` for the objects of `resource` (plural) in `namespace`
+   * (absent: cluster-scoped objects) whose labels match `labelSelector`, as the
+   * HorizontalPodAutoscaler reads them (`pods/*\/{metric}`).
+   */
+  listCustomMetrics(resource: string, metric: string, options?: CustomMetricsListOptions | undefined | null): Promise<Array<MetricValue>>
+  /**
+   * The series of external `metric` in `namespace` whose labels match `labelSelector`.
+   * Rejects with `ERR_KM_METRICS_UNAVAILABLE` when no external metrics API is served.
+   */
+  getExternalMetric(namespace: string, metric: string, options?: ExternalMetricOptions | undefined | null): Promise<Array<ExternalMetricValue>>
+  /** Discovery: the custom metrics served, as `resource/metric` (`'pods/http_requests'`). */
+  listCustomMetricNames(): Promise<Array<string>>
+  /** Discovery: the external metrics served. */
+  listExternalMetricNames(): Promise<Array<string>>
+}
+
+/** A running custom/external metrics server (from `serveCustomMetrics`). */
+export declare class CustomMetricsServer {
+  /** The IP address it listens on (`'127.0.0.1'`). */
+  get address(): string
+  /** The port it listens on (the chosen one when `securePort` was 0). */
+  get port(): number
+  /** `https://address:port` (`https://[::1]:port` for IPv6). */
+  get url(): string
+  /**
+   * Stops the server: it stops accepting connections, open connections are closed, pending
+   * provider calls are abandoned, and the server no longer keeps the process alive. Stopping
+   * twice is harmless.
+   */
+  stop(): Promise<void>
+  /** Lets the process exit while the server runs (as `net.Server.unref()`). */
+  unref(): void
+  /** Keeps the process alive while the server runs, the default (as `net.Server.ref()`). */
+  ref(): void
+}
+
+/**
+ * A parsed Kubernetes label selector (`app=web,tier!=db`, `env in (a,b)`, `!canary`,
+ * `replicas>2`), with apimachinery's syntax and matching rules.
+ *
+ * Custom and external metrics providers receive the request's selectors as `LabelSelector`s;
+ * the empty selector (no `labelSelector` in the request) matches everything.
+ *
+ * ```js
+ * const s = new LabelSelector('queue in (jobs,mail),!paused')
+ * s.matches({ queue: 'jobs' }) // true
+ * s.toString() // 'queue in (jobs,mail),!paused'
+ * ```
+ */
+export declare class LabelSelector {
+  /**
+   * Parses `selector` (absent or empty: the selector that matches everything).
+   *
+   * Throws an `Error` with `code` `ERR_KM_CONFIG` naming the selector and what is wrong.
+   */
+  constructor(selector?: string | undefined | null)
+  /** `true` when `labels` satisfy every requirement (absent labels: an object without labels). */
+  matches(labels?: Record<string, string> | undefined | null): boolean
+  /** `true` for the selector that matches everything. */
+  isEmpty(): boolean
+  /** The selector in the syntax the constructor reads (`''` for the empty selector). */
+  toString(): string
+  /** The same string as `toString()`, so that `JSON.stringify` writes the selector text. */
+  toJSON(): string
 }
 
 /**
@@ -216,6 +296,76 @@ export interface ContainerRow {
   memory: string
 }
 
+/** A custom metric a provider serves (an item of `listMetrics()`). */
+export interface CustomMetricInfo {
+  /** The plural resource of the objects it describes (`pods`, `services`, `namespaces`, `nodes`). */
+  resource: string
+  /** The metric's name. */
+  metric: string
+  /** Whether those objects are namespaced (default `true`; `false` for `nodes` and `namespaces`). */
+  namespaced?: boolean
+}
+
+/** Options of `client.getCustomMetric`. */
+export interface CustomMetricOptions {
+  /** A selector of the metric's own labels (`metricLabelSelector`, e.g. `queue=jobs`). */
+  metricSelector?: string
+}
+
+/** Options of `client.listCustomMetrics`. */
+export interface CustomMetricsListOptions {
+  /** The namespace of the objects (absent: cluster-scoped objects such as `nodes`). */
+  namespace?: string
+  /** Which objects: a label selector on the objects (`app=web`). */
+  labelSelector?: string
+  /** A selector of the metric's own labels (`metricLabelSelector`). */
+  metricSelector?: string
+}
+
+/**
+ * Serves `custom.metrics.k8s.io`. Every method may return its answer or a Promise of it, and
+ * is called with `this` set to the provider object.
+ *
+ * Errors: throw (or reject with) an `Error` whose `code` is `ErrorCode.NotFound`
+ * (`'ERR_KM_NOT_FOUND'`) or `'NotFound'` to answer 404 with its message, `ErrorCode.Config`
+ * (`'ERR_KM_CONFIG'`) or `'BadRequest'` to answer 400; anything else answers 500 `Internal
+ * error occurred: <message>`. A call that has not answered after 10 seconds answers 504.
+ */
+export interface CustomMetricsProvider {
+  /** Every metric served, for discovery (asked on every discovery request: keep it cheap). */
+  listMetrics: () => Array<CustomMetricInfo> | Promise<Array<CustomMetricInfo>>
+  /**
+   * The value of `metric` for one object (`object.namespace` is absent for cluster-scoped
+   * objects, and for a namespace's own metrics, where `object.resource` is `'namespaces'`).
+   * `metricSelector` is the request's `metricLabelSelector` (empty when none was given).
+   * Returning `null` or `undefined` answers 404.
+   */
+  metricByName: (object: MetricObject, metric: string, metricSelector: LabelSelector) => Quantity | number | bigint | string | null | undefined | Promise<Quantity | number | bigint | string | null | undefined>
+  /**
+   * The values of `metric` for the objects of `resource` in `namespace` (`null` for
+   * cluster-scoped objects) whose labels match `selector`: `{ name: value }` or
+   * `[{ name, value }]`, one per object, in the order returned.
+   */
+  metricsBySelector: (namespace: string | null, resource: string, selector: LabelSelector, metric: string, metricSelector: LabelSelector) => Record<string, Quantity | number | bigint | string> | Array<NamedMetricValue> | Promise<Record<string, Quantity | number | bigint | string> | Array<NamedMetricValue>>
+}
+
+/**
+ * The object a custom metric value describes (a `core/v1` `ObjectReference`). Fields the server
+ * left empty are absent.
+ */
+export interface DescribedObject {
+  /** Kind (`Pod`, `Service`, `Namespace`, ...). */
+  kind?: string
+  /** Namespace (absent for cluster-scoped objects). */
+  namespace?: string
+  /** Name. */
+  name?: string
+  /** UID, when the server knows it. */
+  uid?: string
+  /** API version of the object (`/v1` for core objects, as custom-metrics-apiserver writes it). */
+  apiVersion?: string
+}
+
 /**
  * The `code` of every error kubemetrics throws or rejects with, one per error kind.
  *
@@ -240,6 +390,116 @@ export declare enum ErrorCode {
   Io = 'ERR_KM_IO',
   /** A bug or an invariant broken inside kubemetrics. */
   Internal = 'ERR_KM_INTERNAL',
+}
+
+/** Options of `client.getExternalMetric`. */
+export interface ExternalMetricOptions {
+  /** Which series: a selector of the metric's labels (`queue=jobs`). */
+  labelSelector?: string
+}
+
+/** One series of an external metric (an item of `externalMetric()`). */
+export interface ExternalMetricSeries {
+  /** The labels of the series (absent: none). */
+  labels?: Record<string, string>
+  /** The value: a `Quantity`, a number, a bigint or a quantity string. */
+  value: Quantity | number | bigint | string
+}
+
+/**
+ * Serves `external.metrics.k8s.io/v1beta1`. Every method may return its answer or a Promise of
+ * it, and is called with `this` set to the provider object. Errors as for
+ * `CustomMetricsProvider`.
+ */
+export interface ExternalMetricsProvider {
+  /** Every external metric served, for discovery (asked on every discovery request). */
+  listExternalMetrics: () => Array<string> | Promise<Array<string>>
+  /**
+   * The series of `metric` in `namespace` whose labels match `selector` (the request's
+   * `labelSelector`; filter with `selector.matches(labels)`): `[{ labels, value }]`, or one
+   * value (a single series without labels).
+   */
+  externalMetric: (namespace: string, metric: string, selector: LabelSelector) => Array<ExternalMetricSeries> | Quantity | number | bigint | string | Promise<Array<ExternalMetricSeries> | Quantity | number | bigint | string>
+}
+
+/**
+ * One series of an external metric (`external.metrics.k8s.io/v1beta1` `ExternalMetricValue`)
+ * in the Kubernetes JSON shape, plus `valueQuantity`.
+ */
+export interface ExternalMetricValue {
+  /** The metric's name. */
+  metricName: string
+  /** The labels of this series. */
+  metricLabels: Record<string, string>
+  /** When the value was measured. */
+  timestamp: string
+  /**
+   * The length of the measurement window in seconds, when the server said (Kubernetes JSON
+   * calls it `window`).
+   */
+  window?: number
+  /** The value as a canonical quantity string, exactly as in Kubernetes JSON. */
+  value: string
+  /** The same value, parsed: an exact `Quantity` (computed on first read, then kept). */
+  valueQuantity: Quantity
+}
+
+/**
+ * Names a metric and, when one was given, the selector of its labels (`v1beta2`
+ * `MetricIdentifier`).
+ */
+export interface MetricIdentifier {
+  /** The metric's name. */
+  name: string
+  /**
+   * The metric label selector the value was selected with, as a Kubernetes `LabelSelector`
+   * object (`{ matchLabels: { queue: 'jobs' } }`).
+   */
+  selector?: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: Array<string> }> }
+}
+
+/**
+ * The object a custom metric belongs to: what `client.getCustomMetric` asks for and what a
+ * provider's `metricByName` receives.
+ */
+export interface MetricObject {
+  /** The namespace; absent for cluster-scoped objects (`nodes`, and `namespaces` themselves). */
+  namespace?: string
+  /** The plural resource (`pods`, `services`, `namespaces`, `nodes`, `deployments`, ...). */
+  resource: string
+  /** The object's name. */
+  name: string
+}
+
+/**
+ * One custom metric value (`custom.metrics.k8s.io/v1beta2` `MetricValue`) in the Kubernetes JSON
+ * shape, plus `valueQuantity`. Values read from a `v1beta1`-only server are given in this same
+ * `v1beta2` shape.
+ */
+export interface MetricValue {
+  /** The object the value describes. */
+  describedObject: DescribedObject
+  /** The metric and its label selector. */
+  metric: MetricIdentifier
+  /** When the value was measured (`"2024-01-01T00:09:50Z"`). */
+  timestamp: string
+  /** The length of the measurement window in seconds, when the server said. */
+  windowSeconds?: number
+  /** The value as a canonical quantity string, exactly as in Kubernetes JSON (`"500m"`). */
+  value: string
+  /**
+   * The same value, parsed: an exact `Quantity` (computed on first read, then kept;
+   * `JSON.stringify` writes it as the canonical string).
+   */
+  valueQuantity: Quantity
+}
+
+/** The value of a custom metric for one object, by object name (an item of `metricsBySelector()`). */
+export interface NamedMetricValue {
+  /** The object's name. */
+  name: string
+  /** The value: a `Quantity`, a number, a bigint or a quantity string. */
+  value: Quantity | number | bigint | string
 }
 
 /**
@@ -363,6 +623,97 @@ export declare enum QuantityFormat {
   BinarySI = 'BinarySI',
   /** Scientific notation with a multiple-of-three exponent: `12e6`. */
   DecimalExponent = 'DecimalExponent',
+}
+
+/**
+ * Serves custom and/or external metrics from JavaScript providers over HTTPS, with the
+ * authentication and authorization of `kubemetrics serve`, until `stop()`.
+ *
+ * `options.custom` serves `custom.metrics.k8s.io` (v1beta1 and v1beta2), `options.external`
+ * serves `external.metrics.k8s.io/v1beta1`; the other options are `kubemetrics serve`'s flags.
+ * Providers run on the JavaScript thread; a Promise they return is awaited without blocking
+ * anything, and a provider that has not answered after 10 seconds makes that request fail with
+ * 504. The running server keeps the process alive until `stop()` (or `unref()`).
+ *
+ * Resolves once the server listens; rejects with `ERR_KM_CONFIG` for invalid options or a
+ * provider method that is not a function, `ERR_KM_IO` when the address cannot be bound.
+ *
+ * ```js
+ * const server = await serveCustomMetrics({
+ *   external: {
+ *     listExternalMetrics: () => ['queue_messages_ready'],
+ *     externalMetric: async (namespace, metric, selector) => [{ labels: { queue: 'jobs' }, value: await depth() }],
+ *   },
+ *   bindAddress: '127.0.0.1', securePort: 6443, tlsCertFile: 'tls.crt', tlsPrivateKeyFile: 'tls.key',
+ * })
+ * console.log(server.url) // https://127.0.0.1:6443
+ * ```
+ */
+export declare function serveCustomMetrics(options: ServeCustomMetricsOptions): Promise<CustomMetricsServer>
+
+/**
+ * What `serveCustomMetrics` serves and how: the providers plus `kubemetrics serve`'s serving
+ * and authentication settings (metrics-server's flags, camelCased: `securePort` is
+ * `--secure-port`). Unset settings take the flags' defaults.
+ *
+ * Requests are authenticated with client certificates (`clientCaFile`), the aggregator's
+ * front-proxy headers (`requestheaderClientCaFile`, `requestheaderAllowedNames`) or bearer
+ * tokens (TokenReview), and authorized with SubjectAccessReview, both asked of the cluster
+ * `kubeconfig` names. When neither CA file is given they are read from the cluster's
+ * `kube-system/extension-apiserver-authentication` ConfigMap, as every aggregated API server does.
+ */
+export interface ServeCustomMetricsOptions {
+  /** Serves `custom.metrics.k8s.io` (v1beta1 and v1beta2) from this object. */
+  custom?: CustomMetricsProvider
+  /** Serves `external.metrics.k8s.io/v1beta1` from this object. */
+  external?: ExternalMetricsProvider
+  /**
+   * `--bind-address`: the IP address to listen on (default `0.0.0.0`; `127.0.0.1` or `::1`
+   * for loopback only).
+   */
+  bindAddress?: string
+  /** `--secure-port` (default 10250; 0 picks a free port, see `port`). */
+  securePort?: number
+  /**
+   * `--cert-dir`: where a self-signed serving certificate is written when no
+   * `tlsCertFile`/`tlsPrivateKeyFile` are given (default `apiserver.local.config/certificates`).
+   */
+  certDir?: string
+  /** `--tls-cert-file`: the PEM serving certificate (with `tlsPrivateKeyFile`). */
+  tlsCertFile?: string
+  /** `--tls-private-key-file`: its PEM private key. */
+  tlsPrivateKeyFile?: string
+  /** `--client-ca-file`: the CA that signs accepted client certificates. */
+  clientCaFile?: string
+  /** `--requestheader-client-ca-file`: the CA that signs the front proxy's (aggregator's) certificate. */
+  requestheaderClientCaFile?: string
+  /**
+   * `--requestheader-allowed-names`: the front proxy certificate names accepted (empty: any
+   * signed by `requestheaderClientCaFile`).
+   */
+  requestheaderAllowedNames?: Array<string>
+  /** `--requestheader-username-headers` (default `['x-remote-user']`). */
+  requestheaderUsernameHeaders?: Array<string>
+  /** `--requestheader-group-headers` (default `['x-remote-group']`). */
+  requestheaderGroupHeaders?: Array<string>
+  /** `--requestheader-extra-headers-prefix` (default `['x-remote-extra-']`). */
+  requestheaderExtraHeadersPrefix?: Array<string>
+  /** `--authorization-always-allow-paths` (default `['/healthz', '/readyz', '/livez']`). */
+  authorizationAlwaysAllowPaths?: Array<string>
+  /** `--anonymous-auth` (default off: unauthenticated requests get 401). */
+  anonymousAuth?: boolean
+  /** Authorize every authenticated user without SubjectAccessReview (local testing only). */
+  authorizationAlwaysAllowAuthenticated?: boolean
+  /** `--max-requests-inflight` (default 400; 0: unlimited). */
+  maxRequestsInflight?: number
+  /** `--request-timeout`, as a Go duration (default `'1m0s'`). */
+  requestTimeout?: string
+  /**
+   * The kubeconfig of the cluster asked for TokenReviews, SubjectAccessReviews and
+   * `extension-apiserver-authentication` (absent: in-cluster, then `KUBECONFIG` /
+   * `~/.kube/config`).
+   */
+  kubeconfig?: string
 }
 
 /** What `topNodes` reads and how it sorts (kubectl's flags). */

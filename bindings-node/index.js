@@ -836,6 +836,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Client = nativeBinding.Client
+module.exports.CustomMetricsServer = nativeBinding.CustomMetricsServer
+module.exports.LabelSelector = nativeBinding.LabelSelector
 module.exports.Quantity = nativeBinding.Quantity
 module.exports.ErrorCode = nativeBinding.ErrorCode
 module.exports.QuantityFormat = nativeBinding.QuantityFormat
+module.exports.serveCustomMetrics = nativeBinding.serveCustomMetrics

@@ -1,6 +1,7 @@
 //! `Client`: typed reads of the Metrics API and kubectl-identical `top`.
 
 use crate::convert::{NodeRow, ScopedArray, TopPods};
+use crate::custom::{CustomMetricOptions, CustomMetricsListOptions, ExternalMetricOptions, MetricObject};
 use crate::spawn;
 use crate::wire::{self, RawValue, Shape};
 use kubemetrics::top::{SortBy, TopNodeOptions, TopPodOptions};
@@ -276,5 +277,84 @@ impl Client {
             client.top_pods(&options).await
         };
         spawn(env, fut, |env, t| TopPods::from_core(env, t))
+    }
+
+    /// The `custom.metrics.k8s.io` version read: `'v1beta2'` when offered, else `'v1beta1'`.
+    /// Rejects with `ERR_KM_METRICS_UNAVAILABLE` when the cluster serves no custom metrics API.
+    #[napi(ts_return_type = "Promise<'v1beta2' | 'v1beta1'>")]
+    pub fn custom_metrics_version<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, String>> {
+        let client = self.inner.clone();
+        spawn(env, async move { client.custom_metrics_version().await }, |_, v| Ok(v))
+    }
+
+    /// The value of custom `metric` for one object: `{ namespace, resource, name }` with a plural
+    /// `resource` (`pods`, `services`, ...) and no `namespace` for cluster-scoped objects (a
+    /// namespace's own metrics: `{ resource: 'namespaces', name: ns }`). `metricSelector`
+    /// selects the metric's own labels (`queue=jobs`).
+    ///
+    /// Rejects with `ERR_KM_NOT_FOUND` carrying the server's message for an unknown metric or
+    /// object, `ERR_KM_METRICS_UNAVAILABLE` when no custom metrics API is served.
+    #[napi(ts_return_type = "Promise<MetricValue>")]
+    pub fn get_custom_metric<'env>(
+        &self,
+        env: &'env Env,
+        object: MetricObject,
+        metric: String,
+        options: Option<CustomMetricOptions>,
+    ) -> Result<PromiseRaw<'env, RawValue>> {
+        let client = self.inner.clone();
+        let object = kubemetrics::custom::ObjectRef::from(object);
+        let metric_selector = options.unwrap_or_default().metric_selector;
+        spawn(env, async move { client.get_custom_metric(&object, &metric, metric_selector.as_deref()).await }, |env, v| wire::to_js(env, &v, Shape::Value))
+    }
+
+    /// The values of custom `metric` for the objects of `resource` (plural) in `namespace`
+    /// (absent: cluster-scoped objects) whose labels match `labelSelector`, as the
+    /// HorizontalPodAutoscaler reads them (`pods/*/{metric}`).
+    #[napi(ts_return_type = "Promise<Array<MetricValue>>")]
+    pub fn list_custom_metrics<'env>(
+        &self,
+        env: &'env Env,
+        resource: String,
+        metric: String,
+        options: Option<CustomMetricsListOptions>,
+    ) -> Result<PromiseRaw<'env, RawValue>> {
+        let client = self.inner.clone();
+        let o = options.unwrap_or_default();
+        let fut = async move {
+            client.list_custom_metrics(o.namespace.as_deref(), &resource, o.label_selector.as_deref(), &metric, o.metric_selector.as_deref()).await
+        };
+        spawn(env, fut, |env, items| wire::to_js(env, &items, Shape::Values))
+    }
+
+    /// The series of external `metric` in `namespace` whose labels match `labelSelector`.
+    /// Rejects with `ERR_KM_METRICS_UNAVAILABLE` when no external metrics API is served.
+    #[napi(ts_return_type = "Promise<Array<ExternalMetricValue>>")]
+    pub fn get_external_metric<'env>(
+        &self,
+        env: &'env Env,
+        namespace: String,
+        metric: String,
+        options: Option<ExternalMetricOptions>,
+    ) -> Result<PromiseRaw<'env, RawValue>> {
+        let client = self.inner.clone();
+        let label_selector = options.unwrap_or_default().label_selector;
+        spawn(env, async move { client.get_external_metric(&namespace, &metric, label_selector.as_deref()).await }, |env, items| {
+            wire::to_js(env, &items, Shape::Values)
+        })
+    }
+
+    /// Discovery: the custom metrics served, as `resource/metric` (`'pods/http_requests'`).
+    #[napi]
+    pub fn list_custom_metric_names<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Vec<String>>> {
+        let client = self.inner.clone();
+        spawn(env, async move { client.list_custom_metric_names().await }, |_, v| Ok(v))
+    }
+
+    /// Discovery: the external metrics served.
+    #[napi]
+    pub fn list_external_metric_names<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Vec<String>>> {
+        let client = self.inner.clone();
+        spawn(env, async move { client.list_external_metric_names().await }, |_, v| Ok(v))
     }
 }

@@ -1,5 +1,6 @@
 //! Node.js binding of kubemetrics (napi-rs): exact Kubernetes quantities, typed Metrics API
-//! reads and kubectl-identical `top`.
+//! reads, kubectl-identical `top`, custom and external metrics reads, and custom/external
+//! metrics servers whose providers are written in JavaScript.
 //!
 //! Every function here converts its arguments, calls one core function, converts the result and
 //! maps the error with [`to_js_error`]; all logic lives in the `kubemetrics` crate.
@@ -8,12 +9,23 @@
 
 mod client;
 mod convert;
+mod custom;
 mod quantity;
+mod selector;
+mod serve;
 mod wire;
 
 pub use client::Client;
 pub use convert::{ContainerMetrics, ContainerRow, NodeMetrics, NodeRow, ObjectMeta, PodMetrics, PodRow, TopPods};
+pub use custom::{
+    CustomMetricOptions, CustomMetricsListOptions, DescribedObject, ExternalMetricOptions, ExternalMetricValue, MetricIdentifier, MetricObject, MetricValue,
+};
 pub use quantity::{Quantity, QuantityFormat};
+pub use selector::LabelSelector;
+pub use serve::{
+    CustomMetricInfo, CustomMetricsProvider, CustomMetricsServer, ExternalMetricSeries, ExternalMetricsProvider, NamedMetricValue, QuantityLike,
+    ServeCustomMetricsOptions, serve_custom_metrics,
+};
 
 use kubemetrics::ErrorKind;
 use napi::JsValue;

@@ -4,16 +4,18 @@
 //! `JSON.parse` turns that into plain objects, far faster than building 100,000 objects field by
 //! field through N-API. Every object holding a `usage` then gets an enumerable, lazily computed
 //! `usageQuantities` property: on first read it parses each usage string with the core parser
-//! into a `Quantity` and caches the result as an ordinary data property.
+//! into a `Quantity` and caches the result as an ordinary data property. Custom and external
+//! metric values get `valueQuantity` next to their `value` the same way.
 
 use crate::{Quantity, to_js_error};
 use napi::bindgen_prelude::{JsError, Result, ToNapiValue, TypeName, ValueType};
 use napi::{Env, Error, Status, check_status, sys};
 use serde::Serialize;
-use std::ffi::c_char;
+use std::ffi::{CStr, c_char};
 use std::ptr;
 
-const USAGE_QUANTITIES: &std::ffi::CStr = c"usageQuantities";
+const USAGE_QUANTITIES: &CStr = c"usageQuantities";
+const VALUE_QUANTITY: &CStr = c"valueQuantity";
 
 /// A JavaScript value already built in the current scope.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +55,10 @@ pub enum Shape {
     Nodes,
     /// An array of `PodMetrics`.
     Pods,
+    /// A custom `MetricValue`: the object itself gets `valueQuantity`.
+    Value,
+    /// An array of custom `MetricValue`s or `ExternalMetricValue`s: each gets `valueQuantity`.
+    Values,
 }
 
 /// `value` as plain JavaScript objects in the Kubernetes JSON shape, plus `usageQuantities`.
@@ -63,19 +69,31 @@ pub fn to_js<T: Serialize>(env: &Env, value: &T, shape: Shape) -> Result<RawValu
     // every napi_value used below is created in this call's handle scope (or an inner one).
     unsafe {
         let parsed = json_parse(raw, &json)?;
-        let define = Definer::new(raw)?;
+        let usage = || Definer::new(raw, USAGE_QUANTITIES, usage_quantities_getter);
+        let value = || Definer::new(raw, VALUE_QUANTITY, value_quantity_getter);
         match shape {
-            Shape::Node => define.on(parsed)?,
-            Shape::Pod => for_each_container(raw, parsed, &define)?,
-            Shape::Nodes => for_each_element(raw, parsed, |o| define.on(o))?,
-            Shape::Pods => for_each_element(raw, parsed, |o| for_each_container(raw, o, &define))?,
+            Shape::Node => usage()?.on(parsed)?,
+            Shape::Pod => for_each_container(raw, parsed, &usage()?)?,
+            Shape::Nodes => {
+                let define = usage()?;
+                for_each_element(raw, parsed, |o| define.on(o))?
+            }
+            Shape::Pods => {
+                let define = usage()?;
+                for_each_element(raw, parsed, |o| for_each_container(raw, o, &define))?
+            }
+            Shape::Value => value()?.on(parsed)?,
+            Shape::Values => {
+                let define = value()?;
+                for_each_element(raw, parsed, |o| define.on(o))?
+            }
         }
         Ok(RawValue(parsed))
     }
 }
 
-/// `Object.defineProperty(o, "usageQuantities", { get, enumerable: true, configurable: true })`
-/// with one getter function shared by every object of a conversion.
+/// `Object.defineProperty(o, name, { get, enumerable: true, configurable: true })` with one
+/// getter function shared by every object of a conversion.
 struct Definer {
     env: sys::napi_env,
     object: sys::napi_value,
@@ -85,7 +103,11 @@ struct Definer {
 }
 
 impl Definer {
-    unsafe fn new(env: sys::napi_env) -> Result<Definer> {
+    unsafe fn new(
+        env: sys::napi_env,
+        property: &'static CStr,
+        get: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+    ) -> Result<Definer> {
         let mut global = ptr::null_mut();
         let mut object = ptr::null_mut();
         let mut define_property = ptr::null_mut();
@@ -97,16 +119,9 @@ impl Definer {
             check_status!(sys::napi_get_global(env, &mut global))?;
             check_status!(sys::napi_get_named_property(env, global, c"Object".as_ptr(), &mut object))?;
             check_status!(sys::napi_get_named_property(env, object, c"defineProperty".as_ptr(), &mut define_property))?;
-            let text = USAGE_QUANTITIES.to_bytes();
+            let text = property.to_bytes();
             check_status!(sys::napi_create_string_utf8(env, text.as_ptr().cast::<c_char>(), text.len() as isize, &mut name))?;
-            check_status!(sys::napi_create_function(
-                env,
-                USAGE_QUANTITIES.as_ptr(),
-                text.len() as isize,
-                Some(usage_quantities_getter),
-                ptr::null_mut(),
-                &mut getter
-            ))?;
+            check_status!(sys::napi_create_function(env, property.as_ptr(), text.len() as isize, Some(get), ptr::null_mut(), &mut getter))?;
             check_status!(sys::napi_get_boolean(env, true, &mut yes))?;
             check_status!(sys::napi_create_object(env, &mut descriptor))?;
             check_status!(sys::napi_set_named_property(env, descriptor, c"get".as_ptr(), getter))?;
@@ -116,7 +131,7 @@ impl Definer {
         Ok(Definer { env, object, define_property, name, descriptor })
     }
 
-    /// Defines the lazy `usageQuantities` accessor on an object with `usage`.
+    /// Defines the lazy accessor on an object (one with `usage`, or with `value`).
     unsafe fn on(&self, target: sys::napi_value) -> Result<()> {
         let args = [target, self.name, self.descriptor];
         let mut result = ptr::null_mut();
@@ -166,9 +181,9 @@ unsafe fn for_each_container(env: sys::napi_env, pod: sys::napi_value, define: &
     }
 }
 
-fn data_descriptor(value: sys::napi_value, attributes: sys::napi_property_attributes) -> sys::napi_property_descriptor {
+fn data_descriptor(property: &'static CStr, value: sys::napi_value, attributes: sys::napi_property_attributes) -> sys::napi_property_descriptor {
     sys::napi_property_descriptor {
-        utf8name: USAGE_QUANTITIES.as_ptr(),
+        utf8name: property.as_ptr(),
         name: ptr::null_mut(),
         method: None,
         getter: None,
@@ -214,8 +229,41 @@ unsafe fn usage_quantities(env: sys::napi_env, info: sys::napi_callback_info) ->
             let value = <Quantity as ToNapiValue>::to_napi_value(env, Quantity::from(quantity))?;
             check_status!(sys::napi_set_property(env, result, key, value))?;
         }
-        let cached = data_descriptor(result, sys::PropertyAttributes::enumerable | sys::PropertyAttributes::configurable | sys::PropertyAttributes::writable);
-        check_status!(sys::napi_define_properties(env, this, 1, &cached))?;
+        cache(env, this, USAGE_QUANTITIES, result)?;
     }
     Ok(result)
+}
+
+/// Replaces the accessor `property` of `this` by an ordinary data property holding `value`.
+unsafe fn cache(env: sys::napi_env, this: sys::napi_value, property: &'static CStr, value: sys::napi_value) -> Result<()> {
+    let cached =
+        data_descriptor(property, value, sys::PropertyAttributes::enumerable | sys::PropertyAttributes::configurable | sys::PropertyAttributes::writable);
+    unsafe { check_status!(sys::napi_define_properties(env, this, 1, &cached)) }
+}
+
+unsafe extern "C" fn value_quantity_getter(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    match unsafe { value_quantity(env, info) } {
+        Ok(value) => value,
+        Err(e) => {
+            // SAFETY: we are inside a napi callback on the JavaScript thread.
+            unsafe { JsError::from(e).throw_into(env) };
+            ptr::null_mut()
+        }
+    }
+}
+
+/// `new Quantity(this.value)`, cached on `this` as a data property.
+unsafe fn value_quantity(env: sys::napi_env, info: sys::napi_callback_info) -> Result<sys::napi_value> {
+    let mut this = ptr::null_mut();
+    let mut argc = 0usize;
+    let mut text = ptr::null_mut();
+    unsafe {
+        check_status!(sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), &mut this, ptr::null_mut()))?;
+        check_status!(sys::napi_get_named_property(env, this, c"value".as_ptr(), &mut text))?;
+        let text = <String as napi::bindgen_prelude::FromNapiValue>::from_napi_value(env, text)?;
+        let quantity = kubemetrics::Quantity::parse(&text).map_err(|e| to_js_error(&Env::from_raw(env), &e))?;
+        let result = <Quantity as ToNapiValue>::to_napi_value(env, Quantity::from(quantity))?;
+        cache(env, this, VALUE_QUANTITY, result)?;
+        Ok(result)
+    }
 }
