@@ -4,7 +4,7 @@
 
 use crate::server::SharedLabels;
 use k8s_openapi::api::core::v1::Node;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 /// The annotation that overrides the kubelet path scraped for a node.
@@ -80,8 +80,29 @@ struct InventoryState {
     nodes: BTreeMap<String, NodeTarget>,
     /// (namespace, name) → labels; `None` when pods are not tracked (no filtering then).
     pods: Option<HashMap<(String, String), SharedLabels>>,
+    /// Every distinct label set, shared by the pods that carry it: the replicas of a workload
+    /// have identical labels, so a cluster has far fewer label sets than pods.
+    label_sets: HashSet<SharedLabels>,
+    /// Size of `label_sets` after its last pruning (pruning again at twice that is amortized O(1)).
+    label_sets_kept: usize,
     nodes_synced: bool,
     pods_synced: bool,
+}
+
+impl InventoryState {
+    /// The shared copy of `labels`. Sets no pod uses any more are dropped now and then.
+    fn shared(&mut self, labels: BTreeMap<String, String>) -> SharedLabels {
+        if let Some(existing) = self.label_sets.get(&labels) {
+            return existing.clone();
+        }
+        if self.label_sets.len() >= 1024.max(2 * self.label_sets_kept) {
+            self.label_sets.retain(|l| Arc::strong_count(l) > 1);
+            self.label_sets_kept = self.label_sets.len();
+        }
+        let labels = Arc::new(labels);
+        self.label_sets.insert(labels.clone());
+        labels
+    }
 }
 
 impl Inventory {
@@ -124,7 +145,9 @@ impl Inventory {
 
     /// Adds or replaces a pod's labels (starts tracking pods).
     pub fn upsert_pod(&self, namespace: &str, name: &str, labels: BTreeMap<String, String>) {
-        self.write().pods.get_or_insert_with(HashMap::new).insert((namespace.to_string(), name.to_string()), Arc::new(labels));
+        let mut s = self.write();
+        let labels = s.shared(labels);
+        s.pods.get_or_insert_with(HashMap::new).insert((namespace.to_string(), name.to_string()), labels);
     }
 
     /// Removes a pod.
@@ -137,7 +160,10 @@ impl Inventory {
     /// Replaces all pods (a relist) and marks pods synced.
     pub fn replace_pods(&self, pods: impl IntoIterator<Item = ((String, String), BTreeMap<String, String>)>) {
         let mut s = self.write();
-        s.pods = Some(pods.into_iter().map(|(k, l)| (k, Arc::new(l))).collect());
+        s.label_sets.clear();
+        s.label_sets_kept = 0;
+        let pods = pods.into_iter().map(|(k, l)| (k, s.shared(l))).collect();
+        s.pods = Some(pods);
         s.pods_synced = true;
     }
 
@@ -213,5 +239,26 @@ mod tests {
             &AddressOptions { preferred_types: vec!["InternalIP".into()], ..Default::default() },
         );
         assert_eq!(none.address, None);
+    }
+
+    #[test]
+    fn replicas_share_one_label_set_and_unused_sets_are_dropped() {
+        let inv = Inventory::new();
+        let web: BTreeMap<String, String> = [("app".to_string(), "web".to_string())].into_iter().collect();
+        inv.replace_pods((0..100).map(|i| (("ns".to_string(), format!("web-{i}")), web.clone())));
+        inv.upsert_pod("ns", "web-100", web.clone());
+        inv.with_labels(|_, pods| {
+            let pods = pods.expect("tracked");
+            let first = &pods[&("ns".to_string(), "web-0".to_string())];
+            assert!(pods.values().all(|l| Arc::ptr_eq(l, first)), "identical labels are one shared set");
+            assert_eq!(**first, web);
+        });
+        // Thousands of distinct sets that come and go do not pile up.
+        for i in 0..5000 {
+            let own: BTreeMap<String, String> = [("pod".to_string(), i.to_string())].into_iter().collect();
+            inv.upsert_pod("ns", "churn", own);
+        }
+        let sets = inv.read().label_sets.len();
+        assert!(sets < 2100, "{sets} label sets kept for 2 live ones");
     }
 }
