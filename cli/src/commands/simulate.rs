@@ -1,13 +1,17 @@
 //! `kubemetrics simulate`: a simulated kubelet fleet on 127.0.0.1 as its own process, with a
 //! loopback control endpoint (inventory, usage changes, pods, faults) for tests and benchmarks.
 //!
+//! The kubelets speak plain HTTP, or HTTPS with `--tls-cert-file`/`--tls-private-key-file`
+//! (kubelet's flags); `--client-ca-file` and `--require-token` make them refuse (401) requests
+//! without a trusted client certificate or the token, as kubelets with `--anonymous-auth=false`.
+//!
 //! The first line on stdout is `serving on http://127.0.0.1:PORT`, the control URL. The control
 //! API speaks JSON over plain HTTP/1.1 (one request per connection), on 127.0.0.1 only:
 //!
 //! | request | what |
 //! | --- | --- |
 //! | `GET /healthz` | `ok` |
-//! | `GET /inventory` | nodes (name, kubelet address and port, labels, capacity, requests served) with their pods and containers (usage, requests, start, restarts) |
+//! | `GET /inventory` | nodes (name, kubelet address, port and scheme, labels, capacity, requests served) with their pods and containers (usage, requests, start, restarts) |
 //! | `GET /nodes`, `GET /pods` | the fleet as Kubernetes `NodeList` / `PodList` objects |
 //! | `POST /pods` | `{"node", "namespace", "name", "app" or "labels": {"app"}, "containers": [{"name", "cpu_millicores", "memory_bytes", "cpu_request_millicores", "memory_request_bytes", "swap_bytes"}]}` starts a pod |
 //! | `DELETE /pods/{node}/{namespace}/{name}` | removes a pod |
@@ -18,9 +22,10 @@
 //! Errors answer `{"error": "..."}` with 400 (bad request), 404 (no such node, pod, container or
 //! path) or 409 (the pod already exists).
 
-use kubemetrics::simulate::{Faults, Fleet, FleetConfig, NodeInfo, SimContainer, SimPod};
+use kubemetrics::simulate::{Faults, Fleet, FleetConfig, FleetTls, NodeInfo, SimContainer, SimPod};
 use kubemetrics::{Error, ErrorKind};
 use serde_json::{Value, json};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +56,22 @@ pub struct Args {
     /// Port of the control API on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     control_port: u16,
+    /// Serve every simulated kubelet over HTTPS with this PEM certificate (chain), as kubelet's
+    /// --tls-cert-file (give it an IP SAN 127.0.0.1).
+    #[arg(long, requires = "tls_private_key_file")]
+    tls_cert_file: Option<PathBuf>,
+    /// PEM private key of --tls-cert-file.
+    #[arg(long, requires = "tls_cert_file")]
+    tls_private_key_file: Option<PathBuf>,
+    /// Authenticate requests by client certificates verified against this PEM CA bundle (kubelet's
+    /// --client-ca-file); requests with neither such a certificate nor --require-token's token
+    /// get 401, like a kubelet with --anonymous-auth=false.
+    #[arg(long, requires = "tls_cert_file")]
+    client_ca_file: Option<PathBuf>,
+    /// Authenticate requests bearing `Authorization: Bearer TOKEN`; requests with neither this
+    /// token nor a trusted client certificate get 401.
+    #[arg(long, value_name = "TOKEN")]
+    require_token: Option<String>,
 }
 
 /// Runs the fleet until SIGTERM/Ctrl-C.
@@ -73,6 +94,12 @@ async fn simulate(args: Args) -> kubemetrics::Result<()> {
         namespaces: args.namespaces.max(1),
         seed: args.seed,
         node_name_prefix: args.node_name_prefix.clone(),
+        tls: args.tls_cert_file.clone().zip(args.tls_private_key_file.clone()).map(|(cert_file, key_file)| FleetTls {
+            cert_file,
+            key_file,
+            client_ca_file: args.client_ca_file.clone(),
+        }),
+        require_token: args.require_token.clone(),
         ..Default::default()
     };
     let fleet = Arc::new(Fleet::start(config).await?);
@@ -82,10 +109,17 @@ async fn simulate(args: Args) -> kubemetrics::Result<()> {
     let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, format!("control address: {e}")))?;
     // The first stdout line is the control URL (test helpers wait for it).
     println!("serving on http://{addr}");
+    let auth = match (&args.client_ca_file, &args.require_token) {
+        (None, None) => "",
+        (Some(_), None) => ", client certificates required",
+        (None, Some(_)) => ", bearer token required",
+        (Some(_), Some(_)) => ", client certificate or bearer token required",
+    };
     eprintln!(
-        "simulating {} kubelets with {} pods each on 127.0.0.1 (ports {})",
+        "simulating {} kubelets with {} pods each on 127.0.0.1 over {}{auth} (ports {})",
         fleet.len(),
         args.pods_per_node,
+        fleet.scheme().to_ascii_uppercase(),
         fleet.addrs().iter().map(|(_, a)| a.port().to_string()).collect::<Vec<_>>().join(",")
     );
     let accept = {
@@ -276,6 +310,7 @@ fn node_json(fleet: &Fleet, n: &NodeInfo) -> Value {
         "name": n.name,
         "address": n.addr.ip().to_string(),
         "port": n.addr.port(),
+        "scheme": fleet.scheme(),
         "labels": n.labels,
         "cpu_capacity_millicores": n.cpu_capacity_millicores,
         "memory_capacity_bytes": n.memory_capacity_bytes,

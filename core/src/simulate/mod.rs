@@ -1,7 +1,8 @@
 //! A simulated kubelet fleet for tests, benchmarks and `kubemetrics demo`.
 //!
 //! [`Fleet::start`] binds one HTTP/1.1 server per simulated node, **on 127.0.0.1 only** (an
-//! ephemeral port each), all served from the current tokio runtime. Each node answers:
+//! ephemeral port each), all served from the current tokio runtime: plain HTTP, or HTTPS with
+//! kubelet-style client authentication when [`FleetConfig::tls`] is set. Each node answers:
 //! - `GET /metrics/resource`: the exact kubelet 1.29+ Prometheus text (see [`render`]), with
 //!   CPU counters that grow at each container's configured rate (in millicores) and the
 //!   configured memory working sets;
@@ -72,6 +73,31 @@ pub struct FleetConfig {
     /// search for a free ephemeral port slows down sharply (10,000 binds took 7.8 s instead of
     /// 0.4 s), and the ephemeral range is better left to client connections.
     pub first_port: Option<u16>,
+    /// Serve every kubelet over HTTPS with this certificate (and optionally ask for client
+    /// certificates), as kubelets do on port 10250. `None` (the default): plain HTTP.
+    pub tls: Option<FleetTls>,
+    /// Accept `Authorization: Bearer <this>` as an authenticated request (kubelet's webhook token
+    /// authentication, reduced to one known token). See [`FleetTls::client_ca_file`] for when
+    /// unauthenticated requests are refused.
+    pub require_token: Option<String>,
+}
+
+/// HTTPS for the simulated kubelets: kubelet's `--tls-cert-file`, `--tls-private-key-file` and
+/// `--client-ca-file`.
+///
+/// Authentication works like a kubelet's with `--anonymous-auth=false`: when a client CA or
+/// [`FleetConfig::require_token`] is set, every request must bring a client certificate that
+/// verifies against the client CA or the bearer token, else it gets `401 Unauthorized`. As in
+/// kubelet (Go's `tls.RequestClientCert`), the TLS handshake itself never fails for a missing or
+/// untrusted client certificate; the certificate is checked per connection after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FleetTls {
+    /// PEM certificate chain every kubelet serves (re-read when the file changes).
+    pub cert_file: std::path::PathBuf,
+    /// Its PEM private key.
+    pub key_file: std::path::PathBuf,
+    /// PEM CA bundle that client certificates are verified against.
+    pub client_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for FleetConfig {
@@ -91,6 +117,8 @@ impl Default for FleetConfig {
             swap: true,
             seed: 1,
             first_port: None,
+            tls: None,
+            require_token: None,
         }
     }
 }
@@ -433,7 +461,10 @@ impl Fleet {
     ///
     /// Fails (kind [`ErrorKind::Io`]) when a port cannot be bound, e.g. for lack of file
     /// descriptors (each node holds one listening socket; raise `ulimit -n` for big fleets).
+    /// Fails (kind [`ErrorKind::Config`]) when [`FleetConfig::tls`] names unreadable or invalid
+    /// certificate, key or CA files.
     pub async fn start(config: FleetConfig) -> Result<Fleet> {
+        let tls = config.tls.as_ref().map(server::SimTls::new).transpose()?;
         let now = now_ns();
         let mut rng = Rng(config.seed);
         let names: Vec<Arc<str>> = (0..config.namespaces.max(1)).map(|i| Arc::from(namespace_name(i))).collect();
@@ -495,7 +526,7 @@ impl Fleet {
             listeners.push(listener);
         }
         let by_name = cells.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
-        let shared = Arc::new(server::Shared::new(cells, config.swap));
+        let shared = Arc::new(server::Shared::new(cells, config.swap, tls, config.require_token.clone()));
         let tasks = listeners.into_iter().enumerate().map(|(i, l)| tokio::spawn(server::accept_loop(l, shared.clone(), i))).collect();
         Ok(Fleet { shared, by_name, config, tasks })
     }
@@ -503,6 +534,11 @@ impl Fleet {
     /// The configuration the fleet started with.
     pub fn config(&self) -> &FleetConfig {
         &self.config
+    }
+
+    /// `https` when the kubelets serve TLS ([`FleetConfig::tls`]), else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.config.tls.is_some() { "https" } else { "http" }
     }
 
     /// Number of nodes.

@@ -1,19 +1,26 @@
 //! The HTTP side of the simulated fleet: one listener per node, HTTP/1.1 with keep-alive (hyper),
-//! bodies rendered on request.
+//! plain or over TLS (rustls, with kubelet-style client authentication), bodies rendered on
+//! request.
 
-use super::{NodeCell, now_ns, render};
+use super::{FleetTls, NodeCell, now_ns, render};
+use crate::error::{Error, ErrorKind, Result};
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// What every connection task shares.
@@ -22,15 +29,121 @@ pub(super) struct Shared {
     pub(super) nodes: Vec<NodeCell>,
     swap: bool,
     stop: watch::Sender<bool>,
+    tls: Option<SimTls>,
+    token: Option<String>,
 }
 
 impl Shared {
-    pub(super) fn new(nodes: Vec<NodeCell>, swap: bool) -> Self {
-        Shared { nodes, swap, stop: watch::channel(false).0 }
+    pub(super) fn new(nodes: Vec<NodeCell>, swap: bool, tls: Option<SimTls>, token: Option<String>) -> Self {
+        Shared { nodes, swap, stop: watch::channel(false).0, tls, token }
     }
 
     pub(super) fn shutdown(&self) {
         self.stop.send_replace(true);
+    }
+
+    /// Whether requests must authenticate (a client CA or a token is configured).
+    fn auth_required(&self) -> bool {
+        self.token.is_some() || self.tls.as_ref().is_some_and(|t| t.client_verifier.is_some())
+    }
+
+    fn token_ok(&self, headers: &HeaderMap) -> bool {
+        let Some(want) = &self.token else { return false };
+        let got = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        got.is_some_and(|t| t.trim() == want)
+    }
+}
+
+/// The kubelets' TLS: an acceptor serving the certificate, and the verifier client certificates
+/// are checked against once the handshake is done.
+pub(super) struct SimTls {
+    acceptor: tokio_rustls::TlsAcceptor,
+    client_verifier: Option<Arc<dyn ClientCertVerifier>>,
+}
+
+impl std::fmt::Debug for SimTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimTls").field("client_verifier", &self.client_verifier).finish_non_exhaustive()
+    }
+}
+
+fn tls_err(e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Config, format!("simulated kubelet TLS: {e}"))
+}
+
+impl SimTls {
+    pub(super) fn new(tls: &FleetTls) -> Result<SimTls> {
+        use crate::server::tls::{ServingCert, read_certs, server_config};
+        // The serving side's helper loads the pair (and re-reads it when the files change); the
+        // client side differs from the metrics server's, so the config is rebuilt around its
+        // certificate resolver.
+        let serving = server_config(&ServingCert::Files { cert: tls.cert_file.clone(), key: tls.key_file.clone() }, &[])?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().map_err(tls_err)?;
+        let (builder, client_verifier) = match &tls.client_ca_file {
+            None => (builder.with_no_client_auth(), None),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in read_certs(ca)? {
+                    roots.add(cert).map_err(|e| tls_err(format!("client CA {}: {e}", ca.display())))?;
+                }
+                let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .build()
+                    .map_err(|e| tls_err(format!("client CA {}: {e}", ca.display())))?;
+                (builder.with_client_cert_verifier(Arc::new(RequestClientCert(verifier.clone()))), Some(verifier))
+            }
+        };
+        let mut config = builder.with_cert_resolver(serving.cert_resolver.clone());
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(SimTls { acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)), client_verifier })
+    }
+
+    /// Whether the connection presented a client certificate the client CA vouches for.
+    fn client_cert_ok(&self, conn: &rustls::ServerConnection) -> bool {
+        let (Some(verifier), Some((end_entity, intermediates))) = (&self.client_verifier, conn.peer_certificates().and_then(|c| c.split_first())) else {
+            return false;
+        };
+        verifier.verify_client_cert(end_entity, intermediates, UnixTime::now()).is_ok()
+    }
+}
+
+/// Asks for a client certificate and accepts any (whose key signs the handshake), like Go's
+/// `tls.RequestClientCert` that kubelet uses: a missing or untrusted certificate is an
+/// authentication failure (401) after the handshake, not a handshake failure.
+#[derive(Debug)]
+struct RequestClientCert(Arc<dyn ClientCertVerifier>);
+
+impl ClientCertVerifier for RequestClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+    fn verify_client_cert(&self, _: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: UnixTime) -> std::result::Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
     }
 }
 
@@ -53,7 +166,7 @@ impl Body for SimBody {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<std::result::Result<Frame<Bytes>, Infallible>>> {
         if let Some(h) = self.head.take() {
             return Poll::Ready(Some(Ok(Frame::data(h))));
         }
@@ -94,15 +207,35 @@ pub(super) async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<S
         let shared = shared.clone();
         tokio::spawn(async move {
             let mut stop = shared.stop.subscribe();
-            let svc_shared = shared.clone();
-            let svc = service_fn(move |req| handle(req, svc_shared.clone(), idx));
-            let conn = http1::Builder::new().timer(TokioTimer::new()).keep_alive(true).serve_connection(TokioIo::new(stream), svc);
+            let work = async {
+                let Some(tls) = &shared.tls else {
+                    return serve_connection(TokioIo::new(stream), shared.clone(), idx, false).await;
+                };
+                match tokio::time::timeout(Duration::from_secs(10), tls.acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let cert_ok = tls.client_cert_ok(stream.get_ref().1);
+                        serve_connection(TokioIo::new(stream), shared.clone(), idx, cert_ok).await;
+                    }
+                    Ok(Err(e)) => tracing::debug!(node = %shared.nodes[idx].name, "simulated kubelet: TLS handshake failed: {e}"),
+                    Err(_) => tracing::debug!(node = %shared.nodes[idx].name, "simulated kubelet: no TLS handshake within 10s"),
+                }
+            };
             tokio::select! {
-                _ = conn => {}
+                _ = work => {}
                 _ = stop.wait_for(|&s| s) => {}
             }
         });
     }
+}
+
+/// Serves HTTP/1.1 on one (plain or TLS) connection; `cert_ok`: it brought a trusted client
+/// certificate.
+async fn serve_connection<I>(io: I, shared: Arc<Shared>, idx: usize, cert_ok: bool)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req| handle(req, shared.clone(), idx, cert_ok));
+    let _ = http1::Builder::new().timer(TokioTimer::new()).keep_alive(true).serve_connection(io, svc).await;
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response<SimBody> {
@@ -114,9 +247,13 @@ fn text(status: StatusCode, body: &'static str) -> Response<SimBody> {
 
 const PAD_LINE: &[u8] = b"# padding: this simulated kubelet was told to send a huge body\n";
 
-async fn handle(req: Request<Incoming>, shared: Arc<Shared>, idx: usize) -> Result<Response<SimBody>, Infallible> {
+async fn handle(req: Request<Incoming>, shared: Arc<Shared>, idx: usize, cert_ok: bool) -> std::result::Result<Response<SimBody>, Infallible> {
     let cell = &shared.nodes[idx];
     cell.requests.fetch_add(1, Ordering::Relaxed);
+    // kubelet with --anonymous-auth=false: a trusted client certificate or a known token, else 401.
+    if shared.auth_required() && !cert_ok && !shared.token_ok(req.headers()) {
+        return Ok(text(StatusCode::UNAUTHORIZED, "Unauthorized\n"));
+    }
     let faults = cell.lock().faults;
     let mut stop = shared.stop.subscribe();
     if faults.hang {
