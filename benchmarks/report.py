@@ -58,7 +58,7 @@ def quantity_section(res: Path) -> list[str]:
     if not q:
         return ["### Quantity parsing: kubemetrics vs apimachinery", "", "Not measured yet (`benchmarks/run.sh --only quantity`).", ""]
     names = {"parse": "parse", "format": "format (canonical string)", "parse_format_milli": "parse + format + milli value"}
-    out = ["### Quantity parsing: kubemetrics vs apimachinery `resource.ParseQuantity`", "",
+    out = ["### Quantity parsing: kubemetrics vs apimachinery `resource.ParseQuantity` (and the official clients' helpers)", "",
            f"Measured {q['date']} ({q['mode']} run), {q['rustc']}, {q['go']}, k8s.io/apimachinery {q['apimachinery']}. "
            "Same ten values (`250264852n`, `8318172Ki`, `1500m`, `969654n`, `15012Ki`, `1630534153n`, `13280692Ki`, "
            "`100m`, `2Gi`, `1.5`); kubemetrics: criterion median (`core/benches/quantity.rs`), Go: median of "
@@ -77,7 +77,53 @@ def quantity_section(res: Path) -> list[str]:
             "Go's `String()` returns the input string cached by `ParseQuantity` when it was already canonical, so "
             "the *format* row times what `String()` does for a computed quantity (`CanonicalizeBytes` + string); the "
             "last row uses the real `String()` (cached where possible) and `MilliValue()`.", "",
-            f"Rerun: `{q['command']}`", ""]
+            ]
+    out += bindings_quantity_table(q)
+    out += [f"Rerun: `{q['command']}`", ""]
+    return out
+
+
+def bindings_quantity_table(q: dict) -> list[str]:
+    """The Python and Node bindings against the quantity helpers of the official clients."""
+    langs = {
+        "python": ("Python", "kubernetes.utils.parse_quantity", "`bindings-python/benchmarks/bench.py --quantity-only`",
+                   lambda b: f"Python {b.get('python')}, kubernetes {b.get('kubernetes')}"),
+        "node": ("Node", "@kubernetes/client-node quantityToScalar", "`bindings-node/benchmarks/bench.mjs --quantity-only`",
+                 lambda b: f"Node {b.get('node')}, @kubernetes/client-node {b.get('client_node')}"),
+    }
+    if not any(k in q for k in langs):
+        return []
+    out = ["#### In the bindings: kubemetrics vs the official clients' quantity helpers", "",
+           "Same ten values and loop shape (one timed pass handles all ten values, like one criterion "
+           "iteration), no network: each timing runs for a fixed time, the two sides alternate, each side "
+           "keeps its best timing over all rounds; ns per value. Both sides must give the same answer for every "
+           "value before anything is timed. `quantityToScalar` (client-node 2.x, `dist/util.js`) returns a "
+           "float for `n`/`u`/`m` suffixes and a `bigint` for the others, so its results are approximate "
+           "(`250264852n` is 0.250264852 as a double); `parse_quantity` returns an exact `Decimal`; kubemetrics "
+           "keeps the exact quantity on both. These timings include the Python/N-API call boundary and the "
+           "object each `Quantity` allocates. *kubemetrics advantage* = official ns / kubemetrics ns; below 1× the "
+           "official helper is faster.", "",
+           "| binding | operation: kubemetrics | official helper | kubemetrics (ns/value) | official (ns/value) | kubemetrics advantage |",
+           "| --- | --- | --- | ---: | ---: | ---: |"]
+    notes = []
+    for key, (name, helper, script, tools) in langs.items():
+        b = q.get(key)
+        if not b:
+            continue
+        if "skipped" in b:
+            notes.append(f"{name}: not measured in this run — {b['skipped']}.")
+            continue
+        for r in b["rows"].values():
+            a, k = r["official_ns_per_value"], r["kubemetrics_ns_per_value"]
+            adv = a / k if a and k else None
+            adv_s = "—" if adv is None else f"{adv:.2f}×" if adv < 1 else f"{adv:.1f}×"
+            out.append(f"| {name} | `{r['kubemetrics']}` | `{r['official']}` | {fnum(k, 0)} | {fnum(a, 0)} | {adv_s} |")
+        notes.append(f"{name}: {tools(b)}; kubemetrics {b.get('build')}; {script}, {b.get('repeat_per_round')} "
+                     f"timing(s) per side and round.")
+    out += [""] + [f"- {n}" for n in notes] + [""]
+    la = q.get("loadavg")
+    if la:
+        out += [f"Load average when the quantity part ended: {', '.join(f'{x:.2f}' for x in la)} (1, 5, 15 min).", ""]
     return out
 
 

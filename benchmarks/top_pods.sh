@@ -6,8 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PODS=${1:-100000}
 RUNS=${2:-3}
-cargo build -q --release -p kubemetrics-cli
-BIN=target/release/kubemetrics
+# KM_BIN: a kubemetrics binary to use (benchmarks/run.sh --small passes its dev build).
+if [[ -n ${KM_BIN:-} ]]; then
+  BIN=$KM_BIN
+else
+  cargo build -q --release -p kubemetrics-cli
+  BIN=target/release/kubemetrics
+fi
 TMP=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$TMP"' EXIT
 $BIN loopback-api --scale-pods "$PODS" --scale-nodes 1000 --write-kubeconfig "$TMP/kubeconfig" > "$TMP/server.log" &

@@ -2,6 +2,7 @@
 # Runs every test kubemetrics has, in every language present, installing what it needs.
 # Usage: ./scripts/test.sh            (everything)
 #        KM_SKIP_E2E=1 ./scripts/test.sh   (everything but the real control-plane suite)
+#        KM_SKIP_BENCH=1 ./scripts/test.sh (without the benchmarks/run.sh --small stage)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -40,6 +41,24 @@ fi
 # Python test suites of tests/ (kubectl byte equality, real clients, e2e control plane).
 if [ -d tests/py ] || [ -d tests/e2e ]; then
   stage "python test suites (tests/)" bash scripts/pytest-suites.sh
+fi
+# The side-by-side benchmarks of BENCHMARKS.md at CI size, so that benchmarks/run.sh cannot rot.
+# Last: it reuses the control plane the e2e suite built (~/.cache/kubemetrics), the Python wheel in
+# bindings-python/.venv and the addon in bindings-node/ that the binding stages built (their rows are
+# skipped, saying so, when a binding is absent). Scratch results dir; BENCHMARKS.md and
+# benchmarks/results are not touched. It fails when the script fails, never because of a figure.
+bench_small() {
+  local tmp rc=0
+  tmp=$(mktemp -d)
+  bash benchmarks/run.sh --small --results "$tmp" --markdown "" || rc=$?
+  if [ "$rc" -eq 0 ]; then  # the renderer too, into a scratch file
+    python3 benchmarks/report.py --results "$tmp" --markdown "$tmp/BENCHMARKS.md" && sed -n '/BEGIN kubemetrics-bench/,$p' "$tmp/BENCHMARKS.md" || rc=$?
+  fi
+  rm -rf "$tmp"
+  return "$rc"
+}
+if [ -f benchmarks/run.sh ] && [ "${KM_SKIP_BENCH:-0}" != 1 ]; then
+  stage "benchmarks (run.sh --small, figures not asserted)" bench_small
 fi
 
 echo

@@ -13,10 +13,17 @@
 // Run:           node benchmarks/bench.mjs [--pods 100000] [--runs 5]
 //
 // Both clients read the same server process; runs alternate between the two; the median is kept.
+//
+// `--quantity-only [--repeat 5] [--seconds 0.2] [--json FILE]` (what benchmarks/run.sh calls) times
+// only parse, parse + number and parse + millis over the ten values of core/benches/quantity.rs
+// (the criterion benchmark; the list is read from that file), no server: one timed loop handles all
+// ten values like one criterion iteration, the sides alternate, each keeps its best; ns per value.
+// KM_NODE_ADDON=path/to/kubemetrics.node loads that addon instead of ../index.js (run.sh builds a
+// release addon into a scratch folder so that the package's own files stay as they are).
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
@@ -25,7 +32,7 @@ import { quantityToScalar, add } from '@kubernetes/client-node/dist/util.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..', '..')
-const km = createRequire(import.meta.url)('../index.js')
+const km = createRequire(import.meta.url)(process.env.KM_NODE_ADDON ? path.resolve(process.env.KM_NODE_ADDON) : '../index.js')
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -117,7 +124,101 @@ function parseClientNode (strings) {
   return { time: ms(t0), sum }
 }
 
+// --- quantity operations alone (--quantity-only) -----------------------------------------------
+
+function criterionValues () {
+  const src = readFileSync(path.join(root, 'core', 'benches', 'quantity.rs'), 'utf8')
+  const m = /const VALUES: &\[&str\] = &\[([\s\S]*?)\];/.exec(src)
+  if (!m) throw new Error('no `const VALUES` in core/benches/quantity.rs')
+  return [...m[1].matchAll(/"([^"]*)"/g)].map((x) => x[1])
+}
+
+let sink
+// One loop function per side and operation, so that each call site sees one callee.
+const QUANTITY_OPS = [
+  {
+    key: 'parse',
+    kubemetrics: 'new Quantity(s)',
+    official: 'quantityToScalar(s)',
+    check: (s) => [new km.Quantity(s).toNumber(), Number(quantityToScalar(s))],
+    ours: (values, n) => { for (let i = 0; i < n; i++) for (const s of values) sink = new km.Quantity(s) },
+    theirs: (values, n) => { for (let i = 0; i < n; i++) for (const s of values) sink = quantityToScalar(s) }
+  },
+  {
+    key: 'parse_float',
+    kubemetrics: 'new Quantity(s).toNumber()',
+    official: 'Number(quantityToScalar(s))',
+    check: (s) => [new km.Quantity(s).toNumber(), Number(quantityToScalar(s))],
+    ours: (values, n) => { for (let i = 0; i < n; i++) for (const s of values) sink = new km.Quantity(s).toNumber() },
+    theirs: (values, n) => { for (let i = 0; i < n; i++) for (const s of values) sink = Number(quantityToScalar(s)) }
+  },
+  {
+    key: 'parse_milli',
+    kubemetrics: 'new Quantity(s).milliValue',
+    official: 'Math.ceil(Number(quantityToScalar(s)) * 1000)',
+    check: (s) => [Number(new km.Quantity(s).milliValue), Math.ceil(Number(quantityToScalar(s)) * 1000)],
+    ours: (values, n) => { for (let i = 0; i < n; i++) for (const s of values) sink = new km.Quantity(s).milliValue },
+    theirs: (values, n) => { for (let i = 0; i < n; i++) for (const s of values) sink = Math.ceil(Number(quantityToScalar(s)) * 1000) }
+  }
+]
+
+function quantityOnly () {
+  const values = criterionValues()
+  const repeat = arg('repeat', 5)
+  const seconds = arg('seconds', 0.2)
+  const jsonIndex = process.argv.indexOf('--json')
+  const timed = (loop, n) => { const t0 = process.hrtime.bigint(); loop(values, n); return Number(process.hrtime.bigint() - t0) }
+  const rows = {}
+  for (const op of QUANTITY_OPS) {
+    for (const s of values) {
+      const [a, b] = op.check(s)
+      if (a !== b) throw new Error(`${op.key} of ${s}: kubemetrics ${a}, client-node ${b}`)
+    }
+    const sides = { kubemetrics: op.ours, official: op.theirs }
+    const passes = {}
+    for (const [side, loop] of Object.entries(sides)) {
+      // Warm up (JIT), then passes per timing for about `seconds`.
+      let n = 1
+      while (timed(loop, n) < 0.02e9) n *= 2
+      passes[side] = Math.max(1, Math.round(n * seconds / (timed(loop, n) / 1e9)))
+    }
+    const best = { kubemetrics: Infinity, official: Infinity }
+    for (let r = 0; r < repeat; r++) {
+      for (const [side, loop] of Object.entries(sides)) {
+        globalThis.gc?.()
+        best[side] = Math.min(best[side], timed(loop, passes[side]) / passes[side])
+      }
+    }
+    rows[op.key] = {
+      kubemetrics: op.kubemetrics,
+      official: op.official,
+      kubemetrics_ns_per_value: best.kubemetrics / values.length,
+      official_ns_per_value: best.official / values.length
+    }
+    const r = rows[op.key]
+    console.log(`node ${op.key.padEnd(12)} ${op.kubemetrics.padEnd(28)} ${r.kubemetrics_ns_per_value.toFixed(0).padStart(8)} ns/value   ` +
+      `${op.official.padEnd(46)} ${r.official_ns_per_value.toFixed(0).padStart(8)} ns/value   ratio ${(r.official_ns_per_value / r.kubemetrics_ns_per_value).toFixed(2)}x`)
+  }
+  const clientNode = JSON.parse(readFileSync(path.join(here, '..', 'node_modules', '@kubernetes', 'client-node', 'package.json'), 'utf8')).version
+  const out = {
+    node: process.version,
+    client_node: clientNode,
+    addon: process.env.KM_NODE_ADDON ? path.resolve(process.env.KM_NODE_ADDON) : path.join(here, '..', 'index.js'),
+    values,
+    repeat,
+    loadavg: loadavg(),
+    cpus: cpus().length,
+    rows
+  }
+  if (jsonIndex !== -1) writeFileSync(process.argv[jsonIndex + 1], JSON.stringify(out, null, 1) + '\n')
+}
+
 // --- run -----------------------------------------------------------------------------------
+
+if (process.argv.includes('--quantity-only')) {
+  quantityOnly()
+  process.exit(0)
+}
 
 const server = await startServer()
 try {

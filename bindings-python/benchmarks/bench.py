@@ -9,11 +9,20 @@
 
 Usage (build both in release mode first, see BENCHMARKS.md):
     python bench.py [--cli target/release/kubemetrics] [--pods 100000] [--rounds 3]
+    python bench.py --quantity-only [--repeat 5] [--seconds 0.2] [--json FILE]
+
+``--quantity-only`` is what ``benchmarks/run.sh`` calls: parse, parse + ``float``, parse + millis
+over the ten metrics-server values of ``core/benches/quantity.rs`` (the criterion benchmark, whose
+list is read from that file), each timed loop handling all ten values like one criterion iteration;
+the two sides alternate and each keeps its best repeat; JSON (ns per value) to ``--json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import re
 import statistics
 import subprocess
 import sys
@@ -32,6 +41,15 @@ import kubemetrics
 
 REPO = Path(__file__).resolve().parents[2]
 VALUES = ["250264852n", "8318172Ki", "1500m", "969654n", "15012Ki", "1630534153n", "13280692Ki", "100M", "1Gi", "12e6", "4710169n", "12533760"]
+
+
+def criterion_values() -> list[str]:
+    """The ten values of the criterion benchmark (core/benches/quantity.rs), the one list all sides use."""
+    src = (REPO / "core" / "benches" / "quantity.rs").read_text()
+    m = re.search(r"const VALUES: &\[&str\] = &\[(.*?)\];", src, re.S)
+    if not m:
+        raise SystemExit("no `const VALUES` in core/benches/quantity.rs")
+    return re.findall(r'"([^"]*)"', m.group(1))
 
 
 def per_value_ns(fn: Callable[[str], object], repeat: int = 5, number: int = 20000) -> float:
@@ -54,6 +72,62 @@ def bench_quantity() -> None:
     print(f"kubemetrics.Quantity(s)              {ours:10.0f} ns/value")
     print(f"kubernetes.utils.parse_quantity(s)   {theirs:10.0f} ns/value")
     print(f"ratio (official / kubemetrics)       {theirs / ours:10.1f}x")
+
+
+Quantity = kubemetrics.Quantity
+# (key, what kubemetrics does, what the official client does): the same result on both sides.
+QUANTITY_OPS: list[tuple[str, str, Callable[[str], object], str, Callable[[str], object]]] = [
+    ("parse", "Quantity(s)", Quantity, "parse_quantity(s)", parse_quantity),
+    ("parse_float", "float(Quantity(s))", lambda s: float(Quantity(s)),
+     "float(parse_quantity(s))", lambda s: float(parse_quantity(s))),
+    ("parse_milli", "Quantity(s).milli_value", lambda s: Quantity(s).milli_value,
+     "math.ceil(parse_quantity(s) * 1000)", lambda s: math.ceil(parse_quantity(s) * 1000)),
+]
+
+
+def bench_quantity_ops(values: list[str], repeat: int, seconds: float) -> dict[str, Any]:
+    """Each op on both sides over ``values``; one timed call = one pass over all values (the
+    criterion loop shape). The sides alternate repeat after repeat; each keeps its best."""
+    rows: dict[str, Any] = {}
+    for key, ours_name, ours, theirs_name, theirs in QUANTITY_OPS:
+        for v in values:  # same values, same answers (the parsed values compared as decimals)
+            a, b = ours(v), theirs(v)
+            assert (a.to_decimal() if isinstance(a, Quantity) else a) == b, (key, v, a, b)
+
+        def loop(fn: Callable[[str], object]) -> Callable[[], None]:
+            def run() -> None:
+                for v in values:
+                    fn(v)
+            return run
+
+        timers = {"kubemetrics": timeit.Timer(loop(ours)), "official": timeit.Timer(loop(theirs))}
+        # Passes per timing: enough for `seconds` on the slower side (autorange's estimate).
+        number = {}
+        for side, t in timers.items():
+            n, took = t.autorange()
+            number[side] = max(1, int(n * seconds / max(took, 1e-9)))
+        best = {side: math.inf for side in timers}
+        for _ in range(repeat):
+            for side, t in timers.items():
+                best[side] = min(best[side], t.timeit(number[side]) / number[side])
+        rows[key] = {"kubemetrics": ours_name, "official": theirs_name,
+                     "kubemetrics_ns_per_value": best["kubemetrics"] / len(values) * 1e9,
+                     "official_ns_per_value": best["official"] / len(values) * 1e9}
+    return rows
+
+
+def quantity_only(repeat: int, seconds: float, json_out: Path | None) -> None:
+    values = criterion_values()
+    rows = bench_quantity_ops(values, repeat, seconds)
+    native = getattr(kubemetrics, "_native", None)
+    out = {"python": sys.version.split()[0], "kubernetes": kubernetes.__version__, "kubemetrics": kubemetrics.__version__,
+           "native_module": getattr(native, "__file__", None), "values": values, "repeat": repeat, "rows": rows}
+    for key, r in rows.items():
+        print(f"python {key:12} {r['kubemetrics']:28} {r['kubemetrics_ns_per_value']:8.0f} ns/value   "
+              f"{r['official']:36} {r['official_ns_per_value']:8.0f} ns/value   "
+              f"ratio {r['official_ns_per_value'] / r['kubemetrics_ns_per_value']:.2f}x")
+    if json_out:
+        json_out.write_text(json.dumps(out, indent=1) + "\n")
 
 
 def top_pods_kubemetrics(kubeconfig: str) -> tuple[int, Any, Any]:
@@ -125,7 +199,14 @@ def main() -> int:
     parser.add_argument("--cli", type=Path, default=REPO / "target" / "release" / "kubemetrics")
     parser.add_argument("--pods", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quantity-only", action="store_true", help="only the quantity operations over the criterion values")
+    parser.add_argument("--repeat", type=int, default=5, help="--quantity-only: timings per side and operation (best kept)")
+    parser.add_argument("--seconds", type=float, default=0.2, help="--quantity-only: about how long one timing lasts")
+    parser.add_argument("--json", type=Path, help="--quantity-only: write the figures there")
     args = parser.parse_args()
+    if args.quantity_only:
+        quantity_only(args.repeat, args.seconds, args.json)
+        return 0
     print(f"python {sys.version.split()[0]}, kubemetrics {kubemetrics.__version__}, kubernetes {kubernetes.__version__}")
     bench_quantity()
     bench_top_pods(args.cli, args.pods, args.rounds)
