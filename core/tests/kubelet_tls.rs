@@ -134,6 +134,14 @@ async fn serving_certificates_are_verified_by_default() {
         scrape_exact(&right, node).await;
         scrape_exact(&right, node).await;
     }
+    // Past the keep-alive budget (the open-file limit), a connection per scrape: same answers.
+    assert!(right.keep_alive_budget() > 0);
+    for node in &inventory {
+        for _ in 0..2 {
+            let body = right.get_with(&node.addr.to_string(), "/metrics/resource", false).await.expect("scrape without keep-alive");
+            assert_eq!(parse_metrics_resource(&body, 0).expect("parses").len(), node.pods.iter().map(|p| p.containers.len()).sum::<usize>());
+        }
+    }
 
     // --kubelet-insecure-tls: no verification at all.
     let insecure = KubeletClient::new(options(|o| o.insecure_tls = true)).expect("client");

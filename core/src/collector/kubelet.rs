@@ -102,7 +102,46 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 #[derive(Clone)]
 pub struct KubeletClient {
     http: HttpClient<Connector, Empty<Bytes>>,
+    /// The same client without idle connections, for kubelets beyond [`Self::keep_alive_budget`].
+    once: HttpClient<Connector, Empty<Bytes>>,
+    keep_alive_budget: usize,
     options: Arc<KubeletOptions>,
+}
+
+/// File descriptors kept free of idle kubelet connections: scrapes in flight, the API server's
+/// watches, served clients, certificates and logs.
+const FD_HEADROOM: u64 = 2048;
+
+/// How many kubelets may keep an idle connection: the open-file limit (raised to its hard limit
+/// first, as Go programs such as metrics-server do) minus [`FD_HEADROOM`]. Past it, kubelets are
+/// scraped over a connection closed after each scrape instead of failing with "too many open
+/// files".
+pub fn keep_alive_budget() -> usize {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed by pointer.
+        let soft = unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return usize::MAX;
+            }
+            if lim.rlim_cur < lim.rlim_max {
+                let raised = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    lim.rlim_cur = lim.rlim_max;
+                }
+            }
+            lim.rlim_cur
+        };
+        if soft == libc::RLIM_INFINITY {
+            return usize::MAX;
+        }
+        usize::try_from(soft.saturating_sub(FD_HEADROOM)).unwrap_or(usize::MAX)
+    }
+    #[cfg(not(unix))]
+    {
+        usize::MAX
+    }
 }
 
 impl std::fmt::Debug for KubeletClient {
@@ -156,8 +195,14 @@ impl KubeletClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(1)
             .http1_read_buf_exact_size(8192)
-            .build(connector);
-        Ok(KubeletClient { http: client, options: Arc::new(options) })
+            .build(connector.clone());
+        let once = HttpClient::builder(TokioExecutor::new()).pool_max_idle_per_host(0).http1_read_buf_exact_size(8192).build(connector);
+        Ok(KubeletClient { http: client, once, keep_alive_budget: keep_alive_budget(), options: Arc::new(options) })
+    }
+
+    /// How many kubelets keep an idle connection between scrapes (see [`keep_alive_budget`]).
+    pub fn keep_alive_budget(&self) -> usize {
+        self.keep_alive_budget
     }
 
     /// The options in use.
@@ -165,8 +210,15 @@ impl KubeletClient {
         &self.options
     }
 
-    /// GETs `path` from the kubelet at `address` (`host:port`), within the request timeout.
+    /// GETs `path` from the kubelet at `address` (`host:port`), within the request timeout,
+    /// keeping the connection for the next scrape.
     pub async fn get(&self, address: &str, path: &str) -> std::result::Result<Bytes, ScrapeFailure> {
+        self.get_with(address, path, true).await
+    }
+
+    /// [`get`](Self::get), closing the connection afterwards unless `keep_alive`.
+    pub async fn get_with(&self, address: &str, path: &str, keep_alive: bool) -> std::result::Result<Bytes, ScrapeFailure> {
+        let http = if keep_alive { &self.http } else { &self.once };
         let fail = |class, message: String| ScrapeFailure { class, message, status: None };
         let uri = format!("{}://{address}{path}", self.options.scheme);
         let mut req = http::Request::get(&uri).header(http::header::ACCEPT, "text/plain, application/json");
@@ -175,7 +227,7 @@ impl KubeletClient {
         }
         let req = req.body(Empty::new()).map_err(|e| fail(ScrapeErrorClass::Other, format!("bad request {uri}: {e}")))?;
         let work = async {
-            let resp = self.http.request(req).await.map_err(|e| classify(&uri, &e))?;
+            let resp = http.request(req).await.map_err(|e| classify(&uri, &e))?;
             let status = resp.status();
             if !status.is_success() {
                 let class = if status == 401 || status == 403 { ScrapeErrorClass::Auth } else { ScrapeErrorClass::Other };

@@ -68,6 +68,7 @@ struct Inner {
     in_flight: Mutex<HashSet<String>>,
     failures: Mutex<HashMap<String, u32>>,
     cycle: AtomicU64,
+    warned_keep_alive: AtomicBool,
 }
 
 /// The served snapshot and how it was built.
@@ -115,6 +116,7 @@ impl Collector {
                 in_flight: Mutex::default(),
                 failures: Mutex::default(),
                 cycle: AtomicU64::new(0),
+                warned_keep_alive: AtomicBool::new(false),
             }),
         })
     }
@@ -181,6 +183,14 @@ impl Collector {
         }
         let spread = if spread_out { inner.options.resolution.mul_f64(0.8) } else { Duration::ZERO };
         let count = nodes.len().max(1) as u32;
+        let budget = inner.client.keep_alive_budget();
+        if nodes.len() > budget && !inner.warned_keep_alive.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                nodes = nodes.len(),
+                keep_alive = budget,
+                "more kubelets than the open-file limit allows idle connections for: the rest are scraped over a new connection each time (raise `ulimit -n` to avoid the extra TLS handshakes)"
+            );
+        }
         let mut tasks = tokio::task::JoinSet::new();
         for (i, node) in nodes.into_iter().enumerate() {
             let failures = inner.failures.lock().unwrap_or_else(|e| e.into_inner()).get(&node.name).copied().unwrap_or(0);
@@ -195,11 +205,12 @@ impl Collector {
             }
             let this = self.clone();
             let delay = spread * i as u32 / count;
+            let keep_alive = i < budget;
             tasks.spawn(async move {
                 tokio::time::sleep_until(tokio::time::Instant::from_std(tick + delay)).await;
                 let _permit = this.inner.permits.acquire().await;
                 if this.inner.inventory.has_node(&node.name) {
-                    this.scrape(&node).await;
+                    this.scrape_node(&node, keep_alive).await;
                 }
                 this.inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&node.name);
             });
@@ -217,13 +228,17 @@ impl Collector {
 
     /// Scrapes one node now and stores the result.
     pub async fn scrape(&self, node: &NodeTarget) {
+        self.scrape_node(node, true).await
+    }
+
+    async fn scrape_node(&self, node: &NodeTarget, keep_alive: bool) {
         let inner = &self.inner;
         let started = Instant::now();
         let result = match &node.address {
             None => {
                 Err(ScrapeFailure { class: ScrapeErrorClass::Dns, message: format!("node {} has no address of a preferred type", node.name), status: None })
             }
-            Some(address) => self.fetch(address, &node.path).await,
+            Some(address) => self.fetch(address, &node.path, keep_alive).await,
         };
         let unix_now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
         inner.stats.kubelet_request(&node.name, started.elapsed().as_secs_f64(), result.is_ok(), unix_now);
@@ -250,11 +265,11 @@ impl Collector {
         inner.generation.fetch_add(1, Ordering::Relaxed);
     }
 
-    async fn fetch(&self, address: &str, path: &str) -> std::result::Result<crate::scrape::NodeScrape, ScrapeFailure> {
+    async fn fetch(&self, address: &str, path: &str, keep_alive: bool) -> std::result::Result<crate::scrape::NodeScrape, ScrapeFailure> {
         let client = &self.inner.client;
-        let body = match client.get(address, path).await {
+        let body = match client.get_with(address, path, keep_alive).await {
             Err(f) if f.status == Some(404) && self.inner.options.summary_fallback => {
-                let body = client.get(address, "/stats/summary").await?;
+                let body = client.get_with(address, "/stats/summary", keep_alive).await?;
                 let at = crate::scrape::from_timestamp(now());
                 return decode_summary(&body, at, &Default::default()).map(|(scrape, _node)| scrape).map_err(|e| ScrapeFailure {
                     class: ScrapeErrorClass::Parse,
