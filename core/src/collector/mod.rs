@@ -363,16 +363,17 @@ impl MetricsProvider for Collector {
             if slot.generation == generation || age < min_age {
                 return slot.snapshot.clone();
             }
-            // Too old to answer with (a client would notice): build now, as the first time.
-            if age >= min_age * 2 && !slot.building {
-                drop(slot);
-                self.rebuild();
-                return self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner()).snapshot.clone();
-            }
             if slot.building {
                 return slot.snapshot.clone();
             }
             slot.building = true;
+            // Too old to answer with (a client would notice): build now, as the first time,
+            // while concurrent requests keep the previous one.
+            if age >= min_age * 2 {
+                drop(slot);
+                self.rebuild();
+                return self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner()).snapshot.clone();
+            }
             let this = self.clone();
             let current = slot.snapshot.clone();
             match tokio::runtime::Handle::try_current() {
