@@ -14,10 +14,6 @@ fn duration(s: &str) -> Result<Duration, String> {
 }
 
 /// Trims the items of a comma-separated flag and drops empty ones.
-fn list(items: &[String]) -> Vec<String> {
-    items.iter().map(|s| s.trim()).filter(|x| !x.is_empty()).map(str::to_string).collect()
-}
-
 /// metrics-server flags that kubemetrics accepts and ignores (with a warning), so existing
 /// manifests keep working.
 pub const IGNORED_FLAGS: &[&str] = &[
@@ -267,7 +263,7 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
         core.clone(),
         args.node_selector.clone(),
         AddressOptions {
-            preferred_types: list(&args.kubelet_preferred_address_types),
+            preferred_types: kubemetrics::server::flag_list(&args.kubelet_preferred_address_types),
             port: args.kubelet_port,
             use_node_status_port: args.kubelet_use_node_status_port,
         },

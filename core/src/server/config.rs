@@ -77,7 +77,8 @@ impl Default for ServeConfig {
     }
 }
 
-fn clean(items: &[String]) -> Vec<String> {
+/// A comma-separated flag's values, trimmed, empty ones dropped.
+pub fn flag_list(items: &[String]) -> Vec<String> {
     items.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
@@ -101,11 +102,11 @@ impl ServeConfig {
         let mut auth = AuthOptions {
             client_ca: certs(&self.client_ca_file)?,
             requestheader_ca: certs(&self.requestheader_client_ca_file)?,
-            requestheader_allowed_names: clean(&self.requestheader_allowed_names),
-            username_headers: clean(&self.requestheader_username_headers),
-            group_headers: clean(&self.requestheader_group_headers),
-            extra_headers_prefix: clean(&self.requestheader_extra_headers_prefix),
-            always_allow_paths: clean(&self.authorization_always_allow_paths),
+            requestheader_allowed_names: flag_list(&self.requestheader_allowed_names),
+            username_headers: flag_list(&self.requestheader_username_headers),
+            group_headers: flag_list(&self.requestheader_group_headers),
+            extra_headers_prefix: flag_list(&self.requestheader_extra_headers_prefix),
+            always_allow_paths: flag_list(&self.authorization_always_allow_paths),
             anonymous: self.anonymous_auth,
             always_allow_authenticated: self.authorization_always_allow_authenticated,
         };

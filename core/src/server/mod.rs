@@ -12,7 +12,7 @@ pub mod served_pod;
 pub mod tls;
 
 pub use auth::{AuthOptions, Authenticator, Decision};
-pub use config::ServeConfig;
+pub use config::{ServeConfig, flag_list};
 pub use provider::{MetricsProvider, MetricsSnapshot, StaticProvider};
 pub use self_metrics::{ScrapeErrorClass, ServerMetrics};
 pub use served_pod::{ServedContainer, ServedPod, SharedLabels};
