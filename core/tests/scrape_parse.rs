@@ -1,4 +1,4 @@
-//! The `/metrics/resource` parser on every captured kubelet body in shared/fixtures/kubelet, plus
+//! The `/metrics/resource` parser on every captured kubelet body in tests/fixtures/kubelet, plus
 //! property tests: arbitrary bytes never panic, and good lines around a bad one still parse.
 
 use kubemetrics::scrape::parse::{ParseOptions, Parser, parse_metrics_resource};
@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use std::path::PathBuf;
 
 fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/kubelet")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/kubelet")
 }
 
 fn fixture(name: &str) -> Vec<u8> {

@@ -46,7 +46,7 @@ fn bench_parse(name: &str, body: &[u8]) {
 #[ignore]
 fn parser_throughput() {
     let fixture =
-        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/kubelet/metrics-resource-kind-70pods.prom")).expect("fixture");
+        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/kubelet/metrics-resource-kind-70pods.prom")).expect("fixture");
     bench_parse("kind 70-pod fixture", &fixture);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let body = rt.block_on(async {
