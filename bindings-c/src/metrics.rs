@@ -4,7 +4,7 @@
 use crate::error::{Failure, guard, guard_value, km_status};
 use crate::ffi::{arg, arg_str, at, cstring, free_handle, handle, string_pairs};
 use crate::quantity::km_quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kubemetrics::metrics::Time;
 use kubemetrics::metrics::Usage;
 use kubemetrics::{ContainerMetrics, ErrorKind, NodeMetrics, PodMetrics};
 use std::ffi::{CString, c_char};

@@ -81,7 +81,7 @@ fn a_panic_becomes_km_status_panic_and_never_unwinds() {
 
 #[test]
 fn nul_bytes_in_server_strings_are_api_errors_and_messages_are_escaped() {
-    let mut node = kubemetrics::loopback_api::fixtures::make_node_metrics("node-\0x", "1", "1Ki", &[]);
+    let mut node = kubemetrics::testkit::loopback_api::fixtures::make_node_metrics("node-\0x", "1", "1Ki", &[]);
     let e = km_node_metrics_list::new(vec![node.clone()]).expect_err("NUL in a name");
     assert_eq!(e.status(), km_status::Api);
     node.metadata.name = Some("ok".into());

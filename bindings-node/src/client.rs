@@ -303,7 +303,7 @@ impl Client {
         options: Option<CustomMetricOptions>,
     ) -> Result<PromiseRaw<'env, RawValue>> {
         let client = self.inner.clone();
-        let object = kubemetrics::custom::ObjectRef::from(object);
+        let object = kubemetrics::metrics::custom::ObjectRef::from(object);
         let metric_selector = options.unwrap_or_default().metric_selector;
         spawn(env, async move { client.get_custom_metric(&object, &metric, metric_selector.as_deref()).await }, |env, v| wire::to_js(env, &v, Shape::Value))
     }

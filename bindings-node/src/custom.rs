@@ -20,14 +20,14 @@ pub struct MetricObject {
     pub name: String,
 }
 
-impl From<MetricObject> for kubemetrics::custom::ObjectRef {
+impl From<MetricObject> for kubemetrics::metrics::custom::ObjectRef {
     fn from(o: MetricObject) -> Self {
-        kubemetrics::custom::ObjectRef { namespace: o.namespace, resource: o.resource, name: o.name }
+        kubemetrics::metrics::custom::ObjectRef { namespace: o.namespace, resource: o.resource, name: o.name }
     }
 }
 
-impl From<&kubemetrics::custom::ObjectRef> for MetricObject {
-    fn from(o: &kubemetrics::custom::ObjectRef) -> Self {
+impl From<&kubemetrics::metrics::custom::ObjectRef> for MetricObject {
+    fn from(o: &kubemetrics::metrics::custom::ObjectRef) -> Self {
         MetricObject { namespace: o.namespace.clone(), resource: o.resource.clone(), name: o.name.clone() }
     }
 }

@@ -473,7 +473,7 @@ impl core_custom::CustomMetricsProvider for JsCustomProvider {
 
     fn metric_by_name<'a>(
         &'a self,
-        object: &'a kubemetrics::custom::ObjectRef,
+        object: &'a kubemetrics::metrics::custom::ObjectRef,
         metric: &'a str,
         metric_selector: &'a kubemetrics::selector::LabelSelector,
     ) -> BoxFuture<'a, KmResult<MetricValue>> {
@@ -533,7 +533,7 @@ impl core_custom::CustomMetricsProvider for JsCustomProvider {
                 Ok(named
                     .into_iter()
                     .map(|(name, QuantityLike(q))| {
-                        let object = kubemetrics::custom::ObjectRef { namespace: namespace.clone(), resource: resource.clone(), name };
+                        let object = kubemetrics::metrics::custom::ObjectRef { namespace: namespace.clone(), resource: resource.clone(), name };
                         MetricValue::for_object(&object, &metric, &metric_selector, q)
                     })
                     .collect())

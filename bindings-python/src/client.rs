@@ -5,7 +5,7 @@ use crate::custom::{PyExternalMetricValue, PyMetricValue};
 use crate::errors::to_py_err;
 use crate::metrics::{PyNodeMetrics, PyPodMetrics};
 use crate::top::{PyNodeRow, PyPodRequests, PyTopPods};
-use kubemetrics::custom::ObjectRef;
+use kubemetrics::metrics::custom::ObjectRef;
 use kubemetrics::top::{SortBy, TopNodeOptions, TopPodOptions};
 use kubemetrics::{Client, ConnectionSettings, ListOptions};
 use pyo3::exceptions::PyValueError;

@@ -1,7 +1,7 @@
 //! Conversions between core values and Python objects, shared by every class.
 
 use crate::quantity::{PyQuantity, QuantityLike};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kubemetrics::metrics::Time;
 use kubemetrics::metrics::Usage;
 use kubemetrics::{Error, ErrorKind, GoDuration};
 use pyo3::IntoPyObjectExt;

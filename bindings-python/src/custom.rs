@@ -3,7 +3,7 @@
 
 use crate::convert::*;
 use crate::quantity::{PyQuantity, QuantityLike};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kubemetrics::metrics::meta::LabelSelector;
 use kubemetrics::metrics::custom::{DescribedObject, ExternalMetricValue, MetricIdentifier, MetricValue};
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyValueError;

@@ -2,7 +2,7 @@
 
 use crate::convert::*;
 use crate::quantity::{PyQuantity, QuantityLike};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kubemetrics::metrics::ObjectMeta;
 use kubemetrics::metrics::to_wire_json;
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;

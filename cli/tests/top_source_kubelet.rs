@@ -2,9 +2,9 @@
 //! same rows as the Metrics API served by the collector, on a simulated fleet.
 
 use kubemetrics::collector::{AddressOptions, Collector, CollectorOptions, Inventory, KubeletOptions, NodeTarget};
-use kubemetrics::loopback_api::{ClusterState, LoopbackApiServer, MetricsSource};
+use kubemetrics::testkit::loopback_api::{ClusterState, LoopbackApiServer, MetricsSource};
 use kubemetrics::server::{MetricsProvider, ServerMetrics};
-use kubemetrics::simulate::{Fleet, FleetConfig};
+use kubemetrics::testkit::simulate::{Fleet, FleetConfig};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;

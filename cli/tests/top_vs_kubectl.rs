@@ -4,7 +4,7 @@
 
 mod support;
 
-use kubemetrics::loopback_api::Fault;
+use kubemetrics::testkit::loopback_api::Fault;
 use support::{Cluster, varied_state};
 
 fn assert_same(cluster: &Cluster, args: &[&str]) {

@@ -1,6 +1,6 @@
 //! The Metrics API client against the loopback API server: every method, every error kind.
 
-use kubemetrics::loopback_api::{ClusterState, Fault, LoopbackApiServer, fixtures};
+use kubemetrics::testkit::loopback_api::{ClusterState, Fault, LoopbackApiServer, fixtures};
 use kubemetrics::top::{SortBy, TopNodeOptions, TopPodOptions};
 use kubemetrics::{Client, ErrorKind, ListOptions};
 use std::time::Duration;

@@ -6,7 +6,7 @@
 use kubemetrics::collector::{AddressOptions, Collector, CollectorOptions, Inventory, KubeletClient, KubeletOptions, NodeTarget};
 use kubemetrics::scrape::parse_metrics_resource;
 use kubemetrics::server::{ScrapeErrorClass, ServerMetrics};
-use kubemetrics::simulate::{Fleet, FleetConfig, FleetTls, NodeInfo};
+use kubemetrics::testkit::simulate::{Fleet, FleetConfig, FleetTls, NodeInfo};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -7,8 +7,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use kubemetrics::scrape::parse::{ParseOptions, Parser};
-use kubemetrics::scrape::{IssueKind, MetricsStore, NodeScrape, StoreConfig, decode_summary, parse_metrics_resource};
-use kubemetrics::simulate::{Faults, Fleet, FleetConfig, SimContainer, SimPod};
+use kubemetrics::scrape::{IssueKind, NodeScrape, decode_summary, parse_metrics_resource};
+use kubemetrics::store::{MetricsStore, StoreConfig};
+use kubemetrics::testkit::simulate::{Faults, Fleet, FleetConfig, SimContainer, SimPod};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

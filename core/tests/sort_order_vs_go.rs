@@ -3,7 +3,7 @@
 //! input and checks that `top` orders ties exactly like it, for sizes where Go switches from
 //! insertion sort to pdqsort, heapsort fallbacks and pattern breaking.
 
-use kubemetrics::loopback_api::fixtures::make_pod_metrics;
+use kubemetrics::testkit::loopback_api::fixtures::make_pod_metrics;
 use kubemetrics::top::{SortBy, TopPodOptions, top_pods_from};
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! km-bench-fleet: the benchmark's helper process. Everything it binds or dials is 127.0.0.1.
 //!
-//! `fleet`: starts a simulated kubelet fleet (`kubemetrics::simulate::Fleet`), serves every
+//! `fleet`: starts a simulated kubelet fleet (`kubemetrics::testkit::simulate::Fleet`), serves every
 //! node's `/metrics/resource` (the fleet's own renderer) over **HTTPS** (rustls, one listener per
 //! node on 127.0.0.1) — the fleet itself only speaks HTTP and metrics-server only HTTPS — and
 //! registers the nodes (kubelet port = the HTTPS port) and their pods (Running) in a real
@@ -18,7 +18,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kubemetrics::simulate::{Fleet, FleetConfig};
+use kubemetrics::testkit::simulate::{Fleet, FleetConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! `kubemetrics get custom|external ...`: read custom and external metrics like the HPA does.
 
 use super::top::{ConnectionArgs, report};
-use kubemetrics::custom::ObjectRef;
+use kubemetrics::metrics::custom::ObjectRef;
 use std::process::ExitCode;
 
 /// `kubemetrics get ...`

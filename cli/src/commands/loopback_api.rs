@@ -1,7 +1,7 @@
 //! `kubemetrics loopback-api`: serves the built-in test cluster on 127.0.0.1 until stopped, for
 //! the binding test suites and for trying `kubemetrics top` without a cluster.
 
-use kubemetrics::loopback_api::{LoopbackApiServer, fixtures};
+use kubemetrics::testkit::loopback_api::{LoopbackApiServer, fixtures};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -232,7 +232,7 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
     };
     let _ = &args.authentication_kubeconfig;
     if args.fixture_metrics {
-        let state = kubemetrics::loopback_api::fixtures::varied();
+        let state = kubemetrics::testkit::loopback_api::fixtures::varied();
         let snapshot = kubemetrics::server::MetricsSnapshot::sorted(state.node_metrics, state.pod_metrics);
         let provider = Arc::new(kubemetrics::server::StaticProvider(Arc::new(snapshot)));
         return serve_with(&args, provider, Arc::new(ServerMetrics::default()), authz).await;
@@ -253,7 +253,7 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
                 scheme: args.kubelet_scheme.clone(),
                 ..Default::default()
             },
-            store: kubemetrics::scrape::StoreConfig { grace_period: args.node_grace_period, ..Default::default() },
+            store: kubemetrics::store::StoreConfig { grace_period: args.node_grace_period, ..Default::default() },
             summary_fallback: true,
         },
         inventory,

@@ -22,7 +22,7 @@
 //! Errors answer `{"error": "..."}` with 400 (bad request), 404 (no such node, pod, container or
 //! path) or 409 (the pod already exists).
 
-use kubemetrics::simulate::{Faults, Fleet, FleetConfig, FleetTls, NodeInfo, SimContainer, SimPod};
+use kubemetrics::testkit::simulate::{Faults, Fleet, FleetConfig, FleetTls, NodeInfo, SimContainer, SimPod};
 use kubemetrics::{Error, ErrorKind};
 use serde_json::{Value, json};
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use kubemetrics::loopback_api::{ClusterState, LoopbackApiServer};
+use kubemetrics::testkit::loopback_api::{ClusterState, LoopbackApiServer};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,7 +26,7 @@ impl std::fmt::Debug for Output {
     }
 }
 
-pub use kubemetrics::loopback_api::fixtures::varied as varied_state;
+pub use kubemetrics::testkit::loopback_api::fixtures::varied as varied_state;
 
 impl Cluster {
     pub fn start(state: ClusterState) -> Cluster {

@@ -1,11 +1,8 @@
 //! [`Client`]: typed reads of the Metrics API (and the Nodes and Pods `top` needs).
 
 mod custom;
-pub(crate) mod errors;
-mod kubelet_source;
 mod settings;
 
-pub use kubelet_source::KubeletSource;
 
 pub use settings::ConnectionSettings;
 
@@ -120,7 +117,7 @@ impl Client {
     pub fn from_config(config: kube::Config) -> Result<Client> {
         let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
         let namespace = config.default_namespace.clone();
-        let inner = kube::Client::try_from(config).map_err(|e| errors::from_kube(e, &server))?;
+        let inner = kube::Client::try_from(config).map_err(|e| crate::error::from_kube(e, &server))?;
         Ok(Client { inner, server, namespace, version: Default::default(), timeout: DEFAULT_TIMEOUT })
     }
 
@@ -153,10 +150,10 @@ impl Client {
             .body(Vec::new())
             .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
         match tokio::time::timeout(self.timeout, self.inner.request_text(req)).await {
-            Ok(result) => result.map_err(|e| errors::from_kube(e, &self.server)),
+            Ok(result) => result.map_err(|e| crate::error::from_kube(e, &self.server)),
             Err(_) => Err(Error::new(
                 ErrorKind::Io,
-                format!("Unable to connect to the server {}: no answer to GET {path} within {:?}", errors::host_port(&self.server), self.timeout),
+                format!("Unable to connect to the server {}: no answer to GET {path} within {:?}", crate::error::host_port(&self.server), self.timeout),
             )),
         }
     }

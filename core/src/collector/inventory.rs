@@ -2,7 +2,7 @@
 //! port, metrics path, labels, readiness) and for each pod only its labels — never whole
 //! objects. Fed by watches of the API server, or set directly (simulated clusters).
 
-use crate::server::SharedLabels;
+use crate::store::SharedLabels;
 use k8s_openapi::api::core::v1::Node;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};

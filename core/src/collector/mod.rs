@@ -9,14 +9,14 @@
 //! never waits for a cycle to finish); unreachable nodes back off; NotReady nodes log quietly.
 
 pub mod inventory;
-pub mod kubelet;
 mod watch;
 
 pub use inventory::{AddressOptions, Inventory, NodeTarget};
-pub use kubelet::{KubeletClient, KubeletOptions, ScrapeFailure};
+pub use crate::scrape::kubelet::{KubeletClient, KubeletOptions, ScrapeFailure};
 
 use crate::error::Result;
-use crate::scrape::{MetricsStore, StoreConfig, decode_summary, parse_metrics_resource};
+use crate::scrape::{decode_summary, parse_metrics_resource};
+use crate::store::{MetricsStore, StoreConfig};
 use crate::server::{MetricsProvider, MetricsSnapshot, ScrapeErrorClass, ServerMetrics};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -6,7 +6,8 @@ pub mod provider;
 pub mod routes;
 mod serve;
 
-pub use provider::{BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, ObjectRef, PushProvider};
+pub use crate::metrics::custom::{ObjectRef, described_kind};
+pub use provider::{BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, PushProvider};
 pub use serve::serve;
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 
 use crate::Quantity;
 use crate::error::{Error, ErrorKind, Result};
-use crate::metrics::custom::{DescribedObject, ExternalMetricValue, MetricIdentifier, MetricValue};
+use crate::metrics::Time;
+use crate::metrics::custom::{ExternalMetricValue, MetricValue, ObjectRef};
 use crate::selector::LabelSelector;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
@@ -25,17 +25,6 @@ pub struct CustomMetricInfo {
     pub metric: String,
     /// Whether the described objects are namespaced.
     pub namespaced: bool,
-}
-
-/// The object a custom metric is asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ObjectRef {
-    /// Namespace (`None` for cluster-scoped objects).
-    pub namespace: Option<String>,
-    /// Plural resource (`pods`).
-    pub resource: String,
-    /// Object name.
-    pub name: String,
 }
 
 /// Serves `custom.metrics.k8s.io`: list, value by object name, values by label selector.
@@ -61,20 +50,6 @@ pub trait ExternalMetricsProvider: Send + Sync + 'static {
     fn list_external_metrics(&self) -> BoxFuture<'_, Result<Vec<String>>>;
     /// The series of `metric` in `namespace` whose labels match `selector`.
     fn external_metric<'a>(&'a self, namespace: &'a str, metric: &'a str, selector: &'a LabelSelector) -> BoxFuture<'a, Result<Vec<ExternalMetricValue>>>;
-}
-
-/// The `kind` and `apiVersion` custom-metrics-apiserver writes for a resource's objects.
-pub fn described_kind(resource: &str) -> (&'static str, &'static str) {
-    match resource {
-        "pods" => ("Pod", "/v1"),
-        "services" => ("Service", "/v1"),
-        "namespaces" => ("Namespace", "/v1"),
-        "nodes" => ("Node", "/v1"),
-        "deployments" => ("Deployment", "apps/v1"),
-        "statefulsets" => ("StatefulSet", "apps/v1"),
-        "ingresses" => ("Ingress", "networking.k8s.io/v1"),
-        _ => ("", ""),
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -137,51 +112,6 @@ impl PushProvider {
         v.timestamp = Time(p.at);
         v
     }
-}
-
-impl MetricValue {
-    /// The value of `metric` for `object`, measured now: `describedObject` filled from the
-    /// object (kind and apiVersion from its resource), `metric.selector` from `metric_selector`.
-    /// What a provider returns from [`CustomMetricsProvider::metric_by_name`].
-    pub fn for_object(object: &ObjectRef, metric: &str, metric_selector: &LabelSelector, value: Quantity) -> MetricValue {
-        let (kind, api_version) = described_kind(&object.resource);
-        MetricValue {
-            described_object: DescribedObject {
-                kind: kind.into(),
-                namespace: object.namespace.clone().unwrap_or_default(),
-                name: object.name.clone(),
-                uid: String::new(),
-                api_version: api_version.into(),
-            },
-            metric: MetricIdentifier { name: metric.into(), selector: selector_object(metric_selector) },
-            timestamp: Time(jiff::Timestamp::now()),
-            window_seconds: None,
-            value,
-        }
-    }
-}
-
-impl ExternalMetricValue {
-    /// One series of external `metric` with `labels`, measured now.
-    pub fn new(metric: &str, labels: BTreeMap<String, String>, value: Quantity) -> ExternalMetricValue {
-        ExternalMetricValue { metric_name: metric.into(), metric_labels: labels, timestamp: Time(jiff::Timestamp::now()), window_seconds: None, value }
-    }
-}
-
-/// A metav1.LabelSelector for the `selector` field (only `matchLabels` of equality requirements).
-fn selector_object(s: &LabelSelector) -> Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector> {
-    if s.is_empty() {
-        return None;
-    }
-    let labels = s
-        .requirements()
-        .iter()
-        .filter_map(|r| match r {
-            crate::selector::LabelRequirement::Equals(k, v) => Some((k.clone(), v.clone())),
-            _ => None,
-        })
-        .collect();
-    Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector { match_labels: Some(labels), match_expressions: None })
 }
 
 fn not_found(metric: &str, resource: &str, name: &str) -> Error {

@@ -4,9 +4,10 @@
 //! errors and timeouts as Kubernetes `Status` responses.
 
 use super::PushProvider;
-use super::provider::{CustomMetricsProvider, ExternalMetricsProvider, ObjectRef};
+use super::provider::{CustomMetricsProvider, ExternalMetricsProvider};
+use crate::metrics::custom::ObjectRef;
 use crate::error::{Error, ErrorKind};
-use crate::loopback_api::http::{self, HttpResponse};
+use crate::server::http::{self, HttpResponse};
 use crate::metrics::custom::{CUSTOM_GROUP, EXTERNAL_GROUP, ExternalMetricValueList, MetricValue, MetricValueList, MetricValueListV1Beta1, MetricValueV1Beta1};
 use crate::metrics::{MetricsKind, Typed};
 use crate::selector::LabelSelector;

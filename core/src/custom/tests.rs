@@ -2,7 +2,7 @@ use super::*;
 use crate::Quantity;
 use std::time::Duration;
 
-fn body(r: crate::loopback_api::http::HttpResponse) -> (u16, serde_json::Value) {
+fn body(r: crate::server::http::HttpResponse) -> (u16, serde_json::Value) {
     let status = r.status().as_u16();
     let bytes = futures::executor::block_on(http_body_util::BodyExt::collect(r.into_body())).map(|b| b.to_bytes()).unwrap_or_default();
     (status, serde_json::from_slice(&bytes).unwrap_or_default())

@@ -3,7 +3,7 @@
 
 use super::meta;
 use crate::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ListMeta, Time};
+use super::meta::{LabelSelector, ListMeta, Time};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -123,3 +123,74 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) ->
 value_list!(MetricValueListV1Beta1, MetricValueV1Beta1, "MetricValueList");
 value_list!(MetricValueList, MetricValue, "MetricValueList");
 value_list!(ExternalMetricValueList, ExternalMetricValue, "ExternalMetricValueList");
+
+/// The object a custom metric is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectRef {
+    /// Namespace (`None` for cluster-scoped objects).
+    pub namespace: Option<String>,
+    /// Plural resource (`pods`).
+    pub resource: String,
+    /// Object name.
+    pub name: String,
+}
+
+/// The `kind` and `apiVersion` custom-metrics-apiserver writes for a resource's objects.
+pub fn described_kind(resource: &str) -> (&'static str, &'static str) {
+    match resource {
+        "pods" => ("Pod", "/v1"),
+        "services" => ("Service", "/v1"),
+        "namespaces" => ("Namespace", "/v1"),
+        "nodes" => ("Node", "/v1"),
+        "deployments" => ("Deployment", "apps/v1"),
+        "statefulsets" => ("StatefulSet", "apps/v1"),
+        "ingresses" => ("Ingress", "networking.k8s.io/v1"),
+        _ => ("", ""),
+    }
+}
+
+impl MetricValue {
+    /// The value of `metric` for `object`, measured now: `describedObject` filled from the
+    /// object (kind and apiVersion from its resource), `metric.selector` from `metric_selector`.
+    /// What a provider returns from [`CustomMetricsProvider::metric_by_name`].
+    pub fn for_object(object: &ObjectRef, metric: &str, metric_selector: &crate::selector::LabelSelector, value: Quantity) -> MetricValue {
+        let (kind, api_version) = described_kind(&object.resource);
+        MetricValue {
+            described_object: DescribedObject {
+                kind: kind.into(),
+                namespace: object.namespace.clone().unwrap_or_default(),
+                name: object.name.clone(),
+                uid: String::new(),
+                api_version: api_version.into(),
+            },
+            metric: MetricIdentifier { name: metric.into(), selector: selector_object(metric_selector) },
+            timestamp: Time(jiff::Timestamp::now()),
+            window_seconds: None,
+            value,
+        }
+    }
+}
+
+impl ExternalMetricValue {
+    /// One series of external `metric` with `labels`, measured now.
+    pub fn new(metric: &str, labels: BTreeMap<String, String>, value: Quantity) -> ExternalMetricValue {
+        ExternalMetricValue { metric_name: metric.into(), metric_labels: labels, timestamp: Time(jiff::Timestamp::now()), window_seconds: None, value }
+    }
+}
+
+/// A metav1.LabelSelector for the `selector` field (only `matchLabels` of equality requirements).
+fn selector_object(s: &crate::selector::LabelSelector) -> Option<meta::LabelSelector> {
+    if s.is_empty() {
+        return None;
+    }
+    let labels = s
+        .requirements()
+        .iter()
+        .filter_map(|r| match r {
+            crate::selector::LabelRequirement::Equals(k, v) => Some((k.clone(), v.clone())),
+            _ => None,
+        })
+        .collect();
+    Some(meta::LabelSelector { match_labels: Some(labels), match_expressions: None })
+}
+

@@ -5,10 +5,11 @@
 
 pub mod custom;
 mod duration;
-pub(crate) mod meta;
+pub mod meta;
 mod resource;
 
 pub use duration::GoDuration;
+pub use meta::{ListMeta, ObjectMeta, Time};
 pub use resource::{
     ContainerMetrics, GROUP, MetricsKind, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, Stamped, Typed, Usage, list_to_wire_json, to_wire_json,
 };

@@ -2,7 +2,7 @@
 
 use super::{GoDuration, meta};
 use crate::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ListMeta, ObjectMeta, Time};
+use super::meta::{ListMeta, ObjectMeta, Time};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
@@ -121,33 +121,31 @@ macro_rules! list_type {
 list_type!(NodeMetricsList, NodeMetrics, "NodeMetricsList");
 list_type!(PodMetricsList, PodMetrics, "PodMetricsList");
 
-macro_rules! k8s_resource {
-    ($ty:ident, $kind:literal, $plural:literal, $scope:ty) => {
-        impl k8s_openapi::Resource for $ty {
-            const API_VERSION: &'static str = "metrics.k8s.io/v1beta1";
-            const GROUP: &'static str = GROUP;
-            const KIND: &'static str = $kind;
-            const VERSION: &'static str = "v1beta1";
-            const URL_PATH_SEGMENT: &'static str = $plural;
-            type Scope = $scope;
-        }
-        impl k8s_openapi::ListableResource for $ty {
-            const LIST_KIND: &'static str = concat!($kind, "List");
-        }
-        impl k8s_openapi::Metadata for $ty {
-            type Ty = ObjectMeta;
-            fn metadata(&self) -> &ObjectMeta {
-                &self.metadata
-            }
-            fn metadata_mut(&mut self) -> &mut ObjectMeta {
-                &mut self.metadata
-            }
-        }
-    };
-}
+/// `k8s_openapi::Resource` impls (feature `client`): API version, kind and URL path segment of
+/// the metrics types, for code that builds Kubernetes API paths generically.
+#[cfg(feature = "client")]
+mod k8s_resource_impls {
+    use super::{GROUP, NodeMetrics, PodMetrics};
 
-k8s_resource!(NodeMetrics, "NodeMetrics", "nodes", k8s_openapi::ClusterResourceScope);
-k8s_resource!(PodMetrics, "PodMetrics", "pods", k8s_openapi::NamespaceResourceScope);
+    macro_rules! k8s_resource {
+        ($ty:ident, $kind:literal, $plural:literal, $scope:ty) => {
+            impl k8s_openapi::Resource for $ty {
+                const API_VERSION: &'static str = "metrics.k8s.io/v1beta1";
+                const GROUP: &'static str = GROUP;
+                const KIND: &'static str = $kind;
+                const VERSION: &'static str = "v1beta1";
+                const URL_PATH_SEGMENT: &'static str = $plural;
+                type Scope = $scope;
+            }
+            impl k8s_openapi::ListableResource for $ty {
+                const LIST_KIND: &'static str = concat!($kind, "List");
+            }
+        };
+    }
+
+    k8s_resource!(NodeMetrics, "NodeMetrics", "nodes", k8s_openapi::ClusterResourceScope);
+    k8s_resource!(PodMetrics, "PodMetrics", "pods", k8s_openapi::NamespaceResourceScope);
+}
 
 /// An object with its `kind` and `apiVersion` written first, as on the wire.
 ///

@@ -72,7 +72,7 @@ fn borrowed_lists_serialize_like_owned_ones_and_stamp_creation() {
     let refs: Vec<&NodeMetrics> = list.items.iter().collect();
     let owned = to_wire_json(&NodeMetricsList { metadata: Default::default(), items: list.items.clone() }, "metrics.k8s.io/v1beta1");
     assert_eq!(list_to_wire_json("NodeMetricsList", "metrics.k8s.io/v1beta1", &refs, None), owned);
-    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time("2026-11-22T10:00:00Z".parse().expect("time"));
+    let now = crate::metrics::Time("2026-11-22T10:00:00Z".parse().expect("time"));
     let stamped = list_to_wire_json("NodeMetricsList", "metrics.k8s.io/v1beta1", &refs, Some(&now));
     assert_eq!(stamped, owned.replace("2019-11-26T06:23:17Z", "2026-11-22T10:00:00Z"));
 }

@@ -21,12 +21,12 @@
 //! # Ok::<(), kubemetrics::Error>(())
 //! ```
 
+#[cfg(feature = "server")]
+pub mod kubelet;
 pub mod parse;
-pub mod store;
 pub mod summary;
 
 pub use parse::{ParseOptions, Parser, parse_metrics_resource};
-pub use store::{ContainerUsage, DetachedPod, MetricsStore, PodUsage, StoreConfig, StoreReport, StoreStats};
 pub use summary::decode_summary;
 
 use std::fmt;

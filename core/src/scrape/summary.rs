@@ -14,7 +14,7 @@
 use super::{ContainerSample, IssueKind, NodeSample, NodeScrape, NodeScrapeBuilder, UnixNanos, from_timestamp};
 use crate::error::{Error, ErrorKind, Result};
 use crate::scrape::parse::ParseOptions;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use crate::metrics::Time;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

@@ -227,7 +227,7 @@ impl Authenticator {
             for prefix in &self.options.extra_headers_prefix {
                 if let Some(key) = k.as_str().strip_prefix(&prefix.to_ascii_lowercase()) {
                     if let Ok(v) = v.to_str() {
-                        extra.entry(crate::loopback_api::http::percent_decode(key)).or_default().push(v.to_string());
+                        extra.entry(crate::server::http::percent_decode(key)).or_default().push(v.to_string());
                     }
                 }
             }

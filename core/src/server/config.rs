@@ -136,7 +136,7 @@ async fn fill_from_cluster(auth: &mut AuthOptions, kube: &kube::Client) -> Resul
             return Ok(());
         }
         Err(e) => {
-            let e = crate::client::errors::from_kube(e, "the cluster");
+            let e = crate::error::from_kube(e, "the cluster");
             tracing::warn!(
                 "cannot read kube-system/extension-apiserver-authentication ({e}): client certificates are not accepted; \
                  bind the extension-apiserver-authentication-reader Role to this service account or pass --requestheader-client-ca-file"

@@ -4,22 +4,22 @@
 
 pub mod auth;
 mod config;
+pub(crate) mod http;
+pub(crate) mod metrics_routes;
 mod openapi;
 pub mod provider;
 pub mod routes;
 pub mod self_metrics;
-pub mod served_pod;
 pub mod tls;
 
 pub use auth::{AuthOptions, Authenticator, Decision};
 pub use config::{ServeConfig, flag_list};
 pub use provider::{MetricsProvider, MetricsSnapshot, StaticProvider};
 pub use self_metrics::{ScrapeErrorClass, ServerMetrics};
-pub use served_pod::{ServedContainer, ServedPod, SharedLabels};
 pub use tls::ServingCert;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::loopback_api::http::{self as h, HttpResponse};
+use crate::server::http::{self as h, HttpResponse};
 use ::http::{Method, Request, StatusCode};
 use auth::Attributes;
 use hyper::body::Incoming;

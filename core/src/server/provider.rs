@@ -1,6 +1,6 @@
 //! What the server serves from: a [`MetricsProvider`] (the collector, or anything else).
 
-use super::served_pod::ServedPod;
+use crate::store::ServedPod;
 use crate::metrics::{NodeMetrics, PodMetrics};
 use std::sync::Arc;
 

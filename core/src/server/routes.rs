@@ -4,14 +4,14 @@
 
 use super::provider::MetricsProvider;
 use super::self_metrics::ServerMetrics;
-use super::served_pod::ServedPod;
-use crate::loopback_api::http::{self, HttpResponse};
-use crate::loopback_api::metrics_routes::{self, GROUP_VERSION, Selected};
+use crate::store::ServedPod;
+use crate::server::http::{self, HttpResponse};
+use crate::server::metrics_routes::{self, GROUP_VERSION, Selected};
 use crate::metrics::{NodeMetrics, PodMetrics, Stamped, Typed, list_to_wire_json};
 use ::http::{StatusCode, header};
 use bytes::Bytes;
 use http_body_util::Full;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use crate::metrics::Time;
 
 /// The group-version discovery document of `metrics.k8s.io`.
 const API_GROUP: &str = r#"{"kind":"APIGroup","apiVersion":"v1","name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}"#;

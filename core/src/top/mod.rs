@@ -2,12 +2,14 @@
 //! table as one rendering of those rows ([`render_nodes`], [`render_pods`]).
 
 mod gosort;
+mod kubelet_source;
 mod nodes;
 mod pods;
 mod requests;
 mod table;
 mod tabwriter;
 
+pub use kubelet_source::KubeletSource;
 pub use nodes::{NodeRow, TopNodeOptions, top_nodes_from};
 pub use pods::{ContainerRow, PodRow, TopPodOptions, TopPods, top_pods_from};
 pub use requests::PodRequests;

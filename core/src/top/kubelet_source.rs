@@ -3,10 +3,11 @@
 //! store `kubemetrics serve` uses — same numbers and types as the Metrics API would give.
 //! For kubeadm clusters, which ship without metrics-server.
 
-use super::Client;
+use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::{NodeMetrics, PodMetrics};
-use crate::scrape::{MetricsStore, StoreConfig, from_timestamp, parse_metrics_resource};
+use crate::scrape::{from_timestamp, parse_metrics_resource};
+use crate::store::{MetricsStore, StoreConfig};
 use std::time::{Duration, Instant};
 
 /// How to sample kubelets directly.
@@ -92,7 +93,7 @@ impl Client {
     /// [`top_nodes`](Client::top_nodes) computed from the kubelets (see
     /// [`metrics_from_kubelets`](Client::metrics_from_kubelets)) instead of the Metrics API.
     pub async fn top_nodes_from_kubelets(&self, options: &crate::top::TopNodeOptions, source: KubeletSource) -> Result<Vec<crate::top::NodeRow>> {
-        let selector = super::ListOptions { label_selector: options.label_selector.clone(), field_selector: None };
+        let selector = crate::client::ListOptions { label_selector: options.label_selector.clone(), field_selector: None };
         let nodes = match &options.name {
             Some(name) => vec![self.get_node(name).await?],
             None => self.list_nodes(&selector).await?,
@@ -105,7 +106,7 @@ impl Client {
     /// [`top_pods`](Client::top_pods) computed from the kubelets instead of the Metrics API.
     pub async fn top_pods_from_kubelets(&self, options: &crate::top::TopPodOptions, source: KubeletSource) -> Result<crate::top::TopPods> {
         let namespace = if options.all_namespaces { None } else { Some(options.namespace.clone().unwrap_or_else(|| self.default_namespace().to_string())) };
-        let list = super::ListOptions { label_selector: options.label_selector.clone(), field_selector: options.field_selector.clone() };
+        let list = crate::client::ListOptions { label_selector: options.label_selector.clone(), field_selector: options.field_selector.clone() };
         let pods = match &options.name {
             Some(name) => vec![self.get_pod(namespace.as_deref().unwrap_or(self.default_namespace()), name).await?],
             None => self.list_pods(namespace.as_deref(), &list).await?,

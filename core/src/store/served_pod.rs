@@ -4,7 +4,7 @@
 
 use crate::Quantity;
 use crate::metrics::{ContainerMetrics, GoDuration, PodMetrics, Stamped, Usage};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use crate::metrics::{ObjectMeta, Time};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use std::collections::BTreeMap;
@@ -84,9 +84,7 @@ impl From<&PodMetrics> for ServedPod {
             && m.deletion_timestamp.is_none()
             && m.deletion_grace_period_seconds.is_none()
             && m.annotations.is_none()
-            && m.owner_references.is_none()
-            && m.finalizers.is_none()
-            && m.managed_fields.is_none();
+            && m.finalizers.is_none();
         ServedPod {
             namespace: Arc::from(p.namespace()),
             name: Box::from(p.name()),
@@ -175,7 +173,7 @@ mod tests {
     #[test]
     fn served_pods_serialize_exactly_like_the_objects() {
         let created = Time(jiff::Timestamp::from_second(1_700_000_000).expect("time"));
-        let state = crate::loopback_api::fixtures::varied();
+        let state = crate::testkit::loopback_api::fixtures::varied();
         assert!(!state.pod_metrics.is_empty());
         for p in &state.pod_metrics {
             let served = ServedPod::from(p);

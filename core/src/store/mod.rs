@@ -57,11 +57,15 @@
 //! take about 2 s); [`visit_pods`](MetricsStore::visit_pods) walks the same served pods, in the
 //! same order, with borrowed names and plain numbers (about 0.4 µs per pod).
 
-use super::{NodeScrape, from_timestamp, to_timestamp};
+
+pub mod served_pod;
+
+pub use served_pod::{ServedContainer, ServedPod, SharedLabels};
+use crate::scrape::{NodeScrape, from_timestamp, to_timestamp};
 use crate::metrics::{ContainerMetrics, GoDuration, NodeMetrics, PodMetrics, Usage};
 use crate::quantity::{Format, Quantity};
-use crate::server::served_pod::{ServedContainer, ServedPod, SharedLabels, resource_name};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use served_pod::resource_name;
+use crate::metrics::{ObjectMeta, Time};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -317,7 +321,8 @@ struct NodeEntry {
 /// The in-memory store of a metrics server (see the [module docs](self) for every rule).
 ///
 /// ```
-/// use kubemetrics::scrape::{MetricsStore, StoreConfig, parse_metrics_resource};
+/// use kubemetrics::scrape::parse_metrics_resource;
+/// use kubemetrics::store::{MetricsStore, StoreConfig};
 /// let mut store = MetricsStore::new(StoreConfig::default());
 /// let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
 /// let body = |cpu: &str, ms: i64| format!(

@@ -7,15 +7,13 @@
 //! no Metrics API) can be switched on to test clients' error handling.
 
 pub mod fixtures;
-pub mod http;
-pub mod metrics_routes;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::{NodeMetrics, PodMetrics};
 use crate::selector::{FieldSelector, LabelSelector};
+use crate::server::http::{self, HttpResponse};
+use crate::server::metrics_routes;
 use ::http::{Method, Request, StatusCode};
-
-use http::HttpResponse;
 
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -335,7 +333,7 @@ fn respond(s: &ClusterState, path: &str, query: Option<&str>) -> HttpResponse {
             let answer = match &s.metrics_source {
                 Some(source) => {
                     let snapshot = source.0.snapshot();
-                    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now());
+                    let now = crate::metrics::Time(jiff::Timestamp::now());
                     let pods: Vec<crate::metrics::PodMetrics> = snapshot.pods.iter().map(|p| p.to_pod_metrics(Some(&now))).collect();
                     metrics_routes::respond(rest, query, &snapshot.nodes, &pods)
                 }

@@ -5,7 +5,7 @@
 use super::http::{self, HttpResponse};
 use crate::metrics::{GROUP, NodeMetrics, PodMetrics, list_to_wire_json, to_wire_json};
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::server::ServedPod;
+use crate::store::ServedPod;
 use ::http::StatusCode;
 use std::collections::BTreeMap;
 
