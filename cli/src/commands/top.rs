@@ -203,7 +203,7 @@ pub async fn run(args: Args) -> ExitCode {
 }
 
 fn encode<T: serde::Serialize>(value: &T, format: &str) -> String {
-    if format == "yaml" { serde_yaml::to_string(value).unwrap_or_default() } else { serde_json::to_string_pretty(value).unwrap_or_default() + "\n" }
+    if format == "yaml" { serde_yaml_ng::to_string(value).unwrap_or_default() } else { serde_json::to_string_pretty(value).unwrap_or_default() + "\n" }
 }
 
 /// One rendering: (stdout text, optional stderr line).

@@ -140,7 +140,7 @@ fn respond(encoding: Encoding, body: String) -> HttpResponse {
             ::http::Response::builder()
                 .status(StatusCode::OK)
                 .header(header::CONTENT_TYPE, "application/yaml")
-                .body(Full::new(Bytes::from(serde_yaml::to_string(&value).unwrap_or_default())))
+                .body(Full::new(Bytes::from(serde_yaml_ng::to_string(&value).unwrap_or_default())))
                 .unwrap_or_default()
         }
         _ => http::json(StatusCode::OK, body),
