@@ -54,65 +54,51 @@ impl<'de> Deserialize<'de> for Time {
 }
 
 /// The metadata of one object (`metav1.ObjectMeta`, the fields metrics objects carry).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Serialized in Go's field order, unset fields left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ObjectMeta {
     /// Name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Prefix for a generated name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generate_name: Option<String>,
     /// Namespace (none for cluster-scoped objects such as nodes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Deprecated self link, as older servers still write it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_link: Option<String>,
     /// Unique ID.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     /// Resource version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
     /// Generation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
     /// Creation time (metrics servers write the time they answered).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_timestamp: Option<Time>,
     /// Deletion time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_timestamp: Option<Time>,
     /// Deletion grace period.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_grace_period_seconds: Option<i64>,
     /// Labels (metrics servers copy the node's or pod's labels).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
     /// Annotations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
     /// Finalizers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finalizers: Option<Vec<String>>,
 }
 
-/// The metadata of a list (`metav1.ListMeta`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The metadata of a list (`metav1.ListMeta`), serialized in Go's field order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ListMeta {
     /// Deprecated self link.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_link: Option<String>,
     /// Resource version of the list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
     /// Continue token of a paginated list.
-    #[serde(default, rename = "continue", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "continue")]
     pub continue_: Option<String>,
     /// Items left after this page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remaining_item_count: Option<i64>,
 }
 
@@ -120,13 +106,13 @@ pub struct ListMeta {
 /// the metric selector they were selected with in this form. See [`crate::selector`] for parsing
 /// and matching the string form (`app=web,tier!=db`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct LabelSelector {
     /// Exact label values.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub match_labels: Option<BTreeMap<String, String>>,
     /// Set-based requirements.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub match_expressions: Option<Vec<LabelSelectorRequirement>>,
 }
 
@@ -140,6 +126,18 @@ pub struct LabelSelectorRequirement {
     /// The values (`In`/`NotIn`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
+}
+
+impl Serialize for ObjectMeta {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        object_meta(self, s)
+    }
+}
+
+impl Serialize for ListMeta {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        list_meta(self, s)
+    }
 }
 
 macro_rules! opt {
@@ -205,26 +203,6 @@ mod k8s {
         }
     }
 
-    impl From<k8s::ObjectMeta> for ObjectMeta {
-        /// Keeps the fields metrics objects carry (owner references and managed fields are dropped).
-        fn from(m: k8s::ObjectMeta) -> ObjectMeta {
-            ObjectMeta {
-                name: m.name,
-                generate_name: m.generate_name,
-                namespace: m.namespace,
-                self_link: m.self_link,
-                uid: m.uid,
-                resource_version: m.resource_version,
-                generation: m.generation,
-                creation_timestamp: m.creation_timestamp.map(Time::from),
-                deletion_timestamp: m.deletion_timestamp.map(Time::from),
-                deletion_grace_period_seconds: m.deletion_grace_period_seconds,
-                labels: m.labels,
-                annotations: m.annotations,
-                finalizers: m.finalizers,
-            }
-        }
-    }
     impl From<ObjectMeta> for k8s::ObjectMeta {
         fn from(m: ObjectMeta) -> k8s::ObjectMeta {
             k8s::ObjectMeta {
