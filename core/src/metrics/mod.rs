@@ -6,6 +6,7 @@
 pub mod custom;
 mod duration;
 pub mod meta;
+pub mod protobuf;
 mod resource;
 
 pub use duration::GoDuration;

@@ -1,0 +1,623 @@
+//! The Kubernetes protobuf encoding of the `metrics.k8s.io` types (`v1beta1` and the identical
+//! `v1`): what kubectl and the HPA controller ask for (`application/vnd.kubernetes.protobuf`) and
+//! metrics-server answers with.
+//!
+//! A body is the 4-byte magic `k8s\0` followed by a `runtime.Unknown` envelope whose `raw` field
+//! holds the message (`PodMetricsList`, `NodeMetrics`, ...) and whose `typeMeta` names it. The
+//! messages are those of `k8s.io/metrics/pkg/apis/metrics/v1beta1/generated.proto`; quantities
+//! travel as their string form and are parsed exactly.
+//!
+//! Decoding never panics and never guesses: a bad envelope, a truncated message, a wrong wire
+//! type, an unknown field or an invalid quantity is an [`ErrorKind::Api`] error that says which
+//! message and field were wrong.
+//!
+//! ```
+//! use kubemetrics::metrics::protobuf;
+//! use kubemetrics::{NodeMetrics, NodeMetricsList};
+//! let list = NodeMetricsList { items: vec![NodeMetrics::default()], ..Default::default() };
+//! let body = protobuf::encode_node_metrics_list(&list, "metrics.k8s.io/v1beta1");
+//! assert!(body.starts_with(b"k8s\0"));
+//! assert_eq!(protobuf::decode_node_metrics_list(&body)?, list);
+//! # Ok::<(), kubemetrics::Error>(())
+//! ```
+
+use super::meta::{ListMeta, ObjectMeta, Time};
+use super::{ContainerMetrics, GoDuration, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, Usage};
+use crate::Quantity;
+use crate::error::{Error, ErrorKind, Result};
+use std::collections::BTreeMap;
+
+/// The media type of the Kubernetes protobuf encoding.
+pub const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
+
+/// The four bytes every Kubernetes protobuf body starts with.
+pub const MAGIC: &[u8; 4] = b"k8s\0";
+
+// ---------------------------------------------------------------------------------------------
+// Wire format: reading.
+
+const VARINT: u8 = 0;
+const FIXED64: u8 = 1;
+const LEN: u8 = 2;
+const FIXED32: u8 = 5;
+
+fn err(message: &str, detail: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Api, format!("invalid protobuf {message}: {detail}"))
+}
+
+/// A cursor over one message's bytes.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    message: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8], message: &'static str) -> Self {
+        Reader { buf, pos: 0, message }
+    }
+
+    fn varint(&mut self) -> Result<u64> {
+        let mut value: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let Some(&byte) = self.buf.get(self.pos) else {
+                return Err(err(self.message, "truncated varint"));
+            };
+            self.pos += 1;
+            if shift == 63 && byte > 1 {
+                return Err(err(self.message, "varint longer than 64 bits"));
+            }
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(err(self.message, "varint longer than 10 bytes"))
+    }
+
+    /// The next field's number and wire type, or `None` at the end of the message.
+    fn key(&mut self) -> Result<Option<(u32, u8)>> {
+        if self.pos >= self.buf.len() {
+            return Ok(None);
+        }
+        let key = self.varint()?;
+        let field = u32::try_from(key >> 3).map_err(|_| err(self.message, format!("field number {} out of range", key >> 3)))?;
+        if field == 0 {
+            return Err(err(self.message, "field number 0"));
+        }
+        Ok(Some((field, (key & 7) as u8)))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8]> {
+        let len = self.varint()?;
+        let end = usize::try_from(len).ok().and_then(|l| self.pos.checked_add(l)).filter(|&e| e <= self.buf.len());
+        let Some(end) = end else {
+            return Err(err(self.message, format!("length {len} runs past the end ({} bytes left)", self.buf.len() - self.pos)));
+        };
+        let out = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn string(&mut self, field: &str) -> Result<String> {
+        let b = self.bytes()?;
+        String::from_utf8(b.to_vec()).map_err(|_| err(self.message, format!("field {field} is not UTF-8")))
+    }
+
+    fn int64(&mut self) -> Result<i64> {
+        Ok(self.varint()? as i64)
+    }
+
+    /// Checks the wire type of a known field.
+    fn expect(&self, field: &str, got: u8, want: u8) -> Result<()> {
+        if got == want { Ok(()) } else { Err(err(self.message, format!("field {field} has wire type {got}, expected {want}"))) }
+    }
+
+    /// The bytes of a known length-delimited field (its wire type checked).
+    fn sub(&mut self, field: &str, wire: u8) -> Result<&'a [u8]> {
+        self.expect(field, wire, LEN)?;
+        self.bytes()
+    }
+
+    /// Skips a field this decoder knows but does not keep (ownerReferences, managedFields).
+    fn skip(&mut self, wire: u8) -> Result<()> {
+        match wire {
+            VARINT => self.varint().map(drop),
+            LEN => self.bytes().map(drop),
+            FIXED64 | FIXED32 => {
+                let n = if wire == FIXED64 { 8 } else { 4 };
+                if self.pos + n > self.buf.len() {
+                    return Err(err(self.message, "truncated fixed-width field"));
+                }
+                self.pos += n;
+                Ok(())
+            }
+            other => Err(err(self.message, format!("unsupported wire type {other}"))),
+        }
+    }
+
+    fn unknown(&self, field: u32) -> Error {
+        err(self.message, format!("unknown field {field}"))
+    }
+}
+
+fn decode_time(buf: &[u8]) -> Result<Time> {
+    let mut r = Reader::new(buf, "Time");
+    let (mut seconds, mut nanos) = (0i64, 0i64);
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1 => {
+                r.expect("seconds", wire, VARINT)?;
+                seconds = r.int64()?;
+            }
+            2 => {
+                r.expect("nanos", wire, VARINT)?;
+                nanos = i64::from(r.varint()? as i32);
+            }
+            f => return Err(r.unknown(f)),
+        }
+    }
+    let ts = jiff::Timestamp::new(seconds, nanos as i32).map_err(|e| err("Time", format!("{seconds}s {nanos}ns is out of range: {e}")))?;
+    Ok(Time(ts))
+}
+
+fn decode_string_map(buf: &[u8], message: &'static str, into: &mut BTreeMap<String, String>) -> Result<()> {
+    let mut r = Reader::new(buf, message);
+    let (mut key, mut value) = (String::new(), String::new());
+    while let Some((field, wire)) = r.key()? {
+        r.expect("map entry", wire, LEN)?;
+        match field {
+            1 => key = r.string("key")?,
+            2 => value = r.string("value")?,
+            f => return Err(r.unknown(f)),
+        }
+    }
+    into.insert(key, value);
+    Ok(())
+}
+
+fn decode_object_meta(buf: &[u8]) -> Result<ObjectMeta> {
+    let mut r = Reader::new(buf, "ObjectMeta");
+    let mut m = ObjectMeta::default();
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1..=6 | 14 => {
+                r.expect("string field", wire, LEN)?;
+                let s = r.string("string field")?;
+                match field {
+                    1 => m.name = Some(s),
+                    2 => m.generate_name = Some(s),
+                    3 => m.namespace = Some(s),
+                    4 => m.self_link = Some(s),
+                    5 => m.uid = Some(s),
+                    6 => m.resource_version = Some(s),
+                    _ => m.finalizers.get_or_insert_with(Vec::new).push(s),
+                }
+            }
+            7 | 10 => {
+                r.expect("integer field", wire, VARINT)?;
+                let v = r.int64()?;
+                if field == 7 { m.generation = Some(v) } else { m.deletion_grace_period_seconds = Some(v) }
+            }
+            8 | 9 => {
+                r.expect("time field", wire, LEN)?;
+                let t = decode_time(r.bytes()?)?;
+                if field == 8 { m.creation_timestamp = Some(t) } else { m.deletion_timestamp = Some(t) }
+            }
+            11 | 12 => {
+                r.expect("map field", wire, LEN)?;
+                let entry = r.bytes()?;
+                let map = if field == 11 { &mut m.labels } else { &mut m.annotations };
+                decode_string_map(entry, "ObjectMeta map entry", map.get_or_insert_with(BTreeMap::new))?;
+            }
+            // ownerReferences, managedFields: never set on metrics objects; not kept.
+            13 | 17 => r.skip(wire)?,
+            f => return Err(r.unknown(f)),
+        }
+    }
+    // Go writes empty strings for unset names; treat them as unset, as its JSON does.
+    for s in [&mut m.name, &mut m.generate_name, &mut m.namespace, &mut m.self_link, &mut m.uid, &mut m.resource_version] {
+        if s.as_deref() == Some("") {
+            *s = None;
+        }
+    }
+    Ok(m)
+}
+
+fn decode_list_meta(buf: &[u8]) -> Result<ListMeta> {
+    let mut r = Reader::new(buf, "ListMeta");
+    let mut m = ListMeta::default();
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1..=3 => {
+                r.expect("string field", wire, LEN)?;
+                let s = Some(r.string("string field")?).filter(|s| !s.is_empty());
+                match field {
+                    1 => m.self_link = s,
+                    2 => m.resource_version = s,
+                    _ => m.continue_ = s,
+                }
+            }
+            4 => {
+                r.expect("remainingItemCount", wire, VARINT)?;
+                m.remaining_item_count = Some(r.int64()?);
+            }
+            f => return Err(r.unknown(f)),
+        }
+    }
+    Ok(m)
+}
+
+fn decode_duration(buf: &[u8]) -> Result<GoDuration> {
+    let mut r = Reader::new(buf, "Duration");
+    let mut d = 0;
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1 => {
+                r.expect("duration", wire, VARINT)?;
+                d = r.int64()?;
+            }
+            f => return Err(r.unknown(f)),
+        }
+    }
+    Ok(GoDuration(d))
+}
+
+fn decode_quantity(buf: &[u8], resource: &str) -> Result<Quantity> {
+    let mut r = Reader::new(buf, "Quantity");
+    let mut text = String::new();
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1 => {
+                r.expect("string", wire, LEN)?;
+                text = r.string("string")?;
+            }
+            f => return Err(r.unknown(f)),
+        }
+    }
+    text.parse().map_err(|e: Error| err("Quantity", format!("usage of {resource}: {}", e.message())))
+}
+
+fn decode_usage_entry(buf: &[u8], usage: &mut Usage) -> Result<()> {
+    let mut r = Reader::new(buf, "usage entry");
+    let mut key = String::new();
+    let mut value: Option<&[u8]> = None;
+    while let Some((field, wire)) = r.key()? {
+        r.expect("map entry", wire, LEN)?;
+        match field {
+            1 => key = r.string("key")?,
+            2 => value = Some(r.bytes()?),
+            f => return Err(r.unknown(f)),
+        }
+    }
+    let q = match value {
+        Some(v) => decode_quantity(v, &key)?,
+        None => Quantity::ZERO,
+    };
+    usage.insert(key, q);
+    Ok(())
+}
+
+fn decode_container(buf: &[u8]) -> Result<ContainerMetrics> {
+    let mut r = Reader::new(buf, "ContainerMetrics");
+    let mut c = ContainerMetrics::default();
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1 => {
+                r.expect("name", wire, LEN)?;
+                c.name = r.string("name")?;
+            }
+            2 => decode_usage_entry(r.sub("usage", wire)?, &mut c.usage)?,
+            f => return Err(r.unknown(f)),
+        }
+    }
+    Ok(c)
+}
+
+fn decode_pod(buf: &[u8]) -> Result<PodMetrics> {
+    let mut r = Reader::new(buf, "PodMetrics");
+    let mut p = PodMetrics::default();
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1 => p.metadata = decode_object_meta(r.sub("metadata", wire)?)?,
+            2 => p.timestamp = decode_time(r.sub("timestamp", wire)?)?,
+            3 => p.window = decode_duration(r.sub("window", wire)?)?,
+            4 => p.containers.push(decode_container(r.sub("containers", wire)?)?),
+            f => return Err(r.unknown(f)),
+        }
+    }
+    Ok(p)
+}
+
+fn decode_node(buf: &[u8]) -> Result<NodeMetrics> {
+    let mut r = Reader::new(buf, "NodeMetrics");
+    let mut n = NodeMetrics::default();
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1 => n.metadata = decode_object_meta(r.sub("metadata", wire)?)?,
+            2 => n.timestamp = decode_time(r.sub("timestamp", wire)?)?,
+            3 => n.window = decode_duration(r.sub("window", wire)?)?,
+            4 => decode_usage_entry(r.sub("usage", wire)?, &mut n.usage)?,
+            f => return Err(r.unknown(f)),
+        }
+    }
+    Ok(n)
+}
+
+fn decode_list<T>(buf: &[u8], message: &'static str, item: fn(&[u8]) -> Result<T>) -> Result<(ListMeta, Vec<T>)> {
+    let mut r = Reader::new(buf, message);
+    let mut meta = ListMeta::default();
+    let mut items = Vec::new();
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1 => meta = decode_list_meta(r.sub("metadata", wire)?)?,
+            2 => items.push(item(r.sub("items", wire)?)?),
+            f => return Err(r.unknown(f)),
+        }
+    }
+    Ok((meta, items))
+}
+
+/// The envelope of a Kubernetes protobuf body: the kind and the raw message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope<'a> {
+    /// `typeMeta.apiVersion` (`metrics.k8s.io/v1beta1`).
+    pub api_version: String,
+    /// `typeMeta.kind` (`PodMetricsList`, `Status`, ...).
+    pub kind: String,
+    /// The encoded message.
+    pub raw: &'a [u8],
+}
+
+/// Splits a body into its envelope: checks the `k8s\0` magic and decodes `runtime.Unknown`.
+pub fn decode_envelope(body: &[u8]) -> Result<Envelope<'_>> {
+    let Some(rest) = body.strip_prefix(MAGIC) else {
+        let shown: Vec<String> = body.iter().take(4).map(|b| format!("{b:#04x}")).collect();
+        return Err(err("envelope", format!("the body does not start with the k8s\\0 magic (starts with [{}])", shown.join(", "))));
+    };
+    let mut r = Reader::new(rest, "envelope (runtime.Unknown)");
+    let mut env = Envelope { api_version: String::new(), kind: String::new(), raw: &[] };
+    while let Some((field, wire)) = r.key()? {
+        r.expect("field", wire, LEN)?;
+        match field {
+            1 => {
+                let mut t = Reader::new(r.bytes()?, "envelope typeMeta");
+                while let Some((f, w)) = t.key()? {
+                    t.expect("field", w, LEN)?;
+                    match f {
+                        1 => env.api_version = t.string("apiVersion")?,
+                        2 => env.kind = t.string("kind")?,
+                        f => return Err(t.unknown(f)),
+                    }
+                }
+            }
+            2 => env.raw = r.bytes()?,
+            3 => {
+                let encoding = r.string("contentEncoding")?;
+                if !encoding.is_empty() {
+                    return Err(err("envelope", format!("content encoding {encoding:?} is not supported")));
+                }
+            }
+            4 => {
+                r.string("contentType")?;
+            }
+            f => return Err(r.unknown(f)),
+        }
+    }
+    Ok(env)
+}
+
+fn expect_kind(env: &Envelope<'_>, kind: &str) -> Result<()> {
+    if env.kind == kind {
+        return Ok(());
+    }
+    Err(err("envelope", format!("expected kind {kind}, got {:?} ({})", env.kind, env.api_version)))
+}
+
+/// Decodes a `PodMetricsList` body (magic, envelope, message).
+pub fn decode_pod_metrics_list(body: &[u8]) -> Result<PodMetricsList> {
+    let env = decode_envelope(body)?;
+    expect_kind(&env, "PodMetricsList")?;
+    let (metadata, items) = decode_list(env.raw, "PodMetricsList", decode_pod)?;
+    Ok(PodMetricsList { metadata, items })
+}
+
+/// Decodes a `NodeMetricsList` body.
+pub fn decode_node_metrics_list(body: &[u8]) -> Result<NodeMetricsList> {
+    let env = decode_envelope(body)?;
+    expect_kind(&env, "NodeMetricsList")?;
+    let (metadata, items) = decode_list(env.raw, "NodeMetricsList", decode_node)?;
+    Ok(NodeMetricsList { metadata, items })
+}
+
+/// Decodes one `PodMetrics` body.
+pub fn decode_pod_metrics(body: &[u8]) -> Result<PodMetrics> {
+    let env = decode_envelope(body)?;
+    expect_kind(&env, "PodMetrics")?;
+    decode_pod(env.raw)
+}
+
+/// Decodes one `NodeMetrics` body.
+pub fn decode_node_metrics(body: &[u8]) -> Result<NodeMetrics> {
+    let env = decode_envelope(body)?;
+    expect_kind(&env, "NodeMetrics")?;
+    decode_node(env.raw)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire format: writing.
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_key(out: &mut Vec<u8>, field: u32, wire: u8) {
+    put_varint(out, (u64::from(field) << 3) | u64::from(wire));
+}
+
+fn put_bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
+    put_key(out, field, LEN);
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+fn put_int(out: &mut Vec<u8>, field: u32, v: i64) {
+    put_key(out, field, VARINT);
+    put_varint(out, v as u64);
+}
+
+/// Writes a length-delimited sub-message built by `f` (the length is patched in afterwards).
+fn put_message(out: &mut Vec<u8>, field: u32, f: impl FnOnce(&mut Vec<u8>)) {
+    put_key(out, field, LEN);
+    let mut inner = Vec::new();
+    f(&mut inner);
+    put_varint(out, inner.len() as u64);
+    out.extend_from_slice(&inner);
+}
+
+fn put_time(out: &mut Vec<u8>, field: u32, t: &Time) {
+    put_message(out, field, |m| {
+        put_int(m, 1, t.0.as_second());
+        let nanos = t.0.subsec_nanosecond();
+        if nanos != 0 {
+            put_int(m, 2, i64::from(nanos));
+        }
+    });
+}
+
+fn put_string_map(out: &mut Vec<u8>, field: u32, map: &BTreeMap<String, String>) {
+    for (k, v) in map {
+        put_message(out, field, |e| {
+            put_bytes(e, 1, k.as_bytes());
+            put_bytes(e, 2, v.as_bytes());
+        });
+    }
+}
+
+fn put_object_meta(out: &mut Vec<u8>, m: &ObjectMeta, created: Option<&Time>) {
+    put_message(out, 1, |o| {
+        for (field, value) in [(1, &m.name), (2, &m.generate_name), (3, &m.namespace), (4, &m.self_link), (5, &m.uid), (6, &m.resource_version)] {
+            if let Some(v) = value {
+                put_bytes(o, field, v.as_bytes());
+            }
+        }
+        if let Some(g) = m.generation {
+            put_int(o, 7, g);
+        }
+        if let Some(t) = created.or(m.creation_timestamp.as_ref()) {
+            put_time(o, 8, t);
+        }
+        if let Some(t) = &m.deletion_timestamp {
+            put_time(o, 9, t);
+        }
+        if let Some(s) = m.deletion_grace_period_seconds {
+            put_int(o, 10, s);
+        }
+        if let Some(l) = &m.labels {
+            put_string_map(o, 11, l);
+        }
+        if let Some(a) = &m.annotations {
+            put_string_map(o, 12, a);
+        }
+        for f in m.finalizers.iter().flatten() {
+            put_bytes(o, 14, f.as_bytes());
+        }
+    });
+}
+
+fn put_usage(out: &mut Vec<u8>, field: u32, usage: &Usage) {
+    for (name, q) in usage {
+        put_message(out, field, |e| {
+            put_bytes(e, 1, name.as_bytes());
+            put_message(e, 2, |qm| put_bytes(qm, 1, q.to_string().as_bytes()));
+        });
+    }
+}
+
+fn put_window(out: &mut Vec<u8>, window: GoDuration) {
+    put_message(out, 3, |d| put_int(d, 1, window.0));
+}
+
+fn put_pod(out: &mut Vec<u8>, p: &PodMetrics, created: Option<&Time>) {
+    put_object_meta(out, &p.metadata, created);
+    put_time(out, 2, &p.timestamp);
+    put_window(out, p.window);
+    for c in &p.containers {
+        put_message(out, 4, |cm| {
+            put_bytes(cm, 1, c.name.as_bytes());
+            put_usage(cm, 2, &c.usage);
+        });
+    }
+}
+
+fn put_node(out: &mut Vec<u8>, n: &NodeMetrics, created: Option<&Time>) {
+    put_object_meta(out, &n.metadata, created);
+    put_time(out, 2, &n.timestamp);
+    put_window(out, n.window);
+    put_usage(out, 4, &n.usage);
+}
+
+/// Wraps an encoded message in the `k8s\0` magic and the `runtime.Unknown` envelope.
+pub fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len() + 64);
+    out.extend_from_slice(MAGIC);
+    put_message(&mut out, 1, |t| {
+        put_bytes(t, 1, api_version.as_bytes());
+        put_bytes(t, 2, kind.as_bytes());
+    });
+    put_bytes(&mut out, 2, raw);
+    put_bytes(&mut out, 3, b"");
+    put_bytes(&mut out, 4, b"");
+    out
+}
+
+fn list_body<T>(items: &[&T], put: impl Fn(&mut Vec<u8>, &T)) -> Vec<u8> {
+    let mut raw = Vec::new();
+    put_message(&mut raw, 1, |_| {});
+    for item in items {
+        put_message(&mut raw, 2, |m| put(m, item));
+    }
+    raw
+}
+
+/// Encodes a `PodMetricsList` of borrowed pods, each stamped with `created` when given (the
+/// time the server answers, as metrics-server writes it).
+pub fn encode_pod_list(api_version: &str, items: &[&PodMetrics], created: Option<&Time>) -> Vec<u8> {
+    envelope(api_version, "PodMetricsList", &list_body(items, |m, p| put_pod(m, p, created)))
+}
+
+/// Encodes a `NodeMetricsList` of borrowed nodes, each stamped with `created` when given.
+pub fn encode_node_list(api_version: &str, items: &[&NodeMetrics], created: Option<&Time>) -> Vec<u8> {
+    envelope(api_version, "NodeMetricsList", &list_body(items, |m, n| put_node(m, n, created)))
+}
+
+/// Encodes one `PodMetrics`.
+pub fn encode_pod(api_version: &str, pod: &PodMetrics, created: Option<&Time>) -> Vec<u8> {
+    let mut raw = Vec::new();
+    put_pod(&mut raw, pod, created);
+    envelope(api_version, "PodMetrics", &raw)
+}
+
+/// Encodes one `NodeMetrics`.
+pub fn encode_node(api_version: &str, node: &NodeMetrics, created: Option<&Time>) -> Vec<u8> {
+    let mut raw = Vec::new();
+    put_node(&mut raw, node, created);
+    envelope(api_version, "NodeMetrics", &raw)
+}
+
+/// Encodes a `NodeMetricsList` (its own items, unstamped).
+pub fn encode_node_metrics_list(list: &NodeMetricsList, api_version: &str) -> Vec<u8> {
+    encode_node_list(api_version, &list.items.iter().collect::<Vec<_>>(), None)
+}
+
+/// Encodes a `PodMetricsList` (its own items, unstamped).
+pub fn encode_pod_metrics_list(list: &PodMetricsList, api_version: &str) -> Vec<u8> {
+    encode_pod_list(api_version, &list.items.iter().collect::<Vec<_>>(), None)
+}
+
+#[cfg(test)]
+mod tests;

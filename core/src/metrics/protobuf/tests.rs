@@ -1,0 +1,103 @@
+use super::*;
+use crate::metrics::{NodeMetricsList, PodMetricsList};
+use std::path::PathBuf;
+
+fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/api").join(name);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).expect("fixture json")
+}
+
+#[test]
+fn fixtures_round_trip_through_protobuf() {
+    let pods: Vec<crate::PodMetrics> = ["pod-metrics-metrics-server.json", "pod-metrics-redis.json"].iter().map(|n| fixture(n)).collect();
+    for pod in &pods {
+        assert_eq!(&decode_pod_metrics(&encode_pod("metrics.k8s.io/v1beta1", pod, None)).expect("pod"), pod);
+    }
+    let list = PodMetricsList { items: pods, ..Default::default() };
+    let body = encode_pod_metrics_list(&list, "metrics.k8s.io/v1beta1");
+    assert_eq!(decode_pod_metrics_list(&body).expect("list").items, list.items);
+    for name in ["node-metrics-list-3-nodes.json"] {
+        let list: NodeMetricsList = fixture(name);
+        let body = encode_node_metrics_list(&list, "metrics.k8s.io/v1beta1");
+        assert_eq!(decode_node_metrics_list(&body).expect(name).items, list.items);
+    }
+    let node: crate::NodeMetrics = fixture("node-metrics-docker-desktop.json");
+    assert_eq!(decode_node_metrics(&encode_node("metrics.k8s.io/v1beta1", &node, None)).expect("node"), node);
+}
+
+#[test]
+fn stamped_lists_carry_the_answer_time() {
+    let list = PodMetricsList { items: vec![fixture("pod-metrics-redis.json")], ..Default::default() };
+    let now = Time("2026-12-04T10:00:00Z".parse().expect("time"));
+    let body = encode_pod_list("metrics.k8s.io/v1beta1", &list.items.iter().collect::<Vec<_>>(), Some(&now));
+    let back = decode_pod_metrics_list(&body).expect("decode");
+    assert!(back.items.iter().all(|p| p.metadata.creation_timestamp == Some(now)));
+}
+
+fn kind_error(body: &[u8]) -> String {
+    let e = decode_pod_metrics_list(body).expect_err("must fail");
+    assert_eq!(e.kind(), ErrorKind::Api);
+    e.message().to_string()
+}
+
+#[test]
+fn bad_bodies_are_api_errors_that_say_what_was_wrong() {
+    let list = PodMetricsList { items: vec![fixture("pod-metrics-redis.json")], ..Default::default() };
+    let good = encode_pod_metrics_list(&list, "metrics.k8s.io/v1beta1");
+    assert!(kind_error(b"{\"kind\":\"PodMetricsList\"}").contains("k8s\\0 magic"));
+    assert!(kind_error(b"").contains("magic"));
+    // Every truncation of a valid body fails cleanly (or, cut at a field boundary, decodes to
+    // fewer fields — never to a wrong number: a cut inside the message is caught by lengths).
+    for cut in 4..good.len() {
+        let _ = decode_pod_metrics_list(&good[..cut]);
+    }
+    assert!(kind_error(&good[..good.len() - 10]).contains("runs past the end"));
+    // The wrong kind.
+    let nodes = encode_node_metrics_list(&NodeMetricsList::default(), "metrics.k8s.io/v1beta1");
+    assert!(kind_error(&nodes).contains("expected kind PodMetricsList, got \"NodeMetricsList\""));
+    // An unknown field in PodMetrics.
+    let mut raw = Vec::new();
+    put_message(&mut raw, 2, |p| put_int(p, 9, 1));
+    assert!(kind_error(&envelope("metrics.k8s.io/v1beta1", "PodMetricsList", &raw)).contains("PodMetrics: unknown field 9"));
+    // A wrong wire type.
+    let mut raw = Vec::new();
+    put_int(&mut raw, 2, 5);
+    assert!(kind_error(&envelope("metrics.k8s.io/v1beta1", "PodMetricsList", &raw)).contains("wire type 0, expected 2"));
+    // An invalid quantity names the resource.
+    let mut raw = Vec::new();
+    put_message(&mut raw, 2, |p| {
+        put_message(p, 4, |c| {
+            put_bytes(c, 1, b"app");
+            put_message(c, 2, |e| {
+                put_bytes(e, 1, b"cpu");
+                put_message(e, 2, |q| put_bytes(q, 1, b"12XYZ"));
+            });
+        })
+    });
+    let msg = kind_error(&envelope("metrics.k8s.io/v1beta1", "PodMetricsList", &raw));
+    assert!(msg.contains("usage of cpu") && msg.contains("12XYZ"), "{msg}");
+    // A compressed envelope is refused, not misread.
+    let mut env = MAGIC.to_vec();
+    put_bytes(&mut env, 3, b"gzip");
+    assert!(kind_error(&env).contains("content encoding \"gzip\""));
+    // A varint that never ends.
+    let mut body = MAGIC.to_vec();
+    body.extend_from_slice(&[0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    assert!(kind_error(&body).contains("varint"));
+}
+
+#[test]
+fn go_empty_strings_read_as_unset() {
+    let mut raw = Vec::new();
+    put_message(&mut raw, 2, |p| {
+        put_message(p, 1, |m| {
+            put_bytes(m, 1, b"pod-a");
+            put_bytes(m, 2, b"");
+            put_bytes(m, 3, b"ns");
+        })
+    });
+    let list = decode_pod_metrics_list(&envelope("metrics.k8s.io/v1beta1", "PodMetricsList", &raw)).expect("decode");
+    assert_eq!(list.items[0].name(), "pod-a");
+    assert_eq!(list.items[0].metadata.generate_name, None);
+}
