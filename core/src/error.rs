@@ -111,6 +111,20 @@ impl std::error::Error for Error {
 /// `Result` with the kubemetrics [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The error for a `Status` a server answered with: the kind from the HTTP code (404 NotFound,
+/// 401/403 Auth, else Api), the server's message (or the code when it sent none).
+#[cfg(feature = "client")]
+pub(crate) fn from_status(code: u16, message: &str) -> Error {
+    let kind = match code {
+        404 => ErrorKind::NotFound,
+        401 | 403 => ErrorKind::Auth,
+        _ => ErrorKind::Api,
+    };
+    let message = if message.is_empty() { format!("the server answered HTTP {code}") } else { message.to_string() };
+    let err = Error::new(kind, message);
+    if code != 0 { err.with_status(code) } else { err }
+}
+
 /// Mapping `kube` errors onto the error model (the client and the server both call the API).
 #[cfg(feature = "client")]
 mod from_kube_error {
@@ -119,17 +133,7 @@ mod from_kube_error {
     pub(crate) fn from_kube(e: kube::Error, server: &str) -> Error {
         match e {
             kube::Error::Api(status) => {
-                let code = status.code;
-                let kind = match code {
-                    404 => ErrorKind::NotFound,
-                    401 | 403 => ErrorKind::Auth,
-                    _ => ErrorKind::Api,
-                };
-                let message = if status.message.is_empty() { format!("the server answered HTTP {code}") } else { status.message.clone() };
-                let mut err = Error::new(kind, message);
-                if code != 0 {
-                    err = err.with_status(code);
-                }
+                let err = super::from_status(status.code, &status.message);
                 err.with_source(kube::Error::Api(status))
             }
             kube::Error::InferConfig(_) | kube::Error::InferKubeconfig(_) => Error::new(ErrorKind::Config, e.to_string()).with_source(e),

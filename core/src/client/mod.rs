@@ -7,7 +7,7 @@ mod settings;
 pub use settings::ConnectionSettings;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::metrics::{NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList};
+use crate::metrics::{NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, protobuf};
 use k8s_openapi::List;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use serde::de::DeserializeOwned;
@@ -151,11 +151,53 @@ impl Client {
             .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
         match tokio::time::timeout(self.timeout, self.inner.request_text(req)).await {
             Ok(result) => result.map_err(|e| crate::error::from_kube(e, &self.server)),
-            Err(_) => Err(Error::new(
-                ErrorKind::Io,
-                format!("Unable to connect to the server {}: no answer to GET {path} within {:?}", crate::error::host_port(&self.server), self.timeout),
-            )),
+            Err(_) => Err(self.timed_out(path)),
         }
+    }
+
+    /// GETs a metrics object, asking for protobuf first and JSON as the fallback (as kubectl
+    /// does), and decodes whichever the server answered. Failures answered in either encoding
+    /// become errors with the server's message.
+    async fn get_metrics<T: DeserializeOwned>(&self, path: &str, decode_protobuf: fn(&[u8]) -> Result<T>) -> Result<T> {
+        let accept = format!("{}, application/json", protobuf::CONTENT_TYPE);
+        let req = http::Request::get(path)
+            .header(http::header::ACCEPT, accept)
+            .body(kube::client::Body::empty())
+            .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+        let exchange = async {
+            let res = self.inner.send(req).await.map_err(|e| crate::error::from_kube(e, &self.server))?;
+            let status = res.status();
+            let content_type = res.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            let body = res.into_body().collect_bytes().await.map_err(|e| crate::error::from_kube(e, &self.server))?;
+            Ok::<_, Error>((status, content_type, body))
+        };
+        let (status, content_type, body) = match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(result) => result?,
+            Err(_) => return Err(self.timed_out(path)),
+        };
+        let is_protobuf = content_type.starts_with(protobuf::CONTENT_TYPE);
+        if !status.is_success() {
+            let message = if is_protobuf {
+                protobuf::decode_status(&body).map(|s| s.message).unwrap_or_default()
+            } else {
+                serde_json::from_slice::<kube::core::Status>(&body).map(|s| s.message).unwrap_or_else(|_| String::from_utf8_lossy(&body).trim().to_string())
+            };
+            return Err(crate::error::from_status(status.as_u16(), &message));
+        }
+        if is_protobuf {
+            return decode_protobuf(&body).map_err(|e| Error::new(ErrorKind::Api, format!("cannot decode the answer to GET {path}: {}", e.message())));
+        }
+        if !content_type.is_empty() && !content_type.starts_with("application/json") {
+            return Err(Error::new(ErrorKind::Api, format!("the answer to GET {path} has content type {content_type:?}, expected protobuf or JSON")));
+        }
+        serde_json::from_slice(&body).map_err(|e| Error::new(ErrorKind::Api, format!("cannot decode the answer to GET {path}: {e}")).with_source(e))
+    }
+
+    fn timed_out(&self, path: &str) -> Error {
+        Error::new(
+            ErrorKind::Io,
+            format!("Unable to connect to the server {}: no answer to GET {path} within {:?}", crate::error::host_port(&self.server), self.timeout),
+        )
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
@@ -200,13 +242,13 @@ impl Client {
     /// Lists node metrics (label and field selectors apply).
     pub async fn list_node_metrics(&self, options: &ListOptions) -> Result<Vec<NodeMetrics>> {
         let path = self.metrics_path(&format!("nodes{}", options.query())).await?;
-        Ok(self.get_json::<NodeMetricsList>(&path).await?.items)
+        Ok(self.get_metrics::<NodeMetricsList>(&path, protobuf::decode_node_metrics_list).await?.items)
     }
 
     /// Gets the metrics of one node; [`ErrorKind::NotFound`] carries the server's message.
     pub async fn get_node_metrics(&self, name: &str) -> Result<NodeMetrics> {
         let path = self.metrics_path(&format!("nodes/{}", percent_encode(name))).await?;
-        self.get_json(&path).await
+        self.get_metrics(&path, protobuf::decode_node_metrics).await
     }
 
     /// Lists pod metrics in `namespace`, or in all namespaces when `None`.
@@ -216,13 +258,13 @@ impl Client {
             None => format!("pods{}", options.query()),
         };
         let path = self.metrics_path(&rest).await?;
-        Ok(self.get_json::<PodMetricsList>(&path).await?.items)
+        Ok(self.get_metrics::<PodMetricsList>(&path, protobuf::decode_pod_metrics_list).await?.items)
     }
 
     /// Gets the metrics of one pod.
     pub async fn get_pod_metrics(&self, namespace: &str, name: &str) -> Result<PodMetrics> {
         let path = self.metrics_path(&format!("namespaces/{}/pods/{}", percent_encode(namespace), percent_encode(name))).await?;
-        self.get_json(&path).await
+        self.get_metrics(&path, protobuf::decode_pod_metrics).await
     }
 
     /// Lists Node objects (for allocatable and capacity).

@@ -444,6 +444,58 @@ pub fn decode_node_metrics(body: &[u8]) -> Result<NodeMetrics> {
     decode_node(env.raw)
 }
 
+/// The fields of a `metav1.Status` (a failure a server answered in protobuf).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    /// `Success` or `Failure`.
+    pub status: String,
+    /// The server's message.
+    pub message: String,
+    /// The machine-readable reason (`NotFound`, `Forbidden`, ...).
+    pub reason: String,
+    /// The HTTP status code.
+    pub code: i32,
+}
+
+/// Decodes a `Status` body (what servers answer errors with when protobuf was asked for).
+pub fn decode_status(body: &[u8]) -> Result<Status> {
+    let env = decode_envelope(body)?;
+    expect_kind(&env, "Status")?;
+    let mut r = Reader::new(env.raw, "Status");
+    let mut st = Status::default();
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1 | 5 => r.skip(wire)?,
+            2..=4 => {
+                r.expect("string field", wire, LEN)?;
+                let text = r.string("string field")?;
+                match field {
+                    2 => st.status = text,
+                    3 => st.message = text,
+                    _ => st.reason = text,
+                }
+            }
+            6 => {
+                r.expect("code", wire, VARINT)?;
+                st.code = r.varint()? as i32;
+            }
+            f => return Err(r.unknown(f)),
+        }
+    }
+    Ok(st)
+}
+
+/// Encodes a failure `Status` (for servers answering protobuf clients).
+pub fn encode_status(message: &str, reason: &str, code: i32) -> Vec<u8> {
+    let mut raw = Vec::new();
+    put_message(&mut raw, 1, |_| {});
+    put_bytes(&mut raw, 2, b"Failure");
+    put_bytes(&mut raw, 3, message.as_bytes());
+    put_bytes(&mut raw, 4, reason.as_bytes());
+    put_int(&mut raw, 6, i64::from(code));
+    envelope("v1", "Status", &raw)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Wire format: writing.
 

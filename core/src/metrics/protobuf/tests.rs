@@ -101,3 +101,12 @@ fn go_empty_strings_read_as_unset() {
     assert_eq!(list.items[0].name(), "pod-a");
     assert_eq!(list.items[0].metadata.generate_name, None);
 }
+
+#[test]
+fn status_round_trips() {
+    let body = encode_status("podmetrics.metrics.k8s.io \"x\" not found", "NotFound", 404);
+    let st = decode_status(&body).expect("status");
+    assert_eq!((st.status.as_str(), st.reason.as_str(), st.code), ("Failure", "NotFound", 404));
+    assert_eq!(st.message, "podmetrics.metrics.k8s.io \"x\" not found");
+    assert!(decode_pod_metrics(&body).expect_err("not a pod").message().contains("expected kind PodMetrics, got \"Status\""));
+}
