@@ -325,7 +325,7 @@ fn error_messages_say_what_was_wrong() {
 #[test]
 fn huge_exponents_fail_fast() {
     let start = std::time::Instant::now();
-    for s in ["1e2147483647", "1e-2147483647", "9e2147483646", "1Ei".repeat(1).as_str()] {
+    for s in ["1e2147483647", "1e-2147483647", "9e2147483646", "1Ei"] {
         let _ = Quantity::parse(s);
     }
     // Not a benchmark: a hang would take seconds, the real cost is microseconds.
