@@ -149,7 +149,7 @@ impl NanoAccumulator {
         }
         if digit == 0 {
             if self.mantissa != 0 {
-                self.pending_zeros += 1;
+                self.pending_zeros = self.pending_zeros.saturating_add(1);
             }
             return Some(());
         }
@@ -183,7 +183,7 @@ pub(super) fn normalize(mut m: u128, mut e: i64) -> (u128, i64) {
     if m == 0 {
         return (0, 0);
     }
-    while m % 10 == 0 {
+    while m.is_multiple_of(10) {
         m /= 10;
         e += 1;
     }
@@ -197,21 +197,21 @@ pub(super) fn parse(input: &str) -> Result<Quantity> {
     let int_len = p.int_digits.len() as i64;
     let (magnitude, exponent) = match scale {
         Scale::Decimal(suffix_exp) => {
-            let mut acc = NanoAccumulator::new();
             let top = suffix_exp + int_len - 1;
-            for (i, &c) in p.int_digits.iter().chain(p.frac_digits).enumerate() {
-                acc.push(c - b'0', top - i as i64).ok_or_else(too_long)?;
-            }
-            acc.finish().ok_or_else(too_long)?
+            let digits = || p.int_digits.iter().chain(p.frac_digits).map(|c| c - b'0');
+            let mut acc = NanoAccumulator::new();
+            let fast = digits().enumerate().try_for_each(|(i, d)| acc.push(d, top - i as i64)).and_then(|()| acc.finish());
+            // More than 38 significant digits written: the exact (slower) path decides.
+            fast.or_else(|| round_long_decimal(digits(), top)).ok_or_else(too_long)?
         }
-        Scale::Binary(bits) => binary_magnitude(&p, bits).ok_or_else(too_long)?,
+        Scale::Binary(bits) => binary_magnitude(&p, bits),
     };
     let (mut magnitude, mut exponent) = normalize(magnitude, exponent);
     if magnitude != 0 && exponent + (digits(magnitude) as i64) > MAX_EXPONENT as i64 + 1 {
         return Err(err(input, format_args!("magnitude exceeds 10^{}", MAX_EXPONENT + 1)));
     }
     if format == Format::BinarySI && magnitude != 0 {
-        if exponent >= 0 && exponent < 39 && (magnitude.checked_mul(10u128.pow(exponent as u32))).is_none_or(|v| v > BINARY_CAP as u128) || exponent >= 39 {
+        if above_binary_cap(magnitude, exponent) {
             (magnitude, exponent) = (BINARY_CAP as u128, 0);
         } else if exponent < 0 && digits(magnitude) as i64 + exponent <= 0 {
             // Below one: apimachinery prints these as DecimalSI.
@@ -225,32 +225,110 @@ pub(super) fn parse(input: &str) -> Result<Quantity> {
     Ok(Quantity { mantissa: if p.negative { -mantissa } else { mantissa }, exponent: exponent as i32, format })
 }
 
+/// `true` when `m * 10^e` (with `m > 0`, `e >= -9`) is above [`BINARY_CAP`].
+fn above_binary_cap(m: u128, e: i64) -> bool {
+    let cap = BINARY_CAP as u128;
+    if e >= 0 {
+        // 10^19 alone is above the cap.
+        return e >= 19 || m.checked_mul(10u128.pow(e as u32)).is_none_or(|v| v > cap);
+    }
+    // m / 10^-e > cap exactly when m > cap * 10^-e (cap * 10^9 still fits a u128).
+    match pow10_u128((-e) as u32).and_then(|p| cap.checked_mul(p)) {
+        Some(limit) => m > limit,
+        None => false,
+    }
+}
+
+/// The exact rounding up to nano of a digit string with more than 38 significant digits, for
+/// the inputs the [`NanoAccumulator`] cannot hold: `digits` (most significant first, the first
+/// of weight `10^top`) are rounded on the digits themselves. `None` when the rounded value
+/// still has too many significant digits for a u128; `Some` when the round-up carried it to a
+/// short one (`99…9.9999999999` is `10…0`).
+fn round_long_decimal(digits: impl Iterator<Item = u8>, top: i64) -> Option<(u128, i64)> {
+    // Digits of weight >= 10^-9, from the first non-zero one on.
+    let mut kept: Vec<u8> = Vec::new();
+    let mut last_weight = 0i64;
+    let mut sticky = false;
+    for (i, d) in digits.enumerate() {
+        let weight = top - i as i64;
+        if weight < -9 {
+            if d != 0 {
+                sticky = true;
+                break;
+            }
+            continue;
+        }
+        if kept.is_empty() && d == 0 {
+            continue;
+        }
+        kept.push(d);
+        last_weight = weight;
+    }
+    if sticky {
+        if kept.is_empty() {
+            return Some((1, -9));
+        }
+        // Something was written below nano, so the kept digits run down to 10^-9: add 1n.
+        let mut carry = true;
+        for d in kept.iter_mut().rev() {
+            if *d == 9 {
+                *d = 0;
+            } else {
+                *d += 1;
+                carry = false;
+                break;
+            }
+        }
+        if carry {
+            kept.insert(0, 1);
+        }
+    }
+    while kept.last() == Some(&0) {
+        kept.pop();
+        last_weight += 1;
+    }
+    if kept.is_empty() {
+        return Some((0, 0));
+    }
+    // The same limit as the fast path: what a u128 holds (the caller then asks for an i128).
+    let m = kept.iter().try_fold(0u128, |m, &d| m.checked_mul(10)?.checked_add(d as u128))?;
+    Some((m, last_weight))
+}
+
 /// Number of decimal digits of `m` (1 for 0).
 pub(super) fn digits(m: u128) -> u32 {
     if m == 0 { 1 } else { m.ilog10() + 1 }
 }
 
 /// `digits * 2^bits / 10^frac_len`, rounded up to nano, exactly, via a little decimal big number.
-fn binary_magnitude(p: &Pieces<'_>, bits: u32) -> Option<(u128, i64)> {
-    // Fast path: an integer that fits.
-    if p.frac_digits.is_empty() && p.int_digits.len() <= 19 {
-        let mut v: u128 = 0;
-        for &c in p.int_digits {
-            v = v * 10 + (c - b'0') as u128;
-        }
-        return Some(match v.checked_mul(1u128 << bits) {
-            Some(x) => (x, 0),
-            None => (u128::MAX, 0), // far above the cap; the caller caps it
-        });
+/// Values above [`BINARY_CAP`] come back as `u128::MAX` (the caller caps them).
+fn binary_magnitude(p: &Pieces<'_>, bits: u32) -> (u128, i64) {
+    const ABOVE_CAP: (u128, i64) = (u128::MAX, 0);
+    let int_digits = trim_start_zeros(p.int_digits);
+    let frac_digits = trim_end_zeros(p.frac_digits);
+    // Twenty integer digits are at least 10^19, above the cap before any scaling.
+    if int_digits.len() > 19 {
+        return ABOVE_CAP;
     }
-    // General path: decimal digits, least significant first, doubled `bits` times.
-    let mut ds: Vec<u8> = p.int_digits.iter().chain(p.frac_digits).rev().map(|c| c - b'0').collect();
-    while ds.last() == Some(&0) && ds.len() > 1 {
-        ds.pop();
+    // Fast path: an integer (below 10^19, times at most 2^60: it fits a u128).
+    if frac_digits.is_empty() {
+        let v = int_digits.iter().fold(0u128, |v, &c| v * 10 + (c - b'0') as u128);
+        return (v << bits, 0);
     }
-    if ds.len() > 80 {
-        return None;
+    // Fraction digits past 10^-(bits + 9) only matter through whether one of them is non-zero:
+    // with the value D = B / 10^k + rest (0 < rest < 10^-k, k = bits + 9), every multiple of
+    // 10^-9 is a multiple of 2^bits / 10^k too, so no multiple of 10^-9 lies strictly between
+    // D * 2^bits and (B + 1) * 2^bits / 10^k, and rounding D * 2^bits up to nano gives the same
+    // result for any such rest: a single 1 just past digit k stands for all of them.
+    let keep = bits as usize + 9;
+    let (frac_digits, sticky) = if frac_digits.len() > keep { (&frac_digits[..keep], true) } else { (frac_digits, false) };
+    let frac_len = frac_digits.len() + usize::from(sticky);
+    // Decimal digits, least significant first, doubled `bits` times.
+    let mut ds: Vec<u8> = Vec::with_capacity(int_digits.len() + frac_len + 20);
+    if sticky {
+        ds.push(1);
     }
+    ds.extend(int_digits.iter().chain(frac_digits).rev().map(|c| c - b'0'));
     for _ in 0..bits {
         let mut carry = 0u8;
         for d in ds.iter_mut() {
@@ -262,14 +340,26 @@ fn binary_magnitude(p: &Pieces<'_>, bits: u32) -> Option<(u128, i64)> {
             ds.push(carry);
         }
     }
-    // Above the cap (more than 19 integer digits) there is nothing more to know.
-    let int_len = ds.len() as i64 - p.frac_digits.len() as i64;
+    let int_len = ds.len() as i64 - frac_len as i64;
     if int_len > 19 {
-        return Some((u128::MAX, 0));
+        return ABOVE_CAP;
     }
+    // At most 19 integer and 9 fraction digits reach the accumulator: it cannot overflow.
     let mut acc = NanoAccumulator::new();
     for (i, &d) in ds.iter().rev().enumerate() {
-        acc.push(d, int_len - 1 - i as i64)?;
+        if acc.push(d, int_len - 1 - i as i64).is_none() {
+            return ABOVE_CAP;
+        }
     }
-    acc.finish()
+    acc.finish().unwrap_or(ABOVE_CAP)
+}
+
+fn trim_start_zeros(digits: &[u8]) -> &[u8] {
+    let first = digits.iter().position(|&c| c != b'0').unwrap_or(digits.len());
+    &digits[first..]
+}
+
+fn trim_end_zeros(digits: &[u8]) -> &[u8] {
+    let end = digits.iter().rposition(|&c| c != b'0').map_or(0, |i| i + 1);
+    &digits[..end]
 }
