@@ -6,6 +6,7 @@
 //! each mean something different by them.
 
 use crate::flags::go_duration;
+use crate::output;
 use kubemetrics::{Client, Error, ErrorKind};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,7 +49,7 @@ pub fn report(e: &Error) -> ExitCode {
         (ErrorKind::Io, _) => e.message().to_string(),
         _ => format!("error: {}", e.message()),
     };
-    eprintln!("{text}");
+    output::eprint(&format!("{text}\n"));
     ExitCode::from(1)
 }
 

@@ -3,6 +3,7 @@
 mod commands;
 mod connection;
 mod flags;
+mod output;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    output::install_panic_hook();
     let args: Vec<String> = std::env::args().collect();
     let args = if args.get(1).is_some_and(|a| a == "serve") { commands::serve::strip_ignored(args) } else { args };
     let cli = match Cli::try_parse_from(args) {
@@ -59,10 +61,13 @@ fn main() -> ExitCode {
 /// `error: ...` and status 1 for the values it refuses that way, see [`flags::Rejected`]).
 fn parse_failure(e: &clap::Error) -> ExitCode {
     if let Some(rejected) = flags::rejected(e) {
-        eprintln!("error: {rejected}");
+        output::eprint(&format!("error: {rejected}\n"));
         return ExitCode::from(1);
     }
-    let _ = e.print();
+    let printed = e.print().and_then(|()| std::io::Write::flush(&mut std::io::stdout()));
+    if printed.is_err_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+        output::exit_broken_pipe();
+    }
     ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }
 
@@ -70,7 +75,7 @@ fn runtime() -> tokio::runtime::Runtime {
     match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            output::eprint(&format!("error: cannot start the async runtime: {e}\n"));
             std::process::exit(1);
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::connection::{ConnectionArgs, report};
 use crate::flags::value_names;
+use crate::output;
 use kubemetrics::custom::ObjectRef;
 use kubemetrics::{Client, Error, ErrorKind};
 use std::process::ExitCode;
@@ -140,10 +141,10 @@ pub async fn run(args: Args) -> ExitCode {
         Err(e) => return report(&e),
     };
     match fetch(&client, request).await {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
+        Ok(text) => match output::print(&text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(code) => code,
+        },
         Err(e) => report(&e),
     }
 }

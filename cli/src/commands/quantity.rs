@@ -1,9 +1,9 @@
 //! `kubemetrics quantity VALUE... [-o json]`.
 
 use crate::flags::value_names;
+use crate::output;
 use kubemetrics::{Format, Quantity};
 use serde::Serialize;
-use std::io::Write;
 use std::process::ExitCode;
 
 /// `-o`: how each value is explained.
@@ -73,8 +73,6 @@ fn explain(input: &str, q: &Quantity) -> String {
 /// Runs the subcommand; exit status 1 when any value is invalid (the others are still printed).
 pub fn run(args: Args) -> ExitCode {
     let json = args.output == Output::Json;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     let mut failed = false;
     for input in &args.values {
         let parsed = Quantity::parse(input);
@@ -91,8 +89,8 @@ pub fn run(args: Args) -> ExitCode {
                 Err(e) => format!("{input}: error: {e}"),
             }
         };
-        if writeln!(out, "{line}").is_err() {
-            return ExitCode::from(1);
+        if let Err(code) = output::print(&format!("{line}\n")) {
+            return code;
         }
     }
     if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }

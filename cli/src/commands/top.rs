@@ -3,6 +3,7 @@
 
 use crate::connection::{ConnectionArgs, report};
 use crate::flags::{Rejected, go_duration, value_names};
+use crate::output;
 use kubemetrics::top::{self, SortBy, TopNodeOptions, TopPodOptions};
 use kubemetrics::{Client, Error, ErrorKind};
 use std::process::ExitCode;
@@ -183,13 +184,17 @@ pub async fn run(args: Args) -> ExitCode {
     loop {
         match render_once(&client, &args.what).await {
             Ok((text, stderr)) => {
-                print!("{clear}{text}");
+                if let Err(code) = output::print(&format!("{clear}{text}")) {
+                    return code;
+                }
                 if let Some(msg) = stderr {
-                    eprintln!("{msg}");
+                    output::eprint(&format!("{msg}\n"));
                 }
             }
             Err(e) if out.watch => {
-                print!("{clear}");
+                if let Err(code) = output::print(clear) {
+                    return code;
+                }
                 let _ = report(&e);
             }
             Err(e) => return report(&e),
