@@ -1,6 +1,9 @@
 //! The `kubemetrics` command: `top`, `quantity`, `serve`, `simulate`, `demo`.
 
 mod commands;
+mod connection;
+mod flags;
+mod output;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,7 +31,7 @@ enum Command {
     /// Read custom and external metrics (custom.metrics.k8s.io, external.metrics.k8s.io).
     Get(commands::get::Args),
     /// Run the standalone metrics server (a drop-in metrics-server; accepts its flags).
-    Serve(commands::serve::Args),
+    Serve(Box<commands::serve::Args>),
     /// Run simulated kubelets on 127.0.0.1 (for tests and benchmarks).
     Simulate(commands::simulate::Args),
     /// Serve a built-in test cluster (Kubernetes API subset + metrics.k8s.io) on 127.0.0.1.
@@ -36,25 +39,43 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    output::install_panic_hook();
     let args: Vec<String> = std::env::args().collect();
     let args = if args.get(1).is_some_and(|a| a == "serve") { commands::serve::strip_ignored(args) } else { args };
-    let cli = Cli::parse_from(args);
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => return parse_failure(&e),
+    };
     match cli.command {
         Command::Quantity(args) => commands::quantity::run(args),
         Command::Top(args) => runtime().block_on(commands::top::run(args)),
         Command::Demo(args) => runtime().block_on(commands::demo::run(args)),
         Command::Get(args) => runtime().block_on(commands::get::run(args)),
-        Command::Serve(args) => runtime().block_on(commands::serve::run(args)),
+        Command::Serve(args) => runtime().block_on(commands::serve::run(*args)),
         Command::Simulate(args) => runtime().block_on(commands::simulate::run(args)),
         Command::LoopbackApi(args) => runtime().block_on(commands::loopback_api::run(args)),
     }
+}
+
+/// Help, version, or a command line clap refused: printed as clap prints it (kubectl's one-line
+/// `error: ...` and status 1 for the values it refuses that way, see [`flags::Rejected`]).
+fn parse_failure(e: &clap::Error) -> ExitCode {
+    if let Some(rejected) = flags::rejected(e) {
+        output::eprint(&format!("error: {rejected}\n"));
+        return ExitCode::from(1);
+    }
+    let printed = e.print().and_then(|()| std::io::Write::flush(&mut std::io::stdout()));
+    if printed.is_err_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+        output::exit_broken_pipe();
+    }
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
     match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            output::eprint(&format!("error: cannot start the async runtime: {e}\n"));
             std::process::exit(1);
         }
     }

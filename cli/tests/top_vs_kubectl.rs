@@ -30,6 +30,7 @@ fn top_node_tables_are_identical() {
         &["top", "node", "--no-headers"],
         &["top", "node", "--sort-by=cpu"],
         &["top", "node", "--sort-by=memory"],
+        &["top", "node", "--sort-by="],
         &["top", "node", "--show-capacity"],
         &["top", "node", "-l", "tier=b"],
         &["top", "node", "-l", "zone in (z1)", "--sort-by=memory"],
@@ -81,6 +82,9 @@ fn errors_and_exit_codes_are_identical() {
         &["top", "pod", "missing-pod"],
         &["top", "pod", "-n", "empty-namespace"],
         &["top", "node", "--sort-by=disk"],
+        &["top", "node", "--sort-by=name"],
+        &["top", "pod", "-A", "--sort-by=CPU"],
+        &["top", "pod", "--sort-by", "name", "-n", "kube-system"],
         &["top", "pod", "web-7f9c-abcde", "-l", "app=web"],
     ] {
         assert_same(&cluster, args);

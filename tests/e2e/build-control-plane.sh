@@ -6,6 +6,10 @@
 # into $KM_CACHE_DIR/bin (default $HOME/.cache/kubemetrics/bin). A binary whose version stamp matches
 # is skipped. Build times are appended to $KM_CACHE_DIR/build-times.log.
 #
+# One run at a time per cache: a run takes an exclusive flock on $KM_CACHE_DIR/build.lock before it
+# looks at the cache, and a second run (say two test sessions started together) logs that it waits and
+# then finds the binaries the first one built. Needs flock(1) (util-linux).
+#
 # Usage: build-control-plane.sh [etcd] [kube-apiserver] [kube-controller-manager]   (default: all three)
 #
 # Environment knobs:
@@ -47,6 +51,23 @@ wanted() { local w; for w in "${WANT[@]}"; do [[ "$w" == "$1" ]] && return 0; do
 for w in "${WANT[@]}"; do
   case "$w" in etcd|kube-apiserver|kube-controller-manager) ;; *) die "unknown binary '$w' (etcd, kube-apiserver, kube-controller-manager)" ;; esac
 done
+
+# --- one run at a time per cache ----------------------------------------------------------------
+# Two runs on the same cache delete each other's build module (rm -rf "$K8S_MOD") and write the same
+# $BIN/<name>.tmp, so the second `mv` finds nothing to move. The lock is taken before any stamp is read:
+# a run that had to wait then sees what the other built and skips it. The lock file descriptor is
+# inherited by the build's children, so the lock lasts as long as anything is still writing the cache.
+LOCK="$CACHE/build.lock"
+command -v flock >/dev/null 2>&1 \
+  || die "flock (util-linux) is not installed: it keeps two runs from building into $CACHE at once"
+exec 9>>"$LOCK"
+if ! flock --nonblock 9; then
+  log "another build-control-plane run is using $CACHE ($(cat "$LOCK" 2>/dev/null || true)); waiting for it to finish"
+  LOCK_T0=$SECONDS
+  flock 9 || die "could not lock $LOCK"
+  log "$CACHE is ours after waiting $((SECONDS - LOCK_T0))s"
+fi
+printf 'held by pid %s since %s\n' "$$" "$(date +%H:%M:%S)" >"$LOCK"
 
 # Go is needed unless the wanted kubernetes binaries are already cached (etcd comes from Debian by default).
 GO_VER="none"

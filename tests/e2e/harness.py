@@ -146,6 +146,21 @@ def rfc3339(t: _dt.datetime) -> str:
     return t.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def already_exists(r: subprocess.CompletedProcess) -> bool:
+    """Whether a failed ``kubectl create`` failed only because the object is already there.
+
+    kubectl says so in two ways, and only the first carries the API's reason ``AlreadyExists``:
+
+    - ``Error from server (AlreadyExists): namespaces "x" already exists`` (``create -f``,
+      ``create namespace``: the API's Status printed as is);
+    - ``error: failed to create serviceaccount: serviceaccounts "x" already exists``
+      (``create serviceaccount`` and other generators wrap the API's error in their own).
+
+    Both end with the API's message ``<resource> "<name>" already exists``.
+    """
+    return r.returncode != 0 and re.search(r'"[^"]*" already exists$', r.stderr, re.MULTILINE) is not None
+
+
 def _run(cmd: Sequence[str], **kw: Any) -> subprocess.CompletedProcess:
     r = subprocess.run(list(cmd), capture_output=True, text=True, **kw)
     if r.returncode != 0:
@@ -593,6 +608,18 @@ class ControlPlane:
                                f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}")
         return r
 
+    def create_if_absent(self, *args: str, input: str | None = None) -> bool:
+        """``kubectl create ARGS``: True if it created the object, False if it already existed.
+
+        Any other failure raises HarnessError (see :func:`already_exists`).
+        """
+        r = self.kubectl("create", *args, input=input, check=False)
+        if r.returncode == 0:
+            return True
+        if already_exists(r):
+            return False
+        raise HarnessError(f"kubectl create {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+
     def invalidate_discovery_cache(self) -> None:
         """Forget kubectl's discovery cache (after APIServices change)."""
         shutil.rmtree(self.kubectl_cache, ignore_errors=True)
@@ -604,9 +631,7 @@ class ControlPlane:
         return json.loads(self.kubectl("get", *args, "-o", "json").stdout)
 
     def ensure_namespace(self, ns: str) -> None:
-        r = self.kubectl("create", "namespace", ns, check=False)
-        if r.returncode != 0 and "AlreadyExists" not in r.stderr:
-            raise HarnessError(f"create namespace {ns}: {r.stderr}")
+        self.create_if_absent("namespace", ns)
 
     # ---- objects --------------------------------------------------------------------------
     def create_node(self, name: str, kubelet_port: int = 10250, cpu: str = "2", memory: str = "4Gi",
@@ -701,9 +726,7 @@ class ControlPlane:
         self.ensure_namespace(namespace)
         svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": namespace},
                "spec": {"type": "ExternalName", "externalName": "localhost"}}
-        r = self.kubectl("create", "-f", "-", input=json.dumps(svc), check=False)
-        if r.returncode != 0 and "AlreadyExists" not in r.stderr:
-            raise HarnessError(f"creating Service {namespace}/{service}: {r.stderr}")
+        self.create_if_absent("-f", "-", input=json.dumps(svc))
         spec: dict[str, Any] = {
             "group": group, "version": version,
             "service": {"name": service, "namespace": namespace, "port": int(port)},

@@ -240,9 +240,7 @@ def service_account_token(cp: ControlPlane, namespace: str, sa: str, create: boo
     """A bound token of ServiceAccount ``namespace/sa`` (TokenRequest, 1 h), creating the SA if asked."""
     if create:
         ensure_namespace(cp, namespace)
-        r = cp.kubectl("create", "serviceaccount", sa, "-n", namespace, check=False)
-        if r.returncode != 0 and "AlreadyExists" not in r.stderr:
-            raise HarnessError(r.stderr)
+        cp.create_if_absent("serviceaccount", sa, "-n", namespace)
     return cp.kubectl("create", "token", sa, "-n", namespace, "--duration=1h").stdout.strip()
 
 

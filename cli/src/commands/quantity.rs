@@ -1,9 +1,20 @@
 //! `kubemetrics quantity VALUE... [-o json]`.
 
+use crate::flags::value_names;
+use crate::output;
 use kubemetrics::{Format, Quantity};
 use serde::Serialize;
-use std::io::Write;
 use std::process::ExitCode;
+
+/// `-o`: how each value is explained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// One JSON object per line: input, canonical, milli, error.
+    Json,
+    /// A sentence per value (the default).
+    Text,
+}
+value_names!(Output { Json => "json", Text => "text" });
 
 /// Arguments of `kubemetrics quantity` (negative values such as `-1.5Gi` go after `--`).
 #[derive(Debug, clap::Args)]
@@ -13,8 +24,8 @@ pub struct Args {
     #[arg(required = true, value_name = "VALUE")]
     values: Vec<String>,
     /// Output format: human text (default) or one JSON object per line.
-    #[arg(short = 'o', long = "output", value_parser = ["json", "text"], default_value = "text")]
-    output: String,
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Text)]
+    output: Output,
 }
 
 /// One line of `-o json`, fields in the documented order.
@@ -61,9 +72,7 @@ fn explain(input: &str, q: &Quantity) -> String {
 
 /// Runs the subcommand; exit status 1 when any value is invalid (the others are still printed).
 pub fn run(args: Args) -> ExitCode {
-    let json = args.output == "json";
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let json = args.output == Output::Json;
     let mut failed = false;
     for input in &args.values {
         let parsed = Quantity::parse(input);
@@ -80,8 +89,8 @@ pub fn run(args: Args) -> ExitCode {
                 Err(e) => format!("{input}: error: {e}"),
             }
         };
-        if writeln!(out, "{line}").is_err() {
-            return ExitCode::from(1);
+        if let Err(code) = output::print(&format!("{line}\n")) {
+            return code;
         }
     }
     if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }

@@ -1,42 +1,80 @@
 //! `kubemetrics top node|pod`: kubectl's flags, kubectl's table byte for byte, plus `-o json|yaml`
 //! and `--watch`.
 
+use crate::connection::{ConnectionArgs, report};
+use crate::flags::{Rejected, go_duration, value_names};
+use crate::output;
 use kubemetrics::top::{self, SortBy, TopNodeOptions, TopPodOptions};
 use kubemetrics::{Client, Error, ErrorKind};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Connection flags shared by every command that talks to a cluster (kubectl's names).
-#[derive(Debug, Clone, clap::Args)]
-pub struct ConnectionArgs {
-    /// Path to the kubeconfig file to use (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long, global = true)]
-    pub kubeconfig: Option<PathBuf>,
-    /// The name of the kubeconfig context to use.
-    #[arg(long, global = true)]
-    pub context: Option<String>,
-    /// Time limit of each request to the API server, e.g. 30s, 1m.
-    #[arg(long = "request-timeout", global = true, default_value = "30s", value_parser = parse_duration)]
-    pub request_timeout: Duration,
+/// `--sort-by`: kubectl's two sort columns, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// No `--sort-by` (or an empty one): kubectl's order, by name (namespace first with `-A`).
+    /// Not a value of the flag: kubectl refuses `--sort-by=name`.
+    #[default]
+    Name,
+    /// `--sort-by=cpu`: highest CPU usage first.
+    Cpu,
+    /// `--sort-by=memory`: highest memory usage first.
+    Memory,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d: kubemetrics::GoDuration = s.parse().map_err(|e: Error| e.to_string())?;
-    Ok(d.to_std())
-}
+impl clap::ValueEnum for SortKey {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[SortKey::Cpu, SortKey::Memory]
+    }
 
-impl ConnectionArgs {
-    /// Builds the client like kubectl: explicit kubeconfig/context, else inferred.
-    pub async fn client(&self) -> kubemetrics::Result<Client> {
-        let client = if self.kubeconfig.is_some() || self.context.is_some() {
-            Client::from_kubeconfig(self.kubeconfig.as_deref(), self.context.as_deref()).await?
-        } else {
-            Client::try_default().await?
-        };
-        Ok(client.with_timeout(self.request_timeout))
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        match self {
+            SortKey::Name => None,
+            SortKey::Cpu => Some(clap::builder::PossibleValue::new("cpu")),
+            SortKey::Memory => Some(clap::builder::PossibleValue::new("memory")),
+        }
     }
 }
+
+impl From<SortKey> for SortBy {
+    fn from(key: SortKey) -> SortBy {
+        match key {
+            SortKey::Name => SortBy::Name,
+            SortKey::Cpu => SortBy::Cpu,
+            SortKey::Memory => SortBy::Memory,
+        }
+    }
+}
+
+/// Parses `--sort-by` as kubectl does: `cpu`, `memory` or empty. Anything else, `name` included,
+/// is refused with kubectl's message and exit status.
+fn sort_key(s: &str) -> Result<SortKey, Rejected> {
+    if s.is_empty() {
+        return Ok(SortKey::Name);
+    }
+    <SortKey as clap::ValueEnum>::from_str(s, false).map_err(|_| Rejected("--sort-by accepts only cpu or memory".into()))
+}
+
+/// `-o`: the row data, with exact quantities, instead of kubectl's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Pretty-printed JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+value_names!(Format { Json => "json", Yaml => "yaml" });
+
+/// `--source`: where usage comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// The Metrics API (`metrics.k8s.io`), like kubectl.
+    #[default]
+    MetricsApi,
+    /// The kubelets, read directly through the API server's node proxy.
+    Kubelet,
+}
+value_names!(Source { MetricsApi => "metrics-api", Kubelet => "kubelet" });
 
 /// Output flags shared by `top node` and `top pod`.
 #[derive(Debug, Clone, clap::Args)]
@@ -45,21 +83,21 @@ pub struct OutputArgs {
     #[arg(long)]
     no_headers: bool,
     /// If non-empty, sort the list using specified field. The field can be either 'cpu' or 'memory'.
-    #[arg(long, default_value = "")]
-    sort_by: String,
+    #[arg(long, default_value = "", value_parser = sort_key)]
+    sort_by: SortKey,
     /// Output format: the kubectl table (default), json or yaml (the row data, exact quantities).
-    #[arg(short = 'o', long = "output", value_parser = ["json", "yaml"])]
-    output: Option<String>,
+    #[arg(short = 'o', long = "output", value_enum)]
+    output: Option<Format>,
     /// Refresh the output in place until interrupted.
     #[arg(short = 'w', long)]
     watch: bool,
     /// Refresh interval of --watch.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, default_value = "2s", value_parser = go_duration)]
     interval: Duration,
     /// Where usage comes from: the Metrics API (like kubectl), or the kubelets read directly
     /// through the API server's node proxy (no metrics server needed; takes two samples).
-    #[arg(long, default_value = "metrics-api", value_parser = ["metrics-api", "kubelet"])]
-    source: String,
+    #[arg(long, value_enum, default_value_t = Source::MetricsApi)]
+    source: Source,
     /// Accepted for kubectl compatibility; kubemetrics always reads JSON.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, hide = true)]
     use_protocol_buffers: bool,
@@ -126,68 +164,37 @@ pub struct PodArgs {
     out: OutputArgs,
 }
 
-/// Prints an error the way kubectl does and returns kubectl's exit status.
-pub fn report(e: &Error) -> ExitCode {
-    let text = match (e.kind(), e.status()) {
-        (ErrorKind::MetricsUnavailable, _) if e.message().starts_with("Metrics API not available") => "error: Metrics API not available".to_string(),
-        (_, Some(401)) => "error: You must be logged in to the server (the server has asked for the client to provide credentials)".to_string(),
-        (_, Some(code)) => format!("Error from server ({}): {}", reason(code), e.message()),
-        (ErrorKind::Io, _) => e.message().to_string(),
-        _ => format!("error: {}", e.message()),
-    };
-    eprintln!("{text}");
-    ExitCode::from(1)
-}
-
-fn reason(code: u16) -> &'static str {
-    match code {
-        400 => "BadRequest",
-        403 => "Forbidden",
-        404 => "NotFound",
-        405 => "MethodNotAllowed",
-        409 => "AlreadyExists",
-        410 => "Expired",
-        422 => "Invalid",
-        429 => "TooManyRequests",
-        503 => "ServiceUnavailable",
-        504 => "Timeout",
-        _ => "InternalError",
-    }
-}
-
 /// Runs `top`.
 pub async fn run(args: Args) -> ExitCode {
     let out = match &args.what {
         What::Node(n) => &n.out,
         What::Pod(p) => &p.out,
     };
-    let sort_by: SortBy = match out.sort_by.parse() {
-        Ok(s) => s,
-        Err(e) => return report(&e),
-    };
-    if let What::Pod(p) = &args.what {
-        if p.name.is_some() && (p.selector.is_some() || p.field_selector.is_some()) {
-            return report(&Error::new(ErrorKind::Config, "only one of NAME or selector can be provided"));
-        }
+    if let What::Pod(p) = &args.what
+        && p.name.is_some()
+        && (p.selector.is_some() || p.field_selector.is_some())
+    {
+        return report(&Error::new(ErrorKind::Config, "only one of NAME or selector can be provided"));
     }
     let client = match args.connection.client().await {
         Ok(c) => c,
         Err(e) => return report(&e),
     };
+    let clear = if out.watch { "\x1b[H\x1b[2J" } else { "" };
     loop {
-        let rendered = render_once(&client, &args.what, sort_by).await;
-        match rendered {
+        match render_once(&client, &args.what).await {
             Ok((text, stderr)) => {
-                if out.watch {
-                    print!("\x1b[H\x1b[2J");
+                if let Err(code) = output::print(&format!("{clear}{text}")) {
+                    return code;
                 }
-                print!("{text}");
                 if let Some(msg) = stderr {
-                    eprintln!("{msg}");
+                    output::eprint(&format!("{msg}\n"));
                 }
             }
             Err(e) if out.watch => {
-                print!("\x1b[H\x1b[2J");
+                if let Err(code) = output::print(clear) {
+                    return code;
+                }
                 let _ = report(&e);
             }
             Err(e) => return report(&e),
@@ -202,21 +209,24 @@ pub async fn run(args: Args) -> ExitCode {
     }
 }
 
-fn encode<T: serde::Serialize>(value: &T, format: &str) -> String {
-    if format == "yaml" { serde_yaml_ng::to_string(value).unwrap_or_default() } else { serde_json::to_string_pretty(value).unwrap_or_default() + "\n" }
+fn encode<T: serde::Serialize>(value: &T, format: Format) -> String {
+    match format {
+        Format::Yaml => serde_yaml_ng::to_string(value).unwrap_or_default(),
+        Format::Json => serde_json::to_string_pretty(value).unwrap_or_default() + "\n",
+    }
 }
 
 /// One rendering: (stdout text, optional stderr line).
-async fn render_once(client: &Client, what: &What, sort_by: SortBy) -> kubemetrics::Result<(String, Option<String>)> {
+async fn render_once(client: &Client, what: &What) -> kubemetrics::Result<(String, Option<String>)> {
     match what {
         What::Node(n) => {
-            let options = TopNodeOptions { name: n.name.clone(), label_selector: n.selector.clone(), show_capacity: n.show_capacity, sort_by };
-            let rows = if n.out.source == "kubelet" {
-                client.top_nodes_from_kubelets(&options, Default::default()).await?
-            } else {
-                client.top_nodes(&options).await?
+            let options =
+                TopNodeOptions { name: n.name.clone(), label_selector: n.selector.clone(), show_capacity: n.show_capacity, sort_by: n.out.sort_by.into() };
+            let rows = match n.out.source {
+                Source::Kubelet => client.top_nodes_from_kubelets(&options, Default::default()).await?,
+                Source::MetricsApi => client.top_nodes(&options).await?,
             };
-            Ok(match &n.out.output {
+            Ok(match n.out.output {
                 Some(format) => (encode(&rows, format), None),
                 None => (top::render_nodes(&rows, n.out.no_headers), None),
             })
@@ -229,19 +239,76 @@ async fn render_once(client: &Client, what: &What, sort_by: SortBy) -> kubemetri
                 label_selector: p.selector.clone(),
                 field_selector: p.field_selector.clone(),
                 containers: p.containers,
-                sort_by,
+                sort_by: p.out.sort_by.into(),
                 sum: p.sum,
             };
-            let result =
-                if p.out.source == "kubelet" { client.top_pods_from_kubelets(&options, Default::default()).await? } else { client.top_pods(&options).await? };
+            let result = match p.out.source {
+                Source::Kubelet => client.top_pods_from_kubelets(&options, Default::default()).await?,
+                Source::MetricsApi => client.top_pods(&options).await?,
+            };
             let stderr = result.pods.is_empty().then(|| match &result.namespace {
                 Some(ns) => format!("No resources found in {ns} namespace."),
                 None => "No resources found".to_string(),
             });
-            Ok(match &p.out.output {
+            Ok(match p.out.output {
                 Some(format) => (encode(&result, format), None),
                 None => (top::render_pods(&result, p.containers, p.out.no_headers, p.sum), stderr),
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Top {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Top::try_parse_from(std::iter::once("top").chain(args.iter().copied())).map(|t| t.args)
+    }
+
+    fn out(args: &Args) -> &OutputArgs {
+        match &args.what {
+            What::Node(n) => &n.out,
+            What::Pod(p) => &p.out,
+        }
+    }
+
+    #[test]
+    fn flags_parse_into_typed_values() {
+        let args = parse(&["pod", "-A", "--sort-by=memory", "-o", "yaml", "--source", "kubelet", "--interval", "1m", "--request-timeout=5s"]).expect("valid");
+        let o = out(&args);
+        assert_eq!((o.sort_by, o.output, o.source, o.interval), (SortKey::Memory, Some(Format::Yaml), Source::Kubelet, Duration::from_secs(60)));
+        assert_eq!(args.connection.request_timeout, Duration::from_secs(5));
+        let args = parse(&["node"]).expect("defaults");
+        let o = out(&args);
+        assert_eq!((o.sort_by, o.output, o.source, o.interval), (SortKey::Name, None, Source::MetricsApi, Duration::from_secs(2)));
+        assert_eq!(args.connection.request_timeout, Duration::from_secs(30));
+        assert_eq!(out(&parse(&["node", "--sort-by="]).expect("empty")).sort_by, SortKey::Name);
+        assert_eq!(SortBy::from(SortKey::Cpu), SortBy::Cpu);
+    }
+
+    #[test]
+    fn sort_by_is_refused_like_kubectl() {
+        for bad in ["disk", "name", "CPU", " cpu"] {
+            let e = parse(&["node", "--sort-by", bad]).expect_err(bad);
+            assert_eq!(crate::flags::rejected(&e), Some(&Rejected("--sort-by accepts only cpu or memory".into())), "{bad}");
+        }
+    }
+
+    #[test]
+    fn other_bad_values_stay_usage_errors() {
+        for args in [&["pod", "-o", "xml"][..], &["node", "--source", "metrics"], &["node", "--interval", "soon"]] {
+            let e = parse(args).expect_err("refused");
+            assert!(matches!(e.kind(), clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::ValueValidation), "{args:?}: {e}");
+            assert_eq!(crate::flags::rejected(&e), None);
+            assert_eq!(e.exit_code(), 2);
         }
     }
 }
