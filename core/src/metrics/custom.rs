@@ -152,7 +152,7 @@ pub fn described_kind(resource: &str) -> (&'static str, &'static str) {
 impl MetricValue {
     /// The value of `metric` for `object`, measured now: `describedObject` filled from the
     /// object (kind and apiVersion from its resource), `metric.selector` from `metric_selector`.
-    /// What a provider returns from [`CustomMetricsProvider::metric_by_name`].
+    /// What a provider returns from `CustomMetricsProvider::metric_by_name` (feature `server`).
     pub fn for_object(object: &ObjectRef, metric: &str, metric_selector: &crate::selector::LabelSelector, value: Quantity) -> MetricValue {
         let (kind, api_version) = described_kind(&object.resource);
         MetricValue {

@@ -113,7 +113,7 @@ pub struct KubeletClient {
 const FD_HEADROOM: u64 = 2048;
 
 /// How many kubelets may keep an idle connection: the open-file limit (raised to its hard limit
-/// first, as Go programs such as metrics-server do) minus [`FD_HEADROOM`]. Past it, kubelets are
+/// first, as Go programs such as metrics-server do) minus a headroom of 2,048 descriptors. Past it, kubelets are
 /// scraped over a connection closed after each scrape instead of failing with "too many open
 /// files".
 pub fn keep_alive_budget() -> usize {

@@ -2,7 +2,7 @@
 //!
 //! - [`parse`]: a streaming parser for the kubelet `/metrics/resource` Prometheus text body.
 //! - [`summary`]: a decoder for the kubelet `/stats/summary` JSON body (older kubelets).
-//! - [`store`]: [`MetricsStore`], the in-memory two-point store that turns cumulative CPU
+//! - [`store`](crate::store): [`MetricsStore`](crate::store::MetricsStore), the in-memory two-point store that turns cumulative CPU
 //!   counters into rates and answers with [`NodeMetrics`](crate::NodeMetrics) /
 //!   [`PodMetrics`](crate::PodMetrics).
 //!
