@@ -7,6 +7,7 @@ mod settings;
 pub use settings::ConnectionSettings;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::table::PodMetricsTable;
 use crate::metrics::{NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, protobuf};
 use k8s_openapi::List;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -155,10 +156,10 @@ impl Client {
         }
     }
 
-    /// GETs a metrics object, asking for protobuf first and JSON as the fallback (as kubectl
-    /// does), and decodes whichever the server answered. Failures answered in either encoding
+    /// GETs a metrics path, asking for protobuf first and JSON as the fallback (as kubectl
+    /// does). Returns the body and whether it is protobuf; failures answered in either encoding
     /// become errors with the server's message.
-    async fn get_metrics<T: DeserializeOwned>(&self, path: &str, decode_protobuf: fn(&[u8]) -> Result<T>) -> Result<T> {
+    async fn get_metrics_body(&self, path: &str) -> Result<(bool, bytes::Bytes)> {
         let accept = format!("{}, application/json", protobuf::CONTENT_TYPE);
         let req = http::Request::get(path)
             .header(http::header::ACCEPT, accept)
@@ -184,13 +185,24 @@ impl Client {
             };
             return Err(crate::error::from_status(status.as_u16(), &message));
         }
-        if is_protobuf {
-            return decode_protobuf(&body).map_err(|e| Error::new(ErrorKind::Api, format!("cannot decode the answer to GET {path}: {}", e.message())));
-        }
-        if !content_type.is_empty() && !content_type.starts_with("application/json") {
+        if !is_protobuf && !content_type.is_empty() && !content_type.starts_with("application/json") {
             return Err(Error::new(ErrorKind::Api, format!("the answer to GET {path} has content type {content_type:?}, expected protobuf or JSON")));
         }
-        serde_json::from_slice(&body).map_err(|e| Error::new(ErrorKind::Api, format!("cannot decode the answer to GET {path}: {e}")).with_source(e))
+        Ok((is_protobuf, body))
+    }
+
+    /// [`Client::get_metrics_body`] decoded with `decode_protobuf` or serde.
+    async fn get_metrics<T: DeserializeOwned>(&self, path: &str, decode_protobuf: fn(&[u8]) -> Result<T>) -> Result<T> {
+        let (is_protobuf, body) = self.get_metrics_body(path).await?;
+        decode_answer(path, is_protobuf, &body, decode_protobuf, |b| serde_json::from_slice(b).map_err(|e| Error::new(ErrorKind::Api, e.to_string()).with_source(e)))
+    }
+
+    /// Lists pod metrics as a [`PodMetricsTable`]: decoded straight from the body, with no
+    /// object per pod (what `top` reads).
+    pub async fn list_pod_metrics_table(&self, namespace: Option<&str>, options: &ListOptions) -> Result<PodMetricsTable> {
+        let path = self.metrics_path(&pod_list_rest(namespace, options)).await?;
+        let (is_protobuf, body) = self.get_metrics_body(&path).await?;
+        decode_answer(&path, is_protobuf, &body, PodMetricsTable::from_protobuf, PodMetricsTable::from_json)
     }
 
     fn timed_out(&self, path: &str) -> Error {
@@ -253,11 +265,7 @@ impl Client {
 
     /// Lists pod metrics in `namespace`, or in all namespaces when `None`.
     pub async fn list_pod_metrics(&self, namespace: Option<&str>, options: &ListOptions) -> Result<Vec<PodMetrics>> {
-        let rest = match namespace {
-            Some(ns) => format!("namespaces/{}/pods{}", percent_encode(ns), options.query()),
-            None => format!("pods{}", options.query()),
-        };
-        let path = self.metrics_path(&rest).await?;
+        let path = self.metrics_path(&pod_list_rest(namespace, options)).await?;
         Ok(self.get_metrics::<PodMetricsList>(&path, protobuf::decode_pod_metrics_list).await?.items)
     }
 
@@ -290,6 +298,19 @@ impl Client {
     pub async fn get_pod(&self, namespace: &str, name: &str) -> Result<Pod> {
         self.get_json(&format!("/api/v1/namespaces/{}/pods/{}", percent_encode(namespace), percent_encode(name))).await
     }
+}
+
+fn pod_list_rest(namespace: Option<&str>, options: &ListOptions) -> String {
+    match namespace {
+        Some(ns) => format!("namespaces/{}/pods{}", percent_encode(ns), options.query()),
+        None => format!("pods{}", options.query()),
+    }
+}
+
+/// Decodes an answer with the decoder of its encoding; errors name the path.
+fn decode_answer<T>(path: &str, is_protobuf: bool, body: &[u8], protobuf: fn(&[u8]) -> Result<T>, json: fn(&[u8]) -> Result<T>) -> Result<T> {
+    let decoded = if is_protobuf { protobuf(body) } else { json(body) };
+    decoded.map_err(|e| Error::new(ErrorKind::Api, format!("cannot decode the answer to GET {path}: {}", e.message())))
 }
 
 /// kubectl's message when no Metrics API is served, with what to do about it.

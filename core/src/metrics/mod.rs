@@ -7,6 +7,7 @@ pub mod custom;
 mod duration;
 pub mod meta;
 pub mod protobuf;
+pub mod table;
 mod resource;
 
 pub use duration::GoDuration;

@@ -4,6 +4,7 @@ use super::{SortBy, gosort};
 use crate::Quantity;
 use crate::client::{Client, ListOptions};
 use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::table::{PodMetricsTable, PodView};
 use crate::metrics::{GoDuration, PodMetrics};
 use serde::Serialize;
 
@@ -67,26 +68,32 @@ pub struct TopPods {
     pub namespace: Option<String>,
 }
 
-fn usage(u: &crate::metrics::Usage, resource: &str) -> Quantity {
-    u.get(resource).copied().unwrap_or_default()
+/// Turns pod metrics into `top pod` rows, sorted and summed like kubectl.
+pub fn top_pods_from(metrics: Vec<PodMetrics>, options: &TopPodOptions) -> TopPods {
+    top_pods_from_table(&PodMetricsTable::from_pods(&metrics), options)
 }
 
-/// Turns pod metrics into `top pod` rows, sorted and summed like kubectl.
-pub fn top_pods_from(mut metrics: Vec<PodMetrics>, options: &TopPodOptions) -> TopPods {
+/// Turns a [`PodMetricsTable`] into `top pod` rows, sorted and summed like kubectl (the rows are
+/// the only per-pod allocations).
+pub fn top_pods_from_table(table: &PodMetricsTable, options: &TopPodOptions) -> TopPods {
     let with_namespace = options.all_namespaces;
-    let mut keyed: Vec<(PodMetrics, Quantity, Quantity)> = metrics
-        .drain(..)
-        .map(|m| {
-            let cpu = m.total("cpu");
-            let mem = m.total("memory");
-            (m, cpu, mem)
-        })
-        .collect();
+    // (pod, cpu, memory, sort key): keys computed once, as kubectl sorts on MilliValue / Value.
     let milli = |q: &Quantity| q.milli_value().unwrap_or(0);
     let value = |q: &Quantity| q.value().unwrap_or(0);
+    let mut keyed: Vec<(PodView<'_>, Quantity, Quantity, i128)> = table
+        .iter()
+        .map(|p| {
+            let (cpu, memory) = (p.cpu(), p.memory());
+            let key = match options.sort_by {
+                SortBy::Cpu => milli(&cpu),
+                SortBy::Memory => value(&memory),
+                SortBy::Name => 0,
+            };
+            (p, cpu, memory, key)
+        })
+        .collect();
     match options.sort_by {
-        SortBy::Cpu => gosort::sort(&mut keyed, |a, b| milli(&a.1) > milli(&b.1)),
-        SortBy::Memory => gosort::sort(&mut keyed, |a, b| value(&a.2) > value(&b.2)),
+        SortBy::Cpu | SortBy::Memory => gosort::sort(&mut keyed, |a, b| a.3 > b.3),
         SortBy::Name => gosort::sort(&mut keyed, |a, b| {
             if with_namespace && a.0.namespace() != b.0.namespace() {
                 return a.0.namespace() < b.0.namespace();
@@ -98,17 +105,16 @@ pub fn top_pods_from(mut metrics: Vec<PodMetrics>, options: &TopPodOptions) -> T
     let mut total_memory = Quantity::ZERO;
     let pods = keyed
         .into_iter()
-        .map(|(m, cpu, memory)| {
+        .map(|(p, cpu, memory, _)| {
             total_cpu += cpu;
             total_memory += memory;
-            let mut containers: Vec<ContainerRow> =
-                m.containers.iter().map(|c| ContainerRow { name: c.name.clone(), cpu: usage(&c.usage, "cpu"), memory: usage(&c.usage, "memory") }).collect();
+            let mut containers: Vec<ContainerRow> = p.containers().map(|c| ContainerRow { name: c.name().to_string(), cpu: c.cpu(), memory: c.memory() }).collect();
             match options.sort_by {
                 SortBy::Cpu => gosort::sort(&mut containers, |a, b| milli(&a.cpu) > milli(&b.cpu)),
                 SortBy::Memory => gosort::sort(&mut containers, |a, b| value(&a.memory) > value(&b.memory)),
                 SortBy::Name => gosort::sort(&mut containers, |a, b| a.name < b.name),
             }
-            PodRow { namespace: m.namespace().to_string(), name: m.name().to_string(), cpu, memory, containers }
+            PodRow { namespace: p.namespace().to_string(), name: p.name().to_string(), cpu, memory, containers }
         })
         .collect();
     TopPods { pods, total_cpu, total_memory, namespace: None }
@@ -131,14 +137,14 @@ impl Client {
         self.metrics_api_version().await?;
         let namespace = if options.all_namespaces { None } else { Some(options.namespace.clone().unwrap_or_else(|| self.default_namespace().to_string())) };
         let list = ListOptions { label_selector: options.label_selector.clone(), field_selector: options.field_selector.clone() };
-        let metrics = match &options.name {
-            Some(name) => vec![self.get_pod_metrics(namespace.as_deref().unwrap_or(self.default_namespace()), name).await?],
-            None => self.list_pod_metrics(namespace.as_deref(), &list).await?,
+        let table = match &options.name {
+            Some(name) => PodMetricsTable::from_pods(&[self.get_pod_metrics(namespace.as_deref().unwrap_or(self.default_namespace()), name).await?]),
+            None => self.list_pod_metrics_table(namespace.as_deref(), &list).await?,
         };
-        if metrics.is_empty() {
+        if table.is_empty() {
             self.explain_empty_pod_metrics(namespace.as_deref(), options, &list).await?;
         }
-        let mut result = top_pods_from(metrics, options);
+        let mut result = top_pods_from_table(&table, options);
         result.namespace = namespace;
         Ok(result)
     }

@@ -358,6 +358,81 @@ fn decode_list<T>(buf: &[u8], message: &'static str, item: fn(&[u8]) -> Result<T
     Ok((meta, items))
 }
 
+/// One pod as the table decoder sees it: names borrowed from the body, CPU and memory per
+/// container.
+pub(crate) struct PodRef<'a> {
+    pub(crate) namespace: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) timestamp: Time,
+    pub(crate) window: GoDuration,
+    pub(crate) containers: Vec<(&'a str, Quantity, Quantity)>,
+}
+
+fn str_of<'a>(b: &'a [u8], message: &'static str, field: &str) -> Result<&'a str> {
+    std::str::from_utf8(b).map_err(|_| err(message, format!("field {field} is not UTF-8")))
+}
+
+/// The names of an `ObjectMeta`, borrowed; every other known field is checked and skipped.
+fn object_meta_names(buf: &[u8]) -> Result<(&str, &str)> {
+    let mut r = Reader::new(buf, "ObjectMeta");
+    let (mut name, mut namespace) = ("", "");
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1 => name = str_of(r.sub("name", wire)?, "ObjectMeta", "name")?,
+            3 => namespace = str_of(r.sub("namespace", wire)?, "ObjectMeta", "namespace")?,
+            2 | 4..=14 | 17 => r.skip(wire)?,
+            f => return Err(r.unknown(f)),
+        }
+    }
+    Ok((namespace, name))
+}
+
+fn container_ref(buf: &[u8]) -> Result<(&str, Quantity, Quantity)> {
+    let mut r = Reader::new(buf, "ContainerMetrics");
+    let mut name = "";
+    let mut usage = Usage::new();
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1 => name = str_of(r.sub("name", wire)?, "ContainerMetrics", "name")?,
+            2 => decode_usage_entry(r.sub("usage", wire)?, &mut usage)?,
+            f => return Err(r.unknown(f)),
+        }
+    }
+    let get = |k: &str| usage.get(k).copied().unwrap_or_default();
+    Ok((name, get("cpu"), get("memory")))
+}
+
+/// Decodes a `PodMetricsList` body pod by pod, handing each to `each` (names borrowed from the
+/// body): the table decoder's path, with no object built per pod.
+pub(crate) fn decode_pod_list_into(body: &[u8], each: &mut dyn FnMut(&mut PodRef<'_>)) -> Result<()> {
+    let env = decode_envelope(body)?;
+    expect_kind(&env, "PodMetricsList")?;
+    let mut list = Reader::new(env.raw, "PodMetricsList");
+    while let Some((field, wire)) = list.key()? {
+        match field {
+            1 => {
+                decode_list_meta(list.sub("metadata", wire)?)?;
+            }
+            2 => {
+                let mut r = Reader::new(list.sub("items", wire)?, "PodMetrics");
+                let mut pod = PodRef { namespace: "", name: "", timestamp: Time::default(), window: GoDuration(0), containers: Vec::new() };
+                while let Some((field, wire)) = r.key()? {
+                    match field {
+                        1 => (pod.namespace, pod.name) = object_meta_names(r.sub("metadata", wire)?)?,
+                        2 => pod.timestamp = decode_time(r.sub("timestamp", wire)?)?,
+                        3 => pod.window = decode_duration(r.sub("window", wire)?)?,
+                        4 => pod.containers.push(container_ref(r.sub("containers", wire)?)?),
+                        f => return Err(r.unknown(f)),
+                    }
+                }
+                each(&mut pod);
+            }
+            f => return Err(list.unknown(f)),
+        }
+    }
+    Ok(())
+}
+
 /// The envelope of a Kubernetes protobuf body: the kind and the raw message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope<'a> {

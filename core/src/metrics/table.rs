@@ -1,0 +1,424 @@
+//! [`PodMetricsTable`]: a list of pod metrics as one compact table, decoded straight from a JSON
+//! or protobuf body — names interned, containers as ranges of one array, CPU and memory as exact
+//! [`Quantity`]s — without building a [`PodMetrics`] (and its maps and strings) per pod.
+//!
+//! It keeps what `top` reads: namespace, name, timestamp and window of each pod, and the name,
+//! CPU and memory of each container. [`Client::list_pod_metrics`](crate::Client) keeps returning
+//! whole objects; `top` reads tables.
+
+use super::{GoDuration, PodMetrics, Time, protobuf};
+use crate::Quantity;
+use crate::error::{Error, ErrorKind, Result};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Interned names: each distinct string is stored once and named by its index.
+#[derive(Debug, Clone, Default)]
+struct Names {
+    all: Vec<Arc<str>>,
+    index: HashMap<Arc<str>, u32>,
+}
+
+impl Names {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.all.len() as u32;
+        let shared: Arc<str> = Arc::from(s);
+        self.all.push(shared.clone());
+        self.index.insert(shared, i);
+        i
+    }
+
+    fn get(&self, i: u32) -> &str {
+        self.all.get(i as usize).map_or("", |s| s)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PodEntry {
+    namespace: u32,
+    name: u32,
+    timestamp: Time,
+    window: GoDuration,
+    first_container: u32,
+    container_count: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ContainerEntry {
+    name: u32,
+    cpu: Quantity,
+    memory: Quantity,
+}
+
+/// Pod metrics as one compact table (see the [module docs](self)).
+#[derive(Debug, Clone, Default)]
+pub struct PodMetricsTable {
+    names: Names,
+    pods: Vec<PodEntry>,
+    containers: Vec<ContainerEntry>,
+}
+
+/// One pod of a [`PodMetricsTable`].
+#[derive(Debug, Clone, Copy)]
+pub struct PodView<'a> {
+    table: &'a PodMetricsTable,
+    entry: &'a PodEntry,
+}
+
+/// One container of a pod of a [`PodMetricsTable`].
+#[derive(Debug, Clone, Copy)]
+pub struct ContainerView<'a> {
+    table: &'a PodMetricsTable,
+    entry: &'a ContainerEntry,
+}
+
+impl PodMetricsTable {
+    /// The number of pods.
+    pub fn len(&self) -> usize {
+        self.pods.len()
+    }
+
+    /// Whether the table holds no pod.
+    pub fn is_empty(&self) -> bool {
+        self.pods.is_empty()
+    }
+
+    /// The pod at `index`, in the order the server listed them.
+    pub fn get(&self, index: usize) -> Option<PodView<'_>> {
+        self.pods.get(index).map(|entry| PodView { table: self, entry })
+    }
+
+    /// The pods, in the order the server listed them.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = PodView<'_>> + '_ {
+        self.pods.iter().map(move |entry| PodView { table: self, entry })
+    }
+
+    /// Builds a table from whole objects (other resources than CPU and memory are not kept).
+    pub fn from_pods(pods: &[PodMetrics]) -> PodMetricsTable {
+        let mut t = PodMetricsTable::default();
+        for p in pods {
+            let mut pod = t.begin_pod();
+            pod.namespace = t.names.intern(p.namespace());
+            pod.name = t.names.intern(p.name());
+            pod.timestamp = p.timestamp;
+            pod.window = p.window;
+            for c in &p.containers {
+                let name = t.names.intern(&c.name);
+                t.containers.push(ContainerEntry { name, cpu: usage(&c.usage, "cpu"), memory: usage(&c.usage, "memory") });
+            }
+            t.end_pod(pod);
+        }
+        t
+    }
+
+    /// Decodes a `PodMetricsList` JSON body.
+    pub fn from_json(body: &[u8]) -> Result<PodMetricsTable> {
+        let mut table = PodMetricsTable::default();
+        let mut de = serde_json::Deserializer::from_slice(body);
+        ListSeed(&mut table).deserialize(&mut de).map_err(|e| Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: {e}")))?;
+        de.end().map_err(|e| Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: {e}")))?;
+        Ok(table)
+    }
+
+    /// Decodes a `PodMetricsList` protobuf body (`k8s\0` envelope).
+    pub fn from_protobuf(body: &[u8]) -> Result<PodMetricsTable> {
+        let mut table = PodMetricsTable::default();
+        protobuf::decode_pod_list_into(body, &mut |pod| {
+            let mut entry = table.begin_pod();
+            entry.namespace = table.names.intern(pod.namespace);
+            entry.name = table.names.intern(pod.name);
+            entry.timestamp = pod.timestamp;
+            entry.window = pod.window;
+            for (name, cpu, memory) in pod.containers.drain(..) {
+                let name = table.names.intern(name);
+                table.containers.push(ContainerEntry { name, cpu, memory });
+            }
+            table.end_pod(entry);
+        })?;
+        Ok(table)
+    }
+
+    fn begin_pod(&self) -> PodEntry {
+        PodEntry {
+            namespace: 0,
+            name: 0,
+            timestamp: Time::default(),
+            window: GoDuration(0),
+            first_container: self.containers.len() as u32,
+            container_count: 0,
+        }
+    }
+
+    fn end_pod(&mut self, mut entry: PodEntry) {
+        entry.container_count = self.containers.len() as u32 - entry.first_container;
+        self.pods.push(entry);
+    }
+}
+
+fn usage(u: &super::Usage, resource: &str) -> Quantity {
+    u.get(resource).copied().unwrap_or_default()
+}
+
+impl<'a> PodView<'a> {
+    /// Namespace.
+    pub fn namespace(&self) -> &'a str {
+        self.table.names.get(self.entry.namespace)
+    }
+
+    /// Name.
+    pub fn name(&self) -> &'a str {
+        self.table.names.get(self.entry.name)
+    }
+
+    /// The end of the measurement window.
+    pub fn timestamp(&self) -> Time {
+        self.entry.timestamp
+    }
+
+    /// The length of the measurement window.
+    pub fn window(&self) -> GoDuration {
+        self.entry.window
+    }
+
+    /// The containers, in the server's order.
+    pub fn containers(&self) -> impl ExactSizeIterator<Item = ContainerView<'a>> + 'a {
+        let table = self.table;
+        let start = self.entry.first_container as usize;
+        let end = start + self.entry.container_count as usize;
+        table.containers.get(start..end).unwrap_or_default().iter().map(move |entry| ContainerView { table, entry })
+    }
+
+    /// CPU summed over the containers.
+    pub fn cpu(&self) -> Quantity {
+        self.containers().map(|c| c.cpu()).sum()
+    }
+
+    /// Memory summed over the containers.
+    pub fn memory(&self) -> Quantity {
+        self.containers().map(|c| c.memory()).sum()
+    }
+}
+
+impl<'a> ContainerView<'a> {
+    /// Container name.
+    pub fn name(&self) -> &'a str {
+        self.table.names.get(self.entry.name)
+    }
+
+    /// CPU usage (zero when not reported).
+    pub fn cpu(&self) -> Quantity {
+        self.entry.cpu
+    }
+
+    /// Memory usage (zero when not reported).
+    pub fn memory(&self) -> Quantity {
+        self.entry.memory
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON: a visitor per level, strings borrowed from the body where they have no escapes.
+
+struct ListSeed<'t>(&'t mut PodMetricsTable);
+
+impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a PodMetricsList object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "kind" => {
+                    let kind: Cow<'de, str> = map.next_value()?;
+                    if kind != "PodMetricsList" {
+                        return Err(serde::de::Error::custom(format!("expected kind PodMetricsList, got {kind:?}")));
+                    }
+                }
+                "items" => map.next_value_seed(ItemsSeed(&mut *self.0))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct ItemsSeed<'t>(&'t mut PodMetricsTable);
+
+impl<'de> DeserializeSeed<'de> for ItemsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of PodMetrics")
+    }
+    fn visit_unit<E>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        while seq.next_element_seed(PodSeed(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+}
+
+struct PodSeed<'t>(&'t mut PodMetricsTable);
+
+impl<'de> DeserializeSeed<'de> for PodSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct MetaNames<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    namespace: Option<Cow<'a, str>>,
+}
+
+impl<'de> Visitor<'de> for PodSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a PodMetrics object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        let t = self.0;
+        let mut entry = t.begin_pod();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "metadata" => {
+                    let m: MetaNames<'de> = map.next_value()?;
+                    entry.name = t.names.intern(m.name.as_deref().unwrap_or(""));
+                    entry.namespace = t.names.intern(m.namespace.as_deref().unwrap_or(""));
+                }
+                "timestamp" => entry.timestamp = map.next_value()?,
+                "window" => entry.window = map.next_value()?,
+                "containers" => map.next_value_seed(ContainersSeed(&mut *t))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        t.end_pod(entry);
+        Ok(())
+    }
+}
+
+struct ContainersSeed<'t>(&'t mut PodMetricsTable);
+
+impl<'de> DeserializeSeed<'de> for ContainersSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ContainerJson<'a> {
+    #[serde(borrow, default)]
+    name: Cow<'a, str>,
+    #[serde(default)]
+    usage: Option<UsageJson>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct UsageJson {
+    #[serde(default)]
+    cpu: Option<Quantity>,
+    #[serde(default)]
+    memory: Option<Quantity>,
+}
+
+impl<'de> Visitor<'de> for ContainersSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of ContainerMetrics")
+    }
+    fn visit_unit<E>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        let t = self.0;
+        while let Some(c) = seq.next_element::<ContainerJson<'de>>()? {
+            let usage = c.usage.unwrap_or_default();
+            let name = t.names.intern(&c.name);
+            t.containers.push(ContainerEntry { name, cpu: usage.cpu.unwrap_or_default(), memory: usage.memory.unwrap_or_default() });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::PodMetricsList;
+
+    fn fixture_pods() -> Vec<PodMetrics> {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/api");
+        ["pod-metrics-metrics-server.json", "pod-metrics-redis.json"]
+            .iter()
+            .map(|n| serde_json::from_str(&std::fs::read_to_string(dir.join(n)).expect("fixture")).expect("json"))
+            .collect()
+    }
+
+    fn assert_same(table: &PodMetricsTable, pods: &[PodMetrics]) {
+        assert_eq!(table.len(), pods.len());
+        for (view, pod) in table.iter().zip(pods) {
+            assert_eq!((view.namespace(), view.name()), (pod.namespace(), pod.name()));
+            assert_eq!((view.timestamp(), view.window()), (pod.timestamp, pod.window));
+            assert_eq!(view.cpu(), pod.total("cpu"));
+            assert_eq!(view.memory(), pod.total("memory"));
+            let names: Vec<&str> = view.containers().map(|c| c.name()).collect();
+            let want: Vec<&str> = pod.containers.iter().map(|c| c.name.as_str()).collect();
+            assert_eq!(names, want);
+        }
+    }
+
+    #[test]
+    fn json_protobuf_and_objects_give_the_same_table() {
+        let pods = fixture_pods();
+        let list = PodMetricsList { items: pods.clone(), ..Default::default() };
+        let json = crate::metrics::to_wire_json(&list, "metrics.k8s.io/v1beta1");
+        assert_same(&PodMetricsTable::from_json(json.as_bytes()).expect("json"), &pods);
+        let pb = protobuf::encode_pod_metrics_list(&list, "metrics.k8s.io/v1beta1");
+        assert_same(&PodMetricsTable::from_protobuf(&pb).expect("protobuf"), &pods);
+        assert_same(&PodMetricsTable::from_pods(&pods), &pods);
+    }
+
+    #[test]
+    fn bad_json_is_an_api_error() {
+        for (body, want) in [
+            (&b"{\"kind\":\"NodeMetricsList\",\"items\":[]}"[..], "expected kind PodMetricsList"),
+            (b"{\"kind\":\"PodMetricsList\",\"items\":[{\"containers\":[{\"name\":\"a\",\"usage\":{\"cpu\":\"1K\"}}]}]}", "1K"),
+            (b"{\"kind\":\"PodMetricsList\",\"items\":[", "EOF"),
+            (b"{} trailing", "trailing"),
+        ] {
+            let e = PodMetricsTable::from_json(body).expect_err("must fail");
+            assert_eq!(e.kind(), ErrorKind::Api);
+            assert!(e.message().contains(want), "{}", e.message());
+        }
+        assert!(PodMetricsTable::from_json(b"{\"kind\":\"PodMetricsList\",\"items\":null}").expect("null items").is_empty());
+    }
+}
