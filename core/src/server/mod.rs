@@ -5,6 +5,7 @@
 pub mod auth;
 mod config;
 pub(crate) mod http;
+pub(crate) mod listener;
 pub(crate) mod metrics_routes;
 mod openapi;
 pub mod provider;
@@ -24,8 +25,6 @@ use crate::server::http::{self as h, HttpResponse};
 use ::http::{Method, Request, StatusCode};
 use auth::Attributes;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use route::{ApiGroup, Objects, Route};
 use rustls_pki_types::CertificateDer;
 use std::net::SocketAddr;
@@ -135,10 +134,10 @@ impl MetricsServer {
         let authenticator = Authenticator::new(options.auth.clone(), kube);
         let tls = tls::server_config(&options.serving, &authenticator.client_cas())?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-        let listener = TcpListener::bind(options.address)
+        let tcp = TcpListener::bind(options.address)
             .await
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot listen on {}: {e}", options.address)).with_source(e))?;
-        let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        let addr = tcp.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
         let shutting_down = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             custom,
@@ -150,41 +149,22 @@ impl MetricsServer {
             timeout: options.request_timeout,
             shutting_down: shutting_down.clone(),
         });
-        let (stop, mut stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    a = listener.accept() => a,
-                    _ = stopped.changed() => break,
-                };
-                let Ok((tcp, peer)) = accepted else { continue };
-                let acceptor = acceptor.clone();
+        let (stop, stopped) = watch::channel(false);
+        let serving = listener::ServeOptions {
+            name: Arc::from("metrics server"),
+            tls: Some(acceptor),
+            http2: true,
+            keep_alive: true,
+            header_timeout: false,
+            grace: options.request_timeout,
+        };
+        listener::spawn(tcp, serving, stopped, move |peer| {
+            let shared = shared.clone();
+            let peer_cert: Arc<Option<CertificateDer<'static>>> = Arc::new(peer.certificates.first().cloned());
+            move |req| {
                 let shared = shared.clone();
-                let mut stop_conn = stopped.clone();
-                tokio::spawn(async move {
-                    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, "TLS handshake failed: {e}");
-                            return;
-                        }
-                        Err(_) => return,
-                    };
-                    let peer_cert: Option<CertificateDer<'static>> =
-                        tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
-                    let peer_cert = Arc::new(peer_cert);
-                    let service = service_fn(move |req| {
-                        let shared = shared.clone();
-                        let peer_cert = peer_cert.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(&shared, peer_cert.as_ref().as_ref(), req).await) }
-                    });
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    let conn = builder.serve_connection(TokioIo::new(tls), service);
-                    tokio::select! {
-                        _ = conn => {}
-                        _ = stop_conn.changed() => {}
-                    }
-                });
+                let peer_cert = peer_cert.clone();
+                async move { handle(&shared, peer_cert.as_ref().as_ref(), req).await }
             }
         });
         Ok(MetricsServer { addr, stop, shutting_down })

@@ -12,13 +12,12 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::{NodeMetrics, PodMetrics};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::server::http::{self, HttpResponse};
+use crate::server::listener::{self, ServeOptions};
 use crate::server::metrics_routes;
 use crate::server::route::{ApiGroup, Objects, Route};
 use ::http::{Method, Request, StatusCode};
 
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -98,31 +97,16 @@ impl LoopbackApiServer {
         if !addr.ip().is_loopback() {
             return Err(Error::new(ErrorKind::Config, format!("the loopback API server only binds loopback addresses, not {addr}")));
         }
-        let listener = TcpListener::bind(addr).await.map_err(|e| Error::new(ErrorKind::Io, format!("bind {addr}: {e}")).with_source(e))?;
-        let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        let tcp = TcpListener::bind(addr).await.map_err(|e| Error::new(ErrorKind::Io, format!("bind {addr}: {e}")).with_source(e))?;
+        let addr = tcp.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
         let state = Arc::new(RwLock::new(state));
-        let (stop, mut stopped) = watch::channel(false);
+        let (stop, stopped) = watch::channel(false);
         let shared = state.clone();
-        tokio::spawn(async move {
-            loop {
-                let conn = tokio::select! {
-                    c = listener.accept() => c,
-                    _ = stopped.changed() => break,
-                };
-                let Ok((stream, _)) = conn else { continue };
-                let state = shared.clone();
-                let mut stop_conn = stopped.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
-                    });
-                    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                    tokio::select! {
-                        _ = conn => {},
-                        _ = stop_conn.changed() => {},
-                    }
-                });
+        listener::spawn(tcp, ServeOptions::http1("loopback API server"), stopped, move |_| {
+            let state = shared.clone();
+            move |req| {
+                let state = state.clone();
+                async move { handle(&state, req).await }
             }
         });
         Ok(LoopbackApiServer { addr, state, stop })

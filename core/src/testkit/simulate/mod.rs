@@ -527,7 +527,7 @@ impl Fleet {
         }
         let by_name = cells.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
         let shared = Arc::new(server::Shared::new(cells, config.swap, tls, config.require_token.clone()));
-        let tasks = listeners.into_iter().enumerate().map(|(i, l)| tokio::spawn(server::accept_loop(l, shared.clone(), i))).collect();
+        let tasks = listeners.into_iter().enumerate().map(|(i, l)| server::spawn(l, shared.clone(), i)).collect();
         Ok(Fleet { shared, by_name, config, tasks })
     }
 
