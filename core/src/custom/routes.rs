@@ -5,12 +5,13 @@
 
 use super::PushProvider;
 use super::provider::{CustomMetricsProvider, ExternalMetricsProvider};
-use crate::metrics::custom::ObjectRef;
 use crate::error::{Error, ErrorKind};
-use crate::server::http::{self, HttpResponse};
+use crate::metrics::custom::ObjectRef;
 use crate::metrics::custom::{CUSTOM_GROUP, EXTERNAL_GROUP, ExternalMetricValueList, MetricValue, MetricValueList, MetricValueListV1Beta1, MetricValueV1Beta1};
 use crate::metrics::{MetricsKind, Typed};
 use crate::selector::LabelSelector;
+use crate::server::http::{self, HttpResponse};
+use crate::server::route::{ApiGroup, MetricPath, PushPath, segments};
 use ::http::StatusCode;
 use std::time::Duration;
 
@@ -97,20 +98,24 @@ pub async fn external_resource_list(provider: &dyn ExternalMetricsProvider) -> H
 
 /// Answers a path under `/apis/custom.metrics.k8s.io/{version}` (`rest` is what follows).
 pub async fn custom(provider: &dyn CustomMetricsProvider, version: &str, rest: &str, query: Option<&str>) -> HttpResponse {
+    let tail: Vec<&str> = segments(rest).collect();
+    custom_path(provider, version, &MetricPath::parse(ApiGroup::Custom, &tail), query).await
+}
+
+/// Answers a parsed `custom.metrics.k8s.io/{version}` path (see [`Route::Custom`](crate::server::route::Route::Custom)).
+pub async fn custom_path(provider: &dyn CustomMetricsProvider, version: &str, path: &MetricPath<'_>, query: Option<&str>) -> HttpResponse {
     if version != "v1beta1" && version != "v1beta2" {
         return http::not_found_path();
     }
-    let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
     let metric_selector = match selector(query, "metricLabelSelector") {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let (namespace, resource, name, metric) = match parts.as_slice() {
-        [] => return custom_resource_list(provider, version).await,
-        ["namespaces", ns, "metrics", metric] => (Some(*ns), "namespaces", *ns, *metric),
-        ["namespaces", ns, resource, name, metric] => (Some(*ns), *resource, *name, *metric),
-        [resource, name, metric] => (None, *resource, *name, *metric),
-        _ => return http::not_found_path(),
+    let (namespace, resource, name, metric) = match *path {
+        MetricPath::Root => return custom_resource_list(provider, version).await,
+        MetricPath::NamespaceMetric { namespace, metric } => (Some(namespace), "namespaces", namespace, metric),
+        MetricPath::Object { namespace, resource, name, metric } => (namespace, resource, name, metric),
+        MetricPath::External { .. } | MetricPath::Other => return http::not_found_path(),
     };
     // A namespace's own metric describes the namespace object, which is cluster-scoped.
     let object_namespace = if resource == "namespaces" { None } else { namespace.map(str::to_string) };
@@ -130,17 +135,22 @@ pub async fn custom(provider: &dyn CustomMetricsProvider, version: &str, rest: &
     }
 }
 
-/// Answers a path under `/apis/external.metrics.k8s.io/v1beta1`.
+/// Answers a path under `/apis/external.metrics.k8s.io/v1beta1` (`rest` is what follows).
 pub async fn external(provider: &dyn ExternalMetricsProvider, rest: &str, query: Option<&str>) -> HttpResponse {
-    let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
-    match parts.as_slice() {
-        [] => external_resource_list(provider).await,
-        ["namespaces", ns, metric] => {
+    let tail: Vec<&str> = segments(rest).collect();
+    external_path(provider, &MetricPath::parse(ApiGroup::External, &tail), query).await
+}
+
+/// Answers a parsed `external.metrics.k8s.io/v1beta1` path (see [`Route::External`](crate::server::route::Route::External)).
+pub async fn external_path(provider: &dyn ExternalMetricsProvider, path: &MetricPath<'_>, query: Option<&str>) -> HttpResponse {
+    match *path {
+        MetricPath::Root => external_resource_list(provider).await,
+        MetricPath::External { namespace, metric } => {
             let s = match selector(query, "labelSelector") {
                 Ok(s) => s,
                 Err(r) => return r,
             };
-            match with_timeout(provider.external_metric(ns, metric, &s)).await {
+            match with_timeout(provider.external_metric(namespace, metric, &s)).await {
                 Ok(items) => typed(&ExternalMetricValueList { metadata: Default::default(), items }, &format!("{EXTERNAL_GROUP}/v1beta1")),
                 Err(r) => r,
             }
@@ -169,11 +179,12 @@ pub fn group_list(resource: bool, custom: bool, external: bool) -> HttpResponse 
     http::json(StatusCode::OK, serde_json::json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}).to_string())
 }
 
-/// `/apis/custom.metrics.k8s.io` and `/apis/external.metrics.k8s.io` group documents.
-pub fn group(path: &str, custom: bool, external: bool) -> Option<HttpResponse> {
-    let mut doc = match path.trim_end_matches('/') {
-        "/apis/custom.metrics.k8s.io" if custom => group_doc(CUSTOM_GROUP, &["v1beta2", "v1beta1"]),
-        "/apis/external.metrics.k8s.io" if external => group_doc(EXTERNAL_GROUP, &["v1beta1"]),
+/// The `/apis/custom.metrics.k8s.io` and `/apis/external.metrics.k8s.io` group documents, when
+/// that group is served (`None` otherwise, and for `metrics.k8s.io`).
+pub fn group(group: ApiGroup, custom: bool, external: bool) -> Option<HttpResponse> {
+    let mut doc = match group {
+        ApiGroup::Custom if custom => group_doc(CUSTOM_GROUP, &["v1beta2", "v1beta1"]),
+        ApiGroup::External if external => group_doc(EXTERNAL_GROUP, &["v1beta1"]),
         _ => return None,
     };
     doc["kind"] = "APIGroup".into();
@@ -184,7 +195,7 @@ pub fn group(path: &str, custom: bool, external: bool) -> Option<HttpResponse> {
 /// `PUT /push/custom/namespaces/{ns}/{resource}/{name}/{metric}?value=V&ttl=60s&labels=k%3Dv,...`
 /// (object labels, for selector queries) and `PUT /push/external/namespaces/{ns}/{metric}?value=V&ttl=60s&labels=...`
 /// (the series' metric labels).
-pub fn push(provider: Option<&PushProvider>, path: &str, query: Option<&str>) -> HttpResponse {
+pub fn push(provider: Option<&PushProvider>, path: &PushPath<'_>, query: Option<&str>) -> HttpResponse {
     let Some(provider) = provider else { return http::not_found_path() };
     let value = match http::query_param(query, "value").map(|v| v.parse::<crate::Quantity>()) {
         Some(Ok(v)) => v,
@@ -205,17 +216,14 @@ pub fn push(provider: Option<&PushProvider>, path: &str, query: Option<&str>) ->
             None => return http::bad_request(&format!("labels= takes key=value pairs, not {kv:?}")),
         }
     }
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    let result = match parts.as_slice() {
-        ["push", "custom", "namespaces", ns, resource, name, metric] => {
-            let namespace = if *resource == "namespaces" { None } else { Some(ns.to_string()) };
+    let result = match *path {
+        PushPath::Custom { namespace, resource, name, metric } => {
+            // A namespace's own metric describes the namespace object, which is cluster-scoped.
+            let namespace = if resource == "namespaces" { None } else { namespace.map(str::to_string) };
             provider.set_custom(ObjectRef { namespace, resource: resource.to_string(), name: name.to_string() }, labels, metric, value, ttl)
         }
-        ["push", "custom", resource, name, metric] => {
-            provider.set_custom(ObjectRef { namespace: None, resource: resource.to_string(), name: name.to_string() }, labels, metric, value, ttl)
-        }
-        ["push", "external", "namespaces", ns, metric] => provider.set_external(ns, metric, labels, value, ttl),
-        _ => return http::not_found_path(),
+        PushPath::External { namespace, metric } => provider.set_external(namespace, metric, labels, value, ttl),
+        PushPath::Other => return http::not_found_path(),
     };
     match result {
         Ok(()) => http::json(StatusCode::OK, serde_json::json!({"value": value.to_string(), "ttlSeconds": ttl.as_secs()}).to_string()),

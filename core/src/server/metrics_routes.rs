@@ -3,6 +3,7 @@
 //! server and `kubemetrics serve`.
 
 use super::http::{self, HttpResponse};
+use super::route::{Objects, watch};
 use crate::metrics::{GROUP, NodeMetrics, PodMetrics, list_to_wire_json, to_wire_json};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::ServedPod;
@@ -79,25 +80,23 @@ pub enum Selected<'a, P = PodMetrics> {
     Pod(&'a P),
 }
 
-/// What `rest` (the path after `/apis/metrics.k8s.io/v1beta1`, e.g. `/nodes`,
-/// `/namespaces/ns/pods/p`) selects; `None` for a path that is not a metrics path, `Err` for a
-/// failure answer (bad selector, NotFound, watch). With `sorted` (nodes by name, pods by
-/// namespace then name, as [`MetricsSnapshot`](crate::server::MetricsSnapshot) keeps them),
-/// gets and namespace lists are binary searches instead of scans.
+/// What a `metrics.k8s.io/v1beta1` path selects; `None` for a path that is not a metrics path,
+/// `Err` for a failure answer (bad selector, NotFound, watch). With `sorted` (nodes by name,
+/// pods by namespace then name, as [`MetricsSnapshot`](crate::server::MetricsSnapshot) keeps
+/// them), gets and namespace lists are binary searches instead of scans.
 pub fn select<'a, P: PodItem>(
-    rest: &str,
+    objects: &Objects<'_>,
     query: Option<&str>,
     nodes: &'a [NodeMetrics],
     pods: &'a [P],
     sorted: bool,
 ) -> Option<Result<Selected<'a, P>, HttpResponse>> {
-    let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
-    if http::query_param(query, "watch").is_some_and(|w| w == "true" || w == "1") {
+    if watch(query) {
         return Some(Err(http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "watch is not supported on metrics.k8s.io", None)));
     }
-    Some(match parts.as_slice() {
-        [] => Ok(Selected::ResourceList),
-        ["nodes"] => selectors(query).map(|(l, f)| {
+    Some(match *objects {
+        Objects::Root => Ok(Selected::ResourceList),
+        Objects::Nodes => selectors(query).map(|(l, f)| {
             Selected::Nodes(
                 nodes
                     .iter()
@@ -112,29 +111,29 @@ pub fn select<'a, P: PodItem>(
                     .collect(),
             )
         }),
-        ["nodes", name] => {
-            let found = if sorted { nodes.binary_search_by(|n| n.name().cmp(name)).ok().map(|i| &nodes[i]) } else { nodes.iter().find(|n| n.name() == *name) };
+        Objects::Node(name) => {
+            let found = if sorted { nodes.binary_search_by(|n| n.name().cmp(name)).ok().map(|i| &nodes[i]) } else { nodes.iter().find(|n| n.name() == name) };
             found.map(Selected::Node).ok_or_else(|| http::not_found_object("nodemetrics", GROUP, name))
         }
-        ["pods"] => pod_list(None, query, pods),
-        ["namespaces", ns, "pods"] => pod_list(Some(ns), query, if sorted { namespace_range(pods, ns) } else { pods }),
-        ["namespaces", ns, "pods", name] => {
+        Objects::Pods { namespace: None } => pod_list(None, query, pods),
+        Objects::Pods { namespace: Some(ns) } => pod_list(Some(ns), query, if sorted { namespace_range(pods, ns) } else { pods }),
+        Objects::Pod { namespace: ns, name } => {
             let found = if sorted {
                 let in_ns = namespace_range(pods, ns);
                 in_ns.binary_search_by(|p| p.name().cmp(name)).ok().map(|i| &in_ns[i])
             } else {
-                pods.iter().find(|p| p.namespace() == *ns && p.name() == *name)
+                pods.iter().find(|p| p.namespace() == ns && p.name() == name)
             };
             found.map(Selected::Pod).ok_or_else(|| http::not_found_object("podmetrics", GROUP, &format!("{ns}/{name}")))
         }
-        _ => return None,
+        Objects::Other => return None,
     })
 }
 
-/// Serves `rest` as JSON (see [`select`]).
-pub fn respond(rest: &str, query: Option<&str>, nodes: &[NodeMetrics], pods: &[PodMetrics]) -> Option<HttpResponse> {
+/// Serves a `metrics.k8s.io/v1beta1` path as JSON (see [`select`]).
+pub fn respond(objects: &Objects<'_>, query: Option<&str>, nodes: &[NodeMetrics], pods: &[PodMetrics]) -> Option<HttpResponse> {
     let ok = |body: String| http::json(StatusCode::OK, body);
-    Some(match select(rest, query, nodes, pods, false)? {
+    Some(match select(objects, query, nodes, pods, false)? {
         Err(r) => r,
         Ok(Selected::ResourceList) => http::json(StatusCode::OK, resource_list()),
         Ok(Selected::Nodes(items)) => ok(list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items, None)),

@@ -5,9 +5,11 @@
 pub mod auth;
 mod config;
 pub(crate) mod http;
+pub(crate) mod listener;
 pub(crate) mod metrics_routes;
 mod openapi;
 pub mod provider;
+pub mod route;
 pub mod routes;
 pub mod self_metrics;
 pub mod tls;
@@ -23,8 +25,7 @@ use crate::server::http::{self as h, HttpResponse};
 use ::http::{Method, Request, StatusCode};
 use auth::Attributes;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use route::{ApiGroup, Objects, Route};
 use rustls_pki_types::CertificateDer;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -133,10 +134,10 @@ impl MetricsServer {
         let authenticator = Authenticator::new(options.auth.clone(), kube);
         let tls = tls::server_config(&options.serving, &authenticator.client_cas())?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-        let listener = TcpListener::bind(options.address)
+        let tcp = TcpListener::bind(options.address)
             .await
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot listen on {}: {e}", options.address)).with_source(e))?;
-        let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        let addr = tcp.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
         let shutting_down = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             custom,
@@ -148,41 +149,22 @@ impl MetricsServer {
             timeout: options.request_timeout,
             shutting_down: shutting_down.clone(),
         });
-        let (stop, mut stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            loop {
-                let accepted = tokio::select! {
-                    a = listener.accept() => a,
-                    _ = stopped.changed() => break,
-                };
-                let Ok((tcp, peer)) = accepted else { continue };
-                let acceptor = acceptor.clone();
+        let (stop, stopped) = watch::channel(false);
+        let serving = listener::ServeOptions {
+            name: Arc::from("metrics server"),
+            tls: Some(acceptor),
+            http2: true,
+            keep_alive: true,
+            header_timeout: false,
+            grace: options.request_timeout,
+        };
+        listener::spawn(tcp, serving, stopped, move |peer| {
+            let shared = shared.clone();
+            let peer_cert: Arc<Option<CertificateDer<'static>>> = Arc::new(peer.certificates.first().cloned());
+            move |req| {
                 let shared = shared.clone();
-                let mut stop_conn = stopped.clone();
-                tokio::spawn(async move {
-                    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, "TLS handshake failed: {e}");
-                            return;
-                        }
-                        Err(_) => return,
-                    };
-                    let peer_cert: Option<CertificateDer<'static>> =
-                        tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
-                    let peer_cert = Arc::new(peer_cert);
-                    let service = service_fn(move |req| {
-                        let shared = shared.clone();
-                        let peer_cert = peer_cert.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(&shared, peer_cert.as_ref().as_ref(), req).await) }
-                    });
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                    let conn = builder.serve_connection(TokioIo::new(tls), service);
-                    tokio::select! {
-                        _ = conn => {}
-                        _ = stop_conn.changed() => {}
-                    }
-                });
+                let peer_cert = peer_cert.clone();
+                async move { handle(&shared, peer_cert.as_ref().as_ref(), req).await }
             }
         });
         Ok(MetricsServer { addr, stop, shutting_down })
@@ -221,61 +203,6 @@ impl Drop for MetricsServer {
     }
 }
 
-/// Request attributes for authorization.
-fn attributes(method: &Method, path: &str, query: Option<&str>) -> Attributes {
-    if method == Method::PUT {
-        return Attributes::NonResource { verb: "put".into(), path: path.into() };
-    }
-    for group in ["custom.metrics.k8s.io", "external.metrics.k8s.io"] {
-        if let Some(rest) = path.strip_prefix(&format!("/apis/{group}/")) {
-            let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
-            let (version, namespace, resource, name) = match parts.as_slice() {
-                [v, "namespaces", ns, "metrics", _m] => (*v, *ns, "namespaces", *ns),
-                [v, "namespaces", ns, r, n, _m] => (*v, *ns, *r, *n),
-                [v, "namespaces", ns, m] if group == "external.metrics.k8s.io" => (*v, *ns, *m, ""),
-                [v, r, n, _m] => (*v, "", *r, *n),
-                _ => break,
-            };
-            return Attributes::Resource {
-                verb: "get".into(),
-                group: group.into(),
-                version: version.into(),
-                resource: resource.into(),
-                namespace: namespace.into(),
-                name: if name == "*" { String::new() } else { name.into() },
-            };
-        }
-    }
-    let watch = h::query_param(query, "watch").is_some_and(|w| w == "true" || w == "1");
-    if let Some(rest) = path.strip_prefix("/apis/metrics.k8s.io/v1beta1/") {
-        let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
-        let (resource, namespace, name) = match parts.as_slice() {
-            ["nodes"] => ("nodes", "", ""),
-            ["nodes", n] => ("nodes", "", *n),
-            ["pods"] => ("pods", "", ""),
-            ["namespaces", ns, "pods"] => ("pods", *ns, ""),
-            ["namespaces", ns, "pods", n] => ("pods", *ns, *n),
-            _ => return Attributes::NonResource { verb: "get".into(), path: path.into() },
-        };
-        let verb = if watch {
-            "watch"
-        } else if name.is_empty() {
-            "list"
-        } else {
-            "get"
-        };
-        return Attributes::Resource {
-            verb: verb.into(),
-            group: "metrics.k8s.io".into(),
-            version: "v1beta1".into(),
-            resource: resource.into(),
-            namespace: namespace.into(),
-            name: name.into(),
-        };
-    }
-    Attributes::NonResource { verb: "get".into(), path: path.into() }
-}
-
 async fn handle(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req: Request<Incoming>) -> HttpResponse {
     let _permit = match &shared.inflight {
         Some(sem) => match sem.try_acquire() {
@@ -299,11 +226,12 @@ async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req
     let path = h::percent_decode_path(req.uri().path());
     let path = path.as_ref();
     let query = req.uri().query();
-    let push = req.method() == Method::PUT && path.starts_with("/push/") && shared.custom.push.is_some();
+    let route = Route::parse(path);
+    let push = req.method() == Method::PUT && matches!(route, Route::Push(_)) && shared.custom.push.is_some();
     if req.method() != Method::GET && req.method() != Method::HEAD && !push {
         return h::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the server does not allow this method on the requested resource", None);
     }
-    let attrs = attributes(req.method(), path, query);
+    let attrs = route.attributes(req.method(), path, query);
     match shared.auth.decide(peer_cert, req.headers(), &attrs).await {
         Decision::Allow(user) => tracing::trace!(user = %user.name, path, "allowed"),
         Decision::Unauthenticated(why) => {
@@ -321,38 +249,32 @@ async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req
     }
     let accept = req.headers().get(::http::header::ACCEPT).and_then(|v| v.to_str().ok());
     let provider = shared.provider.as_ref();
-    if let Some(r) = routes::health(path, query, provider, shared.shutting_down.load(Ordering::SeqCst)) {
-        return r;
-    }
-    if path == "/metrics" {
-        return ::http::Response::builder()
+    let (custom, external) = (shared.custom.custom.as_deref(), shared.custom.external.as_deref());
+    match route {
+        Route::Health { kind, check } => routes::health(kind, check, query, provider, shared.shutting_down.load(Ordering::SeqCst)),
+        Route::SelfMetrics => ::http::Response::builder()
             .header(::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
             .body(http_body_util::Full::new(bytes::Bytes::from(shared.stats.render())))
-            .unwrap_or_default();
-    }
-    if push {
-        return crate::custom::routes::push(shared.custom.push.as_deref(), path, query);
-    }
-    if let (Some(rest), Some(custom)) = (path.strip_prefix("/apis/custom.metrics.k8s.io/"), &shared.custom.custom) {
-        let (version, rest) = rest.split_once('/').unwrap_or((rest, ""));
-        return crate::custom::routes::custom(custom.as_ref(), version, rest, query).await;
-    }
-    if let (Some(rest), Some(external)) = (path.strip_prefix("/apis/external.metrics.k8s.io/v1beta1"), &shared.custom.external) {
-        return crate::custom::routes::external(external.as_ref(), rest, query).await;
-    }
-    if path.trim_end_matches('/') == "/apis" && (shared.custom.custom.is_some() || shared.custom.external.is_some()) {
-        return crate::custom::routes::group_list(shared.resource_metrics, shared.custom.custom.is_some(), shared.custom.external.is_some());
-    }
-    if !shared.resource_metrics && (path.starts_with("/apis/metrics.k8s.io") || path.starts_with("/openapi/")) {
-        return h::not_found_path();
-    }
-    if let Some(r) = crate::custom::routes::group(path, shared.custom.custom.is_some(), shared.custom.external.is_some()) {
-        return r;
-    }
-    if let Some(rest) = path.strip_prefix("/apis/metrics.k8s.io/v1beta1") {
-        if !rest.is_empty() && rest != "/" {
-            return routes::metrics(rest, query, accept, provider, &shared.stats).unwrap_or_else(h::not_found_path);
+            .unwrap_or_default(),
+        Route::Push(target) if push => crate::custom::routes::push(shared.custom.push.as_deref(), &target, query),
+        Route::Custom { version, path } => match custom {
+            Some(custom) => crate::custom::routes::custom_path(custom, version, &path, query).await,
+            None => h::not_found_path(),
+        },
+        Route::External { version: "v1beta1", path } => match external {
+            Some(external) => crate::custom::routes::external_path(external, &path, query).await,
+            None => h::not_found_path(),
+        },
+        Route::Apis if custom.is_some() || external.is_some() => {
+            crate::custom::routes::group_list(shared.resource_metrics, custom.is_some(), external.is_some())
         }
+        Route::Group(ApiGroup::Metrics) | Route::Metrics(_) | Route::OpenApi(_) if !shared.resource_metrics => h::not_found_path(),
+        Route::Group(group @ (ApiGroup::Custom | ApiGroup::External)) => {
+            crate::custom::routes::group(group, custom.is_some(), external.is_some()).unwrap_or_else(h::not_found_path)
+        }
+        Route::Metrics(objects) if objects != Objects::Root => {
+            routes::metrics(&objects, query, accept, provider, &shared.stats).unwrap_or_else(h::not_found_path)
+        }
+        _ => routes::discovery(&route, accept).unwrap_or_else(h::not_found_path),
     }
-    routes::discovery(path, accept).unwrap_or_else(h::not_found_path)
 }

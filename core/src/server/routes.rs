@@ -3,15 +3,16 @@
 //! health checks and `/metrics`.
 
 use super::provider::MetricsProvider;
+use super::route::{ApiGroup, Health, Objects, OpenApi, Route};
 use super::self_metrics::ServerMetrics;
-use crate::store::ServedPod;
+use crate::metrics::Time;
+use crate::metrics::{NodeMetrics, PodMetrics, Stamped, Typed, list_to_wire_json};
 use crate::server::http::{self, HttpResponse};
 use crate::server::metrics_routes::{self, GROUP_VERSION, Selected};
-use crate::metrics::{NodeMetrics, PodMetrics, Stamped, Typed, list_to_wire_json};
+use crate::store::ServedPod;
 use ::http::{StatusCode, header};
 use bytes::Bytes;
 use http_body_util::Full;
-use crate::metrics::Time;
 
 /// The group-version discovery document of `metrics.k8s.io`.
 const API_GROUP: &str = r#"{"kind":"APIGroup","apiVersion":"v1","name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}"#;
@@ -58,25 +59,24 @@ fn check_ok(name: &str, provider: &dyn MetricsProvider, shutting_down: bool) -> 
     }
 }
 
-/// `/healthz`, `/livez`, `/readyz` (`?verbose`, `/readyz/<check>`, `?exclude=<check>`).
-pub fn health(path: &str, query: Option<&str>, provider: &dyn MetricsProvider, shutting_down: bool) -> Option<HttpResponse> {
-    let (kind, rest) = path.trim_start_matches('/').split_once('/').map_or((path.trim_start_matches('/'), ""), |(k, r)| (k, r));
+/// `/healthz`, `/livez`, `/readyz` (`?verbose`, `/readyz/<check>`, `?exclude=<check>`), as
+/// parsed into [`Route::Health`](super::route::Route::Health).
+pub fn health(kind: Health, check: Option<&str>, query: Option<&str>, provider: &dyn MetricsProvider, shutting_down: bool) -> HttpResponse {
     let checks = match kind {
-        "readyz" => READYZ,
-        "livez" | "healthz" => LIVEZ,
-        _ => return None,
+        Health::Readyz => READYZ,
+        Health::Livez | Health::Healthz => LIVEZ,
     };
-    if !rest.is_empty() {
-        let name = rest.trim_end_matches('/');
+    if let Some(name) = check {
         if !checks.contains(&name) {
-            return Some(text(StatusCode::NOT_FOUND, "404 page not found\n"));
+            return text(StatusCode::NOT_FOUND, "404 page not found\n");
         }
-        return Some(if check_ok(name, provider, shutting_down) {
+        return if check_ok(name, provider, shutting_down) {
             text(StatusCode::OK, "ok")
         } else {
             text(StatusCode::INTERNAL_SERVER_ERROR, format!("internal server error: {name} check failed\n"))
-        });
+        };
     }
+    let kind = kind.name();
     let verbose = query.is_some_and(|q| q.split('&').any(|kv| kv == "verbose" || kv.starts_with("verbose=")));
     let excluded: Vec<String> =
         query.map(|q| q.split('&').filter_map(|kv| kv.strip_prefix("exclude=")).map(http::percent_decode).collect()).unwrap_or_default();
@@ -94,7 +94,7 @@ pub fn health(path: &str, query: Option<&str>, provider: &dyn MetricsProvider, s
             body.push_str(&format!("[-]{name} failed: reason withheld\n"));
         }
     }
-    Some(if failed {
+    if failed {
         body.push_str(&format!("{kind} check failed\n"));
         text(StatusCode::INTERNAL_SERVER_ERROR, body)
     } else if verbose {
@@ -102,7 +102,7 @@ pub fn health(path: &str, query: Option<&str>, provider: &dyn MetricsProvider, s
         text(StatusCode::OK, body)
     } else {
         text(StatusCode::OK, "ok")
-    })
+    }
 }
 
 /// How to encode a metrics answer, from the `Accept` header.
@@ -197,11 +197,17 @@ fn pod_table(pods: &[&PodMetrics]) -> HttpResponse {
     table(resources, rows)
 }
 
-/// Answers a `metrics.k8s.io` request: selected objects are borrowed from the snapshot and
-/// written with `creationTimestamp` = now, never copied.
-pub fn metrics(rest: &str, query: Option<&str>, accept: Option<&str>, provider: &dyn MetricsProvider, stats: &ServerMetrics) -> Option<HttpResponse> {
+/// Answers a `metrics.k8s.io/v1beta1` request (`None`: no such path): selected objects are
+/// borrowed from the snapshot and written with `creationTimestamp` = now, never copied.
+pub fn metrics(
+    objects: &Objects<'_>,
+    query: Option<&str>,
+    accept: Option<&str>,
+    provider: &dyn MetricsProvider,
+    stats: &ServerMetrics,
+) -> Option<HttpResponse> {
     let snapshot = provider.snapshot();
-    let selected = match metrics_routes::select(rest, query, &snapshot.nodes, &snapshot.pods, true)? {
+    let selected = match metrics_routes::select(objects, query, &snapshot.nodes, &snapshot.pods, true)? {
         Ok(s) => s,
         Err(r) => return Some(r),
     };
@@ -238,11 +244,10 @@ pub fn metrics(rest: &str, query: Option<&str>, accept: Option<&str>, provider: 
     })
 }
 
-/// Discovery, OpenAPI and version documents.
-pub fn discovery(path: &str, accept: Option<&str>) -> Option<HttpResponse> {
-    let p = path.trim_end_matches('/');
-    Some(match p {
-        "/apis" => {
+/// Discovery, OpenAPI and version documents (`None` for other routes).
+pub fn discovery(route: &Route<'_>, accept: Option<&str>) -> Option<HttpResponse> {
+    Some(match route {
+        Route::Apis => {
             if accept.is_some_and(|a| a.contains("g=apidiscovery.k8s.io") && a.contains("v=v2")) {
                 ::http::Response::builder()
                     .status(StatusCode::OK)
@@ -253,9 +258,9 @@ pub fn discovery(path: &str, accept: Option<&str>) -> Option<HttpResponse> {
                 http::json(StatusCode::OK, API_GROUP_LIST)
             }
         }
-        "/apis/metrics.k8s.io" => http::json(StatusCode::OK, API_GROUP),
-        "/apis/metrics.k8s.io/v1beta1" => http::json(StatusCode::OK, metrics_routes::resource_list()),
-        "/version" => http::json(
+        Route::Group(ApiGroup::Metrics) => http::json(StatusCode::OK, API_GROUP),
+        Route::Metrics(Objects::Root) => http::json(StatusCode::OK, metrics_routes::resource_list()),
+        Route::Version => http::json(
             StatusCode::OK,
             format!(
                 r#"{{"major":"0","minor":"1","gitVersion":"v{}","goVersion":"","compiler":"rustc","platform":"{}/{}"}}"#,
@@ -264,11 +269,11 @@ pub fn discovery(path: &str, accept: Option<&str>) -> Option<HttpResponse> {
                 std::env::consts::ARCH
             ),
         ),
-        "/openapi/v2" => http::json(StatusCode::OK, super::openapi::v2()),
-        "/openapi/v3" => {
+        Route::OpenApi(OpenApi::V2) => http::json(StatusCode::OK, super::openapi::v2()),
+        Route::OpenApi(OpenApi::V3) => {
             http::json(StatusCode::OK, r#"{"paths":{"apis/metrics.k8s.io/v1beta1":{"serverRelativeURL":"/openapi/v3/apis/metrics.k8s.io/v1beta1"}}}"#)
         }
-        "/openapi/v3/apis/metrics.k8s.io/v1beta1" => http::json(StatusCode::OK, super::openapi::v3()),
+        Route::OpenApi(OpenApi::V3Metrics) => http::json(StatusCode::OK, super::openapi::v3()),
         _ => return None,
     })
 }

@@ -12,12 +12,12 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::{NodeMetrics, PodMetrics};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::server::http::{self, HttpResponse};
+use crate::server::listener::{self, ServeOptions};
 use crate::server::metrics_routes;
+use crate::server::route::{ApiGroup, Objects, Route};
 use ::http::{Method, Request, StatusCode};
 
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -97,31 +97,16 @@ impl LoopbackApiServer {
         if !addr.ip().is_loopback() {
             return Err(Error::new(ErrorKind::Config, format!("the loopback API server only binds loopback addresses, not {addr}")));
         }
-        let listener = TcpListener::bind(addr).await.map_err(|e| Error::new(ErrorKind::Io, format!("bind {addr}: {e}")).with_source(e))?;
-        let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        let tcp = TcpListener::bind(addr).await.map_err(|e| Error::new(ErrorKind::Io, format!("bind {addr}: {e}")).with_source(e))?;
+        let addr = tcp.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
         let state = Arc::new(RwLock::new(state));
-        let (stop, mut stopped) = watch::channel(false);
+        let (stop, stopped) = watch::channel(false);
         let shared = state.clone();
-        tokio::spawn(async move {
-            loop {
-                let conn = tokio::select! {
-                    c = listener.accept() => c,
-                    _ = stopped.changed() => break,
-                };
-                let Ok((stream, _)) = conn else { continue };
-                let state = shared.clone();
-                let mut stop_conn = stopped.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
-                    });
-                    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                    tokio::select! {
-                        _ = conn => {},
-                        _ = stop_conn.changed() => {},
-                    }
-                });
+        listener::spawn(tcp, ServeOptions::http1("loopback API server"), stopped, move |_| {
+            let state = shared.clone();
+            move |req| {
+                let state = state.clone();
+                async move { handle(&state, req).await }
             }
         });
         Ok(LoopbackApiServer { addr, state, stop })
@@ -163,12 +148,12 @@ fn list_json<T: serde::Serialize>(kind: &str, items: &[T]) -> HttpResponse {
 }
 
 /// Test control endpoints: `PUT /_loopback/fault/{none,unauthorized,forbidden,internal-error,malformed-json,hang}`
-/// and `PUT /_loopback/metrics-api/{on,off}`, so clients in any language can exercise every error.
-fn control(state: &RwLock<ClusterState>, path: &str) -> Option<HttpResponse> {
-    let rest = path.strip_prefix("/_loopback/")?;
+/// and `PUT /_loopback/metrics-api/{on,off}`, so clients in any language can exercise every
+/// error. `control` is what follows `/_loopback/`, `path` the whole path (for the error message).
+fn control(state: &RwLock<ClusterState>, control: &str, path: &str) -> HttpResponse {
     let mut s = state.write().unwrap_or_else(|e| e.into_inner());
     let ok = || http::json(StatusCode::OK, "{}");
-    Some(match rest {
+    match control {
         "metrics-api/on" => {
             s.metrics_api = true;
             ok()
@@ -185,27 +170,27 @@ fn control(state: &RwLock<ClusterState>, path: &str) -> Option<HttpResponse> {
                 Some("internal-error") => Some(Fault::InternalError),
                 Some("malformed-json") => Some(Fault::MalformedJson),
                 Some("hang") => Some(Fault::Hang),
-                _ => return Some(http::bad_request(&format!("unknown control path {path}"))),
+                _ => return http::bad_request(&format!("unknown control path {path}")),
             };
             ok()
         }
-    })
+    }
 }
 
 /// TokenReview and SubjectAccessReview, answered from [`ClusterState::tokens`] and
 /// [`ClusterState::authorized_users`], echoing the request as kube-apiserver does.
-fn review(state: &RwLock<ClusterState>, path: &str, body: &[u8]) -> Option<HttpResponse> {
+fn review(state: &RwLock<ClusterState>, route: &Route<'_>, body: &[u8]) -> Option<HttpResponse> {
     let mut doc: serde_json::Value = serde_json::from_slice(body).ok()?;
     let s = state.read().unwrap_or_else(|e| e.into_inner());
-    match path {
-        "/apis/authentication.k8s.io/v1/tokenreviews" => {
+    match route {
+        Route::TokenReview => {
             let token = doc["spec"]["token"].as_str().unwrap_or_default().to_string();
             doc["status"] = match s.tokens.get(&token) {
                 Some((user, groups)) => serde_json::json!({"authenticated": true, "user": {"username": user, "groups": groups}}),
                 None => serde_json::json!({"authenticated": false, "error": "invalid bearer token"}),
             };
         }
-        "/apis/authorization.k8s.io/v1/subjectaccessreviews" => {
+        Route::SubjectAccessReview => {
             let user = doc["spec"]["user"].as_str().unwrap_or_default().to_string();
             let masters = doc["spec"]["groups"].as_array().is_some_and(|g| g.iter().any(|g| g == "system:masters"));
             let allowed = masters || s.authorized_users.contains(&user);
@@ -218,15 +203,18 @@ fn review(state: &RwLock<ClusterState>, path: &str, body: &[u8]) -> Option<HttpR
 }
 
 async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpResponse {
-    if req.method() == Method::PUT {
-        if let Some(response) = control(state, req.uri().path()) {
-            return response;
-        }
+    let path = http::percent_decode_path(req.uri().path()).into_owned();
+    let query = req.uri().query().map(str::to_string);
+    let query = query.as_deref();
+    let route = Route::parse(&path);
+    if req.method() == Method::PUT
+        && let Route::LoopbackControl(rest) = route
+    {
+        return control(state, rest, &path);
     }
     if req.method() == Method::POST {
-        let path = req.uri().path().to_string();
         let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(req.into_body(), 1 << 20)).await.map(|b| b.to_bytes()).unwrap_or_default();
-        return review(state, &path, &body).unwrap_or_else(|| {
+        return review(state, &route, &body).unwrap_or_else(|| {
             http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the server does not allow this method on the requested resource", None)
         });
     }
@@ -240,11 +228,7 @@ async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpRes
     if req.method() != Method::GET {
         return http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the server does not allow this method on the requested resource", None);
     }
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let query = query.as_deref();
-    let metrics_prefix = "/apis/metrics.k8s.io";
-    if path.starts_with(metrics_prefix) {
+    if route.group() == Some(ApiGroup::Metrics) {
         if !metrics_api {
             return http::not_found_path();
         }
@@ -269,16 +253,14 @@ async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpRes
             _ => {}
         }
     }
-    if let Some(rest) = path.strip_prefix("/api/v1/nodes/") {
-        if let Some((node, target)) = rest.split_once("/proxy") {
-            let addr = state.read().unwrap_or_else(|e| e.into_inner()).kubelet_proxy.get(node).copied();
-            return match addr {
-                Some(addr) => proxy(addr, target, query).await,
-                None => http::status(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", &format!("no kubelet known for node {node}"), None),
-            };
-        }
+    if let Route::NodeProxy { node, target } = route {
+        let addr = state.read().unwrap_or_else(|e| e.into_inner()).kubelet_proxy.get(node).copied();
+        return match addr {
+            Some(addr) => proxy(addr, target, query).await,
+            None => http::status(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", &format!("no kubelet known for node {node}"), None),
+        };
     }
-    respond(&state.read().unwrap_or_else(|e| e.into_inner()), &path, query)
+    respond(&state.read().unwrap_or_else(|e| e.into_inner()), &route, query)
 }
 
 /// Forwards a GET to a (simulated) kubelet, as kube-apiserver's node proxy does.
@@ -309,14 +291,14 @@ async fn proxy(addr: SocketAddr, path: &str, query: Option<&str>) -> HttpRespons
     }
 }
 
-fn respond(s: &ClusterState, path: &str, query: Option<&str>) -> HttpResponse {
-    match path {
-        "/version" => http::json(StatusCode::OK, r#"{"major":"1","minor":"33","gitVersion":"v1.33.0-kubemetrics-loopback","platform":"linux/amd64"}"#),
-        "/api" => http::json(
+fn respond(s: &ClusterState, route: &Route<'_>, query: Option<&str>) -> HttpResponse {
+    match *route {
+        Route::Version => http::json(StatusCode::OK, r#"{"major":"1","minor":"33","gitVersion":"v1.33.0-kubemetrics-loopback","platform":"linux/amd64"}"#),
+        Route::Api => http::json(
             StatusCode::OK,
             r#"{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1"}]}"#,
         ),
-        "/apis" => {
+        Route::Apis => {
             let groups = if s.metrics_api {
                 r#"[{"name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}]"#
             } else {
@@ -324,30 +306,28 @@ fn respond(s: &ClusterState, path: &str, query: Option<&str>) -> HttpResponse {
             };
             http::json(StatusCode::OK, format!(r#"{{"kind":"APIGroupList","apiVersion":"v1","groups":{groups}}}"#))
         }
-        "/apis/metrics.k8s.io" => http::json(
+        Route::Group(ApiGroup::Metrics) => http::json(
             StatusCode::OK,
             r#"{"kind":"APIGroup","apiVersion":"v1","name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}"#,
         ),
-        p if p.starts_with("/apis/metrics.k8s.io/v1beta1") => {
-            let rest = &p["/apis/metrics.k8s.io/v1beta1".len()..];
+        Route::Metrics(objects) => {
             let answer = match &s.metrics_source {
                 Some(source) => {
                     let snapshot = source.0.snapshot();
                     let now = crate::metrics::Time(jiff::Timestamp::now());
                     let pods: Vec<crate::metrics::PodMetrics> = snapshot.pods.iter().map(|p| p.to_pod_metrics(Some(&now))).collect();
-                    metrics_routes::respond(rest, query, &snapshot.nodes, &pods)
+                    metrics_routes::respond(&objects, query, &snapshot.nodes, &pods)
                 }
-                None => metrics_routes::respond(rest, query, &s.node_metrics, &s.pod_metrics),
+                None => metrics_routes::respond(&objects, query, &s.node_metrics, &s.pod_metrics),
             };
             answer.unwrap_or_else(http::not_found_path)
         }
-        p if p.starts_with("/api/v1/") => core_v1(&p["/api/v1/".len()..], query, s),
+        Route::Core(objects) => core_v1(objects, query, s),
         _ => http::not_found_path(),
     }
 }
 
-fn core_v1(rest: &str, query: Option<&str>, s: &ClusterState) -> HttpResponse {
-    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+fn core_v1(objects: Objects<'_>, query: Option<&str>, s: &ClusterState) -> HttpResponse {
     let label = LabelSelector::parse(&http::query_param(query, "labelSelector").unwrap_or_default());
     let field = FieldSelector::parse(&http::query_param(query, "fieldSelector").unwrap_or_default());
     let (label, field) = match (label, field) {
@@ -370,8 +350,8 @@ fn core_v1(rest: &str, query: Option<&str>, s: &ClusterState) -> HttpResponse {
             .filter(|p| label.matches(p.metadata.labels.as_ref()) && field.matches(|f| pod_field(p, f)))
             .collect()
     };
-    match parts.as_slice() {
-        ["nodes"] => {
+    match objects {
+        Objects::Nodes => {
             let items: Vec<&Node> = s
                 .nodes
                 .iter()
@@ -381,18 +361,17 @@ fn core_v1(rest: &str, query: Option<&str>, s: &ClusterState) -> HttpResponse {
                 .collect();
             list_json("NodeList", &items)
         }
-        ["nodes", name] => match s.nodes.iter().find(|n| n.metadata.name.as_deref() == Some(name)) {
+        Objects::Node(name) => match s.nodes.iter().find(|n| n.metadata.name.as_deref() == Some(name)) {
             Some(n) => http::json(StatusCode::OK, serde_json::to_string(n).unwrap_or_default()),
             None => http::not_found_object("nodes", "", name),
         },
-        ["pods"] => list_json("PodList", &pods_in(None)),
-        ["namespaces", ns, "pods"] => list_json("PodList", &pods_in(Some(ns))),
-        ["namespaces", ns, "pods", name] => {
+        Objects::Pods { namespace } => list_json("PodList", &pods_in(namespace)),
+        Objects::Pod { namespace: ns, name } => {
             match s.pods.iter().find(|p| p.metadata.namespace.as_deref() == Some(ns) && p.metadata.name.as_deref() == Some(name)) {
                 Some(p) => http::json(StatusCode::OK, serde_json::to_string(p).unwrap_or_default()),
                 None => http::not_found_object("pods", "", name),
             }
         }
-        _ => http::not_found_path(),
+        Objects::Root | Objects::Other => http::not_found_path(),
     }
 }

@@ -16,14 +16,20 @@
 //! [`Fleet::nodes`], [`Fleet::pods`]) lets a fake API server list the matching Node and Pod
 //! objects; each Node's `status.daemonEndpoints.kubeletEndpoint.port` is its simulated port.
 //!
+//! [`ControlServer`] serves a fleet's inventory and changes as JSON over HTTP, for processes that
+//! drive a fleet running elsewhere (`kubemetrics simulate`).
+//!
 //! Every number is deterministic given [`FleetConfig::seed`], except the wall-clock time the
 //! counters are read at. Times are whole milliseconds, like kubelet timestamps. A container's CPU
 //! counter at a body's timestamp `t` is exactly `millicores × (t − start) / 1000`
 //! nanocore-seconds (piecewise, when its rate was changed), so a metrics server computing
 //! `Δcpu / Δt` between two scrapes gets the configured rate back exactly.
 
+pub mod control;
 pub mod render;
 mod server;
+
+pub use control::ControlServer;
 
 use crate::error::{Error, ErrorKind, Result};
 use k8s_openapi::api::core::v1::{
@@ -527,7 +533,7 @@ impl Fleet {
         }
         let by_name = cells.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
         let shared = Arc::new(server::Shared::new(cells, config.swap, tls, config.require_token.clone()));
-        let tasks = listeners.into_iter().enumerate().map(|(i, l)| tokio::spawn(server::accept_loop(l, shared.clone(), i))).collect();
+        let tasks = listeners.into_iter().enumerate().map(|(i, l)| server::spawn(l, shared.clone(), i)).collect();
         Ok(Fleet { shared, by_name, config, tasks })
     }
 

@@ -4,13 +4,11 @@
 
 use super::{FleetTls, NodeCell, now_ns, render};
 use crate::error::{Error, ErrorKind, Result};
+use crate::server::listener::{self, ServeOptions};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
@@ -98,9 +96,9 @@ impl SimTls {
         Ok(SimTls { acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)), client_verifier })
     }
 
-    /// Whether the connection presented a client certificate the client CA vouches for.
-    fn client_cert_ok(&self, conn: &rustls::ServerConnection) -> bool {
-        let (Some(verifier), Some((end_entity, intermediates))) = (&self.client_verifier, conn.peer_certificates().and_then(|c| c.split_first())) else {
+    /// Whether a connection's certificates (end entity first) are vouched for by the client CA.
+    fn client_cert_ok(&self, certificates: &[CertificateDer<'static>]) -> bool {
+        let (Some(verifier), Some((end_entity, intermediates))) = (&self.client_verifier, certificates.split_first()) else {
             return false;
         };
         verifier.verify_client_cert(end_entity, intermediates, UnixTime::now()).is_ok()
@@ -187,55 +185,24 @@ impl Body for SimBody {
     }
 }
 
-/// Accepts connections for node `idx` until the fleet stops.
-pub(super) async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>, idx: usize) {
-    let mut stop = shared.stop.subscribe();
-    loop {
-        let accepted = tokio::select! {
-            r = listener.accept() => r,
-            _ = stop.wait_for(|&s| s) => return,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(_) => {
-                // Out of file descriptors or similar: back off instead of spinning.
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+/// Serves node `idx` on `listener` (HTTP/1.1 with keep-alive, over TLS when configured) until
+/// the fleet stops.
+pub(super) fn spawn(listener: tokio::net::TcpListener, shared: Arc<Shared>, idx: usize) -> tokio::task::JoinHandle<()> {
+    let options = ServeOptions {
+        name: Arc::from(format!("simulated kubelet {}", shared.nodes[idx].name)),
+        tls: shared.tls.as_ref().map(|t| t.acceptor.clone()),
+        http2: false,
+        keep_alive: true,
+        header_timeout: true,
+        grace: Duration::ZERO,
+    };
+    let stop = shared.stop.subscribe();
+    listener::spawn(listener, options, stop, move |peer| {
+        // With TLS: whether the connection brought a client certificate the client CA vouches for.
+        let cert_ok = shared.tls.as_ref().is_some_and(|t| t.client_cert_ok(&peer.certificates));
         let shared = shared.clone();
-        tokio::spawn(async move {
-            let mut stop = shared.stop.subscribe();
-            let work = async {
-                let Some(tls) = &shared.tls else {
-                    return serve_connection(TokioIo::new(stream), shared.clone(), idx, false).await;
-                };
-                match tokio::time::timeout(Duration::from_secs(10), tls.acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => {
-                        let cert_ok = tls.client_cert_ok(stream.get_ref().1);
-                        serve_connection(TokioIo::new(stream), shared.clone(), idx, cert_ok).await;
-                    }
-                    Ok(Err(e)) => tracing::debug!(node = %shared.nodes[idx].name, "simulated kubelet: TLS handshake failed: {e}"),
-                    Err(_) => tracing::debug!(node = %shared.nodes[idx].name, "simulated kubelet: no TLS handshake within 10s"),
-                }
-            };
-            tokio::select! {
-                _ = work => {}
-                _ = stop.wait_for(|&s| s) => {}
-            }
-        });
-    }
-}
-
-/// Serves HTTP/1.1 on one (plain or TLS) connection; `cert_ok`: it brought a trusted client
-/// certificate.
-async fn serve_connection<I>(io: I, shared: Arc<Shared>, idx: usize, cert_ok: bool)
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let svc = service_fn(move |req| handle(req, shared.clone(), idx, cert_ok));
-    let _ = http1::Builder::new().timer(TokioTimer::new()).keep_alive(true).serve_connection(io, svc).await;
+        move |req| handle(req, shared.clone(), idx, cert_ok)
+    })
 }
 
 fn text(status: StatusCode, body: &'static str) -> Response<SimBody> {
@@ -247,35 +214,35 @@ fn text(status: StatusCode, body: &'static str) -> Response<SimBody> {
 
 const PAD_LINE: &[u8] = b"# padding: this simulated kubelet was told to send a huge body\n";
 
-async fn handle(req: Request<Incoming>, shared: Arc<Shared>, idx: usize, cert_ok: bool) -> std::result::Result<Response<SimBody>, Infallible> {
+async fn handle(req: Request<Incoming>, shared: Arc<Shared>, idx: usize, cert_ok: bool) -> Response<SimBody> {
     let cell = &shared.nodes[idx];
     cell.requests.fetch_add(1, Ordering::Relaxed);
     // kubelet with --anonymous-auth=false: a trusted client certificate or a known token, else 401.
     if shared.auth_required() && !cert_ok && !shared.token_ok(req.headers()) {
-        return Ok(text(StatusCode::UNAUTHORIZED, "Unauthorized\n"));
+        return text(StatusCode::UNAUTHORIZED, "Unauthorized\n");
     }
     let faults = cell.lock().faults;
     let mut stop = shared.stop.subscribe();
     if faults.hang {
         let _ = stop.wait_for(|&s| s).await;
-        return Ok(text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"));
+        return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
     }
     if let Some(delay) = faults.delay {
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
-            _ = stop.wait_for(|&s| s) => return Ok(text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")),
+            _ = stop.wait_for(|&s| s) => return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
         }
     }
     if let Some(code) = faults.status {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return Ok(text(status, "simulated kubelet failure\n"));
+        return text(status, "simulated kubelet failure\n");
     }
     if req.method() != Method::GET {
-        return Ok(text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n"));
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET\n");
     }
     let now_ms = now_ns() / 1_000_000;
     match req.uri().path() {
-        "/metrics/resource" if faults.no_resource_endpoint => Ok(text(StatusCode::NOT_FOUND, "404 page not found\n")),
+        "/metrics/resource" if faults.no_resource_endpoint => text(StatusCode::NOT_FOUND, "404 page not found\n"),
         "/metrics/resource" => {
             let body = {
                 let mut st = cell.lock();
@@ -288,15 +255,15 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>, idx: usize, cert_ok
             let pad = if pad_left > 0 { Bytes::from(PAD_LINE.repeat(1024)) } else { Bytes::new() };
             let mut r = Response::new(SimBody { head: Some(Bytes::from(body)), pad, pad_left });
             r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
-            Ok(r)
+            r
         }
         "/stats/summary" => {
             let body = render::stats_summary(&cell.lock(), now_ms, shared.swap);
             let mut r = Response::new(SimBody::full(body));
             r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
-            Ok(r)
+            r
         }
-        "/healthz" => Ok(text(StatusCode::OK, "ok")),
-        _ => Ok(text(StatusCode::NOT_FOUND, "404 page not found\n")),
+        "/healthz" => text(StatusCode::OK, "ok"),
+        _ => text(StatusCode::NOT_FOUND, "404 page not found\n"),
     }
 }
