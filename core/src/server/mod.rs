@@ -168,13 +168,13 @@ impl MetricsServer {
                         }
                         Err(_) => return,
                     };
-                    let peer_cert: Option<CertificateDer<'static>> =
-                        tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
-                    let peer_cert = Arc::new(peer_cert);
+                    // Requested, not verified by the handshake: the authenticator judges the chain.
+                    let peer_chain: Arc<[CertificateDer<'static>]> =
+                        tls.get_ref().1.peer_certificates().map(|c| c.iter().map(|c| c.clone().into_owned()).collect()).unwrap_or_default();
                     let service = service_fn(move |req| {
                         let shared = shared.clone();
-                        let peer_cert = peer_cert.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(&shared, peer_cert.as_ref().as_ref(), req).await) }
+                        let peer_chain = peer_chain.clone();
+                        async move { Ok::<_, std::convert::Infallible>(handle(&shared, &peer_chain, req).await) }
                     });
                     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     let conn = builder.serve_connection(TokioIo::new(tls), service);
@@ -276,7 +276,7 @@ fn attributes(method: &Method, path: &str, query: Option<&str>) -> Attributes {
     Attributes::NonResource { verb: "get".into(), path: path.into() }
 }
 
-async fn handle(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req: Request<Incoming>) -> HttpResponse {
+async fn handle(shared: &Shared, peer_chain: &[CertificateDer<'static>], req: Request<Incoming>) -> HttpResponse {
     let _permit = match &shared.inflight {
         Some(sem) => match sem.try_acquire() {
             Ok(p) => Some(p),
@@ -288,13 +288,13 @@ async fn handle(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, re
         },
         None => None,
     };
-    match tokio::time::timeout(shared.timeout, route(shared, peer_cert, &req)).await {
+    match tokio::time::timeout(shared.timeout, route(shared, peer_chain, &req)).await {
         Ok(r) => r,
         Err(_) => h::status(StatusCode::GATEWAY_TIMEOUT, "Timeout", &format!("request did not complete within {:?}", shared.timeout), None),
     }
 }
 
-async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req: &Request<Incoming>) -> HttpResponse {
+async fn route(shared: &Shared, peer_chain: &[CertificateDer<'static>], req: &Request<Incoming>) -> HttpResponse {
     // Decoded like Go's net/http: kubectl and client-go send `pods/%2A/metric` for `pods/*/metric`.
     let path = h::percent_decode_path(req.uri().path());
     let path = path.as_ref();
@@ -304,7 +304,7 @@ async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req
         return h::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the server does not allow this method on the requested resource", None);
     }
     let attrs = attributes(req.method(), path, query);
-    match shared.auth.decide(peer_cert, req.headers(), &attrs).await {
+    match shared.auth.decide(peer_chain, req.headers(), &attrs).await {
         Decision::Allow(user) => tracing::trace!(user = %user.name, path, "allowed"),
         Decision::Unauthenticated(why) => {
             tracing::debug!(path, "unauthenticated: {why}");

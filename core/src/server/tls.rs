@@ -1,14 +1,16 @@
 //! The serving certificate: from `--tls-cert-file`/`--tls-private-key-file` (re-read when the
-//! files change) or self-signed into `--cert-dir`; client certificates verified against the
-//! client CA and the front-proxy (requestheader) CA; and the verification of kubelets' serving
-//! certificates the way Go's `crypto/x509` does it for metrics-server.
+//! files change) or self-signed into `--cert-dir`; client certificates requested at the TLS layer
+//! and verified by the authenticator against the client CA and the front-proxy (requestheader)
+//! CA, as Kubernetes API servers do; and the verification of kubelets' serving certificates the
+//! way Go's `crypto/x509` does it for metrics-server.
 
 use crate::error::{Error, ErrorKind, Result};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::server::{ClientHello, ParsedCertificate, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{ClientHello, ParsedCertificate, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use std::path::{Path, PathBuf};
@@ -111,8 +113,15 @@ pub fn self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf)> {
     Ok((cert, key))
 }
 
-/// Builds the rustls server configuration: serving certificate, optional client certificates
-/// (verified against `client_cas`, not required), ALPN h2 and http/1.1.
+/// Builds the rustls server configuration: serving certificate, ALPN h2 and http/1.1, and, when
+/// `client_cas` is not empty, a request for a client certificate naming those CAs.
+///
+/// Client certificates are requested, never required, and not judged during the handshake (Go's
+/// `tls.RequestClientCert`, which Kubernetes API servers use): a client whose certificate no
+/// configured CA vouches for still completes the handshake and may authenticate otherwise (a
+/// bearer token). The client must still prove that it holds the certificate's private key (the
+/// handshake signature is checked); the chain itself is verified by
+/// [`Authenticator`](crate::server::Authenticator) for every request.
 pub fn server_config(serving: &ServingCert, client_cas: &[CertificateDer<'static>]) -> Result<rustls::ServerConfig> {
     let (cert, key) = match serving {
         ServingCert::Files { cert, key } => (cert.clone(), key.clone()),
@@ -127,19 +136,58 @@ pub fn server_config(serving: &ServingCert, client_cas: &[CertificateDer<'static
     let builder = if client_cas.is_empty() {
         builder.with_no_client_auth()
     } else {
-        let mut roots = rustls::RootCertStore::empty();
+        let mut roots = RootCertStore::empty();
         for ca in client_cas {
             roots.add(ca.clone()).map_err(|e| Error::new(ErrorKind::Config, format!("invalid client CA certificate: {e}")))?;
         }
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-            .allow_unauthenticated()
-            .build()
-            .map_err(|e| Error::new(ErrorKind::Config, format!("invalid client CA: {e}")))?;
-        builder.with_client_cert_verifier(verifier)
+        builder.with_client_cert_verifier(Arc::new(RequestClientCert { hints: roots.subjects(), provider }))
     };
     let mut config = builder.with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// Asks for a client certificate (naming the client CAs as hints) and takes whatever the client
+/// presents, or nothing; only the handshake signature, the proof that the client holds the
+/// certificate's key, is checked here.
+#[derive(Debug)]
+struct RequestClientCert {
+    hints: Vec<DistinguishedName>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ClientCertVerifier for RequestClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.hints
+    }
+    fn verify_client_cert(&self, _: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: UnixTime) -> std::result::Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// Verifies servers' certificates against trust anchors as Go's `crypto/x509` does for
