@@ -1,13 +1,15 @@
 //! The kubelet client over real TLS, against the simulated fleet serving HTTPS on 127.0.0.1:
 //! CA verification by default, `--kubelet-certificate-authority`, `--kubelet-insecure-tls`, the
-//! IP SAN check, client certificates and the bearer token, and how each failure is classified.
-//! Certificates are made here with rcgen (kubelet CA, another CA, a client CA).
+//! IP SAN check, client certificates and the bearer token, and how each failure is classified;
+//! and a kubelet serving its own self-signed CA certificate, pinned as the CA (issue 17), which
+//! Go's crypto/x509 accepts and webpki alone does not. Certificates are made here with rcgen
+//! (kubelet CA, another CA, a client CA, kubelets' self-signed certificates).
 
 use kubemetrics::collector::{AddressOptions, Collector, CollectorOptions, Inventory, KubeletClient, KubeletOptions, NodeTarget};
 use kubemetrics::scrape::parse_metrics_resource;
 use kubemetrics::server::{ScrapeErrorClass, ServerMetrics};
 use kubemetrics::testkit::simulate::{Fleet, FleetConfig, FleetTls, NodeInfo};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, date_time_ymd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -50,6 +52,20 @@ impl Pki {
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![usage];
         let cert = params.signed_by(&key, ca).expect("sign");
+        (self.write(&format!("{name}.crt"), &cert.pem()), self.write(&format!("{name}.key"), &key.serialize_pem()))
+    }
+
+    /// A kubelet's self-signed serving certificate, which is also a CA (what kubelet generates
+    /// without `--tls-cert-file`): `(cert, key)` paths. `tweak` changes the parameters first.
+    fn self_signed_kubelet(&self, name: &str, sans: &[&str], tweak: impl FnOnce(&mut CertificateParams)) -> (PathBuf, PathBuf) {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("params");
+        params.distinguished_name.push(DnType::CommonName, format!("{name}@1700000000"));
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyCertSign];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        tweak(&mut params);
+        let cert = params.self_signed(&key).expect("self-sign");
         (self.write(&format!("{name}.crt"), &cert.pem()), self.write(&format!("{name}.key"), &key.serialize_pem()))
     }
 }
@@ -262,4 +278,93 @@ fn the_collector_counts_tls_and_auth_failures() {
     assert!(tls.contains(&format!("kubemetrics_scrape_errors_total{{class=\"tls\",node=\"{name}\"}} 1")), "{tls}");
     let auth = scrape_with(options(|o| o.certificate_authority = Some(kubelet_ca.clone())));
     assert!(auth.contains(&format!("kubemetrics_scrape_errors_total{{class=\"auth\",node=\"{name}\"}} 1")), "{auth}");
+}
+
+/// Issue 17: `--kubelet-certificate-authority` pointing at the kubelet's own self-signed
+/// certificate, which is also a CA. webpki alone refuses it (`CaUsedAsEndEntity`); Go's
+/// crypto/x509 (metrics-server) trusts a served certificate that is itself a trust anchor.
+#[tokio::test]
+async fn a_pinned_self_signed_kubelet_certificate_is_trusted_like_go() {
+    let pki = Pki::new();
+    let (pinned, key) = pki.self_signed_kubelet("kubelet-self", &["127.0.0.1"], |_| {});
+    let (other_ca, _) = pki.ca("other-ca");
+    let fleet = fleet(2, FleetTls { cert_file: pinned.clone(), key_file: key, client_ca_file: None }, None).await;
+    let inventory = fleet.inventory();
+
+    // The pinned certificate alone, then in a bundle after another CA: exact numbers from every
+    // node, twice over the pooled connection and once without keep-alive.
+    let bundle = pki.write("bundle.crt", &(std::fs::read_to_string(&other_ca).expect("read") + &std::fs::read_to_string(&pinned).expect("read")));
+    for ca in [pinned.clone(), bundle] {
+        let client = KubeletClient::new(options(|o| o.certificate_authority = Some(ca.clone()))).expect("client");
+        for node in &inventory {
+            scrape_exact(&client, node).await;
+            scrape_exact(&client, node).await;
+            client.get_with(&node.addr.to_string(), "/metrics/resource", false).await.expect("scrape without keep-alive");
+        }
+    }
+
+    // A CA that is not the served certificate: refused as Go refuses it (unknown authority),
+    // class tls, with the hint naming the flag.
+    let wrong = KubeletClient::new(options(|o| o.certificate_authority = Some(other_ca.clone()))).expect("client");
+    let (class, message, status) = fail(&wrong, &inventory[0]).await;
+    assert_eq!((class, status), (ScrapeErrorClass::Tls, None), "{message}");
+    assert!(message.contains("invalid peer certificate: UnknownIssuer"), "{message}");
+    assert!(message.contains("--kubelet-certificate-authority"), "{message}");
+    // Nor is another kubelet's self-signed certificate for the same address (another key).
+    let (impostor, _) = pki.self_signed_kubelet("kubelet-other", &["127.0.0.1"], |_| {});
+    let impostor = KubeletClient::new(options(|o| o.certificate_authority = Some(impostor))).expect("client");
+    let (class, message, _) = fail(&impostor, &inventory[1]).await;
+    assert_eq!(class, ScrapeErrorClass::Tls, "{message}");
+    assert!(message.contains("UnknownIssuer"), "{message}");
+    // No flag: the default roots do not hold it.
+    let default = KubeletClient::new(options(|_| {})).expect("client");
+    let (class, message, _) = fail(&default, &inventory[0]).await;
+    assert_eq!(class, ScrapeErrorClass::Tls, "{message}");
+    assert_eq!(fleet.requests(&inventory[0].name).expect("requests"), 6, "refused scrapes never reach the kubelet");
+    fleet.shutdown().await;
+}
+
+/// A pinned certificate is still checked as Go checks it: the address it is for, its validity
+/// period and its extended key usage. Each failure is class tls.
+#[tokio::test]
+async fn a_pinned_certificate_must_still_name_the_address_and_be_valid() {
+    let pki = Pki::new();
+    type Tweak = Box<dyn FnOnce(&mut CertificateParams)>;
+    let shapes: [(&str, &[&str], Tweak, &str); 4] = [
+        ("wrong-name", &["kubelet.invalid", "10.1.2.3"], Box::new(|_| {}), "not valid for name"),
+        (
+            "expired",
+            &["127.0.0.1"],
+            Box::new(|p| {
+                p.not_before = date_time_ymd(2020, 1, 1);
+                p.not_after = date_time_ymd(2021, 1, 1);
+            }),
+            "certificate expired",
+        ),
+        (
+            "not-yet-valid",
+            &["127.0.0.1"],
+            Box::new(|p| {
+                p.not_before = date_time_ymd(2999, 1, 1);
+                p.not_after = date_time_ymd(3000, 1, 1);
+            }),
+            "certificate not valid yet",
+        ),
+        ("client-only", &["127.0.0.1"], Box::new(|p| p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth]), "InvalidPurpose"),
+    ];
+    for (name, sans, tweak, expected) in shapes {
+        let (pinned, key) = pki.self_signed_kubelet(name, sans, tweak);
+        let fleet = fleet(1, FleetTls { cert_file: pinned.clone(), key_file: key, client_ca_file: None }, None).await;
+        let node = &fleet.inventory()[0];
+        let client = KubeletClient::new(options(|o| o.certificate_authority = Some(pinned))).expect("client");
+        let (class, message, status) = fail(&client, node).await;
+        assert_eq!((class, status), (ScrapeErrorClass::Tls, None), "{name}: {message}");
+        assert!(message.contains(expected), "{name}: {message}");
+        if name == "wrong-name" {
+            assert!(message.contains("127.0.0.1") && message.contains("--kubelet-preferred-address-types"), "{message}");
+        }
+        // --kubelet-insecure-tls still skips every check.
+        scrape_exact(&KubeletClient::new(options(|o| o.insecure_tls = true)).expect("client"), node).await;
+        fleet.shutdown().await;
+    }
 }

@@ -5,7 +5,10 @@ with a certificate of a private kubelet CA (IP SAN 127.0.0.1), as kubelets do on
 
 - fleet ``a`` (2 nodes): serving certificate only;
 - fleet ``b`` (1 node): also ``--client-ca-file`` of a separate client CA, so (like a kubelet with
-  ``--anonymous-auth=false``) a request without a client certificate of that CA gets 401.
+  ``--anonymous-auth=false``) a request without a client certificate of that CA gets 401;
+- fleet ``c`` (2 nodes): a self-signed serving certificate that is also a CA (IP SAN 127.0.0.1, what
+  kubelet generates without ``--tls-cert-file``), which operators pin with
+  ``--kubelet-certificate-authority`` (issue 17).
 
 Their nodes carry the label ``e2e.kubemetrics.io/fleet=a|b``; one ``kubemetrics serve`` per kubelet flag set
 (``--node-selector`` picks its fleet), all started at once by the module fixture, as admin, queried
@@ -19,6 +22,10 @@ directly over HTTPS with the admin client certificate (no APIService):
 | ``default`` | none: verification is the default (system roots / in-cluster CA) | class ``tls`` |
 | ``no-client-cert`` | right CA, no client certificate | class ``auth`` (HTTP 401: the handshake succeeds) |
 | ``client-cert`` | right CA, ``--kubelet-client-certificate/--kubelet-client-key`` of the client CA | exact numbers |
+| ``pinned`` | fleet ``c``, ``--kubelet-certificate-authority=<its self-signed certificate>`` | exact numbers (as Go's crypto/x509 accepts it) |
+| ``pinned-wrong-ca`` | fleet ``c``, ``--kubelet-certificate-authority=<kubelet CA>`` | class ``tls``, log says UnknownIssuer |
+
+The pinned shape is also given to the real metrics-server (Go), which serves fleet ``c`` too.
 
 The service-account token path cannot be driven through ``serve`` (it reads the token only from
 ``/var/run/secrets/kubernetes.io/serviceaccount/token``); ``core/tests/kubelet_tls.rs`` covers it.
@@ -29,6 +36,7 @@ Run: python3 -m pytest tests/e2e/test_kubelet_tls.py -q -p no:cacheprovider
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +44,7 @@ from typing import Any
 
 import pytest
 
-from harness import LOOPBACK, ControlPlane
+from harness import LOOPBACK, ControlPlane, bin_dir, free_port
 from metrics_stack import (
     TIMINGS, Serve, Simulator, build_kubemetrics, create_running_pod, ensure_namespace, expected_node, https_get,
     wait_until,
@@ -53,6 +61,7 @@ class Stack:
     sims: dict[str, Simulator]
     serves: dict[str, Serve]
     kubelet_ca: Path
+    pinned: Path
 
 
 def _start_fleet(cp: ControlPlane, binary: Path, fleet: str, *, nodes: int, pods: int, containers: int, seed: int,
@@ -90,6 +99,20 @@ def _start_serve(cp: ControlPlane, binary: Path, name: str, fleet: str, kubelet_
     return Serve(proc, m.group(1), cp.kubeconfig)
 
 
+def _self_signed_kubelet_cert(d: Path, name: str, ip: str) -> tuple[Path, Path]:
+    """A kubelet-style self-signed serving certificate that is also a CA: (cert, key)."""
+    key, crt = d / f"{name}.key", d / f"{name}.crt"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(key)],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-x509", "-new", "-key", str(key), "-out", str(crt), "-days", "3", "-sha256",
+                    "-subj", f"/CN={ip}@1700000000",
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign",
+                    "-addext", "extendedKeyUsage=serverAuth",
+                    "-addext", f"subjectAltName=IP:{ip}"], check=True, capture_output=True)
+    return crt, key
+
+
 @pytest.fixture(scope="module")
 def stack(cp: ControlPlane, request: pytest.FixtureRequest):
     t0 = time.monotonic()
@@ -100,10 +123,13 @@ def stack(cp: ControlPlane, request: pytest.FixtureRequest):
     c.ca("kubelet-client-ca", "kubemetrics-e2e-kubelet-client-ca")
     c.leaf("kubelet-client", "kubelet-client-ca", "/CN=system:metrics-server", client=True)
     serving = [f"--tls-cert-file={c.p('kubelet-serving.crt')}", f"--tls-private-key-file={c.p('kubelet-serving.key')}"]
+    pinned_crt, pinned_key = _self_signed_kubelet_cert(c.dir, "kubelet-self-signed", LOOPBACK)
     sims = {
         "a": _start_fleet(cp, binary, "a", nodes=2, pods=2, containers=2, seed=21, extra=serving),
         "b": _start_fleet(cp, binary, "b", nodes=1, pods=2, containers=1, seed=22,
                           extra=[*serving, f"--client-ca-file={c.p('kubelet-client-ca.crt')}"]),
+        "c": _start_fleet(cp, binary, "c", nodes=2, pods=2, containers=2, seed=23,
+                          extra=[f"--tls-cert-file={pinned_crt}", f"--tls-private-key-file={pinned_key}"]),
     }
     ca = f"--kubelet-certificate-authority={c.p('kubelet-ca.crt')}"
     client = [f"--kubelet-client-certificate={c.p('kubelet-client.crt')}",
@@ -115,9 +141,11 @@ def stack(cp: ControlPlane, request: pytest.FixtureRequest):
         "default": ("a", []),
         "no-client-cert": ("b", [ca]),
         "client-cert": ("b", [ca, *client]),
+        "pinned": ("c", [f"--kubelet-certificate-authority={pinned_crt}"]),
+        "pinned-wrong-ca": ("c", [ca]),
     }
     serves = {name: _start_serve(cp, binary, name, fleet, flags) for name, (fleet, flags) in variants.items()}
-    yield Stack(cp, sims, serves, c.p("kubelet-ca.crt"))
+    yield Stack(cp, sims, serves, c.p("kubelet-ca.crt"), pinned_crt)
     TIMINGS.append(f"{request.node.name}: setup and tests {time.monotonic() - t0:.1f}")
 
 
@@ -243,3 +271,50 @@ def test_kubelet_client_certificate_is_accepted(stack: Stack):
                lambda: _exact(stack, "client-cert", "b"), 30, 0.3)
     assert _scrape_errors(stack, "client-cert") == {}
     assert _failure_lines(stack, "client-cert") == []
+
+
+def test_a_pinned_self_signed_kubelet_certificate_is_trusted(stack: Stack):
+    # Issue 17: the kubelet serves its own self-signed certificate, which is a CA, and
+    # --kubelet-certificate-authority points at that very certificate. Go's crypto/x509
+    # (metrics-server) trusts a certificate found among its roots; so does kubemetrics now.
+    wait_until("exact numbers from kubelets serving the pinned self-signed certificate",
+               lambda: _exact(stack, "pinned", "c"), 30, 0.3)
+    assert _scrape_errors(stack, "pinned") == {}
+    assert _failure_lines(stack, "pinned") == []
+    assert all(n["requests"] >= 2 for n in stack.sims["c"].inventory())
+
+
+def test_a_self_signed_kubelet_certificate_not_pinned_fails_with_class_tls(stack: Stack):
+    _fails_with(stack, "pinned-wrong-ca", "c", "tls")
+    line = _failure_lines(stack, "pinned-wrong-ca")[0]
+    assert re.search(r"invalid peer certificate: UnknownIssuer", line), line
+    assert "--kubelet-certificate-authority" in line, line
+
+
+def test_metrics_server_accepts_the_same_pinned_certificate(stack: Stack):
+    # The reference: the real metrics-server (Go crypto/x509) with the same flag serves fleet c.
+    cp, c = stack.cp, stack.cp.certs
+    cert, key = c.metrics_server_cert
+    port = free_port()
+    proc, _ = cp.spawn("metrics-server-pinned", [
+        bin_dir() / "metrics-server", f"--bind-address={LOOPBACK}", f"--secure-port={port}",
+        f"--tls-cert-file={cert}", f"--tls-private-key-file={key}", f"--client-ca-file={c.ca_crt}",
+        f"--kubeconfig={cp.kubeconfig}", f"--authentication-kubeconfig={cp.kubeconfig}",
+        f"--authorization-kubeconfig={cp.kubeconfig}", f"--node-selector={LABEL}=c",
+        "--kubelet-preferred-address-types=InternalIP", "--kubelet-use-node-status-port", "--metric-resolution=10s",
+        "--kubelet-request-timeout=2s",
+        f"--kubelet-certificate-authority={stack.pinned}",
+    ], wait_for=r"[Ss]erving securely on")
+    try:
+        names = {n["name"] for n in stack.sims["c"].inventory()}
+
+        def served() -> bool:
+            status, body = https_get(f"https://{LOOPBACK}:{port}{GV}/nodes", ca=c.ca_crt,
+                                     cert=(c.p("admin.crt"), c.p("admin.key")))
+            return status == 200 and {m["metadata"]["name"] for m in body["items"]} == names
+
+        wait_until("metrics-server serving fleet c through the pinned certificate", served, 60, 1)
+        log = proc.log.read_text(errors="replace")
+        assert "Failed to scrape node" not in log and "x509:" not in log, log[-4000:]
+    finally:
+        cp.stop_process("metrics-server-pinned")

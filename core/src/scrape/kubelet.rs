@@ -22,7 +22,10 @@ use std::time::Duration;
 pub struct KubeletOptions {
     /// `--kubelet-insecure-tls`: do not verify the kubelet's serving certificate.
     pub insecure_tls: bool,
-    /// `--kubelet-certificate-authority`: CA of the kubelets' serving certificates.
+    /// `--kubelet-certificate-authority`: CA of the kubelets' serving certificates, or the
+    /// kubelets' own (self-signed) certificates: as with Go's `crypto/x509`, a served certificate
+    /// equal to one of the file's certificates is trusted as it is (its validity period and the
+    /// address it is for are still checked).
     pub certificate_authority: Option<PathBuf>,
     /// `--kubelet-client-certificate` / `--kubelet-client-key`.
     pub client_certificate: Option<(PathBuf, PathBuf)>,
@@ -162,17 +165,20 @@ impl KubeletClient {
         let builder = if options.insecure_tls {
             builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider.clone())))
         } else {
-            let mut roots = rustls::RootCertStore::empty();
+            let mut anchors = Vec::new();
             if let Some(ca) = &options.certificate_authority {
                 for cert in crate::server::tls::read_certs(ca)? {
-                    roots.add(cert).map_err(|e| config_err(format!("--kubelet-certificate-authority {}: {e}", ca.display())))?;
+                    rustls::RootCertStore::empty()
+                        .add(cert.clone())
+                        .map_err(|e| config_err(format!("--kubelet-certificate-authority {}: {e}", ca.display())))?;
+                    anchors.push(cert);
                 }
             } else if let Ok(pem) = std::fs::read("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt") {
-                for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
-                    let _ = roots.add(cert);
-                }
+                anchors.extend(CertificateDer::pem_slice_iter(&pem).flatten());
             }
-            builder.with_root_certificates(roots)
+            // Verified like Go's crypto/x509 (metrics-server): a kubelet serving one of these
+            // certificates itself, as a pinned self-signed CA, is trusted too.
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(crate::server::tls::GoLikeServerVerifier::new(anchors, provider.clone())))
         };
         let tls = match &options.client_certificate {
             Some((cert, key)) => {
@@ -293,6 +299,8 @@ fn classify(uri: &str, e: &hyper_util::client::legacy::Error) -> ScrapeFailure {
     };
     let hint = if lower.contains("unknownissuer") {
         " (the kubelet's serving certificate is not signed by a trusted CA: set --kubelet-certificate-authority, or --kubelet-insecure-tls for testing)"
+    } else if lower.contains("causedasendentity") {
+        " (the kubelet serves a CA certificate: it is trusted only when --kubelet-certificate-authority holds that very certificate)"
     } else if lower.contains("not valid for name") {
         " (the kubelet's serving certificate does not name the address scraped: see --kubelet-preferred-address-types)"
     } else {

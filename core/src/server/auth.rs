@@ -2,13 +2,21 @@
 //! front-proxy client certificates (requestheader CA, allowed names, `X-Remote-*` headers),
 //! client-CA certificates (CN = user, O = groups), bearer tokens through `TokenReview`, and
 //! authorization through `SubjectAccessReview`; both reviews cached briefly.
+//!
+//! Client certificates are verified here, not during the TLS handshake (which only requests
+//! them): like the union of authenticators of Kubernetes API servers, each way (front proxy,
+//! client CA, bearer token) is tried in turn, the first that identifies the client wins, and a
+//! way that fails (a certificate no configured CA vouches for, a refused token) only makes the
+//! request unauthenticated (401) when no other way succeeds.
 
 use super::tls;
 use crate::error::{Error, ErrorKind, Result};
 use http::HeaderMap;
-use rustls_pki_types::CertificateDer;
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
+use rustls_pki_types::{CertificateDer, UnixTime};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Who made a request.
@@ -125,14 +133,49 @@ impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
     }
 }
 
+/// What a client certificate chain proves, whatever the request's headers.
+#[derive(Debug, Clone)]
+struct CertVerdict {
+    /// Verified against the requestheader CA with an allowed CN (`Ok`), or why not (`Err`);
+    /// `None` when no requestheader CA is configured.
+    front_proxy: Option<std::result::Result<(), String>>,
+    /// Verified against the client CA: the user (none for an empty CN, as Kubernetes does), or
+    /// why not; `None` when no client CA is configured.
+    client: Option<std::result::Result<Option<User>, String>>,
+    /// When this verdict must be recomputed: at the latest when a certificate of the chain expires.
+    valid_until: Instant,
+}
+
+/// A verifier of client certificate chains against `cas` (`None` when there is none).
+fn chain_verifier(cas: &[CertificateDer<'static>]) -> Option<Arc<dyn ClientCertVerifier>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(cas.iter().cloned());
+    if roots.is_empty() {
+        return None;
+    }
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::new(rustls::crypto::ring::default_provider())).build().ok()
+}
+
+/// The earliest expiry of the chain's certificates, as an instant (`None` when unreadable).
+fn chain_expiry(chain: &[CertificateDer<'static>], now: UnixTime) -> Option<Instant> {
+    let mut left = u64::MAX;
+    for cert in chain {
+        let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
+        let not_after = u64::try_from(parsed.validity().not_after.timestamp()).unwrap_or(0);
+        left = left.min(not_after.saturating_sub(now.as_secs()));
+    }
+    Instant::now().checked_add(Duration::from_secs(left))
+}
+
 /// Authenticates and authorizes requests.
 pub struct Authenticator {
     options: AuthOptions,
-    requestheader_issuers: Vec<Vec<u8>>,
-    client_ca_issuers: Vec<Vec<u8>>,
+    requestheader: Option<Arc<dyn ClientCertVerifier>>,
+    client_ca: Option<Arc<dyn ClientCertVerifier>>,
     kube: Option<kube::Client>,
     tokens: Cache<String, Option<User>>,
     reviews: Cache<(String, Vec<String>, Attributes), bool>,
+    certs: Cache<Vec<CertificateDer<'static>>, CertVerdict>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -143,34 +186,36 @@ impl std::fmt::Debug for Authenticator {
 
 impl Authenticator {
     /// `kube` is the client used for TokenReview and SubjectAccessReview (`None`: tokens are
-    /// refused, and only `always_allow_authenticated` authorizes).
+    /// refused, and only `always_allow_authenticated` authorizes). CA certificates webpki cannot
+    /// read vouch for nothing ([`tls::server_config`] refuses them at start).
     pub fn new(options: AuthOptions, kube: Option<kube::Client>) -> Authenticator {
-        let requestheader_issuers = options.requestheader_ca.iter().filter_map(tls::subject_raw).collect();
-        let client_ca_issuers = options.client_ca.iter().filter_map(tls::subject_raw).collect();
         Authenticator {
+            requestheader: chain_verifier(&options.requestheader_ca),
+            client_ca: chain_verifier(&options.client_ca),
             options,
-            requestheader_issuers,
-            client_ca_issuers,
             kube,
             tokens: Cache::new(Duration::from_secs(10)),
             reviews: Cache::new(Duration::from_secs(10)),
+            certs: Cache::new(Duration::from_secs(10)),
         }
     }
 
-    /// CAs the TLS layer must accept client certificates from.
+    /// The client CA and requestheader CA certificates: named to clients when the TLS layer asks
+    /// for a certificate (which it does not verify: [`decide`](Self::decide) does).
     pub fn client_cas(&self) -> Vec<CertificateDer<'static>> {
         self.options.client_ca.iter().chain(&self.options.requestheader_ca).cloned().collect()
     }
 
-    /// Decides on one request.
-    pub async fn decide(&self, peer_cert: Option<&CertificateDer<'static>>, headers: &HeaderMap, attributes: &Attributes) -> Decision {
+    /// Decides on one request. `peer_chain` is the certificate chain the client presented in the
+    /// TLS handshake (its own certificate first; empty when it presented none), unverified.
+    pub async fn decide(&self, peer_chain: &[CertificateDer<'static>], headers: &HeaderMap, attributes: &Attributes) -> Decision {
         let path_allowed = match attributes {
             Attributes::NonResource { path, .. } => {
                 self.options.always_allow_paths.iter().any(|p| p == path || (p.ends_with('*') && path.starts_with(p.trim_end_matches('*'))))
             }
             _ => false,
         };
-        let user = match self.authenticate(peer_cert, headers).await {
+        let user = match self.authenticate(peer_chain, headers).await {
             Ok(Some(user)) => user,
             Ok(None) if path_allowed => return Decision::Allow(User::anonymous()),
             Ok(None) if self.options.anonymous => User::anonymous(),
@@ -195,27 +240,65 @@ impl Authenticator {
         }
     }
 
-    async fn authenticate(&self, peer_cert: Option<&CertificateDer<'static>>, headers: &HeaderMap) -> Result<Option<User>> {
-        if let Some((cn, orgs, issuer)) = peer_cert.and_then(tls::subject) {
-            if self.requestheader_issuers.contains(&issuer) {
-                let allowed = &self.options.requestheader_allowed_names;
-                if !allowed.is_empty() && !allowed.contains(&cn) {
-                    return Err(Error::new(ErrorKind::Auth, format!("client certificate CN {cn:?} is not an allowed front-proxy name")));
+    /// Front proxy, then client CA, then bearer token, as Kubernetes API servers chain them: the
+    /// first that identifies the client wins; `Ok(None)` when none was tried, `Err` with every
+    /// reason when some were tried and none succeeded.
+    async fn authenticate(&self, peer_chain: &[CertificateDer<'static>], headers: &HeaderMap) -> Result<Option<User>> {
+        let mut refusals = Vec::new();
+        if !peer_chain.is_empty() {
+            let verdict = self.verify_chain(peer_chain);
+            match verdict.front_proxy {
+                Some(Ok(())) => {
+                    if let Some(user) = self.user_from_headers(headers) {
+                        return Ok(Some(user));
+                    }
                 }
-                if let Some(user) = self.user_from_headers(headers) {
-                    return Ok(Some(user));
-                }
-            } else if self.client_ca_issuers.contains(&issuer) {
-                return Ok(Some(User { name: cn, groups: orgs, extra: BTreeMap::new() }));
+                Some(Err(why)) => refusals.push(why),
+                None => {}
+            }
+            match verdict.client {
+                Some(Ok(Some(user))) => return Ok(Some(user)),
+                Some(Ok(None)) | None => {}
+                Some(Err(why)) => refusals.push(why),
             }
         }
         if let Some(token) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
-            return self.review_token(token.trim()).await.map(|u| u.or(None)).and_then(|u| match u {
-                Some(u) => Ok(Some(u)),
-                None => Err(Error::new(ErrorKind::Auth, "invalid bearer token")),
-            });
+            match self.review_token(token.trim()).await {
+                Ok(Some(user)) => return Ok(Some(user)),
+                Ok(None) => refusals.push("invalid bearer token".to_string()),
+                Err(e) => refusals.push(e.to_string()),
+            }
         }
-        Ok(None)
+        if refusals.is_empty() { Ok(None) } else { Err(Error::new(ErrorKind::Auth, refusals.join("; "))) }
+    }
+
+    /// Verifies a presented chain against the requestheader CA and the client CA (cached for a
+    /// few seconds, never past the expiry of one of its certificates).
+    fn verify_chain(&self, chain: &[CertificateDer<'static>]) -> CertVerdict {
+        let key = chain.to_vec();
+        if let Some(verdict) = self.certs.get(&key).filter(|v| Instant::now() < v.valid_until) {
+            return verdict;
+        }
+        let now = UnixTime::now();
+        let Some((leaf, intermediates)) = chain.split_first() else {
+            return CertVerdict { front_proxy: None, client: None, valid_until: Instant::now() };
+        };
+        let (cn, orgs) = tls::subject(leaf).map(|(cn, orgs, _)| (cn, orgs)).unwrap_or_default();
+        let front_proxy = self.requestheader.as_ref().map(|verifier| {
+            verifier.verify_client_cert(leaf, intermediates, now).map_err(|e| format!("front-proxy client certificate: {e}"))?;
+            let allowed = &self.options.requestheader_allowed_names;
+            if !allowed.is_empty() && !allowed.contains(&cn) {
+                return Err(format!("client certificate CN {cn:?} is not an allowed front-proxy name"));
+            }
+            Ok(())
+        });
+        let client = self.client_ca.as_ref().map(|verifier| {
+            verifier.verify_client_cert(leaf, intermediates, now).map_err(|e| format!("client certificate: {e}"))?;
+            Ok((!cn.is_empty()).then(|| User { name: cn.clone(), groups: orgs.clone(), extra: BTreeMap::new() }))
+        });
+        let verdict = CertVerdict { front_proxy, client, valid_until: chain_expiry(chain, now).unwrap_or_else(Instant::now) };
+        self.certs.put(key, verdict.clone());
+        verdict
     }
 
     fn user_from_headers(&self, headers: &HeaderMap) -> Option<User> {

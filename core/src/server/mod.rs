@@ -160,11 +160,11 @@ impl MetricsServer {
         };
         listener::spawn(tcp, serving, stopped, move |peer| {
             let shared = shared.clone();
-            let peer_cert: Arc<Option<CertificateDer<'static>>> = Arc::new(peer.certificates.first().cloned());
+            let peer_chain: Arc<[CertificateDer<'static>]> = peer.certificates.iter().cloned().collect();
             move |req| {
                 let shared = shared.clone();
-                let peer_cert = peer_cert.clone();
-                async move { handle(&shared, peer_cert.as_ref().as_ref(), req).await }
+                let peer_chain = peer_chain.clone();
+                async move { handle(&shared, &peer_chain, req).await }
             }
         });
         Ok(MetricsServer { addr, stop, shutting_down })
@@ -203,7 +203,7 @@ impl Drop for MetricsServer {
     }
 }
 
-async fn handle(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req: Request<Incoming>) -> HttpResponse {
+async fn handle(shared: &Shared, peer_chain: &[CertificateDer<'static>], req: Request<Incoming>) -> HttpResponse {
     let _permit = match &shared.inflight {
         Some(sem) => match sem.try_acquire() {
             Ok(p) => Some(p),
@@ -215,13 +215,13 @@ async fn handle(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, re
         },
         None => None,
     };
-    match tokio::time::timeout(shared.timeout, route(shared, peer_cert, &req)).await {
+    match tokio::time::timeout(shared.timeout, route(shared, peer_chain, &req)).await {
         Ok(r) => r,
         Err(_) => h::status(StatusCode::GATEWAY_TIMEOUT, "Timeout", &format!("request did not complete within {:?}", shared.timeout), None),
     }
 }
 
-async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req: &Request<Incoming>) -> HttpResponse {
+async fn route(shared: &Shared, peer_chain: &[CertificateDer<'static>], req: &Request<Incoming>) -> HttpResponse {
     // Decoded like Go's net/http: kubectl and client-go send `pods/%2A/metric` for `pods/*/metric`.
     let path = h::percent_decode_path(req.uri().path());
     let path = path.as_ref();
@@ -232,7 +232,7 @@ async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req
         return h::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "the server does not allow this method on the requested resource", None);
     }
     let attrs = route.attributes(req.method(), path, query);
-    match shared.auth.decide(peer_cert, req.headers(), &attrs).await {
+    match shared.auth.decide(peer_chain, req.headers(), &attrs).await {
         Decision::Allow(user) => tracing::trace!(user = %user.name, path, "allowed"),
         Decision::Unauthenticated(why) => {
             tracing::debug!(path, "unauthenticated: {why}");

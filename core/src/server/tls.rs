@@ -1,15 +1,21 @@
 //! The serving certificate: from `--tls-cert-file`/`--tls-private-key-file` (re-read when the
-//! files change) or self-signed into `--cert-dir`; client certificates verified against the
-//! client CA and the front-proxy (requestheader) CA.
+//! files change) or self-signed into `--cert-dir`; client certificates requested at the TLS layer
+//! and verified by the authenticator against the client CA and the front-proxy (requestheader)
+//! CA, as Kubernetes API servers do; and the verification of kubelets' serving certificates the
+//! way Go's `crypto/x509` does it for metrics-server.
 
 use crate::error::{Error, ErrorKind, Result};
-use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{ClientHello, ParsedCertificate, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 fn io_err(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Config, format!("{what} {}: {e}", path.display()))
@@ -107,8 +113,15 @@ pub fn self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf)> {
     Ok((cert, key))
 }
 
-/// Builds the rustls server configuration: serving certificate, optional client certificates
-/// (verified against `client_cas`, not required), ALPN h2 and http/1.1.
+/// Builds the rustls server configuration: serving certificate, ALPN h2 and http/1.1, and, when
+/// `client_cas` is not empty, a request for a client certificate naming those CAs.
+///
+/// Client certificates are requested, never required, and not judged during the handshake (Go's
+/// `tls.RequestClientCert`, which Kubernetes API servers use): a client whose certificate no
+/// configured CA vouches for still completes the handshake and may authenticate otherwise (a
+/// bearer token). The client must still prove that it holds the certificate's private key (the
+/// handshake signature is checked); the chain itself is verified by
+/// [`Authenticator`](crate::server::Authenticator) for every request.
 pub fn server_config(serving: &ServingCert, client_cas: &[CertificateDer<'static>]) -> Result<rustls::ServerConfig> {
     let (cert, key) = match serving {
         ServingCert::Files { cert, key } => (cert.clone(), key.clone()),
@@ -123,19 +136,160 @@ pub fn server_config(serving: &ServingCert, client_cas: &[CertificateDer<'static
     let builder = if client_cas.is_empty() {
         builder.with_no_client_auth()
     } else {
-        let mut roots = rustls::RootCertStore::empty();
+        let mut roots = RootCertStore::empty();
         for ca in client_cas {
             roots.add(ca.clone()).map_err(|e| Error::new(ErrorKind::Config, format!("invalid client CA certificate: {e}")))?;
         }
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-            .allow_unauthenticated()
-            .build()
-            .map_err(|e| Error::new(ErrorKind::Config, format!("invalid client CA: {e}")))?;
-        builder.with_client_cert_verifier(verifier)
+        builder.with_client_cert_verifier(Arc::new(RequestClientCert { hints: roots.subjects(), provider }))
     };
     let mut config = builder.with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// Asks for a client certificate (naming the client CAs as hints) and takes whatever the client
+/// presents, or nothing; only the handshake signature, the proof that the client holds the
+/// certificate's key, is checked here.
+#[derive(Debug)]
+struct RequestClientCert {
+    hints: Vec<DistinguishedName>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ClientCertVerifier for RequestClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &self.hints
+    }
+    fn verify_client_cert(&self, _: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: UnixTime) -> std::result::Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Verifies servers' certificates against trust anchors as Go's `crypto/x509` does for
+/// metrics-server's kubelet client, which webpki alone does not:
+///
+/// - a served certificate byte-equal to one of the anchors is trusted as it is, even when it is
+///   a CA certificate (kubelets' self-signed certificates are CAs, and operators pin them with
+///   `--kubelet-certificate-authority`); its validity period, the name or IP address it is
+///   for, and its extended key usage (server authentication, when it states any) are still
+///   checked, and its key must still sign the handshake;
+/// - a self-issued CA certificate that is not an anchor is refused as signed by an unknown
+///   authority (`UnknownIssuer`), as Go reports it;
+/// - everything else goes through webpki: the chain to an anchor (served intermediates
+///   allowed), the validity periods, the name or IP address.
+#[derive(Debug)]
+pub(crate) struct GoLikeServerVerifier {
+    roots: RootCertStore,
+    anchors: Vec<CertificateDer<'static>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl GoLikeServerVerifier {
+    /// Trusts `anchors` (those webpki cannot use as roots are still trusted byte for byte).
+    pub(crate) fn new(anchors: Vec<CertificateDer<'static>>, provider: Arc<CryptoProvider>) -> GoLikeServerVerifier {
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(anchors.iter().cloned());
+        GoLikeServerVerifier { roots, anchors, provider }
+    }
+}
+
+impl ServerCertVerifier for GoLikeServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        if self.anchors.iter().any(|a| a.as_ref() == end_entity.as_ref()) {
+            verify_anchor_as_leaf(end_entity, server_name, now)?;
+            return Ok(ServerCertVerified::assertion());
+        }
+        if is_self_issued_ca(end_entity) {
+            return Err(CertificateError::UnknownIssuer.into());
+        }
+        let cert = ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_cert_signed_by_trust_anchor(&cert, &self.roots, intermediates, now, self.provider.signature_verification_algorithms.all)?;
+        rustls::client::verify_server_name(&cert, server_name)?;
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Whether `cert` is a CA certificate whose issuer is its own subject.
+fn is_self_issued_ca(cert: &CertificateDer<'_>) -> bool {
+    x509_parser::parse_x509_certificate(cert.as_ref()).is_ok_and(|(_, c)| c.is_ca() && c.subject().as_raw() == c.issuer().as_raw())
+}
+
+fn unix_time(seconds: i64) -> UnixTime {
+    UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(seconds).unwrap_or(0)))
+}
+
+/// The checks Go's `crypto/x509` still makes on a certificate found among the trust anchors:
+/// well formed with no critical extension it does not understand, within its validity period,
+/// for `server_name`, and for server authentication when it lists extended key usages.
+fn verify_anchor_as_leaf(cert: &CertificateDer<'_>, server_name: &ServerName<'_>, now: UnixTime) -> std::result::Result<(), rustls::Error> {
+    // webpki's parser refuses malformed certificates and unknown critical extensions.
+    let parsed = ParsedCertificate::try_from(cert)?;
+    let (_, x509) = x509_parser::parse_x509_certificate(cert.as_ref()).map_err(|_| CertificateError::BadEncoding)?;
+    let validity = x509.validity();
+    let seconds = i128::from(now.as_secs());
+    if seconds < i128::from(validity.not_before.timestamp()) {
+        return Err(CertificateError::NotValidYetContext { time: now, not_before: unix_time(validity.not_before.timestamp()) }.into());
+    }
+    if seconds > i128::from(validity.not_after.timestamp()) {
+        return Err(CertificateError::ExpiredContext { time: now, not_after: unix_time(validity.not_after.timestamp()) }.into());
+    }
+    rustls::client::verify_server_name(&parsed, server_name)?;
+    match x509.extended_key_usage() {
+        Ok(Some(eku)) if !(eku.value.any || eku.value.server_auth) => Err(CertificateError::InvalidPurpose.into()),
+        Ok(_) => Ok(()),
+        Err(_) => Err(CertificateError::BadEncoding.into()),
+    }
 }
 
 /// Subject CN, subject O values and issuer DN (DER) of a certificate.
