@@ -180,6 +180,12 @@ pub struct Args {
     /// How long a node whose scrapes fail keeps its last value (kubemetrics extension).
     #[arg(long, default_value = "60s", value_parser = duration)]
     node_grace_period: Duration,
+    /// Serve a pod even when one of its containers has no usable sample (a NaN counter, a
+    /// series missing from the kubelet's answer) or no CPU rate yet, with the containers that
+    /// have one. By default such a pod is not served at all, as metrics-server does; each such
+    /// pod is logged once and counted in kubemetrics_partial_pods_total (kubemetrics extension).
+    #[arg(long)]
+    keep_partial_pods: bool,
     /// This and --max-mutating-requests-inflight are summed to determine the server's total concurrency limit. 0 disables the limit.
     #[arg(long, default_value_t = 400)]
     max_requests_inflight: usize,
@@ -253,7 +259,7 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
                 scheme: args.kubelet_scheme.clone(),
                 ..Default::default()
             },
-            store: kubemetrics::store::StoreConfig { grace_period: args.node_grace_period, ..Default::default() },
+            store: kubemetrics::store::StoreConfig { grace_period: args.node_grace_period, keep_partial_pods: args.keep_partial_pods, ..Default::default() },
             summary_fallback: true,
         },
         inventory,
