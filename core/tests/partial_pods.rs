@@ -3,6 +3,9 @@
 //! body of tests/fixtures/kubelet, and through the whole server (simulated kubelets in kubelet
 //! wire format, the collector, the HTTPS metrics API, `/metrics` and the logs).
 
+mod common;
+
+use common::Logs;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -15,7 +18,7 @@ use kubemetrics::testkit::simulate::{ContainerFault, Fleet, FleetConfig};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn fixture(name: &str) -> String {
@@ -138,42 +141,6 @@ fn a_bad_start_time_or_swap_line_costs_only_that_series() {
 }
 
 // ---- the whole server ----
-
-/// A tracing subscriber keeping every event at INFO or above as `field=value` text.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<String>>>);
-
-struct Fields(String);
-
-impl tracing::field::Visit for Fields {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!("{}={:?} ", field.name(), value));
-    }
-}
-
-impl tracing::Subscriber for Logs {
-    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
-        *metadata.level() <= tracing::Level::INFO
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut fields = Fields(format!("{} ", event.metadata().level()));
-        event.record(&mut fields);
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(fields.0);
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
-impl Logs {
-    fn matching(&self, needle: &str) -> Vec<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|l| l.contains(needle)).cloned().collect()
-    }
-}
 
 /// A CA, a serving certificate for 127.0.0.1 and a `system:masters` client certificate, in
 /// a temp dir removed on drop.
