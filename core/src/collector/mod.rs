@@ -19,7 +19,7 @@ pub use inventory::{AddressOptions, Inventory, NodeTarget};
 pub use crate::scrape::kubelet::{KubeletClient, KubeletOptions, ScrapeFailure};
 
 use crate::error::Result;
-use crate::scrape::{PartialPod, decode_summary, parse_metrics_resource};
+use crate::scrape::{ParseOptions, Parser, PartialPod, decode_summary};
 use crate::store::{MetricsStore, StoreConfig};
 use crate::server::{MetricsProvider, MetricsSnapshot, ScrapeErrorClass, ServerMetrics};
 use std::collections::{HashMap, HashSet};
@@ -246,7 +246,7 @@ impl Collector {
             None => {
                 Err(ScrapeFailure { class: ScrapeErrorClass::Dns, message: format!("node {} has no address of a preferred type", node.name), status: None })
             }
-            Some(address) => self.fetch(address, &node.path, keep_alive).await,
+            Some(address) => self.fetch(&node.name, address, &node.path, keep_alive).await,
         };
         let unix_now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
         inner.stats.kubelet_request(&node.name, started.elapsed().as_secs_f64(), result.is_ok(), unix_now);
@@ -308,25 +308,33 @@ impl Collector {
         }
     }
 
-    async fn fetch(&self, address: &str, path: &str, keep_alive: bool) -> std::result::Result<crate::scrape::NodeScrape, ScrapeFailure> {
+    /// Scrapes one kubelet: `/metrics/resource` parsed as it arrives (never held whole), or
+    /// `/stats/summary` when the former answers 404. Both stop at
+    /// [`KubeletOptions::max_body_bytes`], which the parsers share.
+    async fn fetch(&self, node: &str, address: &str, path: &str, keep_alive: bool) -> std::result::Result<crate::scrape::NodeScrape, ScrapeFailure> {
         let client = &self.inner.client;
-        let body = match client.get_with(address, path, keep_alive).await {
+        let limits = ParseOptions { max_body_bytes: self.inner.options.kubelet.max_body_bytes, ..ParseOptions::default() };
+        let name_node = |mut f: ScrapeFailure| {
+            if f.class == ScrapeErrorClass::TooLarge {
+                f.message = format!("node {node}: {}", f.message);
+            }
+            f
+        };
+        let mut parser = Parser::new(limits);
+        parser.begin(crate::scrape::from_timestamp(now()));
+        match client.get_streaming(address, path, keep_alive, |chunk| parser.feed(chunk)).await {
             Err(f) if f.status == Some(404) && self.inner.options.summary_fallback => {
-                let body = client.get_with(address, "/stats/summary", keep_alive).await?;
+                let body = client.get_with(address, "/stats/summary", keep_alive).await.map_err(name_node)?;
                 let at = crate::scrape::from_timestamp(now());
-                return decode_summary(&body, at, &Default::default()).map(|(scrape, _node)| scrape).map_err(|e| ScrapeFailure {
+                return decode_summary(&body, at, &limits).map(|(scrape, _node)| scrape).map_err(|e| ScrapeFailure {
                     class: ScrapeErrorClass::Parse,
                     message: e.to_string(),
                     status: None,
                 });
             }
-            other => other?,
+            other => other.map_err(name_node)?,
         };
-        parse_metrics_resource(&body, crate::scrape::from_timestamp(now())).map_err(|e| ScrapeFailure {
-            class: ScrapeErrorClass::Parse,
-            message: e.to_string(),
-            status: None,
-        })
+        parser.finish().map_err(|e| ScrapeFailure { class: ScrapeErrorClass::Parse, message: e.to_string(), status: None })
     }
 
     fn build_snapshot(&self) -> MetricsSnapshot {

@@ -62,6 +62,8 @@ pub enum ScrapeErrorClass {
     Timeout,
     /// The body could not be parsed (the whole body; per-series problems are not errors).
     Parse,
+    /// The body was larger than `--kubelet-max-body-size`; it was not read past the limit.
+    TooLarge,
     /// Anything else (connection refused, HTTP 5xx, ...).
     Other,
 }
@@ -75,6 +77,7 @@ impl ScrapeErrorClass {
             ScrapeErrorClass::Auth => "auth",
             ScrapeErrorClass::Timeout => "timeout",
             ScrapeErrorClass::Parse => "parse",
+            ScrapeErrorClass::TooLarge => "too-large",
             ScrapeErrorClass::Other => "other",
         }
     }
@@ -188,7 +191,7 @@ impl ServerMetrics {
         out.push_str("# HELP metrics_server_storage_points [ALPHA] Number of metrics points stored.\n# TYPE metrics_server_storage_points gauge\n");
         let _ = writeln!(out, "metrics_server_storage_points{{type=\"container\"}} {}", self.storage_points[1].load(Ordering::Relaxed));
         let _ = writeln!(out, "metrics_server_storage_points{{type=\"node\"}} {}", self.storage_points[0].load(Ordering::Relaxed));
-        out.push_str("# HELP kubemetrics_scrape_errors_total Failed kubelet scrapes by node and error class (dns, tls, auth, timeout, parse, other).\n# TYPE kubemetrics_scrape_errors_total counter\n");
+        out.push_str("# HELP kubemetrics_scrape_errors_total Failed kubelet scrapes by node and error class (dns, tls, auth, timeout, parse, too-large, other).\n# TYPE kubemetrics_scrape_errors_total counter\n");
         for ((node, class), n) in lock(&self.scrape_errors).iter() {
             let _ = writeln!(out, "kubemetrics_scrape_errors_total{{class=\"{}\",node=\"{node}\"}} {n}", class.as_str());
         }
