@@ -13,6 +13,19 @@ fn duration(s: &str) -> Result<Duration, String> {
     s.parse::<kubemetrics::GoDuration>().map(|d| d.to_std()).map_err(|e| e.to_string())
 }
 
+/// A size in bytes, as a Kubernetes quantity: `10Mi`, `512Ki`, `1Gi`, `10M` or plain bytes.
+fn byte_size(s: &str) -> Result<usize, String> {
+    let q: kubemetrics::Quantity = s.trim().parse().map_err(|e: kubemetrics::Error| e.to_string())?;
+    let bytes = q.value().ok_or_else(|| format!("{s} is too large"))?;
+    // `value` rounds up: a whole number of bytes is one whose nanos are exactly its bytes' nanos.
+    let whole = bytes.checked_mul(1_000_000_000).is_some_and(|n| q.scaled_value(-9) == Some(n));
+    match usize::try_from(bytes) {
+        Ok(b) if b > 0 && whole => Ok(b),
+        Ok(0) => Err("the size must be at least 1 byte".into()),
+        _ => Err(format!("{s} is not a whole number of bytes that fits this machine")),
+    }
+}
+
 /// Trims the items of a comma-separated flag and drops empty ones.
 /// metrics-server flags that kubemetrics accepts and ignores (with a warning), so existing
 /// manifests keep working.
@@ -168,6 +181,13 @@ pub struct Args {
     /// The length of time to wait before giving up on a single request to Kubelet. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h).
     #[arg(long, default_value = "10s", value_parser = duration)]
     kubelet_request_timeout: Duration,
+    /// Largest answer read from a kubelet, as a quantity (10Mi, 512Ki, 1Gi or bytes). The body
+    /// is parsed as it arrives and reading stops at this size (at once when the kubelet announces
+    /// more), so a kubelet costs at most about this much memory; such a scrape fails with class
+    /// too-large in kubemetrics_scrape_errors_total. A 110-pod kubelet sends about 60Ki
+    /// (kubemetrics extension).
+    #[arg(long, default_value = "10Mi", value_parser = byte_size)]
+    kubelet_max_body_size: usize,
     /// Scheme to reach kubelets with (kubemetrics extension: `http` for simulated fleets).
     #[arg(long, default_value = "https", value_parser = ["https", "http"], hide = true)]
     kubelet_scheme: String,
@@ -180,6 +200,12 @@ pub struct Args {
     /// How long a node whose scrapes fail keeps its last value (kubemetrics extension).
     #[arg(long, default_value = "60s", value_parser = duration)]
     node_grace_period: Duration,
+    /// Serve a pod even when one of its containers has no usable sample (a NaN counter, a
+    /// series missing from the kubelet's answer) or no CPU rate yet, with the containers that
+    /// have one. By default such a pod is not served at all, as metrics-server does; each such
+    /// pod is logged once and counted in kubemetrics_partial_pods_total (kubemetrics extension).
+    #[arg(long)]
+    keep_partial_pods: bool,
     /// This and --max-mutating-requests-inflight are summed to determine the server's total concurrency limit. 0 disables the limit.
     #[arg(long, default_value_t = 400)]
     max_requests_inflight: usize,
@@ -251,9 +277,9 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
                 token,
                 request_timeout: args.kubelet_request_timeout,
                 scheme: args.kubelet_scheme.clone(),
-                ..Default::default()
+                max_body_bytes: args.kubelet_max_body_size,
             },
-            store: kubemetrics::store::StoreConfig { grace_period: args.node_grace_period, ..Default::default() },
+            store: kubemetrics::store::StoreConfig { grace_period: args.node_grace_period, keep_partial_pods: args.keep_partial_pods, ..Default::default() },
             summary_fallback: true,
         },
         inventory,
@@ -310,4 +336,21 @@ async fn serve_with(
     tracing::info!("shutting down");
     server.shutdown();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_sizes_read_as_quantities() {
+        assert_eq!(byte_size("10Mi"), Ok(10 << 20));
+        assert_eq!(byte_size("512Ki"), Ok(512 << 10));
+        assert_eq!(byte_size("1Gi"), Ok(1 << 30));
+        assert_eq!(byte_size("10M"), Ok(10_000_000));
+        assert_eq!(byte_size("65536"), Ok(65536));
+        for bad in ["0", "-1Mi", "1.5", "100m", "ten", ""] {
+            assert!(byte_size(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -7,6 +7,10 @@
 //! a node that fails keeps its last value for the store's grace period instead of vanishing;
 //! a hung kubelet never delays the others (each scrape has its own deadline and the scheduler
 //! never waits for a cycle to finish); unreachable nodes back off; NotReady nodes log quietly.
+//!
+//! A [partial pod](crate::store#partial-pods) (a container named by the kubelet without a usable
+//! sample) is logged once, with its reason, when it turns partial (not at every cycle), and once
+//! more when it is whole again; every scrape counts it in `kubemetrics_partial_pods_total`.
 
 pub mod inventory;
 mod watch;
@@ -15,7 +19,7 @@ pub use inventory::{AddressOptions, Inventory, NodeTarget};
 pub use crate::scrape::kubelet::{KubeletClient, KubeletOptions, ScrapeFailure};
 
 use crate::error::Result;
-use crate::scrape::{decode_summary, parse_metrics_resource};
+use crate::scrape::{ParseOptions, Parser, PartialPod, decode_summary};
 use crate::store::{MetricsStore, StoreConfig};
 use crate::server::{MetricsProvider, MetricsSnapshot, ScrapeErrorClass, ServerMetrics};
 use std::collections::{HashMap, HashSet};
@@ -69,6 +73,8 @@ struct Inner {
     failures: Mutex<HashMap<String, u32>>,
     cycle: AtomicU64,
     warned_keep_alive: AtomicBool,
+    /// The partial pods of each node's last successful scrape, sorted (nodes with none absent).
+    partial_seen: Mutex<HashMap<String, Vec<(String, String)>>>,
 }
 
 /// The served snapshot and how it was built.
@@ -117,6 +123,7 @@ impl Collector {
                 failures: Mutex::default(),
                 cycle: AtomicU64::new(0),
                 warned_keep_alive: AtomicBool::new(false),
+                partial_seen: Mutex::default(),
             }),
         })
     }
@@ -176,6 +183,7 @@ impl Collector {
             for n in &gone {
                 store.remove_node(n);
                 inner.stats.forget_node(n);
+                inner.partial_seen.lock().unwrap_or_else(|e| e.into_inner()).remove(n);
             }
             store.expire(now());
             let s = store.stats();
@@ -238,7 +246,7 @@ impl Collector {
             None => {
                 Err(ScrapeFailure { class: ScrapeErrorClass::Dns, message: format!("node {} has no address of a preferred type", node.name), status: None })
             }
-            Some(address) => self.fetch(address, &node.path, keep_alive).await,
+            Some(address) => self.fetch(&node.name, address, &node.path, keep_alive).await,
         };
         let unix_now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
         inner.stats.kubelet_request(&node.name, started.elapsed().as_secs_f64(), result.is_ok(), unix_now);
@@ -248,8 +256,10 @@ impl Collector {
                 if !scrape.issues().is_empty() {
                     tracing::debug!(node = %node.name, issues = scrape.issues().len(), first = %scrape.issues()[0], "skipped bad series");
                 }
-                inner.store.lock().unwrap_or_else(|e| e.into_inner()).store(&node.name, &scrape, at);
+                let report = inner.store.lock().unwrap_or_else(|e| e.into_inner()).store(&node.name, &scrape, at);
                 inner.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(&node.name);
+                inner.stats.partial_pods(&node.name, report.partial_pods as u64);
+                self.log_partial(&node.name, scrape.partial_pods());
             }
             Err(failure) => {
                 inner.store.lock().unwrap_or_else(|e| e.into_inner()).mark_failed(&node.name, at);
@@ -265,25 +275,66 @@ impl Collector {
         inner.generation.fetch_add(1, Ordering::Relaxed);
     }
 
-    async fn fetch(&self, address: &str, path: &str, keep_alive: bool) -> std::result::Result<crate::scrape::NodeScrape, ScrapeFailure> {
+    /// Logs the pods that turned partial since the node's last successful scrape (with their
+    /// reason) and those that are whole again; the others were logged already.
+    fn log_partial(&self, node: &str, now: &[PartialPod]) {
+        let mut seen = self.inner.partial_seen.lock().unwrap_or_else(|e| e.into_inner());
+        let before = seen.get(node).map(Vec::as_slice).unwrap_or_default();
+        if before.is_empty() && now.is_empty() {
+            return;
+        }
+        let (turned, whole) = partial_changes(before, now);
+        let keep = self.inner.options.store.keep_partial_pods;
+        for p in turned {
+            let pod = format!("{}/{}", p.namespace, p.pod);
+            if keep {
+                tracing::warn!(node, pod = %pod, "pod served without a container (--keep-partial-pods): {}", p.reason);
+            } else {
+                tracing::warn!(
+                    node,
+                    pod = %pod,
+                    "pod not served until every container has a usable sample (as metrics-server; --keep-partial-pods serves the others): {}",
+                    p.reason
+                );
+            }
+        }
+        for (namespace, pod) in whole {
+            tracing::info!(node, pod = %format!("{namespace}/{pod}"), "pod whole again: every container has a usable sample");
+        }
+        if now.is_empty() {
+            seen.remove(node);
+        } else {
+            seen.insert(node.to_string(), now.iter().map(|p| (p.namespace.clone(), p.pod.clone())).collect());
+        }
+    }
+
+    /// Scrapes one kubelet: `/metrics/resource` parsed as it arrives (never held whole), or
+    /// `/stats/summary` when the former answers 404. Both stop at
+    /// [`KubeletOptions::max_body_bytes`], which the parsers share.
+    async fn fetch(&self, node: &str, address: &str, path: &str, keep_alive: bool) -> std::result::Result<crate::scrape::NodeScrape, ScrapeFailure> {
         let client = &self.inner.client;
-        let body = match client.get_with(address, path, keep_alive).await {
+        let limits = ParseOptions { max_body_bytes: self.inner.options.kubelet.max_body_bytes, ..ParseOptions::default() };
+        let name_node = |mut f: ScrapeFailure| {
+            if f.class == ScrapeErrorClass::TooLarge {
+                f.message = format!("node {node}: {}", f.message);
+            }
+            f
+        };
+        let mut parser = Parser::new(limits);
+        parser.begin(crate::scrape::from_timestamp(now()));
+        match client.get_streaming(address, path, keep_alive, |chunk| parser.feed(chunk)).await {
             Err(f) if f.status == Some(404) && self.inner.options.summary_fallback => {
-                let body = client.get_with(address, "/stats/summary", keep_alive).await?;
+                let body = client.get_with(address, "/stats/summary", keep_alive).await.map_err(name_node)?;
                 let at = crate::scrape::from_timestamp(now());
-                return decode_summary(&body, at, &Default::default()).map(|(scrape, _node)| scrape).map_err(|e| ScrapeFailure {
+                return decode_summary(&body, at, &limits).map(|(scrape, _node)| scrape).map_err(|e| ScrapeFailure {
                     class: ScrapeErrorClass::Parse,
                     message: e.to_string(),
                     status: None,
                 });
             }
-            other => other?,
+            other => other.map_err(name_node)?,
         };
-        parse_metrics_resource(&body, crate::scrape::from_timestamp(now())).map_err(|e| ScrapeFailure {
-            class: ScrapeErrorClass::Parse,
-            message: e.to_string(),
-            status: None,
-        })
+        parser.finish().map_err(|e| ScrapeFailure { class: ScrapeErrorClass::Parse, message: e.to_string(), status: None })
     }
 
     fn build_snapshot(&self) -> MetricsSnapshot {
@@ -325,6 +376,16 @@ impl Collector {
         });
         MetricsSnapshot { nodes, pods }
     }
+}
+
+/// Compares a node's partial pods before and now (both sorted by `(namespace, pod)`): the pods
+/// that turned partial, and those that are whole again.
+fn partial_changes<'a, 'b>(before: &'b [(String, String)], now: &'a [PartialPod]) -> (Vec<&'a PartialPod>, Vec<&'b (String, String)>) {
+    let key = |p: &'a PartialPod| (p.namespace.as_str(), p.pod.as_str());
+    let was = |p: &'a PartialPod| before.binary_search_by(|(ns, name)| (ns.as_str(), name.as_str()).cmp(&key(p))).is_ok();
+    let turned = now.iter().filter(|p| !was(p)).collect();
+    let whole = before.iter().filter(|(ns, name)| now.binary_search_by(|p| key(p).cmp(&(ns.as_str(), name.as_str()))).is_err()).collect();
+    (turned, whole)
 }
 
 impl Collector {
@@ -399,5 +460,27 @@ impl MetricsProvider for Collector {
 
     fn informers_synced(&self) -> bool {
         self.inner.inventory.synced()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(namespace: &str, name: &str) -> PartialPod {
+        PartialPod { namespace: namespace.into(), pod: name.into(), reason: format!("container c of {name}: no memory series") }
+    }
+
+    #[test]
+    fn partial_pods_are_reported_when_they_change() {
+        let before = vec![("a".to_string(), "p".to_string()), ("b".to_string(), "q".to_string())];
+        let now = [pod("a", "p"), pod("a", "z"), pod("c", "r")];
+        let (turned, whole) = partial_changes(&before, &now);
+        assert_eq!(turned.iter().map(|p| p.pod.as_str()).collect::<Vec<_>>(), ["z", "r"], "a/p was partial already");
+        assert_eq!(whole, [&("b".to_string(), "q".to_string())]);
+        let (turned, whole) = partial_changes(&[], &now[..1]);
+        assert_eq!((turned.len(), whole.len()), (1, 0));
+        let (turned, whole) = partial_changes(&before, &[]);
+        assert_eq!((turned.len(), whole.len()), (0, 2));
     }
 }

@@ -10,6 +10,28 @@
 //! (CPU in nanocore-seconds, memory in bytes, times in Unix nanoseconds) and the
 //! [`ParseIssue`]s met on the way. A bad series costs that series only, never the node.
 //!
+//! # Partial pods
+//!
+//! A pod is **partial** in a scrape when the body names one of its containers but that
+//! container ends up without a usable CPU and memory pair. Exactly:
+//! - a container key `(namespace, pod, container)` appears in a container family
+//!   (`container_cpu_usage_seconds_total`, `container_memory_working_set_bytes`,
+//!   `container_start_time_seconds`, `container_swap_usage_bytes`) but has no usable line in the
+//!   CPU family or in the memory family (the series is missing, or its line was rejected: `NaN`,
+//!   `±Inf`, negative, malformed value or timestamp, text after the timestamp), or its CPU or
+//!   memory value is zero;
+//! - a CPU or memory line whose `namespace` and `pod` labels can be read is rejected and no
+//!   usable copy of that container remains (this covers a container label that is missing,
+//!   empty or not UTF-8);
+//! - in `/stats/summary`, a container of the pod lacks CPU or memory stats, reports zero for
+//!   either, has no name or has the wrong JSON shape.
+//!
+//! A rejected swap or start-time line alone does not make a pod partial (the container is still
+//! served, without swap or without a start time), nor does a line too malformed to name its pod
+//! (an unterminated label set). The usable containers of a partial pod stay in the scrape; the
+//! pod is listed by [`NodeScrape::partial_pods`], and the [store](crate::store) decides whether
+//! to serve it (by default not, as metrics-server, which drops the whole pod from its batch).
+//!
 //! ```
 //! use kubemetrics::scrape::parse::parse_metrics_resource;
 //! let body = b"node_cpu_usage_seconds_total 357.35491 1633253809720\n\
@@ -165,6 +187,27 @@ pub struct ContainerRef<'a> {
     pub sample: &'a ContainerSample,
 }
 
+/// A pod of a [`NodeScrape`] one of whose containers has no usable sample (see
+/// [Partial pods](self#partial-pods)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartialPod {
+    /// The pod's namespace.
+    pub namespace: String,
+    /// The pod name.
+    pub pod: String,
+    /// Why, for people: the first container found unusable and what was wrong with it.
+    pub reason: String,
+}
+
+/// One container reported unusable while decoding; see [`NodeScrapeBuilder::push_partial`].
+#[derive(Clone, Debug)]
+struct PartialCandidate {
+    namespace: String,
+    pod: String,
+    container: Option<String>,
+    reason: String,
+}
+
 /// The decoded result of scraping one kubelet once.
 ///
 /// Containers are unique by `(namespace, pod, container)` and sorted by that key (byte order),
@@ -178,6 +221,8 @@ pub struct NodeScrape {
     containers: Vec<Entry>,
     issues: Vec<ParseIssue>,
     suppressed_issues: u32,
+    /// Sorted by `(namespace, pod)`, one entry per pod.
+    partial_pods: Vec<PartialPod>,
 }
 
 impl NodeScrape {
@@ -226,11 +271,24 @@ impl NodeScrape {
         self.suppressed_issues
     }
 
+    /// The pods one of whose containers has no usable sample (see
+    /// [Partial pods](self#partial-pods)), sorted by `(namespace, pod)`, each once, with the
+    /// first reason found. Their usable containers are still in [`containers`](Self::containers).
+    pub fn partial_pods(&self) -> &[PartialPod] {
+        &self.partial_pods
+    }
+
+    /// Whether the pod is in [`partial_pods`](Self::partial_pods) (binary search).
+    pub fn is_partial(&self, namespace: &str, pod: &str) -> bool {
+        self.partial_pods.binary_search_by(|p| (p.namespace.as_str(), p.pod.as_str()).cmp(&(namespace, pod))).is_ok()
+    }
+
     /// Approximate heap bytes held by this scrape.
     pub fn heap_bytes(&self) -> usize {
         self.names.capacity()
             + self.containers.capacity() * std::mem::size_of::<Entry>()
             + self.issues.iter().map(|i| i.message.capacity() + std::mem::size_of::<ParseIssue>()).sum::<usize>()
+            + self.partial_pods.iter().map(|p| p.namespace.capacity() + p.pod.capacity() + p.reason.capacity() + std::mem::size_of::<PartialPod>()).sum::<usize>()
     }
 
     fn view<'a>(&'a self, e: &'a Entry) -> ContainerRef<'a> {
@@ -263,6 +321,7 @@ pub struct NodeScrapeBuilder {
     scrape: NodeScrape,
     lines: Vec<u32>,
     max_issues: usize,
+    partial: Vec<PartialCandidate>,
 }
 
 impl NodeScrapeBuilder {
@@ -310,6 +369,15 @@ impl NodeScrapeBuilder {
         let container = self.push_name(container);
         self.scrape.containers.push(Entry { namespace, pod, container, sample });
         self.lines.push(line);
+    }
+
+    /// Records that a container of pod `namespace/pod` has no usable sample: `container` names
+    /// it (`None` when the body did not name it usably), `reason` says what was wrong.
+    ///
+    /// At [`build`](Self::build), the pod is listed in [`NodeScrape::partial_pods`] unless
+    /// `container` is named and a usable copy of it was pushed after all (a duplicate series).
+    pub fn push_partial(&mut self, namespace: &str, pod: &str, container: Option<&str>, reason: impl Into<String>) {
+        self.partial.push(PartialCandidate { namespace: namespace.into(), pod: pod.into(), container: container.map(str::to_string), reason: reason.into() });
     }
 
     /// Records an issue (kept while fewer than the maximum are kept, counted otherwise).
@@ -385,7 +453,27 @@ impl NodeScrapeBuilder {
         self.scrape.names = names;
         self.scrape.containers = out;
         self.scrape.issues.sort_by_key(|i| i.line);
+        self.scrape.partial_pods = self.settle_partial();
         self.scrape
+    }
+
+    /// The pods of the recorded candidates that really lack a container, in order, each once
+    /// (the first reason recorded wins).
+    fn settle_partial(&mut self) -> Vec<PartialPod> {
+        let candidates = std::mem::take(&mut self.partial);
+        let mut pods: Vec<PartialPod> = Vec::new();
+        for c in candidates {
+            if let Some(name) = &c.container
+                && self.scrape.container(&c.namespace, &c.pod, name).is_some()
+            {
+                continue;
+            }
+            pods.push(PartialPod { namespace: c.namespace, pod: c.pod, reason: c.reason });
+        }
+        // Stable: the first reason of each pod survives the dedup.
+        pods.sort_by(|a, b| (&a.namespace, &a.pod).cmp(&(&b.namespace, &b.pod)));
+        pods.dedup_by(|a, b| a.namespace == b.namespace && a.pod == b.pod);
+        pods
     }
 }
 

@@ -22,6 +22,9 @@
 //! paired by occurrence (the second CPU line of a key goes with the second memory line of that
 //! key) and resolved by [`NodeScrapeBuilder`]'s rule (newest timestamp, then larger CPU).
 //!
+//! A pod one of whose containers is left out this way is listed in
+//! [`NodeScrape::partial_pods`] (the exact rule is in [the module docs](super#partial-pods)).
+//!
 //! The only error is a body over [`ParseOptions::max_body_bytes`].
 //!
 //! Cost: one pass, no allocation per line; names are copied once per container into the
@@ -97,6 +100,19 @@ impl Family {
             .find_map(|&(name, family)| (line.starts_with(name) && !line.get(name.len()).is_some_and(|&b| is_name_char(b))).then_some((family, name.len())))
     }
 
+    /// The family's metric name.
+    fn name(self) -> &'static str {
+        match self {
+            Family::NodeCpu => "node_cpu_usage_seconds_total",
+            Family::NodeMemory => "node_memory_working_set_bytes",
+            Family::NodeSwap => "node_swap_usage_bytes",
+            Family::Cpu => "container_cpu_usage_seconds_total",
+            Family::Memory => "container_memory_working_set_bytes",
+            Family::Swap => "container_swap_usage_bytes",
+            Family::Start => "container_start_time_seconds",
+        }
+    }
+
     /// Bit of a container family in [`Slot::seen`], and its cursor.
     fn bit(self) -> u8 {
         match self {
@@ -162,6 +178,8 @@ struct State {
     suppressed: u32,
     max_issues: usize,
     unescaped: [Vec<u8>; 3],
+    /// Rejected CPU and memory lines that name their pod: (namespace, pod, container, reason).
+    partial: Vec<(String, String, Option<String>, String)>,
 }
 
 /// The hash map of keys is keyed by an FNV hash already; it needs no second hashing.
@@ -234,6 +252,7 @@ impl Parser {
         st.node_swap = None;
         st.issues.clear();
         st.suppressed = 0;
+        st.partial.clear();
         st.max_issues = self.opts.max_issues;
     }
 
@@ -356,13 +375,39 @@ impl State {
 
     /// Parses a series of a wanted family; `i` is just past its name.
     fn series(&mut self, family: Family, line: &[u8], i: usize) -> std::result::Result<(), Reject> {
-        let container = !matches!(family, Family::NodeCpu | Family::NodeMemory | Family::NodeSwap);
         let mut labels = [LabelPos::default(); 3];
         let mut i = i;
         let brace = skip_blanks(line, i);
         if line.get(brace) == Some(&b'{') {
             i = parse_labels(line, brace + 1, &mut labels)?;
         }
+        let result = self.series_after_labels(family, line, i, &labels);
+        if let Err(r) = &result
+            && matches!(family, Family::Cpu | Family::Memory)
+        {
+            self.note_partial(family, line, &labels, &r.reason);
+        }
+        result
+    }
+
+    /// A rejected CPU or memory line that names its pod makes the pod partial (unless another
+    /// copy of the container turns out usable).
+    fn note_partial(&mut self, family: Family, line: &[u8], labels: &[LabelPos; 3], reason: &str) {
+        let (Some(namespace), Some(pod)) = (label_string(line, &labels[0]), label_string(line, &labels[1])) else {
+            return;
+        };
+        let container = label_string(line, &labels[2]);
+        let name = family.name();
+        let what = match &container {
+            Some(c) => format!("container {c}: {name} on line {} rejected: {reason}", self.line),
+            None => format!("a {name} line (line {}) without a usable container label: {reason}", self.line),
+        };
+        self.partial.push((namespace, pod, container, what));
+    }
+
+    fn series_after_labels(&mut self, family: Family, line: &[u8], i: usize, labels: &[LabelPos; 3]) -> std::result::Result<(), Reject> {
+        let container = !matches!(family, Family::NodeCpu | Family::NodeMemory | Family::NodeSwap);
+        let mut i = i;
         let after_labels = i;
         i = skip_blanks(line, i);
         if i == after_labels {
@@ -388,7 +433,7 @@ impl State {
 
         // The key comes first, so that a bad value can be charged to its container.
         let slot = if container {
-            let slot = self.container_slot(family, line, &labels)?;
+            let slot = self.container_slot(family, line, labels)?;
             Some(slot)
         } else {
             None
@@ -584,6 +629,9 @@ impl State {
         let names = std::mem::take(&mut self.names);
         let mut b = NodeScrapeBuilder::with_arena(names, self.max_issues);
         b.extend_issues(std::mem::take(&mut self.issues), self.suppressed);
+        for (namespace, pod, container, reason) in self.partial.drain(..) {
+            b.push_partial(&namespace, &pod, container.as_deref(), reason);
+        }
         match (self.node_cpu, self.node_memory) {
             (Some(cpu), Some(mem)) if cpu.value > 0 && mem.value > 0 => {
                 b.set_node(NodeSample { cpu_ns: cpu.value, memory_bytes: mem.value, swap_bytes: self.node_swap.map(|s| s.value), timestamp_ns: cpu.ts })
@@ -611,12 +659,14 @@ impl State {
                 _ => None,
             };
             if let Some(problem) = problem {
+                let arena = &b.scrape.names;
+                let (namespace, pod, container) = (s.namespace.get(arena).to_string(), s.pod.get(arena).to_string(), s.container.get(arena).to_string());
                 // A container whose line was rejected is already reported once.
                 if !(s.bad && !(has_cpu && has_mem)) {
-                    let arena = &b.scrape.names;
-                    let message = format!("container {}/{}/{} left out: {problem}", s.namespace.get(arena), s.pod.get(arena), s.container.get(arena));
-                    b.push_issue(s.first_line, IssueKind::Incomplete, message);
+                    b.push_issue(s.first_line, IssueKind::Incomplete, format!("container {namespace}/{pod}/{container} left out: {problem}"));
                 }
+                let reason = format!("container {container}: {problem}");
+                b.push_partial(&namespace, &pod, Some(&container), reason);
                 continue;
             }
             let sample = ContainerSample {
@@ -704,6 +754,22 @@ fn parse_labels(line: &[u8], mut i: usize, out: &mut [LabelPos; 3]) -> std::resu
             }
         }
     }
+}
+
+/// A label's value as an owned string: `None` when absent, empty or not UTF-8.
+fn label_string(line: &[u8], pos: &LabelPos) -> Option<String> {
+    if !pos.set || pos.start == pos.end {
+        return None;
+    }
+    let raw = line.get(pos.start..pos.end)?;
+    let bytes = if pos.escaped {
+        let mut out = Vec::with_capacity(raw.len());
+        unescape(raw, &mut out);
+        out
+    } else {
+        raw.to_vec()
+    };
+    String::from_utf8(bytes).ok()
 }
 
 fn unescape(raw: &[u8], out: &mut Vec<u8>) {
@@ -989,6 +1055,64 @@ mod tests {
             s.issues()
         );
         assert!(s.issues()[5].message.contains("n/p/g"));
+        // Container `a` is usable, but the pod lost others: it is partial, with the first reason.
+        assert_eq!(s.partial_pods().len(), 1);
+        let p = &s.partial_pods()[0];
+        assert_eq!((p.namespace.as_str(), p.pod.as_str()), ("n", "p"));
+        assert_eq!(p.reason, "container b: container_cpu_usage_seconds_total on line 4 rejected: the value is not a finite number");
+    }
+
+    /// `(namespace, pod)` of the partial pods.
+    fn partial(s: &NodeScrape) -> Vec<(&str, &str)> {
+        s.partial_pods().iter().map(|p| (p.namespace.as_str(), p.pod.as_str())).collect()
+    }
+
+    #[test]
+    fn what_makes_a_pod_partial() {
+        let cpu = |c: &str, p: &str, v: &str| format!("container_cpu_usage_seconds_total{{container=\"{c}\",namespace=\"n\",pod=\"{p}\"}} {v} 1000\n");
+        let mem = |c: &str, p: &str, v: &str| format!("container_memory_working_set_bytes{{container=\"{c}\",namespace=\"n\",pod=\"{p}\"}} {v} 1000\n");
+        let cases: [(&str, String, bool); 12] = [
+            ("whole", format!("{}{}{}{}", cpu("a", "p", "1"), cpu("b", "p", "2"), mem("a", "p", "5"), mem("b", "p", "6")), false),
+            ("NaN CPU", format!("{}{}{}{}", cpu("a", "p", "1"), cpu("b", "p", "NaN"), mem("a", "p", "5"), mem("b", "p", "6")), true),
+            ("+Inf memory", format!("{}{}{}{}", cpu("a", "p", "1"), cpu("b", "p", "2"), mem("a", "p", "5"), mem("b", "p", "+Inf")), true),
+            ("no memory series", format!("{}{}{}", cpu("a", "p", "1"), cpu("b", "p", "2"), mem("a", "p", "5")), true),
+            ("zero CPU", format!("{}{}{}{}", cpu("a", "p", "1"), cpu("b", "p", "0"), mem("a", "p", "5"), mem("b", "p", "6")), true),
+            ("both lines of b malformed", format!("{}{}{}{}", cpu("a", "p", "1"), cpu("b", "p", "2 3 4"), mem("a", "p", "5"), mem("b", "p", "5 6 7")), true),
+            (
+                "no container label",
+                format!("{}{}container_cpu_usage_seconds_total{{namespace=\"n\",pod=\"p\"}} 1 1000\n", cpu("a", "p", "1"), mem("a", "p", "5")),
+                true,
+            ),
+            (
+                "start time only",
+                format!("{}{}container_start_time_seconds{{container=\"b\",namespace=\"n\",pod=\"p\"}} 1.5\n", cpu("a", "p", "1"), mem("a", "p", "5")),
+                true,
+            ),
+            (
+                "bad swap line: the container is still usable",
+                format!("{}{}container_swap_usage_bytes{{container=\"a\",namespace=\"n\",pod=\"p\"}} NaN 1000\n", cpu("a", "p", "1"), mem("a", "p", "5")),
+                false,
+            ),
+            (
+                "bad start time: the container is still usable",
+                format!("{}{}container_start_time_seconds{{container=\"a\",namespace=\"n\",pod=\"p\"}} -1\n", cpu("a", "p", "1"), mem("a", "p", "5")),
+                false,
+            ),
+            ("a bad duplicate next to a good copy", format!("{}{}{}", cpu("a", "p", "1"), cpu("a", "p", "NaN"), mem("a", "p", "5")), false),
+            (
+                "unterminated label set: the pod cannot be named",
+                format!("{}{}container_cpu_usage_seconds_total{{container=\"b\",namespace=\"n\",pod=\"p\" 1 1000\n", cpu("a", "p", "1"), mem("a", "p", "5")),
+                false,
+            ),
+        ];
+        for (what, containers, is_partial) in cases {
+            let other = format!("{}{}", cpu("x", "q", "1"), mem("x", "q", "2"));
+            let s = parse(&format!("{GOOD}{containers}{other}"));
+            assert_eq!(partial(&s), if is_partial { vec![("n", "p")] } else { vec![] }, "{what}: {:#?}", s.partial_pods());
+            assert!(s.container("n", "p", "a").is_some(), "{what}: the usable container stays");
+            assert!(s.container("n", "q", "x").is_some() && !s.is_partial("n", "q"), "{what}: the other pod is untouched");
+            assert!(s.node().is_some(), "{what}: the node is untouched");
+        }
     }
 
     #[test]

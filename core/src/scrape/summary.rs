@@ -6,10 +6,11 @@
 //! `node.swap.swapUsageBytes`, and per container of every pod the same fields plus
 //! `startTime`. Timestamps are the CPU stats' `time` (else the memory stats' `time`, else the
 //! scrape time). Like metrics-server, a container with missing or zero CPU or memory is left out,
-//! but per container (metrics-server drops the whole pod), with an [`IssueKind::Incomplete`]
-//! issue; a pod or container whose JSON has the wrong shape costs only itself
-//! ([`IssueKind::Syntax`]). Only a body that is not a JSON object with a `node`, or one over the
-//! size limit, is an error.
+//! with an [`IssueKind::Incomplete`] issue; a pod or container whose JSON has the wrong shape
+//! costs only itself ([`IssueKind::Syntax`]). The pod of a container left out is listed in
+//! [`NodeScrape::partial_pods`] (metrics-server drops the whole pod; the store does the same by
+//! default). Only a body that is not a JSON object with a `node`, or one over the size limit, is
+//! an error.
 
 use super::{ContainerSample, IssueKind, NodeSample, NodeScrape, NodeScrapeBuilder, UnixNanos, from_timestamp};
 use crate::error::{Error, ErrorKind, Result};
@@ -160,15 +161,18 @@ pub fn decode_summary(body: &[u8], scrape_time_ns: UnixNanos, opts: &ParseOption
             continue;
         }
         for (j, c) in pod.containers.unwrap_or_default().into_iter().enumerate() {
+            let readable_name = c.get("name").and_then(|n| n.as_str()).filter(|n| !n.is_empty()).map(str::to_string);
             let c = match ContainerStats::deserialize(c) {
                 Ok(c) => c,
                 Err(e) => {
                     b.push_issue(0, IssueKind::Syntax, format!("container {ns}/{name}/[{j}] left out: {e}"));
+                    b.push_partial(ns, name, readable_name.as_deref(), format!("containers[{j}] is not a container's stats: {e}"));
                     continue;
                 }
             };
             if c.name.is_empty() {
                 b.push_issue(0, IssueKind::Labels, format!("container {ns}/{name}/[{j}] left out: no name"));
+                b.push_partial(ns, name, None, format!("containers[{j}] has no name"));
                 continue;
             }
             match check(&c.cpu, &c.memory) {
@@ -182,7 +186,10 @@ pub fn decode_summary(body: &[u8], scrape_time_ns: UnixNanos, opts: &ParseOption
                     };
                     b.push_container(ns, name, &c.name, sample, 0);
                 }
-                Err(why) => b.push_issue(0, IssueKind::Incomplete, format!("container {ns}/{name}/{} left out: {why}", c.name)),
+                Err(why) => {
+                    b.push_issue(0, IssueKind::Incomplete, format!("container {ns}/{name}/{} left out: {why}", c.name));
+                    b.push_partial(ns, name, Some(&c.name), format!("container {}: {why}", c.name));
+                }
             }
         }
     }
@@ -229,6 +236,26 @@ mod tests {
         assert_eq!(s.container("ns", "p", "good").map(|c| c.sample.timestamp_ns), Some(42));
         let kinds: Vec<_> = s.issues().iter().map(|i| i.kind).collect();
         assert_eq!(kinds, [IssueKind::Incomplete, IssueKind::Syntax, IssueKind::Syntax, IssueKind::Labels]);
+        // Pod p lost a container: it is partial. Pods without a readable podRef cannot be named.
+        let partial: Vec<_> = s.partial_pods().iter().map(|p| (p.namespace.as_str(), p.pod.as_str())).collect();
+        assert_eq!(partial, [("ns", "p")]);
+        assert!(s.partial_pods()[0].reason.contains("containers[0]"), "{:?}", s.partial_pods());
+    }
+
+    #[test]
+    fn a_container_without_memory_makes_its_pod_partial() {
+        let (s, _) = decode(
+            r#"{"node":{"nodeName":"n1"},"pods":[
+                 {"podRef":{"name":"p","namespace":"ns"},"containers":[{"name":"a","cpu":{"usageCoreNanoSeconds":1}},
+                                                                       {"name":"b","cpu":{"usageCoreNanoSeconds":1},"memory":{"workingSetBytes":2}}]},
+                 {"podRef":{"name":"q","namespace":"ns"},"containers":[{"name":"c","cpu":{"usageCoreNanoSeconds":0},"memory":{"workingSetBytes":2}}]},
+                 {"podRef":{"name":"r","namespace":"ns"},"containers":[{"name":"d","cpu":{"usageCoreNanoSeconds":3},"memory":{"workingSetBytes":2}}]}]}"#,
+        )
+        .expect("decodes");
+        assert_eq!(s.len(), 2, "b and d are usable");
+        let partial: Vec<_> = s.partial_pods().iter().map(|p| (p.pod.as_str(), p.reason.as_str())).collect();
+        assert_eq!(partial, [("p", "container a: no memory stats"), ("q", "container c: cpu.usageCoreNanoSeconds is zero")]);
+        assert!(s.is_partial("ns", "p") && !s.is_partial("ns", "r"));
     }
 
     #[test]

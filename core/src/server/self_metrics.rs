@@ -1,5 +1,11 @@
 //! The server's own `/metrics`: metrics-server's six `metrics_server_*` families (same names,
-//! types and labels) plus `kubemetrics_scrape_errors_total{node,class}`.
+//! types and labels) plus two of kubemetrics':
+//! - `kubemetrics_scrape_errors_total{node,class}` (counter): failed kubelet scrapes, by the
+//!   [`ScrapeErrorClass`] of the failure;
+//! - `kubemetrics_partial_pods_total{node}` (counter): [partial pods](crate::store#partial-pods)
+//!   met in successful scrapes (a container named in the body without a usable CPU and memory
+//!   sample), counted once per pod per scrape. Such pods are not served unless
+//!   `--keep-partial-pods`; the scrape itself is not a failure. A node appears once it had one.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -56,6 +62,8 @@ pub enum ScrapeErrorClass {
     Timeout,
     /// The body could not be parsed (the whole body; per-series problems are not errors).
     Parse,
+    /// The body was larger than `--kubelet-max-body-size`; it was not read past the limit.
+    TooLarge,
     /// Anything else (connection refused, HTTP 5xx, ...).
     Other,
 }
@@ -69,6 +77,7 @@ impl ScrapeErrorClass {
             ScrapeErrorClass::Auth => "auth",
             ScrapeErrorClass::Timeout => "timeout",
             ScrapeErrorClass::Parse => "parse",
+            ScrapeErrorClass::TooLarge => "too-large",
             ScrapeErrorClass::Other => "other",
         }
     }
@@ -84,6 +93,7 @@ pub struct ServerMetrics {
     storage_points: [AtomicU64; 2],
     freshness: Mutex<Histogram>,
     scrape_errors: Mutex<BTreeMap<(String, ScrapeErrorClass), u64>>,
+    partial_pods: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Default for ServerMetrics {
@@ -97,6 +107,7 @@ impl Default for ServerMetrics {
             storage_points: Default::default(),
             freshness: Mutex::new(Histogram::new(freshness)),
             scrape_errors: Mutex::default(),
+            partial_pods: Mutex::default(),
         }
     }
 }
@@ -118,11 +129,19 @@ impl ServerMetrics {
         *lock(&self.scrape_errors).entry((node.to_string(), class)).or_default() += 1;
     }
 
+    /// Records `count` partial pods in one successful scrape of `node` (nothing when 0).
+    pub fn partial_pods(&self, node: &str, count: u64) {
+        if count > 0 {
+            *lock(&self.partial_pods).entry(node.to_string()).or_default() += count;
+        }
+    }
+
     /// Forgets a node that left the cluster.
     pub fn forget_node(&self, node: &str) {
         lock(&self.request_duration).remove(node);
         lock(&self.last_request_time).remove(node);
         lock(&self.scrape_errors).retain(|(n, _), _| n != node);
+        lock(&self.partial_pods).remove(node);
     }
 
     /// Records one scrape cycle's duration.
@@ -172,10 +191,34 @@ impl ServerMetrics {
         out.push_str("# HELP metrics_server_storage_points [ALPHA] Number of metrics points stored.\n# TYPE metrics_server_storage_points gauge\n");
         let _ = writeln!(out, "metrics_server_storage_points{{type=\"container\"}} {}", self.storage_points[1].load(Ordering::Relaxed));
         let _ = writeln!(out, "metrics_server_storage_points{{type=\"node\"}} {}", self.storage_points[0].load(Ordering::Relaxed));
-        out.push_str("# HELP kubemetrics_scrape_errors_total Failed kubelet scrapes by node and error class (dns, tls, auth, timeout, parse, other).\n# TYPE kubemetrics_scrape_errors_total counter\n");
+        out.push_str("# HELP kubemetrics_scrape_errors_total Failed kubelet scrapes by node and error class (dns, tls, auth, timeout, parse, too-large, other).\n# TYPE kubemetrics_scrape_errors_total counter\n");
         for ((node, class), n) in lock(&self.scrape_errors).iter() {
             let _ = writeln!(out, "kubemetrics_scrape_errors_total{{class=\"{}\",node=\"{node}\"}} {n}", class.as_str());
         }
+        out.push_str("# HELP kubemetrics_partial_pods_total Pods met in successful kubelet scrapes with a container lacking a usable CPU and memory sample, by node (once per pod and scrape); not served unless --keep-partial-pods.\n# TYPE kubemetrics_partial_pods_total counter\n");
+        for (node, n) in lock(&self.partial_pods).iter() {
+            let _ = writeln!(out, "kubemetrics_partial_pods_total{{node=\"{node}\"}} {n}");
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_pods_are_counted_per_node_and_forgotten_with_it() {
+        let m = ServerMetrics::default();
+        m.partial_pods("n1", 0);
+        assert!(!m.render().contains("kubemetrics_partial_pods_total{"), "a node appears once it had one");
+        m.partial_pods("n1", 2);
+        m.partial_pods("n1", 1);
+        m.partial_pods("n2", 1);
+        let text = m.render();
+        assert!(text.contains("# TYPE kubemetrics_partial_pods_total counter\n"), "{text}");
+        assert!(text.contains("kubemetrics_partial_pods_total{node=\"n1\"} 3\n") && text.contains("kubemetrics_partial_pods_total{node=\"n2\"} 1\n"), "{text}");
+        m.forget_node("n1");
+        assert!(!m.render().contains("node=\"n1\""));
     }
 }

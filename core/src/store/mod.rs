@@ -38,6 +38,23 @@
 //! [`StoreConfig::max_rate_window`] older than the new one: the rate then spans the outage.
 //! metrics-server forgets a node on its first failed scrape and needs two good ones.
 //!
+//! # Partial pods
+//!
+//! A pod is **partial** when one of its containers cannot be served, for either reason:
+//! - **no usable sample** in the node's last scrape: the body named the container but gave no
+//!   usable CPU and memory pair for it (a series missing from one family, a `NaN`, a rejected
+//!   line, a zero value: the exact rule is in [the scrape docs](crate::scrape#partial-pods)),
+//!   which [`NodeScrape::partial_pods`] lists;
+//! - **no rate yet**: the container has a stored point but not two usable ones (it is new,
+//!   restarted, or its previous point was too old).
+//!
+//! By default a partial pod is not served at all, as metrics-server does (it drops a pod with an
+//! incomplete container when decoding, and serves a pod only when every container has a
+//! previous point). With [`StoreConfig::keep_partial_pods`] it is served with the containers
+//! that have a rate. Either way the usable containers keep their points, so the pod is whole
+//! again as soon as the missing container has two usable points. Everything else stays per
+//! series: a partial pod costs only itself, never its neighbours or the node.
+//!
 //! # Duplicates
 //!
 //! Within one scrape, [`NodeScrape`] already holds one copy per container. The same pod
@@ -84,9 +101,10 @@ pub struct StoreConfig {
     /// The longest interval a rate may span (default 75 s, one resolution plus the grace
     /// period). Past that, the older point is dropped and the series waits for a second point.
     pub max_rate_window: Duration,
-    /// Serve a pod only when every one of its containers has a rate (default `true`, as
-    /// metrics-server does). With `false`, a pod is served with the containers that have one.
-    pub require_all_containers: bool,
+    /// Serve [partial pods](self#partial-pods) with the containers that have a rate
+    /// (`--keep-partial-pods`). Default `false`: a pod is served only when every container it
+    /// has in the last scrape has a usable sample and a rate, as metrics-server does.
+    pub keep_partial_pods: bool,
 }
 
 impl Default for StoreConfig {
@@ -96,7 +114,7 @@ impl Default for StoreConfig {
             fresh_container_min_age: Duration::from_secs(10),
             grace_period: Duration::from_secs(60),
             max_rate_window: Duration::from_secs(75),
-            require_all_containers: true,
+            keep_partial_pods: false,
         }
     }
 }
@@ -137,6 +155,9 @@ pub struct StoreReport {
     pub too_old: usize,
     /// Series that have a rate after this scrape.
     pub with_rate: usize,
+    /// Pods of the scrape with a container that has no usable sample
+    /// ([`NodeScrape::partial_pods`]); not served unless [`StoreConfig::keep_partial_pods`].
+    pub partial_pods: usize,
     /// `true` when the scrape held nothing usable and was treated as a failure.
     pub failed: bool,
 }
@@ -307,6 +328,8 @@ struct PodEntry {
     namespace: Sym,
     name: Box<str>,
     containers: Vec<ContainerEntry>,
+    /// The last scrape listed the pod in [`NodeScrape::partial_pods`].
+    partial: bool,
 }
 
 #[derive(Debug)]
@@ -316,6 +339,8 @@ struct NodeEntry {
     failed_since: Option<i64>,
     /// Sorted by (namespace, name), containers by name: the order of [`NodeScrape`].
     pods: Vec<PodEntry>,
+    /// How many of `pods` are marked partial (0 lets a whole scrape skip the marking walk).
+    partial_pods: usize,
 }
 
 /// The in-memory store of a metrics server (see the [module docs](self) for every rule).
@@ -445,7 +470,7 @@ impl MetricsStore {
             None => {
                 self.stats.nodes += 1;
                 self.stats.name_bytes += node.len();
-                NodeEntry { node: None, last_good_scrape: now, failed_since: None, pods: Vec::new() }
+                NodeEntry { node: None, last_good_scrape: now, failed_since: None, pods: Vec::new(), partial_pods: 0 }
             }
         };
         entry.last_good_scrape = now;
@@ -465,6 +490,15 @@ impl MetricsStore {
             self.update_in_place(&mut entry.pods, scrape, max_window, &mut report);
         } else {
             self.merge(&mut entry.pods, scrape, max_window, &mut report);
+        }
+        report.partial_pods = scrape.partial_pods().len();
+        if entry.partial_pods > 0 || report.partial_pods > 0 {
+            let mut marked = 0;
+            for p in &mut entry.pods {
+                p.partial = scrape.is_partial(self.strings.get(p.namespace), &p.name);
+                marked += usize::from(p.partial);
+            }
+            entry.partial_pods = marked;
         }
         self.nodes.insert(node.into(), entry);
         report
@@ -543,7 +577,7 @@ impl MetricsStore {
             let mut entry = entry.unwrap_or_else(|| {
                 self.stats.pods += 1;
                 self.stats.name_bytes += pod.len();
-                PodEntry { namespace: self.strings.intern(ns), name: pod.into(), containers: Vec::new() }
+                PodEntry { namespace: self.strings.intern(ns), name: pod.into(), containers: Vec::new(), partial: false }
             });
             let old_containers = std::mem::take(&mut entry.containers);
             let mut old_c = old_containers.into_iter().peekable();
@@ -710,8 +744,8 @@ impl MetricsStore {
     }
 
     /// Pod metrics of every served pod (of one namespace when given), sorted by namespace and
-    /// name. A pod is served when all its containers have a rate (or, with
-    /// [`StoreConfig::require_all_containers`] off, when at least one has).
+    /// name. A pod is served when it is not [partial](self#partial-pods) (or, with
+    /// [`StoreConfig::keep_partial_pods`], when at least one of its containers has a rate).
     pub fn pod_metrics(&self, namespace: Option<&str>, now: jiff::Timestamp) -> Vec<PodMetrics> {
         let ns = match namespace {
             Some(ns) => match self.strings.lookup(ns) {
@@ -801,12 +835,16 @@ impl MetricsStore {
 
     /// The rate of the pod's container with the earliest timestamp, when the pod is served.
     fn pod_rate(&self, p: &PodEntry) -> Option<Rate> {
+        let keep_partial = self.config.keep_partial_pods;
+        if p.partial && !keep_partial {
+            return None;
+        }
         let mut earliest: Option<Rate> = None;
         for c in &p.containers {
             match c.pair.rate() {
                 Some(r) if earliest.is_none_or(|e| r.ts < e.ts) => earliest = Some(r),
                 Some(_) => {}
-                None if self.config.require_all_containers => return None,
+                None if !keep_partial => return None,
                 None => {}
             }
         }
@@ -1049,7 +1087,7 @@ mod tests {
     #[test]
     fn pods_need_every_container_unless_configured() {
         for require in [true, false] {
-            let mut st = MetricsStore::new(StoreConfig { require_all_containers: require, ..StoreConfig::default() });
+            let mut st = MetricsStore::new(StoreConfig { keep_partial_pods: !require, ..StoreConfig::default() });
             st.store("n", &scrape(None, &[("ns", "p", "a", 10 * S as u64, 1, None)], T0), at(T0));
             // Container `b` appears later: it has one point only.
             let r = st.store("n", &scrape(None, &[("ns", "p", "a", 11 * S as u64, 1, None), ("ns", "p", "b", 5 * S as u64, 1, None)], T0 + 10 * S), at(T0));

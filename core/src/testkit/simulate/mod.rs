@@ -12,7 +12,8 @@
 //! Bodies are rendered on demand from a few numbers per container (no per-node body is kept), so
 //! one process can simulate 10,000+ nodes. Pods can be added, removed and restarted at runtime
 //! and per-node [`Faults`] injected (HTTP errors, garbage lines, slow answers, hangs, huge
-//! bodies, a kubelet without `/metrics/resource`). The inventory ([`Fleet::inventory`],
+//! bodies, a kubelet without `/metrics/resource`), and per-container [`ContainerFault`]s (a `NaN`
+//! CPU counter, a missing memory series) set. The inventory ([`Fleet::inventory`],
 //! [`Fleet::nodes`], [`Fleet::pods`]) lets a fake API server list the matching Node and Pod
 //! objects; each Node's `status.daemonEndpoints.kubeletEndpoint.port` is its simulated port.
 //!
@@ -147,6 +148,21 @@ pub struct Faults {
     pub no_resource_endpoint: bool,
 }
 
+/// How one simulated container's own series are spoiled, in both bodies (see
+/// [`Fleet::set_container_fault`]). The pod-level and node series stay as they are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ContainerFault {
+    /// Nothing wrong (the default).
+    #[default]
+    None,
+    /// `container_cpu_usage_seconds_total` reads `NaN` (in `/stats/summary`: no
+    /// `usageCoreNanoSeconds`), as a kubelet writes a counter it could not read.
+    NanCpu,
+    /// No `container_memory_working_set_bytes` series (in `/stats/summary`: no `memory`), as a
+    /// kubelet omits stats it has not collected yet.
+    NoMemory,
+}
+
 /// A container to add with [`Fleet::add_pod`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimContainer {
@@ -250,6 +266,7 @@ pub(crate) struct ContainerState {
     request_milli: u32,
     request_memory: u64,
     restarts: u32,
+    pub(crate) fault: ContainerFault,
 }
 
 impl ContainerState {
@@ -436,6 +453,7 @@ fn container_state(spec: &SimContainer, start_ns: i64, name: Arc<str>) -> Contai
         request_milli: spec.cpu_request_millicores,
         request_memory: spec.memory_request_bytes,
         restarts: 0,
+        fault: ContainerFault::None,
     }
 }
 
@@ -649,7 +667,23 @@ impl Fleet {
         Ok(())
     }
 
-    /// Renders a node's `/metrics/resource` body as of now (no faults applied), as served.
+    /// Spoils one container's series from now on (`ContainerFault::None` repairs them). Its
+    /// counters keep running underneath, so a repaired container reports where it would have.
+    pub fn set_container_fault(&self, node: &str, namespace: &str, pod: &str, container: &str, fault: ContainerFault) -> Result<()> {
+        let cell = self.cell(node)?;
+        let mut st = cell.lock();
+        let p = st.pod_mut(namespace, pod)?;
+        let c = p
+            .containers
+            .iter_mut()
+            .find(|c| &*c.name == container)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("pod {namespace}/{pod} has no container {container}")))?;
+        c.fault = fault;
+        Ok(())
+    }
+
+    /// Renders a node's `/metrics/resource` body as of now (no node faults applied; container
+    /// faults are), as served.
     pub fn render_metrics_resource(&self, node: &str) -> Result<Vec<u8>> {
         let cell = self.cell(node)?;
         let st = cell.lock();

@@ -8,7 +8,7 @@
 //! memory and swap series carry millisecond timestamps, and `container_start_time_seconds`
 //! carries none (it is a plain gauge since 1.29).
 
-use super::{NodeState, PodState};
+use super::{ContainerFault, NodeState, PodState};
 use std::io::Write;
 
 /// HELP and TYPE lines, as kubelet 1.29+ writes them.
@@ -160,6 +160,10 @@ pub(super) fn metrics_resource(node: &NodeState, now_ms: i64, swap: bool, garbag
         for &(p, c) in order {
             let pod = &node.pods[p as usize];
             let container = &pod.containers[c as usize];
+            let memory_family = name == "container_memory_working_set_bytes";
+            if memory_family && container.fault == ContainerFault::NoMemory {
+                continue;
+            }
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b"{container=\"");
             write_label_value(out, &container.name);
@@ -168,7 +172,8 @@ pub(super) fn metrics_resource(node: &NodeState, now_ms: i64, swap: bool, garbag
             out.extend_from_slice(b"\",pod=\"");
             write_label_value(out, &pod.name);
             out.extend_from_slice(b"\"} ");
-            write_go_float(out, value(container, now_ns));
+            let nan_cpu = name == "container_cpu_usage_seconds_total" && container.fault == ContainerFault::NanCpu;
+            write_go_float(out, if nan_cpu { f64::NAN } else { value(container, now_ns) });
             if stamped {
                 let _ = write!(out, " {now_ms}");
             }
@@ -243,6 +248,17 @@ pub(super) fn stats_summary(node: &NodeState, now_ms: i64, swap: bool) -> Vec<u8
                     });
                     if swap && let Some(o) = v.as_object_mut() {
                         o.insert("swap".into(), swap_of(c.swap_bytes));
+                    }
+                    if let Some(o) = v.as_object_mut() {
+                        match c.fault {
+                            ContainerFault::None => {}
+                            ContainerFault::NanCpu => {
+                                o.insert("cpu".into(), json!({"time": time}));
+                            }
+                            ContainerFault::NoMemory => {
+                                o.remove("memory");
+                            }
+                        }
                     }
                     v
                 })

@@ -125,6 +125,36 @@ fn garbage_lines_are_mixed_in_and_cost_nothing_real() {
     // NaN value, cut line, Go zero time; the binary line is not a wanted family and is skipped.
     assert_eq!(s.issues().len(), 3, "{:?}", s.issues());
     assert!(s.containers().all(|c| c.pod != "garbage"));
+    // The garbage lines name a pod of their own, which is partial; no real pod is.
+    assert_eq!(s.partial_pods().iter().map(|p| (p.namespace.as_str(), p.pod.as_str())).collect::<Vec<_>>(), [("garbage", "garbage")]);
+}
+
+#[test]
+fn container_faults_make_their_pod_partial_in_both_bodies() {
+    let web = |st: &NodeState| st.pods.iter().position(|p| &*p.name == "web-1").unwrap_or_default();
+    for fault in [ContainerFault::NanCpu, ContainerFault::NoMemory] {
+        let mut st = node();
+        let i = web(&st);
+        st.pods[i].containers[1].fault = fault;
+        let mut out = Vec::new();
+        render::metrics_resource(&st, T0 / 1_000_000, false, None, &mut out);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let sidecar_cpu = text.lines().find(|l| l.starts_with("container_cpu_usage_seconds_total{container=\"sidecar\"")).unwrap_or_default();
+        let sidecar_memory = text.lines().any(|l| l.starts_with("container_memory_working_set_bytes{container=\"sidecar\""));
+        match fault {
+            ContainerFault::NanCpu => assert!(sidecar_cpu.ends_with(" NaN 1633253800000") && sidecar_memory, "{text}"),
+            _ => assert!(!sidecar_cpu.is_empty() && !sidecar_memory, "{text}"),
+        }
+        let s = parse_metrics_resource(&out, 0).unwrap_or_default();
+        let summary = render::stats_summary(&st, T0 / 1_000_000, false);
+        let (from_summary, _) = crate::scrape::decode_summary(&summary, 0, &crate::scrape::ParseOptions::default()).unwrap_or_default();
+        for s in [&s, &from_summary] {
+            assert_eq!(s.len(), 2, "{fault:?}: coredns and web-1/app stay");
+            assert!(s.container("default", "web-1", "app").is_some());
+            assert_eq!(s.partial_pods().iter().map(|p| p.pod.as_str()).collect::<Vec<_>>(), ["web-1"], "{fault:?}");
+            assert!(s.partial_pods()[0].reason.starts_with("container sidecar: "), "{:?}", s.partial_pods());
+        }
+    }
 }
 
 #[test]
