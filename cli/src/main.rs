@@ -28,6 +28,8 @@ enum Command {
     /// Read custom and external metrics (custom.metrics.k8s.io, external.metrics.k8s.io).
     Get(commands::get::Args),
     /// Run the standalone metrics server (a drop-in metrics-server; accepts its flags).
+    // A flag given twice takes its last value, as pflag does (lists append).
+    #[command(args_override_self = true)]
     Serve(commands::serve::Args),
     /// Run simulated kubelets on 127.0.0.1 (for tests and benchmarks).
     Simulate(commands::simulate::Args),
@@ -36,9 +38,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let args = if args.get(1).is_some_and(|a| a == "serve") { commands::serve::strip_ignored(args) } else { args };
-    let cli = Cli::parse_from(args);
+    let cli = Cli::parse();
     match cli.command {
         Command::Quantity(args) => commands::quantity::run(args),
         Command::Top(args) => runtime().block_on(commands::top::run(args)),

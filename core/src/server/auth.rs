@@ -131,6 +131,8 @@ pub struct Authenticator {
     requestheader_issuers: Vec<Vec<u8>>,
     client_ca_issuers: Vec<Vec<u8>>,
     kube: Option<kube::Client>,
+    /// The client for SubjectAccessReview when it differs from `kube` (`--authorization-kubeconfig`).
+    authorization_kube: Option<kube::Client>,
     tokens: Cache<String, Option<User>>,
     reviews: Cache<(String, Vec<String>, Attributes), bool>,
 }
@@ -152,9 +154,17 @@ impl Authenticator {
             requestheader_issuers,
             client_ca_issuers,
             kube,
+            authorization_kube: None,
             tokens: Cache::new(Duration::from_secs(10)),
             reviews: Cache::new(Duration::from_secs(10)),
         }
+    }
+
+    /// Sends SubjectAccessReviews through `kube` instead of the TokenReview client (the API
+    /// server library's `--authorization-kubeconfig`); `None` keeps the TokenReview client.
+    pub fn with_authorization_client(mut self, kube: Option<kube::Client>) -> Authenticator {
+        self.authorization_kube = kube;
+        self
     }
 
     /// CAs the TLS layer must accept client certificates from.
@@ -262,7 +272,7 @@ impl Authenticator {
         if let Some(allowed) = self.reviews.get(&key) {
             return Ok(allowed);
         }
-        let Some(kube) = &self.kube else {
+        let Some(kube) = self.authorization_kube.as_ref().or(self.kube.as_ref()) else {
             return Ok(false);
         };
         let mut spec = serde_json::json!({"user": user.name, "groups": user.groups, "extra": user.extra});
