@@ -185,11 +185,8 @@ impl NoEffect {
 
 impl clap::FromArgMatches for NoEffect {
     fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        let given = NO_EFFECT_FLAGS
-            .iter()
-            .filter(|(name, ..)| m.value_source(name) == Some(clap::parser::ValueSource::CommandLine))
-            .map(|(name, ..)| *name)
-            .collect();
+        let given =
+            NO_EFFECT_FLAGS.iter().filter(|(name, ..)| m.value_source(name) == Some(clap::parser::ValueSource::CommandLine)).map(|(name, ..)| *name).collect();
         Ok(NoEffect { given })
     }
 

@@ -25,9 +25,7 @@ fn read(what: &str, path: &Path) -> Result<Vec<u8>> {
 
 fn decode(what: &str, data: &str) -> Result<Vec<u8>> {
     let compact: String = data.split_ascii_whitespace().collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
-        .map_err(|e| config_err(format!("kubeconfig {what}: not base64: {e}")))
+    base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()).map_err(|e| config_err(format!("kubeconfig {what}: not base64: {e}")))
 }
 
 /// A client certificate chain and its private key, PEM (the key is not shown by `Debug`).

@@ -91,18 +91,14 @@ pub fn hsts_header(directives: &[String]) -> Result<Option<HeaderValue>> {
         if d.trim().is_empty() {
             return Err(config_err("empty value in --strict-transport-security-directives".into()));
         }
-        let ok = d == "includeSubDomains"
-            || d == "preload"
-            || d.split_once('=').is_some_and(|(k, v)| k == "max-age" && !v.contains('='));
+        let ok = d == "includeSubDomains" || d == "preload" || d.split_once('=').is_some_and(|(k, v)| k == "max-age" && !v.contains('='));
         if !ok {
             return Err(config_err(format!(
                 "--strict-transport-security-directives: invalid directive {d:?}; allowed are max-age=expireTime, includeSubDomains and preload (RFC 6797 section 6.1)"
             )));
         }
     }
-    HeaderValue::from_str(&directives.join("; "))
-        .map(Some)
-        .map_err(|e| config_err(format!("--strict-transport-security-directives: {e}")))
+    HeaderValue::from_str(&directives.join("; ")).map(Some).map_err(|e| config_err(format!("--strict-transport-security-directives: {e}")))
 }
 
 impl HttpOptions {
@@ -146,7 +142,8 @@ impl HttpOptions {
 /// has none), else `--advertise-address` and the port; `None` when neither is set.
 pub fn external_address(external_hostname: Option<&str>, advertise_address: Option<std::net::IpAddr>, port: u16) -> Option<String> {
     if let Some(host) = external_hostname.filter(|h| !h.is_empty()) {
-        let has_port = host.rsplit_once(':').is_some_and(|(h, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (!h.contains(':') || h.ends_with(']')));
+        let has_port =
+            host.rsplit_once(':').is_some_and(|(h, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (!h.contains(':') || h.ends_with(']')));
         return Some(if has_port {
             host.to_string()
         } else if host.contains(':') && !host.starts_with('[') {
@@ -266,7 +263,10 @@ mod tests {
 
     #[test]
     fn hsts_directives_are_checked_and_joined() {
-        assert_eq!(hsts_header(&strings(&["max-age=31536000", "includeSubDomains", "preload"])).unwrap().unwrap(), "max-age=31536000; includeSubDomains; preload");
+        assert_eq!(
+            hsts_header(&strings(&["max-age=31536000", "includeSubDomains", "preload"])).unwrap().unwrap(),
+            "max-age=31536000; includeSubDomains; preload"
+        );
         assert!(hsts_header(&strings(&["maxage=1"])).is_err());
         assert!(hsts_header(&[]).unwrap().is_none());
     }

@@ -16,9 +16,9 @@ pub mod tls_options;
 
 pub use auth::{AuthOptions, Authenticator, Decision};
 pub use config::{ServeConfig, flag_list};
+pub use http_options::HttpOptions;
 pub use provider::{MetricsProvider, MetricsSnapshot, StaticProvider};
 pub use self_metrics::{ScrapeErrorClass, ServerMetrics};
-pub use http_options::HttpOptions;
 pub use tls::ServingCert;
 pub use tls_options::TlsOptions;
 
@@ -83,10 +83,7 @@ impl Delegation {
 
 impl std::fmt::Debug for Delegation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Delegation")
-            .field("authentication", &self.authentication.is_some())
-            .field("authorization", &self.authorization.is_some())
-            .finish()
+        f.debug_struct("Delegation").field("authentication", &self.authentication.is_some()).field("authorization", &self.authorization.is_some()).finish()
     }
 }
 
@@ -433,8 +430,7 @@ async fn route(shared: &Shared, peer_cert: Option<&CertificateDer<'static>>, req
 /// Publishes `address` in an `APIGroupList` answer (`--advertise-address`, `--external-hostname`).
 async fn with_server_address(r: HttpResponse, address: &str) -> HttpResponse {
     use http_body_util::BodyExt;
-    let is_list = r.status() == StatusCode::OK
-        && r.headers().get(::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == b"application/json");
+    let is_list = r.status() == StatusCode::OK && r.headers().get(::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == b"application/json");
     if !is_list {
         return r;
     }

@@ -57,9 +57,7 @@ fn suite(name: &str) -> Option<Suite> {
         }
         "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" => Suite::Tls12(cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
         "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" => Suite::Tls12(cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384),
-        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" | "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305" => {
-            Suite::Tls12(cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256)
-        }
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" | "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305" => Suite::Tls12(cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256),
         "TLS_AES_128_GCM_SHA256" | "TLS_AES_256_GCM_SHA384" | "TLS_CHACHA20_POLY1305_SHA256" => Suite::Tls13,
         "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"
         | "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"
@@ -116,7 +114,11 @@ impl TlsOptions {
                 notes.push(format!("--tls-min-version={v}: TLS 1.0 and 1.1 are not offered (rustls implements TLS 1.2 and 1.3); the minimum is TLS 1.2"));
                 false
             }
-            other => return Err(config_err(format!("--tls-min-version: unknown tls version {other:?} (possible values: VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13)"))),
+            other => {
+                return Err(config_err(format!(
+                    "--tls-min-version: unknown tls version {other:?} (possible values: VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13)"
+                )));
+            }
         };
 
         let mut suites: Vec<SupportedCipherSuite> = base.cipher_suites.iter().filter(|s| s.tls13().is_some()).copied().collect();
@@ -137,7 +139,10 @@ impl TlsOptions {
                 }
             }
             if !missing.is_empty() {
-                notes.push(format!("--tls-cipher-suites: {} not offered (rustls implements only ECDHE suites with AES-GCM or ChaCha20-Poly1305)", missing.join(", ")));
+                notes.push(format!(
+                    "--tls-cipher-suites: {} not offered (rustls implements only ECDHE suites with AES-GCM or ChaCha20-Poly1305)",
+                    missing.join(", ")
+                ));
             }
         }
         let has_tls12 = suites.iter().any(|s| s.tls13().is_none());
@@ -155,10 +160,9 @@ impl TlsOptions {
             kx_groups.clear();
             let mut missing = Vec::new();
             for raw in &self.curve_preferences {
-                let id: u16 = raw
-                    .trim()
-                    .parse()
-                    .map_err(|_| config_err(format!("invalid --tls-curve-preferences value {raw:?}: a TLS group ID in decimal, between 1 and 65535, is expected")))?;
+                let id: u16 = raw.trim().parse().map_err(|_| {
+                    config_err(format!("invalid --tls-curve-preferences value {raw:?}: a TLS group ID in decimal, between 1 and 65535, is expected"))
+                })?;
                 match group(id) {
                     Ok(Some(g)) => {
                         if kx_groups.iter().any(|have| have.name() == g.name()) {
