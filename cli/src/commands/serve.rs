@@ -342,7 +342,7 @@ pub struct Args {
     /// The hostname to use when generating externalized URLs for this server; published in discovery (`/apis`).
     #[arg(long)]
     external_hostname: Option<String>,
-    /// List of allowed origins for CORS, comma separated; each a regular expression pinned to the whole host (e.g. '//example\\.com(:|$)'). Empty: no CORS.
+    /// List of allowed origins for CORS, comma separated; each a regular expression pinned to the whole host (e.g. '//example\.com(:|$)'). Empty: no CORS.
     #[arg(long, value_delimiter = ',')]
     cors_allowed_origins: Vec<String>,
     /// List of directives for HSTS, comma separated (e.g. 'max-age=31536000,includeSubDomains,preload'). Empty: no HSTS header.
