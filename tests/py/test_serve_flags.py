@@ -170,3 +170,27 @@ def test_authentication_and_authorization_kubeconfigs_are_used(binary, certs, lo
 def test_version_exits_zero_with_the_version_alone(binary):
     out = subprocess.run([str(binary), "serve", "--version", "--secure-port=1"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and re.fullmatch(r"v\d+\.\d+\.\d+\S*\n", out.stdout), out
+
+
+def test_authentication_lookup_failure_stops_the_start_unless_tolerated_or_skipped(binary, certs, loopback_api, tmp_path, started):
+    # A cluster that cannot be reached: extension-apiserver-authentication cannot be read (an error,
+    # unlike a missing ConfigMap, which the API server library, and kubemetrics, ignore).
+    dead = dead_kubeconfig(loopback_api[1], tmp_path)
+
+    def serve(*extra):
+        # No --client-ca-file / --requestheader-client-ca-file: the ConfigMap is looked up.
+        return [str(binary), "serve", "--fixture-metrics", "--bind-address", "127.0.0.1", "--secure-port", str(free_port()),
+                "--tls-cert-file", str(certs / "serving.crt"), "--tls-private-key-file", str(certs / "serving.key"),
+                "--kubeconfig", str(dead), *extra]
+
+    strict = subprocess.run(serve(), capture_output=True, text=True, timeout=120)
+    assert strict.returncode == 1
+    assert "cannot read kube-system/extension-apiserver-authentication" in strict.stderr, strict.stderr
+    assert "--authentication-tolerate-lookup-failure" in strict.stderr
+    tolerant = Proc(serve("--authentication-tolerate-lookup-failure"))
+    started.append(tolerant)
+    skipped = Proc(serve("--authentication-skip-lookup"))
+    started.append(skipped)
+    # The live cluster has no such ConfigMap: not an error, as in the library.
+    missing = Proc(serve()[:-2] + ["--kubeconfig", str(loopback_api[1])])
+    started.append(missing)
