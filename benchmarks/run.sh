@@ -14,6 +14,8 @@
 #                                        stand-in API (km-bench-fleet api; see benchmarks/servers.py)
 #          --results DIR                 where the JSON goes (default benchmarks/results)
 #          --markdown FILE               file whose section is regenerated (default BENCHMARKS.md; "" = none)
+#          (env) KM_METRICS_SERVER_VERSION  metrics-server release to build and run side by side (default v0.8.0,
+#                                        recorded in each servers_*.json as metrics_server_version)
 #          --bindings release|prebuilt|none  the Python/Node rows of the quantity part: "release" (default
 #                                        of a full run) builds a release wheel into target/bench-venv and a
 #                                        release addon into target/bench-node; "prebuilt" (default with
@@ -44,7 +46,7 @@ while [[ $# -gt 0 ]]; do
     --results) RESULTS="$2"; shift ;;
     --markdown) MARKDOWN="$2"; shift ;;
     --bindings) BINDINGS="$2"; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -52,7 +54,10 @@ done
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
 CACHE="${KM_CACHE_DIR:-$HOME/.cache/kubemetrics}"
-APIMACHINERY_VERSION="${KM_APIMACHINERY_VERSION:-v0.36.2}"   # the one metrics-server v0.9.0 uses
+# The metrics-server release the side-by-side figures use (recorded in each servers_*.json), and
+# the apimachinery its go.mod selects (the Go side of the quantity benchmark).
+METRICS_SERVER_VERSION="${KM_METRICS_SERVER_VERSION:-v0.8.0}"
+APIMACHINERY_VERSION="${KM_APIMACHINERY_VERSION:-v0.33.2}"   # the one metrics-server v0.8.0 uses
 if [[ $SMALL == 1 ]]; then
   TOP_PODS=10000; TOP_RUNS=3; CRIT_TIME=2; GO_TIME=1s; GO_COUNT=3; Q_ROUNDS=1; QB_REPEAT=3; QB_SECONDS=0.1
   [[ -n $BINDINGS ]] || BINDINGS=prebuilt
@@ -87,7 +92,7 @@ if want servers; then
   cp "$ROOT/Cargo.lock" "$ROOT/benchmarks/fleet/Cargo.lock"
   CARGO_TARGET_DIR="$ROOT/target" nice -n 19 cargo build -q "${PROFILE_ARGS[@]}" --manifest-path "$ROOT/benchmarks/fleet/Cargo.toml"
   FLEET_BIN="$ROOT/target/$PROFILE_DIR/km-bench-fleet"
-  bash "$ROOT/benchmarks/build-metrics-server.sh"
+  KM_METRICS_SERVER_VERSION="$METRICS_SERVER_VERSION" bash "$ROOT/benchmarks/build-metrics-server.sh"
   bash "$ROOT/tests/e2e/build-control-plane.sh"
 fi
 
@@ -306,7 +311,7 @@ if want servers; then
   rc=0
   python3 "$ROOT/benchmarks/servers.py" --sizes "$SIZES" --alone "$ALONE" --cycles "$CYCLES" \
     --load-seconds "$LOAD_SECONDS" --results "$RESULTS" --fleet-bin "$FLEET_BIN" \
-    --kubemetrics-bin "$KM_BIN" --metrics-server-bin "$CACHE/bin/metrics-server" || rc=$?
+    --kubemetrics-bin "$KM_BIN" --metrics-server-bin "$CACHE/bin/metrics-server-$METRICS_SERVER_VERSION" || rc=$?
   [[ $rc == 0 ]] || log "servers: at least one size failed (recorded in its JSON)"
 fi
 

@@ -524,6 +524,12 @@ def main() -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     plan = [(int(s), ["metrics-server", "kubemetrics"]) for s in args.sizes.split(",") if s] + \
            [(int(s), ["kubemetrics"]) for s in args.alone.split(",") if s]
+    # Which metrics-server each figure used, as the binary says (`--version` prints its git tag).
+    ms_version = ""
+    if any("metrics-server" in servers for _, servers in plan):
+        v = subprocess.run([str(args.metrics_server_bin), "--version"], capture_output=True, text=True, timeout=60)
+        ms_version = v.stdout.strip() or f"unknown ({args.metrics_server_bin} --version: exit {v.returncode})"
+        log(f"metrics-server {ms_version} ({args.metrics_server_bin})")
     failures = 0
     for nodes, servers in plan:
         name = f"servers_{nodes}" if len(servers) == 2 else f"alone_{nodes}"
@@ -531,6 +537,8 @@ def main() -> int:
             r = run_size(nodes, args, servers, args.fleet_bin, args.metrics_server_bin, args.kubemetrics_bin,
                          stand_in_api=len(servers) == 1 and args.alone_api == "stand-in")
             r["command"] = " ".join(sys.argv)
+            if "metrics-server" in servers:
+                r["metrics_server_version"] = ms_version
         except Exception as e:  # record where it stopped and why, go on with the next size
             log(f"{name}: FAILED: {e}")
             failures += 1

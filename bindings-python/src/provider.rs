@@ -908,6 +908,7 @@ pub fn serve_custom_metrics(
                 .map_err(|_| PyValueError::new_err(format!("request_timeout must be a non-negative number of seconds, not {t}")))?,
             None => defaults.request_timeout,
         },
+        ..defaults
     };
     let (has_custom, has_external) = (custom.is_some(), external.is_some());
     let custom: Option<Arc<dyn CustomMetricsProvider>> = custom.map(|p| Arc::new(PyCustomProvider(p)) as _);

@@ -31,6 +31,8 @@ enum Command {
     /// Read custom and external metrics (custom.metrics.k8s.io, external.metrics.k8s.io).
     Get(commands::get::Args),
     /// Run the standalone metrics server (a drop-in metrics-server; accepts its flags).
+    // A flag given twice takes its last value, as pflag does (lists append).
+    #[command(args_override_self = true)]
     Serve(Box<commands::serve::Args>),
     /// Run simulated kubelets on 127.0.0.1 (for tests and benchmarks).
     Simulate(commands::simulate::Args),
@@ -41,7 +43,6 @@ enum Command {
 fn main() -> ExitCode {
     output::install_panic_hook();
     let args: Vec<String> = std::env::args().collect();
-    let args = if args.get(1).is_some_and(|a| a == "serve") { commands::serve::strip_ignored(args) } else { args };
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => return parse_failure(&e),

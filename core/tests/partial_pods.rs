@@ -291,6 +291,8 @@ async fn the_metrics_api_leaves_out_a_pod_with_a_nan_container_and_logs_it_once(
             auth: AuthOptions { client_ca: vec![pki.ca.clone()], ..Default::default() },
             max_requests_inflight: 0,
             request_timeout: Duration::from_secs(30),
+            tls: Default::default(),
+            http: Default::default(),
         },
         Arc::new(collector.clone()),
         stats,

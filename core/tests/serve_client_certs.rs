@@ -113,6 +113,8 @@ impl Setup {
             auth,
             max_requests_inflight: 0,
             request_timeout: Duration::from_secs(10),
+            tls: Default::default(),
+            http: Default::default(),
         };
         let server = MetricsServer::start(options, Arc::new(StaticProvider::default()), Arc::new(ServerMetrics::default()), Some(kube)).await.expect("serve");
         Setup { _dir: dir, _api: api, server, serving_ca: serving_ca.der().clone() }

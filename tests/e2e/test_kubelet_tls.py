@@ -19,7 +19,7 @@ directly over HTTPS with the admin client certificate (no APIService):
 | ``ca`` | ``--kubelet-certificate-authority=<kubelet CA>`` | exact numbers |
 | ``wrong-ca`` | ``--kubelet-certificate-authority=<cluster CA>`` | ``scrape_errors_total{class="tls"}``, log says UnknownIssuer |
 | ``insecure`` | ``--kubelet-insecure-tls`` | exact numbers |
-| ``default`` | none: verification is the default (system roots / in-cluster CA) | class ``tls`` |
+| ``default`` | none: verification is the default (the kubeconfig's CA, as metrics-server) | class ``tls`` |
 | ``no-client-cert`` | right CA, no client certificate | class ``auth`` (HTTP 401: the handshake succeeds) |
 | ``client-cert`` | right CA, ``--kubelet-client-certificate/--kubelet-client-key`` of the client CA | exact numbers |
 | ``pinned`` | fleet ``c``, ``--kubelet-certificate-authority=<its self-signed certificate>`` | exact numbers (as Go's crypto/x509 accepts it) |
@@ -27,8 +27,8 @@ directly over HTTPS with the admin client certificate (no APIService):
 
 The pinned shape is also given to the real metrics-server (Go), which serves fleet ``c`` too.
 
-The service-account token path cannot be driven through ``serve`` (it reads the token only from
-``/var/run/secrets/kubernetes.io/serviceaccount/token``); ``core/tests/kubelet_tls.rs`` covers it.
+Credentials taken from the kubeconfig (its CA, client certificate, token or token file) are
+covered by ``test_kubelet_credentials.py``.
 
 Run: python3 -m pytest tests/e2e/test_kubelet_tls.py -q -p no:cacheprovider
 """
@@ -251,7 +251,7 @@ def test_insecure_tls_works_again(stack: Stack):
 
 def test_verification_is_the_default(stack: Stack):
     # No --kubelet-certificate-authority and no --kubelet-insecure-tls: the serving certificate is still
-    # verified (against the default roots, which do not know the private kubelet CA) and refused.
+    # verified (against the kubeconfig's cluster CA, which did not sign the private kubelet CA) and refused.
     _fails_with(stack, "default", "a", "tls")
     assert any("UnknownIssuer" in ln for ln in _failure_lines(stack, "default"))
 

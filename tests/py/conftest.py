@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / "target" / "debug" / "kubemetrics"
+BIN = ROOT / (os.environ.get("CARGO_TARGET_DIR") or "target") / "debug" / "kubemetrics"
 
 
 def free_port() -> int:

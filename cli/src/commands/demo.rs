@@ -90,6 +90,8 @@ async fn demo(args: Args) -> kubemetrics::Result<()> {
             auth: AuthOptions { always_allow_paths: vec!["/healthz".into(), "/readyz".into(), "/livez".into()], ..Default::default() },
             max_requests_inflight: 400,
             request_timeout: Duration::from_secs(60),
+            tls: Default::default(),
+            http: Default::default(),
         },
         Arc::new(collector.clone()),
         stats,

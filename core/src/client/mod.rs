@@ -88,9 +88,23 @@ impl Client {
         Self::from_config(config)
     }
 
+    /// The configuration [`from_kubeconfig`](Self::from_kubeconfig) (with `path`) or
+    /// [`try_default`](Self::try_default) (without) would use: what `kubemetrics serve` also
+    /// hands to its kubelet client, as metrics-server does.
+    pub async fn config(path: Option<&Path>) -> Result<kube::Config> {
+        match path {
+            Some(p) => Self::kubeconfig_config(Some(p), None).await,
+            None => kube::Config::infer().await.map_err(|e| Error::new(ErrorKind::Config, format!("no Kubernetes configuration found: {e}")).with_source(e)),
+        }
+    }
+
     /// From a kubeconfig file (`None`: `KUBECONFIG` or `~/.kube/config`) and a context
     /// (`None`: its current context).
     pub async fn from_kubeconfig(path: Option<&Path>, context: Option<&str>) -> Result<Client> {
+        Self::from_config(Self::kubeconfig_config(path, context).await?)
+    }
+
+    async fn kubeconfig_config(path: Option<&Path>, context: Option<&str>) -> Result<kube::Config> {
         let kubeconfig = match path {
             Some(p) => kube::config::Kubeconfig::read_from(p)
                 .map_err(|e| Error::new(ErrorKind::Config, format!("cannot read kubeconfig {}: {e}", p.display())).with_source(e))?,
@@ -102,10 +116,9 @@ impl Client {
             }
         }
         let options = kube::config::KubeConfigOptions { context: context.map(str::to_string), ..Default::default() };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|e| Error::new(ErrorKind::Config, format!("invalid kubeconfig: {e}")).with_source(e))?;
-        Self::from_config(config)
+            .map_err(|e| Error::new(ErrorKind::Config, format!("invalid kubeconfig: {e}")).with_source(e))
     }
 
     /// From the in-cluster service account (`KUBERNETES_SERVICE_HOST`, the mounted token and CA).

@@ -42,6 +42,14 @@ pub struct KubeletOptions {
     pub max_body_bytes: usize,
     /// `http` for simulated kubelets; `https` (default) for real ones.
     pub scheme: String,
+    /// CA certificates (DER) used when `certificate_authority` is not set: those of the
+    /// kubeconfig (see [`KubeletOptions::inherit_rest_config`]).
+    pub certificate_authority_der: Vec<Vec<u8>>,
+    /// Client certificate chain and key (PEM) used when `client_certificate` is not set: those
+    /// of the kubeconfig.
+    pub client_identity_pem: Option<super::kubelet_rest::ClientIdentity>,
+    /// A file holding the bearer token, re-read every minute, used when `token` is not set.
+    pub token_file: Option<PathBuf>,
 }
 
 impl Default for KubeletOptions {
@@ -54,6 +62,9 @@ impl Default for KubeletOptions {
             request_timeout: Duration::from_secs(10),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             scheme: "https".into(),
+            certificate_authority_der: Vec::new(),
+            client_identity_pem: None,
+            token_file: None,
         }
     }
 }
@@ -117,6 +128,7 @@ pub struct KubeletClient {
     once: HttpClient<Connector, Empty<Bytes>>,
     keep_alive_budget: usize,
     options: Arc<KubeletOptions>,
+    token: Arc<super::kubelet_rest::TokenSource>,
 }
 
 /// File descriptors kept free of idle kubelet connections: scrapes in flight, the API server's
@@ -181,6 +193,12 @@ impl KubeletClient {
                         .map_err(|e| config_err(format!("--kubelet-certificate-authority {}: {e}", ca.display())))?;
                     anchors.push(cert);
                 }
+            } else if !options.certificate_authority_der.is_empty() {
+                for der in &options.certificate_authority_der {
+                    let cert = CertificateDer::from(der.clone());
+                    rustls::RootCertStore::empty().add(cert.clone()).map_err(|e| config_err(format!("kubeconfig certificate authority: {e}")))?;
+                    anchors.push(cert);
+                }
             } else if let Ok(pem) = std::fs::read("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt") {
                 anchors.extend(CertificateDer::pem_slice_iter(&pem).flatten());
             }
@@ -194,7 +212,17 @@ impl KubeletClient {
                 let key = PrivateKeyDer::from_pem_file(key).map_err(|e| config_err(format!("--kubelet-client-key {}: {e}", key.display())))?;
                 builder.with_client_auth_cert(chain, key).map_err(config_err)?
             }
-            None => builder.with_no_client_auth(),
+            None => match &options.client_identity_pem {
+                Some(identity) => {
+                    let (cert, key) = (&identity.cert_pem, &identity.key_pem);
+                    let chain = CertificateDer::pem_slice_iter(cert)
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                        .map_err(|e| config_err(format!("kubeconfig client certificate: {e}")))?;
+                    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| config_err(format!("kubeconfig client key: {e}")))?;
+                    builder.with_client_auth_cert(chain, key).map_err(config_err)?
+                }
+                None => builder.with_no_client_auth(),
+            },
         };
         let mut http = HttpConnector::new();
         http.enforce_http(false);
@@ -211,7 +239,8 @@ impl KubeletClient {
             .http1_read_buf_exact_size(8192)
             .build(connector.clone());
         let once = HttpClient::builder(TokioExecutor::new()).pool_max_idle_per_host(0).http1_read_buf_exact_size(8192).build(connector);
-        Ok(KubeletClient { http: client, once, keep_alive_budget: keep_alive_budget(), options: Arc::new(options) })
+        let token = Arc::new(super::kubelet_rest::TokenSource::new(&options));
+        Ok(KubeletClient { http: client, once, keep_alive_budget: keep_alive_budget(), options: Arc::new(options), token })
     }
 
     /// How many kubelets keep an idle connection between scrapes (see [`keep_alive_budget`]).
@@ -258,7 +287,7 @@ impl KubeletClient {
         let uri = format!("{}://{address}{path}", self.options.scheme);
         let max = self.options.max_body_bytes;
         let mut req = http::Request::get(&uri).header(http::header::ACCEPT, "text/plain, application/json");
-        if let Some(token) = &self.options.token {
+        if let Some(token) = self.token.get() {
             req = req.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let req = req.body(Empty::new()).map_err(|e| fail(ScrapeErrorClass::Other, format!("bad request {uri}: {e}")))?;

@@ -45,6 +45,8 @@
 
 #[cfg(feature = "server")]
 pub mod kubelet;
+#[cfg(feature = "server")]
+pub mod kubelet_rest;
 pub mod parse;
 pub mod summary;
 

@@ -173,6 +173,8 @@ pub struct Authenticator {
     requestheader: Option<Arc<dyn ClientCertVerifier>>,
     client_ca: Option<Arc<dyn ClientCertVerifier>>,
     kube: Option<kube::Client>,
+    /// The client for SubjectAccessReview when it differs from `kube` (`--authorization-kubeconfig`).
+    authorization_kube: Option<kube::Client>,
     tokens: Cache<String, Option<User>>,
     reviews: Cache<(String, Vec<String>, Attributes), bool>,
     certs: Cache<Vec<CertificateDer<'static>>, CertVerdict>,
@@ -194,10 +196,18 @@ impl Authenticator {
             client_ca: chain_verifier(&options.client_ca),
             options,
             kube,
+            authorization_kube: None,
             tokens: Cache::new(Duration::from_secs(10)),
             reviews: Cache::new(Duration::from_secs(10)),
             certs: Cache::new(Duration::from_secs(10)),
         }
+    }
+
+    /// Sends SubjectAccessReviews through `kube` instead of the TokenReview client (the API
+    /// server library's `--authorization-kubeconfig`); `None` keeps the TokenReview client.
+    pub fn with_authorization_client(mut self, kube: Option<kube::Client>) -> Authenticator {
+        self.authorization_kube = kube;
+        self
     }
 
     /// The client CA and requestheader CA certificates: named to clients when the TLS layer asks
@@ -345,7 +355,7 @@ impl Authenticator {
         if let Some(allowed) = self.reviews.get(&key) {
             return Ok(allowed);
         }
-        let Some(kube) = &self.kube else {
+        let Some(kube) = self.authorization_kube.as_ref().or(self.kube.as_ref()) else {
             return Ok(false);
         };
         let mut spec = serde_json::json!({"user": user.name, "groups": user.groups, "extra": user.extra});

@@ -2,7 +2,7 @@
 //! metrics-server's flags, turned into [`ServerOptions`]. The CLI and the bindings (custom
 //! metrics servers written in Python or Node) share it.
 
-use super::{AuthOptions, ServerOptions, ServingCert};
+use super::{AuthOptions, HttpOptions, ServerOptions, ServingCert, TlsOptions};
 use crate::error::{Error, ErrorKind, Result};
 use k8s_openapi::api::core::v1::ConfigMap;
 use rustls_pki_types::CertificateDer;
@@ -51,6 +51,33 @@ pub struct ServeConfig {
     pub max_requests_inflight: usize,
     /// `--request-timeout`.
     pub request_timeout: Duration,
+    /// `--tls-cipher-suites` (Go names; empty: the defaults).
+    pub tls_cipher_suites: Vec<String>,
+    /// `--tls-min-version` (`VersionTLS12`, `VersionTLS13`; `None`: TLS 1.2).
+    pub tls_min_version: Option<String>,
+    /// `--tls-curve-preferences` (TLS group IDs in decimal; empty: the defaults).
+    pub tls_curve_preferences: Vec<String>,
+    /// `--cors-allowed-origins` (regular expressions; empty: no CORS).
+    pub cors_allowed_origins: Vec<String>,
+    /// `--strict-transport-security-directives` (empty: no HSTS header).
+    pub strict_transport_security_directives: Vec<String>,
+    /// `--advertise-address`: published in `/apis` discovery with the secure port.
+    pub advertise_address: Option<IpAddr>,
+    /// `--external-hostname`: published in `/apis` discovery instead of the advertise address.
+    pub external_hostname: Option<String>,
+    /// `--permit-address-sharing` (`SO_REUSEADDR`).
+    pub permit_address_sharing: bool,
+    /// `--permit-port-sharing` (`SO_REUSEPORT`).
+    pub permit_port_sharing: bool,
+    /// `--disable-http2-serving`.
+    pub disable_http2_serving: bool,
+    /// `--http2-max-streams-per-connection` (0: 100).
+    pub http2_max_streams_per_connection: u32,
+    /// `--authentication-skip-lookup`: do not read `kube-system/extension-apiserver-authentication`.
+    pub authentication_skip_lookup: bool,
+    /// `--authentication-tolerate-lookup-failure`: start even when that ConfigMap cannot be read
+    /// (a missing ConfigMap is never an error).
+    pub authentication_tolerate_lookup_failure: bool,
 }
 
 impl Default for ServeConfig {
@@ -73,6 +100,19 @@ impl Default for ServeConfig {
             authorization_always_allow_authenticated: false,
             max_requests_inflight: 400,
             request_timeout: Duration::from_secs(60),
+            tls_cipher_suites: Vec::new(),
+            tls_min_version: None,
+            tls_curve_preferences: Vec::new(),
+            cors_allowed_origins: Vec::new(),
+            strict_transport_security_directives: Vec::new(),
+            advertise_address: None,
+            external_hostname: None,
+            permit_address_sharing: false,
+            permit_port_sharing: false,
+            disable_http2_serving: false,
+            http2_max_streams_per_connection: 0,
+            authentication_skip_lookup: false,
+            authentication_tolerate_lookup_failure: false,
         }
     }
 }
@@ -87,18 +127,59 @@ fn certs(path: &Option<PathBuf>) -> Result<Vec<CertificateDer<'static>>> {
 }
 
 impl ServeConfig {
-    /// The [`ServerOptions`] these settings describe. `kube` (the cluster the server belongs to)
-    /// is asked for `kube-system/extension-apiserver-authentication` when no client CA is
-    /// configured; a cluster without it leaves client certificates disabled (tokens still work).
+    /// The TLS settings of these flags.
+    pub fn tls_options(&self) -> TlsOptions {
+        TlsOptions {
+            cipher_suites: flag_list(&self.tls_cipher_suites),
+            min_version: self.tls_min_version.clone(),
+            curve_preferences: flag_list(&self.tls_curve_preferences),
+        }
+    }
+
+    /// The CORS, HSTS, published-address and socket settings of these flags.
+    pub fn http_options(&self) -> HttpOptions {
+        HttpOptions {
+            cors_allowed_origins: self.cors_allowed_origins.iter().map(|s| s.trim().to_string()).collect(),
+            hsts_directives: self.strict_transport_security_directives.iter().map(|s| s.trim().to_string()).collect(),
+            external_address: super::http_options::external_address(self.external_hostname.as_deref(), self.advertise_address, self.secure_port),
+            permit_address_sharing: self.permit_address_sharing,
+            permit_port_sharing: self.permit_port_sharing,
+            disable_http2: self.disable_http2_serving,
+            http2_max_streams: self.http2_max_streams_per_connection,
+        }
+    }
+
+    /// Checks what can be checked without reading files or asking a cluster: TLS names, CORS
+    /// patterns, HSTS directives, the certificate flag pair.
+    pub fn validate(&self) -> Result<()> {
+        if self.tls_cert_file.is_some() != self.tls_private_key_file.is_some() {
+            return Err(Error::new(ErrorKind::Config, "--tls-cert-file and --tls-private-key-file must be given together"));
+        }
+        self.tls_options().resolve()?;
+        self.http_options().validate()
+    }
+
+    /// The [`ServerOptions`] these settings describe. `kube` (the cluster the server belongs to,
+    /// `--authentication-kubeconfig`) is asked for `kube-system/extension-apiserver-authentication`
+    /// for whichever of `--client-ca-file` and `--requestheader-client-ca-file` is not given,
+    /// unless `authentication_skip_lookup`. A missing ConfigMap leaves client certificates
+    /// disabled (tokens still work); a ConfigMap that cannot be read is an error unless
+    /// `authentication_tolerate_lookup_failure`, as in the Kubernetes API server library.
     pub async fn server_options(&self, kube: Option<&kube::Client>) -> Result<ServerOptions> {
+        if self.tls_cert_file.is_some() != self.tls_private_key_file.is_some() {
+            return Err(Error::new(ErrorKind::Config, "--tls-cert-file and --tls-private-key-file must be given together"));
+        }
         let serving = match (&self.tls_cert_file, &self.tls_private_key_file) {
             (Some(cert), Some(key)) => ServingCert::Files { cert: cert.clone(), key: key.clone() },
-            (None, None) => ServingCert::SelfSigned {
+            _ => ServingCert::SelfSigned {
                 dir: self.cert_dir.clone(),
                 names: vec!["localhost".into(), "127.0.0.1".into(), "metrics-server.kube-system.svc".into()],
             },
-            _ => return Err(Error::new(ErrorKind::Config, "--tls-cert-file and --tls-private-key-file must be given together")),
         };
+        let tls = self.tls_options();
+        tls.resolve()?;
+        let http = self.http_options();
+        http.validate()?;
         let mut auth = AuthOptions {
             client_ca: certs(&self.client_ca_file)?,
             requestheader_ca: certs(&self.requestheader_client_ca_file)?,
@@ -110,9 +191,22 @@ impl ServeConfig {
             anonymous: self.anonymous_auth,
             always_allow_authenticated: self.authorization_always_allow_authenticated,
         };
-        if auth.client_ca.is_empty() && auth.requestheader_ca.is_empty() {
-            if let Some(kube) = kube {
-                fill_from_cluster(&mut auth, kube).await?;
+        let need_client_ca = self.client_ca_file.is_none();
+        let need_requestheader = self.requestheader_client_ca_file.is_none();
+        if (need_client_ca || need_requestheader) && !self.authentication_skip_lookup {
+            match kube {
+                Some(kube) => {
+                    if let Err(e) = fill_from_cluster(&mut auth, kube, need_client_ca, need_requestheader).await {
+                        if !self.authentication_tolerate_lookup_failure {
+                            return Err(e);
+                        }
+                        tracing::warn!("{e}");
+                        tracing::warn!("continuing without the in-cluster authentication configuration (--authentication-tolerate-lookup-failure)");
+                    }
+                }
+                None => tracing::warn!(
+                    "no cluster to read kube-system/extension-apiserver-authentication from: client certificates are accepted only from --client-ca-file and --requestheader-client-ca-file"
+                ),
             }
         }
         Ok(ServerOptions {
@@ -121,13 +215,16 @@ impl ServeConfig {
             auth,
             max_requests_inflight: self.max_requests_inflight,
             request_timeout: self.request_timeout,
+            tls,
+            http,
         })
     }
 }
 
-/// Fills the client CAs and request-header settings from
+/// Fills the client CA (`client_ca`) and the request-header settings (`requestheader`) from
 /// `kube-system/extension-apiserver-authentication`, as Kubernetes' delegated authentication does.
-async fn fill_from_cluster(auth: &mut AuthOptions, kube: &kube::Client) -> Result<()> {
+/// A missing ConfigMap is not an error; one that cannot be read is.
+async fn fill_from_cluster(auth: &mut AuthOptions, kube: &kube::Client, client_ca: bool, requestheader: bool) -> Result<()> {
     let api: kube::Api<ConfigMap> = kube::Api::namespaced(kube.clone(), "kube-system");
     let cm = match api.get_opt("extension-apiserver-authentication").await {
         Ok(Some(cm)) => cm,
@@ -137,11 +234,14 @@ async fn fill_from_cluster(auth: &mut AuthOptions, kube: &kube::Client) -> Resul
         }
         Err(e) => {
             let e = crate::error::from_kube(e, "the cluster");
-            tracing::warn!(
-                "cannot read kube-system/extension-apiserver-authentication ({e}): client certificates are not accepted; \
-                 bind the extension-apiserver-authentication-reader Role to this service account or pass --requestheader-client-ca-file"
-            );
-            return Ok(());
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "cannot read kube-system/extension-apiserver-authentication ({e}): bind the extension-apiserver-authentication-reader Role \
+                     to this service account, pass --client-ca-file and --requestheader-client-ca-file, \
+                     or set --authentication-tolerate-lookup-failure (or --authentication-skip-lookup) to start without it"
+                ),
+            ));
         }
     };
     let data = cm.data.unwrap_or_default();
@@ -152,17 +252,21 @@ async fn fill_from_cluster(auth: &mut AuthOptions, kube: &kube::Client) -> Resul
             .map_err(|e| Error::new(ErrorKind::Config, format!("invalid PEM in extension-apiserver-authentication {key}: {e}")))
     };
     let json_list = |key: &str| -> Vec<String> { data.get(key).and_then(|v| serde_json::from_str::<Vec<String>>(v).ok()).unwrap_or_default() };
-    auth.client_ca = pem("client-ca-file")?;
-    auth.requestheader_ca = pem("requestheader-client-ca-file")?;
-    auth.requestheader_allowed_names = json_list("requestheader-allowed-names");
-    for (key, field) in [
-        ("requestheader-username-headers", &mut auth.username_headers),
-        ("requestheader-group-headers", &mut auth.group_headers),
-        ("requestheader-extra-headers-prefix", &mut auth.extra_headers_prefix),
-    ] {
-        let v = json_list(key);
-        if !v.is_empty() {
-            *field = v;
+    if client_ca {
+        auth.client_ca = pem("client-ca-file")?;
+    }
+    if requestheader {
+        auth.requestheader_ca = pem("requestheader-client-ca-file")?;
+        auth.requestheader_allowed_names = json_list("requestheader-allowed-names");
+        for (key, field) in [
+            ("requestheader-username-headers", &mut auth.username_headers),
+            ("requestheader-group-headers", &mut auth.group_headers),
+            ("requestheader-extra-headers-prefix", &mut auth.extra_headers_prefix),
+        ] {
+            let v = json_list(key);
+            if !v.is_empty() {
+                *field = v;
+            }
         }
     }
     tracing::info!(

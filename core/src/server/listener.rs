@@ -31,6 +31,8 @@ pub(crate) struct ServeOptions {
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Serve HTTP/2 as well as HTTP/1.1 (by ALPN or the HTTP/2 preface).
     pub http2: bool,
+    /// HTTP/2 streams allowed per connection (0: hyper's default).
+    pub http2_max_streams: u32,
     /// Keep HTTP/1.1 connections open for more requests; `false` closes each after one answer.
     pub keep_alive: bool,
     /// Close HTTP/1.1 connections whose request head takes longer than hyper's header read
@@ -57,13 +59,15 @@ impl std::fmt::Debug for ServeOptions {
 impl ServeOptions {
     /// Plain HTTP/1.1 with keep-alive, dropped at once on stop.
     pub fn http1(name: &str) -> ServeOptions {
-        ServeOptions { name: Arc::from(name), tls: None, http2: false, keep_alive: true, header_timeout: false, grace: Duration::ZERO }
+        ServeOptions { name: Arc::from(name), tls: None, http2: false, http2_max_streams: 0, keep_alive: true, header_timeout: false, grace: Duration::ZERO }
     }
 
     fn builder(&self) -> auto::Builder<TokioExecutor> {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         if !self.http2 {
             builder = builder.http1_only();
+        } else if self.http2_max_streams > 0 {
+            builder.http2().max_concurrent_streams(self.http2_max_streams);
         }
         let mut h1 = builder.http1();
         h1.keep_alive(self.keep_alive);

@@ -6,6 +6,7 @@ pub mod auth;
 mod config;
 pub(crate) mod http;
 pub(crate) mod listener;
+pub mod http_options;
 pub(crate) mod metrics_routes;
 mod openapi;
 pub mod provider;
@@ -13,12 +14,15 @@ pub mod route;
 pub mod routes;
 pub mod self_metrics;
 pub mod tls;
+pub mod tls_options;
 
 pub use auth::{AuthOptions, Authenticator, Decision};
 pub use config::{ServeConfig, flag_list};
+pub use http_options::HttpOptions;
 pub use provider::{MetricsProvider, MetricsSnapshot, StaticProvider};
 pub use self_metrics::{ScrapeErrorClass, ServerMetrics};
 pub use tls::ServingCert;
+pub use tls_options::TlsOptions;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::server::http::{self as h, HttpResponse};
@@ -31,7 +35,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 /// Serving settings (metrics-server's flags of the same names).
@@ -47,6 +50,10 @@ pub struct ServerOptions {
     pub max_requests_inflight: usize,
     /// `--request-timeout`.
     pub request_timeout: Duration,
+    /// `--tls-cipher-suites`, `--tls-min-version`, `--tls-curve-preferences`.
+    pub tls: TlsOptions,
+    /// CORS, HSTS, the published address and socket sharing.
+    pub http: HttpOptions,
 }
 
 /// A running metrics server; stops when dropped or on [`MetricsServer::shutdown`].
@@ -55,6 +62,30 @@ pub struct MetricsServer {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     shutting_down: Arc<AtomicBool>,
+}
+
+/// The clusters asked to authenticate tokens and authorize requests (the API server library's
+/// `--authentication-kubeconfig` and `--authorization-kubeconfig`).
+#[derive(Clone, Default)]
+pub struct Delegation {
+    /// TokenReview (`None`: bearer tokens are refused).
+    pub authentication: Option<kube::Client>,
+    /// SubjectAccessReview (`None`: the authentication client; with neither, only
+    /// `always_allow_authenticated` authorizes).
+    pub authorization: Option<kube::Client>,
+}
+
+impl Delegation {
+    /// One cluster for both reviews.
+    pub fn single(kube: Option<kube::Client>) -> Delegation {
+        Delegation { authentication: kube, authorization: None }
+    }
+}
+
+impl std::fmt::Debug for Delegation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delegation").field("authentication", &self.authentication.is_some()).field("authorization", &self.authorization.is_some()).finish()
+    }
 }
 
 /// Custom and external metrics served next to the resource metrics, and the push endpoint.
@@ -89,6 +120,7 @@ struct Shared {
     inflight: Option<Semaphore>,
     timeout: Duration,
     shutting_down: Arc<AtomicBool>,
+    filters: http_options::HttpFilters,
 }
 
 impl MetricsServer {
@@ -110,7 +142,19 @@ impl MetricsServer {
         kube: Option<kube::Client>,
         custom: CustomMetrics,
     ) -> Result<MetricsServer> {
-        Self::bind(options, Some(provider), stats, kube, custom).await
+        Self::bind(options, Some(provider), stats, Delegation::single(kube), custom).await
+    }
+
+    /// [`start_with_custom`](Self::start_with_custom) with separate clusters for TokenReview and
+    /// SubjectAccessReview.
+    pub async fn start_with_delegation(
+        options: ServerOptions,
+        provider: Arc<dyn MetricsProvider>,
+        stats: Arc<ServerMetrics>,
+        delegation: Delegation,
+        custom: CustomMetrics,
+    ) -> Result<MetricsServer> {
+        Self::bind(options, Some(provider), stats, delegation, custom).await
     }
 
     /// Serves only custom and/or external metrics (no `metrics.k8s.io`): what a custom metrics
@@ -119,24 +163,27 @@ impl MetricsServer {
         if custom.custom.is_none() && custom.external.is_none() {
             return Err(Error::new(ErrorKind::Config, "nothing to serve: give a custom metrics provider, an external metrics provider, or both"));
         }
-        Self::bind(options, None, Arc::new(ServerMetrics::default()), kube, custom).await
+        Self::bind(options, None, Arc::new(ServerMetrics::default()), Delegation::single(kube), custom).await
     }
 
     async fn bind(
         options: ServerOptions,
         provider: Option<Arc<dyn MetricsProvider>>,
         stats: Arc<ServerMetrics>,
-        kube: Option<kube::Client>,
+        delegation: Delegation,
         custom: CustomMetrics,
     ) -> Result<MetricsServer> {
         let resource_metrics = provider.is_some();
         let provider = provider.unwrap_or_else(|| Arc::new(NoResourceMetrics));
-        let authenticator = Authenticator::new(options.auth.clone(), kube);
-        let tls = tls::server_config(&options.serving, &authenticator.client_cas())?;
+        let authenticator = Authenticator::new(options.auth.clone(), delegation.authentication).with_authorization_client(delegation.authorization);
+        let mut tls = tls::server_config_with(&options.serving, &authenticator.client_cas(), &options.tls)?;
+        if options.http.disable_http2 {
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        }
+        let (http1_only, max_streams) = (options.http.disable_http2, options.http.max_concurrent_streams());
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-        let tcp = TcpListener::bind(options.address)
-            .await
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot listen on {}: {e}", options.address)).with_source(e))?;
+        let filters = options.http.filters()?;
+        let tcp = options.http.listen(options.address).await?;
         let addr = tcp.local_addr().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
         let shutting_down = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
@@ -148,12 +195,14 @@ impl MetricsServer {
             inflight: (options.max_requests_inflight > 0).then(|| Semaphore::new(options.max_requests_inflight)),
             timeout: options.request_timeout,
             shutting_down: shutting_down.clone(),
+            filters,
         });
         let (stop, stopped) = watch::channel(false);
         let serving = listener::ServeOptions {
             name: Arc::from("metrics server"),
             tls: Some(acceptor),
-            http2: true,
+            http2: !http1_only,
+            http2_max_streams: max_streams,
             keep_alive: true,
             header_timeout: false,
             grace: options.request_timeout,
@@ -204,6 +253,23 @@ impl Drop for MetricsServer {
 }
 
 async fn handle(shared: &Shared, peer_chain: &[CertificateDer<'static>], req: Request<Incoming>) -> HttpResponse {
+    // CORS and HSTS sit outside everything else, as in the API server's handler chain.
+    let (early, add) = shared.filters.before(req.method(), req.headers());
+    if let Some(r) = early {
+        return r;
+    }
+    let group_list = req.uri().path().trim_end_matches('/') == "/apis";
+    let mut r = handle_inner(shared, peer_chain, req).await;
+    if let (true, Some(address)) = (group_list, shared.filters.external_address()) {
+        r = with_server_address(r, address).await;
+    }
+    for (k, v) in add {
+        r.headers_mut().insert(k, v);
+    }
+    r
+}
+
+async fn handle_inner(shared: &Shared, peer_chain: &[CertificateDer<'static>], req: Request<Incoming>) -> HttpResponse {
     let _permit = match &shared.inflight {
         Some(sem) => match sem.try_acquire() {
             Ok(p) => Some(p),
@@ -277,4 +343,19 @@ async fn route(shared: &Shared, peer_chain: &[CertificateDer<'static>], req: &Re
         }
         _ => routes::discovery(&route, accept).unwrap_or_else(h::not_found_path),
     }
+}
+
+/// Publishes `address` in an `APIGroupList` answer (`--advertise-address`, `--external-hostname`).
+async fn with_server_address(r: HttpResponse, address: &str) -> HttpResponse {
+    use http_body_util::BodyExt;
+    let is_list = r.status() == StatusCode::OK && r.headers().get(::http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes() == b"application/json");
+    if !is_list {
+        return r;
+    }
+    let (parts, body) = r.into_parts();
+    let Ok(collected) = body.collect().await;
+    let bytes = collected.to_bytes();
+    let text = String::from_utf8_lossy(&bytes);
+    let body = http_options::with_server_address(&text, address);
+    ::http::Response::from_parts(parts, http_body_util::Full::new(bytes::Bytes::from(body)))
 }

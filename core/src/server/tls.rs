@@ -123,16 +123,30 @@ pub fn self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf)> {
 /// handshake signature is checked); the chain itself is verified by
 /// [`Authenticator`](crate::server::Authenticator) for every request.
 pub fn server_config(serving: &ServingCert, client_cas: &[CertificateDer<'static>]) -> Result<rustls::ServerConfig> {
+    server_config_with(serving, client_cas, &super::tls_options::TlsOptions::default())
+}
+
+/// [`server_config`] with the cipher suites, minimum version and key exchange groups of
+/// `options` (`--tls-cipher-suites`, `--tls-min-version`, `--tls-curve-preferences`).
+pub fn server_config_with(
+    serving: &ServingCert,
+    client_cas: &[CertificateDer<'static>],
+    options: &super::tls_options::TlsOptions,
+) -> Result<rustls::ServerConfig> {
+    let resolved = options.resolve()?;
+    for note in &resolved.notes {
+        tracing::warn!("{note}");
+    }
     let (cert, key) = match serving {
         ServingCert::Files { cert, key } => (cert.clone(), key.clone()),
         ServingCert::SelfSigned { dir, names } => self_signed(dir, names)?,
     };
     let first = certified_key(&cert, &key)?;
     let resolver = Arc::new(ReloadingCert { state: Mutex::new((mtime(&cert).max(mtime(&key)), first)), cert, key });
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(resolved.provider);
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+        .with_protocol_versions(&resolved.versions)
+        .map_err(|e| Error::new(ErrorKind::Config, format!("TLS settings: {e}")))?;
     let builder = if client_cas.is_empty() {
         builder.with_no_client_auth()
     } else {

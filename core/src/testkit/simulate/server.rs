@@ -192,6 +192,7 @@ pub(super) fn spawn(listener: tokio::net::TcpListener, shared: Arc<Shared>, idx:
         name: Arc::from(format!("simulated kubelet {}", shared.nodes[idx].name)),
         tls: shared.tls.as_ref().map(|t| t.acceptor.clone()),
         http2: false,
+        http2_max_streams: 0,
         keep_alive: true,
         header_timeout: true,
         grace: Duration::ZERO,
