@@ -189,7 +189,7 @@ impl DescribedObject {
 impl MetricValue {
     /// The value of `metric` for `object`, measured now: `describedObject` from the object
     /// ([`DescribedObject::of`]), `metric.selector` from `metric_selector`.
-    /// What a provider returns from [`CustomMetricsProvider::metric_by_name`](crate::custom::CustomMetricsProvider::metric_by_name).
+    /// What a provider returns from `CustomMetricsProvider::metric_by_name` (server feature).
     pub fn for_object(object: &ObjectRef, metric: &str, metric_selector: &crate::selector::LabelSelector, value: Quantity) -> MetricValue {
         MetricValue::measured(object, metric, metric_selector, value, Time(jiff::Timestamp::now()))
     }
