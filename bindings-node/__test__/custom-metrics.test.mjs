@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { km, cli, packageDir, makeCerts, writeKubeconfig, startLoopback, startServing, curl, rejectsWith } from './helpers.mjs'
+import { km, cli, packageDir, repoRoot, makeCerts, writeKubeconfig, startLoopback, startServing, curl, rejectsWith } from './helpers.mjs'
 
 const { Client, Quantity, LabelSelector, ErrorCode, serveCustomMetrics } = km
 const CUSTOM = '/apis/custom.metrics.k8s.io'
@@ -355,6 +355,46 @@ for (const [flavour, makeCustom, external] of [['synchronous', () => new PodMetr
         assert.equal(a.json.items[0].value, expected[names[i % 3]])
       })
     })
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The answers every provider implementation gives (tests/fixtures/providers/answers.json, also
+// served by a Rust provider in the core's tests and by a Python one in the Python binding's)
+// ---------------------------------------------------------------------------------------------
+
+const ANSWERS = JSON.parse(readFileSync(path.join(repoRoot, 'tests', 'fixtures', 'providers', 'answers.json'), 'utf8'))
+/** Names and values only, as answers.json describes; kubemetrics builds the values served. */
+const answersCustom = {
+  listMetrics: () => ANSWERS.metrics.map(([resource, metric, namespaced]) => ({ resource, metric, namespaced })),
+  metricByName: (object, metric) => ANSWERS.objects.find((o) => o.resource === object.resource && o.name === object.name && o.metric === metric)?.value,
+  metricsBySelector: (namespace, resource, selector, metric) => ANSWERS.objects
+    .filter((o) => o.resource === resource && o.metric === metric && (o.namespace === undefined || o.namespace === namespace))
+    .map(({ name, value }) => ({ name, value }))
+}
+const answersExternal = {
+  listExternalMetrics: () => ['queue'],
+  externalMetric: (namespace, metric) => metric === 'queue' ? ANSWERS.series : []
+}
+/** The same answers as Promises. */
+const later = (provider) => Object.fromEntries(Object.entries(provider).map(([k, f]) => [k, async (...args) => { await sleep(1); return f(...args) }]))
+
+for (const [flavour, custom, external] of [['synchronous', answersCustom, answersExternal], ['asynchronous', later(answersCustom), later(answersExternal)]]) {
+  test(`${flavour} providers of names and values answer every route as the core and Python do`, async () => {
+    // namespaces/*/metrics/..., a namespace's own metric, nodes by name and by selector (also
+    // under a namespace), pods, a metric with no value, discovery and external metrics: the exact
+    // bodies of answers.json, so namespaces and nodes are described without a namespace.
+    const server = await serve({ custom, external })
+    try {
+      assert.ok(ANSWERS.answers.length >= 10)
+      for (const answer of ANSWERS.answers) {
+        const r = await get(server.url, answer.path)
+        const body = r.json?.items ? { ...r.json, items: untimed(r.json.items) } : r.json
+        assert.deepEqual({ path: answer.path, status: r.status, body }, { path: answer.path, status: answer.status, body: answer.body })
+      }
+    } finally {
+      await server.stop()
+    }
   })
 }
 

@@ -42,7 +42,7 @@ command -v chromium >/dev/null 2>&1 && [ "${KM_NO_CHROMIUM:-0}" != 1 ] && export
 
 echo "== cargo build -p kubemetrics-cli (loopback API server and reference output for the tests)"
 (cd "$ROOT" && cargo build -p kubemetrics-cli)
-export KUBEMETRICS_BIN="$ROOT/target/debug/kubemetrics"
+export KUBEMETRICS_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/kubemetrics"
 
 echo "== napi build (debug) of the addon"
 # Built into a scratch folder so that the committed index.js / index.d.ts stay as committed:

@@ -8,12 +8,14 @@
 //! the function's result (a value, or a Promise settled later) is converted there, and the
 //! converted answer comes back through a oneshot channel. Neither thread ever waits on the
 //! other. One strong `ThreadsafeFunction`, never called, keeps the event loop alive while the
-//! server runs (like a listening `net.Server`); `stop()` and `unref()` release it.
+//! server runs (like a listening `net.Server`); `stop()` and `unref()` release it. Providers
+//! return names and values; the core's `metric_value`, `metric_values` and `external_values`
+//! build the values served, as for the Python binding.
 
 use crate::custom::MetricObject;
 use crate::selector::LabelSelector;
 use crate::{spawn, to_js_error};
-use kubemetrics::custom::{self as core_custom, BoxFuture};
+use kubemetrics::custom::{self as core_custom, BoxFuture, ObjectValue, SeriesValue};
 use kubemetrics::metrics::custom::{ExternalMetricValue, MetricValue};
 use kubemetrics::server::{MetricsServer, ServeConfig};
 use kubemetrics::{ErrorKind, GoDuration};
@@ -294,6 +296,12 @@ fn thrown(env: sys::napi_env, value: &Unknown<'_>, method: &str) -> kubemetrics:
     kubemetrics::Error::new(kind, message)
 }
 
+/// A core error about what `method` returned, as the error a provider returning the wrong shape
+/// gets (500).
+fn invalid(method: &str, e: &kubemetrics::Error) -> kubemetrics::Error {
+    internal(format!("{method} returned an invalid value: {}", e.message()))
+}
+
 /// `T::from_napi_value`, as the error a provider returning the wrong shape gets (500).
 fn convert<T: FromNapiValue>(env: sys::napi_env, value: &Unknown<'_>, method: &str) -> KmResult<T> {
     // SAFETY: a live value of the current callback scope.
@@ -458,40 +466,40 @@ impl JsCustomProvider {
 }
 
 impl core_custom::CustomMetricsProvider for JsCustomProvider {
-    fn list_metrics(&self) -> BoxFuture<'_, KmResult<Vec<kubemetrics::custom::CustomMetricInfo>>> {
+    fn list_metrics(&self) -> BoxFuture<'_, KmResult<Vec<core_custom::CustomMetricInfo>>> {
         Box::pin(self.list_metrics.call(
             (),
             Box::new(|env, value| {
                 let infos: Vec<CustomMetricInfo> = convert(env, value, "listMetrics")?;
-                Ok(infos
+                infos
                     .into_iter()
-                    .map(|i| kubemetrics::custom::CustomMetricInfo { resource: i.resource, metric: i.metric, namespaced: i.namespaced.unwrap_or(true) })
-                    .collect())
+                    .map(|i| core_custom::CustomMetricInfo::new(i.resource, i.metric, i.namespaced))
+                    .collect::<KmResult<_>>()
+                    .map_err(|e| invalid("listMetrics", &e))
             }),
         ))
     }
 
     fn metric_by_name<'a>(
         &'a self,
-        object: &'a kubemetrics::metrics::custom::ObjectRef,
+        object: &'a core_custom::ObjectRef,
         metric: &'a str,
         metric_selector: &'a kubemetrics::selector::LabelSelector,
     ) -> BoxFuture<'a, KmResult<MetricValue>> {
         let args = (MetricObject::from(object), metric.to_string(), LabelSelector::from(metric_selector.clone()));
-        let (object, metric, metric_selector) = (object.clone(), metric.to_string(), metric_selector.clone());
-        Box::pin(self.metric_by_name.call(
-            args,
-            Box::new(move |env, value| {
-                if matches!(value.get_type(), Ok(ValueType::Undefined | ValueType::Null)) {
-                    return Err(kubemetrics::Error::new(
-                        ErrorKind::NotFound,
-                        format!("the server could not find the metric {metric} for {} {}", object.resource, object.name),
-                    ));
-                }
-                let QuantityLike(q) = convert(env, value, "metricByName")?;
-                Ok(MetricValue::for_object(&object, &metric, &metric_selector, q))
-            }),
-        ))
+        Box::pin(async move {
+            let value = self
+                .metric_by_name
+                .call(
+                    args,
+                    Box::new(|env, value| match value.get_type() {
+                        Ok(ValueType::Undefined | ValueType::Null) => Ok(None),
+                        _ => convert::<QuantityLike>(env, value, "metricByName").map(|q| Some(q.0)),
+                    }),
+                )
+                .await?;
+            core_custom::metric_value(object, metric, metric_selector, value)
+        })
     }
 
     fn metrics_by_selector<'a>(
@@ -502,44 +510,45 @@ impl core_custom::CustomMetricsProvider for JsCustomProvider {
         metric: &'a str,
         metric_selector: &'a kubemetrics::selector::LabelSelector,
     ) -> BoxFuture<'a, KmResult<Vec<MetricValue>>> {
-        let namespace = namespace.map(str::to_string);
-        let args =
-            (namespace.clone(), resource.to_string(), LabelSelector::from(selector.clone()), metric.to_string(), LabelSelector::from(metric_selector.clone()));
-        let (resource, metric, metric_selector) = (resource.to_string(), metric.to_string(), metric_selector.clone());
-        Box::pin(self.metrics_by_selector.call(
-            args,
-            Box::new(move |env, value| {
-                const METHOD: &str = "metricsBySelector";
-                let named: Vec<(String, QuantityLike)> = if value.is_array().unwrap_or(false) {
-                    convert::<Vec<NamedMetricValue>>(env, value, METHOD)?.into_iter().map(|v| (v.name, v.value)).collect()
-                } else if value.get_type().ok() == Some(ValueType::Object) && !crate::Quantity::instance_of(&Env::from_raw(env), value).unwrap_or(false) {
-                    let object = Object::from_raw(env, value.raw());
-                    let names = Object::keys(&object).map_err(|e| internal(format!("{METHOD} returned an invalid value: {}", e.reason)))?;
-                    let mut named = Vec::with_capacity(names.len());
-                    for name in names {
-                        let v = object.get::<QuantityLike>(&name).map_err(|e| {
-                            clear_exception(env);
-                            internal(format!("{METHOD} returned an invalid value for {name:?}: {}", e.reason))
-                        })?;
-                        if let Some(v) = v {
-                            named.push((name, v));
-                        }
-                    }
-                    named
-                } else {
-                    let t = value.get_type().map(type_name).unwrap_or("an unknown value");
-                    return Err(internal(format!("{METHOD} returned {t}: expected {{ name: value }} or [{{ name, value }}]")));
-                };
-                Ok(named
-                    .into_iter()
-                    .map(|(name, QuantityLike(q))| {
-                        let object = kubemetrics::metrics::custom::ObjectRef { namespace: namespace.clone(), resource: resource.clone(), name };
-                        MetricValue::for_object(&object, &metric, &metric_selector, q)
-                    })
-                    .collect())
-            }),
-        ))
+        let args = (
+            namespace.map(str::to_string),
+            resource.to_string(),
+            LabelSelector::from(selector.clone()),
+            metric.to_string(),
+            LabelSelector::from(metric_selector.clone()),
+        );
+        Box::pin(async move {
+            let answer = self.metrics_by_selector.call(args, Box::new(named_values)).await?;
+            Ok(core_custom::metric_values(namespace, resource, metric, metric_selector, answer))
+        })
     }
+}
+
+/// What `metricsBySelector` returned (`[{ name, value }]` or `{ name: value }`) as the core's
+/// named values, in the order returned.
+fn named_values(env: sys::napi_env, value: &Unknown<'_>) -> KmResult<Vec<ObjectValue>> {
+    const METHOD: &str = "metricsBySelector";
+    if value.is_array().unwrap_or(false) {
+        let named: Vec<NamedMetricValue> = convert(env, value, METHOD)?;
+        return Ok(named.into_iter().map(|v| ObjectValue::Named { name: v.name, value: v.value.0 }).collect());
+    }
+    if value.get_type().ok() != Some(ValueType::Object) || crate::Quantity::instance_of(&Env::from_raw(env), value).unwrap_or(false) {
+        let t = value.get_type().map(type_name).unwrap_or("an unknown value");
+        return Err(internal(format!("{METHOD} returned {t}: expected {{ name: value }} or [{{ name, value }}]")));
+    }
+    let object = Object::from_raw(env, value.raw());
+    let names = Object::keys(&object).map_err(|e| internal(format!("{METHOD} returned an invalid value: {}", e.reason)))?;
+    let mut named = Vec::with_capacity(names.len());
+    for name in names {
+        let v = object.get::<QuantityLike>(&name).map_err(|e| {
+            clear_exception(env);
+            internal(format!("{METHOD} returned an invalid value for {name:?}: {}", e.reason))
+        })?;
+        if let Some(QuantityLike(value)) = v {
+            named.push(ObjectValue::Named { name, value });
+        }
+    }
+    Ok(named)
 }
 
 /// An `ExternalMetricsProvider` object as the core's provider.
@@ -559,7 +568,11 @@ impl JsExternalProvider {
 
 impl core_custom::ExternalMetricsProvider for JsExternalProvider {
     fn list_external_metrics(&self) -> BoxFuture<'_, KmResult<Vec<String>>> {
-        Box::pin(self.list_external_metrics.call((), Box::new(|env, value| convert::<Vec<String>>(env, value, "listExternalMetrics"))))
+        const METHOD: &str = "listExternalMetrics";
+        Box::pin(
+            self.list_external_metrics
+                .call((), Box::new(|env, value| core_custom::external_metric_names(convert(env, value, METHOD)?).map_err(|e| invalid(METHOD, &e)))),
+        )
     }
 
     fn external_metric<'a>(
@@ -569,20 +582,23 @@ impl core_custom::ExternalMetricsProvider for JsExternalProvider {
         selector: &'a kubemetrics::selector::LabelSelector,
     ) -> BoxFuture<'a, KmResult<Vec<ExternalMetricValue>>> {
         let args = (namespace.to_string(), metric.to_string(), LabelSelector::from(selector.clone()));
-        let metric = metric.to_string();
-        Box::pin(self.external_metric.call(
-            args,
-            Box::new(move |env, value| {
-                const METHOD: &str = "externalMetric";
-                let series = if value.is_array().unwrap_or(false) {
-                    convert::<Vec<ExternalMetricSeries>>(env, value, METHOD)?
-                } else {
-                    vec![ExternalMetricSeries { labels: None, value: convert(env, value, METHOD)? }]
-                };
-                Ok(series.into_iter().map(|s| ExternalMetricValue::new(&metric, s.labels.unwrap_or_default(), s.value.0)).collect())
-            }),
-        ))
+        Box::pin(async move {
+            let answer = self.external_metric.call(args, Box::new(series_values)).await?;
+            Ok(core_custom::external_values(metric, answer))
+        })
     }
+}
+
+/// What `externalMetric` returned (`[{ labels, value }]`, or one value: a single series without
+/// labels) as the core's labelled values.
+fn series_values(env: sys::napi_env, value: &Unknown<'_>) -> KmResult<Vec<SeriesValue>> {
+    const METHOD: &str = "externalMetric";
+    let series = if value.is_array().unwrap_or(false) {
+        convert::<Vec<ExternalMetricSeries>>(env, value, METHOD)?
+    } else {
+        vec![ExternalMetricSeries { labels: None, value: convert(env, value, METHOD)? }]
+    };
+    Ok(series.into_iter().map(|s| SeriesValue::Labelled { labels: s.labels.unwrap_or_default(), value: s.value.0 }).collect())
 }
 
 /// What keeps the event loop alive while a server runs: a strong threadsafe function, never called.

@@ -8,14 +8,18 @@
 //! method), the awaitable runs on the one asyncio event loop this module owns (a daemon thread
 //! started on first use) and its converted result comes back through a channel. Exceptions and
 //! malformed results become core errors (which the core answers as Kubernetes `Status`es),
-//! never panics.
+//! never panics. Providers return names and values; the core's `metric_value`, `metric_values`
+//! and `external_values` build the values served, as for the Node binding.
 
 use crate::client::runtime;
 use crate::convert::{hash_of, repr_of, richcmp_eq};
 use crate::custom::{PyExternalMetricValue, PyMetricValue};
 use crate::errors::{self, to_py_err};
 use crate::quantity::PyQuantity;
-use kubemetrics::custom::{BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, ObjectRef};
+use kubemetrics::custom::{
+    BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, ObjectRef, ObjectValue, SeriesValue, external_metric_names, external_values,
+    metric_value, metric_values,
+};
 use kubemetrics::metrics::custom::{ExternalMetricValue, MetricValue};
 use kubemetrics::selector::LabelSelector;
 use kubemetrics::server::{MetricsServer, ServeConfig};
@@ -316,64 +320,58 @@ const INFO: &str = "a CustomMetricInfo, a (resource, metric[, namespaced]) tuple
 fn metric_infos(v: &Bound<'_, PyAny>) -> Result<Vec<CustomMetricInfo>, Bad> {
     let mut out = Vec::new();
     for item in items_of(v, "an iterable of CustomMetricInfo")? {
-        let info = if let Ok(i) = item.cast::<PyCustomMetricInfo>() {
-            i.get().0.clone()
+        let (resource, metric, namespaced) = if let Ok(i) = item.cast::<PyCustomMetricInfo>() {
+            let i = &i.get().0;
+            (i.resource.clone(), i.metric.clone(), Some(i.namespaced))
         } else if let Ok(s) = item.extract::<String>() {
             match s.split_once('/') {
-                Some((r, m)) if !r.is_empty() && !m.is_empty() && !m.contains('/') => {
-                    CustomMetricInfo { resource: r.into(), metric: m.into(), namespaced: true }
-                }
-                _ => return Err(item_error(&item, INFO)),
+                Some((r, m)) => (r.to_string(), m.to_string(), None),
+                None => return Err(item_error(&item, INFO)),
             }
         } else if let Ok((resource, metric, namespaced)) = item.extract::<(String, String, bool)>() {
-            CustomMetricInfo { resource, metric, namespaced }
+            (resource, metric, Some(namespaced))
         } else if let Ok((resource, metric)) = item.extract::<(String, String)>() {
-            CustomMetricInfo { resource, metric, namespaced: true }
+            (resource, metric, None)
         } else {
             return Err(item_error(&item, INFO));
         };
-        if info.resource.is_empty() || info.metric.is_empty() {
-            return Err(item_error(&item, "a non-empty resource and metric"));
-        }
-        out.push(info);
+        let info = CustomMetricInfo::new(resource, metric, namespaced);
+        out.push(info.map_err(|e| Bad::Result(format!("an invalid item {}: {}", describe(&item), e.message())))?);
     }
     Ok(out)
 }
 
 fn metric_names(v: &Bound<'_, PyAny>) -> Result<Vec<String>, Bad> {
-    let mut out = Vec::new();
+    let mut names = Vec::new();
     for item in items_of(v, "an iterable of metric names (str)")? {
-        match item.extract::<String>() {
-            Ok(s) if !s.is_empty() => out.push(s),
-            _ => return Err(item_error(&item, "a metric name (a non-empty str)")),
-        }
+        names.push(item.extract::<String>().map_err(|_| item_error(&item, "a metric name (a str)"))?);
     }
-    Ok(out)
+    external_metric_names(names).map_err(|e| Bad::Result(format!("an invalid value: {}", e.message())))
 }
 
-/// What a request names a custom metric's objects with.
-#[derive(Clone)]
-struct Asked {
-    metric: String,
-    metric_selector: LabelSelector,
+/// What `metric_by_name` returned: a value (None when the provider returned None), or a
+/// complete `MetricValue`.
+enum OneValue {
+    Value(Option<Quantity>),
+    Complete(Box<MetricValue>),
 }
 
-fn metric_value(v: &Bound<'_, PyAny>, object: &ObjectRef, asked: &Asked) -> Result<MetricValue, Bad> {
+fn one_value(v: &Bound<'_, PyAny>) -> Result<OneValue, Bad> {
     if let Ok(m) = v.cast::<PyMetricValue>() {
-        return Ok(m.get().0.clone());
+        return Ok(OneValue::Complete(Box::new(m.get().0.clone())));
+    }
+    if v.is_none() {
+        return Ok(OneValue::Value(None));
     }
     if !is_scalar(v) {
-        return Err(bad(v, &format!("{VALUE} or a MetricValue")));
+        return Err(bad(v, &format!("{VALUE}, None or a MetricValue")));
     }
-    Ok(MetricValue::for_object(object, &asked.metric, &asked.metric_selector, quantity_of(v)?))
+    Ok(OneValue::Value(Some(quantity_of(v)?)))
 }
 
 const BY_NAME: &str = "a (name, value) pair or a MetricValue";
 
-fn metric_values(v: &Bound<'_, PyAny>, namespace: Option<&str>, resource: &str, asked: &Asked) -> Result<Vec<MetricValue>, Bad> {
-    // A namespace's own metric describes the namespace object, which is cluster-scoped.
-    let namespace = if resource == "namespaces" { None } else { namespace.map(str::to_string) };
-    let object = |name: String| ObjectRef { namespace: namespace.clone(), resource: resource.to_string(), name };
+fn object_values(v: &Bound<'_, PyAny>) -> Result<Vec<ObjectValue>, Bad> {
     let pairs = if let Ok(m) = v.cast::<PyMapping>() {
         items_of(&m.items()?.into_any(), "a mapping")?
     } else {
@@ -382,7 +380,7 @@ fn metric_values(v: &Bound<'_, PyAny>, namespace: Option<&str>, resource: &str, 
     let mut out = Vec::with_capacity(pairs.len());
     for item in pairs {
         if let Ok(m) = item.cast::<PyMetricValue>() {
-            out.push(m.get().0.clone());
+            out.push(ObjectValue::Complete(Box::new(m.get().0.clone())));
             continue;
         }
         let (name, value) = pair_of(&item, BY_NAME)?;
@@ -391,19 +389,19 @@ fn metric_values(v: &Bound<'_, PyAny>, namespace: Option<&str>, resource: &str, 
             Bad::Result(why) => Bad::Result(format!("an invalid value for {name:?}: {why}")),
             raised => raised,
         })?;
-        out.push(MetricValue::for_object(&object(name), &asked.metric, &asked.metric_selector, value));
+        out.push(ObjectValue::Named { name, value });
     }
     Ok(out)
 }
 
 const SERIES: &str = "a (labels, value) pair or an ExternalMetricValue";
 
-fn external_values(v: &Bound<'_, PyAny>, metric: &str) -> Result<Vec<ExternalMetricValue>, Bad> {
+fn series_values(v: &Bound<'_, PyAny>) -> Result<Vec<SeriesValue>, Bad> {
     if let Ok(e) = v.cast::<PyExternalMetricValue>() {
-        return Ok(vec![e.get().0.clone()]);
+        return Ok(vec![SeriesValue::Complete(e.get().0.clone())]);
     }
     if is_scalar(v) {
-        return Ok(vec![ExternalMetricValue::new(metric, BTreeMap::new(), quantity_of(v)?)]);
+        return Ok(vec![SeriesValue::Labelled { labels: BTreeMap::new(), value: quantity_of(v)? }]);
     }
     if v.cast::<PyMapping>().is_ok() {
         return Err(bad(v, "a value, or an iterable of (labels, value) pairs (not a mapping)"));
@@ -411,13 +409,13 @@ fn external_values(v: &Bound<'_, PyAny>, metric: &str) -> Result<Vec<ExternalMet
     let mut out = Vec::new();
     for item in items_of(v, "a value, or an iterable of (labels, value) pairs")? {
         if let Ok(e) = item.cast::<PyExternalMetricValue>() {
-            out.push(e.get().0.clone());
+            out.push(SeriesValue::Complete(e.get().0.clone()));
             continue;
         }
         let (labels, value) = pair_of(&item, SERIES)?;
         let labels = if labels.is_none() { Ok(BTreeMap::new()) } else { labels_of(&labels) };
         let labels = labels.map_err(|_| item_error(&item, "labels as a mapping of str to str, with a value"))?;
-        out.push(ExternalMetricValue::new(metric, labels, quantity_of(&value)?));
+        out.push(SeriesValue::Labelled { labels, value: quantity_of(&value)? });
     }
     Ok(out)
 }
@@ -673,14 +671,13 @@ impl CustomMetricsProvider for PyCustomProvider {
         metric: &'a str,
         metric_selector: &'a LabelSelector,
     ) -> BoxFuture<'a, kubemetrics::Result<MetricValue>> {
-        let asked = Asked { metric: metric.to_string(), metric_selector: metric_selector.clone() };
-        let (o, a) = (object.clone(), asked.clone());
-        let object = object.clone();
-        Box::pin(self.0.call(
-            "metric_by_name",
-            move |py| (PyObjectRef(o), a.metric, PyLabelSelector(a.metric_selector)).into_pyobject(py),
-            move |v| metric_value(v, &object, &asked),
-        ))
+        let (o, m, sel) = (object.clone(), metric.to_string(), metric_selector.clone());
+        Box::pin(async move {
+            match self.0.call("metric_by_name", move |py| (PyObjectRef(o), m, PyLabelSelector(sel)).into_pyobject(py), one_value).await? {
+                OneValue::Value(value) => metric_value(object, metric, metric_selector, value),
+                OneValue::Complete(v) => Ok(*v),
+            }
+        })
     }
 
     fn metrics_by_selector<'a>(
@@ -691,14 +688,15 @@ impl CustomMetricsProvider for PyCustomProvider {
         metric: &'a str,
         metric_selector: &'a LabelSelector,
     ) -> BoxFuture<'a, kubemetrics::Result<Vec<MetricValue>>> {
-        let asked = Asked { metric: metric.to_string(), metric_selector: metric_selector.clone() };
-        let (ns, res, sel, a) = (namespace.map(str::to_string), resource.to_string(), selector.clone(), asked.clone());
-        let (namespace, resource) = (namespace.map(str::to_string), resource.to_string());
-        Box::pin(self.0.call(
-            "metrics_by_selector",
-            move |py| (ns, res, PyLabelSelector(sel), a.metric, PyLabelSelector(a.metric_selector)).into_pyobject(py),
-            move |v| metric_values(v, namespace.as_deref(), &resource, &asked),
-        ))
+        let args = (namespace.map(str::to_string), resource.to_string(), selector.clone(), metric.to_string(), metric_selector.clone());
+        Box::pin(async move {
+            let (ns, res, sel, m, msel) = args;
+            let answer = self
+                .0
+                .call("metrics_by_selector", move |py| (ns, res, PyLabelSelector(sel), m, PyLabelSelector(msel)).into_pyobject(py), object_values)
+                .await?;
+            Ok(metric_values(namespace, resource, metric, metric_selector, answer))
+        })
     }
 }
 
@@ -714,8 +712,10 @@ impl ExternalMetricsProvider for PyExternalProvider {
         selector: &'a LabelSelector,
     ) -> BoxFuture<'a, kubemetrics::Result<Vec<ExternalMetricValue>>> {
         let (ns, m, sel) = (namespace.to_string(), metric.to_string(), selector.clone());
-        let metric = metric.to_string();
-        Box::pin(self.0.call("external_metric", move |py| (ns, m, PyLabelSelector(sel)).into_pyobject(py), move |v| external_values(v, &metric)))
+        Box::pin(async move {
+            let answer = self.0.call("external_metric", move |py| (ns, m, PyLabelSelector(sel)).into_pyobject(py), series_values).await?;
+            Ok(external_values(metric, answer))
+        })
     }
 }
 
@@ -822,7 +822,7 @@ fn config_error(message: String) -> PyErr {
 ///   `(resource, metric, namespaced)` tuples, or `"resource/metric"` strings): discovery, asked
 ///   on every discovery request.
 /// - `metric_by_name(object: ObjectRef, metric: str, metric_selector: LabelSelector)` -> the
-///   value of `metric` for one object.
+///   value of `metric` for one object, or None when it has none (404 NotFound).
 /// - `metrics_by_selector(namespace: str | None, resource: str, selector: LabelSelector, metric:
 ///   str, metric_selector: LabelSelector)` -> the values of `metric` for the objects of
 ///   `resource` in `namespace` (None for cluster-scoped resources) whose labels match `selector`
@@ -836,8 +836,9 @@ fn config_error(message: String) -> PyErr {
 ///   `metric` whose labels match `selector`: an iterable of `(labels: Mapping[str, str], value)`
 ///   pairs, or a single value (one series without labels).
 ///
-/// A value is a `Quantity`, a quantity string (`"250m"`), an int or a float; the binding fills in
-/// the described object, the metric, the selector and the timestamp (now). Return a
+/// A value is a `Quantity`, a quantity string (`"250m"`), an int or a float; kubemetrics fills in
+/// the described object (without a namespace for cluster-scoped objects such as namespaces and
+/// nodes, whatever path asked), the metric, the selector and the timestamp (now). Return a
 /// `MetricValue` / `ExternalMetricValue` instead of a value to control every field. Selectors
 /// are `LabelSelector`s (`selector.matches(labels)`, `str(selector)`); the empty one, which
 /// matches everything, when the request has none. The provider filters by them.

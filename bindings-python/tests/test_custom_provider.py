@@ -210,14 +210,7 @@ class Served:
 
     def get(self, path: str, *, client_cert: bool = True) -> tuple[int, Any]:
         """GET over HTTPS as carol (or without a client certificate): (status, parsed body)."""
-        context = ssl.create_default_context(cafile=str(self.certs / "serving-ca.crt"))
-        if client_cert:
-            context.load_cert_chain(str(self.certs / "carol.crt"), str(self.certs / "carol.key"))
-        try:
-            with urllib.request.urlopen(f"{self.server.url}{path}", timeout=30, context=context) as resp:
-                return resp.status, json.loads(resp.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read())
+        return https_get(self.server, self.certs, path, client_cert=client_cert)
 
     def kubectl(self, path: str) -> subprocess.CompletedProcess[str]:
         """`kubectl get --raw PATH` (kubectl 1.32) through the kubeconfig of carol."""
@@ -231,6 +224,18 @@ class Served:
         out = self.kubectl(path)
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
+
+
+def https_get(server: CustomMetricsServer, certs: Path, path: str, *, client_cert: bool = True) -> tuple[int, Any]:
+    """GET over HTTPS as carol (or without a client certificate): (status, parsed body)."""
+    context = ssl.create_default_context(cafile=str(certs / "serving-ca.crt"))
+    if client_cert:
+        context.load_cert_chain(str(certs / "carol.crt"), str(certs / "carol.key"))
+    try:
+        with urllib.request.urlopen(f"{server.url}{path}", timeout=30, context=context) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
 
 
 def kubectl() -> str:
@@ -433,6 +438,73 @@ def test_a_provider_may_use_the_binding_clients(served: Served, loopback_server:
 
 
 # ---------------------------------------------------------------------------------------------
+# The answers every provider implementation gives (tests/fixtures/providers/answers.json, also
+# served by a Rust provider in the core's tests and by a JavaScript one in the Node binding's)
+
+ANSWERS: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "providers" / "answers.json").read_text())
+
+
+class AnswersProvider:
+    """Names and values only, as answers.json describes; kubemetrics builds the values served."""
+
+    def list_metrics(self) -> list[Any]:
+        return [tuple(m) for m in ANSWERS["metrics"]]
+
+    def metric_by_name(self, obj: ObjectRef, metric: str, metric_selector: LabelSelector) -> Any:
+        found = [o["value"] for o in ANSWERS["objects"] if (o["resource"], o["name"], o["metric"]) == (obj.resource, obj.name, metric)]
+        return found[0] if found else None
+
+    def metrics_by_selector(self, namespace: Optional[str], resource: str, selector: LabelSelector, metric: str,
+                            metric_selector: LabelSelector) -> list[tuple[str, Any]]:
+        return [(o["name"], o["value"]) for o in ANSWERS["objects"]
+                if (o["resource"], o["metric"]) == (resource, metric) and o.get("namespace") in (None, namespace)]
+
+    def list_external_metrics(self) -> list[str]:
+        return ["queue"]
+
+    def external_metric(self, namespace: str, metric: str, selector: LabelSelector) -> list[tuple[dict[str, str], Any]]:
+        return [(s["labels"], s["value"]) for s in ANSWERS["series"]] if metric == "queue" else []
+
+
+class AsyncAnswersProvider:
+    """The same answers from `async def` methods."""
+
+    answers = AnswersProvider()
+
+    async def list_metrics(self) -> list[Any]:
+        return self.answers.list_metrics()
+
+    async def metric_by_name(self, obj: ObjectRef, metric: str, metric_selector: LabelSelector) -> Any:
+        return self.answers.metric_by_name(obj, metric, metric_selector)
+
+    async def metrics_by_selector(self, namespace: Optional[str], resource: str, selector: LabelSelector, metric: str,
+                                  metric_selector: LabelSelector) -> list[tuple[str, Any]]:
+        return self.answers.metrics_by_selector(namespace, resource, selector, metric, metric_selector)
+
+    async def list_external_metrics(self) -> list[str]:
+        return self.answers.list_external_metrics()
+
+    async def external_metric(self, namespace: str, metric: str, selector: LabelSelector) -> list[tuple[dict[str, str], Any]]:
+        return self.answers.external_metric(namespace, metric, selector)
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_every_route_answers_as_the_core_and_node_do(flavour: str, certs: Path, loopback_server: Loopback) -> None:
+    """`namespaces/*/metrics/...`, a namespace's own metric, nodes by name and by selector (also
+    under a namespace), pods, a metric with no value, discovery and external metrics: the exact
+    bodies of answers.json, so namespaces and nodes are described without a namespace."""
+    provider = AnswersProvider() if flavour == "sync" else AsyncAnswersProvider()
+    with start(provider, provider, certs, loopback_server) as server:
+        assert len(ANSWERS["answers"]) >= 10
+        for answer in ANSWERS["answers"]:
+            code, body = https_get(server, certs, answer["path"])
+            if "items" in body:
+                body["items"] = without_timestamps(body["items"])
+            assert (answer["path"], code, body) == (answer["path"], answer["status"], answer["body"])
+
+
+# ---------------------------------------------------------------------------------------------
 # Errors
 
 
@@ -468,10 +540,11 @@ def test_exceptions_become_kubernetes_statuses(served: Served) -> None:
 def test_results_of_the_wrong_shape_are_500_naming_the_method(served: Served) -> None:
     cls = type(served.provider).__name__
     pods = f"{CUSTOM}/v1beta2/namespaces/web/pods"
-    value = "a metric value (a Quantity, a quantity string, an int or a float) or a MetricValue"
-    for metric, got in [("garbage_none", "None (NoneType)"), ("garbage_bool", "True (bool)")]:
-        status(served, f"{pods}/web-1/{metric}", 500, "InternalError",
-               f"Internal error occurred: {cls}.metric_by_name() returned {got}: expected {value}")
+    value = "a metric value (a Quantity, a quantity string, an int or a float), None or a MetricValue"
+    status(served, f"{pods}/web-1/garbage_bool", 500, "InternalError",
+           f"Internal error occurred: {cls}.metric_by_name() returned True (bool): expected {value}")
+    # None is no value: 404, as a Node provider's null or undefined.
+    status(served, f"{pods}/web-1/garbage_none", 404, "NotFound", "the server could not find the metric garbage_none for pods web-1")
     status(served, f"{pods}/web-1/garbage_nan", 500, "InternalError",
            f"Internal error occurred: {cls}.metric_by_name() returned nan (float): expected a finite number")
     status(served, f"{pods}/web-1/garbage_text", 500, "InternalError",

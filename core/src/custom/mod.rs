@@ -6,8 +6,8 @@ pub mod provider;
 pub mod routes;
 mod serve;
 
-pub use crate::metrics::custom::{ObjectRef, described_kind};
-pub use provider::{BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, PushProvider};
+pub use crate::metrics::custom::{ObjectRef, ObjectValue, SeriesValue, cluster_scoped, described_kind, external_values, metric_value, metric_values};
+pub use provider::{BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, PushProvider, external_metric_names};
 pub use serve::serve;
 
 #[cfg(test)]

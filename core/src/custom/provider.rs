@@ -5,7 +5,7 @@
 use crate::Quantity;
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Time;
-use crate::metrics::custom::{ExternalMetricValue, MetricValue, ObjectRef};
+use crate::metrics::custom::{ExternalMetricValue, MetricValue, ObjectRef, metric_not_found};
 use crate::selector::LabelSelector;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -25,6 +25,35 @@ pub struct CustomMetricInfo {
     pub metric: String,
     /// Whether the described objects are namespaced.
     pub namespaced: bool,
+}
+
+/// Why a name cannot be listed in discovery (`None` when it can): empty, or holding a `/`.
+fn unlistable(what: &str, name: &str) -> Option<Error> {
+    (name.is_empty() || name.contains('/'))
+        .then(|| Error::new(ErrorKind::Internal, format!("{what} {name:?} cannot be listed: expected a non-empty name without '/'")))
+}
+
+impl CustomMetricInfo {
+    /// The metric `metric` of the objects of `resource`, for discovery (listed as
+    /// `resource/metric`); `namespaced` is `true` unless given. What the bindings make of each
+    /// item a provider's `list_metrics` returns: an `Internal` error (500) when `resource` or
+    /// `metric` is empty or holds a `/`.
+    pub fn new(resource: impl Into<String>, metric: impl Into<String>, namespaced: Option<bool>) -> Result<CustomMetricInfo> {
+        let (resource, metric) = (resource.into(), metric.into());
+        if let Some(e) = unlistable("resource", &resource).or_else(|| unlistable("metric", &metric)) {
+            return Err(e);
+        }
+        Ok(CustomMetricInfo { resource, metric, namespaced: namespaced.unwrap_or(true) })
+    }
+}
+
+/// The external metric names a provider's `list_external_metrics` returned, checked: an
+/// `Internal` error (500) for the first that is empty or holds a `/`.
+pub fn external_metric_names(names: Vec<String>) -> Result<Vec<String>> {
+    match names.iter().find_map(|n| unlistable("external metric", n)) {
+        Some(e) => Err(e),
+        None => Ok(names),
+    }
 }
 
 /// Serves `custom.metrics.k8s.io`: list, value by object name, values by label selector.
@@ -114,10 +143,6 @@ impl PushProvider {
     }
 }
 
-fn not_found(metric: &str, resource: &str, name: &str) -> Error {
-    Error::new(ErrorKind::NotFound, format!("the server could not find the metric {metric} for {resource} {name}")).with_status(404)
-}
-
 impl CustomMetricsProvider for PushProvider {
     fn list_metrics(&self) -> BoxFuture<'_, Result<Vec<CustomMetricInfo>>> {
         self.prune();
@@ -134,7 +159,7 @@ impl CustomMetricsProvider for PushProvider {
         Box::pin(async move {
             self.prune();
             let map = lock(&self.custom);
-            let p = map.get(&(object.clone(), metric.to_string())).ok_or_else(|| not_found(metric, &object.resource, &object.name))?;
+            let p = map.get(&(object.clone(), metric.to_string())).ok_or_else(|| metric_not_found(metric, object))?;
             Ok(Self::value(object, metric, p, metric_selector))
         })
     }

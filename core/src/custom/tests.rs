@@ -112,3 +112,124 @@ async fn provider_errors_and_timeouts_become_statuses() {
     let (code, err) = body(routes::custom(&Slow, "v1beta2", "", None).await);
     assert_eq!((code, err["message"].as_str()), (500, Some("Internal error occurred: listing exploded")));
 }
+
+/// A provider serving `tests/fixtures/providers/answers.json` the way the bindings' adapters do:
+/// it returns names and values, the core functions build the values.
+struct Answers(serde_json::Value);
+
+fn answers() -> Answers {
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/providers/answers.json");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    Answers(serde_json::from_str(&text).expect("answers.json"))
+}
+
+fn quantity(v: &serde_json::Value) -> Quantity {
+    let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    text.parse().expect("a quantity")
+}
+
+impl Answers {
+    fn objects(&self) -> impl Iterator<Item = &serde_json::Value> {
+        self.0["objects"].as_array().into_iter().flatten()
+    }
+}
+
+impl CustomMetricsProvider for Answers {
+    fn list_metrics(&self) -> BoxFuture<'_, crate::Result<Vec<CustomMetricInfo>>> {
+        let rows = self.0["metrics"].as_array().into_iter().flatten();
+        let infos = rows.map(|r| CustomMetricInfo::new(r[0].as_str().unwrap_or(""), r[1].as_str().unwrap_or(""), r[2].as_bool())).collect();
+        Box::pin(std::future::ready(infos))
+    }
+
+    fn metric_by_name<'a>(
+        &'a self,
+        object: &'a ObjectRef,
+        metric: &'a str,
+        metric_selector: &'a crate::selector::LabelSelector,
+    ) -> BoxFuture<'a, crate::Result<crate::metrics::custom::MetricValue>> {
+        let value = self.objects().find(|o| o["resource"] == object.resource.as_str() && o["name"] == object.name.as_str() && o["metric"] == metric);
+        Box::pin(std::future::ready(metric_value(object, metric, metric_selector, value.map(|o| quantity(&o["value"])))))
+    }
+
+    fn metrics_by_selector<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        resource: &'a str,
+        _: &'a crate::selector::LabelSelector,
+        metric: &'a str,
+        metric_selector: &'a crate::selector::LabelSelector,
+    ) -> BoxFuture<'a, crate::Result<Vec<crate::metrics::custom::MetricValue>>> {
+        let named = self
+            .objects()
+            .filter(|o| o["resource"] == resource && o["metric"] == metric && (o["namespace"].is_null() || o["namespace"].as_str() == namespace))
+            .map(|o| ObjectValue::Named { name: o["name"].as_str().unwrap_or("").to_string(), value: quantity(&o["value"]) });
+        Box::pin(std::future::ready(Ok(metric_values(namespace, resource, metric, metric_selector, named))))
+    }
+}
+
+impl ExternalMetricsProvider for Answers {
+    fn list_external_metrics(&self) -> BoxFuture<'_, crate::Result<Vec<String>>> {
+        Box::pin(std::future::ready(external_metric_names(vec!["queue".into()])))
+    }
+
+    fn external_metric<'a>(
+        &'a self,
+        _: &'a str,
+        metric: &'a str,
+        _: &'a crate::selector::LabelSelector,
+    ) -> BoxFuture<'a, crate::Result<Vec<crate::metrics::custom::ExternalMetricValue>>> {
+        let series = self.0["series"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|_| metric == "queue")
+            .map(|s| SeriesValue::Labelled { labels: serde_json::from_value(s["labels"].clone()).expect("labels"), value: quantity(&s["value"]) });
+        Box::pin(std::future::ready(Ok(external_values(metric, series))))
+    }
+}
+
+/// A body without the items' timestamps, after checking each is RFC 3339 UTC in whole seconds.
+fn untimed(mut body: serde_json::Value) -> serde_json::Value {
+    for item in body.get_mut("items").and_then(|i| i.as_array_mut()).into_iter().flatten() {
+        let ts = item.as_object_mut().and_then(|i| i.remove("timestamp")).expect("a timestamp");
+        let ts = ts.as_str().expect("a string");
+        assert!(ts.len() == 20 && ts.ends_with('Z') && ts.parse::<jiff::Timestamp>().is_ok(), "{ts}");
+    }
+    body
+}
+
+#[tokio::test]
+async fn a_provider_of_names_and_values_answers_the_shared_answers() {
+    let p = answers();
+    let expected = p.0["answers"].as_array().expect("answers").clone();
+    assert!(expected.len() >= 10);
+    for want in expected {
+        let full = want["path"].as_str().expect("path");
+        let (path, query) = full.split_once('?').map_or((full, None), |(p, q)| (p, Some(q)));
+        let response = if let Some(rest) = path.strip_prefix("/apis/custom.metrics.k8s.io/") {
+            let (version, rest) = rest.split_once('/').unwrap_or((rest, ""));
+            routes::custom(&p, version, rest, query).await
+        } else {
+            routes::external(&p, path.strip_prefix("/apis/external.metrics.k8s.io/v1beta1").expect("an external path"), query).await
+        };
+        let (code, got) = body(response);
+        assert_eq!(u64::from(code), want["status"].as_u64().expect("status"), "{full}");
+        assert_eq!(untimed(got), want["body"], "{full}");
+    }
+}
+
+#[test]
+fn discovery_rows_are_checked_by_the_core() {
+    let info = CustomMetricInfo::new("nodes", "temperature", None).expect("valid");
+    assert_eq!(info, CustomMetricInfo { resource: "nodes".into(), metric: "temperature".into(), namespaced: true });
+    assert!(!CustomMetricInfo::new("nodes", "t", Some(false)).expect("valid").namespaced);
+    for (resource, metric) in [("", "m"), ("pods", ""), ("pods", "a/b")] {
+        let e = CustomMetricInfo::new(resource, metric, None).expect_err("unlistable");
+        assert_eq!(e.kind(), crate::ErrorKind::Internal);
+    }
+    let e = CustomMetricInfo::new("pods", "a/b", None).expect_err("slash");
+    assert_eq!(e.message(), r#"metric "a/b" cannot be listed: expected a non-empty name without '/'"#);
+    assert_eq!(external_metric_names(vec!["q".into(), "r".into()]).expect("valid"), ["q", "r"]);
+    let e = external_metric_names(vec!["q".into(), String::new()]).expect_err("empty");
+    assert_eq!(e.message(), r#"external metric "" cannot be listed: expected a non-empty name without '/'"#);
+}

@@ -2,8 +2,8 @@
 //! with fields in Go order so JSON is byte-compatible with custom-metrics-apiserver's.
 
 use super::meta;
-use crate::Quantity;
 use super::meta::{LabelSelector, ListMeta, Time};
+use crate::Quantity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -135,40 +135,161 @@ pub struct ObjectRef {
     pub name: String,
 }
 
-/// The `kind` and `apiVersion` custom-metrics-apiserver writes for a resource's objects.
+/// The resources whose `describedObject` kind and apiVersion are known: plural resource, kind,
+/// apiVersion as custom-metrics-apiserver writes it, and whether the objects live in namespaces.
+const RESOURCES: &[(&str, &str, &str, bool)] = &[
+    ("pods", "Pod", "/v1", true),
+    ("services", "Service", "/v1", true),
+    ("namespaces", "Namespace", "/v1", false),
+    ("nodes", "Node", "/v1", false),
+    ("persistentvolumes", "PersistentVolume", "/v1", false),
+    ("deployments", "Deployment", "apps/v1", true),
+    ("statefulsets", "StatefulSet", "apps/v1", true),
+    ("ingresses", "Ingress", "networking.k8s.io/v1", true),
+];
+
+fn known(resource: &str) -> Option<&'static (&'static str, &'static str, &'static str, bool)> {
+    RESOURCES.iter().find(|(r, ..)| *r == resource)
+}
+
+/// The `kind` and `apiVersion` custom-metrics-apiserver writes for a resource's objects
+/// (`("", "")` for a resource it does not know).
 pub fn described_kind(resource: &str) -> (&'static str, &'static str) {
-    match resource {
-        "pods" => ("Pod", "/v1"),
-        "services" => ("Service", "/v1"),
-        "namespaces" => ("Namespace", "/v1"),
-        "nodes" => ("Node", "/v1"),
-        "deployments" => ("Deployment", "apps/v1"),
-        "statefulsets" => ("StatefulSet", "apps/v1"),
-        "ingresses" => ("Ingress", "networking.k8s.io/v1"),
-        _ => ("", ""),
+    known(resource).map_or(("", ""), |(_, kind, api_version, _)| (*kind, *api_version))
+}
+
+/// Whether the objects of `resource` live outside namespaces (`namespaces`, `nodes`,
+/// `persistentvolumes`). Such objects never carry a namespace, whatever path asked for them: a
+/// namespace's own metric is asked for at `namespaces/{ns}/metrics/{metric}` and describes the
+/// namespace object itself. Resources not known here are taken as the request names them.
+pub fn cluster_scoped(resource: &str) -> bool {
+    known(resource).is_some_and(|(.., namespaced)| !namespaced)
+}
+
+impl ObjectRef {
+    /// The object `name` of `resource` in `namespace`, without the namespace when `resource` is
+    /// [`cluster_scoped`].
+    pub fn new(namespace: Option<&str>, resource: &str, name: &str) -> ObjectRef {
+        let namespace = if cluster_scoped(resource) { None } else { namespace.map(str::to_string) };
+        ObjectRef { namespace, resource: resource.to_string(), name: name.to_string() }
+    }
+}
+
+impl DescribedObject {
+    /// The `describedObject` of `object`: kind and apiVersion from its resource
+    /// ([`described_kind`]), its name, and its namespace unless the resource is
+    /// [`cluster_scoped`]. Every value the core builds describes its object with this.
+    pub fn of(object: &ObjectRef) -> DescribedObject {
+        let (kind, api_version) = described_kind(&object.resource);
+        let namespace = if cluster_scoped(&object.resource) { String::new() } else { object.namespace.clone().unwrap_or_default() };
+        DescribedObject { kind: kind.into(), namespace, name: object.name.clone(), uid: String::new(), api_version: api_version.into() }
     }
 }
 
 impl MetricValue {
-    /// The value of `metric` for `object`, measured now: `describedObject` filled from the
-    /// object (kind and apiVersion from its resource), `metric.selector` from `metric_selector`.
-    /// What a provider returns from `CustomMetricsProvider::metric_by_name` (feature `server`).
+    /// The value of `metric` for `object`, measured now: `describedObject` from the object
+    /// ([`DescribedObject::of`]), `metric.selector` from `metric_selector`.
+    /// What a provider returns from `CustomMetricsProvider::metric_by_name` (server feature).
     pub fn for_object(object: &ObjectRef, metric: &str, metric_selector: &crate::selector::LabelSelector, value: Quantity) -> MetricValue {
-        let (kind, api_version) = described_kind(&object.resource);
+        MetricValue::measured(object, metric, metric_selector, value, Time(jiff::Timestamp::now()))
+    }
+
+    fn measured(object: &ObjectRef, metric: &str, metric_selector: &crate::selector::LabelSelector, value: Quantity, at: Time) -> MetricValue {
         MetricValue {
-            described_object: DescribedObject {
-                kind: kind.into(),
-                namespace: object.namespace.clone().unwrap_or_default(),
-                name: object.name.clone(),
-                uid: String::new(),
-                api_version: api_version.into(),
-            },
+            described_object: DescribedObject::of(object),
             metric: MetricIdentifier { name: metric.into(), selector: selector_object(metric_selector) },
-            timestamp: Time(jiff::Timestamp::now()),
+            timestamp: at,
             window_seconds: None,
             value,
         }
     }
+}
+
+/// The error of a custom metric that has no value for an object (404 NotFound).
+pub(crate) fn metric_not_found(metric: &str, object: &ObjectRef) -> crate::Error {
+    crate::Error::new(crate::ErrorKind::NotFound, format!("the server could not find the metric {metric} for {} {}", object.resource, object.name))
+        .with_status(404)
+}
+
+/// The answer of a provider for one object: the value of `metric` for `object` (`Some`), or no
+/// value (`None`: the metric is not found, a `NotFound` error answered 404). What the
+/// bindings' `metric_by_name` adapters call with the value a provider returned.
+pub fn metric_value(object: &ObjectRef, metric: &str, metric_selector: &crate::selector::LabelSelector, value: Option<Quantity>) -> crate::Result<MetricValue> {
+    match value {
+        Some(v) => Ok(MetricValue::for_object(object, metric, metric_selector, v)),
+        None => Err(metric_not_found(metric, object)),
+    }
+}
+
+/// One item of a provider's answer to a request for the values of a metric of several objects.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ObjectValue {
+    /// The value of the object called `name`: [`metric_values`] writes the rest.
+    Named {
+        /// The object's name.
+        name: String,
+        /// Its value.
+        value: Quantity,
+    },
+    /// A complete value, served as it is (boxed: it is much larger than a name and a value).
+    Complete(Box<MetricValue>),
+}
+
+/// The values a provider answered for `metric` of the objects of `resource` in `namespace`
+/// (`None` for cluster-scoped objects), asked with `metric_selector`, in the order given: each
+/// named value becomes the [`MetricValue`] of the object of that name
+/// ([`MetricValue::for_object`], so objects of [`cluster_scoped`] resources carry no namespace,
+/// even when the request named one, as `namespaces/*/metrics/{metric}` does), all measured at
+/// the same instant, now; complete values are kept. What the bindings' `metrics_by_selector`
+/// adapters call with the names and values a provider returned.
+pub fn metric_values(
+    namespace: Option<&str>,
+    resource: &str,
+    metric: &str,
+    metric_selector: &crate::selector::LabelSelector,
+    answer: impl IntoIterator<Item = ObjectValue>,
+) -> Vec<MetricValue> {
+    let now = Time(jiff::Timestamp::now());
+    answer
+        .into_iter()
+        .map(|item| match item {
+            ObjectValue::Named { name, value } => {
+                let object = ObjectRef { namespace: namespace.map(str::to_string), resource: resource.to_string(), name };
+                MetricValue::measured(&object, metric, metric_selector, value, now)
+            }
+            ObjectValue::Complete(v) => *v,
+        })
+        .collect()
+}
+
+/// One item of a provider's answer to a request for the series of an external metric.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SeriesValue {
+    /// The value of the series with these metric labels: [`external_values`] writes the rest.
+    Labelled {
+        /// The labels of the series (empty for a metric without labels).
+        labels: BTreeMap<String, String>,
+        /// Its value.
+        value: Quantity,
+    },
+    /// A complete value, served as it is.
+    Complete(ExternalMetricValue),
+}
+
+/// The series a provider answered for external `metric`, in the order given: each labelled
+/// value becomes an [`ExternalMetricValue`] of `metric`, all measured at the same instant, now;
+/// complete values are kept. What the bindings' `external_metric` adapters call.
+pub fn external_values(metric: &str, answer: impl IntoIterator<Item = SeriesValue>) -> Vec<ExternalMetricValue> {
+    let now = Time(jiff::Timestamp::now());
+    answer
+        .into_iter()
+        .map(|item| match item {
+            SeriesValue::Labelled { labels, value } => {
+                ExternalMetricValue { metric_name: metric.into(), metric_labels: labels, timestamp: now, window_seconds: None, value }
+            }
+            SeriesValue::Complete(v) => v,
+        })
+        .collect()
 }
 
 impl ExternalMetricValue {
@@ -193,4 +314,3 @@ fn selector_object(s: &crate::selector::LabelSelector) -> Option<meta::LabelSele
         .collect();
     Some(meta::LabelSelector { match_labels: Some(labels), match_expressions: None })
 }
-

@@ -76,3 +76,84 @@ fn borrowed_lists_serialize_like_owned_ones_and_stamp_creation() {
     let stamped = list_to_wire_json("NodeMetricsList", "metrics.k8s.io/v1beta1", &refs, Some(&now));
     assert_eq!(stamped, owned.replace("2019-11-26T06:23:17Z", "2026-11-22T10:00:00Z"));
 }
+
+mod provider_answers {
+    use super::super::custom::*;
+    use crate::Quantity;
+    use crate::selector::LabelSelector;
+
+    fn q(s: &str) -> Quantity {
+        s.parse().expect("quantity")
+    }
+
+    #[test]
+    fn cluster_scoped_objects_never_carry_a_namespace() {
+        for resource in ["namespaces", "nodes", "persistentvolumes"] {
+            assert!(cluster_scoped(resource), "{resource}");
+            let object = ObjectRef { namespace: Some("web".into()), resource: resource.into(), name: "x".into() };
+            assert_eq!(DescribedObject::of(&object).namespace, "", "{resource}");
+            assert_eq!(ObjectRef::new(Some("web"), resource, "x").namespace, None, "{resource}");
+        }
+        for resource in ["pods", "services", "deployments", "widgets.example.com"] {
+            assert!(!cluster_scoped(resource), "{resource}");
+            assert_eq!(ObjectRef::new(Some("web"), resource, "x").namespace.as_deref(), Some("web"));
+        }
+        let pod = DescribedObject::of(&ObjectRef::new(Some("web"), "pods", "web-1"));
+        assert_eq!(pod, DescribedObject { kind: "Pod".into(), namespace: "web".into(), name: "web-1".into(), uid: String::new(), api_version: "/v1".into() });
+        let widget = DescribedObject::of(&ObjectRef::new(None, "widgets", "w"));
+        assert_eq!((widget.kind.as_str(), widget.namespace.as_str(), widget.api_version.as_str()), ("", "", ""));
+    }
+
+    #[test]
+    fn named_values_become_metric_values_in_one_place() {
+        let selector = LabelSelector::parse("sensor=cpu").expect("selector");
+        let keep = MetricValue::for_object(&ObjectRef::new(Some("web"), "pods", "as-given"), "other", &LabelSelector::default(), q("1"));
+        let answer = vec![
+            ObjectValue::Named { name: "web".into(), value: q("500m") },
+            ObjectValue::Complete(Box::new(keep.clone())),
+            ObjectValue::Named { name: "shop".into(), value: q("2") },
+        ];
+        // What `namespaces/*/metrics/queue_total` asks for.
+        let values = metric_values(Some("*"), "namespaces", "queue_total", &selector, answer);
+        assert_eq!(values.len(), 3);
+        assert_eq!(values[1], keep);
+        for (v, name, value) in [(&values[0], "web", "500m"), (&values[2], "shop", "2")] {
+            assert_eq!(v.described_object, DescribedObject { kind: "Namespace".into(), name: name.into(), api_version: "/v1".into(), ..Default::default() });
+            assert_eq!(v.metric.name, "queue_total");
+            assert_eq!(v.metric.selector.as_ref().and_then(|s| s.match_labels.clone()), Some([("sensor".to_string(), "cpu".to_string())].into()));
+            assert_eq!(v.value.to_string(), value);
+            assert_eq!(v.window_seconds, None);
+        }
+        assert_eq!(values[0].timestamp, values[2].timestamp, "measured at one instant");
+        let pods = metric_values(Some("web"), "pods", "m", &LabelSelector::default(), [ObjectValue::Named { name: "p".into(), value: q("1") }]);
+        assert_eq!((pods[0].described_object.namespace.as_str(), pods[0].metric.selector.is_none()), ("web", true));
+    }
+
+    #[test]
+    fn one_object_has_a_value_or_is_not_found() {
+        let node = ObjectRef { namespace: Some("web".into()), resource: "nodes".into(), name: "node-a".into() };
+        let v = metric_value(&node, "temperature", &LabelSelector::default(), Some(q("61500m"))).expect("a value");
+        assert_eq!(serde_json::to_value(&v.described_object).expect("json"), serde_json::json!({"kind": "Node", "name": "node-a", "apiVersion": "/v1"}));
+        let e = metric_value(&node, "temperature", &LabelSelector::default(), None).expect_err("no value");
+        assert_eq!(
+            (e.kind(), e.status(), e.message()),
+            (crate::ErrorKind::NotFound, Some(404), "the server could not find the metric temperature for nodes node-a")
+        );
+    }
+
+    #[test]
+    fn labelled_series_become_external_values() {
+        let keep = ExternalMetricValue::new("other", Default::default(), q("9"));
+        let values = external_values(
+            "queue",
+            [
+                SeriesValue::Labelled { labels: [("queue".to_string(), "jobs".to_string())].into(), value: q("42") },
+                SeriesValue::Complete(keep.clone()),
+                SeriesValue::Labelled { labels: Default::default(), value: q("7") },
+            ],
+        );
+        assert_eq!(values[1], keep);
+        assert_eq!((values[0].metric_name.as_str(), values[0].metric_labels.len(), values[0].value.to_string()), ("queue", 1, "42".to_string()));
+        assert_eq!((values[2].metric_name.as_str(), values[2].metric_labels.len(), values[0].timestamp), ("queue", 0, values[2].timestamp));
+    }
+}
