@@ -1,7 +1,7 @@
 //! `km_client`: blocking calls of the Metrics API client over the process-wide runtime.
 
-use crate::error::{Failure, guard, guard_value, km_status};
-use crate::ffi::{arg, arg_str, block_on, cstring, free_handle, handle, in_runtime, opt_str, owned_string};
+use crate::error::{Failure, guard_value, km_status};
+use crate::ffi::{arg, arg_str, block_on, cstring, entry, free_handle, handle, in_runtime, opt_str, owned_string};
 use crate::metrics::{km_node_metrics, km_node_metrics_list, km_pod_metrics, km_pod_metrics_list};
 use crate::top::{km_top_node_rows, km_top_pods};
 use kubemetrics::top::{SortBy, TopNodeOptions, TopPodOptions};
@@ -29,8 +29,14 @@ impl km_client {
     }
 }
 
-fn parse_sort_by(value: Option<&str>) -> Result<SortBy, Failure> {
-    Ok(value.map(str::parse::<SortBy>).transpose()?.unwrap_or_default())
+/// A `sort_by` argument: NULL (kubectl's default) or a `--sort-by` value (`KM_STATUS_CONFIG` for
+/// another).
+///
+/// # Safety
+/// As [`opt_str`].
+unsafe fn sort_by_arg(ptr: *const c_char, name: &str) -> Result<SortBy, Failure> {
+    // SAFETY: the caller's contract.
+    Ok(unsafe { opt_str(ptr, name) }?.map(str::parse::<SortBy>).transpose()?.unwrap_or_default())
 }
 
 // SAFETY (every `unsafe` block below): pointer arguments follow the header's contract: NULL or
@@ -48,10 +54,7 @@ fn parse_sort_by(value: Option<&str>) -> Result<SortBy, Failure> {
 /// invalid, unknown context), `KM_STATUS_INVALID_UTF8`, `KM_STATUS_NULL_ARGUMENT` (`out`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_client_new(kubeconfig: *const c_char, context: *const c_char, out: *mut *mut km_client) -> km_status {
-    guard("km_client_new", || {
-        let kubeconfig = unsafe { opt_str(kubeconfig, "kubeconfig") }?;
-        let context = unsafe { opt_str(context, "context") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
+    entry!(km_client_new(opt_str kubeconfig, opt_str context) -> out {
         let client = block_on(async {
             match (kubeconfig, context) {
                 (None, None) => Client::try_default().await,
@@ -59,8 +62,7 @@ pub unsafe extern "C" fn km_client_new(kubeconfig: *const c_char, context: *cons
             }
         })??;
         let default_namespace = cstring(client.default_namespace(), "the default namespace")?;
-        out.write(handle(km_client { client: RwLock::new(client), default_namespace }));
-        Ok(())
+        handle(km_client { client: RwLock::new(client), default_namespace })
     })
 }
 
@@ -75,11 +77,9 @@ pub unsafe extern "C" fn km_client_free(client: *mut km_client) {
 /// calls that already started keep the previous limit.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_client_set_timeout_ms(client: *mut km_client, timeout_ms: u64) -> km_status {
-    guard("km_client_set_timeout_ms", || {
-        let c = unsafe { arg(client, "client") }?;
-        let mut slot = c.client.write().unwrap_or_else(PoisonError::into_inner);
+    entry!(km_client_set_timeout_ms(arg client) {
+        let mut slot = client.client.write().unwrap_or_else(PoisonError::into_inner);
         *slot = slot.clone().with_timeout(Duration::from_millis(timeout_ms));
-        Ok(())
     })
 }
 
@@ -89,12 +89,7 @@ pub unsafe extern "C" fn km_client_set_timeout_ms(client: *mut km_client, timeou
 /// - `out`: on success, a borrowed string: valid until the client is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_client_default_namespace(client: *const km_client, out: *mut *const c_char) -> km_status {
-    guard("km_client_default_namespace", || {
-        let c = unsafe { arg(client, "client") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(c.default_namespace.as_ptr());
-        Ok(())
-    })
+    entry!(km_client_default_namespace(arg client) -> out { client.default_namespace.as_ptr() })
 }
 
 /// GETs `path` (`"/apis/metrics.k8s.io/v1beta1/nodes"`, with a query if wanted) from the API
@@ -106,14 +101,10 @@ pub unsafe extern "C" fn km_client_default_namespace(client: *const km_client, o
 /// - `out`: on success, an owned string (free with `km_string_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_client_get_raw(client: *const km_client, path: *const c_char, out: *mut *mut c_char) -> km_status {
-    guard("km_client_get_raw", || {
-        let c = unsafe { arg(client, "client") }?;
-        let path = unsafe { arg_str(path, "path") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        let client = c.get();
+    entry!(km_client_get_raw(arg client, arg_str path) -> out {
+        let client = client.get();
         let body = block_on(client.get_raw(path))??;
-        out.write(owned_string(body, "the response body")?);
-        Ok(())
+        owned_string(body, "the response body")?
     })
 }
 
@@ -131,15 +122,11 @@ pub unsafe extern "C" fn km_client_list_node_metrics(
     label_selector: *const c_char,
     out: *mut *mut km_node_metrics_list,
 ) -> km_status {
-    guard("km_client_list_node_metrics", || {
-        let c = unsafe { arg(client, "client") }?;
-        let label_selector = unsafe { opt_str(label_selector, "label_selector") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        let client = c.get();
+    entry!(km_client_list_node_metrics(arg client, opt_str label_selector) -> out {
+        let client = client.get();
         let options = ListOptions { label_selector: label_selector.map(str::to_string), field_selector: None };
         let items = block_on(client.list_node_metrics(&options))??;
-        out.write(handle(km_node_metrics_list::new(items)?));
-        Ok(())
+        handle(km_node_metrics_list::new(items)?)
     })
 }
 
@@ -152,14 +139,10 @@ pub unsafe extern "C" fn km_client_list_node_metrics(
 /// unknown node, `KM_STATUS_METRICS_UNAVAILABLE`, and those of `km_client_get_raw`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_client_get_node_metrics(client: *const km_client, name: *const c_char, out: *mut *mut km_node_metrics) -> km_status {
-    guard("km_client_get_node_metrics", || {
-        let c = unsafe { arg(client, "client") }?;
-        let name = unsafe { arg_str(name, "name") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        let client = c.get();
+    entry!(km_client_get_node_metrics(arg client, arg_str name) -> out {
+        let client = client.get();
         let metrics = block_on(client.get_node_metrics(name))??;
-        out.write(handle(km_node_metrics::new(metrics)?));
-        Ok(())
+        handle(km_node_metrics::new(metrics)?)
     })
 }
 
@@ -180,17 +163,11 @@ pub unsafe extern "C" fn km_client_list_pod_metrics(
     field_selector: *const c_char,
     out: *mut *mut km_pod_metrics_list,
 ) -> km_status {
-    guard("km_client_list_pod_metrics", || {
-        let c = unsafe { arg(client, "client") }?;
-        let namespace = unsafe { opt_str(namespace, "namespace") }?;
-        let label_selector = unsafe { opt_str(label_selector, "label_selector") }?;
-        let field_selector = unsafe { opt_str(field_selector, "field_selector") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        let client = c.get();
+    entry!(km_client_list_pod_metrics(arg client, opt_str namespace, opt_str label_selector, opt_str field_selector) -> out {
+        let client = client.get();
         let options = ListOptions { label_selector: label_selector.map(str::to_string), field_selector: field_selector.map(str::to_string) };
         let items = block_on(client.list_pod_metrics(namespace, &options))??;
-        out.write(handle(km_pod_metrics_list::new(items)?));
-        Ok(())
+        handle(km_pod_metrics_list::new(items)?)
     })
 }
 
@@ -208,15 +185,10 @@ pub unsafe extern "C" fn km_client_get_pod_metrics(
     name: *const c_char,
     out: *mut *mut km_pod_metrics,
 ) -> km_status {
-    guard("km_client_get_pod_metrics", || {
-        let c = unsafe { arg(client, "client") }?;
-        let namespace = unsafe { arg_str(namespace, "namespace") }?;
-        let name = unsafe { arg_str(name, "name") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        let client = c.get();
+    entry!(km_client_get_pod_metrics(arg client, arg_str namespace, arg_str name) -> out {
+        let client = client.get();
         let metrics = block_on(client.get_pod_metrics(namespace, name))??;
-        out.write(handle(km_pod_metrics::new(metrics)?));
-        Ok(())
+        handle(km_pod_metrics::new(metrics)?)
     })
 }
 
@@ -242,17 +214,11 @@ pub unsafe extern "C" fn km_client_top_nodes(
     sort_by: *const c_char,
     out: *mut *mut km_top_node_rows,
 ) -> km_status {
-    guard("km_client_top_nodes", || {
-        let c = unsafe { arg(client, "client") }?;
-        let name = unsafe { opt_str(name, "name") }?;
-        let label_selector = unsafe { opt_str(label_selector, "label_selector") }?;
-        let sort_by = parse_sort_by(unsafe { opt_str(sort_by, "sort_by") }?)?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        let client = c.get();
+    entry!(km_client_top_nodes(arg client, opt_str name, opt_str label_selector, sort_by_arg sort_by) -> out {
+        let client = client.get();
         let options = TopNodeOptions { name: name.map(str::to_string), label_selector: label_selector.map(str::to_string), show_capacity, sort_by };
         let rows = block_on(client.top_nodes(&options))??;
-        out.write(handle(km_top_node_rows::new(rows)?));
-        Ok(())
+        handle(km_top_node_rows::new(rows)?)
     })
 }
 
@@ -285,15 +251,8 @@ pub unsafe extern "C" fn km_client_top_pods(
     sort_by: *const c_char,
     out: *mut *mut km_top_pods,
 ) -> km_status {
-    guard("km_client_top_pods", || {
-        let c = unsafe { arg(client, "client") }?;
-        let namespace = unsafe { opt_str(namespace, "namespace") }?;
-        let name = unsafe { opt_str(name, "name") }?;
-        let label_selector = unsafe { opt_str(label_selector, "label_selector") }?;
-        let field_selector = unsafe { opt_str(field_selector, "field_selector") }?;
-        let sort_by = parse_sort_by(unsafe { opt_str(sort_by, "sort_by") }?)?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        let client = c.get();
+    entry!(km_client_top_pods(arg client, opt_str namespace, opt_str name, opt_str label_selector, opt_str field_selector, sort_by_arg sort_by) -> out {
+        let client = client.get();
         let options = TopPodOptions {
             name: name.map(str::to_string),
             namespace: namespace.map(str::to_string),
@@ -305,7 +264,6 @@ pub unsafe extern "C" fn km_client_top_pods(
             sum: false,
         };
         let top = block_on(client.top_pods(&options))??;
-        out.write(handle(km_top_pods::new(top)?));
-        Ok(())
+        handle(km_top_pods::new(top)?)
     })
 }

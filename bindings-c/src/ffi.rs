@@ -1,6 +1,7 @@
-//! Conversions between C arguments and Rust values, and the process-wide runtime.
+//! Conversions between C arguments and Rust values, the shapes of entry-point bodies ([`entry!`],
+//! [`count`], [`free`]), and the process-wide runtime.
 
-use crate::error::Failure;
+use crate::error::{Failure, guard_value};
 use std::ffi::{CStr, CString, c_char};
 use std::future::Future;
 use std::mem::MaybeUninit;
@@ -92,6 +93,77 @@ pub(crate) unsafe fn opt_str<'a>(ptr: *const c_char, name: &str) -> Result<Optio
 pub(crate) unsafe fn out<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut MaybeUninit<T>, Failure> {
     // SAFETY: `MaybeUninit<T>` has the layout of `T`; the caller's contract.
     unsafe { ptr.cast::<MaybeUninit<T>>().as_mut() }.ok_or_else(|| Failure::null(name))
+}
+
+/// The body of an entry point that returns a `km_status`, in the order every one of them follows.
+/// Inside [`guard`](crate::error::guard) (a failure becomes the last error, a panic
+/// `KM_STATUS_PANIC`) it checks the pointer arguments in the order given, each with the function
+/// named before it (`arg`, `arg_str`, `opt_str` or another `unsafe fn(ptr, name) -> Result`; the
+/// parameter's name goes into the message) and rebinds the parameter to what that returns; then
+/// checks that the out-parameters are not NULL; then evaluates `$body` and, only when that
+/// succeeded, writes its value to the out-parameter (two out-parameters: a pair, in their order;
+/// none: `$body` is `()`). Parameters without a check (numbers, flags) are used in `$body` as
+/// they are.
+///
+/// `entry!(km_thing_label(arg thing, arg_str key) -> out { thing.label(key)?.as_ptr() })`
+macro_rules! entry {
+    // The common part (not called from outside): the guard and the argument checks; `$work`
+    // returns `Result<(), Failure>`.
+    (@guard $function:ident($($check:ident $arg:ident),*) $work:block) => {
+        $crate::error::guard(stringify!($function), || {
+            $(
+                // SAFETY: the header's contract: NULL or a live object of the parameter's type
+                // (a NUL-terminated string for `char *`).
+                let $arg = unsafe { $check($arg, stringify!($arg)) }?;
+            )*
+            $work
+        })
+    };
+    ($function:ident($($args:tt)*) -> $out:ident $body:block) => {
+        $crate::ffi::entry!(@guard $function($($args)*) {
+            // SAFETY: the header's contract: NULL or writable.
+            let $out = unsafe { $crate::ffi::out($out, stringify!($out)) }?;
+            $out.write($body);
+            Ok(())
+        })
+    };
+    ($function:ident($($args:tt)*) -> ($first:ident, $second:ident) $body:block) => {
+        $crate::ffi::entry!(@guard $function($($args)*) {
+            // SAFETY: the header's contract: NULL or writable.
+            let $first = unsafe { $crate::ffi::out($first, stringify!($first)) }?;
+            // SAFETY: as above.
+            let $second = unsafe { $crate::ffi::out($second, stringify!($second)) }?;
+            let (first, second) = $body;
+            $first.write(first);
+            $second.write(second);
+            Ok(())
+        })
+    };
+    ($function:ident($($args:tt)*) $body:block) => {
+        $crate::ffi::entry!(@guard $function($($args)*) {
+            let () = $body;
+            Ok(())
+        })
+    };
+}
+pub(crate) use entry;
+
+/// The body of a `_count` function: `len` of the handle, 0 for NULL (and after a panic).
+///
+/// # Safety
+/// `ptr` is NULL or points to a live `T`.
+pub(crate) unsafe fn count<T>(function: &str, ptr: *const T, len: impl FnOnce(&T) -> usize) -> usize {
+    // SAFETY: the caller's contract.
+    guard_value(function, 0, || unsafe { ptr.as_ref() }.map_or(0, len))
+}
+
+/// The body of a `_free` function: frees a handle made by [`handle`]; NULL is a no-op.
+///
+/// # Safety
+/// `ptr` is NULL or came from [`handle`] and was not freed yet.
+pub(crate) unsafe fn free<T>(function: &str, ptr: *mut T) {
+    // SAFETY: the caller's contract.
+    guard_value(function, (), || unsafe { free_handle(ptr) })
 }
 
 /// A C string of a value read from a server or a file: a NUL byte in it is an `KM_STATUS_API` error.

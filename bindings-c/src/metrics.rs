@@ -1,8 +1,8 @@
 //! `metrics.k8s.io` objects: `km_node_metrics`, `km_pod_metrics`, `km_container_metrics` and
 //! their lists, with C strings and quantities prepared once when the handle is made.
 
-use crate::error::{Failure, guard, guard_value, km_status};
-use crate::ffi::{arg, arg_str, at, cstring, free_handle, handle, string_pairs};
+use crate::error::{Failure, km_status};
+use crate::ffi::{arg, arg_str, at, count, cstring, entry, free, handle, string_pairs};
 use crate::quantity::km_quantity;
 use kubemetrics::metrics::Time;
 use kubemetrics::metrics::Usage;
@@ -176,7 +176,7 @@ impl km_pod_metrics_list {
 /// The number of items of a node metrics list (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_list_count(list: *const km_node_metrics_list) -> usize {
-    guard_value("km_node_metrics_list_count", 0, || unsafe { list.as_ref() }.map_or(0, |l| l.items.len()))
+    unsafe { count("km_node_metrics_list_count", list, |l| l.items.len()) }
 }
 
 /// The item at `index` (below `km_node_metrics_list_count`).
@@ -186,25 +186,20 @@ pub unsafe extern "C" fn km_node_metrics_list_count(list: *const km_node_metrics
 /// Errors: `KM_STATUS_OUT_OF_RANGE` when `index` is not below the count.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_list_get(list: *const km_node_metrics_list, index: usize, out: *mut *const km_node_metrics) -> km_status {
-    guard("km_node_metrics_list_get", || {
-        let list = unsafe { arg(list, "list") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(at(&list.items, index)?);
-        Ok(())
-    })
+    entry!(km_node_metrics_list_get(arg list) -> out { at(&list.items, index)? })
 }
 
 /// Frees a node metrics list and every item, string and quantity borrowed from it. NULL is a no-op.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_list_free(list: *mut km_node_metrics_list) {
-    guard_value("km_node_metrics_list_free", (), || unsafe { free_handle(list) })
+    unsafe { free("km_node_metrics_list_free", list) }
 }
 
 /// Frees a node metrics object returned by `km_client_get_node_metrics`. NULL is a no-op. Never
 /// pass an item borrowed from a list.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_free(metrics: *mut km_node_metrics) {
-    guard_value("km_node_metrics_free", (), || unsafe { free_handle(metrics) })
+    unsafe { free("km_node_metrics_free", metrics) }
 }
 
 /// The node name.
@@ -212,12 +207,7 @@ pub unsafe extern "C" fn km_node_metrics_free(metrics: *mut km_node_metrics) {
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_name(metrics: *const km_node_metrics, out: *mut *const c_char) -> km_status {
-    guard("km_node_metrics_name", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.name.as_ptr());
-        Ok(())
-    })
+    entry!(km_node_metrics_name(arg metrics) -> out { metrics.name.as_ptr() })
 }
 
 /// The end of the interval the usage was measured over, as RFC 3339 exactly as on the wire
@@ -226,34 +216,19 @@ pub unsafe extern "C" fn km_node_metrics_name(metrics: *const km_node_metrics, o
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_timestamp(metrics: *const km_node_metrics, out: *mut *const c_char) -> km_status {
-    guard("km_node_metrics_timestamp", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.timestamp.as_ptr());
-        Ok(())
-    })
+    entry!(km_node_metrics_timestamp(arg metrics) -> out { metrics.timestamp.as_ptr() })
 }
 
 /// The end of the interval the usage was measured over, in seconds since the Unix epoch.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_timestamp_unix(metrics: *const km_node_metrics, out: *mut i64) -> km_status {
-    guard("km_node_metrics_timestamp_unix", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.metrics.timestamp.0.as_second());
-        Ok(())
-    })
+    entry!(km_node_metrics_timestamp_unix(arg metrics) -> out { metrics.metrics.timestamp.0.as_second() })
 }
 
 /// The length of the interval the usage was measured over, in milliseconds (truncated).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_window_ms(metrics: *const km_node_metrics, out: *mut i64) -> km_status {
-    guard("km_node_metrics_window_ms", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.metrics.window.as_nanos() / 1_000_000);
-        Ok(())
-    })
+    entry!(km_node_metrics_window_ms(arg metrics) -> out { metrics.metrics.window.as_nanos() / 1_000_000 })
 }
 
 /// Usage of one resource (`"cpu"`, `"memory"`, ...); CPU in cores, memory in bytes.
@@ -264,19 +239,13 @@ pub unsafe extern "C" fn km_node_metrics_window_ms(metrics: *const km_node_metri
 /// Errors: `KM_STATUS_NOT_FOUND` when the node reports no usage of `resource`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_usage(metrics: *const km_node_metrics, resource: *const c_char, out: *mut *const km_quantity) -> km_status {
-    guard("km_node_metrics_usage", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let resource = unsafe { arg_str(resource, "resource") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.usage.get(resource, &m.owner())?);
-        Ok(())
-    })
+    entry!(km_node_metrics_usage(arg metrics, arg_str resource) -> out { metrics.usage.get(resource, &metrics.owner())? })
 }
 
 /// The number of resources the node reports usage of (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_usage_count(metrics: *const km_node_metrics) -> usize {
-    guard_value("km_node_metrics_usage_count", 0, || unsafe { metrics.as_ref() }.map_or(0, |m| m.usage.0.len()))
+    unsafe { count("km_node_metrics_usage_count", metrics, |m| m.usage.0.len()) }
 }
 
 /// The resource at `index` (below `km_node_metrics_usage_count`, in resource-name order) and its usage.
@@ -290,14 +259,9 @@ pub unsafe extern "C" fn km_node_metrics_usage_at(
     resource_out: *mut *const c_char,
     quantity_out: *mut *const km_quantity,
 ) -> km_status {
-    guard("km_node_metrics_usage_at", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let resource_out = unsafe { crate::ffi::out(resource_out, "resource_out") }?;
-        let quantity_out = unsafe { crate::ffi::out(quantity_out, "quantity_out") }?;
-        let (name, q) = at(&m.usage.0, index)?;
-        resource_out.write(name.as_ptr());
-        quantity_out.write(q);
-        Ok(())
+    entry!(km_node_metrics_usage_at(arg metrics) -> (resource_out, quantity_out) {
+        let (name, q) = at(&metrics.usage.0, index)?;
+        (name.as_ptr(), q)
     })
 }
 
@@ -309,19 +273,13 @@ pub unsafe extern "C" fn km_node_metrics_usage_at(
 /// Errors: `KM_STATUS_NOT_FOUND` when the node has no such label.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_label(metrics: *const km_node_metrics, key: *const c_char, out: *mut *const c_char) -> km_status {
-    guard("km_node_metrics_label", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let key = unsafe { arg_str(key, "key") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.labels.get(key, &m.owner())?.as_ptr());
-        Ok(())
-    })
+    entry!(km_node_metrics_label(arg metrics, arg_str key) -> out { metrics.labels.get(key, &metrics.owner())?.as_ptr() })
 }
 
 /// The number of labels of the node (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_labels_count(metrics: *const km_node_metrics) -> usize {
-    guard_value("km_node_metrics_labels_count", 0, || unsafe { metrics.as_ref() }.map_or(0, |m| m.labels.0.len()))
+    unsafe { count("km_node_metrics_labels_count", metrics, |m| m.labels.0.len()) }
 }
 
 /// The label at `index` (below `km_node_metrics_labels_count`, in key order).
@@ -335,21 +293,16 @@ pub unsafe extern "C" fn km_node_metrics_label_at(
     key_out: *mut *const c_char,
     value_out: *mut *const c_char,
 ) -> km_status {
-    guard("km_node_metrics_label_at", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let key_out = unsafe { crate::ffi::out(key_out, "key_out") }?;
-        let value_out = unsafe { crate::ffi::out(value_out, "value_out") }?;
-        let (k, v) = at(&m.labels.0, index)?;
-        key_out.write(k.as_ptr());
-        value_out.write(v.as_ptr());
-        Ok(())
+    entry!(km_node_metrics_label_at(arg metrics) -> (key_out, value_out) {
+        let (k, v) = at(&metrics.labels.0, index)?;
+        (k.as_ptr(), v.as_ptr())
     })
 }
 
 /// The number of items of a pod metrics list (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_list_count(list: *const km_pod_metrics_list) -> usize {
-    guard_value("km_pod_metrics_list_count", 0, || unsafe { list.as_ref() }.map_or(0, |l| l.items.len()))
+    unsafe { count("km_pod_metrics_list_count", list, |l| l.items.len()) }
 }
 
 /// The item at `index` (below `km_pod_metrics_list_count`).
@@ -359,26 +312,21 @@ pub unsafe extern "C" fn km_pod_metrics_list_count(list: *const km_pod_metrics_l
 /// Errors: `KM_STATUS_OUT_OF_RANGE` when `index` is not below the count.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_list_get(list: *const km_pod_metrics_list, index: usize, out: *mut *const km_pod_metrics) -> km_status {
-    guard("km_pod_metrics_list_get", || {
-        let list = unsafe { arg(list, "list") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(at(&list.items, index)?);
-        Ok(())
-    })
+    entry!(km_pod_metrics_list_get(arg list) -> out { at(&list.items, index)? })
 }
 
 /// Frees a pod metrics list and every item, container, string and quantity borrowed from it.
 /// NULL is a no-op.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_list_free(list: *mut km_pod_metrics_list) {
-    guard_value("km_pod_metrics_list_free", (), || unsafe { free_handle(list) })
+    unsafe { free("km_pod_metrics_list_free", list) }
 }
 
 /// Frees a pod metrics object returned by `km_client_get_pod_metrics`. NULL is a no-op. Never
 /// pass an item borrowed from a list.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_free(metrics: *mut km_pod_metrics) {
-    guard_value("km_pod_metrics_free", (), || unsafe { free_handle(metrics) })
+    unsafe { free("km_pod_metrics_free", metrics) }
 }
 
 /// The pod name.
@@ -386,12 +334,7 @@ pub unsafe extern "C" fn km_pod_metrics_free(metrics: *mut km_pod_metrics) {
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_name(metrics: *const km_pod_metrics, out: *mut *const c_char) -> km_status {
-    guard("km_pod_metrics_name", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.name.as_ptr());
-        Ok(())
-    })
+    entry!(km_pod_metrics_name(arg metrics) -> out { metrics.name.as_ptr() })
 }
 
 /// The pod namespace.
@@ -399,12 +342,7 @@ pub unsafe extern "C" fn km_pod_metrics_name(metrics: *const km_pod_metrics, out
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_namespace(metrics: *const km_pod_metrics, out: *mut *const c_char) -> km_status {
-    guard("km_pod_metrics_namespace", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.namespace.as_ptr());
-        Ok(())
-    })
+    entry!(km_pod_metrics_namespace(arg metrics) -> out { metrics.namespace.as_ptr() })
 }
 
 /// The end of the interval the usage was measured over (the earliest container's), as RFC 3339
@@ -413,34 +351,19 @@ pub unsafe extern "C" fn km_pod_metrics_namespace(metrics: *const km_pod_metrics
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_timestamp(metrics: *const km_pod_metrics, out: *mut *const c_char) -> km_status {
-    guard("km_pod_metrics_timestamp", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.timestamp.as_ptr());
-        Ok(())
-    })
+    entry!(km_pod_metrics_timestamp(arg metrics) -> out { metrics.timestamp.as_ptr() })
 }
 
 /// The end of the interval the usage was measured over, in seconds since the Unix epoch.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_timestamp_unix(metrics: *const km_pod_metrics, out: *mut i64) -> km_status {
-    guard("km_pod_metrics_timestamp_unix", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.metrics.timestamp.0.as_second());
-        Ok(())
-    })
+    entry!(km_pod_metrics_timestamp_unix(arg metrics) -> out { metrics.metrics.timestamp.0.as_second() })
 }
 
 /// The length of the interval the usage was measured over, in milliseconds (truncated).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_window_ms(metrics: *const km_pod_metrics, out: *mut i64) -> km_status {
-    guard("km_pod_metrics_window_ms", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.metrics.window.as_nanos() / 1_000_000);
-        Ok(())
-    })
+    entry!(km_pod_metrics_window_ms(arg metrics) -> out { metrics.metrics.window.as_nanos() / 1_000_000 })
 }
 
 /// The value of one label of the pod (copied from the Pod object).
@@ -451,19 +374,13 @@ pub unsafe extern "C" fn km_pod_metrics_window_ms(metrics: *const km_pod_metrics
 /// Errors: `KM_STATUS_NOT_FOUND` when the pod has no such label.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_label(metrics: *const km_pod_metrics, key: *const c_char, out: *mut *const c_char) -> km_status {
-    guard("km_pod_metrics_label", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let key = unsafe { arg_str(key, "key") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(m.labels.get(key, &m.owner())?.as_ptr());
-        Ok(())
-    })
+    entry!(km_pod_metrics_label(arg metrics, arg_str key) -> out { metrics.labels.get(key, &metrics.owner())?.as_ptr() })
 }
 
 /// The number of labels of the pod (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_labels_count(metrics: *const km_pod_metrics) -> usize {
-    guard_value("km_pod_metrics_labels_count", 0, || unsafe { metrics.as_ref() }.map_or(0, |m| m.labels.0.len()))
+    unsafe { count("km_pod_metrics_labels_count", metrics, |m| m.labels.0.len()) }
 }
 
 /// The label at `index` (below `km_pod_metrics_labels_count`, in key order).
@@ -477,14 +394,9 @@ pub unsafe extern "C" fn km_pod_metrics_label_at(
     key_out: *mut *const c_char,
     value_out: *mut *const c_char,
 ) -> km_status {
-    guard("km_pod_metrics_label_at", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let key_out = unsafe { crate::ffi::out(key_out, "key_out") }?;
-        let value_out = unsafe { crate::ffi::out(value_out, "value_out") }?;
-        let (k, v) = at(&m.labels.0, index)?;
-        key_out.write(k.as_ptr());
-        value_out.write(v.as_ptr());
-        Ok(())
+    entry!(km_pod_metrics_label_at(arg metrics) -> (key_out, value_out) {
+        let (k, v) = at(&metrics.labels.0, index)?;
+        (k.as_ptr(), v.as_ptr())
     })
 }
 
@@ -494,19 +406,13 @@ pub unsafe extern "C" fn km_pod_metrics_label_at(
 /// - `out`: on success, an owned quantity (free with `km_quantity_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_total(metrics: *const km_pod_metrics, resource: *const c_char, out: *mut *mut km_quantity) -> km_status {
-    guard("km_pod_metrics_total", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let resource = unsafe { arg_str(resource, "resource") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(handle(km_quantity::new(m.metrics.total(resource))));
-        Ok(())
-    })
+    entry!(km_pod_metrics_total(arg metrics, arg_str resource) -> out { handle(km_quantity::new(metrics.metrics.total(resource))) })
 }
 
 /// The number of containers of the pod (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_containers_count(metrics: *const km_pod_metrics) -> usize {
-    guard_value("km_pod_metrics_containers_count", 0, || unsafe { metrics.as_ref() }.map_or(0, |m| m.containers.len()))
+    unsafe { count("km_pod_metrics_containers_count", metrics, |m| m.containers.len()) }
 }
 
 /// The container at `index` (below `km_pod_metrics_containers_count`, in the server's order).
@@ -514,12 +420,7 @@ pub unsafe extern "C" fn km_pod_metrics_containers_count(metrics: *const km_pod_
 /// - `out`: on success, a borrowed container: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_container(metrics: *const km_pod_metrics, index: usize, out: *mut *const km_container_metrics) -> km_status {
-    guard("km_pod_metrics_container", || {
-        let m = unsafe { arg(metrics, "metrics") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(at(&m.containers, index)?);
-        Ok(())
-    })
+    entry!(km_pod_metrics_container(arg metrics) -> out { at(&metrics.containers, index)? })
 }
 
 /// The container name.
@@ -527,12 +428,7 @@ pub unsafe extern "C" fn km_pod_metrics_container(metrics: *const km_pod_metrics
 /// - `out`: on success, a borrowed string: valid until the pod metrics (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_container_metrics_name(container: *const km_container_metrics, out: *mut *const c_char) -> km_status {
-    guard("km_container_metrics_name", || {
-        let c = unsafe { arg(container, "container") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(c.name.as_ptr());
-        Ok(())
-    })
+    entry!(km_container_metrics_name(arg container) -> out { container.name.as_ptr() })
 }
 
 /// Usage of one resource by the container (`"cpu"`, `"memory"`, ...).
@@ -547,19 +443,13 @@ pub unsafe extern "C" fn km_container_metrics_usage(
     resource: *const c_char,
     out: *mut *const km_quantity,
 ) -> km_status {
-    guard("km_container_metrics_usage", || {
-        let c = unsafe { arg(container, "container") }?;
-        let resource = unsafe { arg_str(resource, "resource") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(c.usage.get(resource, &c.owner)?);
-        Ok(())
-    })
+    entry!(km_container_metrics_usage(arg container, arg_str resource) -> out { container.usage.get(resource, &container.owner)? })
 }
 
 /// The number of resources the container reports usage of (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_container_metrics_usage_count(container: *const km_container_metrics) -> usize {
-    guard_value("km_container_metrics_usage_count", 0, || unsafe { container.as_ref() }.map_or(0, |c| c.usage.0.len()))
+    unsafe { count("km_container_metrics_usage_count", container, |c| c.usage.0.len()) }
 }
 
 /// The resource at `index` (below `km_container_metrics_usage_count`, in resource-name order)
@@ -574,13 +464,8 @@ pub unsafe extern "C" fn km_container_metrics_usage_at(
     resource_out: *mut *const c_char,
     quantity_out: *mut *const km_quantity,
 ) -> km_status {
-    guard("km_container_metrics_usage_at", || {
-        let c = unsafe { arg(container, "container") }?;
-        let resource_out = unsafe { crate::ffi::out(resource_out, "resource_out") }?;
-        let quantity_out = unsafe { crate::ffi::out(quantity_out, "quantity_out") }?;
-        let (name, q) = at(&c.usage.0, index)?;
-        resource_out.write(name.as_ptr());
-        quantity_out.write(q);
-        Ok(())
+    entry!(km_container_metrics_usage_at(arg container) -> (resource_out, quantity_out) {
+        let (name, q) = at(&container.usage.0, index)?;
+        (name.as_ptr(), q)
     })
 }

@@ -1,7 +1,7 @@
 //! `km_quantity`: the exact Kubernetes `resource.Quantity`.
 
-use crate::error::{Failure, guard, guard_value, km_status};
-use crate::ffi::{arg, arg_str, free_handle, handle, owned_string};
+use crate::error::{Failure, guard_value, km_status};
+use crate::ffi::{arg, arg_str, entry, free, handle, owned_string};
 use kubemetrics::Quantity;
 use std::ffi::{CString, c_char, c_int};
 
@@ -36,14 +36,7 @@ impl km_quantity {
 /// shows the input), `KM_STATUS_INVALID_UTF8`, `KM_STATUS_NULL_ARGUMENT`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_quantity_parse(text: *const c_char, out: *mut *mut km_quantity) -> km_status {
-    guard("km_quantity_parse", || {
-        // SAFETY (all blocks of this file): pointer arguments follow the header's contract.
-        let text = unsafe { arg_str(text, "text") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        let q = Quantity::parse(text)?;
-        out.write(handle(km_quantity::new(q)));
-        Ok(())
-    })
+    entry!(km_quantity_parse(arg_str text) -> out { handle(km_quantity::new(Quantity::parse(text)?)) })
 }
 
 /// Copies a quantity (owned or borrowed) into a new owned one.
@@ -51,18 +44,14 @@ pub unsafe extern "C" fn km_quantity_parse(text: *const c_char, out: *mut *mut k
 /// - `out`: on success, an owned quantity (free with `km_quantity_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_quantity_clone(quantity: *const km_quantity, out: *mut *mut km_quantity) -> km_status {
-    guard("km_quantity_clone", || {
-        let q = unsafe { arg(quantity, "quantity") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(handle(*q));
-        Ok(())
-    })
+    entry!(km_quantity_clone(arg quantity) -> out { handle(*quantity) })
 }
 
 /// Frees an owned quantity. NULL is a no-op. Never pass a borrowed (`const`) quantity.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_quantity_free(quantity: *mut km_quantity) {
-    guard_value("km_quantity_free", (), || unsafe { free_handle(quantity) })
+    // SAFETY: the header's contract: NULL or an owned quantity not freed yet.
+    unsafe { free("km_quantity_free", quantity) }
 }
 
 /// The canonical string of a quantity, as Kubernetes prints it (`"1.5Gi"` gives `"1536Mi"`,
@@ -71,12 +60,7 @@ pub unsafe extern "C" fn km_quantity_free(quantity: *mut km_quantity) {
 /// - `out`: on success, an owned string (free with `km_string_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_quantity_to_string(quantity: *const km_quantity, out: *mut *mut c_char) -> km_status {
-    guard("km_quantity_to_string", || {
-        let q = unsafe { arg(quantity, "quantity") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(owned_string(q.q.canonical(), "the quantity")?);
-        Ok(())
-    })
+    entry!(km_quantity_to_string(arg quantity) -> out { owned_string(quantity.q.canonical(), "the quantity")? })
 }
 
 /// The exact value as a plain decimal number, without suffix or exponent (`"250264852n"` gives
@@ -86,12 +70,7 @@ pub unsafe extern "C" fn km_quantity_to_string(quantity: *const km_quantity, out
 /// - `out`: on success, an owned string (free with `km_string_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_quantity_to_plain_decimal(quantity: *const km_quantity, out: *mut *mut c_char) -> km_status {
-    guard("km_quantity_to_plain_decimal", || {
-        let q = unsafe { arg(quantity, "quantity") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(owned_string(q.q.to_plain_decimal(), "the quantity")?);
-        Ok(())
-    })
+    entry!(km_quantity_to_plain_decimal(arg quantity) -> out { owned_string(quantity.q.to_plain_decimal(), "the quantity")? })
 }
 
 fn fit(value: Option<i128>, what: &str, q: &Quantity) -> Result<i64, Failure> {
@@ -108,12 +87,7 @@ fn fit(value: Option<i128>, what: &str, q: &Quantity) -> Result<i64, Failure> {
 /// Errors: `KM_STATUS_OUT_OF_RANGE` when the value does not fit an `int64_t` (never wrapped).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_quantity_milli_value(quantity: *const km_quantity, out: *mut i64) -> km_status {
-    guard("km_quantity_milli_value", || {
-        let q = unsafe { arg(quantity, "quantity") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(fit(q.q.milli_value(), "milli-units", &q.q)?);
-        Ok(())
-    })
+    entry!(km_quantity_milli_value(arg quantity) -> out { fit(quantity.q.milli_value(), "milli-units", &quantity.q)? })
 }
 
 /// Whole units, rounded up (away from zero): `"1500m"` gives 2, `"1Ki"` gives 1024.
@@ -123,23 +97,13 @@ pub unsafe extern "C" fn km_quantity_milli_value(quantity: *const km_quantity, o
 /// Errors: `KM_STATUS_OUT_OF_RANGE` when the value does not fit an `int64_t` (never wrapped).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_quantity_value(quantity: *const km_quantity, out: *mut i64) -> km_status {
-    guard("km_quantity_value", || {
-        let q = unsafe { arg(quantity, "quantity") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(fit(q.q.value(), "units", &q.q)?);
-        Ok(())
-    })
+    entry!(km_quantity_value(arg quantity) -> out { fit(quantity.q.value(), "units", &quantity.q)? })
 }
 
 /// The nearest `double` (correctly rounded): approximate, for display and ratios.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_quantity_as_double(quantity: *const km_quantity, out: *mut f64) -> km_status {
-    guard("km_quantity_as_double", || {
-        let q = unsafe { arg(quantity, "quantity") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(q.q.as_f64());
-        Ok(())
-    })
+    entry!(km_quantity_as_double(arg quantity) -> out { quantity.q.as_f64() })
 }
 
 /// Compares two quantities by value (`"1"`, `"1000m"` and `"1e0"` are equal).
@@ -147,13 +111,7 @@ pub unsafe extern "C" fn km_quantity_as_double(quantity: *const km_quantity, out
 /// - `out`: on success, -1 when `a < b`, 0 when equal, 1 when `a > b`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_quantity_cmp(a: *const km_quantity, b: *const km_quantity, out: *mut c_int) -> km_status {
-    guard("km_quantity_cmp", || {
-        let a = unsafe { arg(a, "a") }?;
-        let b = unsafe { arg(b, "b") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(a.q.cmp(&b.q) as c_int);
-        Ok(())
-    })
+    entry!(km_quantity_cmp(arg a, arg b) -> out { a.q.cmp(&b.q) as c_int })
 }
 
 /// `a + b`, exactly. The result keeps `a`'s format, or `b`'s when `a` is zero (as apimachinery's
@@ -165,13 +123,7 @@ pub unsafe extern "C" fn km_quantity_cmp(a: *const km_quantity, b: *const km_qua
 /// 10^1000.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_quantity_add(a: *const km_quantity, b: *const km_quantity, out: *mut *mut km_quantity) -> km_status {
-    guard("km_quantity_add", || {
-        let a = unsafe { arg(a, "a") }?;
-        let b = unsafe { arg(b, "b") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(handle(km_quantity::new(a.q.checked_add(&b.q)?)));
-        Ok(())
-    })
+    entry!(km_quantity_add(arg a, arg b) -> out { handle(km_quantity::new(a.q.checked_add(&b.q)?)) })
 }
 
 /// `a - b`, exactly; see `km_quantity_add`.
@@ -179,13 +131,7 @@ pub unsafe extern "C" fn km_quantity_add(a: *const km_quantity, b: *const km_qua
 /// - `out`: on success, an owned quantity (free with `km_quantity_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_quantity_sub(a: *const km_quantity, b: *const km_quantity, out: *mut *mut km_quantity) -> km_status {
-    guard("km_quantity_sub", || {
-        let a = unsafe { arg(a, "a") }?;
-        let b = unsafe { arg(b, "b") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(handle(km_quantity::new(a.q.checked_sub(&b.q)?)));
-        Ok(())
-    })
+    entry!(km_quantity_sub(arg a, arg b) -> out { handle(km_quantity::new(a.q.checked_sub(&b.q)?)) })
 }
 
 /// Frees a string that a kubemetrics function returned as owned (`char **out`). NULL is a no-op.

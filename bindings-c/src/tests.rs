@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::error::{Failure, guard};
+use kubemetrics::ErrorKind;
 use std::ffi::{CStr, CString};
 use std::ptr;
 
@@ -12,24 +13,27 @@ fn last_message() -> String {
     unsafe { CStr::from_ptr(km_last_error_message()) }.to_string_lossy().into_owned()
 }
 
+/// Every status: its number and name, which never change, and the kubemetrics error kind it
+/// reports (none for success and the binding's own statuses).
+const STATUSES: [(km_status, i32, &str, Option<ErrorKind>); 13] = [
+    (km_status::Ok, 0, "KM_STATUS_OK", None),
+    (km_status::Config, 1, "KM_STATUS_CONFIG", Some(ErrorKind::Config)),
+    (km_status::Auth, 2, "KM_STATUS_AUTH", Some(ErrorKind::Auth)),
+    (km_status::NotFound, 3, "KM_STATUS_NOT_FOUND", Some(ErrorKind::NotFound)),
+    (km_status::MetricsUnavailable, 4, "KM_STATUS_METRICS_UNAVAILABLE", Some(ErrorKind::MetricsUnavailable)),
+    (km_status::Api, 5, "KM_STATUS_API", Some(ErrorKind::Api)),
+    (km_status::Quantity, 6, "KM_STATUS_QUANTITY", Some(ErrorKind::Quantity)),
+    (km_status::Io, 7, "KM_STATUS_IO", Some(ErrorKind::Io)),
+    (km_status::Internal, 8, "KM_STATUS_INTERNAL", Some(ErrorKind::Internal)),
+    (km_status::NullArgument, 100, "KM_STATUS_NULL_ARGUMENT", None),
+    (km_status::Panic, 101, "KM_STATUS_PANIC", None),
+    (km_status::InvalidUtf8, 102, "KM_STATUS_INVALID_UTF8", None),
+    (km_status::OutOfRange, 103, "KM_STATUS_OUT_OF_RANGE", None),
+];
+
 #[test]
 fn status_numbers_never_change() {
-    let expected = [
-        (km_status::Ok, 0, "KM_STATUS_OK"),
-        (km_status::Config, 1, "KM_STATUS_CONFIG"),
-        (km_status::Auth, 2, "KM_STATUS_AUTH"),
-        (km_status::NotFound, 3, "KM_STATUS_NOT_FOUND"),
-        (km_status::MetricsUnavailable, 4, "KM_STATUS_METRICS_UNAVAILABLE"),
-        (km_status::Api, 5, "KM_STATUS_API"),
-        (km_status::Quantity, 6, "KM_STATUS_QUANTITY"),
-        (km_status::Io, 7, "KM_STATUS_IO"),
-        (km_status::Internal, 8, "KM_STATUS_INTERNAL"),
-        (km_status::NullArgument, 100, "KM_STATUS_NULL_ARGUMENT"),
-        (km_status::Panic, 101, "KM_STATUS_PANIC"),
-        (km_status::InvalidUtf8, 102, "KM_STATUS_INVALID_UTF8"),
-        (km_status::OutOfRange, 103, "KM_STATUS_OUT_OF_RANGE"),
-    ];
-    for (status, number, name) in expected {
+    for (status, number, name, _) in STATUSES {
         assert_eq!(status as i32, number);
         assert_eq!(unsafe { CStr::from_ptr(km_status_name(number)) }.to_str().unwrap(), name);
     }
@@ -38,18 +42,7 @@ fn status_numbers_never_change() {
 
 #[test]
 fn every_error_kind_has_its_status() {
-    use kubemetrics::ErrorKind as K;
-    let pairs = [
-        (K::Config, km_status::Config),
-        (K::Auth, km_status::Auth),
-        (K::NotFound, km_status::NotFound),
-        (K::MetricsUnavailable, km_status::MetricsUnavailable),
-        (K::Api, km_status::Api),
-        (K::Quantity, km_status::Quantity),
-        (K::Io, km_status::Io),
-        (K::Internal, km_status::Internal),
-    ];
-    for (kind, status) in pairs {
+    for (status, kind) in STATUSES.into_iter().filter_map(|(status, _, _, kind)| Some((status, kind?))) {
         assert_eq!(km_status::from_kind(kind), status);
         let s = guard("km_test", || Err(kubemetrics::Error::new(kind, format!("{kind} happened")).with_status(418).into()));
         assert_eq!(s, status);

@@ -1,8 +1,8 @@
 //! `top`: `km_top_node_rows` and `km_top_pods`, the data rows of `kubectl top node|pod`, and the
 //! kubectl tables rendered from them.
 
-use crate::error::{Failure, guard, guard_value, km_status};
-use crate::ffi::{arg, at, cstring, free_handle, owned_string};
+use crate::error::{Failure, km_status};
+use crate::ffi::{arg, at, count, cstring, entry, free, owned_string};
 use crate::quantity::km_quantity;
 use kubemetrics::top::{ContainerRow, NodeRow, PodRow, TopPods, render_nodes, render_pods};
 use std::ffi::{CString, c_char};
@@ -135,7 +135,7 @@ fn borrowed(q: &Option<km_quantity>) -> *const km_quantity {
 /// The number of rows (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_rows_count(rows: *const km_top_node_rows) -> usize {
-    guard_value("km_top_node_rows_count", 0, || unsafe { rows.as_ref() }.map_or(0, |r| r.rows.len()))
+    unsafe { count("km_top_node_rows_count", rows, |r| r.rows.len()) }
 }
 
 /// The row at `index` (below `km_top_node_rows_count`).
@@ -145,12 +145,7 @@ pub unsafe extern "C" fn km_top_node_rows_count(rows: *const km_top_node_rows) -
 /// Errors: `KM_STATUS_OUT_OF_RANGE` when `index` is not below the count.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_rows_get(rows: *const km_top_node_rows, index: usize, out: *mut *const km_top_node_row) -> km_status {
-    guard("km_top_node_rows_get", || {
-        let rows = unsafe { arg(rows, "rows") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(at(&rows.rows, index)?);
-        Ok(())
-    })
+    entry!(km_top_node_rows_get(arg rows) -> out { at(&rows.rows, index)? })
 }
 
 /// The `kubectl top node` table of these rows, byte for byte as kubectl 1.32 prints it
@@ -159,18 +154,13 @@ pub unsafe extern "C" fn km_top_node_rows_get(rows: *const km_top_node_rows, ind
 /// - `out`: on success, an owned string (free with `km_string_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_rows_render(rows: *const km_top_node_rows, no_headers: bool, out: *mut *mut c_char) -> km_status {
-    guard("km_top_node_rows_render", || {
-        let rows = unsafe { arg(rows, "rows") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(owned_string(render_nodes(&rows.core, no_headers), "the table")?);
-        Ok(())
-    })
+    entry!(km_top_node_rows_render(arg rows) -> out { owned_string(render_nodes(&rows.core, no_headers), "the table")? })
 }
 
 /// Frees the rows of `km_client_top_nodes` and everything borrowed from them. NULL is a no-op.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_rows_free(rows: *mut km_top_node_rows) {
-    guard_value("km_top_node_rows_free", (), || unsafe { free_handle(rows) })
+    unsafe { free("km_top_node_rows_free", rows) }
 }
 
 /// The node name.
@@ -178,23 +168,13 @@ pub unsafe extern "C" fn km_top_node_rows_free(rows: *mut km_top_node_rows) {
 /// - `out`: on success, a borrowed string: valid until the rows are freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_row_name(row: *const km_top_node_row, out: *mut *const c_char) -> km_status {
-    guard("km_top_node_row_name", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(row.name.as_ptr());
-        Ok(())
-    })
+    entry!(km_top_node_row_name(arg row) -> out { row.name.as_ptr() })
 }
 
 /// Whether the node reported metrics (`false`: kubectl's `<unknown>` row).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_row_has_metrics(row: *const km_top_node_row, out: *mut bool) -> km_status {
-    guard("km_top_node_row_has_metrics", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(row.has_metrics);
-        Ok(())
-    })
+    entry!(km_top_node_row_has_metrics(arg row) -> out { row.has_metrics })
 }
 
 /// CPU usage in cores.
@@ -203,12 +183,7 @@ pub unsafe extern "C" fn km_top_node_row_has_metrics(row: *const km_top_node_row
 ///   node reported no metrics (kubectl's `<unknown>`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_row_cpu(row: *const km_top_node_row, out: *mut *const km_quantity) -> km_status {
-    guard("km_top_node_row_cpu", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(borrowed(&row.cpu));
-        Ok(())
-    })
+    entry!(km_top_node_row_cpu(arg row) -> out { borrowed(&row.cpu) })
 }
 
 /// Memory usage in bytes.
@@ -217,12 +192,7 @@ pub unsafe extern "C" fn km_top_node_row_cpu(row: *const km_top_node_row, out: *
 ///   node reported no metrics (kubectl's `<unknown>`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_row_memory(row: *const km_top_node_row, out: *mut *const km_quantity) -> km_status {
-    guard("km_top_node_row_memory", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(borrowed(&row.memory));
-        Ok(())
-    })
+    entry!(km_top_node_row_memory(arg row) -> out { borrowed(&row.memory) })
 }
 
 /// CPU allocatable (or capacity with `show_capacity`).
@@ -231,12 +201,7 @@ pub unsafe extern "C" fn km_top_node_row_memory(row: *const km_top_node_row, out
 ///   Node object does not state it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_row_cpu_available(row: *const km_top_node_row, out: *mut *const km_quantity) -> km_status {
-    guard("km_top_node_row_cpu_available", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(borrowed(&row.cpu_available));
-        Ok(())
-    })
+    entry!(km_top_node_row_cpu_available(arg row) -> out { borrowed(&row.cpu_available) })
 }
 
 /// Memory allocatable (or capacity with `show_capacity`).
@@ -245,12 +210,7 @@ pub unsafe extern "C" fn km_top_node_row_cpu_available(row: *const km_top_node_r
 ///   Node object does not state it.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_row_memory_available(row: *const km_top_node_row, out: *mut *const km_quantity) -> km_status {
-    guard("km_top_node_row_memory_available", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(borrowed(&row.memory_available));
-        Ok(())
-    })
+    entry!(km_top_node_row_memory_available(arg row) -> out { borrowed(&row.memory_available) })
 }
 
 /// CPU usage in percent of the CPU available, truncated like kubectl
@@ -260,14 +220,7 @@ pub unsafe extern "C" fn km_top_node_row_memory_available(row: *const km_top_nod
 ///   states no allocatable); `out` is then 0.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_row_cpu_percent(row: *const km_top_node_row, has_value: *mut bool, out: *mut i64) -> km_status {
-    guard("km_top_node_row_cpu_percent", || {
-        let row = unsafe { arg(row, "row") }?;
-        let has_value = unsafe { crate::ffi::out(has_value, "has_value") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        has_value.write(row.cpu_percent.is_some());
-        out.write(row.cpu_percent.unwrap_or(0));
-        Ok(())
-    })
+    entry!(km_top_node_row_cpu_percent(arg row) -> (has_value, out) { (row.cpu_percent.is_some(), row.cpu_percent.unwrap_or(0)) })
 }
 
 /// Memory usage in percent of the memory available, truncated like kubectl.
@@ -276,20 +229,13 @@ pub unsafe extern "C" fn km_top_node_row_cpu_percent(row: *const km_top_node_row
 ///   states no allocatable); `out` is then 0.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_node_row_memory_percent(row: *const km_top_node_row, has_value: *mut bool, out: *mut i64) -> km_status {
-    guard("km_top_node_row_memory_percent", || {
-        let row = unsafe { arg(row, "row") }?;
-        let has_value = unsafe { crate::ffi::out(has_value, "has_value") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        has_value.write(row.memory_percent.is_some());
-        out.write(row.memory_percent.unwrap_or(0));
-        Ok(())
-    })
+    entry!(km_top_node_row_memory_percent(arg row) -> (has_value, out) { (row.memory_percent.is_some(), row.memory_percent.unwrap_or(0)) })
 }
 
 /// The number of pod rows (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pods_count(top: *const km_top_pods) -> usize {
-    guard_value("km_top_pods_count", 0, || unsafe { top.as_ref() }.map_or(0, |t| t.pods.len()))
+    unsafe { count("km_top_pods_count", top, |t| t.pods.len()) }
 }
 
 /// The pod row at `index` (below `km_top_pods_count`, in kubectl's order).
@@ -299,12 +245,7 @@ pub unsafe extern "C" fn km_top_pods_count(top: *const km_top_pods) -> usize {
 /// Errors: `KM_STATUS_OUT_OF_RANGE` when `index` is not below the count.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pods_get(top: *const km_top_pods, index: usize, out: *mut *const km_top_pod_row) -> km_status {
-    guard("km_top_pods_get", || {
-        let top = unsafe { arg(top, "top") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(at(&top.pods, index)?);
-        Ok(())
-    })
+    entry!(km_top_pods_get(arg top) -> out { at(&top.pods, index)? })
 }
 
 /// Total CPU over all rows (what `--sum` prints).
@@ -312,12 +253,7 @@ pub unsafe extern "C" fn km_top_pods_get(top: *const km_top_pods, index: usize, 
 /// - `out`: on success, a borrowed quantity: valid until `top` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pods_total_cpu(top: *const km_top_pods, out: *mut *const km_quantity) -> km_status {
-    guard("km_top_pods_total_cpu", || {
-        let top = unsafe { arg(top, "top") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(&top.total_cpu);
-        Ok(())
-    })
+    entry!(km_top_pods_total_cpu(arg top) -> out { &top.total_cpu })
 }
 
 /// Total memory over all rows (what `--sum` prints).
@@ -325,12 +261,7 @@ pub unsafe extern "C" fn km_top_pods_total_cpu(top: *const km_top_pods, out: *mu
 /// - `out`: on success, a borrowed quantity: valid until `top` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pods_total_memory(top: *const km_top_pods, out: *mut *const km_quantity) -> km_status {
-    guard("km_top_pods_total_memory", || {
-        let top = unsafe { arg(top, "top") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(&top.total_memory);
-        Ok(())
-    })
+    entry!(km_top_pods_total_memory(arg top) -> out { &top.total_memory })
 }
 
 /// The namespace read.
@@ -339,12 +270,7 @@ pub unsafe extern "C" fn km_top_pods_total_memory(top: *const km_top_pods, out: 
 ///   namespaces were read.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pods_namespace(top: *const km_top_pods, out: *mut *const c_char) -> km_status {
-    guard("km_top_pods_namespace", || {
-        let top = unsafe { arg(top, "top") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(top.namespace.as_ref().map_or(std::ptr::null(), |ns| ns.as_ptr()));
-        Ok(())
-    })
+    entry!(km_top_pods_namespace(arg top) -> out { top.namespace.as_ref().map_or(std::ptr::null(), |ns| ns.as_ptr()) })
 }
 
 /// The `kubectl top pod` table of this result, byte for byte as kubectl 1.32 prints it
@@ -354,18 +280,13 @@ pub unsafe extern "C" fn km_top_pods_namespace(top: *const km_top_pods, out: *mu
 /// - `out`: on success, an owned string (free with `km_string_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pods_render(top: *const km_top_pods, containers: bool, no_headers: bool, sum: bool, out: *mut *mut c_char) -> km_status {
-    guard("km_top_pods_render", || {
-        let top = unsafe { arg(top, "top") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(owned_string(render_pods(&top.core, containers, no_headers, sum), "the table")?);
-        Ok(())
-    })
+    entry!(km_top_pods_render(arg top) -> out { owned_string(render_pods(&top.core, containers, no_headers, sum), "the table")? })
 }
 
 /// Frees the result of `km_client_top_pods` and everything borrowed from it. NULL is a no-op.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pods_free(top: *mut km_top_pods) {
-    guard_value("km_top_pods_free", (), || unsafe { free_handle(top) })
+    unsafe { free("km_top_pods_free", top) }
 }
 
 /// The pod's namespace.
@@ -373,12 +294,7 @@ pub unsafe extern "C" fn km_top_pods_free(top: *mut km_top_pods) {
 /// - `out`: on success, a borrowed string: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_namespace(row: *const km_top_pod_row, out: *mut *const c_char) -> km_status {
-    guard("km_top_pod_row_namespace", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(row.namespace.as_ptr());
-        Ok(())
-    })
+    entry!(km_top_pod_row_namespace(arg row) -> out { row.namespace.as_ptr() })
 }
 
 /// The pod name.
@@ -386,12 +302,7 @@ pub unsafe extern "C" fn km_top_pod_row_namespace(row: *const km_top_pod_row, ou
 /// - `out`: on success, a borrowed string: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_name(row: *const km_top_pod_row, out: *mut *const c_char) -> km_status {
-    guard("km_top_pod_row_name", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(row.name.as_ptr());
-        Ok(())
-    })
+    entry!(km_top_pod_row_name(arg row) -> out { row.name.as_ptr() })
 }
 
 /// CPU usage, summed over containers.
@@ -399,12 +310,7 @@ pub unsafe extern "C" fn km_top_pod_row_name(row: *const km_top_pod_row, out: *m
 /// - `out`: on success, a borrowed quantity: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_cpu(row: *const km_top_pod_row, out: *mut *const km_quantity) -> km_status {
-    guard("km_top_pod_row_cpu", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(&row.cpu);
-        Ok(())
-    })
+    entry!(km_top_pod_row_cpu(arg row) -> out { &row.cpu })
 }
 
 /// Memory usage, summed over containers.
@@ -412,18 +318,13 @@ pub unsafe extern "C" fn km_top_pod_row_cpu(row: *const km_top_pod_row, out: *mu
 /// - `out`: on success, a borrowed quantity: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_memory(row: *const km_top_pod_row, out: *mut *const km_quantity) -> km_status {
-    guard("km_top_pod_row_memory", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(&row.memory);
-        Ok(())
-    })
+    entry!(km_top_pod_row_memory(arg row) -> out { &row.memory })
 }
 
 /// The number of containers of the pod row (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_containers_count(row: *const km_top_pod_row) -> usize {
-    guard_value("km_top_pod_row_containers_count", 0, || unsafe { row.as_ref() }.map_or(0, |r| r.containers.len()))
+    unsafe { count("km_top_pod_row_containers_count", row, |r| r.containers.len()) }
 }
 
 /// The container at `index` (below `km_top_pod_row_containers_count`, in kubectl's container
@@ -432,12 +333,7 @@ pub unsafe extern "C" fn km_top_pod_row_containers_count(row: *const km_top_pod_
 /// - `out`: on success, a borrowed row: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_container(row: *const km_top_pod_row, index: usize, out: *mut *const km_top_container_row) -> km_status {
-    guard("km_top_pod_row_container", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(at(&row.containers, index)?);
-        Ok(())
-    })
+    entry!(km_top_pod_row_container(arg row) -> out { at(&row.containers, index)? })
 }
 
 /// The container name.
@@ -445,12 +341,7 @@ pub unsafe extern "C" fn km_top_pod_row_container(row: *const km_top_pod_row, in
 /// - `out`: on success, a borrowed string: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_container_row_name(row: *const km_top_container_row, out: *mut *const c_char) -> km_status {
-    guard("km_top_container_row_name", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(row.name.as_ptr());
-        Ok(())
-    })
+    entry!(km_top_container_row_name(arg row) -> out { row.name.as_ptr() })
 }
 
 /// The container's CPU usage.
@@ -458,12 +349,7 @@ pub unsafe extern "C" fn km_top_container_row_name(row: *const km_top_container_
 /// - `out`: on success, a borrowed quantity: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_container_row_cpu(row: *const km_top_container_row, out: *mut *const km_quantity) -> km_status {
-    guard("km_top_container_row_cpu", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(&row.cpu);
-        Ok(())
-    })
+    entry!(km_top_container_row_cpu(arg row) -> out { &row.cpu })
 }
 
 /// The container's memory usage.
@@ -471,10 +357,5 @@ pub unsafe extern "C" fn km_top_container_row_cpu(row: *const km_top_container_r
 /// - `out`: on success, a borrowed quantity: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_container_row_memory(row: *const km_top_container_row, out: *mut *const km_quantity) -> km_status {
-    guard("km_top_container_row_memory", || {
-        let row = unsafe { arg(row, "row") }?;
-        let out = unsafe { crate::ffi::out(out, "out") }?;
-        out.write(&row.memory);
-        Ok(())
-    })
+    entry!(km_top_container_row_memory(arg row) -> out { &row.memory })
 }

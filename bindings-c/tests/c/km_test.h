@@ -52,11 +52,61 @@ static int km_failed = 0;
 
 #define CHECK_OK(expr) CHECK_STATUS(expr, KM_STATUS_OK)
 
-/* A NULL pointer argument: KM_STATUS_NULL_ARGUMENT naming the parameter. */
-#define CHECK_NULL_ARG(expr, param)                                                               \
+/* `expr` fails with the status `expected` and a last error message that contains `needle`. */
+#define CHECK_ERROR(expr, expected, needle)                                                       \
     do {                                                                                          \
-        CHECK_STATUS(expr, KM_STATUS_NULL_ARGUMENT);                                              \
-        CHECK_MSG_CONTAINS("`" param "` is NULL");                                                \
+        CHECK_STATUS(expr, expected);                                                             \
+        CHECK_MSG_CONTAINS(needle);                                                               \
+    } while (0)
+
+/* A NULL pointer argument: KM_STATUS_NULL_ARGUMENT naming the parameter. */
+#define CHECK_NULL_ARG(expr, param) CHECK_ERROR(expr, KM_STATUS_NULL_ARGUMENT, "`" param "` is NULL")
+
+/* The NULL checks of the common shapes of accessor: `handle` is a valid handle named `param` in
+ * the header, the out-parameters are valid pointers. Each shape checks every pointer parameter in
+ * turn: NULL there, valid pointers elsewhere, KM_STATUS_NULL_ARGUMENT naming that parameter. */
+
+/* f(a, b): two pointer parameters */
+#define CHECK_NULL_2(f, a, a_param, b, b_param)                                                   \
+    do {                                                                                          \
+        CHECK_NULL_ARG(f(NULL, b), a_param);                                                      \
+        CHECK_NULL_ARG(f(a, NULL), b_param);                                                      \
+    } while (0)
+
+/* f(a, b, c): three pointer parameters */
+#define CHECK_NULL_3(f, a, a_param, b, b_param, c, c_param)                                       \
+    do {                                                                                          \
+        CHECK_NULL_ARG(f(NULL, b, c), a_param);                                                   \
+        CHECK_NULL_ARG(f(a, NULL, c), b_param);                                                   \
+        CHECK_NULL_ARG(f(a, b, NULL), c_param);                                                   \
+    } while (0)
+
+/* f(handle, out) */
+#define CHECK_NULL_GETTER(f, handle, param, out) CHECK_NULL_2(f, handle, param, out, "out")
+
+/* f(handle, index, out), with index 0 */
+#define CHECK_NULL_INDEXED(f, handle, param, out)                                                 \
+    do {                                                                                          \
+        CHECK_NULL_ARG(f(NULL, 0, out), param);                                                   \
+        CHECK_NULL_ARG(f(handle, 0, NULL), "out");                                                \
+    } while (0)
+
+/* f(handle, key, out) with a string `key` (parameter `key_param`); a key that is not UTF-8 gives
+ * KM_STATUS_INVALID_UTF8. */
+#define CHECK_NULL_LOOKUP(f, handle, param, key, key_param, out)                                  \
+    do {                                                                                          \
+        CHECK_NULL_ARG(f(NULL, key, out), param);                                                 \
+        CHECK_NULL_ARG(f(handle, NULL, out), key_param);                                          \
+        CHECK_NULL_ARG(f(handle, key, NULL), "out");                                              \
+        CHECK_STATUS(f(handle, "\xff", out), KM_STATUS_INVALID_UTF8);                             \
+    } while (0)
+
+/* f(handle, index, first, second), with index 0 */
+#define CHECK_NULL_INDEXED_PAIR(f, handle, param, first, first_param, second, second_param)       \
+    do {                                                                                          \
+        CHECK_NULL_ARG(f(NULL, 0, first, second), param);                                         \
+        CHECK_NULL_ARG(f(handle, 0, NULL, second), first_param);                                  \
+        CHECK_NULL_ARG(f(handle, 0, first, NULL), second_param);                                  \
     } while (0)
 
 #define CHECK_STR(actual, expected)                                                               \
@@ -97,6 +147,25 @@ static int km_failed = 0;
         }                                                                                         \
         km_string_free(s_);                                                                       \
     } while (0)
+
+/* A parenthesized argument list without its parentheses: KM_ARGS (a, b) is a, b. */
+#define KM_ARGS(...) __VA_ARGS__
+
+/* `f(args..., &value)` succeeds and gives a `value` of `type` that `check` finds equal to
+ * `expected`. `args` are the arguments before the out-parameter, in parentheses. */
+#define CHECK_GET(type, check, f, args, expected)                                                 \
+    do {                                                                                          \
+        type value_ = 0;                                                                          \
+        CHECK_OK(f(KM_ARGS args, &value_));                                                       \
+        check(value_, expected);                                                                  \
+    } while (0)
+
+/* An accessor gives this string: CHECK_GET_STR(km_pod_metrics_name, (pod), "batch-1"). */
+#define CHECK_GET_STR(f, args, expected) CHECK_GET(const char *, CHECK_STR, f, args, expected)
+/* An accessor gives this int64_t. */
+#define CHECK_GET_INT(f, args, expected) CHECK_GET(int64_t, CHECK_INT, f, args, expected)
+/* An accessor gives a borrowed quantity with this canonical string. */
+#define CHECK_GET_QTY(f, args, expected) CHECK_GET(const km_quantity *, CHECK_QTY, f, args, expected)
 
 static inline int km_test_summary(const char *name) {
     printf("%s: %d passed, %d failed\n", name, km_passed, km_failed);

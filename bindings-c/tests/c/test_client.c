@@ -10,11 +10,9 @@ static const char *kubeconfig = NULL;
 
 static void test_client_new(void) {
     km_client *c = NULL;
-    const char *ns = NULL;
     CHECK_OK(km_client_new(kubeconfig, NULL, &client));
     CHECK(client != NULL);
-    CHECK_OK(km_client_default_namespace(client, &ns));
-    CHECK_STR(ns, "default");
+    CHECK_GET_STR(km_client_default_namespace, (client), "default");
 
     /* An explicit context. */
     CHECK_OK(km_client_new(kubeconfig, "loopback", &c));
@@ -37,19 +35,16 @@ static void test_client_new(void) {
     CHECK_STATUS(km_client_new(NULL, NULL, &out), KM_STATUS_CONFIG);
     CHECK(out == sentinel);
     unsetenv("KUBECONFIG");
-    CHECK_STATUS(km_client_new("/nonexistent/kubeconfig", NULL, &out), KM_STATUS_CONFIG);
-    CHECK_MSG_CONTAINS("/nonexistent/kubeconfig");
+    CHECK_ERROR(km_client_new("/nonexistent/kubeconfig", NULL, &out), KM_STATUS_CONFIG, "/nonexistent/kubeconfig");
     CHECK(out == sentinel);
-    CHECK_STATUS(km_client_new(kubeconfig, "no-such-context", &out), KM_STATUS_CONFIG);
-    CHECK_MSG_CONTAINS("context \"no-such-context\" does not exist");
+    CHECK_ERROR(km_client_new(kubeconfig, "no-such-context", &out), KM_STATUS_CONFIG,
+                "context \"no-such-context\" does not exist");
     CHECK(out == sentinel);
     CHECK_INT(km_last_error_http_status(), 0);
 
     /* Not UTF-8. */
-    CHECK_STATUS(km_client_new("\xfe", NULL, &out), KM_STATUS_INVALID_UTF8);
-    CHECK_MSG_CONTAINS("`kubeconfig`");
-    CHECK_STATUS(km_client_new(kubeconfig, "\xfe", &out), KM_STATUS_INVALID_UTF8);
-    CHECK_MSG_CONTAINS("`context`");
+    CHECK_ERROR(km_client_new("\xfe", NULL, &out), KM_STATUS_INVALID_UTF8, "`kubeconfig`");
+    CHECK_ERROR(km_client_new(kubeconfig, "\xfe", &out), KM_STATUS_INVALID_UTF8, "`context`");
     CHECK(out == sentinel);
 
     /* Timeouts. */
@@ -67,17 +62,12 @@ static void test_node_metrics(void) {
     CHECK_INT(km_node_metrics_list_count(list), 2);
     /* The server's order: node-b, node-a. */
     CHECK_OK(km_node_metrics_list_get(list, 0, &m));
-    CHECK_OK(km_node_metrics_name(m, &s));
-    CHECK_STR(s, "node-b");
+    CHECK_GET_STR(km_node_metrics_name, (m), "node-b");
     CHECK_OK(km_node_metrics_list_get(list, 1, &m));
-    CHECK_OK(km_node_metrics_name(m, &s));
-    CHECK_STR(s, "node-a");
-    CHECK_OK(km_node_metrics_timestamp(m, &s));
-    CHECK_STR(s, "2024-01-01T00:09:50Z");
-    CHECK_OK(km_node_metrics_timestamp_unix(m, &i64));
-    CHECK_INT(i64, 1704067790);
-    CHECK_OK(km_node_metrics_window_ms(m, &i64));
-    CHECK_INT(i64, 20000);
+    CHECK_GET_STR(km_node_metrics_name, (m), "node-a");
+    CHECK_GET_STR(km_node_metrics_timestamp, (m), "2024-01-01T00:09:50Z");
+    CHECK_GET_INT(km_node_metrics_timestamp_unix, (m), 1704067790);
+    CHECK_GET_INT(km_node_metrics_window_ms, (m), 20000);
     CHECK_OK(km_node_metrics_usage(m, "cpu", &q));
     CHECK_QTY(q, "1630534153n");
     CHECK_OK(km_quantity_milli_value(q, &i64));
@@ -85,8 +75,7 @@ static void test_node_metrics(void) {
     CHECK_OK(km_node_metrics_usage(m, "memory", &q));
     CHECK_QTY(q, "8318172Ki");
     const km_quantity *before = q;
-    CHECK_STATUS(km_node_metrics_usage(m, "gpu", &q), KM_STATUS_NOT_FOUND);
-    CHECK_MSG_CONTAINS("node node-a reports no usage of \"gpu\"");
+    CHECK_ERROR(km_node_metrics_usage(m, "gpu", &q), KM_STATUS_NOT_FOUND, "node node-a reports no usage of \"gpu\"");
     CHECK(q == before);
     CHECK_INT(km_node_metrics_usage_count(m), 2);
     CHECK_OK(km_node_metrics_usage_at(m, 0, &s, &q));
@@ -94,13 +83,10 @@ static void test_node_metrics(void) {
     CHECK_QTY(q, "1630534153n");
     CHECK_OK(km_node_metrics_usage_at(m, 1, &s, &q));
     CHECK_STR(s, "memory");
-    CHECK_STATUS(km_node_metrics_usage_at(m, 2, &s, &q), KM_STATUS_OUT_OF_RANGE);
-    CHECK_MSG_CONTAINS("index 2 is out of range (count 2)");
+    CHECK_ERROR(km_node_metrics_usage_at(m, 2, &s, &q), KM_STATUS_OUT_OF_RANGE, "index 2 is out of range (count 2)");
     CHECK_STR(s, "memory");
-    CHECK_OK(km_node_metrics_label(m, "tier", &s));
-    CHECK_STR(s, "a");
-    CHECK_STATUS(km_node_metrics_label(m, "nope", &s), KM_STATUS_NOT_FOUND);
-    CHECK_MSG_CONTAINS("node node-a has no label \"nope\"");
+    CHECK_GET_STR(km_node_metrics_label, (m, "tier"), "a");
+    CHECK_ERROR(km_node_metrics_label(m, "nope", &s), KM_STATUS_NOT_FOUND, "node node-a has no label \"nope\"");
     CHECK_INT(km_node_metrics_labels_count(m), 2);
     CHECK_OK(km_node_metrics_label_at(m, 1, &k, &v));
     CHECK_STR(k, "zone");
@@ -116,8 +102,7 @@ static void test_node_metrics(void) {
     CHECK_OK(km_client_list_node_metrics(client, "tier=a", &list));
     CHECK_INT(km_node_metrics_list_count(list), 1);
     CHECK_OK(km_node_metrics_list_get(list, 0, &m));
-    CHECK_OK(km_node_metrics_name(m, &s));
-    CHECK_STR(s, "node-a");
+    CHECK_GET_STR(km_node_metrics_name, (m), "node-a");
     km_node_metrics_list_free(list);
     list = NULL;
     CHECK_OK(km_client_list_node_metrics(client, "tier=none", &list));
@@ -133,12 +118,9 @@ static void test_node_metrics(void) {
     /* One node. */
     km_node_metrics *one = NULL;
     CHECK_OK(km_client_get_node_metrics(client, "node-b", &one));
-    CHECK_OK(km_node_metrics_name(one, &s));
-    CHECK_STR(s, "node-b");
-    CHECK_OK(km_node_metrics_usage(one, "cpu", &q));
-    CHECK_QTY(q, "551516196n");
-    CHECK_OK(km_node_metrics_usage(one, "memory", &q));
-    CHECK_QTY(q, "13280692Ki");
+    CHECK_GET_STR(km_node_metrics_name, (one), "node-b");
+    CHECK_GET_QTY(km_node_metrics_usage, (one, "cpu"), "551516196n");
+    CHECK_GET_QTY(km_node_metrics_usage, (one, "memory"), "13280692Ki");
     km_node_metrics_free(one);
     km_node_metrics *sentinel_one = (km_node_metrics *)&i64;
     one = sentinel_one;
@@ -167,8 +149,7 @@ static void test_pod_metrics(void) {
     CHECK_OK(km_client_list_pod_metrics(client, "kube-system", NULL, NULL, &list));
     CHECK_INT(km_pod_metrics_list_count(list), 3);
     CHECK_OK(km_pod_metrics_list_get(list, 0, &m));
-    CHECK_OK(km_pod_metrics_namespace(m, &s));
-    CHECK_STR(s, "kube-system");
+    CHECK_GET_STR(km_pod_metrics_namespace, (m), "kube-system");
     CHECK_STATUS(km_pod_metrics_list_get(list, 3, &m), KM_STATUS_OUT_OF_RANGE);
     km_pod_metrics_list_free(list);
     list = NULL;
@@ -179,8 +160,7 @@ static void test_pod_metrics(void) {
     CHECK_OK(km_client_list_pod_metrics(client, NULL, NULL, "metadata.name=batch-1", &list));
     CHECK_INT(km_pod_metrics_list_count(list), 1);
     CHECK_OK(km_pod_metrics_list_get(list, 0, &m));
-    CHECK_OK(km_pod_metrics_name(m, &s));
-    CHECK_STR(s, "batch-1");
+    CHECK_GET_STR(km_pod_metrics_name, (m), "batch-1");
     km_pod_metrics_list_free(list);
     list = NULL;
     CHECK_OK(km_client_list_pod_metrics(client, "no-such-namespace", NULL, NULL, &list));
@@ -198,20 +178,14 @@ static void test_pod_metrics(void) {
     /* One pod with three containers. */
     km_pod_metrics *pod = NULL;
     CHECK_OK(km_client_get_pod_metrics(client, "default", "batch-1", &pod));
-    CHECK_OK(km_pod_metrics_name(pod, &s));
-    CHECK_STR(s, "batch-1");
-    CHECK_OK(km_pod_metrics_namespace(pod, &s));
-    CHECK_STR(s, "default");
-    CHECK_OK(km_pod_metrics_timestamp(pod, &s));
-    CHECK_STR(s, "2024-01-01T00:09:50Z");
-    CHECK_OK(km_pod_metrics_timestamp_unix(pod, &i64));
-    CHECK_INT(i64, 1704067790);
-    CHECK_OK(km_pod_metrics_window_ms(pod, &i64));
-    CHECK_INT(i64, 14982);
-    CHECK_OK(km_pod_metrics_label(pod, "app", &s));
-    CHECK_STR(s, "batch");
-    CHECK_STATUS(km_pod_metrics_label(pod, "tier", &s), KM_STATUS_NOT_FOUND);
-    CHECK_MSG_CONTAINS("pod default/batch-1 has no label \"tier\"");
+    CHECK_GET_STR(km_pod_metrics_name, (pod), "batch-1");
+    CHECK_GET_STR(km_pod_metrics_namespace, (pod), "default");
+    CHECK_GET_STR(km_pod_metrics_timestamp, (pod), "2024-01-01T00:09:50Z");
+    CHECK_GET_INT(km_pod_metrics_timestamp_unix, (pod), 1704067790);
+    CHECK_GET_INT(km_pod_metrics_window_ms, (pod), 14982);
+    CHECK_GET_STR(km_pod_metrics_label, (pod, "app"), "batch");
+    CHECK_ERROR(km_pod_metrics_label(pod, "tier", &s), KM_STATUS_NOT_FOUND,
+                "pod default/batch-1 has no label \"tier\"");
     CHECK_INT(km_pod_metrics_labels_count(pod), 1);
     CHECK_OK(km_pod_metrics_label_at(pod, 0, &k, &v));
     CHECK_STR(k, "app");
@@ -233,24 +207,19 @@ static void test_pod_metrics(void) {
 
     CHECK_INT(km_pod_metrics_containers_count(pod), 3);
     CHECK_OK(km_pod_metrics_container(pod, 0, &c));
-    CHECK_OK(km_container_metrics_name(c, &s));
-    CHECK_STR(s, "worker");
-    CHECK_OK(km_container_metrics_usage(c, "cpu", &q));
-    CHECK_QTY(q, "2");
-    CHECK_OK(km_container_metrics_usage(c, "memory", &q));
-    CHECK_QTY(q, "12e6");
-    CHECK_STATUS(km_container_metrics_usage(c, "swap", &q), KM_STATUS_NOT_FOUND);
-    CHECK_MSG_CONTAINS("container worker of pod default/batch-1 reports no usage of \"swap\"");
+    CHECK_GET_STR(km_container_metrics_name, (c), "worker");
+    CHECK_GET_QTY(km_container_metrics_usage, (c, "cpu"), "2");
+    CHECK_GET_QTY(km_container_metrics_usage, (c, "memory"), "12e6");
+    CHECK_ERROR(km_container_metrics_usage(c, "swap", &q), KM_STATUS_NOT_FOUND,
+                "container worker of pod default/batch-1 reports no usage of \"swap\"");
     CHECK_INT(km_container_metrics_usage_count(c), 2);
     CHECK_OK(km_container_metrics_usage_at(c, 1, &s, &q));
     CHECK_STR(s, "memory");
     CHECK_QTY(q, "12e6");
     CHECK_STATUS(km_container_metrics_usage_at(c, 2, &s, &q), KM_STATUS_OUT_OF_RANGE);
     CHECK_OK(km_pod_metrics_container(pod, 1, &c));
-    CHECK_OK(km_container_metrics_name(c, &s));
-    CHECK_STR(s, "helper");
-    CHECK_OK(km_container_metrics_usage(c, "memory", &q));
-    CHECK_QTY(q, "1Gi");
+    CHECK_GET_STR(km_container_metrics_name, (c), "helper");
+    CHECK_GET_QTY(km_container_metrics_usage, (c, "memory"), "1Gi");
     CHECK_STATUS(km_pod_metrics_container(pod, 3, &c), KM_STATUS_OUT_OF_RANGE);
     km_pod_metrics_free(pod);
 
@@ -288,14 +257,10 @@ static void test_top_nodes(void) {
     CHECK_OK(km_top_node_rows_get(rows, 0, &row));
     CHECK_OK(km_top_node_row_has_metrics(row, &metrics));
     CHECK(metrics);
-    CHECK_OK(km_top_node_row_cpu(row, &q));
-    CHECK_QTY(q, "1630534153n");
-    CHECK_OK(km_top_node_row_memory(row, &q));
-    CHECK_QTY(q, "8318172Ki");
-    CHECK_OK(km_top_node_row_cpu_available(row, &q));
-    CHECK_QTY(q, "3920m");
-    CHECK_OK(km_top_node_row_memory_available(row, &q));
-    CHECK_QTY(q, "15Gi");
+    CHECK_GET_QTY(km_top_node_row_cpu, (row), "1630534153n");
+    CHECK_GET_QTY(km_top_node_row_memory, (row), "8318172Ki");
+    CHECK_GET_QTY(km_top_node_row_cpu_available, (row), "3920m");
+    CHECK_GET_QTY(km_top_node_row_memory_available, (row), "15Gi");
     CHECK_OK(km_top_node_row_cpu_percent(row, &has, &pct));
     CHECK(has);
     CHECK_INT(pct, 41); /* 1631m / 3920m */
@@ -312,10 +277,8 @@ static void test_top_nodes(void) {
     q = (const km_quantity *)&pct;
     CHECK_OK(km_top_node_row_memory(row, &q));
     CHECK(q == NULL);
-    CHECK_OK(km_top_node_row_cpu_available(row, &q));
-    CHECK_QTY(q, "8");
-    CHECK_OK(km_top_node_row_memory_available(row, &q));
-    CHECK_QTY(q, "32Gi");
+    CHECK_GET_QTY(km_top_node_row_cpu_available, (row), "8");
+    CHECK_GET_QTY(km_top_node_row_memory_available, (row), "32Gi");
     pct = 99;
     CHECK_OK(km_top_node_row_cpu_percent(row, &has, &pct));
     CHECK(!has);
@@ -347,8 +310,7 @@ static void test_top_nodes(void) {
     rows = NULL;
     CHECK_OK(km_client_top_nodes(client, NULL, NULL, true, "", &rows));
     CHECK_OK(km_top_node_rows_get(rows, 0, &row));
-    CHECK_OK(km_top_node_row_cpu_available(row, &q));
-    CHECK_QTY(q, "4");
+    CHECK_GET_QTY(km_top_node_row_cpu_available, (row), "4");
     CHECK_OK(km_top_node_row_cpu_percent(row, &has, &pct));
     CHECK_INT(pct, 40); /* 1631m / 4 */
     km_top_node_rows_free(rows);
@@ -368,10 +330,10 @@ static void test_top_nodes(void) {
     rows = sentinel;
     CHECK_STATUS(km_client_top_nodes(client, "no-such-node", NULL, false, NULL, &rows), KM_STATUS_NOT_FOUND);
     CHECK_INT(km_last_error_http_status(), 404);
-    CHECK_STATUS(km_client_top_nodes(client, NULL, "tier=none", false, NULL, &rows), KM_STATUS_METRICS_UNAVAILABLE);
-    CHECK_MSG_CONTAINS("metrics not available yet");
-    CHECK_STATUS(km_client_top_nodes(client, NULL, NULL, false, "disk", &rows), KM_STATUS_CONFIG);
-    CHECK_MSG_CONTAINS("--sort-by accepts only cpu or memory");
+    CHECK_ERROR(km_client_top_nodes(client, NULL, "tier=none", false, NULL, &rows), KM_STATUS_METRICS_UNAVAILABLE,
+                "metrics not available yet");
+    CHECK_ERROR(km_client_top_nodes(client, NULL, NULL, false, "disk", &rows), KM_STATUS_CONFIG,
+                "--sort-by accepts only cpu or memory");
     CHECK_STATUS(km_client_top_nodes(client, "\xff", NULL, false, NULL, &rows), KM_STATUS_INVALID_UTF8);
     CHECK_STATUS(km_client_top_nodes(client, NULL, "\xff", false, NULL, &rows), KM_STATUS_INVALID_UTF8);
     CHECK_STATUS(km_client_top_nodes(client, NULL, NULL, false, "\xff", &rows), KM_STATUS_INVALID_UTF8);
@@ -390,34 +352,24 @@ static void test_top_pods(void) {
     /* The client's default namespace. */
     CHECK_OK(km_client_top_pods(client, NULL, false, NULL, NULL, NULL, NULL, &top));
     CHECK_INT(km_top_pods_count(top), 4);
-    CHECK_OK(km_top_pods_namespace(top, &s));
-    CHECK_STR(s, "default");
+    CHECK_GET_STR(km_top_pods_namespace, (top), "default");
     CHECK_OK(km_top_pods_get(top, 0, &row));
-    CHECK_OK(km_top_pod_row_name(row, &s));
-    CHECK_STR(s, "batch-1");
-    CHECK_OK(km_top_pod_row_namespace(row, &s));
-    CHECK_STR(s, "default");
-    CHECK_OK(km_top_pod_row_cpu(row, &q));
-    CHECK_QTY(q, "2500m");
+    CHECK_GET_STR(km_top_pod_row_name, (row), "batch-1");
+    CHECK_GET_STR(km_top_pod_row_namespace, (row), "default");
+    CHECK_GET_QTY(km_top_pod_row_cpu, (row), "2500m");
     CHECK_OK(km_top_pod_row_memory(row, &q));
-    CHECK_OK(km_quantity_value(q, &i64));
-    CHECK_INT(i64, 1085741824);
+    CHECK_GET_INT(km_quantity_value, (q), 1085741824);
     CHECK_INT(km_top_pod_row_containers_count(row), 3);
     /* Containers by name. */
     CHECK_OK(km_top_pod_row_container(row, 0, &c));
-    CHECK_OK(km_top_container_row_name(c, &s));
-    CHECK_STR(s, "helper");
-    CHECK_OK(km_top_container_row_cpu(c, &q));
-    CHECK_QTY(q, "500m");
-    CHECK_OK(km_top_container_row_memory(c, &q));
-    CHECK_QTY(q, "1Gi");
+    CHECK_GET_STR(km_top_container_row_name, (c), "helper");
+    CHECK_GET_QTY(km_top_container_row_cpu, (c), "500m");
+    CHECK_GET_QTY(km_top_container_row_memory, (c), "1Gi");
     CHECK_OK(km_top_pod_row_container(row, 2, &c));
-    CHECK_OK(km_top_container_row_name(c, &s));
-    CHECK_STR(s, "worker");
+    CHECK_GET_STR(km_top_container_row_name, (c), "worker");
     CHECK_STATUS(km_top_pod_row_container(row, 3, &c), KM_STATUS_OUT_OF_RANGE);
     CHECK_OK(km_top_pods_get(top, 3, &row));
-    CHECK_OK(km_top_pod_row_name(row, &s));
-    CHECK_STR(s, "web-7f9c-fghij");
+    CHECK_GET_STR(km_top_pod_row_name, (row), "web-7f9c-fghij");
     CHECK_STATUS(km_top_pods_get(top, 4, &row), KM_STATUS_OUT_OF_RANGE);
     CHECK_OK(km_top_pods_total_cpu(top, &q));
     CHECK_OK(km_quantity_milli_value(q, &i64));
@@ -445,14 +397,11 @@ static void test_top_pods(void) {
     CHECK_OK(km_top_pods_namespace(top, &s));
     CHECK(s == NULL);
     CHECK_OK(km_top_pods_get(top, 0, &row));
-    CHECK_OK(km_top_pod_row_name(row, &s));
-    CHECK_STR(s, "batch-1");
+    CHECK_GET_STR(km_top_pod_row_name, (row), "batch-1");
     CHECK_OK(km_top_pods_get(top, 1, &row));
-    CHECK_OK(km_top_pod_row_name(row, &s));
-    CHECK_STR(s, "web-7f9c-fghij");
+    CHECK_GET_STR(km_top_pod_row_name, (row), "web-7f9c-fghij");
     CHECK_OK(km_top_pod_row_container(row, 0, &c)); /* containers by CPU too */
-    CHECK_OK(km_top_container_row_name(c, &s));
-    CHECK_STR(s, "nginx");
+    CHECK_GET_STR(km_top_container_row_name, (c), "nginx");
     CHECK_OK(km_top_pods_render(top, false, false, true, &table));
     CHECK_CONTAINS(table, "NAMESPACE");
     km_string_free(table);
@@ -463,8 +412,7 @@ static void test_top_pods(void) {
     CHECK_OK(km_client_top_pods(client, "kube-system", false, NULL, NULL, NULL, "memory", &top));
     CHECK_INT(km_top_pods_count(top), 3);
     CHECK_OK(km_top_pods_get(top, 0, &row));
-    CHECK_OK(km_top_pod_row_name(row, &s));
-    CHECK_STR(s, "kube-apiserver-node-a");
+    CHECK_GET_STR(km_top_pod_row_name, (row), "kube-apiserver-node-a");
     km_top_pods_free(top);
     top = NULL;
     CHECK_OK(km_client_top_pods(client, "monitoring", false, "prometheus-0", NULL, NULL, NULL, &top));
@@ -489,8 +437,8 @@ static void test_top_pods(void) {
 
     km_top_pods *sentinel = (km_top_pods *)&i64;
     top = sentinel;
-    CHECK_STATUS(km_client_top_pods(client, NULL, false, "batch-1", "app=batch", NULL, NULL, &top), KM_STATUS_CONFIG);
-    CHECK_MSG_CONTAINS("only one of NAME or selector can be provided");
+    CHECK_ERROR(km_client_top_pods(client, NULL, false, "batch-1", "app=batch", NULL, NULL, &top), KM_STATUS_CONFIG,
+                "only one of NAME or selector can be provided");
     CHECK_STATUS(km_client_top_pods(client, NULL, false, NULL, NULL, NULL, "size", &top), KM_STATUS_CONFIG);
     CHECK_STATUS(km_client_top_pods(client, "default", false, "no-such-pod", NULL, NULL, NULL, &top), KM_STATUS_NOT_FOUND);
     CHECK_INT(km_last_error_http_status(), 404);
@@ -554,8 +502,7 @@ static void test_server_faults(void) {
 
     CONTROL("/_loopback/fault/hang");
     CHECK_OK(km_client_set_timeout_ms(client, 300));
-    CHECK_STATUS(km_client_list_node_metrics(client, NULL, &list), KM_STATUS_IO);
-    CHECK_MSG_CONTAINS("no answer");
+    CHECK_ERROR(km_client_list_node_metrics(client, NULL, &list), KM_STATUS_IO, "no answer");
     CHECK_INT(km_last_error_http_status(), 0);
     CHECK_OK(km_client_set_timeout_ms(client, 30000));
     CHECK(list == sentinel);
@@ -570,8 +517,8 @@ static void test_server_faults(void) {
     CONTROL("/_loopback/metrics-api/off");
     km_client *fresh = NULL;
     CHECK_OK(km_client_new(kubeconfig, NULL, &fresh));
-    CHECK_STATUS(km_client_list_node_metrics(fresh, NULL, &list), KM_STATUS_METRICS_UNAVAILABLE);
-    CHECK_MSG_CONTAINS("Metrics API not available");
+    CHECK_ERROR(km_client_list_node_metrics(fresh, NULL, &list), KM_STATUS_METRICS_UNAVAILABLE,
+                "Metrics API not available");
     km_pod_metrics_list *plist = NULL;
     CHECK_STATUS(km_client_list_pod_metrics(fresh, NULL, NULL, NULL, &plist), KM_STATUS_METRICS_UNAVAILABLE);
     km_top_node_rows *rows = NULL;
@@ -601,17 +548,33 @@ static void test_connection_refused(void) {
     km_client *c = NULL;
     CHECK_OK(km_client_new(path, NULL, &c));
     km_node_metrics_list *list = NULL;
-    CHECK_STATUS(km_client_list_node_metrics(c, NULL, &list), KM_STATUS_IO);
-    CHECK_MSG_CONTAINS("127.0.0.1:1");
+    CHECK_ERROR(km_client_list_node_metrics(c, NULL, &list), KM_STATUS_IO, "127.0.0.1:1");
     CHECK_INT(km_last_error_http_status(), 0);
     CHECK(list == NULL);
     km_client_free(c);
     unlink(path);
 }
 
+/* The NULL checks of the accessors node and pod metrics both have (km_node_metrics_name and
+ * km_pod_metrics_name, ...): `kind` is node or pod, `m` a valid handle of that kind. */
+#define CHECK_NULL_METRICS_ACCESSORS(kind, m)                                                     \
+    do {                                                                                          \
+        const char *str_ = NULL, *key_ = NULL;                                                    \
+        int64_t int_ = 0;                                                                         \
+        CHECK_NULL_GETTER(km_##kind##_metrics_name, m, "metrics", &str_);                         \
+        CHECK_NULL_GETTER(km_##kind##_metrics_timestamp, m, "metrics", &str_);                    \
+        CHECK_NULL_GETTER(km_##kind##_metrics_timestamp_unix, m, "metrics", &int_);               \
+        CHECK_NULL_GETTER(km_##kind##_metrics_window_ms, m, "metrics", &int_);                    \
+        CHECK_NULL_LOOKUP(km_##kind##_metrics_label, m, "metrics", "app", "key", &str_);          \
+        CHECK_INT(km_##kind##_metrics_labels_count(NULL), 0);                                     \
+        CHECK_NULL_INDEXED_PAIR(km_##kind##_metrics_label_at, m, "metrics", &key_, "key_out",     \
+                                &str_, "value_out");                                              \
+        CHECK(str_ == NULL && key_ == NULL && int_ == 0);                                         \
+    } while (0)
+
 static void test_null_arguments(void) {
     km_client *c = NULL;
-    const char *s = NULL, *k = NULL;
+    const char *s = NULL;
     char *owned = NULL;
     const km_quantity *q = NULL;
     km_quantity *oq = NULL;
@@ -654,80 +617,33 @@ static void test_null_arguments(void) {
     CHECK_OK(km_client_list_node_metrics(client, NULL, &nlist));
     const km_node_metrics *m = NULL;
     CHECK_INT(km_node_metrics_list_count(NULL), 0);
-    CHECK_NULL_ARG(km_node_metrics_list_get(NULL, 0, &m), "list");
-    CHECK_NULL_ARG(km_node_metrics_list_get(nlist, 0, NULL), "out");
+    CHECK_NULL_INDEXED(km_node_metrics_list_get, nlist, "list", &m);
     CHECK_OK(km_node_metrics_list_get(nlist, 0, &m));
-    CHECK_NULL_ARG(km_node_metrics_name(NULL, &s), "metrics");
-    CHECK_NULL_ARG(km_node_metrics_name(m, NULL), "out");
-    CHECK_NULL_ARG(km_node_metrics_timestamp(NULL, &s), "metrics");
-    CHECK_NULL_ARG(km_node_metrics_timestamp(m, NULL), "out");
-    CHECK_NULL_ARG(km_node_metrics_timestamp_unix(NULL, &i64), "metrics");
-    CHECK_NULL_ARG(km_node_metrics_timestamp_unix(m, NULL), "out");
-    CHECK_NULL_ARG(km_node_metrics_window_ms(NULL, &i64), "metrics");
-    CHECK_NULL_ARG(km_node_metrics_window_ms(m, NULL), "out");
-    CHECK_NULL_ARG(km_node_metrics_usage(NULL, "cpu", &q), "metrics");
-    CHECK_NULL_ARG(km_node_metrics_usage(m, NULL, &q), "resource");
-    CHECK_NULL_ARG(km_node_metrics_usage(m, "cpu", NULL), "out");
+    CHECK_NULL_METRICS_ACCESSORS(node, m);
+    CHECK_NULL_LOOKUP(km_node_metrics_usage, m, "metrics", "cpu", "resource", &q);
     CHECK_INT(km_node_metrics_usage_count(NULL), 0);
-    CHECK_NULL_ARG(km_node_metrics_usage_at(NULL, 0, &s, &q), "metrics");
-    CHECK_NULL_ARG(km_node_metrics_usage_at(m, 0, NULL, &q), "resource_out");
-    CHECK_NULL_ARG(km_node_metrics_usage_at(m, 0, &s, NULL), "quantity_out");
-    CHECK_NULL_ARG(km_node_metrics_label(NULL, "tier", &s), "metrics");
-    CHECK_NULL_ARG(km_node_metrics_label(m, NULL, &s), "key");
-    CHECK_NULL_ARG(km_node_metrics_label(m, "tier", NULL), "out");
-    CHECK_INT(km_node_metrics_labels_count(NULL), 0);
-    CHECK_NULL_ARG(km_node_metrics_label_at(NULL, 0, &k, &s), "metrics");
-    CHECK_NULL_ARG(km_node_metrics_label_at(m, 0, NULL, &s), "key_out");
-    CHECK_NULL_ARG(km_node_metrics_label_at(m, 0, &k, NULL), "value_out");
-    CHECK_STATUS(km_node_metrics_usage(m, "\xff", &q), KM_STATUS_INVALID_UTF8);
-    CHECK_STATUS(km_node_metrics_label(m, "\xff", &s), KM_STATUS_INVALID_UTF8);
+    CHECK_NULL_INDEXED_PAIR(km_node_metrics_usage_at, m, "metrics", &s, "resource_out", &q, "quantity_out");
     km_node_metrics_list_free(nlist);
 
     /* Pod metrics accessors. */
-    CHECK_OK(km_client_get_pod_metrics(client, "default", "batch-1", &pod));
-    const km_pod_metrics *pm = pod;
-    const km_container_metrics *cm = NULL;
-    CHECK_INT(km_pod_metrics_list_count(NULL), 0);
-    CHECK_NULL_ARG(km_pod_metrics_list_get(NULL, 0, &pm), "list");
     CHECK_OK(km_client_list_pod_metrics(client, NULL, NULL, NULL, &plist));
-    CHECK_NULL_ARG(km_pod_metrics_list_get(plist, 0, NULL), "out");
+    const km_pod_metrics *pm = NULL;
+    CHECK_INT(km_pod_metrics_list_count(NULL), 0);
+    CHECK_NULL_INDEXED(km_pod_metrics_list_get, plist, "list", &pm);
     km_pod_metrics_list_free(plist);
-    CHECK_NULL_ARG(km_pod_metrics_name(NULL, &s), "metrics");
-    CHECK_NULL_ARG(km_pod_metrics_name(pm, NULL), "out");
-    CHECK_NULL_ARG(km_pod_metrics_namespace(NULL, &s), "metrics");
-    CHECK_NULL_ARG(km_pod_metrics_namespace(pm, NULL), "out");
-    CHECK_NULL_ARG(km_pod_metrics_timestamp(NULL, &s), "metrics");
-    CHECK_NULL_ARG(km_pod_metrics_timestamp(pm, NULL), "out");
-    CHECK_NULL_ARG(km_pod_metrics_timestamp_unix(NULL, &i64), "metrics");
-    CHECK_NULL_ARG(km_pod_metrics_timestamp_unix(pm, NULL), "out");
-    CHECK_NULL_ARG(km_pod_metrics_window_ms(NULL, &i64), "metrics");
-    CHECK_NULL_ARG(km_pod_metrics_window_ms(pm, NULL), "out");
-    CHECK_NULL_ARG(km_pod_metrics_label(NULL, "app", &s), "metrics");
-    CHECK_NULL_ARG(km_pod_metrics_label(pm, NULL, &s), "key");
-    CHECK_NULL_ARG(km_pod_metrics_label(pm, "app", NULL), "out");
-    CHECK_INT(km_pod_metrics_labels_count(NULL), 0);
-    CHECK_NULL_ARG(km_pod_metrics_label_at(NULL, 0, &k, &s), "metrics");
-    CHECK_NULL_ARG(km_pod_metrics_label_at(pm, 0, NULL, &s), "key_out");
-    CHECK_NULL_ARG(km_pod_metrics_label_at(pm, 0, &k, NULL), "value_out");
-    CHECK_NULL_ARG(km_pod_metrics_total(NULL, "cpu", &oq), "metrics");
-    CHECK_NULL_ARG(km_pod_metrics_total(pm, NULL, &oq), "resource");
-    CHECK_NULL_ARG(km_pod_metrics_total(pm, "cpu", NULL), "out");
-    CHECK_STATUS(km_pod_metrics_total(pm, "\xff", &oq), KM_STATUS_INVALID_UTF8);
-    CHECK_STATUS(km_pod_metrics_label(pm, "\xff", &s), KM_STATUS_INVALID_UTF8);
+    CHECK_OK(km_client_get_pod_metrics(client, "default", "batch-1", &pod));
+    pm = pod;
+    CHECK_NULL_METRICS_ACCESSORS(pod, pm);
+    CHECK_NULL_GETTER(km_pod_metrics_namespace, pm, "metrics", &s);
+    CHECK_NULL_LOOKUP(km_pod_metrics_total, pm, "metrics", "cpu", "resource", &oq);
+    const km_container_metrics *cm = NULL;
     CHECK_INT(km_pod_metrics_containers_count(NULL), 0);
-    CHECK_NULL_ARG(km_pod_metrics_container(NULL, 0, &cm), "metrics");
-    CHECK_NULL_ARG(km_pod_metrics_container(pm, 0, NULL), "out");
+    CHECK_NULL_INDEXED(km_pod_metrics_container, pm, "metrics", &cm);
     CHECK_OK(km_pod_metrics_container(pm, 0, &cm));
-    CHECK_NULL_ARG(km_container_metrics_name(NULL, &s), "container");
-    CHECK_NULL_ARG(km_container_metrics_name(cm, NULL), "out");
-    CHECK_NULL_ARG(km_container_metrics_usage(NULL, "cpu", &q), "container");
-    CHECK_NULL_ARG(km_container_metrics_usage(cm, NULL, &q), "resource");
-    CHECK_NULL_ARG(km_container_metrics_usage(cm, "cpu", NULL), "out");
-    CHECK_STATUS(km_container_metrics_usage(cm, "\xff", &q), KM_STATUS_INVALID_UTF8);
+    CHECK_NULL_GETTER(km_container_metrics_name, cm, "container", &s);
+    CHECK_NULL_LOOKUP(km_container_metrics_usage, cm, "container", "cpu", "resource", &q);
     CHECK_INT(km_container_metrics_usage_count(NULL), 0);
-    CHECK_NULL_ARG(km_container_metrics_usage_at(NULL, 0, &s, &q), "container");
-    CHECK_NULL_ARG(km_container_metrics_usage_at(cm, 0, NULL, &q), "resource_out");
-    CHECK_NULL_ARG(km_container_metrics_usage_at(cm, 0, &s, NULL), "quantity_out");
+    CHECK_NULL_INDEXED_PAIR(km_container_metrics_usage_at, cm, "container", &s, "resource_out", &q, "quantity_out");
     CHECK(oq == NULL);
     km_pod_metrics_free(pod);
 
@@ -735,29 +651,18 @@ static void test_null_arguments(void) {
     CHECK_OK(km_client_top_nodes(client, NULL, NULL, false, NULL, &rows));
     const km_top_node_row *row = NULL;
     CHECK_INT(km_top_node_rows_count(NULL), 0);
-    CHECK_NULL_ARG(km_top_node_rows_get(NULL, 0, &row), "rows");
-    CHECK_NULL_ARG(km_top_node_rows_get(rows, 0, NULL), "out");
+    CHECK_NULL_INDEXED(km_top_node_rows_get, rows, "rows", &row);
     CHECK_NULL_ARG(km_top_node_rows_render(NULL, false, &owned), "rows");
     CHECK_NULL_ARG(km_top_node_rows_render(rows, false, NULL), "out");
     CHECK_OK(km_top_node_rows_get(rows, 0, &row));
-    CHECK_NULL_ARG(km_top_node_row_name(NULL, &s), "row");
-    CHECK_NULL_ARG(km_top_node_row_name(row, NULL), "out");
-    CHECK_NULL_ARG(km_top_node_row_has_metrics(NULL, &b), "row");
-    CHECK_NULL_ARG(km_top_node_row_has_metrics(row, NULL), "out");
-    CHECK_NULL_ARG(km_top_node_row_cpu(NULL, &q), "row");
-    CHECK_NULL_ARG(km_top_node_row_cpu(row, NULL), "out");
-    CHECK_NULL_ARG(km_top_node_row_memory(NULL, &q), "row");
-    CHECK_NULL_ARG(km_top_node_row_memory(row, NULL), "out");
-    CHECK_NULL_ARG(km_top_node_row_cpu_available(NULL, &q), "row");
-    CHECK_NULL_ARG(km_top_node_row_cpu_available(row, NULL), "out");
-    CHECK_NULL_ARG(km_top_node_row_memory_available(NULL, &q), "row");
-    CHECK_NULL_ARG(km_top_node_row_memory_available(row, NULL), "out");
-    CHECK_NULL_ARG(km_top_node_row_cpu_percent(NULL, &b, &i64), "row");
-    CHECK_NULL_ARG(km_top_node_row_cpu_percent(row, NULL, &i64), "has_value");
-    CHECK_NULL_ARG(km_top_node_row_cpu_percent(row, &b, NULL), "out");
-    CHECK_NULL_ARG(km_top_node_row_memory_percent(NULL, &b, &i64), "row");
-    CHECK_NULL_ARG(km_top_node_row_memory_percent(row, NULL, &i64), "has_value");
-    CHECK_NULL_ARG(km_top_node_row_memory_percent(row, &b, NULL), "out");
+    CHECK_NULL_GETTER(km_top_node_row_name, row, "row", &s);
+    CHECK_NULL_GETTER(km_top_node_row_has_metrics, row, "row", &b);
+    CHECK_NULL_GETTER(km_top_node_row_cpu, row, "row", &q);
+    CHECK_NULL_GETTER(km_top_node_row_memory, row, "row", &q);
+    CHECK_NULL_GETTER(km_top_node_row_cpu_available, row, "row", &q);
+    CHECK_NULL_GETTER(km_top_node_row_memory_available, row, "row", &q);
+    CHECK_NULL_3(km_top_node_row_cpu_percent, row, "row", &b, "has_value", &i64, "out");
+    CHECK_NULL_3(km_top_node_row_memory_percent, row, "row", &b, "has_value", &i64, "out");
     km_top_node_rows_free(rows);
 
     /* Top pods. */
@@ -765,35 +670,23 @@ static void test_null_arguments(void) {
     const km_top_pod_row *prow = NULL;
     const km_top_container_row *crow = NULL;
     CHECK_INT(km_top_pods_count(NULL), 0);
-    CHECK_NULL_ARG(km_top_pods_get(NULL, 0, &prow), "top");
-    CHECK_NULL_ARG(km_top_pods_get(top, 0, NULL), "out");
-    CHECK_NULL_ARG(km_top_pods_total_cpu(NULL, &q), "top");
-    CHECK_NULL_ARG(km_top_pods_total_cpu(top, NULL), "out");
-    CHECK_NULL_ARG(km_top_pods_total_memory(NULL, &q), "top");
-    CHECK_NULL_ARG(km_top_pods_total_memory(top, NULL), "out");
-    CHECK_NULL_ARG(km_top_pods_namespace(NULL, &s), "top");
-    CHECK_NULL_ARG(km_top_pods_namespace(top, NULL), "out");
+    CHECK_NULL_INDEXED(km_top_pods_get, top, "top", &prow);
+    CHECK_NULL_GETTER(km_top_pods_total_cpu, top, "top", &q);
+    CHECK_NULL_GETTER(km_top_pods_total_memory, top, "top", &q);
+    CHECK_NULL_GETTER(km_top_pods_namespace, top, "top", &s);
     CHECK_NULL_ARG(km_top_pods_render(NULL, false, false, false, &owned), "top");
     CHECK_NULL_ARG(km_top_pods_render(top, false, false, false, NULL), "out");
     CHECK_OK(km_top_pods_get(top, 0, &prow));
-    CHECK_NULL_ARG(km_top_pod_row_namespace(NULL, &s), "row");
-    CHECK_NULL_ARG(km_top_pod_row_namespace(prow, NULL), "out");
-    CHECK_NULL_ARG(km_top_pod_row_name(NULL, &s), "row");
-    CHECK_NULL_ARG(km_top_pod_row_name(prow, NULL), "out");
-    CHECK_NULL_ARG(km_top_pod_row_cpu(NULL, &q), "row");
-    CHECK_NULL_ARG(km_top_pod_row_cpu(prow, NULL), "out");
-    CHECK_NULL_ARG(km_top_pod_row_memory(NULL, &q), "row");
-    CHECK_NULL_ARG(km_top_pod_row_memory(prow, NULL), "out");
+    CHECK_NULL_GETTER(km_top_pod_row_namespace, prow, "row", &s);
+    CHECK_NULL_GETTER(km_top_pod_row_name, prow, "row", &s);
+    CHECK_NULL_GETTER(km_top_pod_row_cpu, prow, "row", &q);
+    CHECK_NULL_GETTER(km_top_pod_row_memory, prow, "row", &q);
     CHECK_INT(km_top_pod_row_containers_count(NULL), 0);
-    CHECK_NULL_ARG(km_top_pod_row_container(NULL, 0, &crow), "row");
-    CHECK_NULL_ARG(km_top_pod_row_container(prow, 0, NULL), "out");
+    CHECK_NULL_INDEXED(km_top_pod_row_container, prow, "row", &crow);
     CHECK_OK(km_top_pod_row_container(prow, 0, &crow));
-    CHECK_NULL_ARG(km_top_container_row_name(NULL, &s), "row");
-    CHECK_NULL_ARG(km_top_container_row_name(crow, NULL), "out");
-    CHECK_NULL_ARG(km_top_container_row_cpu(NULL, &q), "row");
-    CHECK_NULL_ARG(km_top_container_row_cpu(crow, NULL), "out");
-    CHECK_NULL_ARG(km_top_container_row_memory(NULL, &q), "row");
-    CHECK_NULL_ARG(km_top_container_row_memory(crow, NULL), "out");
+    CHECK_NULL_GETTER(km_top_container_row_name, crow, "row", &s);
+    CHECK_NULL_GETTER(km_top_container_row_cpu, crow, "row", &q);
+    CHECK_NULL_GETTER(km_top_container_row_memory, crow, "row", &q);
     km_top_pods_free(top);
     CHECK(owned == NULL);
 
