@@ -1,8 +1,9 @@
 """pytest wiring for the loopback control-plane e2e tests.
 
 - Binaries missing -> build-control-plane.sh runs (long, loud) before any test; if it fails, every test
-  errors with its message. Nothing is skipped for lack of binaries (the one possible skip: the Python
-  binding test when the binding was not built, with that reason).
+  errors with its message. Likewise helm missing -> build-helm.sh (fixture ``helm_bin``, only for the tests
+  that use it). Nothing is skipped for lack of binaries (the one possible skip: the Python binding test
+  when the binding was not built, with that reason).
 - A failing test gets the last 100 lines of every control-plane process log as a report section.
 - Durations the tests measured (metrics_stack.TIMINGS) are printed in the terminal summary.
 """
@@ -16,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ControlPlane, HarnessError, ensure_binaries  # noqa: E402
+from harness import ControlPlane, HarnessError, ensure_binaries, ensure_helm  # noqa: E402
 from metrics_stack import TIMINGS  # noqa: E402
 
 
@@ -31,6 +32,19 @@ def control_plane_bin(request) -> Path:
         except HarnessError as e:
             error = str(e)
     pytest.fail(f"cannot get the control-plane binaries: {error}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def helm_bin(request) -> Path:
+    """The pinned helm, built by build-helm.sh when missing (progress straight to the terminal)."""
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    error = None
+    with capman.global_and_fixture_disabled():
+        try:
+            return ensure_helm()
+        except HarnessError as e:
+            error = str(e)
+    pytest.fail(f"cannot get helm: {error}", pytrace=False)
 
 
 @pytest.fixture(scope="module")

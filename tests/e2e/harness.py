@@ -85,6 +85,36 @@ def ensure_binaries() -> Path:
     return bin_dir()
 
 
+HELM_BUILD_SCRIPT = HERE / "build-helm.sh"
+
+
+def helm_version() -> str:
+    """The helm version the suite wants: ``$KM_HELM_VERSION`` or build-helm.sh's pinned default."""
+    m = re.search(r'KM_HELM_VERSION:-(v[0-9.]+)', HELM_BUILD_SCRIPT.read_text())
+    if m is None:
+        raise HarnessError(f"no pinned helm version (KM_HELM_VERSION:-vX.Y.Z) in {HELM_BUILD_SCRIPT}")
+    return os.environ.get("KM_HELM_VERSION") or m.group(1)
+
+
+def ensure_helm() -> Path:
+    """``$KM_CACHE_DIR/bin/helm``; runs build-helm.sh first when it is missing or stamped with another
+    version. Raises HarnessError if that fails."""
+    helm, stamp, want = bin_dir() / "helm", bin_dir() / "helm.version", helm_version()
+
+    def ready() -> bool:
+        return os.access(helm, os.X_OK) and stamp.is_file() and stamp.read_text().strip() == want
+
+    if not ready():
+        print(f"[e2e] helm {want} missing in {bin_dir()}; running {HELM_BUILD_SCRIPT} "
+              f"(measured cold: see tests/e2e/README.md)", file=sys.stderr, flush=True)
+        rc = subprocess.call(["bash", str(HELM_BUILD_SCRIPT)])
+        if rc != 0:
+            raise HarnessError(f"{HELM_BUILD_SCRIPT} failed with exit code {rc}; see its output above")
+        if not ready():
+            raise HarnessError(f"{HELM_BUILD_SCRIPT} succeeded but {helm} (stamped {want}) is still missing")
+    return helm
+
+
 def kubectl_binary(version: str | None = None) -> str:
     """``kubectl`` on PATH for version None, else ``kubectl.<version>`` beside the file it resolves to."""
     default = shutil.which("kubectl")

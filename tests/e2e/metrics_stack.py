@@ -27,7 +27,9 @@ from typing import Any, Callable, Iterable, Mapping
 from harness import LOOPBACK, ControlPlane, HarnessError, Proc, rfc3339
 
 ROOT = Path(__file__).resolve().parents[2]
-KUBEMETRICS = ROOT / (os.environ.get("CARGO_TARGET_DIR") or "target") / "debug" / "kubemetrics"
+# where `cargo build` (run in ROOT) puts it: $CARGO_TARGET_DIR (relative to ROOT) when set, else ROOT/target
+TARGET_DIR = ROOT / (os.environ.get("CARGO_TARGET_DIR") or "target")
+KUBEMETRICS = TARGET_DIR / "debug" / "kubemetrics"
 MI = 1024 * 1024
 # Lines of measured durations the tests want in pytest's terminal summary (see conftest.py).
 TIMINGS: list[str] = []

@@ -7,6 +7,8 @@
   against a stand-in API server on 127.0.0.1 that answers 409 as kube-apiserver does, says
   ``failed to create serviceaccount: serviceaccounts "x" already exists`` (no ``AlreadyExists``); that
   must count as "already there", while other failures still raise.
+- ``build-helm.sh`` likewise: two runs at once take turns and build once; the binary's own ``version``
+  must equal the pinned version, else nothing is installed.
 
 Run: python3 -m pytest tests/e2e/test_harness_offline.py -q
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import BUILD_SCRIPT, LOOPBACK, ControlPlane, HarnessError, already_exists
+from harness import BUILD_SCRIPT, HELM_BUILD_SCRIPT, LOOPBACK, ControlPlane, HarnessError, already_exists, helm_version
 from metrics_stack import service_account_token
 
 # --------------------------------------------------------------------------------------------
@@ -259,3 +261,86 @@ def test_already_exists_reads_both_wordings():
     assert already_exists(failed('error: failed to create serviceaccount: serviceaccounts "viewer" already exists\n'))
     assert not already_exists(failed('Error from server (Forbidden): serviceaccounts "x" is forbidden\n'))
     assert not already_exists(failed('serviceaccounts "x" already exists\n', code=0))
+
+
+# --------------------------------------------------------------------------------------------
+# build-helm.sh: one run at a time per cache, the version stamped in the binary
+# --------------------------------------------------------------------------------------------
+# Enough of `go` for build-helm.sh: `env GOVERSION`, `get`, and `build ... -ldflags LD ... -o OUT PKG`,
+# which writes a "helm" that prints the version the ldflags set (as the real one's `version --template`
+# does) and then takes a while, logging when it starts and ends.
+FAKE_GO_FOR_HELM = r"""#!/bin/sh
+case "$1" in
+  env) echo go1.26.0 ;;
+  get) ;;
+  build)
+    out="" ld=""
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        -o) out="$2"; shift ;;
+        -ldflags) ld="$2"; shift ;;
+      esac
+      shift
+    done
+    v="$(printf '%s\n' "$ld" | tr ' ' '\n' | sed -n 's|^helm.sh/helm/v4/internal/version.version=||p')"
+    echo "start $$" >>"$FAKE_GO_LOG"
+    printf '#!/bin/sh\nprintf %%s "%s"\n' "$v" >"$out"
+    chmod +x "$out"
+    sleep "$FAKE_GO_SECONDS"
+    echo "end $$" >>"$FAKE_GO_LOG"
+    ;;
+  *) echo "fake go: unexpected: $*" >&2; exit 2 ;;
+esac
+"""
+
+
+def _fake_go_for_helm(tmp_path: Path, seconds: str = "2") -> dict[str, str]:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "go").write_text(FAKE_GO_FOR_HELM)
+    (tools / "go").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "KM_HELM_VERSION"}
+    env.update({
+        "PATH": f"{tools}{os.pathsep}{env.get('PATH', '')}",
+        "KM_CACHE_DIR": str(tmp_path / "cache"),
+        "FAKE_GO_LOG": str(tmp_path / "go-builds.log"),
+        "FAKE_GO_SECONDS": seconds,
+    })
+    return env
+
+
+def _helm_build(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(["bash", str(HELM_BUILD_SCRIPT)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.skipif(shutil.which("flock") is None, reason="flock(1) is not installed")
+def test_two_helm_builds_at_once_take_turns(tmp_path: Path):
+    env = _fake_go_for_helm(tmp_path)
+    procs = [_helm_build(env), _helm_build(env)]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    for p, (_, err) in zip(procs, outputs):
+        assert p.returncode == 0, f"exit {p.returncode}\n{err}"
+    stderrs = [err for _, err in outputs]
+    waited = [e for e in stderrs if re.search(r"another build-helm run is using .*; waiting for it to finish", e)]
+    assert len(waited) == 1, "exactly one run had to wait, and said so:\n" + "\n-----\n".join(stderrs)
+    assert re.search(r"helm v4\.\d+\.\d+ already built: .* \(skip\)", waited[0]), waited[0]
+    builds = [line.split()[0] for line in (tmp_path / "go-builds.log").read_text().splitlines()]
+    assert builds == ["start", "end"], f"one build, not two: {builds}"
+    bin_dir = tmp_path / "cache" / "bin"
+    assert (bin_dir / "helm.version").read_text().strip() == helm_version()
+    assert subprocess.run([str(bin_dir / "helm")], capture_output=True, text=True).stdout == helm_version()
+    assert not (bin_dir / "helm.tmp").exists()
+    times = (tmp_path / "cache" / "build-times.log").read_text()
+    assert re.search(rf"^\S+ helm {re.escape(helm_version())} \d+s go=go1\.26\.0 p=1 ", times, re.M), times
+
+
+@pytest.mark.skipif(shutil.which("flock") is None, reason="flock(1) is not installed")
+def test_helm_build_refuses_a_binary_of_another_version(tmp_path: Path):
+    env = _fake_go_for_helm(tmp_path, seconds="0")
+    env["KM_HELM_VERSION"] = "v4.0.0"
+    (tmp_path / "tools" / "go").write_text(FAKE_GO_FOR_HELM.replace('printf %%s "%s"', 'printf %%s "v4.0.0-%s"'))
+    r = subprocess.run(["bash", str(HELM_BUILD_SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "the built helm says it is 'v4.0.0-v4.0.0', not v4.0.0" in r.stderr, r.stderr
+    assert not (tmp_path / "cache" / "bin" / "helm").exists()

@@ -29,7 +29,7 @@ import pytest
 
 from harness import ControlPlane, installed_kubectl_versions, kubectl_binary
 from metrics_stack import (
-    MI, ROOT, TIMINGS, Serve, Simulator, build_kubemetrics, close, create_running_pod, ensure_namespace, expected_node,
+    MI, ROOT, TARGET_DIR, TIMINGS, Serve, Simulator, build_kubemetrics, close, create_running_pod, ensure_namespace, expected_node,
     https_get, install_metrics_server_rbac, mark_running, parse_bytes, parse_cpu_milli, register_fleet,
     service_account_token, start_serve, start_simulator, table, token_kubeconfig, wait_until,
 )
@@ -319,7 +319,7 @@ def test_c_binding_reads_the_same_numbers_and_renders_kubectls_tables(stack: Sta
     lib.mkdir(exist_ok=True)
     for name in ("libkubemetrics.so", "libkubemetrics.so.0"):
         (lib / name).unlink(missing_ok=True)
-        (lib / name).symlink_to(ROOT / "target" / "debug" / "libkubemetrics_c.so")
+        (lib / name).symlink_to(TARGET_DIR / "debug" / "libkubemetrics_c.so")
     exe = stack.cp.dir / "top_through_apiserver"
     r = subprocess.run([cc, "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'bindings-c' / 'include'}",
                         str(Path(__file__).parent / "c" / "top_through_apiserver.c"), "-o", str(exe),
