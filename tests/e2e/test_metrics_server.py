@@ -14,6 +14,7 @@ Run: python3 -m pytest tests/e2e -q -p no:cacheprovider
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -675,3 +676,17 @@ def test_faulty_kubelets_do_not_break_the_others(stack: Stack):
     wait_until("every node back after the faults are cleared",
                lambda: all(r["CPU(cores)"] != "<unknown>" for r in table(cp.kubectl("top", "node").stdout)), 90)
 
+
+
+def test_kubectl_gets_protobuf_from_kubemetrics_through_the_aggregator(stack: Stack):
+    """kubectl asks the Metrics API for protobuf; kubemetrics serve answers it (the Content-Type
+    the aggregator passes back says so) and kubectl decodes the same numbers as from JSON."""
+    cp = stack.cp
+    out = cp.kubectl("top", "pod", "-A", "--containers", "-v=8")
+    log = out.stderr
+    assert re.search(r"Accept:?\s*\"?application/vnd\.kubernetes\.protobuf", log), log[-3000:]
+    assert re.search(r"Content-Type:?\s*\"?application/vnd\.kubernetes\.protobuf", log), log[-3000:]
+    _check_top_pod_containers(out.stdout, stack.sim.containers())
+    # the same objects as JSON
+    pods = json.loads(cp.kubectl("get", "--raw", f"{GV}/pods").stdout)
+    assert pods["kind"] == "PodMetricsList" and len(pods["items"]) == len({(k[0], k[1]) for k in stack.sim.containers()})

@@ -58,6 +58,7 @@ impl std::fmt::Debug for ServeOptions {
 
 impl ServeOptions {
     /// Plain HTTP/1.1 with keep-alive, dropped at once on stop.
+    #[cfg_attr(not(feature = "testkit"), allow(dead_code))]
     pub fn http1(name: &str) -> ServeOptions {
         ServeOptions { name: Arc::from(name), tls: None, http2: false, http2_max_streams: 0, keep_alive: true, header_timeout: false, grace: Duration::ZERO }
     }

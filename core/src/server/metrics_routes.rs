@@ -131,6 +131,7 @@ pub fn select<'a, P: PodItem>(
 }
 
 /// Serves a `metrics.k8s.io/v1beta1` path as JSON (see [`select`]).
+#[cfg_attr(not(feature = "testkit"), allow(dead_code))]
 pub fn respond(objects: &Objects<'_>, query: Option<&str>, nodes: &[NodeMetrics], pods: &[PodMetrics]) -> Option<HttpResponse> {
     let ok = |body: String| http::json(StatusCode::OK, body);
     Some(match select(objects, query, nodes, pods, false)? {

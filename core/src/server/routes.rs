@@ -6,7 +6,7 @@ use super::provider::MetricsProvider;
 use super::route::{ApiGroup, Health, Objects, OpenApi, Route};
 use super::self_metrics::ServerMetrics;
 use crate::metrics::Time;
-use crate::metrics::{NodeMetrics, PodMetrics, Stamped, Typed, list_to_wire_json};
+use crate::metrics::{NodeMetrics, PodMetrics, Stamped, Typed, list_to_wire_json, protobuf};
 use crate::server::http::{self, HttpResponse};
 use crate::server::metrics_routes::{self, GROUP_VERSION, Selected};
 use crate::store::ServedPod;
@@ -114,6 +114,8 @@ pub enum Encoding {
     Table,
     /// `application/yaml`
     Yaml,
+    /// `application/vnd.kubernetes.protobuf` (what kubectl and the HPA controller ask for).
+    Protobuf,
 }
 
 /// Picks the encoding: the first acceptable entry of `Accept`.
@@ -125,6 +127,9 @@ pub fn negotiate(accept: Option<&str>) -> Encoding {
         }
         if e.starts_with("application/yaml") {
             return Encoding::Yaml;
+        }
+        if e.starts_with(protobuf::CONTENT_TYPE) && !e.contains("stream=") {
+            return Encoding::Protobuf;
         }
         if e.starts_with("application/json") || e.starts_with("*/*") {
             return Encoding::Json;
@@ -145,6 +150,15 @@ fn respond(encoding: Encoding, body: String) -> HttpResponse {
         }
         _ => http::json(StatusCode::OK, body),
     }
+}
+
+/// A protobuf answer (`k8s\0` envelope).
+fn protobuf_answer(body: Vec<u8>) -> HttpResponse {
+    ::http::Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, protobuf::CONTENT_TYPE)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
 }
 
 fn one<T: serde::Serialize>(kind: &str, object: &T) -> String {
@@ -221,25 +235,38 @@ pub fn metrics(
             stats.freshness_many(items.iter().map(|n| age(&n.timestamp)));
             if encoding == Encoding::Table {
                 node_table(&items)
+            } else if encoding == Encoding::Protobuf {
+                protobuf_answer(protobuf::encode_node_list(GROUP_VERSION, &items, Some(&now)))
             } else {
                 respond(encoding, list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items, Some(&now)))
             }
         }
         Selected::Node(n) => {
             fresh(&n.timestamp);
-            if encoding == Encoding::Table { node_table(&[n]) } else { respond(encoding, one("NodeMetrics", &Stamped { object: n, created: &now })) }
+            if encoding == Encoding::Table {
+                node_table(&[n])
+            } else if encoding == Encoding::Protobuf {
+                protobuf_answer(protobuf::encode_node(GROUP_VERSION, n, Some(&now)))
+            } else { respond(encoding, one("NodeMetrics", &Stamped { object: n, created: &now })) }
         }
         Selected::Pods(items) => {
             stats.freshness_many(items.iter().map(|p| age(&p.timestamp)));
             if encoding == Encoding::Table {
                 served_pod_table(&items, &now)
+            } else if encoding == Encoding::Protobuf {
+                let pods: Vec<PodMetrics> = items.iter().map(|p| p.to_pod_metrics(None)).collect();
+                protobuf_answer(protobuf::encode_pod_list(GROUP_VERSION, &pods.iter().collect::<Vec<_>>(), Some(&now)))
             } else {
                 respond(encoding, list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, Some(&now)))
             }
         }
         Selected::Pod(p) => {
             fresh(&p.timestamp);
-            if encoding == Encoding::Table { served_pod_table(&[p], &now) } else { respond(encoding, one("PodMetrics", &Stamped { object: p, created: &now })) }
+            if encoding == Encoding::Table {
+                served_pod_table(&[p], &now)
+            } else if encoding == Encoding::Protobuf {
+                protobuf_answer(protobuf::encode_pod(GROUP_VERSION, &p.to_pod_metrics(None), Some(&now)))
+            } else { respond(encoding, one("PodMetrics", &Stamped { object: p, created: &now })) }
         }
     })
 }
@@ -276,4 +303,22 @@ pub fn discovery(route: &Route<'_>, accept: Option<&str>) -> Option<HttpResponse
         Route::OpenApi(OpenApi::V3Metrics) => http::json(StatusCode::OK, super::openapi::v3()),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Encoding, negotiate};
+
+    #[test]
+    fn the_first_acceptable_encoding_wins() {
+        // kubectl and the HPA controller.
+        assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf,application/json")), Encoding::Protobuf);
+        assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf, */*")), Encoding::Protobuf);
+        assert_eq!(negotiate(Some("application/json, application/vnd.kubernetes.protobuf")), Encoding::Json);
+        // watch streams are not served in protobuf: JSON, as the fallback.
+        assert_eq!(negotiate(Some("application/vnd.kubernetes.protobuf;stream=watch")), Encoding::Json);
+        assert_eq!(negotiate(Some("application/json;as=Table;g=meta.k8s.io;v=v1, application/json")), Encoding::Table);
+        assert_eq!(negotiate(Some("application/yaml")), Encoding::Yaml);
+        assert_eq!(negotiate(None), Encoding::Json);
+    }
 }
