@@ -60,6 +60,11 @@ class Proc:
         self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = self.p.stdout.readline()
         if not line.startswith("serving on "):
+            if line == "":  # stdout closed: the process is exiting; wait for it to say why
+                try:
+                    self.p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
             err = self.p.stderr.read() if self.p.poll() is not None else ""
             self.stop()
             raise RuntimeError(f"{args[0]} did not start: {line!r} {err}")

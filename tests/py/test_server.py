@@ -133,8 +133,16 @@ def test_discovery_openapi_and_negotiation(server, certs):
     assert [r["name"] for r in json.loads(body)["resources"]] == ["nodes", "pods"]
     assert json.loads(curl(server, certs, "/openapi/v2", **admin)[1])["swagger"] == "2.0"
     assert "components" in json.loads(curl(server, certs, "/openapi/v3/apis/metrics.k8s.io/v1beta1", **admin)[1])
-    # Protobuf is what kube-controller-manager asks for first: answer JSON, never 406.
-    code, body = curl(server, certs, "/apis/metrics.k8s.io/v1beta1/pods", headers=["Accept: application/vnd.kubernetes.protobuf, */*"], **admin)
+    # Protobuf is what kubectl and kube-controller-manager ask for first: answered in protobuf
+    # (the k8s\0 envelope naming the kind), JSON when it comes later in Accept, never 406.
+    args = ["curl", "-sS", "-D", "-", "-o", "-", f"https://127.0.0.1:{server.port}/apis/metrics.k8s.io/v1beta1/pods",
+            "--cacert", str(certs / "serving-ca.crt"), "--cert", str(certs / "admin.crt"), "--key", str(certs / "admin.key"),
+            "-H", "Accept: application/vnd.kubernetes.protobuf, */*"]
+    raw = subprocess.run(args, capture_output=True, check=True).stdout
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b" 200" in head.split(b"\r\n")[0] and b"content-type: application/vnd.kubernetes.protobuf" in head.lower(), head
+    assert body.startswith(b"k8s\x00") and b"PodMetricsList" in body[:64], body[:64]
+    code, body = curl(server, certs, "/apis/metrics.k8s.io/v1beta1/pods", headers=["Accept: application/json, application/vnd.kubernetes.protobuf"], **admin)
     assert code == 200 and json.loads(body)["kind"] == "PodMetricsList"
     code, body = curl(server, certs, "/apis/metrics.k8s.io/v1beta1/nodes", headers=["Accept: application/json;as=Table;v=v1;g=meta.k8s.io"], **admin)
     table = json.loads(body)
