@@ -3,8 +3,8 @@
 
 use crate::convert::*;
 use crate::quantity::{PyQuantity, QuantityLike};
-use kubemetrics::metrics::meta::LabelSelector;
 use kubemetrics::metrics::custom::{DescribedObject, ExternalMetricValue, MetricIdentifier, MetricValue};
+use kubemetrics::metrics::meta::LabelSelector;
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;

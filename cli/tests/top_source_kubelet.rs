@@ -2,8 +2,8 @@
 //! same rows as the Metrics API served by the collector, on a simulated fleet.
 
 use kubemetrics::collector::{AddressOptions, Collector, CollectorOptions, Inventory, KubeletOptions, NodeTarget};
-use kubemetrics::testkit::loopback_api::{ClusterState, LoopbackApiServer, MetricsSource};
 use kubemetrics::server::{MetricsProvider, ServerMetrics};
+use kubemetrics::testkit::loopback_api::{ClusterState, LoopbackApiServer, MetricsSource};
 use kubemetrics::testkit::simulate::{Fleet, FleetConfig};
 use std::process::Command;
 use std::sync::Arc;

@@ -138,7 +138,9 @@ mod from_kube_error {
             }
             kube::Error::InferConfig(_) | kube::Error::InferKubeconfig(_) => Error::new(ErrorKind::Config, e.to_string()).with_source(e),
             kube::Error::Auth(_) => Error::new(ErrorKind::Auth, e.to_string()).with_source(e),
-            kube::Error::SerdeError(_) => Error::new(ErrorKind::Api, format!("the server at {server} sent a response that is not valid JSON: {e}")).with_source(e),
+            kube::Error::SerdeError(_) => {
+                Error::new(ErrorKind::Api, format!("the server at {server} sent a response that is not valid JSON: {e}")).with_source(e)
+            }
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 let text = error_chain(&e);
                 let message = if text.contains("onnection refused") {

@@ -44,10 +44,8 @@ fn flood(stream: &mut TcpStream, total: u64, chunked: bool) -> u64 {
         let start = buf.len();
         while buf.len() - start < 64 * 1024 {
             pod += 1;
-            let _ = writeln!(
-                buf,
-                "container_memory_working_set_bytes{{container=\"app\",namespace=\"flood\",pod=\"flood-{pod:010}\"}} 1.048576e+06 1633253812125"
-            );
+            let _ =
+                writeln!(buf, "container_memory_working_set_bytes{{container=\"app\",namespace=\"flood\",pod=\"flood-{pod:010}\"}} 1.048576e+06 1633253812125");
         }
         let len = buf.len() - start;
         if chunked {
@@ -91,7 +89,8 @@ fn kubelet() -> SocketAddr {
                     let _ = stream.write_all(format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {GIB}\r\n\r\n").as_bytes());
                     flood(&mut stream, GIB, false);
                 } else {
-                    let body = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/kubelet/metrics-resource-kind-70pods.prom")).expect("fixture");
+                    let body =
+                        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/kubelet/metrics-resource-kind-70pods.prom")).expect("fixture");
                     let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
                     for piece in body.chunks(1000) {
                         let _ = stream.write_all(format!("{:x}\r\n", piece.len()).as_bytes());

@@ -62,11 +62,7 @@ fn at(ms: i64) -> jiff::Timestamp {
 
 /// `(namespace/name, containers)` of every served pod.
 fn served(store: &MetricsStore, ms: i64) -> Vec<(String, Vec<String>)> {
-    store
-        .pod_metrics(None, at(ms))
-        .iter()
-        .map(|p| (format!("{}/{}", p.namespace(), p.name()), p.containers.iter().map(|c| c.name.clone()).collect()))
-        .collect()
+    store.pod_metrics(None, at(ms)).iter().map(|p| (format!("{}/{}", p.namespace(), p.name()), p.containers.iter().map(|c| c.name.clone()).collect())).collect()
 }
 
 fn etcd(pods: &[(String, Vec<String>)]) -> Option<Vec<&str>> {
@@ -216,7 +212,8 @@ fn pod_list(json: &str) -> Vec<(String, Vec<String>)> {
         .iter()
         .map(|p| {
             let name = format!("{}/{}", p["metadata"]["namespace"].as_str().unwrap_or_default(), p["metadata"]["name"].as_str().unwrap_or_default());
-            let containers = p["containers"].as_array().map(|cs| cs.iter().map(|c| c["name"].as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default();
+            let containers =
+                p["containers"].as_array().map(|cs| cs.iter().map(|c| c["name"].as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default();
             (name, containers)
         })
         .collect()
@@ -272,9 +269,10 @@ async fn pods_until(
 async fn the_metrics_api_leaves_out_a_pod_with_a_nan_container_and_logs_it_once() {
     let logs = Logs::default();
     let _guard = tracing::subscriber::set_default(logs.clone());
-    let fleet = Fleet::start(FleetConfig { nodes: 2, pods_per_node: 3, containers_per_pod: 2, node_name_prefix: "partial-".into(), seed: 5, ..Default::default() })
-        .await
-        .expect("fleet");
+    let fleet =
+        Fleet::start(FleetConfig { nodes: 2, pods_per_node: 3, containers_per_pod: 2, node_name_prefix: "partial-".into(), seed: 5, ..Default::default() })
+            .await
+            .expect("fleet");
     let inventory = fleet.inventory();
     let node = &inventory[0];
     let (victim, container) = (&node.pods[0], &node.pods[0].containers[1]);

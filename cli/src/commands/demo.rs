@@ -2,8 +2,8 @@
 //! server — and `top node` / `top pod -A` refreshing, until Ctrl-C. Needs nothing installed.
 
 use kubemetrics::collector::{AddressOptions, Collector, CollectorOptions, Inventory, KubeletOptions, NodeTarget};
-use kubemetrics::testkit::loopback_api::{ClusterState, LoopbackApiServer, MetricsSource};
 use kubemetrics::server::{AuthOptions, MetricsProvider, MetricsServer, ServerMetrics, ServerOptions, ServingCert};
+use kubemetrics::testkit::loopback_api::{ClusterState, LoopbackApiServer, MetricsSource};
 use kubemetrics::testkit::simulate::{Fleet, FleetConfig};
 use kubemetrics::top::{self, SortBy, TopNodeOptions, TopPodOptions};
 use std::net::SocketAddr;

@@ -2,8 +2,8 @@
 //! `external.metrics.k8s.io/v1beta1`, plus discovery of the metrics they serve.
 
 use super::{Client, percent_encode};
-use crate::metrics::custom::ObjectRef;
 use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::custom::ObjectRef;
 use crate::metrics::custom::{
     CUSTOM_GROUP, EXTERNAL_GROUP, ExternalMetricValue, ExternalMetricValueList, MetricIdentifier, MetricValue, MetricValueList, MetricValueListV1Beta1,
 };

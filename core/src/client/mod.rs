@@ -3,7 +3,6 @@
 mod custom;
 mod settings;
 
-
 pub use settings::ConnectionSettings;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -207,7 +206,9 @@ impl Client {
     /// [`Client::get_metrics_body`] decoded with `decode_protobuf` or serde.
     async fn get_metrics<T: DeserializeOwned>(&self, path: &str, decode_protobuf: fn(&[u8]) -> Result<T>) -> Result<T> {
         let (is_protobuf, body) = self.get_metrics_body(path).await?;
-        decode_answer(path, is_protobuf, &body, decode_protobuf, |b| serde_json::from_slice(b).map_err(|e| Error::new(ErrorKind::Api, e.to_string()).with_source(e)))
+        decode_answer(path, is_protobuf, &body, decode_protobuf, |b| {
+            serde_json::from_slice(b).map_err(|e| Error::new(ErrorKind::Api, e.to_string()).with_source(e))
+        })
     }
 
     /// Lists pod metrics as a [`PodMetricsTable`]: decoded straight from the body, with no

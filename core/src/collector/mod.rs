@@ -15,13 +15,13 @@
 pub mod inventory;
 mod watch;
 
-pub use inventory::{AddressOptions, Inventory, NodeTarget};
 pub use crate::scrape::kubelet::{KubeletClient, KubeletOptions, ScrapeFailure};
+pub use inventory::{AddressOptions, Inventory, NodeTarget};
 
 use crate::error::Result;
 use crate::scrape::{ParseOptions, Parser, PartialPod, decode_summary};
-use crate::store::{MetricsStore, StoreConfig};
 use crate::server::{MetricsProvider, MetricsSnapshot, ScrapeErrorClass, ServerMetrics};
+use crate::store::{MetricsStore, StoreConfig};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};

@@ -232,9 +232,9 @@ mod k8s {
         fn from(s: k8s::LabelSelector) -> LabelSelector {
             LabelSelector {
                 match_labels: s.match_labels,
-                match_expressions: s.match_expressions.map(|v| {
-                    v.into_iter().map(|r| LabelSelectorRequirement { key: r.key, operator: r.operator, values: r.values }).collect()
-                }),
+                match_expressions: s
+                    .match_expressions
+                    .map(|v| v.into_iter().map(|r| LabelSelectorRequirement { key: r.key, operator: r.operator, values: r.values }).collect()),
             }
         }
     }

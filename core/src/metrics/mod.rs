@@ -7,8 +7,8 @@ pub mod custom;
 mod duration;
 pub mod meta;
 pub mod protobuf;
-pub mod table;
 mod resource;
+pub mod table;
 
 pub use duration::GoDuration;
 pub use meta::{ListMeta, ObjectMeta, Time};

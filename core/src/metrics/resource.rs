@@ -1,8 +1,8 @@
 //! `metrics.k8s.io` types: [`NodeMetrics`], [`PodMetrics`], [`ContainerMetrics`] and their lists.
 
+use super::meta::{ListMeta, ObjectMeta, Time};
 use super::{GoDuration, meta};
 use crate::Quantity;
-use super::meta::{ListMeta, ObjectMeta, Time};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 

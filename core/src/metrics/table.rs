@@ -145,14 +145,7 @@ impl PodMetricsTable {
     }
 
     fn begin_pod(&self) -> PodEntry {
-        PodEntry {
-            namespace: 0,
-            name: 0,
-            timestamp: Time::default(),
-            window: GoDuration(0),
-            first_container: self.containers.len() as u32,
-            container_count: 0,
-        }
+        PodEntry { namespace: 0, name: 0, timestamp: Time::default(), window: GoDuration(0), first_container: self.containers.len() as u32, container_count: 0 }
     }
 
     fn end_pod(&mut self, mut entry: PodEntry) {

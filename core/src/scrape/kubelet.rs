@@ -319,7 +319,10 @@ impl KubeletClient {
                 if read > max {
                     return Err(fail(
                         ScrapeErrorClass::TooLarge,
-                        format!("GET {uri}: the kubelet's answer is larger than the limit of {max} bytes ({}, --kubelet-max-body-size); stopped reading at the limit", mib(max)),
+                        format!(
+                            "GET {uri}: the kubelet's answer is larger than the limit of {max} bytes ({}, --kubelet-max-body-size); stopped reading at the limit",
+                            mib(max)
+                        ),
                     ));
                 }
                 sink(&data).map_err(|e| fail(ScrapeErrorClass::Parse, format!("GET {uri}: {e}")))?;

@@ -290,7 +290,11 @@ impl NodeScrape {
         self.names.capacity()
             + self.containers.capacity() * std::mem::size_of::<Entry>()
             + self.issues.iter().map(|i| i.message.capacity() + std::mem::size_of::<ParseIssue>()).sum::<usize>()
-            + self.partial_pods.iter().map(|p| p.namespace.capacity() + p.pod.capacity() + p.reason.capacity() + std::mem::size_of::<PartialPod>()).sum::<usize>()
+            + self
+                .partial_pods
+                .iter()
+                .map(|p| p.namespace.capacity() + p.pod.capacity() + p.reason.capacity() + std::mem::size_of::<PartialPod>())
+                .sum::<usize>()
     }
 
     fn view<'a>(&'a self, e: &'a Entry) -> ContainerRef<'a> {

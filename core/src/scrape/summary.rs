@@ -14,8 +14,8 @@
 
 use super::{ContainerSample, IssueKind, NodeSample, NodeScrape, NodeScrapeBuilder, UnixNanos, from_timestamp};
 use crate::error::{Error, ErrorKind, Result};
-use crate::scrape::parse::ParseOptions;
 use crate::metrics::Time;
+use crate::scrape::parse::ParseOptions;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

@@ -5,8 +5,8 @@
 pub mod auth;
 mod config;
 pub(crate) mod http;
-pub(crate) mod listener;
 pub mod http_options;
+pub(crate) mod listener;
 pub(crate) mod metrics_routes;
 mod openapi;
 pub mod provider;

@@ -1,7 +1,7 @@
 //! What the server serves from: a [`MetricsProvider`] (the collector, or anything else).
 
-use crate::store::ServedPod;
 use crate::metrics::{NodeMetrics, PodMetrics};
+use crate::store::ServedPod;
 use std::sync::Arc;
 
 /// A consistent view of all metrics, built once per collection cycle.

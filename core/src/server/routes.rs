@@ -247,7 +247,9 @@ pub fn metrics(
                 node_table(&[n])
             } else if encoding == Encoding::Protobuf {
                 protobuf_answer(protobuf::encode_node(GROUP_VERSION, n, Some(&now)))
-            } else { respond(encoding, one("NodeMetrics", &Stamped { object: n, created: &now })) }
+            } else {
+                respond(encoding, one("NodeMetrics", &Stamped { object: n, created: &now }))
+            }
         }
         Selected::Pods(items) => {
             stats.freshness_many(items.iter().map(|p| age(&p.timestamp)));
@@ -266,7 +268,9 @@ pub fn metrics(
                 served_pod_table(&[p], &now)
             } else if encoding == Encoding::Protobuf {
                 protobuf_answer(protobuf::encode_pod(GROUP_VERSION, &p.to_pod_metrics(None), Some(&now)))
-            } else { respond(encoding, one("PodMetrics", &Stamped { object: p, created: &now })) }
+            } else {
+                respond(encoding, one("PodMetrics", &Stamped { object: p, created: &now }))
+            }
         }
     })
 }

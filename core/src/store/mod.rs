@@ -74,15 +74,14 @@
 //! take about 2 s); [`visit_pods`](MetricsStore::visit_pods) walks the same served pods, in the
 //! same order, with borrowed names and plain numbers (about 0.4 µs per pod).
 
-
 pub mod served_pod;
 
-pub use served_pod::{ServedContainer, ServedPod, SharedLabels};
-use crate::scrape::{NodeScrape, from_timestamp, to_timestamp};
 use crate::metrics::{ContainerMetrics, GoDuration, NodeMetrics, PodMetrics, Usage};
-use crate::quantity::{Format, Quantity};
-use served_pod::resource_name;
 use crate::metrics::{ObjectMeta, Time};
+use crate::quantity::{Format, Quantity};
+use crate::scrape::{NodeScrape, from_timestamp, to_timestamp};
+use served_pod::resource_name;
+pub use served_pod::{ServedContainer, ServedPod, SharedLabels};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

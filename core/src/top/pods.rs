@@ -108,7 +108,8 @@ pub fn top_pods_from_table(table: &PodMetricsTable, options: &TopPodOptions) -> 
         .map(|(p, cpu, memory, _)| {
             total_cpu += cpu;
             total_memory += memory;
-            let mut containers: Vec<ContainerRow> = p.containers().map(|c| ContainerRow { name: c.name().to_string(), cpu: c.cpu(), memory: c.memory() }).collect();
+            let mut containers: Vec<ContainerRow> =
+                p.containers().map(|c| ContainerRow { name: c.name().to_string(), cpu: c.cpu(), memory: c.memory() }).collect();
             match options.sort_by {
                 SortBy::Cpu => gosort::sort(&mut containers, |a, b| milli(&a.cpu) > milli(&b.cpu)),
                 SortBy::Memory => gosort::sort(&mut containers, |a, b| value(&a.memory) > value(&b.memory)),

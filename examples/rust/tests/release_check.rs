@@ -36,13 +36,20 @@ fn prints_millicores_and_bytes_of_the_matching_pods_and_containers() {
     assert!(lines.contains(&"pod web-7f9c-abcde cpu_millicores=2 memory_bytes=17469440"), "{stdout}");
     // Every pod of the fixture cluster matching app=web, computed here from the fixtures.
     let state = fixtures::varied();
-    for pod in state.pod_metrics.iter().filter(|p| p.namespace() == "default" && p.metadata.labels.as_ref().and_then(|l| l.get("app")).is_some_and(|v| v == "web")) {
+    for pod in
+        state.pod_metrics.iter().filter(|p| p.namespace() == "default" && p.metadata.labels.as_ref().and_then(|l| l.get("app")).is_some_and(|v| v == "web"))
+    {
         let cpu = pod.total("cpu").milli_value().expect("cpu");
         let mem = pod.total("memory").value().expect("memory");
         let line = format!("pod {} cpu_millicores={cpu} memory_bytes={mem}", pod.name());
         assert!(lines.contains(&line.as_str()), "missing {line:?} in\n{stdout}");
         for c in &pod.containers {
-            let line = format!("  container {} cpu_millicores={} memory_bytes={}", c.name, c.usage["cpu"].milli_value().expect("cpu"), c.usage["memory"].value().expect("memory"));
+            let line = format!(
+                "  container {} cpu_millicores={} memory_bytes={}",
+                c.name,
+                c.usage["cpu"].milli_value().expect("cpu"),
+                c.usage["memory"].value().expect("memory")
+            );
             assert!(lines.contains(&line.as_str()), "missing {line:?} in\n{stdout}");
         }
     }

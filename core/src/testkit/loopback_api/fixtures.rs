@@ -2,10 +2,10 @@
 //! pods in three namespaces with multi-container pods, quantities in every suffix, and ties.
 
 use super::ClusterState;
+use crate::metrics::{ObjectMeta, Time};
 use crate::{ContainerMetrics, GoDuration, NodeMetrics, PodMetrics, Quantity};
 use k8s_openapi::api::core::v1::{Node, NodeStatus, Pod, PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
-use crate::metrics::{ObjectMeta, Time};
 use std::collections::BTreeMap;
 
 fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
@@ -27,7 +27,8 @@ fn rl(cpu: &str, memory: &str) -> Option<BTreeMap<String, K8sQuantity>> {
 /// A Node with allocatable and capacity.
 pub fn node(name: &str, alloc: (&str, &str), capacity: (&str, &str), l: &[(&str, &str)]) -> Node {
     Node {
-        metadata: ObjectMeta { name: Some(name.into()), labels: labels(l), creation_timestamp: Some(time("2024-01-01T00:00:00Z")), ..Default::default() }.into(),
+        metadata: ObjectMeta { name: Some(name.into()), labels: labels(l), creation_timestamp: Some(time("2024-01-01T00:00:00Z")), ..Default::default() }
+            .into(),
         status: Some(NodeStatus { allocatable: rl(alloc.0, alloc.1), capacity: rl(capacity.0, capacity.1), ..Default::default() }),
         ..Default::default()
     }
