@@ -1,8 +1,8 @@
 //! The `/metrics/resource` parser on every captured kubelet body in tests/fixtures/kubelet, plus
 //! property tests: arbitrary bytes never panic, and good lines around a bad one still parse.
 
-use kubemetrics::scrape::parse::{ParseOptions, Parser, parse_metrics_resource};
 use kubemetrics::scrape::{IssueKind, NodeScrape};
+use kubemetrics::scrape::{ParseOptions, Parser, parse_metrics_resource};
 use proptest::prelude::*;
 use std::path::PathBuf;
 

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use kubemetrics::scrape::parse::Parser;
+use kubemetrics::scrape::Parser;
 use kubemetrics::scrape::{ContainerSample, NodeSample, NodeScrapeBuilder};
 use kubemetrics::store::{MetricsStore, StoreConfig};
 use kubemetrics::testkit::simulate::{Fleet, FleetConfig};

@@ -1,8 +1,8 @@
 //! The `/stats/summary` decoder on the captured kind v1.17 body, whose broken pods must each cost
 //! only themselves.
 
-use kubemetrics::scrape::parse::{ParseOptions, parse_metrics_resource};
 use kubemetrics::scrape::{IssueKind, decode_summary};
+use kubemetrics::scrape::{ParseOptions, parse_metrics_resource};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> Vec<u8> {

@@ -28,12 +28,9 @@ ETCD_GO_VERSION="v3.5.21"            # fallback: go.etcd.io/etcd/server/v3 (go 1
 ETCD_SOURCE="${KM_ETCD_SOURCE:-debian}"
 PAR="${KM_BUILD_PARALLEL:-1}"
 
-CACHE="${KM_CACHE_DIR:-$HOME/.cache/kubemetrics}"
-BIN="$CACHE/bin"
-TIMES="$CACHE/build-times.log"
-
-log() { printf '[build-control-plane %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf '[build-control-plane] ERROR: %s\n' "$*" >&2; exit 1; }
+SCRIPT_NAME=build-control-plane
+# shellcheck source=build-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/build-lib.sh"
 
 # --- prerequisites ---------------------------------------------------------------------------
 [[ "$K8S_VERSION" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] || die "KM_K8S_VERSION must look like v1.33.13, got $K8S_VERSION"
@@ -57,17 +54,7 @@ done
 # $BIN/<name>.tmp, so the second `mv` finds nothing to move. The lock is taken before any stamp is read:
 # a run that had to wait then sees what the other built and skips it. The lock file descriptor is
 # inherited by the build's children, so the lock lasts as long as anything is still writing the cache.
-LOCK="$CACHE/build.lock"
-command -v flock >/dev/null 2>&1 \
-  || die "flock (util-linux) is not installed: it keeps two runs from building into $CACHE at once"
-exec 9>>"$LOCK"
-if ! flock --nonblock 9; then
-  log "another build-control-plane run is using $CACHE ($(cat "$LOCK" 2>/dev/null || true)); waiting for it to finish"
-  LOCK_T0=$SECONDS
-  flock 9 || die "could not lock $LOCK"
-  log "$CACHE is ours after waiting $((SECONDS - LOCK_T0))s"
-fi
-printf 'held by pid %s since %s\n' "$$" "$(date +%H:%M:%S)" >"$LOCK"
+lock_cache "$CACHE/build.lock" "the control plane"
 
 # Go is needed unless the wanted kubernetes binaries are already cached (etcd comes from Debian by default).
 GO_VER="none"

@@ -19,13 +19,10 @@ set -euo pipefail
 
 HELM_VERSION="${KM_HELM_VERSION:-v4.3.2}"
 PAR="${KM_BUILD_PARALLEL:-1}"
-CACHE="${KM_CACHE_DIR:-$HOME/.cache/kubemetrics}"
-BIN="$CACHE/bin"
-TIMES="$CACHE/build-times.log"
+SCRIPT_NAME=build-helm
+# shellcheck source=build-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/build-lib.sh"
 MOD="$CACHE/helm-build"
-
-log() { printf '[build-helm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf '[build-helm] ERROR: %s\n' "$*" >&2; exit 1; }
 
 [[ "$HELM_VERSION" =~ ^v4\.[0-9]+\.[0-9]+$ ]] || die "KM_HELM_VERSION must look like v4.3.2, got $HELM_VERSION"
 mkdir -p "$BIN"
@@ -33,17 +30,7 @@ mkdir -p "$BIN"
 stamp_ok() { [[ -x "$BIN/helm" && -f "$BIN/helm.version" && "$(cat "$BIN/helm.version")" == "$HELM_VERSION" ]]; }
 
 # --- one run at a time per cache --------------------------------------------------------------
-command -v flock >/dev/null 2>&1 \
-  || die "flock (util-linux) is not installed: it keeps two runs from building helm into $CACHE at once"
-LOCK="$CACHE/helm-build.lock"
-exec 9>>"$LOCK"
-if ! flock --nonblock 9; then
-  log "another build-helm run is using $CACHE ($(cat "$LOCK" 2>/dev/null || true)); waiting for it to finish"
-  LOCK_T0=$SECONDS
-  flock 9 || die "could not lock $LOCK"
-  log "$CACHE is ours after waiting $((SECONDS - LOCK_T0))s"
-fi
-printf 'held by pid %s since %s\n' "$$" "$(date +%H:%M:%S)" >"$LOCK"
+lock_cache "$CACHE/helm-build.lock" helm
 
 if stamp_ok; then
   log "helm $HELM_VERSION already built: $BIN/helm (skip)"

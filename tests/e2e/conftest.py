@@ -21,30 +21,28 @@ from harness import ControlPlane, HarnessError, ensure_binaries, ensure_helm  # 
 from metrics_stack import TIMINGS  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def control_plane_bin(request) -> Path:
-    # A cold build runs for minutes: let its progress reach the terminal instead of pytest's capture.
+def _built(request, ensure, what: str) -> Path:
+    """``ensure()``'s path; a cold build runs for minutes, so its progress reaches the terminal
+    instead of pytest's capture, and a failed build fails the test with its message."""
     capman = request.config.pluginmanager.getplugin("capturemanager")
     error = None
     with capman.global_and_fixture_disabled():
         try:
-            return ensure_binaries()
+            return ensure()
         except HarnessError as e:
             error = str(e)
-    pytest.fail(f"cannot get the control-plane binaries: {error}", pytrace=False)
+    pytest.fail(f"cannot get {what}: {error}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def control_plane_bin(request) -> Path:
+    return _built(request, ensure_binaries, "the control-plane binaries")
 
 
 @pytest.fixture(scope="session")
 def helm_bin(request) -> Path:
     """The pinned helm, built by build-helm.sh when missing (progress straight to the terminal)."""
-    capman = request.config.pluginmanager.getplugin("capturemanager")
-    error = None
-    with capman.global_and_fixture_disabled():
-        try:
-            return ensure_helm()
-        except HarnessError as e:
-            error = str(e)
-    pytest.fail(f"cannot get helm: {error}", pytrace=False)
+    return _built(request, ensure_helm, "helm")
 
 
 @pytest.fixture(scope="module")

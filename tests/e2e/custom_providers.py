@@ -20,12 +20,11 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import urllib.error
 from pathlib import Path
 from typing import Any
 
-from harness import ControlPlane
+from harness import ControlPlane, PollingThread
 from metrics_stack import ROOT, mark_running, service_account_token, token_kubeconfig
 
 PYTHON_EXAMPLE = ROOT / "examples" / "python" / "custom_metrics_provider.py"
@@ -100,28 +99,17 @@ class ValuesFile:
         tmp.replace(self.path)
 
 
-class FakeKubelet(threading.Thread):
+class FakeKubelet(PollingThread):
     """Does for a Deployment's pods what kubelets would (marks new pods Running/Ready, finishes
     deletions) and, when ``values`` is given, writes ``metric`` = the total load spread evenly over
     the live pods into the Python provider's values file (``extra`` objects kept as they are)."""
 
     def __init__(self, cp: ControlPlane, ns: str, selector: str, *, values: ValuesFile | None = None,
                  metric: str = "queue_depth", total: int = 0, extra: list[dict[str, Any]] | None = None):
-        super().__init__(daemon=True)
+        super().__init__()
         self.cp, self.ns, self.selector, self.values, self.metric = cp, ns, selector, values, metric
         self.total, self.extra = total, list(extra or [])
         self.live: list[dict[str, Any]] = []
-        self.errors: list[str] = []
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.step()
-            except Exception as e:  # noqa: BLE001 - recorded and asserted by the test
-                self.errors.append(repr(e))
-            self.stop.wait(0.3)
 
     def step(self) -> None:
         items = self.cp.api("GET", f"/api/v1/namespaces/{self.ns}/pods?labelSelector={self.selector}")["items"]

@@ -31,6 +31,16 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+
+def send_json(handler: BaseHTTPRequestHandler, code: int, body: Any) -> None:
+    """Answers ``handler``'s request with ``body`` as JSON and a Content-Length."""
+    data = json.dumps(body).encode()
+    handler.send_response(code)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
 class FakeMetricsServer:
     def __init__(self, cert: Path, key: Path, port: int = 0):
         # node name -> {"cpu": "250m", "memory": "1Gi"}
@@ -53,12 +63,7 @@ class FakeMetricsServer:
                 with outer._lock:
                     outer.requests.append(("GET", self.path, dict(self.headers.items())))
                     code, body = outer._route(u.path.rstrip("/"), q)
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, code, body)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True

@@ -27,6 +27,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import sys
 import tempfile
 import time
@@ -164,6 +165,43 @@ def _install_sigterm_handler() -> None:
     except ValueError:  # not the main thread
         pass
 
+
+
+class PollingThread(threading.Thread):
+    """A daemon thread calling :meth:`step` every ``period`` seconds until :meth:`stop` is set;
+    a step's exception is kept in ``errors`` (for the test to assert on) and the loop goes on."""
+
+    def __init__(self, period: float = 0.3):
+        super().__init__(daemon=True)
+        self.period = period
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.step()
+            except Exception as e:  # noqa: BLE001 - recorded and asserted by the test
+                self.errors.append(repr(e))
+            self.stop.wait(self.period)
+
+
+def cpu_hpa(ns: str, name: str, max_replicas: int, utilization: int = 50) -> dict[str, Any]:
+    """An autoscaling/v2 HorizontalPodAutoscaler of Deployment ``name`` on CPU utilization, with
+    no scale-down stabilization (so a test sees scale-downs at once)."""
+    return {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                 "minReplicas": 1, "maxReplicas": max_replicas,
+                 "metrics": [{"type": "Resource", "resource": {
+                     "name": "cpu", "target": {"type": "Utilization", "averageUtilization": utilization}}}],
+                 "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}},
+    }
 
 def free_port() -> int:
     """A free TCP port on 127.0.0.1 (bound and released: a tiny race, acceptable for tests)."""

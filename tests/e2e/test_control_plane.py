@@ -13,7 +13,7 @@ import time
 import pytest
 
 from fake_metrics_server import FakeMetricsServer
-from harness import ControlPlane, bin_dir, installed_kubectl_versions
+from harness import ControlPlane, bin_dir, cpu_hpa, installed_kubectl_versions
 
 METRICS_NOT_AVAILABLE = "error: Metrics API not available"
 KUBECTL_VERSIONS = [None, *installed_kubectl_versions()]
@@ -187,15 +187,7 @@ def test_controller_manager_runs_the_hpa(cp: ControlPlane, fake_metrics: FakeMet
         fake_metrics.pods[(ns, f"web-{i}")] = {"labels": labels,
                                                "containers": {"app": {"cpu": "200m", "memory": "20Mi"}}}
     cp.register_apiservice("metrics.k8s.io", "v1beta1", fake_metrics.port, wait_available=True)
-    cp.apply_json({
-        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "web", "namespace": ns},
-        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                 "minReplicas": 1, "maxReplicas": 5,
-                 "metrics": [{"type": "Resource", "resource": {
-                     "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
-                 "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}},
-    })
+    cp.apply_json(cpu_hpa(ns, "web", 5))
     kcm = cp.start_controller_manager(controllers=["horizontalpodautoscaling"])
     assert kcm.alive()
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from harness import BUILD_SCRIPT, HELM_BUILD_SCRIPT, LOOPBACK, ControlPlane, HarnessError, already_exists, helm_version
+from fake_metrics_server import send_json
 from metrics_stack import service_account_token
 
 # --------------------------------------------------------------------------------------------
@@ -78,6 +79,20 @@ def _fake_toolchain(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _assert_took_turns(procs: list[subprocess.Popen], tmp_path: Path, script: str, skipped: str) -> None:
+    """Both runs of ``script`` succeeded, exactly one waited for the other's lock and said so (and
+    then found ``skipped`` built), and the fake go built once."""
+    outputs = [p.communicate(timeout=60) for p in procs]
+    for p, (_, err) in zip(procs, outputs):
+        assert p.returncode == 0, f"exit {p.returncode}\n{err}"
+    stderrs = [err for _, err in outputs]
+    waited = [e for e in stderrs if re.search(rf"another {script} run is using .*; waiting for it to finish", e)]
+    assert len(waited) == 1, "exactly one run had to wait, and said so:\n" + "\n-----\n".join(stderrs)
+    assert re.search(rf"{skipped} already built: .* \(skip\)", waited[0]), waited[0]
+    builds = [line.split()[0] for line in (tmp_path / "go-builds.log").read_text().splitlines()]
+    assert builds == ["start", "end"], f"one build, not two: {builds}"
+
+
 def _start_build(env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(["bash", str(BUILD_SCRIPT), "kube-apiserver"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -86,16 +101,7 @@ def _start_build(env: dict[str, str]) -> subprocess.Popen:
 @pytest.mark.skipif(shutil.which("flock") is None, reason="flock(1) is not installed")
 def test_two_builds_at_once_take_turns(tmp_path: Path):
     env = _fake_toolchain(tmp_path)
-    first, second = _start_build(env), _start_build(env)
-    outputs = [p.communicate(timeout=60) for p in (first, second)]
-    for p, (out, err) in zip((first, second), outputs):
-        assert p.returncode == 0, f"exit {p.returncode}\n{err}"
-    stderrs = [err for _, err in outputs]
-    waited = [e for e in stderrs if re.search(r"another build-control-plane run is using .*; waiting for it to finish", e)]
-    assert len(waited) == 1, "exactly one run had to wait, and said so:\n" + "\n-----\n".join(stderrs)
-    assert re.search(r"kube-apiserver v[\d.]+ already built: .* \(skip\)", waited[0]), waited[0]
-    builds = [line.split()[0] for line in (tmp_path / "go-builds.log").read_text().splitlines()]
-    assert builds == ["start", "end"], f"one build, not two: {builds}"
+    _assert_took_turns([_start_build(env), _start_build(env)], tmp_path, "build-control-plane", r"kube-apiserver v[\d.]+")
     binary = tmp_path / "cache" / "bin" / "kube-apiserver"
     assert subprocess.run([str(binary)], capture_output=True, text=True).stdout == "Kubernetes fake\n"
     assert not (tmp_path / "cache" / "bin" / "kube-apiserver.tmp").exists()
@@ -170,12 +176,7 @@ class _StandInHandler(http.server.BaseHTTPRequestHandler):
         pass
 
     def _json(self, code: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, code, body)
 
     def _status(self, code: int, reason: str, message: str) -> None:
         self._json(code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
@@ -317,16 +318,7 @@ def _helm_build(env: dict[str, str]) -> subprocess.Popen:
 @pytest.mark.skipif(shutil.which("flock") is None, reason="flock(1) is not installed")
 def test_two_helm_builds_at_once_take_turns(tmp_path: Path):
     env = _fake_go_for_helm(tmp_path)
-    procs = [_helm_build(env), _helm_build(env)]
-    outputs = [p.communicate(timeout=60) for p in procs]
-    for p, (_, err) in zip(procs, outputs):
-        assert p.returncode == 0, f"exit {p.returncode}\n{err}"
-    stderrs = [err for _, err in outputs]
-    waited = [e for e in stderrs if re.search(r"another build-helm run is using .*; waiting for it to finish", e)]
-    assert len(waited) == 1, "exactly one run had to wait, and said so:\n" + "\n-----\n".join(stderrs)
-    assert re.search(r"helm v4\.\d+\.\d+ already built: .* \(skip\)", waited[0]), waited[0]
-    builds = [line.split()[0] for line in (tmp_path / "go-builds.log").read_text().splitlines()]
-    assert builds == ["start", "end"], f"one build, not two: {builds}"
+    _assert_took_turns([_helm_build(env), _helm_build(env)], tmp_path, "build-helm", r"helm v4\.\d+\.\d+")
     bin_dir = tmp_path / "cache" / "bin"
     assert (bin_dir / "helm.version").read_text().strip() == helm_version()
     assert subprocess.run([str(bin_dir / "helm")], capture_output=True, text=True).stdout == helm_version()

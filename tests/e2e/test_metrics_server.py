@@ -19,7 +19,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from harness import ControlPlane, installed_kubectl_versions, kubectl_binary
+from harness import ControlPlane, PollingThread, cpu_hpa, installed_kubectl_versions, kubectl_binary
 from metrics_stack import (
     MI, ROOT, TARGET_DIR, TIMINGS, Serve, Simulator, build_kubemetrics, close, create_running_pod, ensure_namespace, expected_node,
     https_get, install_metrics_server_rbac, mark_running, parse_bytes, parse_cpu_milli, register_fleet,
@@ -405,27 +404,16 @@ def test_delegated_auth_service_accounts(stack: Stack):
 # ---------------------------------------------------------------------------------------------
 # HPA: kube-controller-manager scales a Deployment from what our server reports
 # ---------------------------------------------------------------------------------------------
-class FakeKubelets(threading.Thread):
+class FakeKubelets(PollingThread):
     """Does for the Deployment's pods what kubelets would: marks new pods Running/Ready (status
     subresource), starts them in the simulated fleet, finishes deletions; and spreads a total CPU load
     evenly over the live pods, as a load balancer would."""
 
     def __init__(self, cp: ControlPlane, sim: Simulator, ns: str, node: str, selector: str, load_milli: int):
-        super().__init__(daemon=True)
+        super().__init__()
         self.cp, self.sim, self.ns, self.node, self.selector = cp, sim, ns, node, selector
         self.load_milli = load_milli
         self.running: dict[str, int] = {}  # pod -> its current CPU in the fleet
-        self.errors: list[str] = []
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.step()
-            except Exception as e:  # noqa: BLE001 - recorded and asserted by the test
-                self.errors.append(repr(e))
-            self.stop.wait(0.3)
 
     def step(self) -> None:
         items = self.cp.api("GET", f"/api/v1/namespaces/{self.ns}/pods?labelSelector={self.selector}")["items"]
@@ -491,15 +479,7 @@ def test_hpa_scales_a_deployment_up_and_down(stack: Stack):
                                                for i in items)
 
         wait_until("2 deployment pods served at 100m", lambda: pods_at(100, 2), 60)
-        cp.apply_json({
-            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": "web", "namespace": ns},
-            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                     "minReplicas": 1, "maxReplicas": 4,
-                     "metrics": [{"type": "Resource", "resource": {
-                         "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
-                     "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}},
-        })
+        cp.apply_json(cpu_hpa(ns, "web", 4))
         seen_utilization: list[int] = []
 
         def replicas(n: int) -> bool:

@@ -40,13 +40,7 @@ pub struct Args {
 
 /// Runs the demo.
 pub async fn run(args: Args) -> ExitCode {
-    match demo(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
+    super::exit_code(demo(args).await)
 }
 
 async fn demo(args: Args) -> kubemetrics::Result<()> {

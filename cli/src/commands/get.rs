@@ -63,6 +63,14 @@ enum What {
     },
 }
 
+/// `values` as `-o json` asks, or as a four-column table of `row`s under `header`.
+fn render<T: serde::Serialize>(output: Option<Format>, values: &[T], header: [&str; 4], row: impl Fn(&T) -> [String; 4]) -> String {
+    match output {
+        Some(Format::Json) => serde_json::to_string_pretty(values).unwrap_or_default() + "\n",
+        None => table(values.iter().map(row).collect(), header),
+    }
+}
+
 fn table(rows: Vec<[String; 4]>, header: [&str; 4]) -> String {
     let mut w = [0usize; 4];
     for (i, h) in header.iter().enumerate() {
@@ -166,44 +174,17 @@ async fn fetch(client: &Client, request: Request) -> kubemetrics::Result<String>
                     vec![client.get_custom_metric(&object, &metric, metric_selector.as_deref()).await?]
                 }
             };
-            Ok(match output {
-                Some(Format::Json) => serde_json::to_string_pretty(&values).unwrap_or_default() + "\n",
-                None => table(
-                    values
-                        .iter()
-                        .map(|v| {
-                            [
-                                format!("{}/{}", v.described_object.kind, v.described_object.name),
-                                v.metric.name.clone(),
-                                v.value.to_string(),
-                                v.timestamp.0.to_string(),
-                            ]
-                        })
-                        .collect(),
-                    ["OBJECT", "METRIC", "VALUE", "TIMESTAMP"],
-                ),
-            })
+            Ok(render(output, &values, ["OBJECT", "METRIC", "VALUE", "TIMESTAMP"], |v| {
+                [format!("{}/{}", v.described_object.kind, v.described_object.name), v.metric.name.clone(), v.value.to_string(), v.timestamp.0.to_string()]
+            }))
         }
         Request::ExternalNames => Ok(client.list_external_metric_names().await?.join("\n") + "\n"),
         Request::External { metric, namespace, selector, output } => {
             let values = client.get_external_metric(&namespace, &metric, selector.as_deref()).await?;
-            Ok(match output {
-                Some(Format::Json) => serde_json::to_string_pretty(&values).unwrap_or_default() + "\n",
-                None => table(
-                    values
-                        .iter()
-                        .map(|v| {
-                            [
-                                v.metric_name.clone(),
-                                v.metric_labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
-                                v.value.to_string(),
-                                v.timestamp.0.to_string(),
-                            ]
-                        })
-                        .collect(),
-                    ["METRIC", "LABELS", "VALUE", "TIMESTAMP"],
-                ),
-            })
+            Ok(render(output, &values, ["METRIC", "LABELS", "VALUE", "TIMESTAMP"], |v| {
+                let labels = v.metric_labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+                [v.metric_name.clone(), labels, v.value.to_string(), v.timestamp.0.to_string()]
+            }))
         }
     }
 }

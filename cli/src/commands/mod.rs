@@ -28,6 +28,17 @@ pub async fn wait_for_shutdown() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// Exit status 0, or 1 with `error: ...` on stderr.
+pub fn exit_code(result: kubemetrics::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
 /// Logs to stderr; `-v` levels as klog's: 0 info, 2 debug, 4+ trace. `RUST_LOG` overrides.
 pub fn init_logging(verbosity: u8) {
     let level = match verbosity {

@@ -59,13 +59,7 @@ pub struct Args {
 /// Runs the fleet until SIGTERM/Ctrl-C.
 pub async fn run(args: Args) -> ExitCode {
     super::init_logging(0);
-    match simulate(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(1)
-        }
-    }
+    super::exit_code(simulate(args).await)
 }
 
 async fn simulate(args: Args) -> kubemetrics::Result<()> {

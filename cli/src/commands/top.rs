@@ -98,7 +98,7 @@ pub struct OutputArgs {
     /// through the API server's node proxy (no metrics server needed; takes two samples).
     #[arg(long, value_enum, default_value_t = Source::MetricsApi)]
     source: Source,
-    /// Accepted for kubectl compatibility; kubemetrics always reads JSON.
+    /// Accepted for kubectl compatibility; kubemetrics always asks for protobuf, JSON as fallback.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, hide = true)]
     use_protocol_buffers: bool,
 }

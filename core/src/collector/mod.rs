@@ -12,7 +12,7 @@
 //! sample) is logged once, with its reason, when it turns partial (not at every cycle), and once
 //! more when it is whole again; every scrape counts it in `kubemetrics_partial_pods_total`.
 
-pub mod inventory;
+mod inventory;
 mod watch;
 
 pub use crate::scrape::kubelet::{KubeletClient, KubeletOptions, ScrapeFailure};

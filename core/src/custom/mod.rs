@@ -2,8 +2,8 @@
 //! Node through the bindings, which implement the provider traits), and [`PushProvider`] for
 //! values pushed by applications.
 
-pub mod provider;
-pub mod routes;
+mod provider;
+pub(crate) mod routes;
 mod serve;
 
 pub use crate::metrics::custom::{ObjectRef, ObjectValue, SeriesValue, cluster_scoped, described_kind, external_values, metric_value, metric_values};

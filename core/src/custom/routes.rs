@@ -11,7 +11,7 @@ use crate::metrics::custom::{CUSTOM_GROUP, EXTERNAL_GROUP, ExternalMetricValueLi
 use crate::metrics::{MetricsKind, Typed};
 use crate::selector::LabelSelector;
 use crate::server::http::{self, HttpResponse};
-use crate::server::route::{ApiGroup, MetricPath, PushPath, segments};
+use crate::server::route::{ApiGroup, MetricPath};
 use ::http::StatusCode;
 use std::time::Duration;
 
@@ -96,9 +96,10 @@ pub async fn external_resource_list(provider: &dyn ExternalMetricsProvider) -> H
     )
 }
 
-/// Answers a path under `/apis/custom.metrics.k8s.io/{version}` (`rest` is what follows).
+/// Answers a path under `/apis/custom.metrics.k8s.io/{version}` (`rest` is what follows); the tests' entry.
+#[cfg(test)]
 pub async fn custom(provider: &dyn CustomMetricsProvider, version: &str, rest: &str, query: Option<&str>) -> HttpResponse {
-    let tail: Vec<&str> = segments(rest).collect();
+    let tail: Vec<&str> = crate::server::route::segments(rest).collect();
     custom_path(provider, version, &MetricPath::parse(ApiGroup::Custom, &tail), query).await
 }
 
@@ -135,9 +136,10 @@ pub async fn custom_path(provider: &dyn CustomMetricsProvider, version: &str, pa
     }
 }
 
-/// Answers a path under `/apis/external.metrics.k8s.io/v1beta1` (`rest` is what follows).
+/// Answers a path under `/apis/external.metrics.k8s.io/v1beta1` (`rest` is what follows); the tests' entry.
+#[cfg(test)]
 pub async fn external(provider: &dyn ExternalMetricsProvider, rest: &str, query: Option<&str>) -> HttpResponse {
-    let tail: Vec<&str> = segments(rest).collect();
+    let tail: Vec<&str> = crate::server::route::segments(rest).collect();
     external_path(provider, &MetricPath::parse(ApiGroup::External, &tail), query).await
 }
 
@@ -195,7 +197,7 @@ pub fn group(group: ApiGroup, custom: bool, external: bool) -> Option<HttpRespon
 /// `PUT /push/custom/namespaces/{ns}/{resource}/{name}/{metric}?value=V&ttl=60s&labels=k%3Dv,...`
 /// (object labels, for selector queries) and `PUT /push/external/namespaces/{ns}/{metric}?value=V&ttl=60s&labels=...`
 /// (the series' metric labels).
-pub fn push(provider: Option<&PushProvider>, path: &PushPath<'_>, query: Option<&str>) -> HttpResponse {
+pub fn push(provider: Option<&PushProvider>, path: &MetricPath<'_>, query: Option<&str>) -> HttpResponse {
     let Some(provider) = provider else { return http::not_found_path() };
     let value = match http::query_param(query, "value").map(|v| v.parse::<crate::Quantity>()) {
         Some(Ok(v)) => v,
@@ -217,13 +219,13 @@ pub fn push(provider: Option<&PushProvider>, path: &PushPath<'_>, query: Option<
         }
     }
     let result = match *path {
-        PushPath::Custom { namespace, resource, name, metric } => {
+        MetricPath::Object { namespace, resource, name, metric } => {
             // A namespace's own metric describes the namespace object, which is cluster-scoped.
             let namespace = if resource == "namespaces" { None } else { namespace.map(str::to_string) };
             provider.set_custom(ObjectRef { namespace, resource: resource.to_string(), name: name.to_string() }, labels, metric, value, ttl)
         }
-        PushPath::External { namespace, metric } => provider.set_external(namespace, metric, labels, value, ttl),
-        PushPath::Other => return http::not_found_path(),
+        MetricPath::External { namespace, metric } => provider.set_external(namespace, metric, labels, value, ttl),
+        MetricPath::Root | MetricPath::NamespaceMetric { .. } | MetricPath::Other => return http::not_found_path(),
     };
     match result {
         Ok(()) => http::json(StatusCode::OK, serde_json::json!({"value": value.to_string(), "ttlSeconds": ttl.as_secs()}).to_string()),

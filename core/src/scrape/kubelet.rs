@@ -10,8 +10,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use std::path::PathBuf;
@@ -83,8 +82,11 @@ pub struct ScrapeFailure {
     pub status: Option<u16>,
 }
 
+/// `--kubelet-insecure-tls`: any certificate is accepted; the handshake is still signed.
 #[derive(Debug)]
-struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+struct AcceptAnyCert {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
 
 impl ServerCertVerifier for AcceptAnyCert {
     fn verify_server_cert(
@@ -97,25 +99,7 @@ impl ServerCertVerifier for AcceptAnyCert {
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
         Ok(ServerCertVerified::assertion())
     }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    crate::server::tls::handshake_signatures_by_provider!();
 }
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
@@ -183,7 +167,7 @@ impl KubeletClient {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions().map_err(config_err)?;
         let builder = if options.insecure_tls {
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider.clone())))
+            builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyCert { provider: provider.clone() }))
         } else {
             let mut anchors = Vec::new();
             if let Some(ca) = &options.certificate_authority {

@@ -46,9 +46,9 @@
 #[cfg(feature = "server")]
 pub mod kubelet;
 #[cfg(feature = "server")]
-pub mod kubelet_rest;
-pub mod parse;
-pub mod summary;
+mod kubelet_rest;
+mod parse;
+mod summary;
 
 pub use parse::{ParseOptions, Parser, parse_metrics_resource};
 pub use summary::decode_summary;

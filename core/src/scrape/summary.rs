@@ -25,25 +25,19 @@ struct Summary {
     pods: Option<Vec<serde_json::Value>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct NodeStats {
-    #[serde(default)]
     node_name: String,
-    #[serde(default)]
     cpu: Option<CpuStats>,
-    #[serde(default)]
     memory: Option<MemoryStats>,
-    #[serde(default)]
     swap: Option<SwapStats>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct PodRef {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     namespace: String,
 }
 
@@ -55,18 +49,13 @@ struct PodHead {
     containers: Option<Vec<serde_json::Value>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
 struct ContainerStats {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     start_time: Option<Time>,
-    #[serde(default)]
     cpu: Option<CpuStats>,
-    #[serde(default)]
     memory: Option<MemoryStats>,
-    #[serde(default)]
     swap: Option<SwapStats>,
 }
 

@@ -2,19 +2,19 @@
 //! `metrics.k8s.io/v1beta1` behind the kube-apiserver aggregator, with delegated authentication
 //! and authorization, metrics-server's health checks and self-metrics, and request limits.
 
-pub mod auth;
+mod auth;
 mod config;
 pub(crate) mod http;
-pub mod http_options;
+mod http_options;
 pub(crate) mod listener;
 pub(crate) mod metrics_routes;
 mod openapi;
-pub mod provider;
-pub mod route;
-pub mod routes;
-pub mod self_metrics;
-pub mod tls;
-pub mod tls_options;
+mod provider;
+pub(crate) mod route;
+mod routes;
+mod self_metrics;
+pub(crate) mod tls;
+mod tls_options;
 
 pub use auth::{AuthOptions, Authenticator, Decision};
 pub use config::{ServeConfig, flag_list};

@@ -197,32 +197,6 @@ impl<'a> MetricPath<'a> {
     }
 }
 
-/// The paths of `PUT /push/...`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PushPath<'a> {
-    /// `/push/custom/namespaces/{namespace}/{resource}/{name}/{metric}` (`namespace: Some`) or
-    /// `/push/custom/{resource}/{name}/{metric}` (root-scoped objects).
-    Custom {
-        /// Namespace of namespaced objects.
-        namespace: Option<&'a str>,
-        /// Resource.
-        resource: &'a str,
-        /// Object name.
-        name: &'a str,
-        /// Metric name.
-        metric: &'a str,
-    },
-    /// `/push/external/namespaces/{namespace}/{metric}`.
-    External {
-        /// Namespace.
-        namespace: &'a str,
-        /// Metric name.
-        metric: &'a str,
-    },
-    /// Anything else under `/push/`.
-    Other,
-}
-
 /// What a request path asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route<'a> {
@@ -236,8 +210,10 @@ pub enum Route<'a> {
     },
     /// `/metrics`: the server's own metrics.
     SelfMetrics,
-    /// `/push/...`.
-    Push(PushPath<'a>),
+    /// `PUT /push/custom/[namespaces/{namespace}/]{resource}/{name}/{metric}`
+    /// ([`MetricPath::Object`]), `PUT /push/external/namespaces/{namespace}/{metric}`
+    /// ([`MetricPath::External`]); [`MetricPath::Other`] for anything else under `/push/`.
+    Push(MetricPath<'a>),
     /// `/version`.
     Version,
     /// `/api` (legacy core API versions).
@@ -387,13 +363,13 @@ fn health(path: &str) -> Option<Route<'_>> {
     Some(Route::Health { kind, check: (!rest.is_empty()).then(|| rest.trim_end_matches('/')) })
 }
 
-fn push(path: &str) -> PushPath<'_> {
+fn push(path: &str) -> MetricPath<'_> {
     let parts: Vec<&str> = segments(path).collect();
     match *parts.as_slice() {
-        ["push", "custom", "namespaces", namespace, resource, name, metric] => PushPath::Custom { namespace: Some(namespace), resource, name, metric },
-        ["push", "custom", resource, name, metric] => PushPath::Custom { namespace: None, resource, name, metric },
-        ["push", "external", "namespaces", namespace, metric] => PushPath::External { namespace, metric },
-        _ => PushPath::Other,
+        ["push", "custom", "namespaces", namespace, resource, name, metric] => MetricPath::Object { namespace: Some(namespace), resource, name, metric },
+        ["push", "custom", resource, name, metric] => MetricPath::Object { namespace: None, resource, name, metric },
+        ["push", "external", "namespaces", namespace, metric] => MetricPath::External { namespace, metric },
+        _ => MetricPath::Other,
     }
 }
 

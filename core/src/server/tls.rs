@@ -5,12 +5,12 @@
 //! way Go's `crypto/x509` does it for metrics-server.
 
 use crate::error::{Error, ErrorKind, Result};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ParsedCertificate, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+use rustls::{CertificateError, DistinguishedName, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use std::path::{Path, PathBuf};
@@ -154,20 +154,55 @@ pub fn server_config_with(
         for ca in client_cas {
             roots.add(ca.clone()).map_err(|e| Error::new(ErrorKind::Config, format!("invalid client CA certificate: {e}")))?;
         }
-        builder.with_client_cert_verifier(Arc::new(RequestClientCert { hints: roots.subjects(), provider }))
+        builder.with_client_cert_verifier(Arc::new(RequestClientCert::new(roots.subjects(), provider)))
     };
     let mut config = builder.with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
 
+/// The three handshake-signature methods shared by the `rustls` verifiers here (server and client
+/// certificate verifiers alike): checked with `self.provider`'s algorithms, whatever the verifier
+/// decides about the certificate itself.
+macro_rules! handshake_signatures_by_provider {
+    () => {
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &rustls::pki_types::CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        }
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &rustls::pki_types::CertificateDer<'_>,
+            dss: &rustls::DigitallySignedStruct,
+        ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.provider.signature_verification_algorithms.supported_schemes()
+        }
+    };
+}
+pub(crate) use handshake_signatures_by_provider;
+
 /// Asks for a client certificate (naming the client CAs as hints) and takes whatever the client
 /// presents, or nothing; only the handshake signature, the proof that the client holds the
 /// certificate's key, is checked here.
 #[derive(Debug)]
-struct RequestClientCert {
+pub(crate) struct RequestClientCert {
     hints: Vec<DistinguishedName>,
     provider: Arc<CryptoProvider>,
+}
+
+impl RequestClientCert {
+    /// Names `hints` as the acceptable CAs; checks handshake signatures with `provider`.
+    pub(crate) fn new(hints: Vec<DistinguishedName>, provider: Arc<CryptoProvider>) -> RequestClientCert {
+        RequestClientCert { hints, provider }
+    }
 }
 
 impl ClientCertVerifier for RequestClientCert {
@@ -183,25 +218,7 @@ impl ClientCertVerifier for RequestClientCert {
     fn verify_client_cert(&self, _: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: UnixTime) -> std::result::Result<ClientCertVerified, rustls::Error> {
         Ok(ClientCertVerified::assertion())
     }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
+    handshake_signatures_by_provider!();
 }
 
 /// Verifies servers' certificates against trust anchors as Go's `crypto/x509` does for
@@ -253,25 +270,7 @@ impl ServerCertVerifier for GoLikeServerVerifier {
         rustls::client::verify_server_name(&cert, server_name)?;
         Ok(ServerCertVerified::assertion())
     }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
+    handshake_signatures_by_provider!();
 }
 
 /// Whether `cert` is a CA certificate whose issuer is its own subject.
@@ -313,10 +312,4 @@ pub fn subject(cert: &CertificateDer<'_>) -> Option<(String, Vec<String>, Vec<u8
     let cn = subject.iter_common_name().next().and_then(|a| a.as_str().ok()).unwrap_or_default().to_string();
     let orgs = subject.iter_organization().filter_map(|a| a.as_str().ok()).map(str::to_string).collect();
     Some((cn, orgs, parsed.issuer().as_raw().to_vec()))
-}
-
-/// The subject DN (DER) of a CA certificate, to tell which CA issued a client certificate.
-pub fn subject_raw(cert: &CertificateDer<'_>) -> Option<Vec<u8>> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
-    Some(parsed.subject().as_raw().to_vec())
 }

@@ -74,7 +74,7 @@
 //! take about 2 s); [`visit_pods`](MetricsStore::visit_pods) walks the same served pods, in the
 //! same order, with borrowed names and plain numbers (about 0.4 µs per pod).
 
-pub mod served_pod;
+mod served_pod;
 
 use crate::metrics::{ContainerMetrics, GoDuration, NodeMetrics, PodMetrics, Usage};
 use crate::metrics::{ObjectMeta, Time};

@@ -193,25 +193,23 @@ pub struct SimPod {
     pub containers: Vec<SimContainer>,
 }
 
-/// A container as listed by [`Fleet::inventory`].
+/// A container as listed by [`Fleet::inventory`]: what it was added with (its fields read
+/// through, `info.cpu_millicores`), when it started and how often it restarted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContainerInfo {
-    /// Container name.
-    pub name: String,
-    /// CPU it uses, in millicores.
-    pub cpu_millicores: u32,
-    /// Memory working set, in bytes.
-    pub memory_bytes: u64,
-    /// Swap, in bytes.
-    pub swap_bytes: u64,
-    /// CPU request, in millicores.
-    pub cpu_request_millicores: u32,
-    /// Memory request, in bytes.
-    pub memory_request_bytes: u64,
+    /// Name, usage and requests, as [`Fleet::add_pod`] takes them.
+    pub spec: SimContainer,
     /// When the current instance started.
     pub started: jiff::Timestamp,
     /// Restarts so far.
     pub restarts: u32,
+}
+
+impl std::ops::Deref for ContainerInfo {
+    type Target = SimContainer;
+    fn deref(&self) -> &SimContainer {
+        &self.spec
+    }
 }
 
 /// A pod as listed by [`Fleet::inventory`].
@@ -721,12 +719,14 @@ impl Fleet {
                                 .containers
                                 .iter()
                                 .map(|c| ContainerInfo {
-                                    name: c.name.to_string(),
-                                    cpu_millicores: c.cpu_milli,
-                                    memory_bytes: c.memory_bytes,
-                                    swap_bytes: c.swap_bytes,
-                                    cpu_request_millicores: c.request_milli,
-                                    memory_request_bytes: c.request_memory,
+                                    spec: SimContainer {
+                                        name: c.name.to_string(),
+                                        cpu_millicores: c.cpu_milli,
+                                        memory_bytes: c.memory_bytes,
+                                        swap_bytes: c.swap_bytes,
+                                        cpu_request_millicores: c.request_milli,
+                                        memory_request_bytes: c.request_memory,
+                                    },
                                     started: crate::scrape::to_timestamp(c.start_ns),
                                     restarts: c.restarts,
                                 })

@@ -11,8 +11,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
-use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
+use rustls::server::danger::ClientCertVerifier;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -71,7 +70,7 @@ fn tls_err(e: impl std::fmt::Display) -> Error {
 
 impl SimTls {
     pub(super) fn new(tls: &FleetTls) -> Result<SimTls> {
-        use crate::server::tls::{ServingCert, read_certs, server_config};
+        use crate::server::tls::{RequestClientCert, ServingCert, read_certs, server_config};
         // The serving side's helper loads the pair (and re-reads it when the files change); the
         // client side differs from the metrics server's, so the config is rebuilt around its
         // certificate resolver.
@@ -85,10 +84,13 @@ impl SimTls {
                 for cert in read_certs(ca)? {
                     roots.add(cert).map_err(|e| tls_err(format!("client CA {}: {e}", ca.display())))?;
                 }
+                // Like Go's `tls.RequestClientCert` that kubelet uses: any certificate (or none) is
+                // taken at the handshake; a missing or untrusted one is a 401 afterwards.
+                let request = RequestClientCert::new(roots.subjects(), provider.clone());
                 let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                     .build()
                     .map_err(|e| tls_err(format!("client CA {}: {e}", ca.display())))?;
-                (builder.with_client_cert_verifier(Arc::new(RequestClientCert(verifier.clone()))), Some(verifier))
+                (builder.with_client_cert_verifier(Arc::new(request)), Some(verifier))
             }
         };
         let mut config = builder.with_cert_resolver(serving.cert_resolver.clone());
@@ -102,46 +104,6 @@ impl SimTls {
             return false;
         };
         verifier.verify_client_cert(end_entity, intermediates, UnixTime::now()).is_ok()
-    }
-}
-
-/// Asks for a client certificate and accepts any (whose key signs the handshake), like Go's
-/// `tls.RequestClientCert` that kubelet uses: a missing or untrusted certificate is an
-/// authentication failure (401) after the handshake, not a handshake failure.
-#[derive(Debug)]
-struct RequestClientCert(Arc<dyn ClientCertVerifier>);
-
-impl ClientCertVerifier for RequestClientCert {
-    fn offer_client_auth(&self) -> bool {
-        true
-    }
-    fn client_auth_mandatory(&self) -> bool {
-        false
-    }
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.0.root_hint_subjects()
-    }
-    fn verify_client_cert(&self, _: &CertificateDer<'_>, _: &[CertificateDer<'_>], _: UnixTime) -> std::result::Result<ClientCertVerified, rustls::Error> {
-        Ok(ClientCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
     }
 }
 
