@@ -20,12 +20,11 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.error
 from pathlib import Path
 from typing import Any
 
 from harness import ControlPlane, PollingThread
-from metrics_stack import ROOT, mark_running, service_account_token, token_kubeconfig
+from metrics_stack import ROOT, service_account_token, settle_pods, token_kubeconfig
 
 PYTHON_EXAMPLE = ROOT / "examples" / "python" / "custom_metrics_provider.py"
 NODE_EXAMPLE = ROOT / "examples" / "node" / "external_metrics_provider.mjs"
@@ -112,20 +111,8 @@ class FakeKubelet(PollingThread):
         self.live: list[dict[str, Any]] = []
 
     def step(self) -> None:
-        items = self.cp.api("GET", f"/api/v1/namespaces/{self.ns}/pods?labelSelector={self.selector}")["items"]
-        live = []
-        for p in items:
-            name = p["metadata"]["name"]
-            if p["metadata"].get("deletionTimestamp"):
-                try:
-                    self.cp.api("DELETE", f"/api/v1/namespaces/{self.ns}/pods/{name}", {"gracePeriodSeconds": 0})
-                except urllib.error.HTTPError as e:
-                    if e.code != 404:
-                        raise
-                continue
-            if p["status"].get("phase") != "Running":
-                mark_running(self.cp, self.ns, name, p["spec"]["containers"])
-            live.append({"name": name, "labels": p["metadata"].get("labels", {})})
+        live = [{"name": p["metadata"]["name"], "labels": p["metadata"].get("labels", {})}
+                for p in settle_pods(self.cp, self.ns, self.selector)]
         with self.lock:
             self.live = live
             if self.values is not None:

@@ -163,6 +163,26 @@ def mark_running(cp: ControlPlane, ns: str, name: str, containers: Iterable[Mapp
                   content_type="application/merge-patch+json")
 
 
+def settle_pods(cp: ControlPlane, ns: str, selector: str) -> list[dict]:
+    """What a kubelet does for the pods of ``ns`` matching ``selector`` (URL-encoded): finishes
+    their deletions (a graceful delete waits for the kubelet) and marks new ones Running; returns
+    the live pods."""
+    live = []
+    for p in cp.api("GET", f"/api/v1/namespaces/{ns}/pods?labelSelector={selector}")["items"]:
+        name = p["metadata"]["name"]
+        if p["metadata"].get("deletionTimestamp"):
+            try:
+                cp.api("DELETE", f"/api/v1/namespaces/{ns}/pods/{name}", {"gracePeriodSeconds": 0})
+            except urllib.error.HTTPError as e:
+                if e.code != 404:
+                    raise
+            continue
+        if p["status"].get("phase") != "Running":
+            mark_running(cp, ns, name, p["spec"]["containers"])
+        live.append(p)
+    return live
+
+
 def create_running_pod(cp: ControlPlane, ns: str, name: str, node: str, containers: Iterable[Mapping[str, Any]],
                        labels: Mapping[str, str] | None = None) -> dict:
     """A pod bound to ``node`` with the containers' requests (``cpu_request_millicores``,

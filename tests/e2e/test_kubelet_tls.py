@@ -225,11 +225,15 @@ def _failure_lines(stack: Stack, serve: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
+def _serves_exactly(stack: Stack, serve: str, sim: str, what: str) -> None:
+    """``serve`` comes to serve ``sim``'s exact numbers, with no scrape error counted or logged."""
+    wait_until(f"exact numbers {what}", lambda: _exact(stack, serve, sim), 30, 0.3)
+    assert _scrape_errors(stack, serve) == {}
+    assert _failure_lines(stack, serve) == []
+
+
 def test_kubelet_ca_verifies_and_numbers_are_exact(stack: Stack):
-    wait_until("exact numbers from the HTTPS kubelets (--kubelet-certificate-authority)",
-               lambda: _exact(stack, "ca", "a"), 30, 0.3)
-    assert _scrape_errors(stack, "ca") == {}
-    assert _failure_lines(stack, "ca") == []
+    _serves_exactly(stack, "ca", "a", "from the HTTPS kubelets (--kubelet-certificate-authority)")
     # the kubelets did serve HTTPS: the simulator counted our requests
     assert all(n["requests"] >= 2 for n in stack.sims["a"].inventory())
 
@@ -267,20 +271,14 @@ def test_kubelet_requiring_client_certs_answers_401_without_one(stack: Stack):
 
 
 def test_kubelet_client_certificate_is_accepted(stack: Stack):
-    wait_until("exact numbers with --kubelet-client-certificate/--kubelet-client-key",
-               lambda: _exact(stack, "client-cert", "b"), 30, 0.3)
-    assert _scrape_errors(stack, "client-cert") == {}
-    assert _failure_lines(stack, "client-cert") == []
+    _serves_exactly(stack, "client-cert", "b", "with --kubelet-client-certificate/--kubelet-client-key")
 
 
 def test_a_pinned_self_signed_kubelet_certificate_is_trusted(stack: Stack):
     # Issue 17: the kubelet serves its own self-signed certificate, which is a CA, and
     # --kubelet-certificate-authority points at that very certificate. Go's crypto/x509
     # (metrics-server) trusts a certificate found among its roots; so does kubemetrics now.
-    wait_until("exact numbers from kubelets serving the pinned self-signed certificate",
-               lambda: _exact(stack, "pinned", "c"), 30, 0.3)
-    assert _scrape_errors(stack, "pinned") == {}
-    assert _failure_lines(stack, "pinned") == []
+    _serves_exactly(stack, "pinned", "c", "from kubelets serving the pinned self-signed certificate")
     assert all(n["requests"] >= 2 for n in stack.sims["c"].inventory())
 
 

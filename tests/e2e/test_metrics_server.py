@@ -30,8 +30,8 @@ import pytest
 from harness import ControlPlane, PollingThread, cpu_hpa, installed_kubectl_versions, kubectl_binary
 from metrics_stack import (
     MI, ROOT, TARGET_DIR, TIMINGS, Serve, Simulator, build_kubemetrics, close, create_running_pod, ensure_namespace, expected_node,
-    https_get, install_metrics_server_rbac, mark_running, parse_bytes, parse_cpu_milli, register_fleet,
-    service_account_token, start_serve, start_simulator, table, token_kubeconfig, wait_until,
+    https_get, install_metrics_server_rbac, parse_bytes, parse_cpu_milli, register_fleet,
+    service_account_token, settle_pods, start_serve, start_simulator, table, token_kubeconfig, wait_until,
 )
 
 GV = "/apis/metrics.k8s.io/v1beta1"
@@ -416,20 +416,11 @@ class FakeKubelets(PollingThread):
         self.running: dict[str, int] = {}  # pod -> its current CPU in the fleet
 
     def step(self) -> None:
-        items = self.cp.api("GET", f"/api/v1/namespaces/{self.ns}/pods?labelSelector={self.selector}")["items"]
+        pods = settle_pods(self.cp, self.ns, self.selector)
         live = []
         with self.lock:
-            for p in items:
+            for p in pods:
                 name = p["metadata"]["name"]
-                if p["metadata"].get("deletionTimestamp"):
-                    try:
-                        self.cp.api("DELETE", f"/api/v1/namespaces/{self.ns}/pods/{name}", {"gracePeriodSeconds": 0})
-                    except urllib.error.HTTPError as e:
-                        if e.code != 404:
-                            raise
-                    continue
-                if p["status"].get("phase") != "Running":
-                    mark_running(self.cp, self.ns, name, p["spec"]["containers"])
                 if name not in self.running:
                     self.sim.add_pod(self.node, self.ns, name, [{
                         "name": "app", "cpu_millicores": 0, "memory_bytes": 20 * MI,

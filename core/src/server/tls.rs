@@ -166,21 +166,11 @@ pub fn server_config_with(
 /// decides about the certificate itself.
 macro_rules! handshake_signatures_by_provider {
     () => {
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &rustls::pki_types::CertificateDer<'_>,
-            dss: &rustls::DigitallySignedStruct,
-        ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        fn verify_tls12_signature(&self, m: &[u8], c: &$crate::server::tls::Cert<'_>, d: &$crate::server::tls::Dss) -> $crate::server::tls::SignatureResult {
+            rustls::crypto::verify_tls12_signature(m, c, d, &self.provider.signature_verification_algorithms)
         }
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &rustls::pki_types::CertificateDer<'_>,
-            dss: &rustls::DigitallySignedStruct,
-        ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        fn verify_tls13_signature(&self, m: &[u8], c: &$crate::server::tls::Cert<'_>, d: &$crate::server::tls::Dss) -> $crate::server::tls::SignatureResult {
+            rustls::crypto::verify_tls13_signature(m, c, d, &self.provider.signature_verification_algorithms)
         }
         fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
             self.provider.signature_verification_algorithms.supported_schemes()
@@ -188,6 +178,10 @@ macro_rules! handshake_signatures_by_provider {
     };
 }
 pub(crate) use handshake_signatures_by_provider;
+/// Short names for the macro's signatures.
+pub(crate) type Cert<'a> = CertificateDer<'a>;
+pub(crate) type Dss = rustls::DigitallySignedStruct;
+pub(crate) type SignatureResult = std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error>;
 
 /// Asks for a client certificate (naming the client CAs as hints) and takes whatever the client
 /// presents, or nothing; only the handshake signature, the proof that the client holds the

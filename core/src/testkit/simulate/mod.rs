@@ -631,6 +631,16 @@ impl Fleet {
 
     /// Restarts one container: new start time now, CPU counter back to zero.
     pub fn restart_container(&self, node: &str, namespace: &str, pod: &str, container: &str) -> Result<()> {
+        self.change_container(node, namespace, pod, container, |c, now| {
+            c.start_ns = now;
+            c.acc_ns = 0;
+            c.acc_at_ns = now;
+            c.restarts += 1;
+        })
+    }
+
+    /// Brings `node`'s counters up to now, then applies `change` (given now) to one container.
+    fn change_container(&self, node: &str, namespace: &str, pod: &str, container: &str, change: impl FnOnce(&mut ContainerState, i64)) -> Result<()> {
         let cell = self.cell(node)?;
         let mut st = cell.lock();
         let now = now_ns();
@@ -641,28 +651,16 @@ impl Fleet {
             .iter_mut()
             .find(|c| &*c.name == container)
             .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("pod {namespace}/{pod} has no container {container}")))?;
-        c.start_ns = now;
-        c.acc_ns = 0;
-        c.acc_at_ns = now;
-        c.restarts += 1;
+        change(c, now);
         Ok(())
     }
 
     /// Changes what one container uses from now on.
     pub fn set_usage(&self, node: &str, namespace: &str, pod: &str, container: &str, cpu_millicores: u32, memory_bytes: u64) -> Result<()> {
-        let cell = self.cell(node)?;
-        let mut st = cell.lock();
-        let now = now_ns();
-        st.advance(now);
-        let p = st.pod_mut(namespace, pod)?;
-        let c = p
-            .containers
-            .iter_mut()
-            .find(|c| &*c.name == container)
-            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("pod {namespace}/{pod} has no container {container}")))?;
-        c.set_rate(cpu_millicores, now);
-        c.memory_bytes = memory_bytes;
-        Ok(())
+        self.change_container(node, namespace, pod, container, |c, now| {
+            c.set_rate(cpu_millicores, now);
+            c.memory_bytes = memory_bytes;
+        })
     }
 
     /// Spoils one container's series from now on (`ContainerFault::None` repairs them). Its
