@@ -132,21 +132,32 @@ def top_section(res: Path) -> list[str]:
     files = sorted(res.glob("top_pods_*.json"), key=lambda p: int(p.stem.split("_")[-1]))
     if not files:
         return out + ["Not measured yet (`benchmarks/run.sh --only top`).", ""]
-    out += ["`benchmarks/top_pods.sh`: one generated cluster served by `kubemetrics loopback-api` (1,000 nodes), "
-            "`kubectl top pod -A` and `kubemetrics top pod -A` run in turn against it; wall time and peak RSS "
-            "from `/usr/bin/time`, median wall and max RSS over the runs; outputs compared byte for byte.", "",
-            "| pods | runs | kubectl wall (s) | kubemetrics wall (s) | kubemetrics advantage | kubectl peak RSS (MiB) | kubemetrics peak RSS (MiB) | kubemetrics advantage | identical output |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    out += ["`benchmarks/top_pods.sh`: one generated cluster (1,000 nodes) served twice on loopback: by "
+            "`kubemetrics loopback-api`, a stand-in kube-apiserver answering JSON, and by `kubemetrics serve "
+            "--fixture-pods` answering protobuf (kubectl and kubemetrics both ask for it). `kubectl top pod -A` and "
+            "`kubemetrics top pod -A` run in turn against each; wall time, CPU time (user + system) and peak RSS of "
+            "the client from `/usr/bin/time` (the server's time is not included), median wall and CPU and max RSS "
+            "over the runs; outputs compared byte for byte.", "",
+            "| pods | server | runs | kubectl wall (s) | kubemetrics wall (s) | kubectl CPU (s) | kubemetrics CPU (s) | CPU advantage "
+            "| kubectl peak RSS (MiB) | kubemetrics peak RSS (MiB) | memory advantage | identical output |",
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     cmds = []
     for f in files:
         t = load(f)
-        if not t or not t["kubectl"]["wall_s"] or not t["kubemetrics"]["wall_s"]:
+        if not t:
             continue
-        kw, mw = statistics.median(t["kubectl"]["wall_s"]), statistics.median(t["kubemetrics"]["wall_s"])
-        kr, mr = max(t["kubectl"]["peak_rss_kib"]) / 1024, max(t["kubemetrics"]["peak_rss_kib"]) / 1024
         ident = t.get("identical")
         ident_s = "yes" + (f" ({ident.split('(')[1].rstrip(')')})" if isinstance(ident, str) and "(" in ident else "") if ident else "**no**"
-        out.append(f"| {t['pods']:,} | {t['runs']} | {kw:.2f} | {mw:.2f} | {ratio(kw, mw)} | {kr:.0f} | {mr:.0f} | {ratio(kr, mr)} | {ident_s} |")
+        for server, suffix in (("loopback-api (JSON)", ""), ("serve (protobuf)", "-pb")):
+            k, m = t.get("kubectl" + suffix), t.get("kubemetrics" + suffix)
+            if not k or not m or not k["wall_s"] or not m["wall_s"]:
+                continue
+            kw, mw = statistics.median(k["wall_s"]), statistics.median(m["wall_s"])
+            kc = statistics.median(k["cpu_s"]) if k.get("cpu_s") else None
+            mc = statistics.median(m["cpu_s"]) if m.get("cpu_s") else None
+            kr, mr = max(k["peak_rss_kib"]) / 1024, max(m["peak_rss_kib"]) / 1024
+            cpu = (f"{kc:.2f} | {mc:.2f} | {ratio(kc, mc)}") if kc is not None and mc is not None else "– | – | –"
+            out.append(f"| {t['pods']:,} | {server} | {t['runs']} | {kw:.2f} | {mw:.2f} | {cpu} | {kr:.0f} | {mr:.0f} | {ratio(kr, mr)} | {ident_s} |")
         cmds.append(f"`{t['command']}` ({t['date']}, kubectl on PATH: {t['kubectl_on_path']})")
     out += ["", "Rerun: " + "; ".join(cmds), ""]
     return out

@@ -285,21 +285,22 @@ if want top; then
 import json, sys, time, pathlib, statistics
 res, pods, runs, mode, kver = pathlib.Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 txt = (res / f"top_pods_{pods}.txt").read_text().splitlines()
-rows = {"kubectl": [], "kubemetrics": []}
+names = ("kubectl", "kubemetrics", "kubectl-pb", "kubemetrics-pb")
+rows = {n: [] for n in names}
 identical = None
 for l in txt:
     p = l.split()
-    if len(p) == 3 and p[0] in rows:
-        rows[p[0]].append((float(p[1]), int(p[2])))
-    if l.startswith("outputs: identical"):
+    if len(p) == 4 and p[0] in rows:
+        rows[p[0]].append((float(p[1]), int(p[2]), float(p[3])))
+    if l.startswith("outputs kubectl = kubemetrics: identical"):
         identical = l
-    if l.startswith("outputs: DIFFERENT"):
+    if "DIFFERENT" in l:
         identical = False
 out = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "mode": mode, "pods": pods, "runs": runs,
        "kubectl_on_path": kver, "identical": identical,
-       "kubectl": {"wall_s": [r[0] for r in rows["kubectl"]], "peak_rss_kib": [r[1] for r in rows["kubectl"]]},
-       "kubemetrics": {"wall_s": [r[0] for r in rows["kubemetrics"]], "peak_rss_kib": [r[1] for r in rows["kubemetrics"]]},
        "command": f"benchmarks/top_pods.sh {pods} {runs}"}
+for n in names:
+    out[n] = {"wall_s": [r[0] for r in rows[n]], "peak_rss_kib": [r[1] for r in rows[n]], "cpu_s": [r[2] for r in rows[n]]}
 (res / f"top_pods_{pods}.json").write_text(json.dumps(out, indent=1) + "\n")
 PY
 fi

@@ -350,6 +350,14 @@ pub struct Args {
     /// stack with real clients; kubemetrics extension).
     #[arg(long, hide = true)]
     fixture_metrics: bool,
+    /// Serve a generated cluster of this many pods (two containers each) instead of scraping
+    /// kubelets: the benchmarks' `kubemetrics serve` answering kubectl in protobuf (kubemetrics
+    /// extension, like --fixture-metrics).
+    #[arg(long, hide = true, value_name = "PODS")]
+    fixture_pods: Option<usize>,
+    /// Nodes of the generated cluster (with --fixture-pods).
+    #[arg(long, hide = true, default_value_t = 1000)]
+    fixture_nodes: usize,
     /// Number for the log level verbosity (0 info, 2 debug, 4+ trace).
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     verbosity: u8,
@@ -593,8 +601,11 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
             None => core.clone(),
         }),
     };
-    if args.fixture_metrics {
-        let state = kubemetrics::testkit::loopback_api::fixtures::varied();
+    if args.fixture_metrics || args.fixture_pods.is_some() {
+        let state = match args.fixture_pods {
+            Some(pods) => kubemetrics::testkit::loopback_api::fixtures::scaled(args.fixture_nodes, pods),
+            None => kubemetrics::testkit::loopback_api::fixtures::varied(),
+        };
         let snapshot = kubemetrics::server::MetricsSnapshot::sorted(state.node_metrics, state.pod_metrics);
         let provider = Arc::new(kubemetrics::server::StaticProvider(Arc::new(snapshot)));
         return serve_with(&args, provider, Arc::new(ServerMetrics::default()), delegation).await;

@@ -181,7 +181,8 @@ impl Client {
             let res = self.inner.send(req).await.map_err(|e| crate::error::from_kube(e, &self.server))?;
             let status = res.status();
             let content_type = res.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-            let body = res.into_body().collect_bytes().await.map_err(|e| crate::error::from_kube(e, &self.server))?;
+            let length = res.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+            let body = read_body(res.into_body(), length).await.map_err(|e| crate::error::from_kube(e, &self.server))?;
             Ok::<_, Error>((status, content_type, body))
         };
         let (status, content_type, body) = match tokio::time::timeout(self.timeout, exchange).await {
@@ -333,4 +334,18 @@ pub(crate) fn metrics_unavailable() -> Error {
         ErrorKind::MetricsUnavailable,
         "Metrics API not available: the cluster serves no metrics.k8s.io API; install metrics-server or run `kubemetrics serve`",
     )
+}
+
+/// Reads a whole body into one buffer, sized from `Content-Length` when the server sent one,
+/// each chunk appended and dropped as it arrives: at most the body and one chunk are held at
+/// once (collecting the chunks first and joining them held the body twice).
+async fn read_body(mut body: kube::client::Body, length: Option<usize>) -> std::result::Result<bytes::Bytes, kube::Error> {
+    use http_body_util::BodyExt as _;
+    let mut buf = Vec::with_capacity(length.unwrap_or(0).min(1 << 30));
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(bytes::Bytes::from(buf))
 }

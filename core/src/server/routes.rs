@@ -256,8 +256,7 @@ pub fn metrics(
             if encoding == Encoding::Table {
                 served_pod_table(&items, &now)
             } else if encoding == Encoding::Protobuf {
-                let pods: Vec<PodMetrics> = items.iter().map(|p| p.to_pod_metrics(None)).collect();
-                protobuf_answer(protobuf::encode_pod_list(GROUP_VERSION, &pods.iter().collect::<Vec<_>>(), Some(&now)))
+                protobuf_answer(protobuf::encode_pod_list(GROUP_VERSION, &items, Some(&now)))
             } else {
                 respond(encoding, list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, Some(&now)))
             }
@@ -267,7 +266,7 @@ pub fn metrics(
             if encoding == Encoding::Table {
                 served_pod_table(&[p], &now)
             } else if encoding == Encoding::Protobuf {
-                protobuf_answer(protobuf::encode_pod(GROUP_VERSION, &p.to_pod_metrics(None), Some(&now)))
+                protobuf_answer(protobuf::encode_pod(GROUP_VERSION, p, Some(&now)))
             } else {
                 respond(encoding, one("PodMetrics", &Stamped { object: p, created: &now }))
             }

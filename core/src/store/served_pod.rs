@@ -72,6 +72,27 @@ impl ServedPod {
     }
 }
 
+impl crate::metrics::protobuf::PodFields for ServedPod {
+    fn meta(&self) -> crate::metrics::protobuf::PodMeta<'_> {
+        use crate::metrics::protobuf::PodMeta;
+        match &self.extra_metadata {
+            Some(_) => PodMeta::Full(std::borrow::Cow::Owned(self.to_pod_metrics(None).metadata)),
+            None => PodMeta::Basic { name: &self.name, namespace: &self.namespace, labels: self.labels.as_deref() },
+        }
+    }
+    fn timestamp(&self) -> &Time {
+        &self.timestamp
+    }
+    fn window(&self) -> GoDuration {
+        self.window
+    }
+    fn each_container(&self, each: &mut dyn FnMut(&str, &mut dyn Iterator<Item = (&str, &Quantity)>)) {
+        for c in &self.containers {
+            each(&c.name, &mut c.usage.iter().map(|(k, v)| (&**k, v)));
+        }
+    }
+}
+
 impl From<&PodMetrics> for ServedPod {
     fn from(p: &PodMetrics) -> ServedPod {
         let m = &p.metadata;
@@ -169,6 +190,7 @@ impl Serialize for Stamped<'_, ServedPod> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::protobuf;
 
     #[test]
     fn served_pods_serialize_exactly_like_the_objects() {
@@ -183,7 +205,16 @@ mod tests {
                 serde_json::to_string(&Stamped { object: p, created: &created }).expect("json")
             );
             assert_eq!(&served.to_pod_metrics(None), p);
+            // The protobuf encoder writes the compact pod byte for byte as the object, stamped or not.
+            for stamp in [None, Some(&created)] {
+                assert_eq!(protobuf::encode_pod("v1beta1", &served, stamp), protobuf::encode_pod("v1beta1", p, stamp));
+            }
         }
+        let served: Vec<ServedPod> = state.pod_metrics.iter().map(ServedPod::from).collect();
+        assert_eq!(
+            protobuf::encode_pod_list("v1beta1", &served.iter().collect::<Vec<_>>(), Some(&created)),
+            protobuf::encode_pod_list("v1beta1", &state.pod_metrics.iter().collect::<Vec<_>>(), Some(&created))
+        );
         let mut with_extra = state.pod_metrics[0].clone();
         with_extra.metadata.uid = Some("u-1".into());
         with_extra.metadata.labels = None;
@@ -193,5 +224,6 @@ mod tests {
             serde_json::to_string(&Stamped { object: &served, created: &created }).expect("json"),
             serde_json::to_string(&Stamped { object: &with_extra, created: &created }).expect("json")
         );
+        assert_eq!(protobuf::encode_pod("v1beta1", &served, Some(&created)), protobuf::encode_pod("v1beta1", &with_extra, Some(&created)));
     }
 }

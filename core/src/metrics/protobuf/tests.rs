@@ -1,3 +1,4 @@
+use super::encode::{put_bytes, put_int, put_message};
 use super::*;
 use crate::metrics::{NodeMetricsList, PodMetricsList};
 use std::path::PathBuf;

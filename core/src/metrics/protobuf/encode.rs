@@ -1,0 +1,277 @@
+//! The writing half of the protobuf codec: `metrics.k8s.io` objects and lists, `Status`, and the
+//! `k8s\0` + `runtime.Unknown` envelope, in Go's field order (byte for byte what the Kubernetes
+//! protobuf serializer writes for the same object).
+//!
+//! Sub-messages are written in place: a one-byte length is reserved, the body written after it,
+//! and the length patched (the body moved by the few extra bytes a longer length takes), so an
+//! answer is built in one buffer with no allocation per message. Pods are written through
+//! [`PodFields`], so a server's compact snapshot is encoded without building a [`PodMetrics`]
+//! per pod.
+
+use super::{LEN, MAGIC, VARINT};
+use crate::Quantity;
+use crate::metrics::meta::{ObjectMeta, Time};
+use crate::metrics::{GoDuration, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::Write as _;
+
+/// The metadata of a pod to encode.
+#[derive(Debug, Clone)]
+pub enum PodMeta<'a> {
+    /// Every field of an `ObjectMeta` (a creation time, a uid...).
+    Full(Cow<'a, ObjectMeta>),
+    /// Only a name, a namespace and labels: what a metrics server's snapshot holds.
+    Basic {
+        /// Pod name.
+        name: &'a str,
+        /// Namespace.
+        namespace: &'a str,
+        /// Labels copied from the Pod object.
+        labels: Option<&'a BTreeMap<String, String>>,
+    },
+}
+
+/// What the encoder reads of a pod: implemented by [`PodMetrics`] and by a server's snapshot
+/// pods, so that both are written by one encoder.
+pub trait PodFields {
+    /// The pod's metadata.
+    fn meta(&self) -> PodMeta<'_>;
+    /// End of the measurement interval.
+    fn timestamp(&self) -> &Time;
+    /// Length of the interval.
+    fn window(&self) -> GoDuration;
+    /// Calls `each` with every container's name and usage (resource name and quantity, in
+    /// resource-name order), in container order.
+    fn each_container(&self, each: &mut dyn FnMut(&str, &mut dyn Iterator<Item = (&str, &Quantity)>));
+}
+
+impl PodFields for PodMetrics {
+    fn meta(&self) -> PodMeta<'_> {
+        PodMeta::Full(Cow::Borrowed(&self.metadata))
+    }
+    fn timestamp(&self) -> &Time {
+        &self.timestamp
+    }
+    fn window(&self) -> GoDuration {
+        self.window
+    }
+    fn each_container(&self, each: &mut dyn FnMut(&str, &mut dyn Iterator<Item = (&str, &Quantity)>)) {
+        for c in &self.containers {
+            each(&c.name, &mut c.usage.iter().map(|(k, v)| (k.as_str(), v)));
+        }
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_key(out: &mut Vec<u8>, field: u32, wire: u8) {
+    put_varint(out, (u64::from(field) << 3) | u64::from(wire));
+}
+
+pub(super) fn put_bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
+    put_key(out, field, LEN);
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+pub(super) fn put_int(out: &mut Vec<u8>, field: u32, v: i64) {
+    put_key(out, field, VARINT);
+    put_varint(out, v as u64);
+}
+
+/// Writes a length-delimited field whose body `f` appends to `out` (see the module docs).
+pub(super) fn put_message(out: &mut Vec<u8>, field: u32, f: impl FnOnce(&mut Vec<u8>)) {
+    put_key(out, field, LEN);
+    let at = out.len();
+    out.push(0);
+    f(out);
+    let len = out.len() - at - 1;
+    if len < 0x80 {
+        out[at] = len as u8;
+    } else {
+        let mut prefix = Vec::with_capacity(10);
+        put_varint(&mut prefix, len as u64);
+        out.splice(at..at + 1, prefix);
+    }
+}
+
+fn put_time(out: &mut Vec<u8>, field: u32, t: &Time) {
+    put_message(out, field, |m| {
+        put_int(m, 1, t.0.as_second());
+        let nanos = t.0.subsec_nanosecond();
+        if nanos != 0 {
+            put_int(m, 2, i64::from(nanos));
+        }
+    });
+}
+
+fn put_string_map(out: &mut Vec<u8>, field: u32, map: &BTreeMap<String, String>) {
+    for (k, v) in map {
+        put_message(out, field, |e| {
+            put_bytes(e, 1, k.as_bytes());
+            put_bytes(e, 2, v.as_bytes());
+        });
+    }
+}
+
+fn put_object_meta(out: &mut Vec<u8>, m: &ObjectMeta, created: Option<&Time>) {
+    put_message(out, 1, |o| {
+        for (field, value) in [(1, &m.name), (2, &m.generate_name), (3, &m.namespace), (4, &m.self_link), (5, &m.uid), (6, &m.resource_version)] {
+            if let Some(v) = value {
+                put_bytes(o, field, v.as_bytes());
+            }
+        }
+        if let Some(g) = m.generation {
+            put_int(o, 7, g);
+        }
+        if let Some(t) = created.or(m.creation_timestamp.as_ref()) {
+            put_time(o, 8, t);
+        }
+        if let Some(t) = &m.deletion_timestamp {
+            put_time(o, 9, t);
+        }
+        if let Some(s) = m.deletion_grace_period_seconds {
+            put_int(o, 10, s);
+        }
+        if let Some(l) = &m.labels {
+            put_string_map(o, 11, l);
+        }
+        if let Some(a) = &m.annotations {
+            put_string_map(o, 12, a);
+        }
+        for f in m.finalizers.iter().flatten() {
+            put_bytes(o, 14, f.as_bytes());
+        }
+    });
+}
+
+/// The fields of [`put_object_meta`] a basic pod has, in the same order.
+fn put_basic_meta(out: &mut Vec<u8>, name: &str, namespace: &str, labels: Option<&BTreeMap<String, String>>, created: Option<&Time>) {
+    put_message(out, 1, |o| {
+        put_bytes(o, 1, name.as_bytes());
+        put_bytes(o, 3, namespace.as_bytes());
+        if let Some(t) = created {
+            put_time(o, 8, t);
+        }
+        if let Some(l) = labels {
+            put_string_map(o, 11, l);
+        }
+    });
+}
+
+/// One `ResourceList` entry: the name and `resource.Quantity{string: ...}`, the string written
+/// straight into the buffer.
+fn put_usage_entry(out: &mut Vec<u8>, field: u32, name: &str, q: &Quantity) {
+    put_message(out, field, |e| {
+        put_bytes(e, 1, name.as_bytes());
+        put_message(e, 2, |qm| put_message(qm, 1, |s| write!(s, "{q}").unwrap_or_default()));
+    });
+}
+
+fn put_window(out: &mut Vec<u8>, window: GoDuration) {
+    put_message(out, 3, |d| put_int(d, 1, window.0));
+}
+
+fn put_pod<P: PodFields + ?Sized>(out: &mut Vec<u8>, p: &P, created: Option<&Time>) {
+    match p.meta() {
+        PodMeta::Full(m) => put_object_meta(out, &m, created),
+        PodMeta::Basic { name, namespace, labels } => put_basic_meta(out, name, namespace, labels, created),
+    }
+    put_time(out, 2, p.timestamp());
+    put_window(out, p.window());
+    p.each_container(&mut |name, usage| {
+        put_message(out, 4, |cm| {
+            put_bytes(cm, 1, name.as_bytes());
+            for (resource, q) in usage {
+                put_usage_entry(cm, 2, resource, q);
+            }
+        });
+    });
+}
+
+fn put_node(out: &mut Vec<u8>, n: &NodeMetrics, created: Option<&Time>) {
+    put_object_meta(out, &n.metadata, created);
+    put_time(out, 2, &n.timestamp);
+    put_window(out, n.window);
+    for (resource, q) in &n.usage {
+        put_usage_entry(out, 4, resource, q);
+    }
+}
+
+/// Wraps an encoded message in the `k8s\0` magic and the `runtime.Unknown` envelope.
+pub fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
+    enveloped(api_version, kind, raw.len(), |out| out.extend_from_slice(raw))
+}
+
+/// The envelope with its `raw` field written in place by `raw`.
+fn enveloped(api_version: &str, kind: &str, size_hint: usize, raw: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size_hint + 64);
+    out.extend_from_slice(MAGIC);
+    put_message(&mut out, 1, |t| {
+        put_bytes(t, 1, api_version.as_bytes());
+        put_bytes(t, 2, kind.as_bytes());
+    });
+    put_message(&mut out, 2, raw);
+    put_bytes(&mut out, 3, b"");
+    put_bytes(&mut out, 4, b"");
+    out
+}
+
+fn list<T: ?Sized>(api_version: &str, kind: &str, items: &[&T], per_item: usize, put: impl Fn(&mut Vec<u8>, &T)) -> Vec<u8> {
+    enveloped(api_version, kind, items.len() * per_item, |raw| {
+        put_message(raw, 1, |_| {});
+        for item in items {
+            put_message(raw, 2, |m| put(m, item));
+        }
+    })
+}
+
+/// Encodes a `PodMetricsList` of borrowed pods ([`PodMetrics`] or a server's snapshot pods),
+/// each stamped with `created` when given (the time the server answers, as metrics-server
+/// writes it).
+pub fn encode_pod_list<P: PodFields + ?Sized>(api_version: &str, items: &[&P], created: Option<&Time>) -> Vec<u8> {
+    list(api_version, "PodMetricsList", items, 160, |m, p| put_pod(m, p, created))
+}
+
+/// Encodes a `NodeMetricsList` of borrowed nodes, each stamped with `created` when given.
+pub fn encode_node_list(api_version: &str, items: &[&NodeMetrics], created: Option<&Time>) -> Vec<u8> {
+    list(api_version, "NodeMetricsList", items, 120, |m, n| put_node(m, n, created))
+}
+
+/// Encodes one pod ([`PodMetrics`] or a server's snapshot pod).
+pub fn encode_pod<P: PodFields + ?Sized>(api_version: &str, pod: &P, created: Option<&Time>) -> Vec<u8> {
+    enveloped(api_version, "PodMetrics", 160, |raw| put_pod(raw, pod, created))
+}
+
+/// Encodes one `NodeMetrics`.
+pub fn encode_node(api_version: &str, node: &NodeMetrics, created: Option<&Time>) -> Vec<u8> {
+    enveloped(api_version, "NodeMetrics", 120, |raw| put_node(raw, node, created))
+}
+
+/// Encodes a `NodeMetricsList` (its own items, unstamped).
+pub fn encode_node_metrics_list(list: &NodeMetricsList, api_version: &str) -> Vec<u8> {
+    encode_node_list(api_version, &list.items.iter().collect::<Vec<_>>(), None)
+}
+
+/// Encodes a `PodMetricsList` (its own items, unstamped).
+pub fn encode_pod_metrics_list(list: &PodMetricsList, api_version: &str) -> Vec<u8> {
+    encode_pod_list(api_version, &list.items.iter().collect::<Vec<_>>(), None)
+}
+
+/// Encodes a failure `Status` (for servers answering protobuf clients).
+pub fn encode_status(message: &str, reason: &str, code: i32) -> Vec<u8> {
+    enveloped("v1", "Status", message.len() + 32, |raw| {
+        put_message(raw, 1, |_| {});
+        put_bytes(raw, 2, b"Failure");
+        put_bytes(raw, 3, message.as_bytes());
+        put_bytes(raw, 4, reason.as_bytes());
+        put_int(raw, 6, i64::from(code));
+    })
+}
