@@ -37,7 +37,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -keyout "$TMP/ca.key" -out "$TMP/ca.crt" 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/O=system:masters/CN=bench-admin" \
   -keyout "$TMP/admin.key" -out "$TMP/admin.csr" 2>/dev/null
-openssl x509 -req -days 1 -in "$TMP/admin.csr" -CA "$TMP/ca.crt" -CAkey "$TMP/ca.key" -CAcreateserial -out "$TMP/admin.crt" 2>/dev/null
+printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n' > "$TMP/admin.ext"  # v3: webpki refuses v1
+openssl x509 -req -days 1 -in "$TMP/admin.csr" -CA "$TMP/ca.crt" -CAkey "$TMP/ca.key" -CAcreateserial -extfile "$TMP/admin.ext" \
+  -out "$TMP/admin.crt" 2>/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 $BIN serve --fixture-pods "$PODS" --fixture-nodes "$NODES" --bind-address 127.0.0.1 --secure-port "$PORT" \
   --cert-dir "$TMP/serving" --client-ca-file "$TMP/ca.crt" --authentication-skip-lookup \
