@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// `kubeconfig` names the cluster asked for TokenReviews, SubjectAccessReviews and
 /// `kube-system/extension-apiserver-authentication`; `None` infers it (in-cluster, then
 /// `KUBECONFIG` / `~/.kube/config`). Provider calls that take longer than
-/// [`PROVIDER_TIMEOUT`](super::routes::PROVIDER_TIMEOUT) are answered 504; provider errors
+/// [`PROVIDER_TIMEOUT`](crate::custom::PROVIDER_TIMEOUT) are answered 504; provider errors
 /// become Kubernetes `Status` responses (`NotFound` 404, `Config` 400, others 500).
 pub async fn serve(
     config: &ServeConfig,

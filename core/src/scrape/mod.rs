@@ -1,7 +1,7 @@
 //! Scraping kubelets the way a metrics server does.
 //!
-//! - [`parse`]: a streaming parser for the kubelet `/metrics/resource` Prometheus text body.
-//! - [`summary`]: a decoder for the kubelet `/stats/summary` JSON body (older kubelets).
+//! - [`Parser`] and [`parse_metrics_resource`]: a streaming parser for the kubelet `/metrics/resource` Prometheus text body.
+//! - [`decode_summary`]: a decoder for the kubelet `/stats/summary` JSON body (older kubelets).
 //! - [`store`](crate::store): [`MetricsStore`](crate::store::MetricsStore), the in-memory two-point store that turns cumulative CPU
 //!   counters into rates and answers with [`NodeMetrics`](crate::NodeMetrics) /
 //!   [`PodMetrics`](crate::PodMetrics).

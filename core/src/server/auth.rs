@@ -189,7 +189,7 @@ impl std::fmt::Debug for Authenticator {
 impl Authenticator {
     /// `kube` is the client used for TokenReview and SubjectAccessReview (`None`: tokens are
     /// refused, and only `always_allow_authenticated` authorizes). CA certificates webpki cannot
-    /// read vouch for nothing ([`tls::server_config`] refuses them at start).
+    /// read vouch for nothing (the serving TLS configuration refuses them at start).
     pub fn new(options: AuthOptions, kube: Option<kube::Client>) -> Authenticator {
         Authenticator {
             requestheader: chain_verifier(&options.requestheader_ca),
