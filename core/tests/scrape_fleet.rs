@@ -252,3 +252,40 @@ async fn a_failing_node_stays_served_through_its_grace_period() {
     assert!(store.node_metrics(None, later).is_empty(), "gone after the grace period");
     fleet.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_fleet_spreads_over_several_loopback_addresses() {
+    // Three addresses, each with its own ports from the same first port: a listener count one
+    // address cannot hold (65,000 nodes) fits on several, all inside 127.0.0.0/8.
+    let first = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let fleet = Fleet::start(FleetConfig { nodes: 5, first_port: Some(first), loopback_addresses: 3, ..config() }).await.expect("fleet");
+    let inventory = fleet.inventory();
+    let ips: Vec<String> = inventory.iter().map(|n| n.addr.ip().to_string()).collect();
+    assert_eq!(ips, ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.1", "127.0.0.2"]);
+    assert_eq!(inventory[0].addr.port(), inventory[1].addr.port(), "every address counts its own ports");
+    let client = client();
+    for (node, object) in inventory.iter().zip(fleet.nodes()) {
+        // What a metrics server dials: the Node object's InternalIP and kubelet port.
+        let status = object.status.expect("status");
+        let ip = status.addresses.expect("addresses").into_iter().find(|a| a.type_ == "InternalIP").expect("InternalIP").address;
+        let port = status.daemon_endpoints.and_then(|d| d.kubelet_endpoint).map(|e| e.port).expect("port");
+        let addr: SocketAddr = format!("{ip}:{port}").parse().expect("addr");
+        assert_eq!(addr, node.addr);
+        let s = scrape(&client, addr).await;
+        assert!(s.issues().is_empty(), "{:?}", s.issues());
+        for pod in &node.pods {
+            for c in &pod.containers {
+                assert_eq!(s.container(&pod.namespace, &pod.name, &c.name).expect("served").sample.memory_bytes, c.memory_bytes);
+            }
+        }
+    }
+    let host_ips: std::collections::BTreeSet<String> = fleet.pods().into_iter().filter_map(|p| p.status.and_then(|s| s.host_ip)).collect();
+    assert_eq!(host_ips.into_iter().collect::<Vec<_>>(), ["127.0.0.1", "127.0.0.2", "127.0.0.3"]);
+    fleet.shutdown().await;
+    // Outside 1..=254 addresses is refused, never bound.
+    let err = Fleet::start(FleetConfig { nodes: 1, loopback_addresses: 0, ..config() }).await.expect_err("0 addresses");
+    assert_eq!(err.kind(), kubemetrics::ErrorKind::Config);
+}

@@ -54,6 +54,11 @@ pub struct Args {
     /// token nor a trusted client certificate get 401.
     #[arg(long, value_name = "TOKEN")]
     require_token: Option<String>,
+    /// Spread the kubelets over this many loopback addresses, 127.0.0.1 to 127.0.0.N (1-254),
+    /// each with its own ports: for fleets bigger than one address's free ports. The Node objects'
+    /// InternalIP follows.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=254))]
+    loopback_addresses: u8,
 }
 
 /// Runs the fleet until SIGTERM/Ctrl-C.
@@ -76,6 +81,7 @@ async fn simulate(args: Args) -> kubemetrics::Result<()> {
             client_ca_file: args.client_ca_file.clone(),
         }),
         require_token: args.require_token.clone(),
+        loopback_addresses: args.loopback_addresses,
         ..Default::default()
     };
     let fleet = Arc::new(Fleet::start(config).await?);
@@ -89,9 +95,13 @@ async fn simulate(args: Args) -> kubemetrics::Result<()> {
         (Some(_), Some(_)) => ", client certificate or bearer token required",
     };
     eprintln!(
-        "simulating {} kubelets with {} pods each on 127.0.0.1 over {}{auth} (ports {})",
+        "simulating {} kubelets with {} pods each on {} over {}{auth} (ports {})",
         fleet.len(),
         args.pods_per_node,
+        match args.loopback_addresses {
+            1 => "127.0.0.1".to_string(),
+            n => format!("127.0.0.1-127.0.0.{n}"),
+        },
         fleet.scheme().to_ascii_uppercase(),
         fleet.addrs().iter().map(|(_, a)| a.port().to_string()).collect::<Vec<_>>().join(",")
     );

@@ -87,6 +87,18 @@ pub struct FleetConfig {
     /// authentication, reduced to one known token). See [`FleetTls::client_ca_file`] for when
     /// unauthenticated requests are refused.
     pub require_token: Option<String>,
+    /// Spread the nodes over this many loopback addresses, `127.0.0.1` to `127.0.0.N` (1 to 254:
+    /// never outside 127.0.0.0/8), node `i` on address `i mod N`, each address with its own
+    /// ports from [`first_port`](Self::first_port): N addresses hold N times the listeners one
+    /// address can (about 55,000 from port 10000), as a 65,000-node fleet needs. The Node
+    /// objects' `InternalIP` and the Pods' `hostIP` follow. Default 1.
+    pub loopback_addresses: u8,
+}
+
+/// The loopback address of node `index` among `count` addresses (`127.0.0.1` + `index mod count`).
+pub fn loopback_address(index: usize, count: u8) -> std::net::Ipv4Addr {
+    let count = usize::from(count.clamp(1, 254));
+    std::net::Ipv4Addr::new(127, 0, 0, 1 + (index % count) as u8)
 }
 
 /// HTTPS for the simulated kubelets: kubelet's `--tls-cert-file`, `--tls-private-key-file` and
@@ -126,6 +138,7 @@ impl Default for FleetConfig {
             first_port: None,
             tls: None,
             require_token: None,
+            loopback_addresses: 1,
         }
     }
 }
@@ -236,7 +249,8 @@ pub struct PodInfo {
 pub struct NodeInfo {
     /// Node name.
     pub name: String,
-    /// Where its kubelet listens (always on 127.0.0.1).
+    /// Where its kubelet listens (on a loopback address: 127.0.0.1 unless
+    /// [`FleetConfig::loopback_addresses`] is more than 1).
     pub addr: SocketAddr,
     /// Labels (`kubernetes.io/hostname`, `kubernetes.io/os`, ...).
     pub labels: BTreeMap<String, String>,
@@ -455,10 +469,12 @@ fn container_state(spec: &SimContainer, start_ns: i64, name: Arc<str>) -> Contai
     }
 }
 
-/// Binds a listener on 127.0.0.1 (and nowhere else): on the next free port from `next` when
-/// given (advancing it), else on an ephemeral port.
-async fn bind_loopback(next: &mut Option<u32>) -> std::io::Result<tokio::net::TcpListener> {
-    let localhost = std::net::Ipv4Addr::LOCALHOST;
+/// Binds a listener on the loopback address `localhost` (never anything else): on the next free
+/// port from `next` when given (advancing it), else on an ephemeral port.
+async fn bind_loopback(localhost: std::net::Ipv4Addr, next: &mut Option<u32>) -> std::io::Result<tokio::net::TcpListener> {
+    if !localhost.is_loopback() {
+        return Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, format!("{localhost} is not a loopback address")));
+    }
     let Some(port) = next else {
         return tokio::net::TcpListener::bind((localhost, 0)).await;
     };
@@ -496,11 +512,15 @@ impl Fleet {
         let mut listeners = Vec::with_capacity(config.nodes);
         let mut cells = Vec::with_capacity(config.nodes);
         let first_port = config.first_port.or((config.nodes >= 2000).then_some(10_000));
-        let mut next_port = first_port.map(u32::from);
+        if config.loopback_addresses == 0 || config.loopback_addresses > 254 {
+            return Err(Error::new(ErrorKind::Config, format!("loopback_addresses must be 1 to 254, not {}", config.loopback_addresses)));
+        }
+        let mut next_ports = vec![first_port.map(u32::from); usize::from(config.loopback_addresses)];
         for i in 0..config.nodes {
-            let listener = bind_loopback(&mut next_port)
+            let ip = loopback_address(i, config.loopback_addresses);
+            let listener = bind_loopback(ip, &mut next_ports[i % usize::from(config.loopback_addresses)])
                 .await
-                .map_err(|e| Error::new(ErrorKind::Io, format!("binding simulated kubelet {i} on 127.0.0.1: {e}")).with_source(e))?;
+                .map_err(|e| Error::new(ErrorKind::Io, format!("binding simulated kubelet {i} on {ip}: {e}")).with_source(e))?;
             let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, format!("simulated kubelet address: {e}")).with_source(e))?;
             let name: Arc<str> = Arc::from(format!("{}{i:05}", config.node_name_prefix));
             let boot_ns = now - 86_400_000_000_000 - (rng.next() % 3_600) as i64 * 1_000_000_000;
@@ -736,14 +756,15 @@ impl Fleet {
             .collect()
     }
 
-    /// The fleet as Kubernetes Node objects (Ready, addresses 127.0.0.1, kubelet port set).
+    /// The fleet as Kubernetes Node objects (Ready, `InternalIP` its kubelet's loopback address,
+    /// kubelet port set).
     pub fn nodes(&self) -> Vec<Node> {
         self.inventory().iter().map(node_object).collect()
     }
 
     /// Every pod of the fleet as a Running Kubernetes Pod object, with its containers' requests.
     pub fn pods(&self) -> Vec<Pod> {
-        self.inventory().iter().flat_map(|n| n.pods.iter().map(pod_object).collect::<Vec<_>>()).collect()
+        self.inventory().iter().flat_map(|n| n.pods.iter().map(|p| pod_object(n, p)).collect::<Vec<_>>()).collect()
     }
 
     /// Stops every server and waits for the listeners to close.
@@ -810,7 +831,7 @@ fn node_object(n: &NodeInfo) -> Node {
     }
 }
 
-fn pod_object(p: &PodInfo) -> Pod {
+fn pod_object(node: &NodeInfo, p: &PodInfo) -> Pod {
     Pod {
         metadata: ObjectMeta {
             name: Some(p.name.clone()),
@@ -839,7 +860,7 @@ fn pod_object(p: &PodInfo) -> Pod {
         }),
         status: Some(PodStatus {
             phase: Some("Running".into()),
-            host_ip: Some("127.0.0.1".into()),
+            host_ip: Some(node.addr.ip().to_string()),
             start_time: Some(Time(p.created)),
             container_statuses: Some(
                 p.containers
