@@ -18,7 +18,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kubemetrics::testkit::simulate::{Fleet, FleetConfig};
+use kubemetrics::testkit::simulate::{Fleet, FleetConfig, loopback_address};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;
@@ -88,6 +88,11 @@ struct FleetArgs {
     /// ephemeral ports).
     #[arg(long)]
     port_base: Option<u16>,
+    /// Spread the kubelets over this many loopback addresses (127.0.0.1 to 127.0.0.N, each with
+    /// its own ports from --port-base; the Node objects' InternalIP follows): one address holds
+    /// about 27,000 nodes here (fleet HTTP + HTTPS listener each).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=254))]
+    loopback_addresses: u8,
     /// Register Nodes and Pods in this cluster (admin kubeconfig).
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
@@ -156,14 +161,17 @@ fn key(path: &Path) -> Result<PrivateKeyDer<'static>, BoxError> {
 // fleet
 // ------------------------------------------------------------------------------------------
 
-async fn bind_listeners(n: usize, base: Option<u16>) -> Result<Vec<tokio::net::TcpListener>, BoxError> {
+async fn bind_listeners(n: usize, base: Option<u16>, addresses: u8) -> Result<Vec<tokio::net::TcpListener>, BoxError> {
     let mut out = Vec::with_capacity(n);
-    let mut port = base.map(u32::from);
+    // Node i listens on the fleet's address for node i, each address counting its own ports.
+    let mut ports = vec![base.map(u32::from); usize::from(addresses.max(1))];
     while out.len() < n {
-        let addr = match port {
-            Some(p) if p > 65535 => return Err(format!("ran out of ports after {} listeners", out.len()).into()),
-            Some(p) => SocketAddr::from(([127, 0, 0, 1], p as u16)),
-            None => SocketAddr::from(([127, 0, 0, 1], 0)),
+        let ip = loopback_address(out.len(), addresses);
+        let port = &mut ports[out.len() % usize::from(addresses.max(1))];
+        let addr = match *port {
+            Some(p) if p > 65535 => return Err(format!("ran out of ports on {ip} after {} listeners", out.len()).into()),
+            Some(p) => SocketAddr::from((ip, p as u16)),
+            None => SocketAddr::from((ip, 0)),
         };
         match tokio::net::TcpListener::bind(addr).await {
             Ok(l) => out.push(l),
@@ -215,11 +223,7 @@ fn serve_node(listener: tokio::net::TcpListener, acceptor: tokio_rustls::TlsAcce
                         Ok::<_, std::convert::Infallible>(resp.expect("response"))
                     }
                 });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(tls), svc)
-                    .await;
+                let _ = hyper::server::conn::http1::Builder::new().timer(TokioTimer::new()).keep_alive(true).serve_connection(TokioIo::new(tls), svc).await;
             });
         }
     });
@@ -316,12 +320,13 @@ async fn fleet(a: FleetArgs) -> Result<(), BoxError> {
         namespaces: a.namespaces,
         node_name_prefix: a.node_prefix.clone(),
         seed: a.seed,
+        loopback_addresses: a.loopback_addresses,
         ..Default::default()
     };
     let fleet = Arc::new(Fleet::start(config).await?);
     let tls = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs(&a.cert)?, key(&a.key)?)?;
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-    let listeners = bind_listeners(a.nodes, a.port_base).await?;
+    let listeners = bind_listeners(a.nodes, a.port_base, a.loopback_addresses).await?;
     let served = Arc::new(AtomicU64::new(0));
     let mut ports: BTreeMap<String, u16> = BTreeMap::new();
     for (name, l) in fleet.node_names().into_iter().zip(listeners) {
@@ -384,11 +389,8 @@ async fn fleet(a: FleetArgs) -> Result<(), BoxError> {
     let containers: usize = inv.iter().flat_map(|n| &n.pods).map(|p| p.containers.len()).sum();
     let pods: usize = inv.iter().map(|n| n.pods.len()).sum();
     let namespaces: BTreeSet<&str> = inv.iter().flat_map(|n| &n.pods).map(|p| p.namespace.as_str()).collect();
-    let apps: BTreeSet<(&str, &str)> = inv
-        .iter()
-        .flat_map(|n| &n.pods)
-        .filter_map(|p| p.labels.get("app").map(|app| (p.namespace.as_str(), app.as_str())))
-        .collect();
+    let apps: BTreeSet<(&str, &str)> =
+        inv.iter().flat_map(|n| &n.pods).filter_map(|p| p.labels.get("app").map(|app| (p.namespace.as_str(), app.as_str()))).collect();
     let sample_body = fleet.render_metrics_resource(&inv[0].name).map(|b| b.len()).unwrap_or(0);
     let info = json!({
         "pid": std::process::id(),
@@ -537,11 +539,7 @@ fn query_param(q: Option<&str>, name: &str) -> Option<String> {
 }
 
 fn full(status: u16, body: impl Into<Bytes>) -> hyper::Response<ApiBody> {
-    hyper::Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(body.into()).boxed())
-        .expect("response")
+    hyper::Response::builder().status(status).header("content-type", "application/json").body(Full::new(body.into()).boxed()).expect("response")
 }
 
 fn list_page(items: &[Bytes], kind: &str, api_version: &str, q: Option<&str>) -> hyper::Response<ApiBody> {
