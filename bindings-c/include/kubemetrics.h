@@ -204,8 +204,11 @@ typedef struct km_top_pod_row km_top_pod_row;
  * The result of `kubectl top pod`: rows in kubectl's order, the totals (what `--sum` prints)
  * and the namespace read.
  *
- * Owned (from `km_client_top_pods`): free with `km_top_pods_free`, which also frees every row,
- * string and quantity borrowed from it.
+ * Backed by the core's `kubemetrics::top::TopPodsTable` (sorted and summed on the compact pod metrics table):
+ * every name of the rows sits once, NUL-terminated, in the table's one name buffer, and the rows
+ * and containers are two arrays pointing into it, so no allocation is made per row. Owned (from
+ * `km_client_top_pods`): free with `km_top_pods_free`, which also frees every row, string and
+ * quantity borrowed from it.
  */
 typedef struct km_top_pods km_top_pods;
 

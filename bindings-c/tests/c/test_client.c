@@ -450,6 +450,76 @@ static void test_top_pods(void) {
     CHECK(top == sentinel);
 }
 
+/* Every row of `top pod -A` (kubectl's name order) read through the accessors is the line the
+ * table renders for it, and each row's CPU and memory are the exact sums of its containers'. */
+static void test_top_pods_rows_are_the_table(void) {
+    km_top_pods *top = NULL;
+    char *table = NULL;
+    CHECK_OK(km_client_top_pods(client, NULL, true, NULL, NULL, NULL, NULL, &top));
+    CHECK_INT(km_top_pods_count(top), 9);
+    CHECK_OK(km_top_pods_render(top, false, true, false, &table));
+    const char *line = table;
+    for (size_t i = 0; i < km_top_pods_count(top); i++) {
+        const km_top_pod_row *row = NULL;
+        const char *ns = NULL, *name = NULL;
+        const km_quantity *cpu = NULL, *memory = NULL;
+        int64_t milli = 0, bytes = 0;
+        CHECK_OK(km_top_pods_get(top, i, &row));
+        CHECK_OK(km_top_pod_row_namespace(row, &ns));
+        CHECK_OK(km_top_pod_row_name(row, &name));
+        CHECK_OK(km_top_pod_row_cpu(row, &cpu));
+        CHECK_OK(km_top_pod_row_memory(row, &memory));
+        CHECK_OK(km_quantity_milli_value(cpu, &milli));
+        CHECK_OK(km_quantity_value(memory, &bytes));
+        char want[512], got[512];
+        snprintf(want, sizeof want, "%s %s %lldm %lldMi", ns, name, (long long)milli, (long long)(bytes / (1024 * 1024)));
+        size_t n = 0;
+        for (; *line != '\0' && *line != '\n' && n + 1 < sizeof got; line++) {
+            if (*line != ' ' || (n > 0 && got[n - 1] != ' ')) got[n++] = *line;
+        }
+        while (n > 0 && got[n - 1] == ' ') n--;
+        got[n] = '\0';
+        CHECK_STR(got, want);
+        line += *line == '\n';
+        /* Containers: their sums are the row's, exactly. */
+        km_quantity *cpu_sum = NULL, *memory_sum = NULL, *next = NULL;
+        CHECK_OK(km_quantity_parse("0", &cpu_sum));
+        CHECK_OK(km_quantity_parse("0", &memory_sum));
+        for (size_t j = 0; j < km_top_pod_row_containers_count(row); j++) {
+            const km_top_container_row *c = NULL;
+            const km_quantity *part = NULL;
+            CHECK_OK(km_top_pod_row_container(row, j, &c));
+            CHECK_OK(km_top_container_row_cpu(c, &part));
+            CHECK_OK(km_quantity_add(cpu_sum, part, &next));
+            km_quantity_free(cpu_sum);
+            cpu_sum = next;
+            CHECK_OK(km_top_container_row_memory(c, &part));
+            CHECK_OK(km_quantity_add(memory_sum, part, &next));
+            km_quantity_free(memory_sum);
+            memory_sum = next;
+        }
+        int cmp = 1;
+        CHECK_OK(km_quantity_cmp(cpu_sum, cpu, &cmp));
+        CHECK_INT(cmp, 0);
+        CHECK_OK(km_quantity_cmp(memory_sum, memory, &cmp));
+        CHECK_INT(cmp, 0);
+        km_quantity_free(cpu_sum);
+        km_quantity_free(memory_sum);
+    }
+    CHECK_STR(line, "");
+    /* The first and last rows of kubectl's order, exactly. */
+    const km_top_pod_row *row = NULL;
+    CHECK_OK(km_top_pods_get(top, 0, &row));
+    CHECK_GET_STR(km_top_pod_row_namespace, (row), "default");
+    CHECK_GET_STR(km_top_pod_row_name, (row), "batch-1");
+    CHECK_GET_QTY(km_top_pod_row_cpu, (row), "2500m");
+    CHECK_OK(km_top_pods_get(top, 8, &row));
+    CHECK_STATUS(km_top_pods_get(top, 9, &row), KM_STATUS_OUT_OF_RANGE);
+    CHECK_STATUS(km_top_pods_get(top, (size_t)-1, &row), KM_STATUS_OUT_OF_RANGE);
+    km_string_free(table);
+    km_top_pods_free(top);
+}
+
 static void test_raw(void) {
     char *body = NULL;
     CHECK_OK(km_client_get_raw(client, "/apis/metrics.k8s.io/v1beta1/nodes", &body));
@@ -731,6 +801,7 @@ int main(void) {
     test_pod_metrics();
     test_top_nodes();
     test_top_pods();
+    test_top_pods_rows_are_the_table();
     test_raw();
     test_server_faults();
     test_connection_refused();

@@ -8,6 +8,8 @@ use crate::metrics::table::{PodMetricsTable, PodView};
 use crate::metrics::{GoDuration, PodMetrics};
 use serde::Serialize;
 
+pub(crate) mod top_pods_table;
+
 /// What `top pod` reads and how it sorts and sums (kubectl's flags).
 #[derive(Debug, Clone, Default)]
 pub struct TopPodOptions {
