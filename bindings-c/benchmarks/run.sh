@@ -5,7 +5,7 @@
 # median over RUNS alternating runs, and the ratio C / CLI. Also checks that both saw the same
 # number of pods and the same totals (the CLI's --sum row).
 # Usage: bindings-c/benchmarks/run.sh [PODS] [RUNS]   (default 100000 pods, 5 runs each)
-# Env: CARGO_TARGET_DIR (default target/), KM_NO_BUILD=1 to use what is already built.
+# Env: CARGO_TARGET_DIR (default target/), KM_NO_BUILD=1 to use the release builds already there.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -14,15 +14,16 @@ RUNS=${2:-5}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 case $TARGET in /*) ;; *) TARGET=$ROOT/$TARGET ;; esac
 WORK=$TARGET/kubemetrics-c-bench
-PREFIX=$WORK/prefix
-mkdir -p "$WORK"
+mkdir -p "$WORK/lib"
 if [[ ${KM_NO_BUILD:-0} != 1 ]]; then
-  nice -n 5 cargo build -q --release -p kubemetrics-cli
-  nice -n 5 bash bindings-c/scripts/install.sh --release "$PREFIX" > /dev/null
+  nice -n 5 cargo build -q --release -p kubemetrics-cli -p kubemetrics-c
 fi
 BIN=$TARGET/release/kubemetrics
-cc -std=c11 -O2 -Wall -Wextra -Werror -I"$PREFIX/include" bindings-c/benchmarks/top_pods.c -o "$WORK/top_pods" \
-  -L"$PREFIX/lib" -lkubemetrics -Wl,-rpath,"$PREFIX/lib"
+# The release library under the name it is linked by (its SONAME, see bindings-c/build.rs).
+ln -sf "$TARGET/release/libkubemetrics_c.so" "$WORK/lib/libkubemetrics.so.0"
+ln -sf libkubemetrics.so.0 "$WORK/lib/libkubemetrics.so"
+cc -std=c11 -O2 -Wall -Wextra -Werror -Ibindings-c/include bindings-c/benchmarks/top_pods.c -o "$WORK/top_pods" \
+  -L"$WORK/lib" -lkubemetrics -Wl,-rpath,"$WORK/lib"
 
 "$BIN" loopback-api --scale-pods "$PODS" --scale-nodes 1000 --write-kubeconfig "$WORK/kubeconfig" > "$WORK/server.log" 2>&1 &
 SERVER=$!

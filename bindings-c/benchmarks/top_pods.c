@@ -6,6 +6,7 @@
  *   rows=N cpu_total=Q memory_total=Q user_s=U sys_s=S maxrss_kib=K
  * Usage: top_pods KUBECONFIG [ROUNDS]   (ROUNDS calls in one process, default 1)
  */
+#define _POSIX_C_SOURCE 200809L
 #include <kubemetrics.h>
 
 #include <stdio.h>

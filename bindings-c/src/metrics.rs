@@ -2,12 +2,13 @@
 //! their lists, with C strings and quantities prepared once when the handle is made.
 
 use crate::error::{Failure, km_status};
-use crate::ffi::{arg, arg_str, at, count, cstring, entry, free, handle, string_pairs};
+use crate::ffi::{Borrowed, arg, arg_str, at, borrowed_str, count, cstring, entry, free, handle, no_nul, string_pairs};
 use crate::quantity::km_quantity;
 use kubemetrics::metrics::Time;
 use kubemetrics::metrics::Usage;
-use kubemetrics::{ContainerMetrics, ErrorKind, NodeMetrics, PodMetrics};
+use kubemetrics::{ErrorKind, NodeMetrics, PodMetrics};
 use std::ffi::{CString, c_char};
+use std::ops::Range;
 
 /// Usage by resource name, in resource-name order.
 #[derive(Debug)]
@@ -46,9 +47,9 @@ impl LabelTable {
 }
 
 /// The RFC 3339 string of a `metav1.Time`, exactly as on the wire (`2024-01-01T00:09:50Z`).
-fn wire_time(t: &Time) -> Result<CString, Failure> {
+fn wire_time(t: &Time) -> Result<String, Failure> {
     match serde_json::to_value(t) {
-        Ok(serde_json::Value::String(s)) => cstring(&s, "a timestamp"),
+        Ok(serde_json::Value::String(s)) => Ok(s),
         _ => Err(Failure::kind(ErrorKind::Internal, format!("cannot format the timestamp {}", t.0))),
     }
 }
@@ -73,7 +74,7 @@ impl km_node_metrics {
     pub(crate) fn new(metrics: NodeMetrics) -> Result<km_node_metrics, Failure> {
         Ok(km_node_metrics {
             name: cstring(metrics.name(), "a node name")?,
-            timestamp: wire_time(&metrics.timestamp)?,
+            timestamp: cstring(&wire_time(&metrics.timestamp)?, "a timestamp")?,
             usage: UsageTable::new(&metrics.usage)?,
             labels: LabelTable::new(metrics.metadata.labels.as_ref())?,
             metrics,
@@ -106,18 +107,27 @@ impl km_node_metrics_list {
 /// quantities of its accessors.
 #[derive(Debug)]
 pub struct km_container_metrics {
-    name: CString,
-    usage: UsageTable,
-    owner: String,
+    /// This and the other strings: in the `PodStorage` of the pod (or its list).
+    name: *const c_char,
+    usage: Borrowed<(*const c_char, km_quantity)>,
+    pod_namespace: *const c_char,
+    pod_name: *const c_char,
 }
 
 impl km_container_metrics {
-    fn new(c: &ContainerMetrics, pod: &PodMetrics) -> Result<km_container_metrics, Failure> {
-        Ok(km_container_metrics {
-            name: cstring(&c.name, "a container name")?,
-            usage: UsageTable::new(&c.usage)?,
-            owner: format!("container {} of pod {}/{}", c.name, pod.namespace(), pod.name()),
-        })
+    /// The usage of `resource`, if the container reports it.
+    fn usage(&self, resource: &str) -> Result<&km_quantity, Failure> {
+        let found = self.usage.get().iter().find(|(name, _)| {
+            // SAFETY: a string of the storage this container belongs to.
+            unsafe { borrowed_str(*name) }.to_bytes() == resource.as_bytes()
+        });
+        found.map(|(_, q)| q).ok_or_else(|| Failure::kind(ErrorKind::NotFound, format!("{} reports no usage of \"{resource}\"", self.owner())))
+    }
+
+    fn owner(&self) -> String {
+        // SAFETY: strings of the storage this container belongs to (see `PodStorage`).
+        let [name, namespace, pod] = [self.name, self.pod_namespace, self.pod_name].map(|p| unsafe { borrowed_str(p) }.to_string_lossy());
+        format!("container {name} of pod {namespace}/{pod}")
     }
 }
 
@@ -127,31 +137,148 @@ impl km_container_metrics {
 ///
 /// Owned when returned by `km_client_get_pod_metrics` (free with `km_pod_metrics_free`);
 /// borrowed when returned by `km_pod_metrics_list_get` (valid until the list is freed).
-/// Strings, quantities and containers from its accessors are borrowed from it.
+/// Strings, quantities and containers from its accessors are borrowed from it: they sit in one
+/// storage per list (or per owned object), made when the list is made, with no allocation per pod.
 #[derive(Debug)]
 pub struct km_pod_metrics {
     metrics: PodMetrics,
-    name: CString,
-    namespace: CString,
-    timestamp: CString,
-    labels: LabelTable,
-    containers: Vec<km_container_metrics>,
+    /// This and the other strings and arrays: in `storage`, or in the list's for an item.
+    name: *const c_char,
+    namespace: *const c_char,
+    timestamp: *const c_char,
+    labels: Borrowed<[*const c_char; 2]>,
+    containers: Borrowed<km_container_metrics>,
+    /// The storage of an owned object (`None` for an item of a list).
+    #[allow(dead_code)]
+    storage: Option<Box<PodStorage>>,
 }
 
 impl km_pod_metrics {
+    /// An owned object, with its own storage.
     pub(crate) fn new(metrics: PodMetrics) -> Result<km_pod_metrics, Failure> {
-        Ok(km_pod_metrics {
-            name: cstring(metrics.name(), "a pod name")?,
-            namespace: cstring(metrics.namespace(), "a namespace")?,
-            timestamp: wire_time(&metrics.timestamp)?,
-            labels: LabelTable::new(metrics.metadata.labels.as_ref())?,
-            containers: metrics.containers.iter().map(|c| km_container_metrics::new(c, &metrics)).collect::<Result<_, _>>()?,
-            metrics,
-        })
+        let mut draft = PodDraft::default();
+        let at = draft.add(&metrics)?;
+        let (storage, mut items) = draft.finish(vec![(metrics, at)]);
+        let mut item = items.pop().ok_or_else(|| Failure::kind(ErrorKind::Internal, "no pod metrics made".to_string()))?;
+        item.storage = Some(Box::new(storage));
+        Ok(item)
     }
 
     fn owner(&self) -> String {
         format!("pod {}/{}", self.metrics.namespace(), self.metrics.name())
+    }
+
+    /// The value of label `key`, if the pod has it.
+    fn label(&self, key: &str) -> Result<*const c_char, Failure> {
+        // The C labels are the core's, in the same (key) order.
+        let index = self.metrics.metadata.labels.iter().flat_map(|l| l.keys()).position(|k| k == key);
+        index
+            .and_then(|i| self.labels.get().get(i))
+            .map(|[_, v]| *v)
+            .ok_or_else(|| Failure::kind(ErrorKind::NotFound, format!("{} has no label \"{key}\"", self.owner())))
+    }
+}
+
+/// The C strings and arrays pod metrics handles point into, made once per list (or per owned
+/// object) and never changed afterwards, so the pointers of the handles into their heap blocks
+/// stay valid until it is dropped: every string once, NUL-terminated, in one buffer, and one
+/// array each of labels, usage entries and containers.
+#[derive(Debug, Default)]
+pub(crate) struct PodStorage {
+    // Only read through the handles' pointers.
+    #[allow(dead_code)]
+    strings: Vec<u8>,
+    #[allow(dead_code)]
+    labels: Vec<[*const c_char; 2]>,
+    #[allow(dead_code)]
+    usage: Vec<(*const c_char, km_quantity)>,
+    #[allow(dead_code)]
+    containers: Vec<km_container_metrics>,
+}
+
+/// A `PodStorage` being filled: offsets into the string buffer and ranges of the arrays, made
+/// into pointers once everything is in place ([`PodDraft::finish`]).
+#[derive(Debug, Default)]
+struct PodDraft {
+    strings: Vec<u8>,
+    labels: Vec<[usize; 2]>,
+    usage: Vec<(usize, km_quantity)>,
+    containers: Vec<ContainerAt>,
+}
+
+#[derive(Debug)]
+struct ContainerAt {
+    name: usize,
+    usage: Range<usize>,
+    pod_namespace: usize,
+    pod_name: usize,
+}
+
+#[derive(Debug)]
+struct PodAt {
+    name: usize,
+    namespace: usize,
+    timestamp: usize,
+    labels: Range<usize>,
+    containers: Range<usize>,
+}
+
+impl PodDraft {
+    fn string(&mut self, s: &str, what: &str) -> Result<usize, Failure> {
+        let at = self.strings.len();
+        self.strings.extend_from_slice(no_nul(s, what)?.as_bytes());
+        self.strings.push(0);
+        Ok(at)
+    }
+
+    fn add(&mut self, pod: &PodMetrics) -> Result<PodAt, Failure> {
+        let name = self.string(pod.name(), "a pod name")?;
+        let namespace = self.string(pod.namespace(), "a namespace")?;
+        let timestamp = self.string(&wire_time(&pod.timestamp)?, "a timestamp")?;
+        let first_label = self.labels.len();
+        for (k, v) in pod.metadata.labels.iter().flatten() {
+            let label = [self.string(k, "a label")?, self.string(v, "a label")?];
+            self.labels.push(label);
+        }
+        let first_container = self.containers.len();
+        for c in &pod.containers {
+            let container_name = self.string(&c.name, "a container name")?;
+            let first_usage = self.usage.len();
+            for (resource, q) in &c.usage {
+                let entry = (self.string(resource, "a resource name")?, km_quantity::new(*q));
+                self.usage.push(entry);
+            }
+            let usage = first_usage..self.usage.len();
+            self.containers.push(ContainerAt { name: container_name, usage, pod_namespace: namespace, pod_name: name });
+        }
+        Ok(PodAt { name, namespace, timestamp, labels: first_label..self.labels.len(), containers: first_container..self.containers.len() })
+    }
+
+    /// The storage, complete, and the handles of `pods` pointing into it.
+    fn finish(self, pods: Vec<(PodMetrics, PodAt)>) -> (PodStorage, Vec<km_pod_metrics>) {
+        let strings = self.strings;
+        let s = |at: usize| strings[at..].as_ptr().cast::<c_char>();
+        let labels: Vec<[*const c_char; 2]> = self.labels.iter().map(|&[k, v]| [s(k), s(v)]).collect();
+        let usage: Vec<(*const c_char, km_quantity)> = self.usage.iter().map(|&(r, q)| (s(r), q)).collect();
+        let containers: Vec<km_container_metrics> = self
+            .containers
+            .into_iter()
+            .map(|c| km_container_metrics { name: s(c.name), usage: Borrowed::of(&usage, c.usage), pod_namespace: s(c.pod_namespace), pod_name: s(c.pod_name) })
+            .collect();
+        let items = pods
+            .into_iter()
+            .map(|(metrics, at)| km_pod_metrics {
+                metrics,
+                name: s(at.name),
+                namespace: s(at.namespace),
+                timestamp: s(at.timestamp),
+                labels: Borrowed::of(&labels, at.labels),
+                containers: Borrowed::of(&containers, at.containers),
+                storage: None,
+            })
+            .collect();
+        // Moving the vectors moves no heap block: the pointers above stay valid.
+        (PodStorage { strings, labels, usage, containers }, items)
     }
 }
 
@@ -162,11 +289,17 @@ impl km_pod_metrics {
 #[derive(Debug)]
 pub struct km_pod_metrics_list {
     items: Vec<km_pod_metrics>,
+    /// What the items point into.
+    #[allow(dead_code)]
+    storage: PodStorage,
 }
 
 impl km_pod_metrics_list {
-    pub(crate) fn new(items: Vec<PodMetrics>) -> Result<km_pod_metrics_list, Failure> {
-        Ok(km_pod_metrics_list { items: items.into_iter().map(km_pod_metrics::new).collect::<Result<_, _>>()? })
+    pub(crate) fn new(pods: Vec<PodMetrics>) -> Result<km_pod_metrics_list, Failure> {
+        let mut draft = PodDraft::default();
+        let at = pods.iter().map(|p| draft.add(p)).collect::<Result<Vec<_>, _>>()?;
+        let (storage, items) = draft.finish(pods.into_iter().zip(at).collect());
+        Ok(km_pod_metrics_list { items, storage })
     }
 }
 
@@ -334,7 +467,7 @@ pub unsafe extern "C" fn km_pod_metrics_free(metrics: *mut km_pod_metrics) {
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_name(metrics: *const km_pod_metrics, out: *mut *const c_char) -> km_status {
-    entry!(km_pod_metrics_name(arg metrics) -> out { metrics.name.as_ptr() })
+    entry!(km_pod_metrics_name(arg metrics) -> out { metrics.name })
 }
 
 /// The pod namespace.
@@ -342,7 +475,7 @@ pub unsafe extern "C" fn km_pod_metrics_name(metrics: *const km_pod_metrics, out
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_namespace(metrics: *const km_pod_metrics, out: *mut *const c_char) -> km_status {
-    entry!(km_pod_metrics_namespace(arg metrics) -> out { metrics.namespace.as_ptr() })
+    entry!(km_pod_metrics_namespace(arg metrics) -> out { metrics.namespace })
 }
 
 /// The end of the interval the usage was measured over (the earliest container's), as RFC 3339
@@ -351,7 +484,7 @@ pub unsafe extern "C" fn km_pod_metrics_namespace(metrics: *const km_pod_metrics
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_timestamp(metrics: *const km_pod_metrics, out: *mut *const c_char) -> km_status {
-    entry!(km_pod_metrics_timestamp(arg metrics) -> out { metrics.timestamp.as_ptr() })
+    entry!(km_pod_metrics_timestamp(arg metrics) -> out { metrics.timestamp })
 }
 
 /// The end of the interval the usage was measured over, in seconds since the Unix epoch.
@@ -374,13 +507,13 @@ pub unsafe extern "C" fn km_pod_metrics_window_ms(metrics: *const km_pod_metrics
 /// Errors: `KM_STATUS_NOT_FOUND` when the pod has no such label.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_label(metrics: *const km_pod_metrics, key: *const c_char, out: *mut *const c_char) -> km_status {
-    entry!(km_pod_metrics_label(arg metrics, arg_str key) -> out { metrics.labels.get(key, &metrics.owner())?.as_ptr() })
+    entry!(km_pod_metrics_label(arg metrics, arg_str key) -> out { metrics.label(key)? })
 }
 
 /// The number of labels of the pod (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_labels_count(metrics: *const km_pod_metrics) -> usize {
-    unsafe { count("km_pod_metrics_labels_count", metrics, |m| m.labels.0.len()) }
+    unsafe { count("km_pod_metrics_labels_count", metrics, |m| m.labels.len) }
 }
 
 /// The label at `index` (below `km_pod_metrics_labels_count`, in key order).
@@ -395,8 +528,8 @@ pub unsafe extern "C" fn km_pod_metrics_label_at(
     value_out: *mut *const c_char,
 ) -> km_status {
     entry!(km_pod_metrics_label_at(arg metrics) -> (key_out, value_out) {
-        let (k, v) = at(&metrics.labels.0, index)?;
-        (k.as_ptr(), v.as_ptr())
+        let [k, v] = *at(metrics.labels.get(), index)?;
+        (k, v)
     })
 }
 
@@ -412,7 +545,7 @@ pub unsafe extern "C" fn km_pod_metrics_total(metrics: *const km_pod_metrics, re
 /// The number of containers of the pod (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_containers_count(metrics: *const km_pod_metrics) -> usize {
-    unsafe { count("km_pod_metrics_containers_count", metrics, |m| m.containers.len()) }
+    unsafe { count("km_pod_metrics_containers_count", metrics, |m| m.containers.len) }
 }
 
 /// The container at `index` (below `km_pod_metrics_containers_count`, in the server's order).
@@ -420,7 +553,7 @@ pub unsafe extern "C" fn km_pod_metrics_containers_count(metrics: *const km_pod_
 /// - `out`: on success, a borrowed container: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_container(metrics: *const km_pod_metrics, index: usize, out: *mut *const km_container_metrics) -> km_status {
-    entry!(km_pod_metrics_container(arg metrics) -> out { at(&metrics.containers, index)? })
+    entry!(km_pod_metrics_container(arg metrics) -> out { at(metrics.containers.get(), index)? })
 }
 
 /// The container name.
@@ -428,7 +561,7 @@ pub unsafe extern "C" fn km_pod_metrics_container(metrics: *const km_pod_metrics
 /// - `out`: on success, a borrowed string: valid until the pod metrics (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_container_metrics_name(container: *const km_container_metrics, out: *mut *const c_char) -> km_status {
-    entry!(km_container_metrics_name(arg container) -> out { container.name.as_ptr() })
+    entry!(km_container_metrics_name(arg container) -> out { container.name })
 }
 
 /// Usage of one resource by the container (`"cpu"`, `"memory"`, ...).
@@ -443,13 +576,13 @@ pub unsafe extern "C" fn km_container_metrics_usage(
     resource: *const c_char,
     out: *mut *const km_quantity,
 ) -> km_status {
-    entry!(km_container_metrics_usage(arg container, arg_str resource) -> out { container.usage.get(resource, &container.owner)? })
+    entry!(km_container_metrics_usage(arg container, arg_str resource) -> out { container.usage(resource)? })
 }
 
 /// The number of resources the container reports usage of (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_container_metrics_usage_count(container: *const km_container_metrics) -> usize {
-    unsafe { count("km_container_metrics_usage_count", container, |c| c.usage.0.len()) }
+    unsafe { count("km_container_metrics_usage_count", container, |c| c.usage.len) }
 }
 
 /// The resource at `index` (below `km_container_metrics_usage_count`, in resource-name order)
@@ -465,7 +598,7 @@ pub unsafe extern "C" fn km_container_metrics_usage_at(
     quantity_out: *mut *const km_quantity,
 ) -> km_status {
     entry!(km_container_metrics_usage_at(arg container) -> (resource_out, quantity_out) {
-        let (name, q) = at(&container.usage.0, index)?;
-        (name.as_ptr(), q)
+        let (name, q) = at(container.usage.get(), index)?;
+        (*name, q)
     })
 }

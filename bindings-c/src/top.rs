@@ -2,7 +2,7 @@
 //! kubectl tables rendered from them.
 
 use crate::error::{Failure, km_status};
-use crate::ffi::{arg, at, count, cstring, entry, free, owned_string};
+use crate::ffi::{Borrowed, arg, at, count, cstring, entry, free, owned_string};
 use crate::quantity::km_quantity;
 use kubemetrics::top::{NodeRow, TopPodsTable, render_nodes, render_pods};
 use std::ffi::{CString, c_char};
@@ -82,29 +82,17 @@ pub struct km_top_pod_row {
     cpu: km_quantity,
     memory: km_quantity,
     /// This row's range of the `containers` of the `km_top_pods`.
-    containers: *const km_top_container_row,
-    container_count: usize,
-}
-
-impl km_top_pod_row {
-    fn containers(&self) -> &[km_top_container_row] {
-        if self.container_count == 0 {
-            return &[];
-        }
-        // SAFETY: a range of the `containers` of the `km_top_pods` this row belongs to, which is
-        // never changed after `km_top_pods::new` and outlives the row (the header's contract).
-        unsafe { std::slice::from_raw_parts(self.containers, self.container_count) }
-    }
+    containers: Borrowed<km_top_container_row>,
 }
 
 /// The result of `kubectl top pod`: rows in kubectl's order, the totals (what `--sum` prints)
 /// and the namespace read.
 ///
-/// Backed by the core's `kubemetrics::top::TopPodsTable` (sorted and summed on the compact pod metrics table):
-/// every name of the rows sits once, NUL-terminated, in the table's one name buffer, and the rows
-/// and containers are two arrays pointing into it, so no allocation is made per row. Owned (from
-/// `km_client_top_pods`): free with `km_top_pods_free`, which also frees every row, string and
-/// quantity borrowed from it.
+/// Backed by the core's `kubemetrics::top::TopPodsTable` (sorted and summed on the compact pod
+/// metrics table): every name of the rows sits once, NUL-terminated, in its one name buffer, and
+/// the rows and containers are two arrays pointing into it, so no allocation is made per row.
+/// Owned (from `km_client_top_pods`): free with `km_top_pods_free`, which also frees every row,
+/// string and quantity borrowed from it.
 #[derive(Debug)]
 pub struct km_top_pods {
     /// Owns the name buffer the rows point into; never changed after `new`.
@@ -123,24 +111,23 @@ impl km_top_pods {
     pub(crate) fn new(core: TopPodsTable) -> Result<km_top_pods, Failure> {
         let mut containers: Vec<km_top_container_row> = Vec::with_capacity(core.iter().map(|r| r.containers().len()).sum());
         for c in core.iter().flat_map(|r| r.containers()) {
-            containers.push(km_top_container_row { name: c.name_c().as_ptr(), cpu: km_quantity::new(c.cpu()), memory: km_quantity::new(c.memory()) });
+            let (cpu, memory) = c.usage();
+            containers.push(km_top_container_row { name: c.name().as_c_str().as_ptr(), cpu: km_quantity::new(cpu), memory: km_quantity::new(memory) });
         }
         // `containers` is complete: its heap block no longer moves, so rows may point into it.
         let mut next = 0;
         let pods = core
             .iter()
             .map(|r| {
-                let count = r.containers().len();
-                let row = km_top_pod_row {
-                    namespace: r.namespace_c().as_ptr(),
-                    name: r.name_c().as_ptr(),
+                let range = next..next + r.containers().len();
+                next = range.end;
+                km_top_pod_row {
+                    namespace: r.namespace().as_c_str().as_ptr(),
+                    name: r.name().as_c_str().as_ptr(),
                     cpu: km_quantity::new(r.cpu()),
                     memory: km_quantity::new(r.memory()),
-                    containers: containers[next..].as_ptr(),
-                    container_count: count,
-                };
-                next += count;
-                row
+                    containers: Borrowed::of(&containers, range),
+                }
             })
             .collect();
         // The rows point into heap blocks (the name buffer of `core`, `containers`), which stay
@@ -355,7 +342,7 @@ pub unsafe extern "C" fn km_top_pod_row_memory(row: *const km_top_pod_row, out: 
 /// The number of containers of the pod row (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_containers_count(row: *const km_top_pod_row) -> usize {
-    unsafe { count("km_top_pod_row_containers_count", row, |r| r.container_count) }
+    unsafe { count("km_top_pod_row_containers_count", row, |r| r.containers.len) }
 }
 
 /// The container at `index` (below `km_top_pod_row_containers_count`, in kubectl's container
@@ -364,7 +351,7 @@ pub unsafe extern "C" fn km_top_pod_row_containers_count(row: *const km_top_pod_
 /// - `out`: on success, a borrowed row: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_container(row: *const km_top_pod_row, index: usize, out: *mut *const km_top_container_row) -> km_status {
-    entry!(km_top_pod_row_container(arg row) -> out { at(row.containers(), index)? })
+    entry!(km_top_pod_row_container(arg row) -> out { at(row.containers.get(), index)? })
 }
 
 /// The container name.

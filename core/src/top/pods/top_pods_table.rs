@@ -55,6 +55,11 @@ pub struct TopPodsTableRow<'a> {
     entry: &'a RowEntry,
 }
 
+/// A name of a [`TopPodsTable`] (a namespace, pod or container name), borrowed from its one name
+/// buffer, where it is followed by a NUL byte.
+#[derive(Debug, Clone, Copy)]
+pub struct TableName<'a>(&'a str);
+
 /// One container of a row of a [`TopPodsTable`].
 #[derive(Debug, Clone, Copy)]
 pub struct TopPodsTableContainer<'a> {
@@ -133,22 +138,7 @@ impl TopPodsTable {
         Ok(at)
     }
 
-    /// The number of rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether there is no row.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// The row at `index`, in kubectl's order.
-    pub fn get(&self, index: usize) -> Option<TopPodsTableRow<'_>> {
-        self.rows.get(index).map(|entry| TopPodsTableRow { top: self, entry })
-    }
-
-    /// The rows, in kubectl's order.
+    /// The rows, in kubectl's order (`.len()` is their number).
     pub fn iter(&self) -> impl ExactSizeIterator<Item = TopPodsTableRow<'_>> + '_ {
         self.rows.iter().map(move |entry| TopPodsTableRow { top: self, entry })
     }
@@ -173,24 +163,24 @@ impl TopPodsTable {
         let pods = self
             .iter()
             .map(|r| PodRow {
-                namespace: r.namespace().to_string(),
-                name: r.name().to_string(),
+                namespace: r.namespace().as_str().to_string(),
+                name: r.name().as_str().to_string(),
                 cpu: r.cpu(),
                 memory: r.memory(),
-                containers: r.containers().map(|c| ContainerRow { name: c.name().to_string(), cpu: c.cpu(), memory: c.memory() }).collect(),
+                containers: r
+                    .containers()
+                    .map(|c| {
+                        let (cpu, memory) = c.usage();
+                        ContainerRow { name: c.name().as_str().to_string(), cpu, memory }
+                    })
+                    .collect(),
             })
             .collect();
         TopPods { pods, total_cpu: self.total_cpu, total_memory: self.total_memory, namespace: self.namespace.clone() }
     }
 
-    fn str(&self, at: NameAt) -> &str {
-        name_in(&self.names, at)
-    }
-
-    fn c_str(&self, at: NameAt) -> &CStr {
-        let (start, end) = (at.at as usize, at.at as usize + at.len as usize + 1);
-        // Every name was pushed without a NUL byte and followed by one.
-        self.names.as_bytes().get(start..end).and_then(|b| CStr::from_bytes_with_nul(b).ok()).unwrap_or_default()
+    fn name(&self, at: NameAt) -> TableName<'_> {
+        TableName(self.names.get(at.at as usize..at.at as usize + at.len as usize + 1).unwrap_or("\0"))
     }
 }
 
@@ -198,25 +188,29 @@ fn name_in(names: &str, at: NameAt) -> &str {
     names.get(at.at as usize..at.at as usize + at.len as usize).unwrap_or("")
 }
 
-impl<'a> TopPodsTableRow<'a> {
-    /// Namespace.
-    pub fn namespace(&self) -> &'a str {
-        self.top.str(self.entry.namespace)
+impl<'a> TableName<'a> {
+    /// The name.
+    pub fn as_str(&self) -> &'a str {
+        self.0.get(..self.0.len().saturating_sub(1)).unwrap_or("")
     }
 
-    /// Namespace, NUL-terminated (borrowed from the table).
-    pub fn namespace_c(&self) -> &'a CStr {
-        self.top.c_str(self.entry.namespace)
+    /// The name, NUL-terminated (borrowed from the table: a pointer to it stays valid as long as
+    /// the table lives).
+    pub fn as_c_str(&self) -> &'a CStr {
+        // Every name was pushed without a NUL byte and followed by one.
+        CStr::from_bytes_with_nul(self.0.as_bytes()).unwrap_or_default()
+    }
+}
+
+impl<'a> TopPodsTableRow<'a> {
+    /// Namespace.
+    pub fn namespace(&self) -> TableName<'a> {
+        self.top.name(self.entry.namespace)
     }
 
     /// Pod name.
-    pub fn name(&self) -> &'a str {
-        self.top.str(self.entry.name)
-    }
-
-    /// Pod name, NUL-terminated (borrowed from the table).
-    pub fn name_c(&self) -> &'a CStr {
-        self.top.c_str(self.entry.name)
+    pub fn name(&self) -> TableName<'a> {
+        self.top.name(self.entry.name)
     }
 
     /// CPU usage, summed over containers.
@@ -240,23 +234,13 @@ impl<'a> TopPodsTableRow<'a> {
 
 impl<'a> TopPodsTableContainer<'a> {
     /// Container name.
-    pub fn name(&self) -> &'a str {
-        self.top.str(self.entry.name)
+    pub fn name(&self) -> TableName<'a> {
+        self.top.name(self.entry.name)
     }
 
-    /// Container name, NUL-terminated (borrowed from the table).
-    pub fn name_c(&self) -> &'a CStr {
-        self.top.c_str(self.entry.name)
-    }
-
-    /// CPU usage.
-    pub fn cpu(&self) -> Quantity {
-        self.entry.cpu
-    }
-
-    /// Memory usage.
-    pub fn memory(&self) -> Quantity {
-        self.entry.memory
+    /// CPU and memory usage.
+    pub fn usage(&self) -> (Quantity, Quantity) {
+        (self.entry.cpu, self.entry.memory)
     }
 }
 
@@ -264,6 +248,15 @@ impl Client {
     /// [`Client::top_pods`] as a [`TopPodsTable`]: the same reads, errors, order and sums, with no
     /// string or vector per row. Fails with [`ErrorKind::Api`] when a name holds a NUL byte.
     pub async fn top_pods_table(&self, options: &TopPodOptions) -> Result<TopPodsTable> {
+        let (table, namespace) = self.read_pod_metrics_for_top(options).await?;
+        let mut top = TopPodsTable::from_table(&table, options)?;
+        top.namespace = namespace;
+        Ok(top)
+    }
+
+    /// What `top pod` reads, with kubectl's errors when there is nothing to read: the table of
+    /// the pods and the namespace read (`None` for all namespaces).
+    pub(super) async fn read_pod_metrics_for_top(&self, options: &TopPodOptions) -> Result<(PodMetricsTable, Option<String>)> {
         if options.name.is_some() && (options.label_selector.is_some() || options.field_selector.is_some()) {
             return Err(Error::new(ErrorKind::Config, "only one of NAME or selector can be provided"));
         }
@@ -277,40 +270,49 @@ impl Client {
         if table.is_empty() {
             self.explain_empty_pod_metrics(namespace.as_deref(), options, &list).await?;
         }
-        let mut top = TopPodsTable::from_table(&table, options)?;
-        top.namespace = namespace;
-        Ok(top)
+        Ok((table, namespace))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::PodMetrics;
     use crate::top::top_pods_from_table;
 
-    fn fixture_pods() -> Vec<PodMetrics> {
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/api");
-        ["pod-metrics-metrics-server.json", "pod-metrics-redis.json"]
-            .iter()
-            .map(|n| serde_json::from_str(&std::fs::read_to_string(dir.join(n)).expect("fixture")).expect("json"))
-            .collect()
+    /// A `PodMetricsList` body of 40 pods in 3 namespaces, with repeated names (for the order of
+    /// ties), two containers each and CPU and memory in several formats.
+    fn list_body(first_name: &str) -> String {
+        let pods: Vec<String> = (0..40)
+            .map(|i| {
+                let name = if i == 0 { first_name.to_string() } else { format!("pod-{}", (i * 7) % 13) };
+                format!(
+                    r#"{{"metadata":{{"name":"{name}","namespace":"ns-{}"}},"timestamp":"2024-01-01T00:00:00Z","window":"15s","containers":[{{"name":"c{}","usage":{{"cpu":"{}m","memory":"{}Ki"}}}},{{"name":"b","usage":{{"cpu":"{}n","memory":"{}"}}}}]}}"#,
+                    i % 3,
+                    i % 4,
+                    (i * 37) % 11,
+                    (i * 13) % 5,
+                    i * 1000,
+                    i % 6 * 1024
+                )
+            })
+            .collect();
+        format!(r#"{{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","items":[{}]}}"#, pods.join(","))
     }
 
     #[test]
     fn gives_the_rows_of_top_pods_from_table_in_every_order() {
-        let table = PodMetricsTable::from_pods(&fixture_pods());
+        let table = PodMetricsTable::from_json(list_body("pod-0").as_bytes()).expect("json");
         for sort_by in [SortBy::Name, SortBy::Cpu, SortBy::Memory] {
             for all_namespaces in [false, true] {
                 let options = TopPodOptions { sort_by, all_namespaces, ..TopPodOptions::default() };
                 let top = TopPodsTable::from_table(&table, &options).expect("table");
-                assert_eq!(top.to_top_pods(), top_pods_from_table(&table, &options), "{sort_by:?} {all_namespaces}");
-                for (row, want) in top.iter().zip(&top_pods_from_table(&table, &options).pods) {
-                    assert_eq!(row.namespace_c().to_str(), Ok(want.namespace.as_str()));
-                    assert_eq!(row.name_c().to_str(), Ok(want.name.as_str()));
-                    let names: Vec<&str> = row.containers().map(|c| c.name_c().to_str().expect("utf-8")).collect();
-                    let want_names: Vec<&str> = want.containers.iter().map(|c| c.name.as_str()).collect();
-                    assert_eq!(names, want_names);
+                let want = top_pods_from_table(&table, &options);
+                assert_eq!(top.to_top_pods(), want, "{sort_by:?} {all_namespaces}");
+                for (row, want) in top.iter().zip(&want.pods) {
+                    assert_eq!(row.namespace().as_c_str().to_str(), Ok(want.namespace.as_str()));
+                    assert_eq!(row.name().as_c_str().to_str(), Ok(want.name.as_str()));
+                    let names: Vec<&str> = row.containers().map(|c| c.name().as_c_str().to_str().expect("utf-8")).collect();
+                    assert_eq!(names, want.containers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>());
                 }
             }
         }
@@ -318,9 +320,9 @@ mod tests {
 
     #[test]
     fn a_name_with_a_nul_byte_is_an_api_error() {
-        let mut pods = fixture_pods();
-        pods[0].metadata.name = Some("a\0b".to_string());
-        let e = TopPodsTable::from_table(&PodMetricsTable::from_pods(&pods), &TopPodOptions::default()).expect_err("NUL");
+        let table = PodMetricsTable::from_json(list_body("a\\u0000b").as_bytes()).expect("json");
+        let e = TopPodsTable::from_table(&table, &TopPodOptions::default()).expect_err("NUL");
         assert_eq!(e.kind(), ErrorKind::Api);
+        assert!(e.message().contains("NUL"), "{}", e.message());
     }
 }
