@@ -239,8 +239,3 @@ pub(crate) unsafe fn free_handle<T>(ptr: *mut T) {
 pub(crate) fn at<T>(items: &[T], index: usize) -> Result<&T, Failure> {
     items.get(index).ok_or_else(|| Failure::index(index, items.len()))
 }
-
-/// `(name, value)` pairs as C strings, in order (labels).
-pub(crate) fn string_pairs<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>, what: &str) -> Result<Vec<(CString, CString)>, Failure> {
-    pairs.into_iter().map(|(k, v)| Ok((cstring(k, what)?, cstring(v, what)?))).collect()
-}
