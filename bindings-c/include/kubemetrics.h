@@ -139,7 +139,8 @@ typedef struct km_node_metrics_list km_node_metrics_list;
  *
  * Owned when returned by `km_client_get_pod_metrics` (free with `km_pod_metrics_free`);
  * borrowed when returned by `km_pod_metrics_list_get` (valid until the list is freed).
- * Strings, quantities and containers from its accessors are borrowed from it.
+ * Strings, quantities and containers from its accessors are borrowed from it: they sit in one
+ * storage per list (or per owned object), made when the list is made, with no allocation per pod.
  */
 typedef struct km_pod_metrics km_pod_metrics;
 
@@ -204,6 +205,9 @@ typedef struct km_top_pod_row km_top_pod_row;
  * The result of `kubectl top pod`: rows in kubectl's order, the totals (what `--sum` prints)
  * and the namespace read.
  *
+ * Backed by the core's `kubemetrics::top::TopPodsTable` (sorted and summed on the compact pod
+ * metrics table): every name of the rows sits once, NUL-terminated, in its one name buffer, and
+ * the rows and containers are two arrays pointing into it, so no allocation is made per row.
  * Owned (from `km_client_top_pods`): free with `km_top_pods_free`, which also frees every row,
  * string and quantity borrowed from it.
  */

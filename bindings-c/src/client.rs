@@ -263,7 +263,7 @@ pub unsafe extern "C" fn km_client_top_pods(
             sort_by,
             sum: false,
         };
-        let top = block_on(client.top_pods(&options))??;
+        let top = block_on(client.top_pods_table(&options))??;
         handle(km_top_pods::new(top)?)
     })
 }

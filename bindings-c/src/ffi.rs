@@ -166,9 +166,52 @@ pub(crate) unsafe fn free<T>(function: &str, ptr: *mut T) {
     guard_value(function, (), || unsafe { free_handle(ptr) })
 }
 
-/// A C string of a value read from a server or a file: a NUL byte in it is an `KM_STATUS_API` error.
+/// A value read from a server or a file that is to become a C string: a NUL byte in it is an
+/// `KM_STATUS_API` error.
+pub(crate) fn no_nul<'a>(s: &'a str, what: &str) -> Result<&'a str, Failure> {
+    match s.as_bytes().contains(&0) {
+        false => Ok(s),
+        true => Err(Failure::kind(kubemetrics::ErrorKind::Api, format!("{what} contains a NUL byte, which a C string cannot hold"))),
+    }
+}
+
+/// A C string of a value read from a server or a file (see [`no_nul`]).
 pub(crate) fn cstring(s: &str, what: &str) -> Result<CString, Failure> {
-    CString::new(s).map_err(|_| Failure::kind(kubemetrics::ErrorKind::Api, format!("{what} contains a NUL byte, which a C string cannot hold")))
+    Ok(CString::new(no_nul(s, what)?).unwrap_or_default())
+}
+
+/// A string a handle points to, in the storage of that handle (or of its list).
+///
+/// # Safety
+/// `ptr` points to a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn borrowed_str<'a>(ptr: *const c_char) -> &'a CStr {
+    // SAFETY: the caller's contract.
+    unsafe { CStr::from_ptr(ptr) }
+}
+
+/// A range of an array in the storage of a handle (or of its list), which is never changed after
+/// the handle was made and outlives it: what a row or item handle points to without owning it.
+#[derive(Debug)]
+pub(crate) struct Borrowed<T> {
+    ptr: *const T,
+    /// The number of elements.
+    pub(crate) len: usize,
+}
+
+impl<T> Borrowed<T> {
+    /// The elements `range` of `items`, which must not change (nor be dropped) while the result
+    /// is used.
+    pub(crate) fn of(items: &[T], range: std::ops::Range<usize>) -> Borrowed<T> {
+        let part = items.get(range).unwrap_or_default();
+        Borrowed { ptr: part.as_ptr(), len: part.len() }
+    }
+
+    /// The elements.
+    pub(crate) fn get(&self) -> &[T] {
+        // SAFETY: made by `of` from a slice of the storage of the handle holding this, which is
+        // never changed after the handle was made and outlives it (the header's contract).
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
 }
 
 /// An owned C string for the caller (freed with `km_string_free`).
@@ -195,9 +238,4 @@ pub(crate) unsafe fn free_handle<T>(ptr: *mut T) {
 /// The element at `index` of a slice, or `KM_STATUS_OUT_OF_RANGE`.
 pub(crate) fn at<T>(items: &[T], index: usize) -> Result<&T, Failure> {
     items.get(index).ok_or_else(|| Failure::index(index, items.len()))
-}
-
-/// `(name, value)` pairs as C strings, in order (labels).
-pub(crate) fn string_pairs<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>, what: &str) -> Result<Vec<(CString, CString)>, Failure> {
-    pairs.into_iter().map(|(k, v)| Ok((cstring(k, what)?, cstring(v, what)?))).collect()
 }

@@ -1,56 +1,183 @@
 //! `metrics.k8s.io` objects: `km_node_metrics`, `km_pod_metrics`, `km_container_metrics` and
-//! their lists, with C strings and quantities prepared once when the handle is made.
+//! their lists. A list (or an owned object) keeps every C string and array its handles hand out
+//! in one [`Storage`], made once when the list is made.
 
 use crate::error::{Failure, km_status};
-use crate::ffi::{arg, arg_str, at, count, cstring, entry, free, handle, string_pairs};
+use crate::ffi::{Borrowed, arg, arg_str, at, borrowed_str, count, entry, free, handle, no_nul};
 use crate::quantity::km_quantity;
-use kubemetrics::metrics::Time;
-use kubemetrics::metrics::Usage;
-use kubemetrics::{ContainerMetrics, ErrorKind, NodeMetrics, PodMetrics};
-use std::ffi::{CString, c_char};
-
-/// Usage by resource name, in resource-name order.
-#[derive(Debug)]
-pub(crate) struct UsageTable(Vec<(CString, km_quantity)>);
-
-impl UsageTable {
-    fn new(usage: &Usage) -> Result<UsageTable, Failure> {
-        usage.iter().map(|(name, q)| Ok((cstring(name, "a resource name")?, km_quantity::new(*q)))).collect::<Result<_, _>>().map(UsageTable)
-    }
-
-    fn get(&self, resource: &str, owner: &str) -> Result<&km_quantity, Failure> {
-        self.0
-            .iter()
-            .find(|(name, _)| name.to_bytes() == resource.as_bytes())
-            .map(|(_, q)| q)
-            .ok_or_else(|| Failure::kind(ErrorKind::NotFound, format!("{owner} reports no usage of \"{resource}\"")))
-    }
-}
-
-/// Labels, in key order.
-#[derive(Debug)]
-pub(crate) struct LabelTable(Vec<(CString, CString)>);
-
-impl LabelTable {
-    fn new(labels: Option<&std::collections::BTreeMap<String, String>>) -> Result<LabelTable, Failure> {
-        string_pairs(labels.into_iter().flatten(), "a label").map(LabelTable)
-    }
-
-    fn get(&self, key: &str, owner: &str) -> Result<&CString, Failure> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.to_bytes() == key.as_bytes())
-            .map(|(_, v)| v)
-            .ok_or_else(|| Failure::kind(ErrorKind::NotFound, format!("{owner} has no label \"{key}\"")))
-    }
-}
+use kubemetrics::metrics::{Time, Usage};
+use kubemetrics::{ErrorKind, NodeMetrics, PodMetrics};
+use std::collections::BTreeMap;
+use std::ffi::c_char;
+use std::ops::Range;
 
 /// The RFC 3339 string of a `metav1.Time`, exactly as on the wire (`2024-01-01T00:09:50Z`).
-fn wire_time(t: &Time) -> Result<CString, Failure> {
+fn wire_time(t: &Time) -> Result<String, Failure> {
     match serde_json::to_value(t) {
-        Ok(serde_json::Value::String(s)) => cstring(&s, "a timestamp"),
+        Ok(serde_json::Value::String(s)) => Ok(s),
         _ => Err(Failure::kind(ErrorKind::Internal, format!("cannot format the timestamp {}", t.0))),
     }
+}
+
+/// A usage entry: the resource name and its quantity.
+type UsageEntry = (*const c_char, km_quantity);
+
+/// The C strings and arrays that metrics handles point into, made once per list (or per owned
+/// object) and never changed afterwards, so the pointers of the handles into its heap blocks stay
+/// valid until it is dropped: every string once, NUL-terminated, in one buffer, and one array
+/// each of labels, usage entries and containers. No allocation is made per object.
+#[derive(Debug, Default)]
+pub(crate) struct Storage {
+    strings: Vec<u8>,
+    labels: Vec<[*const c_char; 2]>,
+    usage: Vec<UsageEntry>,
+    containers: Vec<km_container_metrics>,
+}
+
+impl Storage {
+    fn string(&self, at: usize) -> *const c_char {
+        self.strings.get(at..).unwrap_or_default().as_ptr().cast()
+    }
+}
+
+/// A [`Storage`] being filled: offsets into the string buffer and ranges of the arrays, made into
+/// pointers once everything is in place ([`Draft::finish`]).
+#[derive(Debug, Default)]
+struct Draft {
+    strings: Vec<u8>,
+    labels: Vec<[usize; 2]>,
+    usage: Vec<(usize, km_quantity)>,
+    containers: Vec<ContainerAt>,
+}
+
+/// Where the strings of an object (pod or node) and its ranges of the arrays are in a [`Draft`].
+#[derive(Debug)]
+struct ObjectAt {
+    name: usize,
+    namespace: usize,
+    timestamp: usize,
+    labels: Range<usize>,
+    /// Usage entries (nodes) or containers (pods).
+    parts: Range<usize>,
+}
+
+#[derive(Debug)]
+struct ContainerAt {
+    name: usize,
+    usage: Range<usize>,
+    pod_namespace: usize,
+    pod_name: usize,
+}
+
+impl Draft {
+    fn string(&mut self, s: &str, what: &str) -> Result<usize, Failure> {
+        let at = self.strings.len();
+        self.strings.extend_from_slice(no_nul(s, what)?.as_bytes());
+        self.strings.push(0);
+        Ok(at)
+    }
+
+    fn labels(&mut self, labels: Option<&BTreeMap<String, String>>) -> Result<Range<usize>, Failure> {
+        let first = self.labels.len();
+        for (k, v) in labels.into_iter().flatten() {
+            let label = [self.string(k, "a label")?, self.string(v, "a label")?];
+            self.labels.push(label);
+        }
+        Ok(first..self.labels.len())
+    }
+
+    fn usage(&mut self, usage: &Usage) -> Result<Range<usize>, Failure> {
+        let first = self.usage.len();
+        for (resource, q) in usage {
+            let entry = (self.string(resource, "a resource name")?, km_quantity::new(*q));
+            self.usage.push(entry);
+        }
+        Ok(first..self.usage.len())
+    }
+
+    /// The name, wire timestamp and labels of an object; `namespace` is that of its name for a
+    /// node (which has none).
+    fn object(&mut self, name: &str, namespace: Option<&str>, timestamp: &Time, labels: Option<&BTreeMap<String, String>>) -> Result<ObjectAt, Failure> {
+        let name = self.string(name, "a name")?;
+        let namespace = match namespace {
+            Some(ns) => self.string(ns, "a namespace")?,
+            None => name,
+        };
+        let timestamp = self.string(&wire_time(timestamp)?, "a timestamp")?;
+        let labels = self.labels(labels)?;
+        Ok(ObjectAt { name, namespace, timestamp, labels, parts: 0..0 })
+    }
+
+    fn node(&mut self, node: &NodeMetrics) -> Result<ObjectAt, Failure> {
+        let mut at = self.object(node.name(), None, &node.timestamp, node.metadata.labels.as_ref())?;
+        at.parts = self.usage(&node.usage)?;
+        Ok(at)
+    }
+
+    fn pod(&mut self, pod: &PodMetrics) -> Result<ObjectAt, Failure> {
+        let mut at = self.object(pod.name(), Some(pod.namespace()), &pod.timestamp, pod.metadata.labels.as_ref())?;
+        let first = self.containers.len();
+        for c in &pod.containers {
+            let name = self.string(&c.name, "a container name")?;
+            let usage = self.usage(&c.usage)?;
+            self.containers.push(ContainerAt { name, usage, pod_namespace: at.namespace, pod_name: at.name });
+        }
+        at.parts = first..self.containers.len();
+        Ok(at)
+    }
+
+    /// The storage, complete: every offset made a pointer.
+    fn finish(self) -> Storage {
+        let mut storage = Storage { strings: self.strings, ..Storage::default() };
+        storage.labels = self.labels.iter().map(|&[k, v]| [storage.string(k), storage.string(v)]).collect();
+        storage.usage = self.usage.iter().map(|&(r, q)| (storage.string(r), q)).collect();
+        storage.containers = self
+            .containers
+            .into_iter()
+            .map(|c| km_container_metrics {
+                name: storage.string(c.name),
+                usage: Borrowed::of(&storage.usage, c.usage),
+                pod_namespace: storage.string(c.pod_namespace),
+                pod_name: storage.string(c.pod_name),
+            })
+            .collect();
+        // Moving the vectors into `storage` moved no heap block: the pointers stay valid.
+        storage
+    }
+}
+
+/// Makes the handles of `objects` (with `make`), pointing into one storage: for a list, the
+/// items and the storage; `make` gets each object, where its strings are, and the storage.
+fn build<T, H>(
+    objects: Vec<T>,
+    add: impl Fn(&mut Draft, &T) -> Result<ObjectAt, Failure>,
+    make: impl Fn(T, ObjectAt, &Storage) -> H,
+) -> Result<(Vec<H>, Storage), Failure> {
+    let mut draft = Draft::default();
+    let at = objects.iter().map(|o| add(&mut draft, o)).collect::<Result<Vec<_>, _>>()?;
+    let storage = draft.finish();
+    let items = objects.into_iter().zip(at).map(|(o, at)| make(o, at, &storage)).collect();
+    Ok((items, storage))
+}
+
+/// The value of label `key` from the C labels of an object, which are its `labels`, in order.
+fn label(
+    labels: Option<&BTreeMap<String, String>>,
+    c_labels: &Borrowed<[*const c_char; 2]>,
+    key: &str,
+    owner: impl FnOnce() -> String,
+) -> Result<*const c_char, Failure> {
+    let index = labels.into_iter().flat_map(|l| l.keys()).position(|k| k == key);
+    index.and_then(|i| c_labels.get().get(i)).map(|[_, v]| *v).ok_or_else(|| Failure::kind(ErrorKind::NotFound, format!("{} has no label \"{key}\"", owner())))
+}
+
+/// The usage of `resource` among the C usage entries of a node or container.
+fn usage<'a>(entries: &'a Borrowed<UsageEntry>, resource: &str, owner: impl FnOnce() -> String) -> Result<&'a km_quantity, Failure> {
+    let found = entries.get().iter().find(|(name, _)| {
+        // SAFETY: a string of the storage the entries belong to.
+        unsafe { borrowed_str(*name) }.to_bytes() == resource.as_bytes()
+    });
+    found.map(|(_, q)| q).ok_or_else(|| Failure::kind(ErrorKind::NotFound, format!("{} reports no usage of \"{resource}\"", owner())))
 }
 
 /// The resource usage of one node (`metrics.k8s.io` `NodeMetrics`): name, labels (copied from the
@@ -63,26 +190,45 @@ fn wire_time(t: &Time) -> Result<CString, Failure> {
 #[derive(Debug)]
 pub struct km_node_metrics {
     metrics: NodeMetrics,
-    name: CString,
-    timestamp: CString,
-    usage: UsageTable,
-    labels: LabelTable,
+    /// This and the other strings and arrays: in `storage`, or in the list's for an item.
+    name: *const c_char,
+    timestamp: *const c_char,
+    labels: Borrowed<[*const c_char; 2]>,
+    usage: Borrowed<UsageEntry>,
+    /// The storage of an owned object (`None` for an item of a list); only read through the
+    /// pointers above.
+    #[allow(dead_code)]
+    storage: Option<Box<Storage>>,
 }
 
 impl km_node_metrics {
+    /// An owned object, with its own storage.
     pub(crate) fn new(metrics: NodeMetrics) -> Result<km_node_metrics, Failure> {
-        Ok(km_node_metrics {
-            name: cstring(metrics.name(), "a node name")?,
-            timestamp: wire_time(&metrics.timestamp)?,
-            usage: UsageTable::new(&metrics.usage)?,
-            labels: LabelTable::new(metrics.metadata.labels.as_ref())?,
+        let (items, storage) = km_node_metrics_list::build(vec![metrics])?;
+        owned(items, storage, |item, storage| item.storage = Some(storage))
+    }
+
+    fn at(metrics: NodeMetrics, at: ObjectAt, storage: &Storage) -> km_node_metrics {
+        km_node_metrics {
+            name: storage.string(at.name),
+            timestamp: storage.string(at.timestamp),
+            labels: Borrowed::of(&storage.labels, at.labels),
+            usage: Borrowed::of(&storage.usage, at.parts),
+            storage: None,
             metrics,
-        })
+        }
     }
 
     fn owner(&self) -> String {
         format!("node {}", self.metrics.name())
     }
+}
+
+/// The one item of `items`, owning `storage` (moved into a box: its heap blocks stay in place).
+fn owned<H>(mut items: Vec<H>, storage: Storage, keep: impl FnOnce(&mut H, Box<Storage>)) -> Result<H, Failure> {
+    let mut item = items.pop().ok_or_else(|| Failure::kind(ErrorKind::Internal, "no metrics object made".to_string()))?;
+    keep(&mut item, Box::new(storage));
+    Ok(item)
 }
 
 /// A list of node metrics, in the order the server listed them.
@@ -92,11 +238,19 @@ impl km_node_metrics {
 #[derive(Debug)]
 pub struct km_node_metrics_list {
     items: Vec<km_node_metrics>,
+    /// What the items point into.
+    #[allow(dead_code)]
+    storage: Storage,
 }
 
 impl km_node_metrics_list {
-    pub(crate) fn new(items: Vec<NodeMetrics>) -> Result<km_node_metrics_list, Failure> {
-        Ok(km_node_metrics_list { items: items.into_iter().map(km_node_metrics::new).collect::<Result<_, _>>()? })
+    pub(crate) fn new(nodes: Vec<NodeMetrics>) -> Result<km_node_metrics_list, Failure> {
+        let (items, storage) = km_node_metrics_list::build(nodes)?;
+        Ok(km_node_metrics_list { items, storage })
+    }
+
+    fn build(nodes: Vec<NodeMetrics>) -> Result<(Vec<km_node_metrics>, Storage), Failure> {
+        build(nodes, Draft::node, km_node_metrics::at)
     }
 }
 
@@ -106,18 +260,18 @@ impl km_node_metrics_list {
 /// quantities of its accessors.
 #[derive(Debug)]
 pub struct km_container_metrics {
-    name: CString,
-    usage: UsageTable,
-    owner: String,
+    /// This and the other strings and arrays: in the `Storage` of the pod (or its list).
+    name: *const c_char,
+    usage: Borrowed<UsageEntry>,
+    pod_namespace: *const c_char,
+    pod_name: *const c_char,
 }
 
 impl km_container_metrics {
-    fn new(c: &ContainerMetrics, pod: &PodMetrics) -> Result<km_container_metrics, Failure> {
-        Ok(km_container_metrics {
-            name: cstring(&c.name, "a container name")?,
-            usage: UsageTable::new(&c.usage)?,
-            owner: format!("container {} of pod {}/{}", c.name, pod.namespace(), pod.name()),
-        })
+    fn owner(&self) -> String {
+        // SAFETY: strings of the storage this container belongs to.
+        let [name, namespace, pod] = [self.name, self.pod_namespace, self.pod_name].map(|p| unsafe { borrowed_str(p) }.to_string_lossy());
+        format!("container {name} of pod {namespace}/{pod}")
     }
 }
 
@@ -127,27 +281,40 @@ impl km_container_metrics {
 ///
 /// Owned when returned by `km_client_get_pod_metrics` (free with `km_pod_metrics_free`);
 /// borrowed when returned by `km_pod_metrics_list_get` (valid until the list is freed).
-/// Strings, quantities and containers from its accessors are borrowed from it.
+/// Strings, quantities and containers from its accessors are borrowed from it: they sit in one
+/// storage per list (or per owned object), made when the list is made, with no allocation per pod.
 #[derive(Debug)]
 pub struct km_pod_metrics {
     metrics: PodMetrics,
-    name: CString,
-    namespace: CString,
-    timestamp: CString,
-    labels: LabelTable,
-    containers: Vec<km_container_metrics>,
+    /// This and the other strings and arrays: in `storage`, or in the list's for an item.
+    name: *const c_char,
+    namespace: *const c_char,
+    timestamp: *const c_char,
+    labels: Borrowed<[*const c_char; 2]>,
+    containers: Borrowed<km_container_metrics>,
+    /// The storage of an owned object (`None` for an item of a list); only read through the
+    /// pointers above.
+    #[allow(dead_code)]
+    storage: Option<Box<Storage>>,
 }
 
 impl km_pod_metrics {
+    /// An owned object, with its own storage.
     pub(crate) fn new(metrics: PodMetrics) -> Result<km_pod_metrics, Failure> {
-        Ok(km_pod_metrics {
-            name: cstring(metrics.name(), "a pod name")?,
-            namespace: cstring(metrics.namespace(), "a namespace")?,
-            timestamp: wire_time(&metrics.timestamp)?,
-            labels: LabelTable::new(metrics.metadata.labels.as_ref())?,
-            containers: metrics.containers.iter().map(|c| km_container_metrics::new(c, &metrics)).collect::<Result<_, _>>()?,
+        let (items, storage) = km_pod_metrics_list::build(vec![metrics])?;
+        owned(items, storage, |item, storage| item.storage = Some(storage))
+    }
+
+    fn at(metrics: PodMetrics, at: ObjectAt, storage: &Storage) -> km_pod_metrics {
+        km_pod_metrics {
+            name: storage.string(at.name),
+            namespace: storage.string(at.namespace),
+            timestamp: storage.string(at.timestamp),
+            labels: Borrowed::of(&storage.labels, at.labels),
+            containers: Borrowed::of(&storage.containers, at.parts),
+            storage: None,
             metrics,
-        })
+        }
     }
 
     fn owner(&self) -> String {
@@ -162,11 +329,19 @@ impl km_pod_metrics {
 #[derive(Debug)]
 pub struct km_pod_metrics_list {
     items: Vec<km_pod_metrics>,
+    /// What the items point into.
+    #[allow(dead_code)]
+    storage: Storage,
 }
 
 impl km_pod_metrics_list {
-    pub(crate) fn new(items: Vec<PodMetrics>) -> Result<km_pod_metrics_list, Failure> {
-        Ok(km_pod_metrics_list { items: items.into_iter().map(km_pod_metrics::new).collect::<Result<_, _>>()? })
+    pub(crate) fn new(pods: Vec<PodMetrics>) -> Result<km_pod_metrics_list, Failure> {
+        let (items, storage) = km_pod_metrics_list::build(pods)?;
+        Ok(km_pod_metrics_list { items, storage })
+    }
+
+    fn build(pods: Vec<PodMetrics>) -> Result<(Vec<km_pod_metrics>, Storage), Failure> {
+        build(pods, Draft::pod, km_pod_metrics::at)
     }
 }
 
@@ -207,7 +382,7 @@ pub unsafe extern "C" fn km_node_metrics_free(metrics: *mut km_node_metrics) {
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_name(metrics: *const km_node_metrics, out: *mut *const c_char) -> km_status {
-    entry!(km_node_metrics_name(arg metrics) -> out { metrics.name.as_ptr() })
+    entry!(km_node_metrics_name(arg metrics) -> out { metrics.name })
 }
 
 /// The end of the interval the usage was measured over, as RFC 3339 exactly as on the wire
@@ -216,7 +391,7 @@ pub unsafe extern "C" fn km_node_metrics_name(metrics: *const km_node_metrics, o
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_timestamp(metrics: *const km_node_metrics, out: *mut *const c_char) -> km_status {
-    entry!(km_node_metrics_timestamp(arg metrics) -> out { metrics.timestamp.as_ptr() })
+    entry!(km_node_metrics_timestamp(arg metrics) -> out { metrics.timestamp })
 }
 
 /// The end of the interval the usage was measured over, in seconds since the Unix epoch.
@@ -239,13 +414,13 @@ pub unsafe extern "C" fn km_node_metrics_window_ms(metrics: *const km_node_metri
 /// Errors: `KM_STATUS_NOT_FOUND` when the node reports no usage of `resource`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_usage(metrics: *const km_node_metrics, resource: *const c_char, out: *mut *const km_quantity) -> km_status {
-    entry!(km_node_metrics_usage(arg metrics, arg_str resource) -> out { metrics.usage.get(resource, &metrics.owner())? })
+    entry!(km_node_metrics_usage(arg metrics, arg_str resource) -> out { usage(&metrics.usage, resource, || metrics.owner())? })
 }
 
 /// The number of resources the node reports usage of (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_usage_count(metrics: *const km_node_metrics) -> usize {
-    unsafe { count("km_node_metrics_usage_count", metrics, |m| m.usage.0.len()) }
+    unsafe { count("km_node_metrics_usage_count", metrics, |m| m.usage.len) }
 }
 
 /// The resource at `index` (below `km_node_metrics_usage_count`, in resource-name order) and its usage.
@@ -260,8 +435,8 @@ pub unsafe extern "C" fn km_node_metrics_usage_at(
     quantity_out: *mut *const km_quantity,
 ) -> km_status {
     entry!(km_node_metrics_usage_at(arg metrics) -> (resource_out, quantity_out) {
-        let (name, q) = at(&metrics.usage.0, index)?;
-        (name.as_ptr(), q)
+        let (name, q) = at(metrics.usage.get(), index)?;
+        (*name, q)
     })
 }
 
@@ -273,13 +448,13 @@ pub unsafe extern "C" fn km_node_metrics_usage_at(
 /// Errors: `KM_STATUS_NOT_FOUND` when the node has no such label.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_label(metrics: *const km_node_metrics, key: *const c_char, out: *mut *const c_char) -> km_status {
-    entry!(km_node_metrics_label(arg metrics, arg_str key) -> out { metrics.labels.get(key, &metrics.owner())?.as_ptr() })
+    entry!(km_node_metrics_label(arg metrics, arg_str key) -> out { label(metrics.metrics.metadata.labels.as_ref(), &metrics.labels, key, || metrics.owner())? })
 }
 
 /// The number of labels of the node (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_labels_count(metrics: *const km_node_metrics) -> usize {
-    unsafe { count("km_node_metrics_labels_count", metrics, |m| m.labels.0.len()) }
+    unsafe { count("km_node_metrics_labels_count", metrics, |m| m.labels.len) }
 }
 
 /// The label at `index` (below `km_node_metrics_labels_count`, in key order).
@@ -294,8 +469,8 @@ pub unsafe extern "C" fn km_node_metrics_label_at(
     value_out: *mut *const c_char,
 ) -> km_status {
     entry!(km_node_metrics_label_at(arg metrics) -> (key_out, value_out) {
-        let (k, v) = at(&metrics.labels.0, index)?;
-        (k.as_ptr(), v.as_ptr())
+        let [k, v] = *at(metrics.labels.get(), index)?;
+        (k, v)
     })
 }
 
@@ -334,7 +509,7 @@ pub unsafe extern "C" fn km_pod_metrics_free(metrics: *mut km_pod_metrics) {
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_name(metrics: *const km_pod_metrics, out: *mut *const c_char) -> km_status {
-    entry!(km_pod_metrics_name(arg metrics) -> out { metrics.name.as_ptr() })
+    entry!(km_pod_metrics_name(arg metrics) -> out { metrics.name })
 }
 
 /// The pod namespace.
@@ -342,7 +517,7 @@ pub unsafe extern "C" fn km_pod_metrics_name(metrics: *const km_pod_metrics, out
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_namespace(metrics: *const km_pod_metrics, out: *mut *const c_char) -> km_status {
-    entry!(km_pod_metrics_namespace(arg metrics) -> out { metrics.namespace.as_ptr() })
+    entry!(km_pod_metrics_namespace(arg metrics) -> out { metrics.namespace })
 }
 
 /// The end of the interval the usage was measured over (the earliest container's), as RFC 3339
@@ -351,7 +526,7 @@ pub unsafe extern "C" fn km_pod_metrics_namespace(metrics: *const km_pod_metrics
 /// - `out`: on success, a borrowed string: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_timestamp(metrics: *const km_pod_metrics, out: *mut *const c_char) -> km_status {
-    entry!(km_pod_metrics_timestamp(arg metrics) -> out { metrics.timestamp.as_ptr() })
+    entry!(km_pod_metrics_timestamp(arg metrics) -> out { metrics.timestamp })
 }
 
 /// The end of the interval the usage was measured over, in seconds since the Unix epoch.
@@ -374,13 +549,13 @@ pub unsafe extern "C" fn km_pod_metrics_window_ms(metrics: *const km_pod_metrics
 /// Errors: `KM_STATUS_NOT_FOUND` when the pod has no such label.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_label(metrics: *const km_pod_metrics, key: *const c_char, out: *mut *const c_char) -> km_status {
-    entry!(km_pod_metrics_label(arg metrics, arg_str key) -> out { metrics.labels.get(key, &metrics.owner())?.as_ptr() })
+    entry!(km_pod_metrics_label(arg metrics, arg_str key) -> out { label(metrics.metrics.metadata.labels.as_ref(), &metrics.labels, key, || metrics.owner())? })
 }
 
 /// The number of labels of the pod (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_labels_count(metrics: *const km_pod_metrics) -> usize {
-    unsafe { count("km_pod_metrics_labels_count", metrics, |m| m.labels.0.len()) }
+    unsafe { count("km_pod_metrics_labels_count", metrics, |m| m.labels.len) }
 }
 
 /// The label at `index` (below `km_pod_metrics_labels_count`, in key order).
@@ -395,8 +570,8 @@ pub unsafe extern "C" fn km_pod_metrics_label_at(
     value_out: *mut *const c_char,
 ) -> km_status {
     entry!(km_pod_metrics_label_at(arg metrics) -> (key_out, value_out) {
-        let (k, v) = at(&metrics.labels.0, index)?;
-        (k.as_ptr(), v.as_ptr())
+        let [k, v] = *at(metrics.labels.get(), index)?;
+        (k, v)
     })
 }
 
@@ -412,7 +587,7 @@ pub unsafe extern "C" fn km_pod_metrics_total(metrics: *const km_pod_metrics, re
 /// The number of containers of the pod (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_containers_count(metrics: *const km_pod_metrics) -> usize {
-    unsafe { count("km_pod_metrics_containers_count", metrics, |m| m.containers.len()) }
+    unsafe { count("km_pod_metrics_containers_count", metrics, |m| m.containers.len) }
 }
 
 /// The container at `index` (below `km_pod_metrics_containers_count`, in the server's order).
@@ -420,7 +595,7 @@ pub unsafe extern "C" fn km_pod_metrics_containers_count(metrics: *const km_pod_
 /// - `out`: on success, a borrowed container: valid until `metrics` (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_container(metrics: *const km_pod_metrics, index: usize, out: *mut *const km_container_metrics) -> km_status {
-    entry!(km_pod_metrics_container(arg metrics) -> out { at(&metrics.containers, index)? })
+    entry!(km_pod_metrics_container(arg metrics) -> out { at(metrics.containers.get(), index)? })
 }
 
 /// The container name.
@@ -428,7 +603,7 @@ pub unsafe extern "C" fn km_pod_metrics_container(metrics: *const km_pod_metrics
 /// - `out`: on success, a borrowed string: valid until the pod metrics (or its list) is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_container_metrics_name(container: *const km_container_metrics, out: *mut *const c_char) -> km_status {
-    entry!(km_container_metrics_name(arg container) -> out { container.name.as_ptr() })
+    entry!(km_container_metrics_name(arg container) -> out { container.name })
 }
 
 /// Usage of one resource by the container (`"cpu"`, `"memory"`, ...).
@@ -443,13 +618,13 @@ pub unsafe extern "C" fn km_container_metrics_usage(
     resource: *const c_char,
     out: *mut *const km_quantity,
 ) -> km_status {
-    entry!(km_container_metrics_usage(arg container, arg_str resource) -> out { container.usage.get(resource, &container.owner)? })
+    entry!(km_container_metrics_usage(arg container, arg_str resource) -> out { usage(&container.usage, resource, || container.owner())? })
 }
 
 /// The number of resources the container reports usage of (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_container_metrics_usage_count(container: *const km_container_metrics) -> usize {
-    unsafe { count("km_container_metrics_usage_count", container, |c| c.usage.0.len()) }
+    unsafe { count("km_container_metrics_usage_count", container, |c| c.usage.len) }
 }
 
 /// The resource at `index` (below `km_container_metrics_usage_count`, in resource-name order)
@@ -465,7 +640,7 @@ pub unsafe extern "C" fn km_container_metrics_usage_at(
     quantity_out: *mut *const km_quantity,
 ) -> km_status {
     entry!(km_container_metrics_usage_at(arg container) -> (resource_out, quantity_out) {
-        let (name, q) = at(&container.usage.0, index)?;
-        (name.as_ptr(), q)
+        let (name, q) = at(container.usage.get(), index)?;
+        (*name, q)
     })
 }

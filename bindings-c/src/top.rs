@@ -2,9 +2,9 @@
 //! kubectl tables rendered from them.
 
 use crate::error::{Failure, km_status};
-use crate::ffi::{arg, at, count, cstring, entry, free, owned_string};
+use crate::ffi::{Borrowed, arg, at, count, cstring, entry, free, owned_string};
 use crate::quantity::km_quantity;
-use kubemetrics::top::{ContainerRow, NodeRow, PodRow, TopPods, render_nodes, render_pods};
+use kubemetrics::top::{NodeRow, TopPodsTable, render_nodes, render_pods};
 use std::ffi::{CString, c_char};
 
 /// One row of `top node`: the node name, CPU and memory usage, allocatable (or capacity with
@@ -63,15 +63,10 @@ impl km_top_node_rows {
 /// Always borrowed from its `km_top_pods` (valid until that is freed).
 #[derive(Debug)]
 pub struct km_top_container_row {
-    name: CString,
+    /// Borrowed from the name buffer of the `km_top_pods` (its `core`).
+    name: *const c_char,
     cpu: km_quantity,
     memory: km_quantity,
-}
-
-impl km_top_container_row {
-    fn new(c: &ContainerRow) -> Result<km_top_container_row, Failure> {
-        Ok(km_top_container_row { name: cstring(&c.name, "a container name")?, cpu: km_quantity::new(c.cpu), memory: km_quantity::new(c.memory) })
-    }
 }
 
 /// One pod's usage in `top pod`: namespace, name, CPU and memory summed over its containers, and
@@ -80,46 +75,69 @@ impl km_top_container_row {
 /// Always borrowed from its `km_top_pods` (valid until that is freed).
 #[derive(Debug)]
 pub struct km_top_pod_row {
-    namespace: CString,
-    name: CString,
+    /// Borrowed from the name buffer of the `km_top_pods` (its `core`).
+    namespace: *const c_char,
+    /// As `namespace`.
+    name: *const c_char,
     cpu: km_quantity,
     memory: km_quantity,
-    containers: Vec<km_top_container_row>,
-}
-
-impl km_top_pod_row {
-    fn new(p: &PodRow) -> Result<km_top_pod_row, Failure> {
-        Ok(km_top_pod_row {
-            namespace: cstring(&p.namespace, "a namespace")?,
-            name: cstring(&p.name, "a pod name")?,
-            cpu: km_quantity::new(p.cpu),
-            memory: km_quantity::new(p.memory),
-            containers: p.containers.iter().map(km_top_container_row::new).collect::<Result<_, _>>()?,
-        })
-    }
+    /// This row's range of the `containers` of the `km_top_pods`.
+    containers: Borrowed<km_top_container_row>,
 }
 
 /// The result of `kubectl top pod`: rows in kubectl's order, the totals (what `--sum` prints)
 /// and the namespace read.
 ///
+/// Backed by the core's `kubemetrics::top::TopPodsTable` (sorted and summed on the compact pod
+/// metrics table): every name of the rows sits once, NUL-terminated, in its one name buffer, and
+/// the rows and containers are two arrays pointing into it, so no allocation is made per row.
 /// Owned (from `km_client_top_pods`): free with `km_top_pods_free`, which also frees every row,
 /// string and quantity borrowed from it.
 #[derive(Debug)]
 pub struct km_top_pods {
-    core: TopPods,
+    /// Owns the name buffer the rows point into; never changed after `new`.
+    core: TopPodsTable,
     namespace: Option<CString>,
     total_cpu: km_quantity,
     total_memory: km_quantity,
     pods: Vec<km_top_pod_row>,
+    /// Every row's containers, each row's a range; never changed after `new`. Only read through
+    /// the rows' pointers into it.
+    #[allow(dead_code)]
+    containers: Vec<km_top_container_row>,
 }
 
 impl km_top_pods {
-    pub(crate) fn new(core: TopPods) -> Result<km_top_pods, Failure> {
+    pub(crate) fn new(core: TopPodsTable) -> Result<km_top_pods, Failure> {
+        let mut containers: Vec<km_top_container_row> = Vec::with_capacity(core.iter().map(|r| r.containers().len()).sum());
+        for c in core.iter().flat_map(|r| r.containers()) {
+            let (cpu, memory) = c.usage();
+            containers.push(km_top_container_row { name: c.name().as_c_str().as_ptr(), cpu: km_quantity::new(cpu), memory: km_quantity::new(memory) });
+        }
+        // `containers` is complete: its heap block no longer moves, so rows may point into it.
+        let mut next = 0;
+        let pods = core
+            .iter()
+            .map(|r| {
+                let range = next..next + r.containers().len();
+                next = range.end;
+                km_top_pod_row {
+                    namespace: r.namespace().as_c_str().as_ptr(),
+                    name: r.name().as_c_str().as_ptr(),
+                    cpu: km_quantity::new(r.cpu()),
+                    memory: km_quantity::new(r.memory()),
+                    containers: Borrowed::of(&containers, range),
+                }
+            })
+            .collect();
+        // The rows point into heap blocks (the name buffer of `core`, `containers`), which stay
+        // where they are when these values move into the handle.
         Ok(km_top_pods {
-            namespace: core.namespace.as_deref().map(|ns| cstring(ns, "a namespace")).transpose()?,
-            total_cpu: km_quantity::new(core.total_cpu),
-            total_memory: km_quantity::new(core.total_memory),
-            pods: core.pods.iter().map(km_top_pod_row::new).collect::<Result<_, _>>()?,
+            namespace: core.namespace().map(|ns| cstring(ns, "a namespace")).transpose()?,
+            total_cpu: km_quantity::new(core.total_cpu()),
+            total_memory: km_quantity::new(core.total_memory()),
+            pods,
+            containers,
             core,
         })
     }
@@ -280,7 +298,7 @@ pub unsafe extern "C" fn km_top_pods_namespace(top: *const km_top_pods, out: *mu
 /// - `out`: on success, an owned string (free with `km_string_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pods_render(top: *const km_top_pods, containers: bool, no_headers: bool, sum: bool, out: *mut *mut c_char) -> km_status {
-    entry!(km_top_pods_render(arg top) -> out { owned_string(render_pods(&top.core, containers, no_headers, sum), "the table")? })
+    entry!(km_top_pods_render(arg top) -> out { owned_string(render_pods(&top.core.to_top_pods(), containers, no_headers, sum), "the table")? })
 }
 
 /// Frees the result of `km_client_top_pods` and everything borrowed from it. NULL is a no-op.
@@ -294,7 +312,7 @@ pub unsafe extern "C" fn km_top_pods_free(top: *mut km_top_pods) {
 /// - `out`: on success, a borrowed string: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_namespace(row: *const km_top_pod_row, out: *mut *const c_char) -> km_status {
-    entry!(km_top_pod_row_namespace(arg row) -> out { row.namespace.as_ptr() })
+    entry!(km_top_pod_row_namespace(arg row) -> out { row.namespace })
 }
 
 /// The pod name.
@@ -302,7 +320,7 @@ pub unsafe extern "C" fn km_top_pod_row_namespace(row: *const km_top_pod_row, ou
 /// - `out`: on success, a borrowed string: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_name(row: *const km_top_pod_row, out: *mut *const c_char) -> km_status {
-    entry!(km_top_pod_row_name(arg row) -> out { row.name.as_ptr() })
+    entry!(km_top_pod_row_name(arg row) -> out { row.name })
 }
 
 /// CPU usage, summed over containers.
@@ -324,7 +342,7 @@ pub unsafe extern "C" fn km_top_pod_row_memory(row: *const km_top_pod_row, out: 
 /// The number of containers of the pod row (0 for NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_containers_count(row: *const km_top_pod_row) -> usize {
-    unsafe { count("km_top_pod_row_containers_count", row, |r| r.containers.len()) }
+    unsafe { count("km_top_pod_row_containers_count", row, |r| r.containers.len) }
 }
 
 /// The container at `index` (below `km_top_pod_row_containers_count`, in kubectl's container
@@ -333,7 +351,7 @@ pub unsafe extern "C" fn km_top_pod_row_containers_count(row: *const km_top_pod_
 /// - `out`: on success, a borrowed row: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pod_row_container(row: *const km_top_pod_row, index: usize, out: *mut *const km_top_container_row) -> km_status {
-    entry!(km_top_pod_row_container(arg row) -> out { at(&row.containers, index)? })
+    entry!(km_top_pod_row_container(arg row) -> out { at(row.containers.get(), index)? })
 }
 
 /// The container name.
@@ -341,7 +359,7 @@ pub unsafe extern "C" fn km_top_pod_row_container(row: *const km_top_pod_row, in
 /// - `out`: on success, a borrowed string: valid until the `km_top_pods` is freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_container_row_name(row: *const km_top_container_row, out: *mut *const c_char) -> km_status {
-    entry!(km_top_container_row_name(arg row) -> out { row.name.as_ptr() })
+    entry!(km_top_container_row_name(arg row) -> out { row.name })
 }
 
 /// The container's CPU usage.

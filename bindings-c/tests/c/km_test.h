@@ -84,6 +84,14 @@ static int km_failed = 0;
 /* f(handle, out) */
 #define CHECK_NULL_GETTER(f, handle, param, out) CHECK_NULL_2(f, handle, param, out, "out")
 
+/* CHECK_NULL_GETTER of each getter that follows, all of the function pointer type `fn_type`. */
+#define CHECK_NULL_GETTERS(fn_type, handle, param, out, ...)                                      \
+    do {                                                                                          \
+        fn_type const getters_[] = {__VA_ARGS__};                                                 \
+        for (size_t i_ = 0; i_ < sizeof getters_ / sizeof getters_[0]; i_++)                      \
+            CHECK_NULL_GETTER(getters_[i_], handle, param, out);                                  \
+    } while (0)
+
 /* f(handle, index, out), with index 0 */
 #define CHECK_NULL_INDEXED(f, handle, param, out)                                                 \
     do {                                                                                          \
@@ -166,6 +174,20 @@ static int km_failed = 0;
 #define CHECK_GET_INT(f, args, expected) CHECK_GET(int64_t, CHECK_INT, f, args, expected)
 /* An accessor gives a borrowed quantity with this canonical string. */
 #define CHECK_GET_QTY(f, args, expected) CHECK_GET(const km_quantity *, CHECK_QTY, f, args, expected)
+
+/* A keyed collection of a handle (labels, usage by resource): `count_f(handle)` is `count`; the
+ * entry at `index` has the key `key` and a value of `type` that `check` finds equal to `value`;
+ * the index `count` is KM_STATUS_OUT_OF_RANGE. */
+#define CHECK_ENTRIES(count_f, at_f, handle, count, index, type, key, check, value)              \
+    do {                                                                                          \
+        const char *key_ = NULL;                                                                  \
+        type value_ = NULL;                                                                       \
+        CHECK_INT(count_f(handle), count);                                                        \
+        CHECK_OK(at_f(handle, index, &key_, &value_));                                            \
+        CHECK_STR(key_, key);                                                                     \
+        check(value_, value);                                                                     \
+        CHECK_STATUS(at_f(handle, count, &key_, &value_), KM_STATUS_OUT_OF_RANGE);                \
+    } while (0)
 
 static inline int km_test_summary(const char *name) {
     printf("%s: %d passed, %d failed\n", name, km_passed, km_failed);

@@ -54,7 +54,7 @@ static void test_client_new(void) {
 static void test_node_metrics(void) {
     km_node_metrics_list *list = NULL;
     const km_node_metrics *m = NULL;
-    const char *s = NULL, *k = NULL, *v = NULL;
+    const char *s = NULL;
     const km_quantity *q = NULL;
     int64_t i64 = 0;
 
@@ -87,11 +87,7 @@ static void test_node_metrics(void) {
     CHECK_STR(s, "memory");
     CHECK_GET_STR(km_node_metrics_label, (m, "tier"), "a");
     CHECK_ERROR(km_node_metrics_label(m, "nope", &s), KM_STATUS_NOT_FOUND, "node node-a has no label \"nope\"");
-    CHECK_INT(km_node_metrics_labels_count(m), 2);
-    CHECK_OK(km_node_metrics_label_at(m, 1, &k, &v));
-    CHECK_STR(k, "zone");
-    CHECK_STR(v, "z1");
-    CHECK_STATUS(km_node_metrics_label_at(m, 2, &k, &v), KM_STATUS_OUT_OF_RANGE);
+    CHECK_ENTRIES(km_node_metrics_labels_count, km_node_metrics_label_at, m, 2, 1, const char *, "zone", CHECK_STR, "z1");
     const km_node_metrics *before_m = m;
     CHECK_STATUS(km_node_metrics_list_get(list, 2, &m), KM_STATUS_OUT_OF_RANGE);
     CHECK(m == before_m);
@@ -135,12 +131,12 @@ static void test_node_metrics(void) {
 }
 
 static void test_pod_metrics(void) {
+    int64_t i64 = 0;
     km_pod_metrics_list *list = NULL;
     const km_pod_metrics *m = NULL;
     const km_container_metrics *c = NULL;
-    const char *s = NULL, *k = NULL, *v = NULL;
+    const char *s = NULL;
     const km_quantity *q = NULL;
-    int64_t i64 = 0;
 
     CHECK_OK(km_client_list_pod_metrics(client, NULL, NULL, NULL, &list));
     CHECK_INT(km_pod_metrics_list_count(list), 9);
@@ -161,6 +157,18 @@ static void test_pod_metrics(void) {
     CHECK_INT(km_pod_metrics_list_count(list), 1);
     CHECK_OK(km_pod_metrics_list_get(list, 0, &m));
     CHECK_GET_STR(km_pod_metrics_name, (m), "batch-1");
+    /* An item of a list: its strings, labels and containers sit in the list's storage. */
+    CHECK_GET_STR(km_pod_metrics_namespace, (m), "default");
+    CHECK_GET_STR(km_pod_metrics_timestamp, (m), "2024-01-01T00:09:50Z");
+    CHECK_GET_STR(km_pod_metrics_label, (m, "app"), "batch");
+    CHECK_INT(km_pod_metrics_containers_count(m), 3);
+    CHECK_OK(km_pod_metrics_container(m, 2, &c));
+    CHECK_STATUS(km_pod_metrics_container(m, 3, &c), KM_STATUS_OUT_OF_RANGE);
+    CHECK_OK(km_pod_metrics_container(m, 0, &c));
+    CHECK_GET_STR(km_container_metrics_name, (c), "worker");
+    CHECK_GET_QTY(km_container_metrics_usage, (c, "cpu"), "2");
+    CHECK_ERROR(km_container_metrics_usage(c, "swap", &q), KM_STATUS_NOT_FOUND,
+                "container worker of pod default/batch-1 reports no usage of \"swap\"");
     km_pod_metrics_list_free(list);
     list = NULL;
     CHECK_OK(km_client_list_pod_metrics(client, "no-such-namespace", NULL, NULL, &list));
@@ -186,11 +194,7 @@ static void test_pod_metrics(void) {
     CHECK_GET_STR(km_pod_metrics_label, (pod, "app"), "batch");
     CHECK_ERROR(km_pod_metrics_label(pod, "tier", &s), KM_STATUS_NOT_FOUND,
                 "pod default/batch-1 has no label \"tier\"");
-    CHECK_INT(km_pod_metrics_labels_count(pod), 1);
-    CHECK_OK(km_pod_metrics_label_at(pod, 0, &k, &v));
-    CHECK_STR(k, "app");
-    CHECK_STR(v, "batch");
-    CHECK_STATUS(km_pod_metrics_label_at(pod, 1, &k, &v), KM_STATUS_OUT_OF_RANGE);
+    CHECK_ENTRIES(km_pod_metrics_labels_count, km_pod_metrics_label_at, pod, 1, 0, const char *, "app", CHECK_STR, "batch");
     km_quantity *total = NULL;
     CHECK_OK(km_pod_metrics_total(pod, "cpu", &total));
     CHECK_QTY(total, "2500m");
@@ -212,11 +216,7 @@ static void test_pod_metrics(void) {
     CHECK_GET_QTY(km_container_metrics_usage, (c, "memory"), "12e6");
     CHECK_ERROR(km_container_metrics_usage(c, "swap", &q), KM_STATUS_NOT_FOUND,
                 "container worker of pod default/batch-1 reports no usage of \"swap\"");
-    CHECK_INT(km_container_metrics_usage_count(c), 2);
-    CHECK_OK(km_container_metrics_usage_at(c, 1, &s, &q));
-    CHECK_STR(s, "memory");
-    CHECK_QTY(q, "12e6");
-    CHECK_STATUS(km_container_metrics_usage_at(c, 2, &s, &q), KM_STATUS_OUT_OF_RANGE);
+    CHECK_ENTRIES(km_container_metrics_usage_count, km_container_metrics_usage_at, c, 2, 1, const km_quantity *, "memory", CHECK_QTY, "12e6");
     CHECK_OK(km_pod_metrics_container(pod, 1, &c));
     CHECK_GET_STR(km_container_metrics_name, (c), "helper");
     CHECK_GET_QTY(km_container_metrics_usage, (c, "memory"), "1Gi");
@@ -450,6 +450,76 @@ static void test_top_pods(void) {
     CHECK(top == sentinel);
 }
 
+/* Every row of `top pod -A` (kubectl's name order) read through the accessors is the line the
+ * table renders for it, and each row's CPU and memory are the exact sums of its containers'. */
+static void test_top_pods_rows_are_the_table(void) {
+    km_top_pods *top = NULL;
+    char *table = NULL;
+    CHECK_OK(km_client_top_pods(client, NULL, true, NULL, NULL, NULL, NULL, &top));
+    CHECK_INT(km_top_pods_count(top), 9);
+    CHECK_OK(km_top_pods_render(top, false, true, false, &table));
+    const char *line = table;
+    for (size_t i = 0; i < km_top_pods_count(top); i++) {
+        const km_top_pod_row *row = NULL;
+        const char *ns = NULL, *name = NULL;
+        const km_quantity *cpu = NULL, *memory = NULL;
+        int64_t milli = 0, bytes = 0;
+        CHECK_OK(km_top_pods_get(top, i, &row));
+        CHECK_OK(km_top_pod_row_namespace(row, &ns));
+        CHECK_OK(km_top_pod_row_name(row, &name));
+        CHECK_OK(km_top_pod_row_cpu(row, &cpu));
+        CHECK_OK(km_top_pod_row_memory(row, &memory));
+        CHECK_OK(km_quantity_milli_value(cpu, &milli));
+        CHECK_OK(km_quantity_value(memory, &bytes));
+        char want[512], got[512];
+        snprintf(want, sizeof want, "%s %s %lldm %lldMi", ns, name, (long long)milli, (long long)(bytes / (1024 * 1024)));
+        size_t n = 0;
+        for (; *line != '\0' && *line != '\n' && n + 1 < sizeof got; line++) {
+            if (*line != ' ' || (n > 0 && got[n - 1] != ' ')) got[n++] = *line;
+        }
+        while (n > 0 && got[n - 1] == ' ') n--;
+        got[n] = '\0';
+        CHECK_STR(got, want);
+        line += *line == '\n';
+        /* Containers: their sums are the row's, exactly. */
+        km_quantity *cpu_sum = NULL, *memory_sum = NULL, *next = NULL;
+        CHECK_OK(km_quantity_parse("0", &cpu_sum));
+        CHECK_OK(km_quantity_parse("0", &memory_sum));
+        for (size_t j = 0; j < km_top_pod_row_containers_count(row); j++) {
+            const km_top_container_row *c = NULL;
+            const km_quantity *part = NULL;
+            CHECK_OK(km_top_pod_row_container(row, j, &c));
+            CHECK_OK(km_top_container_row_cpu(c, &part));
+            CHECK_OK(km_quantity_add(cpu_sum, part, &next));
+            km_quantity_free(cpu_sum);
+            cpu_sum = next;
+            CHECK_OK(km_top_container_row_memory(c, &part));
+            CHECK_OK(km_quantity_add(memory_sum, part, &next));
+            km_quantity_free(memory_sum);
+            memory_sum = next;
+        }
+        int cmp = 1;
+        CHECK_OK(km_quantity_cmp(cpu_sum, cpu, &cmp));
+        CHECK_INT(cmp, 0);
+        CHECK_OK(km_quantity_cmp(memory_sum, memory, &cmp));
+        CHECK_INT(cmp, 0);
+        km_quantity_free(cpu_sum);
+        km_quantity_free(memory_sum);
+    }
+    CHECK_STR(line, "");
+    /* The first and last rows of kubectl's order, exactly. */
+    const km_top_pod_row *row = NULL;
+    CHECK_OK(km_top_pods_get(top, 0, &row));
+    CHECK_GET_STR(km_top_pod_row_namespace, (row), "default");
+    CHECK_GET_STR(km_top_pod_row_name, (row), "batch-1");
+    CHECK_GET_QTY(km_top_pod_row_cpu, (row), "2500m");
+    CHECK_OK(km_top_pods_get(top, 8, &row));
+    CHECK_STATUS(km_top_pods_get(top, 9, &row), KM_STATUS_OUT_OF_RANGE);
+    CHECK_STATUS(km_top_pods_get(top, (size_t)-1, &row), KM_STATUS_OUT_OF_RANGE);
+    km_string_free(table);
+    km_top_pods_free(top);
+}
+
 static void test_raw(void) {
     char *body = NULL;
     CHECK_OK(km_client_get_raw(client, "/apis/metrics.k8s.io/v1beta1/nodes", &body));
@@ -572,6 +642,11 @@ static void test_connection_refused(void) {
         CHECK(str_ == NULL && key_ == NULL && int_ == 0);                                         \
     } while (0)
 
+/* The accessor types that several top row accessors share (for CHECK_NULL_GETTERS). */
+typedef km_status (*node_row_quantity)(const km_top_node_row *, const km_quantity **);
+typedef km_status (*pod_row_quantity)(const km_top_pod_row *, const km_quantity **);
+typedef km_status (*container_row_quantity)(const km_top_container_row *, const km_quantity **);
+
 static void test_null_arguments(void) {
     km_client *c = NULL;
     const char *s = NULL;
@@ -657,10 +732,8 @@ static void test_null_arguments(void) {
     CHECK_OK(km_top_node_rows_get(rows, 0, &row));
     CHECK_NULL_GETTER(km_top_node_row_name, row, "row", &s);
     CHECK_NULL_GETTER(km_top_node_row_has_metrics, row, "row", &b);
-    CHECK_NULL_GETTER(km_top_node_row_cpu, row, "row", &q);
-    CHECK_NULL_GETTER(km_top_node_row_memory, row, "row", &q);
-    CHECK_NULL_GETTER(km_top_node_row_cpu_available, row, "row", &q);
-    CHECK_NULL_GETTER(km_top_node_row_memory_available, row, "row", &q);
+    CHECK_NULL_GETTERS(node_row_quantity, row, "row", &q, km_top_node_row_cpu, km_top_node_row_memory, km_top_node_row_cpu_available,
+                       km_top_node_row_memory_available);
     CHECK_NULL_3(km_top_node_row_cpu_percent, row, "row", &b, "has_value", &i64, "out");
     CHECK_NULL_3(km_top_node_row_memory_percent, row, "row", &b, "has_value", &i64, "out");
     km_top_node_rows_free(rows);
@@ -679,14 +752,12 @@ static void test_null_arguments(void) {
     CHECK_OK(km_top_pods_get(top, 0, &prow));
     CHECK_NULL_GETTER(km_top_pod_row_namespace, prow, "row", &s);
     CHECK_NULL_GETTER(km_top_pod_row_name, prow, "row", &s);
-    CHECK_NULL_GETTER(km_top_pod_row_cpu, prow, "row", &q);
-    CHECK_NULL_GETTER(km_top_pod_row_memory, prow, "row", &q);
+    CHECK_NULL_GETTERS(pod_row_quantity, prow, "row", &q, km_top_pod_row_cpu, km_top_pod_row_memory);
     CHECK_INT(km_top_pod_row_containers_count(NULL), 0);
     CHECK_NULL_INDEXED(km_top_pod_row_container, prow, "row", &crow);
     CHECK_OK(km_top_pod_row_container(prow, 0, &crow));
     CHECK_NULL_GETTER(km_top_container_row_name, crow, "row", &s);
-    CHECK_NULL_GETTER(km_top_container_row_cpu, crow, "row", &q);
-    CHECK_NULL_GETTER(km_top_container_row_memory, crow, "row", &q);
+    CHECK_NULL_GETTERS(container_row_quantity, crow, "row", &q, km_top_container_row_cpu, km_top_container_row_memory);
     km_top_pods_free(top);
     CHECK(owned == NULL);
 
@@ -731,6 +802,7 @@ int main(void) {
     test_pod_metrics();
     test_top_nodes();
     test_top_pods();
+    test_top_pods_rows_are_the_table();
     test_raw();
     test_server_faults();
     test_connection_refused();

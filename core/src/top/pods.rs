@@ -8,6 +8,8 @@ use crate::metrics::table::{PodMetricsTable, PodView};
 use crate::metrics::{GoDuration, PodMetrics};
 use serde::Serialize;
 
+pub(crate) mod top_pods_table;
+
 /// What `top pod` reads and how it sorts and sums (kubectl's flags).
 #[derive(Debug, Clone, Default)]
 pub struct TopPodOptions {
@@ -132,19 +134,7 @@ impl Client {
     /// older than two minutes ("Metrics not available for pod ns/name, age: ..."), "metrics not
     /// available yet" when all are younger, and an empty result when no pod matches at all.
     pub async fn top_pods(&self, options: &TopPodOptions) -> Result<TopPods> {
-        if options.name.is_some() && (options.label_selector.is_some() || options.field_selector.is_some()) {
-            return Err(Error::new(ErrorKind::Config, "only one of NAME or selector can be provided"));
-        }
-        self.metrics_api_version().await?;
-        let namespace = if options.all_namespaces { None } else { Some(options.namespace.clone().unwrap_or_else(|| self.default_namespace().to_string())) };
-        let list = ListOptions { label_selector: options.label_selector.clone(), field_selector: options.field_selector.clone() };
-        let table = match &options.name {
-            Some(name) => PodMetricsTable::from_pods(&[self.get_pod_metrics(namespace.as_deref().unwrap_or(self.default_namespace()), name).await?]),
-            None => self.list_pod_metrics_table(namespace.as_deref(), &list).await?,
-        };
-        if table.is_empty() {
-            self.explain_empty_pod_metrics(namespace.as_deref(), options, &list).await?;
-        }
+        let (table, namespace) = self.read_pod_metrics_for_top(options).await?;
         let mut result = top_pods_from_table(&table, options);
         result.namespace = namespace;
         Ok(result)

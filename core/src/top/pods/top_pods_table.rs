@@ -1,0 +1,328 @@
+//! [`TopPodsTable`]: the result of `top pod` computed on a [`PodMetricsTable`] and kept compact —
+//! rows and containers in two arrays, every name once in one string buffer, each also
+//! NUL-terminated — for bindings that hand out borrowed C strings per row without allocating per
+//! row. [`TopPodsTable::to_top_pods`] gives the same [`TopPods`] as [`Client::top_pods`].
+
+use super::super::{SortBy, gosort};
+use super::{ContainerRow, PodRow, TopPodOptions, TopPods};
+use crate::Quantity;
+use crate::client::{Client, ListOptions};
+use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::table::PodMetricsTable;
+use std::ffi::CStr;
+
+/// A name in [`TopPodsTable::names`]: `len` bytes from `at`, followed by a NUL byte.
+#[derive(Debug, Clone, Copy)]
+struct NameAt {
+    at: u32,
+    len: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RowEntry {
+    namespace: NameAt,
+    name: NameAt,
+    cpu: Quantity,
+    memory: Quantity,
+    first_container: u32,
+    container_count: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ContainerEntry {
+    name: NameAt,
+    cpu: Quantity,
+    memory: Quantity,
+}
+
+/// The result of `top pod` (see the [module docs](self)): rows in kubectl's order, containers in
+/// kubectl's container order for the chosen sort, the totals and the namespace read.
+#[derive(Debug, Clone, Default)]
+pub struct TopPodsTable {
+    rows: Vec<RowEntry>,
+    containers: Vec<ContainerEntry>,
+    /// Every name of the rows, each followed by a NUL byte.
+    names: String,
+    total_cpu: Quantity,
+    total_memory: Quantity,
+    namespace: Option<String>,
+}
+
+/// One pod row of a [`TopPodsTable`].
+#[derive(Debug, Clone, Copy)]
+pub struct TopPodsTableRow<'a> {
+    top: &'a TopPodsTable,
+    entry: &'a RowEntry,
+}
+
+/// A name of a [`TopPodsTable`] (a namespace, pod or container name), borrowed from its one name
+/// buffer, where it is followed by a NUL byte.
+#[derive(Debug, Clone, Copy)]
+pub struct TableName<'a>(&'a str);
+
+/// One container of a row of a [`TopPodsTable`].
+#[derive(Debug, Clone, Copy)]
+pub struct TopPodsTableContainer<'a> {
+    top: &'a TopPodsTable,
+    entry: &'a ContainerEntry,
+}
+
+impl TopPodsTable {
+    /// Sorts and sums `table` like kubectl (as [`top_pods_from_table`](super::top_pods_from_table)),
+    /// copying each name once into the NUL-terminated name buffer.
+    ///
+    /// Fails with [`ErrorKind::Api`] when a name holds a NUL byte (a C string cannot hold it).
+    pub fn from_table(table: &PodMetricsTable, options: &TopPodOptions) -> Result<TopPodsTable> {
+        let with_namespace = options.all_namespaces;
+        let milli = |q: &Quantity| q.milli_value().unwrap_or(0);
+        let value = |q: &Quantity| q.value().unwrap_or(0);
+        // (pod index, cpu, memory, sort key): keys computed once, as kubectl sorts on MilliValue / Value.
+        let mut keyed: Vec<(u32, Quantity, Quantity, i128)> = table
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (cpu, memory) = (p.cpu(), p.memory());
+                let key = match options.sort_by {
+                    SortBy::Cpu => milli(&cpu),
+                    SortBy::Memory => value(&memory),
+                    SortBy::Name => 0,
+                };
+                (i as u32, cpu, memory, key)
+            })
+            .collect();
+        let pod = |i: u32| table.get(i as usize).expect("an index of the table");
+        match options.sort_by {
+            SortBy::Cpu | SortBy::Memory => gosort::sort(&mut keyed, |a, b| a.3 > b.3),
+            SortBy::Name => gosort::sort(&mut keyed, |a, b| {
+                let (a, b) = (pod(a.0), pod(b.0));
+                if with_namespace && a.namespace() != b.namespace() {
+                    return a.namespace() < b.namespace();
+                }
+                a.name() < b.name()
+            }),
+        }
+        let mut top = TopPodsTable { rows: Vec::with_capacity(keyed.len()), ..TopPodsTable::default() };
+        let mut order: Vec<ContainerEntry> = Vec::new();
+        for (i, cpu, memory, _) in keyed {
+            let p = pod(i);
+            top.total_cpu += cpu;
+            top.total_memory += memory;
+            let namespace = top.push_name(p.namespace())?;
+            let name = top.push_name(p.name())?;
+            order.clear();
+            for c in p.containers() {
+                order.push(ContainerEntry { name: top.push_name(c.name())?, cpu: c.cpu(), memory: c.memory() });
+            }
+            match options.sort_by {
+                SortBy::Cpu => gosort::sort(&mut order, |a, b| milli(&a.cpu) > milli(&b.cpu)),
+                SortBy::Memory => gosort::sort(&mut order, |a, b| value(&a.memory) > value(&b.memory)),
+                SortBy::Name => {
+                    let names = &top.names;
+                    gosort::sort(&mut order, |a, b| name_in(names, a.name) < name_in(names, b.name))
+                }
+            }
+            let first_container = top.containers.len() as u32;
+            top.containers.extend_from_slice(&order);
+            top.rows.push(RowEntry { namespace, name, cpu, memory, first_container, container_count: order.len() as u32 });
+        }
+        Ok(top)
+    }
+
+    fn push_name(&mut self, s: &str) -> Result<NameAt> {
+        if s.as_bytes().contains(&0) {
+            return Err(Error::new(ErrorKind::Api, format!("the name {s:?} contains a NUL byte, which a C string cannot hold")));
+        }
+        let at = NameAt { at: self.names.len() as u32, len: s.len() as u32 };
+        self.names.push_str(s);
+        self.names.push('\0');
+        Ok(at)
+    }
+
+    /// The rows, in kubectl's order (`.len()` is their number).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = TopPodsTableRow<'_>> + '_ {
+        self.rows.iter().map(move |entry| TopPodsTableRow { top: self, entry })
+    }
+
+    /// Total CPU over all rows (what `--sum` prints).
+    pub fn total_cpu(&self) -> Quantity {
+        self.total_cpu
+    }
+
+    /// Total memory over all rows.
+    pub fn total_memory(&self) -> Quantity {
+        self.total_memory
+    }
+
+    /// The namespace read (`None` for all namespaces).
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    /// The same result as owned rows (what [`render_pods`](crate::top::render_pods) reads).
+    pub fn to_top_pods(&self) -> TopPods {
+        let pods = self
+            .iter()
+            .map(|r| PodRow {
+                namespace: r.namespace().as_str().to_string(),
+                name: r.name().as_str().to_string(),
+                cpu: r.cpu(),
+                memory: r.memory(),
+                containers: r
+                    .containers()
+                    .map(|c| {
+                        let (cpu, memory) = c.usage();
+                        ContainerRow { name: c.name().as_str().to_string(), cpu, memory }
+                    })
+                    .collect(),
+            })
+            .collect();
+        TopPods { pods, total_cpu: self.total_cpu, total_memory: self.total_memory, namespace: self.namespace.clone() }
+    }
+
+    fn name(&self, at: NameAt) -> TableName<'_> {
+        TableName(self.names.get(at.at as usize..at.at as usize + at.len as usize + 1).unwrap_or("\0"))
+    }
+}
+
+fn name_in(names: &str, at: NameAt) -> &str {
+    names.get(at.at as usize..at.at as usize + at.len as usize).unwrap_or("")
+}
+
+impl<'a> TableName<'a> {
+    /// The name.
+    pub fn as_str(&self) -> &'a str {
+        self.0.get(..self.0.len().saturating_sub(1)).unwrap_or("")
+    }
+
+    /// The name, NUL-terminated (borrowed from the table: a pointer to it stays valid as long as
+    /// the table lives).
+    pub fn as_c_str(&self) -> &'a CStr {
+        // Every name was pushed without a NUL byte and followed by one.
+        CStr::from_bytes_with_nul(self.0.as_bytes()).unwrap_or_default()
+    }
+}
+
+impl<'a> TopPodsTableRow<'a> {
+    /// Namespace.
+    pub fn namespace(&self) -> TableName<'a> {
+        self.top.name(self.entry.namespace)
+    }
+
+    /// Pod name.
+    pub fn name(&self) -> TableName<'a> {
+        self.top.name(self.entry.name)
+    }
+
+    /// CPU usage, summed over containers.
+    pub fn cpu(&self) -> Quantity {
+        self.entry.cpu
+    }
+
+    /// Memory usage, summed over containers.
+    pub fn memory(&self) -> Quantity {
+        self.entry.memory
+    }
+
+    /// The containers, in kubectl's container order for the chosen sort.
+    pub fn containers(&self) -> impl ExactSizeIterator<Item = TopPodsTableContainer<'a>> + use<'a> {
+        let top = self.top;
+        let start = self.entry.first_container as usize;
+        let end = start + self.entry.container_count as usize;
+        top.containers.get(start..end).unwrap_or_default().iter().map(move |entry| TopPodsTableContainer { top, entry })
+    }
+}
+
+impl<'a> TopPodsTableContainer<'a> {
+    /// Container name.
+    pub fn name(&self) -> TableName<'a> {
+        self.top.name(self.entry.name)
+    }
+
+    /// CPU and memory usage.
+    pub fn usage(&self) -> (Quantity, Quantity) {
+        (self.entry.cpu, self.entry.memory)
+    }
+}
+
+impl Client {
+    /// [`Client::top_pods`] as a [`TopPodsTable`]: the same reads, errors, order and sums, with no
+    /// string or vector per row. Fails with [`ErrorKind::Api`] when a name holds a NUL byte.
+    pub async fn top_pods_table(&self, options: &TopPodOptions) -> Result<TopPodsTable> {
+        let (table, namespace) = self.read_pod_metrics_for_top(options).await?;
+        let mut top = TopPodsTable::from_table(&table, options)?;
+        top.namespace = namespace;
+        Ok(top)
+    }
+
+    /// What `top pod` reads, with kubectl's errors when there is nothing to read: the table of
+    /// the pods and the namespace read (`None` for all namespaces).
+    pub(super) async fn read_pod_metrics_for_top(&self, options: &TopPodOptions) -> Result<(PodMetricsTable, Option<String>)> {
+        if options.name.is_some() && (options.label_selector.is_some() || options.field_selector.is_some()) {
+            return Err(Error::new(ErrorKind::Config, "only one of NAME or selector can be provided"));
+        }
+        self.metrics_api_version().await?;
+        let namespace = if options.all_namespaces { None } else { Some(options.namespace.clone().unwrap_or_else(|| self.default_namespace().to_string())) };
+        let list = ListOptions { label_selector: options.label_selector.clone(), field_selector: options.field_selector.clone() };
+        let table = match &options.name {
+            Some(name) => PodMetricsTable::from_pods(&[self.get_pod_metrics(namespace.as_deref().unwrap_or(self.default_namespace()), name).await?]),
+            None => self.list_pod_metrics_table(namespace.as_deref(), &list).await?,
+        };
+        if table.is_empty() {
+            self.explain_empty_pod_metrics(namespace.as_deref(), options, &list).await?;
+        }
+        Ok((table, namespace))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::top::top_pods_from_table;
+
+    /// A `PodMetricsList` body of 40 pods in 3 namespaces, with repeated names (for the order of
+    /// ties), two containers each and CPU and memory in several formats.
+    fn list_body(first_name: &str) -> String {
+        let pods: Vec<String> = (0..40)
+            .map(|i| {
+                let name = if i == 0 { first_name.to_string() } else { format!("pod-{}", (i * 7) % 13) };
+                format!(
+                    r#"{{"metadata":{{"name":"{name}","namespace":"ns-{}"}},"timestamp":"2024-01-01T00:00:00Z","window":"15s","containers":[{{"name":"c{}","usage":{{"cpu":"{}m","memory":"{}Ki"}}}},{{"name":"b","usage":{{"cpu":"{}n","memory":"{}"}}}}]}}"#,
+                    i % 3,
+                    i % 4,
+                    (i * 37) % 11,
+                    (i * 13) % 5,
+                    i * 1000,
+                    i % 6 * 1024
+                )
+            })
+            .collect();
+        format!(r#"{{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","items":[{}]}}"#, pods.join(","))
+    }
+
+    #[test]
+    fn gives_the_rows_of_top_pods_from_table_in_every_order() {
+        let table = PodMetricsTable::from_json(list_body("pod-0").as_bytes()).expect("json");
+        for sort_by in [SortBy::Name, SortBy::Cpu, SortBy::Memory] {
+            for all_namespaces in [false, true] {
+                let options = TopPodOptions { sort_by, all_namespaces, ..TopPodOptions::default() };
+                let top = TopPodsTable::from_table(&table, &options).expect("table");
+                let want = top_pods_from_table(&table, &options);
+                assert_eq!(top.to_top_pods(), want, "{sort_by:?} {all_namespaces}");
+                for (row, want) in top.iter().zip(&want.pods) {
+                    assert_eq!(row.namespace().as_c_str().to_str(), Ok(want.namespace.as_str()));
+                    assert_eq!(row.name().as_c_str().to_str(), Ok(want.name.as_str()));
+                    let names: Vec<&str> = row.containers().map(|c| c.name().as_c_str().to_str().expect("utf-8")).collect();
+                    assert_eq!(names, want.containers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_name_with_a_nul_byte_is_an_api_error() {
+        let table = PodMetricsTable::from_json(list_body("a\\u0000b").as_bytes()).expect("json");
+        let e = TopPodsTable::from_table(&table, &TopPodOptions::default()).expect_err("NUL");
+        assert_eq!(e.kind(), ErrorKind::Api);
+        assert!(e.message().contains("NUL"), "{}", e.message());
+    }
+}
