@@ -242,14 +242,21 @@ async fn render_once(client: &Client, what: &What) -> kubemetrics::Result<(Strin
                 sort_by: p.out.sort_by.into(),
                 sum: p.sum,
             };
+            let none_found = |namespace: Option<&str>| match namespace {
+                Some(ns) => format!("No resources found in {ns} namespace."),
+                None => "No resources found".to_string(),
+            };
+            if let (Source::MetricsApi, None) = (p.out.source, p.out.output) {
+                // The table straight from the compact result: no row objects.
+                let table = client.top_pods_table(&options).await?;
+                let stderr = table.is_empty().then(|| none_found(table.namespace()));
+                return Ok((top::render_pods_table(&table, p.containers, p.out.no_headers, p.sum), stderr));
+            }
             let result = match p.out.source {
                 Source::Kubelet => client.top_pods_from_kubelets(&options, Default::default()).await?,
                 Source::MetricsApi => client.top_pods(&options).await?,
             };
-            let stderr = result.pods.is_empty().then(|| match &result.namespace {
-                Some(ns) => format!("No resources found in {ns} namespace."),
-                None => "No resources found".to_string(),
-            });
+            let stderr = result.pods.is_empty().then(|| none_found(result.namespace.as_deref()));
             Ok(match p.out.output {
                 Some(format) => (encode(&result, format), None),
                 None => (top::render_pods(&result, p.containers, p.out.no_headers, p.sum), stderr),

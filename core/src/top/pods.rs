@@ -1,12 +1,13 @@
 //! `top pod`.
 
-use super::{SortBy, gosort};
+use super::SortBy;
 use crate::Quantity;
 use crate::client::{Client, ListOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::metrics::table::{PodMetricsTable, PodView};
+use crate::metrics::table::PodMetricsTable;
 use crate::metrics::{GoDuration, PodMetrics};
 use serde::Serialize;
+use top_pods_table::TopPodsTable;
 
 pub(crate) mod top_pods_table;
 
@@ -75,52 +76,10 @@ pub fn top_pods_from(metrics: Vec<PodMetrics>, options: &TopPodOptions) -> TopPo
     top_pods_from_table(&PodMetricsTable::from_pods(&metrics), options)
 }
 
-/// Turns a [`PodMetricsTable`] into `top pod` rows, sorted and summed like kubectl (the rows are
-/// the only per-pod allocations).
+/// Turns a [`PodMetricsTable`] into `top pod` rows, sorted and summed like kubectl (through
+/// [`TopPodsTable`], which computes the order and sums once for every form of the result).
 pub fn top_pods_from_table(table: &PodMetricsTable, options: &TopPodOptions) -> TopPods {
-    let with_namespace = options.all_namespaces;
-    // (pod, cpu, memory, sort key): keys computed once, as kubectl sorts on MilliValue / Value.
-    let milli = |q: &Quantity| q.milli_value().unwrap_or(0);
-    let value = |q: &Quantity| q.value().unwrap_or(0);
-    let mut keyed: Vec<(PodView<'_>, Quantity, Quantity, i128)> = table
-        .iter()
-        .map(|p| {
-            let (cpu, memory) = (p.cpu(), p.memory());
-            let key = match options.sort_by {
-                SortBy::Cpu => milli(&cpu),
-                SortBy::Memory => value(&memory),
-                SortBy::Name => 0,
-            };
-            (p, cpu, memory, key)
-        })
-        .collect();
-    match options.sort_by {
-        SortBy::Cpu | SortBy::Memory => gosort::sort(&mut keyed, |a, b| a.3 > b.3),
-        SortBy::Name => gosort::sort(&mut keyed, |a, b| {
-            if with_namespace && a.0.namespace() != b.0.namespace() {
-                return a.0.namespace() < b.0.namespace();
-            }
-            a.0.name() < b.0.name()
-        }),
-    }
-    let mut total_cpu = Quantity::ZERO;
-    let mut total_memory = Quantity::ZERO;
-    let pods = keyed
-        .into_iter()
-        .map(|(p, cpu, memory, _)| {
-            total_cpu += cpu;
-            total_memory += memory;
-            let mut containers: Vec<ContainerRow> =
-                p.containers().map(|c| ContainerRow { name: c.name().to_string(), cpu: c.cpu(), memory: c.memory() }).collect();
-            match options.sort_by {
-                SortBy::Cpu => gosort::sort(&mut containers, |a, b| milli(&a.cpu) > milli(&b.cpu)),
-                SortBy::Memory => gosort::sort(&mut containers, |a, b| value(&a.memory) > value(&b.memory)),
-                SortBy::Name => gosort::sort(&mut containers, |a, b| a.name < b.name),
-            }
-            PodRow { namespace: p.namespace().to_string(), name: p.name().to_string(), cpu, memory, containers }
-        })
-        .collect();
-    TopPods { pods, total_cpu, total_memory, namespace: None }
+    TopPodsTable::sorted(table, options).to_top_pods()
 }
 
 /// How long kubectl waits after a pod's creation before it calls missing metrics an error.

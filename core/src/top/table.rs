@@ -1,7 +1,7 @@
 //! The `kubectl top` tables, byte for byte (kubectl 1.32: same headers, tabwriter padding,
 //! `<unknown>` rows, the `--sum` rows, including kubectl's quirks).
 
-use super::{NodeRow, TopPods, tabwriter};
+use super::{NodeRow, TopPods, TopPodsTable, tabwriter};
 use crate::Quantity;
 use std::fmt::Write;
 
@@ -11,6 +11,11 @@ fn cpu_cell(q: &Quantity) -> String {
 
 fn memory_cell(q: &Quantity) -> String {
     format!("{}Mi", q.value().unwrap_or(0) / (1024 * 1024))
+}
+
+/// Writes `{cpu}m\t{memory}Mi\t\n`, the usage cells of a row, straight into `t`.
+fn usage_cells(t: &mut String, cpu: &Quantity, memory: &Quantity) {
+    let _ = writeln!(t, "{}m\t{}Mi\t", cpu.milli_value().unwrap_or(0), memory.value().unwrap_or(0) / (1024 * 1024));
 }
 
 /// The `kubectl top node` table. Prints nothing when no row has metrics (kubectl errors first).
@@ -45,11 +50,16 @@ pub fn render_nodes(rows: &[NodeRow], no_headers: bool) -> String {
 /// The `kubectl top pod` table (`containers`: `--containers`, `sum`: `--sum`; namespaces are
 /// shown when the result covers all namespaces).
 pub fn render_pods(top: &TopPods, containers: bool, no_headers: bool, sum: bool) -> String {
-    if top.pods.is_empty() {
+    render_pods_table(&TopPodsTable::from(top), containers, no_headers, sum)
+}
+
+/// [`render_pods`] of a [`TopPodsTable`], written straight from it (no row objects).
+pub fn render_pods_table(top: &TopPodsTable, containers: bool, no_headers: bool, sum: bool) -> String {
+    if top.is_empty() {
         return String::new();
     }
-    let with_namespace = top.namespace.is_none();
-    let mut t = String::new();
+    let with_namespace = top.namespace().is_none();
+    let mut t = String::with_capacity(top.len() * 64);
     // kubectl widens the sum row only for the columns whose headers it printed.
     let mut column_width = 3;
     if !no_headers {
@@ -63,19 +73,25 @@ pub fn render_pods(top: &TopPods, containers: bool, no_headers: bool, sum: bool)
         }
         t.push_str("NAME\tCPU(cores)\tMEMORY(bytes)\t\n");
     }
-    for p in &top.pods {
+    for p in top.iter() {
         if containers {
-            for c in &p.containers {
+            for c in p.containers() {
                 if with_namespace {
-                    let _ = write!(t, "{}\t", p.namespace);
+                    t.push_str(p.namespace().as_str());
+                    t.push('\t');
                 }
-                let _ = writeln!(t, "{}\t{}\t{}\t{}\t", p.name, c.name, cpu_cell(&c.cpu), memory_cell(&c.memory));
+                let _ = write!(t, "{}\t{}\t", p.name().as_str(), c.name().as_str());
+                let (cpu, memory) = c.usage();
+                usage_cells(&mut t, &cpu, &memory);
             }
         } else {
             if with_namespace {
-                let _ = write!(t, "{}\t", p.namespace);
+                t.push_str(p.namespace().as_str());
+                t.push('\t');
             }
-            let _ = writeln!(t, "{}\t{}\t{}\t", p.name, cpu_cell(&p.cpu), memory_cell(&p.memory));
+            t.push_str(p.name().as_str());
+            t.push('\t');
+            usage_cells(&mut t, &p.cpu(), &p.memory());
         }
     }
     if sum {
@@ -86,7 +102,8 @@ pub fn render_pods(top: &TopPods, containers: bool, no_headers: bool, sum: bool)
         for _ in 0..column_width - 3 {
             t.push('\t');
         }
-        let _ = writeln!(t, "\t{}\t{}\t", cpu_cell(&top.total_cpu), memory_cell(&top.total_memory));
+        t.push('\t');
+        usage_cells(&mut t, &top.total_cpu(), &top.total_memory());
     }
     tabwriter::align(&t)
 }

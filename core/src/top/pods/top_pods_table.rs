@@ -46,6 +46,8 @@ pub struct TopPodsTable {
     total_cpu: Quantity,
     total_memory: Quantity,
     namespace: Option<String>,
+    /// How many names `names` holds (each followed by a NUL: more NULs mean a name held one).
+    name_count: usize,
 }
 
 /// One pod row of a [`TopPodsTable`].
@@ -73,6 +75,16 @@ impl TopPodsTable {
     ///
     /// Fails with [`ErrorKind::Api`] when a name holds a NUL byte (a C string cannot hold it).
     pub fn from_table(table: &PodMetricsTable, options: &TopPodOptions) -> Result<TopPodsTable> {
+        let top = TopPodsTable::sorted(table, options);
+        match top.names.bytes().filter(|&b| b == 0).count() == top.name_count {
+            true => Ok(top),
+            false => Err(Error::new(ErrorKind::Api, "a pod, namespace or container name contains a NUL byte, which a C string cannot hold")),
+        }
+    }
+
+    /// [`from_table`](Self::from_table) without the NUL check: the one place `top pod`'s order
+    /// and sums are computed (every other form of the result is made from this one).
+    pub(crate) fn sorted(table: &PodMetricsTable, options: &TopPodOptions) -> TopPodsTable {
         let with_namespace = options.all_namespaces;
         let milli = |q: &Quantity| q.milli_value().unwrap_or(0);
         let value = |q: &Quantity| q.value().unwrap_or(0);
@@ -107,11 +119,11 @@ impl TopPodsTable {
             let p = pod(i);
             top.total_cpu += cpu;
             top.total_memory += memory;
-            let namespace = top.push_name(p.namespace())?;
-            let name = top.push_name(p.name())?;
+            let namespace = top.push_name(p.namespace());
+            let name = top.push_name(p.name());
             order.clear();
             for c in p.containers() {
-                order.push(ContainerEntry { name: top.push_name(c.name())?, cpu: c.cpu(), memory: c.memory() });
+                order.push(ContainerEntry { name: top.push_name(c.name()), cpu: c.cpu(), memory: c.memory() });
             }
             match options.sort_by {
                 SortBy::Cpu => gosort::sort(&mut order, |a, b| milli(&a.cpu) > milli(&b.cpu)),
@@ -125,17 +137,15 @@ impl TopPodsTable {
             top.containers.extend_from_slice(&order);
             top.rows.push(RowEntry { namespace, name, cpu, memory, first_container, container_count: order.len() as u32 });
         }
-        Ok(top)
+        top
     }
 
-    fn push_name(&mut self, s: &str) -> Result<NameAt> {
-        if s.as_bytes().contains(&0) {
-            return Err(Error::new(ErrorKind::Api, format!("the name {s:?} contains a NUL byte, which a C string cannot hold")));
-        }
+    fn push_name(&mut self, s: &str) -> NameAt {
         let at = NameAt { at: self.names.len() as u32, len: s.len() as u32 };
         self.names.push_str(s);
         self.names.push('\0');
-        Ok(at)
+        self.name_count += 1;
+        at
     }
 
     /// The rows, in kubectl's order (`.len()` is their number).
@@ -156,6 +166,16 @@ impl TopPodsTable {
     /// The namespace read (`None` for all namespaces).
     pub fn namespace(&self) -> Option<&str> {
         self.namespace.as_deref()
+    }
+
+    /// Whether there is no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
     }
 
     /// The same result as owned rows (what [`render_pods`](crate::top::render_pods) reads).
@@ -181,6 +201,24 @@ impl TopPodsTable {
 
     fn name(&self, at: NameAt) -> TableName<'_> {
         TableName(self.names.get(at.at as usize..at.at as usize + at.len as usize + 1).unwrap_or("\0"))
+    }
+}
+
+impl From<&TopPods> for TopPodsTable {
+    /// The same rows, order and totals as a table (to render rows computed elsewhere, such as
+    /// from kubelets).
+    fn from(top: &TopPods) -> TopPodsTable {
+        let mut t = TopPodsTable { total_cpu: top.total_cpu, total_memory: top.total_memory, namespace: top.namespace.clone(), ..TopPodsTable::default() };
+        for p in &top.pods {
+            let (namespace, name) = (t.push_name(&p.namespace), t.push_name(&p.name));
+            let first_container = t.containers.len() as u32;
+            for c in &p.containers {
+                let entry = ContainerEntry { name: t.push_name(&c.name), cpu: c.cpu, memory: c.memory };
+                t.containers.push(entry);
+            }
+            t.rows.push(RowEntry { namespace, name, cpu: p.cpu, memory: p.memory, first_container, container_count: p.containers.len() as u32 });
+        }
+        t
     }
 }
 
