@@ -15,6 +15,7 @@ use crate::client::runtime;
 use crate::convert::{hash_of, repr_of, richcmp_eq};
 use crate::custom::{PyExternalMetricValue, PyMetricValue};
 use crate::errors::{self, to_py_err};
+use crate::methods::py_methods;
 use crate::quantity::PyQuantity;
 use kubemetrics::custom::{
     BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, ObjectRef, ObjectValue, SeriesValue, external_metric_names, external_values,
@@ -49,8 +50,7 @@ use tokio::sync::oneshot;
 #[derive(Clone, Debug)]
 pub struct PyObjectRef(pub ObjectRef);
 
-#[pymethods]
-impl PyObjectRef {
+py_methods!(PyObjectRef {
     #[new]
     fn new(namespace: Option<String>, resource: String, name: String) -> Self {
         PyObjectRef(ObjectRef { namespace, resource, name })
@@ -62,28 +62,8 @@ impl PyObjectRef {
         self.0.namespace.as_deref()
     }
 
-    /// Plural resource of the object (`pods`).
-    #[getter]
-    fn resource(&self) -> &str {
-        &self.0.resource
-    }
-
-    /// Name of the object.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!("ObjectRef(namespace={}, resource={}, name={})", repr_of(py, self.namespace())?, repr_of(py, self.resource())?, repr_of(py, self.name())?))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
-    }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.0)
     }
 
     #[allow(clippy::type_complexity)]
@@ -91,7 +71,7 @@ impl PyObjectRef {
         let o = &slf.get().0;
         Ok((slf.get_type(), (o.namespace.clone(), o.resource.clone(), o.name.clone())))
     }
-}
+} str_fields(resource = "Plural resource of the object (`pods`).", name = "Name of the object."), eq_hash);
 
 /// A parsed Kubernetes label selector (`app=web,tier!=db`, `env in (a,b)`, `!canary`).
 ///
@@ -162,24 +142,11 @@ impl PyLabelSelector {
 #[derive(Clone, Debug)]
 pub struct PyCustomMetricInfo(pub CustomMetricInfo);
 
-#[pymethods]
-impl PyCustomMetricInfo {
+py_methods!(PyCustomMetricInfo {
     #[new]
     #[pyo3(signature = (resource, metric, namespaced = true))]
     fn new(resource: String, metric: String, namespaced: bool) -> Self {
         PyCustomMetricInfo(CustomMetricInfo { resource, metric, namespaced })
-    }
-
-    /// Plural resource of the described objects (`pods`).
-    #[getter]
-    fn resource(&self) -> &str {
-        &self.0.resource
-    }
-
-    /// The metric's name.
-    #[getter]
-    fn metric(&self) -> &str {
-        &self.0.metric
     }
 
     /// Whether the described objects are namespaced.
@@ -197,19 +164,11 @@ impl PyCustomMetricInfo {
         ))
     }
 
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
-    }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.0)
-    }
-
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (String, String, bool))> {
         let i = &slf.get().0;
         Ok((slf.get_type(), (i.resource.clone(), i.metric.clone(), i.namespaced)))
     }
-}
+} str_fields(resource = "Plural resource of the described objects (`pods`).", metric = "The metric's name."), eq_hash);
 
 // ---------------------------------------------------------------------------------------------
 // Calling provider methods
