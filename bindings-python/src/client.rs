@@ -128,26 +128,9 @@ fn list_options(label_selector: Option<String>, field_selector: Option<String>) 
     ListOptions { label_selector, field_selector }
 }
 
-fn sort_by(sort_by: Option<&str>) -> PyResult<SortBy> {
+/// `--sort-by`: None, "cpu" or "memory".
+fn sort_order(sort_by: Option<&str>) -> PyResult<SortBy> {
     sort_by.unwrap_or_default().parse().map_err(to_py_err)
-}
-
-fn node_options(name: Option<String>, label_selector: Option<String>, show_capacity: bool, sort: Option<&str>) -> PyResult<TopNodeOptions> {
-    Ok(TopNodeOptions { name, label_selector, show_capacity, sort_by: sort_by(sort)? })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn pod_options(
-    namespace: Option<String>,
-    all_namespaces: bool,
-    name: Option<String>,
-    label_selector: Option<String>,
-    field_selector: Option<String>,
-    containers: bool,
-    sort: Option<&str>,
-    sum: bool,
-) -> PyResult<TopPodOptions> {
-    Ok(TopPodOptions { name, namespace, all_namespaces, label_selector, field_selector, containers, sort_by: sort_by(sort)?, sum })
 }
 
 fn node_list(v: Vec<kubemetrics::NodeMetrics>) -> Vec<PyNodeMetrics> {
@@ -305,7 +288,7 @@ client_methods! {
     /// ("metrics not available yet"); `NotFoundError` for an unknown node name.
     #[pyo3(signature = (name = None, label_selector = None, show_capacity = false, sort_by = None))]
     fn top_nodes(name: Option<String>, label_selector: Option<String>, show_capacity: bool, sort_by: Option<String>) -> Vec<PyNodeRow> => node_rows, |client| {
-        let options = node_options(name, label_selector, show_capacity, sort_by.as_deref())?;
+        let options = TopNodeOptions { name, label_selector, show_capacity, sort_by: sort_order(sort_by.as_deref())? };
         async move { client.top_nodes(&options).await }
     }
 
@@ -330,7 +313,8 @@ client_methods! {
         sort_by: Option<String>,
         sum: bool,
     ) -> PyTopPods => PyTopPods::from_core, |client| {
-        let options = pod_options(namespace, all_namespaces, name, label_selector, field_selector, containers, sort_by.as_deref(), sum)?;
+        let sort_by = sort_order(sort_by.as_deref())?;
+        let options = TopPodOptions { name, namespace, all_namespaces, label_selector, field_selector, containers, sort_by, sum };
         async move { client.top_pods(&options).await }
     }
 

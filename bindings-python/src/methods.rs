@@ -14,7 +14,11 @@
 //! - `namespace_name`: `namespace` and `name` of a row;
 //! - `cpu_memory`: `cpu` and `memory` `Quantity`s of a row and their integer accessors;
 //! - `cpu_memory_optional`: `cpu` and `memory`, None when absent;
-//! - `str_fields(field = "doc", ...)`: getters of string fields of the core value;
+//! - `str_fields(getter(path.to.field) = "doc", ...)`: getters of string fields of the core
+//!   value (the path defaults to the getter's name);
+//! - `repr(getter, ...)`: `repr` as a constructor call with these getters' values;
+//! - `ctor(getter, ...)`: that `repr`, and pickling through the constructor, whose arguments
+//!   are these getters' values;
 //! - `eq_hash`: `==` and a hash of the core value.
 
 macro_rules! py_methods {
@@ -164,15 +168,33 @@ macro_rules! py_methods {
             }
         ] $($rest)*);
     };
-    (@munch $ty:ident [$($acc:tt)*] str_fields($($field:ident = $doc:literal),* $(,)?) $($rest:tt)*) => {
+    (@munch $ty:ident [$($acc:tt)*] str_fields($($field:ident $(($($path:ident).+))? = $doc:literal),* $(,)?) $($rest:tt)*) => {
         $crate::methods::py_methods!(@munch $ty [$($acc)*
             $(
                 #[doc = $doc]
                 #[getter]
                 fn $field(&self) -> &str {
-                    &self.0.$field
+                    $crate::methods::field_path!(self.0, $field $(, $($path).+)?)
                 }
             )*
+        ] $($rest)*);
+    };
+    (@munch $ty:ident [$($acc:tt)*] repr($($field:ident),* $(,)?) $($rest:tt)*) => {
+        $crate::methods::py_methods!(@munch $ty [$($acc)*
+            fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+                $crate::convert::repr_fields(slf.as_any(), &[$(stringify!($field)),*])
+            }
+        ] $($rest)*);
+    };
+    (@munch $ty:ident [$($acc:tt)*] ctor($($field:ident),* $(,)?) $($rest:tt)*) => {
+        $crate::methods::py_methods!(@munch $ty [$($acc)*
+            fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+                $crate::convert::repr_fields(slf.as_any(), &[$(stringify!($field)),*])
+            }
+
+            fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, pyo3::types::PyTuple>)> {
+                $crate::convert::reduce_fields(slf.as_any(), &[$(stringify!($field)),*])
+            }
         ] $($rest)*);
     };
     (@munch $ty:ident [$($acc:tt)*] eq_hash $($rest:tt)*) => {
@@ -203,3 +225,14 @@ macro_rules! py_methods {
     };
 }
 pub(crate) use py_methods;
+
+/// `&value.field`, or `&value.path.to.field` when a path is given.
+macro_rules! field_path {
+    ($value:expr, $field:ident) => {
+        &$value.$field
+    };
+    ($value:expr, $field:ident, $($path:ident).+) => {
+        &$value.$($path).+
+    };
+}
+pub(crate) use field_path;

@@ -55,21 +55,10 @@ py_methods!(PyNodeMetrics {
         usage_to_py(py, &self.0.usage)
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "NodeMetrics(name={}, usage={}, timestamp={}, window={}, labels={})",
-            repr_of(py, self.name())?,
-            repr_of(py, self.usage(py)?)?,
-            repr_of(py, self.timestamp(py)?)?,
-            repr_of(py, self.window(py)?)?,
-            repr_of(py, self.labels(py)?)?,
-        ))
-    }
-
     fn __hash__(&self) -> u64 {
         meta_hash(&self.0.metadata, self.0.timestamp.0.as_nanosecond())
     }
-} json("NodeMetrics", wire_json), metrics_meta);
+} json("NodeMetrics", wire_json), metrics_meta, repr(name, usage, timestamp, window, labels));
 
 /// The resource usage of one container of a pod.
 ///
@@ -111,14 +100,10 @@ py_methods!(PyContainerMetrics {
         exact(self.0.usage.get("memory").copied().unwrap_or_default().value())
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("ContainerMetrics(name={}, usage={})", repr_of(py, self.name())?, repr_of(py, self.usage(py)?)?))
-    }
-
     fn __hash__(&self) -> u64 {
         hash_of(&(&self.0.name, &self.0.usage))
     }
-} json("ContainerMetrics", to_json));
+} json("ContainerMetrics", to_json), repr(name, usage));
 
 /// The resource usage of one pod, per container (`metrics.k8s.io` `PodMetrics`).
 ///
@@ -179,22 +164,10 @@ py_methods!(PyPodMetrics {
         exact(self.0.total("memory").value())
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "PodMetrics(namespace={}, name={}, containers={}, timestamp={}, window={}, labels={})",
-            repr_of(py, self.namespace())?,
-            repr_of(py, self.name())?,
-            repr_of(py, self.containers())?,
-            repr_of(py, self.timestamp(py)?)?,
-            repr_of(py, self.window(py)?)?,
-            repr_of(py, self.labels(py)?)?,
-        ))
-    }
-
     fn __hash__(&self) -> u64 {
         meta_hash(&self.0.metadata, self.0.timestamp.0.as_nanosecond())
     }
-} json("PodMetrics", wire_json), metrics_meta);
+} json("PodMetrics", wire_json), metrics_meta, repr(namespace, name, containers, timestamp, window, labels));
 
 /// The result of `list_pod_metrics`: a sequence of `PodMetrics` that stays Rust data.
 ///

@@ -61,17 +61,11 @@ py_methods!(PyObjectRef {
     fn namespace(&self) -> Option<&str> {
         self.0.namespace.as_deref()
     }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("ObjectRef(namespace={}, resource={}, name={})", repr_of(py, self.namespace())?, repr_of(py, self.resource())?, repr_of(py, self.name())?))
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (Option<String>, String, String))> {
-        let o = &slf.get().0;
-        Ok((slf.get_type(), (o.namespace.clone(), o.resource.clone(), o.name.clone())))
-    }
-} str_fields(resource = "Plural resource of the object (`pods`).", name = "Name of the object."), eq_hash);
+}
+    str_fields(resource = "Plural resource of the object (`pods`).", name = "Name of the object."),
+    eq_hash,
+    ctor(namespace, resource, name),
+);
 
 /// A parsed Kubernetes label selector (`app=web,tier!=db`, `env in (a,b)`, `!canary`).
 ///
@@ -154,21 +148,11 @@ py_methods!(PyCustomMetricInfo {
     fn namespaced(&self) -> bool {
         self.0.namespaced
     }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "CustomMetricInfo(resource={}, metric={}, namespaced={})",
-            repr_of(py, self.resource())?,
-            repr_of(py, self.metric())?,
-            repr_of(py, self.namespaced())?
-        ))
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (String, String, bool))> {
-        let i = &slf.get().0;
-        Ok((slf.get_type(), (i.resource.clone(), i.metric.clone(), i.namespaced)))
-    }
-} str_fields(resource = "Plural resource of the described objects (`pods`).", metric = "The metric's name."), eq_hash);
+}
+    str_fields(resource = "Plural resource of the described objects (`pods`).", metric = "The metric's name."),
+    eq_hash,
+    ctor(resource, metric, namespaced),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Calling provider methods

@@ -46,12 +46,6 @@ py_methods!(PyNodeRow {
         })
     }
 
-    /// Node name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
     /// CPU allocatable (or capacity), if the Node object states it.
     #[getter]
     fn cpu_available(&self) -> Option<PyQuantity> {
@@ -82,32 +76,16 @@ py_methods!(PyNodeRow {
         self.0.has_metrics()
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "NodeRow(name={}, cpu={}, memory={}, cpu_available={}, memory_available={}, cpu_percent={}, memory_percent={})",
-            repr_of(py, self.name())?,
-            repr_of(py, self.cpu())?,
-            repr_of(py, self.memory())?,
-            repr_of(py, self.cpu_available())?,
-            repr_of(py, self.memory_available())?,
-            repr_of(py, self.cpu_percent())?,
-            repr_of(py, self.memory_percent())?,
-        ))
-    }
-
     fn __hash__(&self) -> u64 {
         let r = &self.0;
         hash_of(&(&r.name, r.cpu, r.memory, r.cpu_available, r.memory_available, r.cpu_percent, r.memory_percent))
     }
-
-    #[allow(clippy::type_complexity)]
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let r = slf.get();
-        let args = (r.name(), r.cpu(), r.memory(), r.cpu_available(), r.memory_available(), r.cpu_percent(), r.memory_percent());
-        Ok((py.get_type::<Self>().into_any(), args.into_pyobject(py)?))
-    }
-} dict_eq, cpu_memory_optional);
+}
+    dict_eq,
+    cpu_memory_optional,
+    str_fields(name = "Node name."),
+    ctor(name, cpu, memory, cpu_available, memory_available, cpu_percent, memory_percent),
+);
 
 /// One container's usage (a row of `top pod --containers`).
 ///
@@ -123,26 +101,10 @@ py_methods!(PyContainerRow {
         PyContainerRow(ContainerRow { name, cpu: cpu.0, memory: memory.0 })
     }
 
-    /// Container name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("ContainerRow(name={}, cpu={:?}, memory={:?})", repr_of(py, self.name())?, self.0.cpu, self.0.memory))
-    }
-
     fn __hash__(&self) -> u64 {
         hash_of(&(&self.0.name, self.0.cpu, self.0.memory))
     }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let r = slf.get();
-        Ok((py.get_type::<Self>().into_any(), (r.name(), r.cpu(), r.memory()).into_pyobject(py)?))
-    }
-} dict_eq, cpu_memory);
+} dict_eq, cpu_memory, str_fields(name = "Container name."), ctor(name, cpu, memory));
 
 /// One pod's usage: the sum over its containers (a row of `top pod`).
 ///
@@ -165,29 +127,12 @@ py_methods!(PyPodRow {
         self.0.containers.iter().cloned().map(PyContainerRow).collect()
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "PodRow(namespace={}, name={}, cpu={:?}, memory={:?}, containers={})",
-            repr_of(py, self.namespace())?,
-            repr_of(py, self.name())?,
-            self.0.cpu,
-            self.0.memory,
-            repr_of(py, self.containers())?,
-        ))
-    }
-
     fn __hash__(&self) -> u64 {
         let r = &self.0;
         let containers: Vec<_> = r.containers.iter().map(|c| (&c.name, c.cpu, c.memory)).collect();
         hash_of(&(&r.namespace, &r.name, r.cpu, r.memory, containers))
     }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let r = slf.get();
-        Ok((py.get_type::<Self>().into_any(), (r.namespace(), r.name(), r.cpu(), r.memory(), r.containers()).into_pyobject(py)?))
-    }
-} namespace_name, dict_eq, cpu_memory);
+} namespace_name, dict_eq, cpu_memory, ctor(namespace, name, cpu, memory, containers));
 
 /// The result of `top pod`: rows in kubectl's order and the totals (what `--sum` prints).
 ///
@@ -309,24 +254,8 @@ py_methods!(PyPodRequests {
         self.0.memory_percent(&used.0)
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "PodRequests(namespace={}, name={}, cpu={}, memory={})",
-            repr_of(py, self.namespace())?,
-            repr_of(py, self.name())?,
-            repr_of(py, self.cpu())?,
-            repr_of(py, self.memory())?,
-        ))
-    }
-
     fn __hash__(&self) -> u64 {
         let r = &self.0;
         hash_of(&(&r.namespace, &r.name, r.cpu, r.memory))
     }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let r = slf.get();
-        Ok((py.get_type::<Self>().into_any(), (r.namespace(), r.name(), r.cpu(), r.memory()).into_pyobject(py)?))
-    }
-} namespace_name, cpu_memory_optional, dict_eq);
+} namespace_name, cpu_memory_optional, dict_eq, ctor(namespace, name, cpu, memory));
