@@ -603,17 +603,15 @@ const EXTERNAL_METHODS: [&str; 2] = ["list_external_metrics", "external_metric"]
 struct PyCustomProvider(PythonProvider);
 struct PyExternalProvider(PythonProvider);
 
+/// What a provider method answers: the core result, later.
+type Answer<'a, T> = BoxFuture<'a, kubemetrics::Result<T>>;
+
 impl CustomMetricsProvider for PyCustomProvider {
-    fn list_metrics(&self) -> BoxFuture<'_, kubemetrics::Result<Vec<CustomMetricInfo>>> {
+    fn list_metrics(&self) -> Answer<'_, Vec<CustomMetricInfo>> {
         Box::pin(self.0.call("list_metrics", |py| Ok(PyTuple::empty(py)), metric_infos))
     }
 
-    fn metric_by_name<'a>(
-        &'a self,
-        object: &'a ObjectRef,
-        metric: &'a str,
-        metric_selector: &'a LabelSelector,
-    ) -> BoxFuture<'a, kubemetrics::Result<MetricValue>> {
+    fn metric_by_name<'a>(&'a self, object: &'a ObjectRef, metric: &'a str, metric_selector: &'a LabelSelector) -> Answer<'a, MetricValue> {
         let (o, m, sel) = (object.clone(), metric.to_string(), metric_selector.clone());
         Box::pin(async move {
             match self.0.call("metric_by_name", move |py| (PyObjectRef(o), m, PyLabelSelector(sel)).into_pyobject(py), one_value).await? {
@@ -630,7 +628,7 @@ impl CustomMetricsProvider for PyCustomProvider {
         selector: &'a LabelSelector,
         metric: &'a str,
         metric_selector: &'a LabelSelector,
-    ) -> BoxFuture<'a, kubemetrics::Result<Vec<MetricValue>>> {
+    ) -> Answer<'a, Vec<MetricValue>> {
         let args = (namespace.map(str::to_string), resource.to_string(), selector.clone(), metric.to_string(), metric_selector.clone());
         Box::pin(async move {
             let (ns, res, sel, m, msel) = args;
@@ -644,16 +642,11 @@ impl CustomMetricsProvider for PyCustomProvider {
 }
 
 impl ExternalMetricsProvider for PyExternalProvider {
-    fn list_external_metrics(&self) -> BoxFuture<'_, kubemetrics::Result<Vec<String>>> {
+    fn list_external_metrics(&self) -> Answer<'_, Vec<String>> {
         Box::pin(self.0.call("list_external_metrics", |py| Ok(PyTuple::empty(py)), metric_names))
     }
 
-    fn external_metric<'a>(
-        &'a self,
-        namespace: &'a str,
-        metric: &'a str,
-        selector: &'a LabelSelector,
-    ) -> BoxFuture<'a, kubemetrics::Result<Vec<ExternalMetricValue>>> {
+    fn external_metric<'a>(&'a self, namespace: &'a str, metric: &'a str, selector: &'a LabelSelector) -> Answer<'a, Vec<ExternalMetricValue>> {
         let (ns, m, sel) = (namespace.to_string(), metric.to_string(), selector.clone());
         Box::pin(async move {
             let answer = self.0.call("external_metric", move |py| (ns, m, PyLabelSelector(sel)).into_pyobject(py), series_values).await?;
