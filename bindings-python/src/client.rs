@@ -3,7 +3,7 @@
 
 use crate::custom::{PyExternalMetricValue, PyMetricValue};
 use crate::errors::to_py_err;
-use crate::metrics::{PyNodeMetrics, PyPodMetrics};
+use crate::metrics::{PyNodeMetrics, PyPodMetrics, PyPodMetricsList};
 use crate::top::{PyNodeRow, PyPodRequests, PyTopPods};
 use kubemetrics::metrics::custom::ObjectRef;
 use kubemetrics::top::{SortBy, TopNodeOptions, TopPodOptions};
@@ -128,34 +128,13 @@ fn list_options(label_selector: Option<String>, field_selector: Option<String>) 
     ListOptions { label_selector, field_selector }
 }
 
-fn sort_by(sort_by: Option<&str>) -> PyResult<SortBy> {
+/// `--sort-by`: None, "cpu" or "memory".
+fn sort_order(sort_by: Option<&str>) -> PyResult<SortBy> {
     sort_by.unwrap_or_default().parse().map_err(to_py_err)
-}
-
-fn node_options(name: Option<String>, label_selector: Option<String>, show_capacity: bool, sort: Option<&str>) -> PyResult<TopNodeOptions> {
-    Ok(TopNodeOptions { name, label_selector, show_capacity, sort_by: sort_by(sort)? })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn pod_options(
-    namespace: Option<String>,
-    all_namespaces: bool,
-    name: Option<String>,
-    label_selector: Option<String>,
-    field_selector: Option<String>,
-    containers: bool,
-    sort: Option<&str>,
-    sum: bool,
-) -> PyResult<TopPodOptions> {
-    Ok(TopPodOptions { name, namespace, all_namespaces, label_selector, field_selector, containers, sort_by: sort_by(sort)?, sum })
 }
 
 fn node_list(v: Vec<kubemetrics::NodeMetrics>) -> Vec<PyNodeMetrics> {
     v.into_iter().map(PyNodeMetrics).collect()
-}
-
-fn pod_list(v: Vec<kubemetrics::PodMetrics>) -> Vec<PyPodMetrics> {
-    v.into_iter().map(PyPodMetrics).collect()
 }
 
 fn node_rows(v: Vec<kubemetrics::top::NodeRow>) -> Vec<PyNodeRow> {
@@ -244,35 +223,61 @@ macro_rules! client_class {
     };
 }
 
-client_class!(PyClient, {
+/// Generates the methods of both clients from one description each (`fn name(args) -> Python
+/// result => convert, |client| { ...; core future }`): `Client`'s blocks on the core future with
+/// the GIL released, `AsyncClient`'s returns it as an asyncio awaitable; both convert the result
+/// with the same function. The arguments are owned (the awaitable outlives the call).
+macro_rules! client_methods {
+    ($(
+        $(#[$attr:meta])*
+        fn $name:ident($($arg:ident : $argty:ty),* $(,)?) -> $ret:ty => $convert:expr, |$client:ident| $body:block
+    )*) => {
+        client_class!(PyClient, {
+            $(
+                $(#[$attr])*
+                fn $name(&self, py: Python<'_>, $($arg: $argty),*) -> PyResult<$ret> {
+                    let $client = &self.inner;
+                    block(py, $body).map($convert)
+                }
+            )*
+        });
+
+        client_class!(PyAsyncClient, {
+            $(
+                $(#[$attr])*
+                fn $name<'py>(&self, py: Python<'py>, $($arg: $argty),*) -> PyResult<Bound<'py, PyAny>> {
+                    let $client = self.inner.clone();
+                    spawn(py, $body, $convert)
+                }
+            )*
+        });
+    };
+}
+
+client_methods! {
     /// Lists node metrics (label and field selectors apply).
     #[pyo3(signature = (label_selector = None, field_selector = None))]
-    fn list_node_metrics(&self, py: Python<'_>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Vec<PyNodeMetrics>> {
+    fn list_node_metrics(label_selector: Option<String>, field_selector: Option<String>) -> Vec<PyNodeMetrics> => node_list, |client| {
         let options = list_options(label_selector, field_selector);
-        block(py, self.inner.list_node_metrics(&options)).map(node_list)
+        async move { client.list_node_metrics(&options).await }
     }
 
     /// Gets the metrics of one node; `NotFoundError` carries the server's message.
-    fn get_node_metrics(&self, py: Python<'_>, name: &str) -> PyResult<PyNodeMetrics> {
-        block(py, self.inner.get_node_metrics(name)).map(PyNodeMetrics)
+    fn get_node_metrics(name: String) -> PyNodeMetrics => PyNodeMetrics, |client| {
+        async move { client.get_node_metrics(&name).await }
     }
 
-    /// Lists pod metrics in `namespace`, or in all namespaces when None.
+    /// Lists pod metrics in `namespace`, or in all namespaces when None, as a `PodMetricsList`
+    /// (a sequence whose `PodMetrics` are made when read).
     #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
-    fn list_pod_metrics(
-        &self,
-        py: Python<'_>,
-        namespace: Option<&str>,
-        label_selector: Option<String>,
-        field_selector: Option<String>,
-    ) -> PyResult<Vec<PyPodMetrics>> {
+    fn list_pod_metrics(namespace: Option<String>, label_selector: Option<String>, field_selector: Option<String>) -> PyPodMetricsList => PyPodMetricsList, |client| {
         let options = list_options(label_selector, field_selector);
-        block(py, self.inner.list_pod_metrics(namespace, &options)).map(pod_list)
+        async move { client.list_pod_metrics(namespace.as_deref(), &options).await }
     }
 
     /// Gets the metrics of one pod.
-    fn get_pod_metrics(&self, py: Python<'_>, namespace: &str, name: &str) -> PyResult<PyPodMetrics> {
-        block(py, self.inner.get_pod_metrics(namespace, name)).map(PyPodMetrics)
+    fn get_pod_metrics(namespace: String, name: String) -> PyPodMetrics => PyPodMetrics, |client| {
+        async move { client.get_pod_metrics(&namespace, &name).await }
     }
 
     /// `kubectl top node`: usage, allocatable (or capacity with `show_capacity`) and
@@ -282,21 +287,15 @@ client_class!(PyClient, {
     /// Errors: `MetricsUnavailableError` when no Metrics API is served or it returned no node
     /// ("metrics not available yet"); `NotFoundError` for an unknown node name.
     #[pyo3(signature = (name = None, label_selector = None, show_capacity = false, sort_by = None))]
-    fn top_nodes(
-        &self,
-        py: Python<'_>,
-        name: Option<String>,
-        label_selector: Option<String>,
-        show_capacity: bool,
-        sort_by: Option<&str>,
-    ) -> PyResult<Vec<PyNodeRow>> {
-        let options = node_options(name, label_selector, show_capacity, sort_by)?;
-        block(py, self.inner.top_nodes(&options)).map(node_rows)
+    fn top_nodes(name: Option<String>, label_selector: Option<String>, show_capacity: bool, sort_by: Option<String>) -> Vec<PyNodeRow> => node_rows, |client| {
+        let options = TopNodeOptions { name, label_selector, show_capacity, sort_by: sort_order(sort_by.as_deref())? };
+        async move { client.top_nodes(&options).await }
     }
 
     /// `kubectl top pod`: usage of the pods of one namespace (the client's default when None),
     /// or of all namespaces, summed per pod and per container, in kubectl's order, with the
-    /// total. `sort_by` is None, "cpu" or "memory".
+    /// total. `sort_by` is None, "cpu" or "memory". The result is a `TopPods`, a sequence whose
+    /// rows are made when read.
     ///
     /// When the Metrics API returns no pod, kubectl's rules apply: `MetricsUnavailableError`
     /// naming the first pod older than two minutes ("Metrics not available for pod ns/name,
@@ -305,40 +304,33 @@ client_class!(PyClient, {
     #[pyo3(signature = (namespace = None, all_namespaces = false, name = None, label_selector = None, field_selector = None, containers = false, sort_by = None, sum = false))]
     #[allow(clippy::too_many_arguments)]
     fn top_pods(
-        &self,
-        py: Python<'_>,
         namespace: Option<String>,
         all_namespaces: bool,
         name: Option<String>,
         label_selector: Option<String>,
         field_selector: Option<String>,
         containers: bool,
-        sort_by: Option<&str>,
+        sort_by: Option<String>,
         sum: bool,
-    ) -> PyResult<PyTopPods> {
-        let options = pod_options(namespace, all_namespaces, name, label_selector, field_selector, containers, sort_by, sum)?;
-        block(py, self.inner.top_pods(&options)).map(PyTopPods::from_core)
+    ) -> PyTopPods => PyTopPods::from_core, |client| {
+        let sort_by = sort_order(sort_by.as_deref())?;
+        let options = TopPodOptions { name, namespace, all_namespaces, label_selector, field_selector, containers, sort_by, sum };
+        async move { client.top_pods(&options).await }
     }
 
     /// The CPU and memory requests of the pods in `namespace` (all namespaces when None)
     /// matching the selectors, summed over each pod's containers. Compare usage with
     /// `PodRequests.cpu_percent(row.cpu)` / `memory_percent(row.memory)`.
     #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
-    fn pod_requests(
-        &self,
-        py: Python<'_>,
-        namespace: Option<&str>,
-        label_selector: Option<String>,
-        field_selector: Option<String>,
-    ) -> PyResult<Vec<PyPodRequests>> {
+    fn pod_requests(namespace: Option<String>, label_selector: Option<String>, field_selector: Option<String>) -> Vec<PyPodRequests> => requests_list, |client| {
         let options = list_options(label_selector, field_selector);
-        block(py, self.inner.pod_requests(namespace, &options)).map(requests_list)
+        async move { client.pod_requests(namespace.as_deref(), &options).await }
     }
 
     /// The `custom.metrics.k8s.io` version read: "v1beta2" when offered, else "v1beta1";
     /// `MetricsUnavailableError` when the cluster serves no custom metrics API.
-    fn custom_metrics_version(&self, py: Python<'_>) -> PyResult<String> {
-        block(py, self.inner.custom_metrics_version())
+    fn custom_metrics_version() -> String => std::convert::identity, |client| {
+        async move { client.custom_metrics_version().await }
     }
 
     /// The value of custom `metric` for one object: `resource` is plural (`pods`,
@@ -349,17 +341,9 @@ client_class!(PyClient, {
     /// Errors: `NotFoundError` with the server's message for an unknown metric or object,
     /// `MetricsUnavailableError` when no custom metrics API is served.
     #[pyo3(signature = (namespace, resource, name, metric, metric_selector = None))]
-    fn get_custom_metric(
-        &self,
-        py: Python<'_>,
-        namespace: Option<String>,
-        resource: String,
-        name: String,
-        metric: &str,
-        metric_selector: Option<&str>,
-    ) -> PyResult<PyMetricValue> {
+    fn get_custom_metric(namespace: Option<String>, resource: String, name: String, metric: String, metric_selector: Option<String>) -> PyMetricValue => PyMetricValue, |client| {
         let object = object_ref(namespace, resource, name);
-        block(py, self.inner.get_custom_metric(&object, metric, metric_selector)).map(PyMetricValue)
+        async move { client.get_custom_metric(&object, &metric, metric_selector.as_deref()).await }
     }
 
     /// The values of custom `metric` for the objects of `resource` in `namespace` (None for
@@ -367,171 +351,31 @@ client_class!(PyClient, {
     /// HorizontalPodAutoscaler reads them.
     #[pyo3(signature = (namespace, resource, metric, label_selector = None, metric_selector = None))]
     fn list_custom_metrics(
-        &self,
-        py: Python<'_>,
-        namespace: Option<&str>,
-        resource: &str,
-        metric: &str,
-        label_selector: Option<&str>,
-        metric_selector: Option<&str>,
-    ) -> PyResult<Vec<PyMetricValue>> {
-        block(py, self.inner.list_custom_metrics(namespace, resource, label_selector, metric, metric_selector)).map(metric_values)
+        namespace: Option<String>,
+        resource: String,
+        metric: String,
+        label_selector: Option<String>,
+        metric_selector: Option<String>,
+    ) -> Vec<PyMetricValue> => metric_values, |client| {
+        async move {
+            client.list_custom_metrics(namespace.as_deref(), &resource, label_selector.as_deref(), &metric, metric_selector.as_deref()).await
+        }
     }
 
     /// The series of external `metric` in `namespace` whose labels match `label_selector`;
     /// `MetricsUnavailableError` when no external metrics API is served.
     #[pyo3(signature = (namespace, metric, label_selector = None))]
-    fn get_external_metric(&self, py: Python<'_>, namespace: &str, metric: &str, label_selector: Option<&str>) -> PyResult<Vec<PyExternalMetricValue>> {
-        block(py, self.inner.get_external_metric(namespace, metric, label_selector)).map(external_values)
+    fn get_external_metric(namespace: String, metric: String, label_selector: Option<String>) -> Vec<PyExternalMetricValue> => external_values, |client| {
+        async move { client.get_external_metric(&namespace, &metric, label_selector.as_deref()).await }
     }
 
     /// Discovery: the custom metrics served, as `resource/metric` (`pods/http_requests`).
-    fn list_custom_metric_names(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        block(py, self.inner.list_custom_metric_names())
+    fn list_custom_metric_names() -> Vec<String> => std::convert::identity, |client| {
+        async move { client.list_custom_metric_names().await }
     }
 
     /// Discovery: the external metrics served.
-    fn list_external_metric_names(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        block(py, self.inner.list_external_metric_names())
+    fn list_external_metric_names() -> Vec<String> => std::convert::identity, |client| {
+        async move { client.list_external_metric_names().await }
     }
-});
-
-client_class!(PyAsyncClient, {
-    /// Lists node metrics (label and field selectors apply).
-    #[pyo3(signature = (label_selector = None, field_selector = None))]
-    fn list_node_metrics<'py>(&self, py: Python<'py>, label_selector: Option<String>, field_selector: Option<String>) -> PyResult<Bound<'py, PyAny>> {
-        let (client, options) = (self.inner.clone(), list_options(label_selector, field_selector));
-        spawn(py, async move { client.list_node_metrics(&options).await }, node_list)
-    }
-
-    /// Gets the metrics of one node; `NotFoundError` carries the server's message.
-    fn get_node_metrics<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.inner.clone();
-        spawn(py, async move { client.get_node_metrics(&name).await }, PyNodeMetrics)
-    }
-
-    /// Lists pod metrics in `namespace`, or in all namespaces when None.
-    #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
-    fn list_pod_metrics<'py>(
-        &self,
-        py: Python<'py>,
-        namespace: Option<String>,
-        label_selector: Option<String>,
-        field_selector: Option<String>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let (client, options) = (self.inner.clone(), list_options(label_selector, field_selector));
-        spawn(py, async move { client.list_pod_metrics(namespace.as_deref(), &options).await }, pod_list)
-    }
-
-    /// Gets the metrics of one pod.
-    fn get_pod_metrics<'py>(&self, py: Python<'py>, namespace: String, name: String) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.inner.clone();
-        spawn(py, async move { client.get_pod_metrics(&namespace, &name).await }, PyPodMetrics)
-    }
-
-    /// `kubectl top node`; see `Client.top_nodes`.
-    #[pyo3(signature = (name = None, label_selector = None, show_capacity = false, sort_by = None))]
-    fn top_nodes<'py>(
-        &self,
-        py: Python<'py>,
-        name: Option<String>,
-        label_selector: Option<String>,
-        show_capacity: bool,
-        sort_by: Option<&str>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let (client, options) = (self.inner.clone(), node_options(name, label_selector, show_capacity, sort_by)?);
-        spawn(py, async move { client.top_nodes(&options).await }, node_rows)
-    }
-
-    /// `kubectl top pod`; see `Client.top_pods`.
-    #[pyo3(signature = (namespace = None, all_namespaces = false, name = None, label_selector = None, field_selector = None, containers = false, sort_by = None, sum = false))]
-    #[allow(clippy::too_many_arguments)]
-    fn top_pods<'py>(
-        &self,
-        py: Python<'py>,
-        namespace: Option<String>,
-        all_namespaces: bool,
-        name: Option<String>,
-        label_selector: Option<String>,
-        field_selector: Option<String>,
-        containers: bool,
-        sort_by: Option<&str>,
-        sum: bool,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.inner.clone();
-        let options = pod_options(namespace, all_namespaces, name, label_selector, field_selector, containers, sort_by, sum)?;
-        spawn(py, async move { client.top_pods(&options).await }, PyTopPods::from_core)
-    }
-
-    /// Pod requests; see `Client.pod_requests`.
-    #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
-    fn pod_requests<'py>(
-        &self,
-        py: Python<'py>,
-        namespace: Option<String>,
-        label_selector: Option<String>,
-        field_selector: Option<String>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let (client, options) = (self.inner.clone(), list_options(label_selector, field_selector));
-        spawn(py, async move { client.pod_requests(namespace.as_deref(), &options).await }, requests_list)
-    }
-
-    /// The `custom.metrics.k8s.io` version read; see `Client.custom_metrics_version`.
-    fn custom_metrics_version<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.inner.clone();
-        spawn(py, async move { client.custom_metrics_version().await }, std::convert::identity)
-    }
-
-    /// The value of custom `metric` for one object; see `Client.get_custom_metric`.
-    #[pyo3(signature = (namespace, resource, name, metric, metric_selector = None))]
-    fn get_custom_metric<'py>(
-        &self,
-        py: Python<'py>,
-        namespace: Option<String>,
-        resource: String,
-        name: String,
-        metric: String,
-        metric_selector: Option<String>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let (client, object) = (self.inner.clone(), object_ref(namespace, resource, name));
-        spawn(py, async move { client.get_custom_metric(&object, &metric, metric_selector.as_deref()).await }, PyMetricValue)
-    }
-
-    /// The values of custom `metric` by label selector; see `Client.list_custom_metrics`.
-    #[pyo3(signature = (namespace, resource, metric, label_selector = None, metric_selector = None))]
-    fn list_custom_metrics<'py>(
-        &self,
-        py: Python<'py>,
-        namespace: Option<String>,
-        resource: String,
-        metric: String,
-        label_selector: Option<String>,
-        metric_selector: Option<String>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.inner.clone();
-        spawn(
-            py,
-            async move { client.list_custom_metrics(namespace.as_deref(), &resource, label_selector.as_deref(), &metric, metric_selector.as_deref()).await },
-            metric_values,
-        )
-    }
-
-    /// The series of external `metric`; see `Client.get_external_metric`.
-    #[pyo3(signature = (namespace, metric, label_selector = None))]
-    fn get_external_metric<'py>(&self, py: Python<'py>, namespace: String, metric: String, label_selector: Option<String>) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.inner.clone();
-        spawn(py, async move { client.get_external_metric(&namespace, &metric, label_selector.as_deref()).await }, external_values)
-    }
-
-    /// Discovery: the custom metrics served, as `resource/metric`.
-    fn list_custom_metric_names<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.inner.clone();
-        spawn(py, async move { client.list_custom_metric_names().await }, std::convert::identity)
-    }
-
-    /// Discovery: the external metrics served.
-    fn list_external_metric_names<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.inner.clone();
-        spawn(py, async move { client.list_external_metric_names().await }, std::convert::identity)
-    }
-});
+}

@@ -112,3 +112,17 @@ pub(crate) fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
 pub(crate) fn repr_of<'py, T: IntoPyObject<'py>>(py: Python<'py>, value: T) -> PyResult<String> {
     Ok(value.into_bound_py_any(py)?.repr()?.to_string())
 }
+
+/// `Type(field=repr(obj.field), ...)`: the constructor-call `repr` of a value class, from its
+/// getters.
+pub(crate) fn repr_fields(obj: &Bound<'_, PyAny>, fields: &[&str]) -> PyResult<String> {
+    let parts = fields.iter().map(|f| Ok(format!("{f}={}", obj.getattr(*f)?.repr()?))).collect::<PyResult<Vec<_>>>()?;
+    Ok(format!("{}({})", obj.get_type().name()?, parts.join(", ")))
+}
+
+/// `__reduce__` as `(type(obj), (obj.field, ...))`: pickling through the constructor, whose
+/// arguments are the getters named.
+pub(crate) fn reduce_fields<'py>(obj: &Bound<'py, PyAny>, fields: &[&str]) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+    let args = fields.iter().map(|f| obj.getattr(*f)).collect::<PyResult<Vec<_>>>()?;
+    Ok((obj.get_type().into_any(), PyTuple::new(obj.py(), args)?))
+}

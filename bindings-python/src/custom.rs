@@ -2,6 +2,7 @@
 //! `external.metrics.k8s.io` values (what the HorizontalPodAutoscaler reads).
 
 use crate::convert::*;
+use crate::methods::py_methods;
 use crate::quantity::{PyQuantity, QuantityLike};
 use kubemetrics::metrics::custom::{DescribedObject, ExternalMetricValue, MetricIdentifier, MetricValue};
 use kubemetrics::metrics::meta::LabelSelector;
@@ -36,8 +37,7 @@ fn selector_from_py(selector: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Labe
 #[derive(Clone, Debug)]
 pub struct PyMetricValue(pub MetricValue);
 
-#[pymethods]
-impl PyMetricValue {
+py_methods!(PyMetricValue {
     #[new]
     #[pyo3(signature = (object_kind, object_namespace, object_name, metric_name, value, timestamp, window_seconds = None, metric_selector = None, object_uid = String::new(), object_api_version = String::new()))]
     #[allow(clippy::too_many_arguments)]
@@ -68,43 +68,6 @@ impl PyMetricValue {
         }))
     }
 
-    /// Kind of the described object (`Pod`, `Service`, `Namespace`, ...).
-    #[getter]
-    fn object_kind(&self) -> &str {
-        &self.0.described_object.kind
-    }
-
-    /// Namespace of the described object; empty for cluster-scoped objects.
-    #[getter]
-    fn object_namespace(&self) -> &str {
-        &self.0.described_object.namespace
-    }
-
-    /// Name of the described object.
-    #[getter]
-    fn object_name(&self) -> &str {
-        &self.0.described_object.name
-    }
-
-    /// UID of the described object, when known (else empty).
-    #[getter]
-    fn object_uid(&self) -> &str {
-        &self.0.described_object.uid
-    }
-
-    /// API version of the described object (`/v1` for core objects, as
-    /// custom-metrics-apiserver writes it; empty when unknown).
-    #[getter]
-    fn object_api_version(&self) -> &str {
-        &self.0.described_object.api_version
-    }
-
-    /// The metric's name.
-    #[getter]
-    fn metric_name(&self) -> &str {
-        &self.0.metric.name
-    }
-
     /// The metric label selector the value was selected with, as a Kubernetes `LabelSelector`
     /// dict (`{"matchLabels": {...}}`), or None when none was given.
     #[getter]
@@ -112,71 +75,24 @@ impl PyMetricValue {
         self.0.metric.selector.as_ref().map(|s| json_to_py(py, &to_json(s)?)).transpose()
     }
 
-    /// When the value was measured (an aware `datetime` in UTC).
-    #[getter]
-    fn timestamp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        time_to_py(py, &self.0.timestamp)
-    }
-
-    /// Length of the measurement window in seconds (None when the server did not say).
-    #[getter]
-    fn window_seconds(&self) -> Option<i64> {
-        self.0.window_seconds
-    }
-
-    /// The value.
-    #[getter]
-    fn value(&self) -> PyQuantity {
-        PyQuantity(self.0.value)
-    }
-
-    /// The value as in the Kubernetes JSON (an item of a v1beta2 `MetricValueList`:
-    /// `describedObject`, `metric`, `timestamp`, `windowSeconds`, `value`), as dicts.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &self.to_json()?)
-    }
-
-    /// The value as Kubernetes JSON (v1beta2 field order, canonical quantity).
-    fn to_json(&self) -> PyResult<String> {
-        to_json(&self.0)
-    }
-
-    /// Reads a `MetricValue` from its v1beta2 Kubernetes JSON (`ApiError` when it cannot be
-    /// decoded).
-    #[staticmethod]
-    fn from_json(json: &str) -> PyResult<Self> {
-        from_json("MetricValue", json).map(PyMetricValue)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "MetricValue(object_kind={}, object_namespace={}, object_name={}, metric_name={}, value={:?}, timestamp={}, window_seconds={}, metric_selector={}, object_uid={}, object_api_version={})",
-            repr_of(py, self.object_kind())?,
-            repr_of(py, self.object_namespace())?,
-            repr_of(py, self.object_name())?,
-            repr_of(py, self.metric_name())?,
-            self.0.value,
-            repr_of(py, self.timestamp(py)?)?,
-            repr_of(py, self.window_seconds())?,
-            repr_of(py, self.metric_selector(py)?)?,
-            repr_of(py, self.object_uid())?,
-            repr_of(py, self.object_api_version())?,
-        ))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
-    }
-
     fn __hash__(&self) -> u64 {
         let (o, v) = (&self.0.described_object, &self.0);
         hash_of(&(&o.kind, &o.namespace, &o.name, &v.metric.name, v.timestamp.0.as_nanosecond(), v.value))
     }
-
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        reduce_from_json::<Self>(py, self.to_json()?)
-    }
 }
+    json("MetricValue", to_json),
+    measured,
+    str_fields(
+        object_kind(described_object.kind) = "Kind of the described object (`Pod`, `Service`, `Namespace`, ...).",
+        object_namespace(described_object.namespace) = "Namespace of the described object; empty for cluster-scoped objects.",
+        object_name(described_object.name) = "Name of the described object.",
+        object_uid(described_object.uid) = "UID of the described object, when known (else empty).",
+        object_api_version(described_object.api_version) =
+            "API version of the described object (`/v1` for core objects, as custom-metrics-apiserver writes it; empty when unknown).",
+        metric_name(metric.name) = "The metric's name.",
+    ),
+    repr(object_kind, object_namespace, object_name, metric_name, value, timestamp, window_seconds, metric_selector, object_uid, object_api_version),
+);
 
 /// One external metric value (`external.metrics.k8s.io/v1beta1` `ExternalMetricValue`): one
 /// series of a metric not tied to any Kubernetes object (a queue's depth, ...).
@@ -189,8 +105,7 @@ impl PyMetricValue {
 #[derive(Clone, Debug)]
 pub struct PyExternalMetricValue(pub ExternalMetricValue);
 
-#[pymethods]
-impl PyExternalMetricValue {
+py_methods!(PyExternalMetricValue {
     #[new]
     #[pyo3(signature = (metric_name, metric_labels, value, timestamp, window_seconds = None))]
     fn new(
@@ -203,75 +118,19 @@ impl PyExternalMetricValue {
         Ok(PyExternalMetricValue(ExternalMetricValue { metric_name, metric_labels, timestamp: time_from_py(timestamp)?, window_seconds, value: value.0 }))
     }
 
-    /// The metric's name.
-    #[getter]
-    fn metric_name(&self) -> &str {
-        &self.0.metric_name
-    }
-
     /// The labels of this series of the metric.
     #[getter]
     fn metric_labels<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         string_map_to_py(py, &self.0.metric_labels)
     }
 
-    /// When the value was measured (an aware `datetime` in UTC).
-    #[getter]
-    fn timestamp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        time_to_py(py, &self.0.timestamp)
-    }
-
-    /// Length of the measurement window in seconds (None when the server did not say).
-    #[getter]
-    fn window_seconds(&self) -> Option<i64> {
-        self.0.window_seconds
-    }
-
-    /// The value.
-    #[getter]
-    fn value(&self) -> PyQuantity {
-        PyQuantity(self.0.value)
-    }
-
-    /// The value as in the Kubernetes JSON (an item of an `ExternalMetricValueList`:
-    /// `metricName`, `metricLabels`, `timestamp`, `window`, `value`), as dicts.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &self.to_json()?)
-    }
-
-    /// The value as Kubernetes JSON (Go field order, canonical quantity).
-    fn to_json(&self) -> PyResult<String> {
-        to_json(&self.0)
-    }
-
-    /// Reads an `ExternalMetricValue` from its Kubernetes JSON (`ApiError` when it cannot be
-    /// decoded).
-    #[staticmethod]
-    fn from_json(json: &str) -> PyResult<Self> {
-        from_json("ExternalMetricValue", json).map(PyExternalMetricValue)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "ExternalMetricValue(metric_name={}, metric_labels={}, value={:?}, timestamp={}, window_seconds={})",
-            repr_of(py, self.metric_name())?,
-            repr_of(py, self.metric_labels(py)?)?,
-            self.0.value,
-            repr_of(py, self.timestamp(py)?)?,
-            repr_of(py, self.window_seconds())?,
-        ))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
-    }
-
     fn __hash__(&self) -> u64 {
         let v = &self.0;
         hash_of(&(&v.metric_name, &v.metric_labels, v.timestamp.0.as_nanosecond(), v.value))
     }
-
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        reduce_from_json::<Self>(py, self.to_json()?)
-    }
 }
+    json("ExternalMetricValue", to_json),
+    measured,
+    str_fields(metric_name = "The metric's name."),
+    repr(metric_name, metric_labels, value, timestamp, window_seconds),
+);

@@ -6,9 +6,11 @@ mod client;
 mod convert;
 mod custom;
 mod errors;
+mod methods;
 mod metrics;
 mod provider;
 mod quantity;
+mod seq;
 mod top;
 
 use pyo3::prelude::*;
@@ -30,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<metrics::PyNodeMetrics>()?;
     m.add_class::<metrics::PyPodMetrics>()?;
     m.add_class::<metrics::PyContainerMetrics>()?;
+    m.add_class::<metrics::PyPodMetricsList>()?;
     m.add_class::<top::PyNodeRow>()?;
     m.add_class::<top::PyPodRow>()?;
     m.add_class::<top::PyContainerRow>()?;

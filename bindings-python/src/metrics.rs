@@ -1,18 +1,25 @@
 //! `NodeMetrics`, `PodMetrics`, `ContainerMetrics`: the `metrics.k8s.io` types.
 
 use crate::convert::*;
-use crate::quantity::{PyQuantity, QuantityLike};
+use crate::methods::py_methods;
+use crate::quantity::{PyQuantity, QuantityLike, exact};
+use crate::seq::{self, LazySeq};
 use kubemetrics::metrics::ObjectMeta;
-use kubemetrics::metrics::to_wire_json;
+use kubemetrics::metrics::{MetricsKind, to_wire_json};
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple};
 use std::collections::BTreeMap;
 
 const API_VERSION: &str = <kubemetrics::NodeMetrics as k8s_openapi::Resource>::API_VERSION;
 
 fn meta_hash(m: &ObjectMeta, extra: i128) -> u64 {
     hash_of(&(m.namespace.as_deref(), m.name.as_deref(), extra))
+}
+
+/// The Kubernetes JSON of a `metrics.k8s.io` object (`kind` and `apiVersion` first).
+fn wire_json<T: serde::Serialize + MetricsKind>(object: &T) -> PyResult<String> {
+    Ok(to_wire_json(object, API_VERSION))
 }
 
 /// The resource usage of one node (`metrics.k8s.io` `NodeMetrics`).
@@ -24,8 +31,7 @@ fn meta_hash(m: &ObjectMeta, extra: i128) -> u64 {
 #[derive(Clone, Debug)]
 pub struct PyNodeMetrics(pub kubemetrics::NodeMetrics);
 
-#[pymethods]
-impl PyNodeMetrics {
+py_methods!(PyNodeMetrics {
     #[new]
     #[pyo3(signature = (name, usage, timestamp, window, labels = None))]
     fn new(
@@ -43,76 +49,16 @@ impl PyNodeMetrics {
         }))
     }
 
-    /// The node name (empty if unset).
-    #[getter]
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-
-    /// Labels, copied from the Node.
-    #[getter]
-    fn labels<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        labels_to_py(py, &self.0.metadata.labels)
-    }
-
-    /// The end of the interval the usage was measured over (an aware `datetime` in UTC).
-    #[getter]
-    fn timestamp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        time_to_py(py, &self.0.timestamp)
-    }
-
-    /// The length of that interval.
-    #[getter]
-    fn window<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        duration_to_py(py, self.0.window)
-    }
-
     /// Usage by resource name (`cpu`, `memory`, `swap`, ...); CPU in cores, memory in bytes.
     #[getter]
     fn usage<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         usage_to_py(py, &self.0.usage)
     }
 
-    /// The object as a Kubernetes server sends it (`kind` and `apiVersion` first, Go field
-    /// order, canonical quantities), as dicts and lists.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &self.to_json())
-    }
-
-    /// The object as JSON, exactly as a Kubernetes server would write it.
-    fn to_json(&self) -> String {
-        to_wire_json(&self.0, API_VERSION)
-    }
-
-    /// Reads a `NodeMetrics` from its Kubernetes JSON (`ApiError` when it cannot be decoded).
-    #[staticmethod]
-    fn from_json(json: &str) -> PyResult<Self> {
-        from_json("NodeMetrics", json).map(PyNodeMetrics)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "NodeMetrics(name={}, usage={}, timestamp={}, window={}, labels={})",
-            repr_of(py, self.name())?,
-            repr_of(py, self.usage(py)?)?,
-            repr_of(py, self.timestamp(py)?)?,
-            repr_of(py, self.window(py)?)?,
-            repr_of(py, self.labels(py)?)?,
-        ))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
-    }
-
     fn __hash__(&self) -> u64 {
         meta_hash(&self.0.metadata, self.0.timestamp.0.as_nanosecond())
     }
-
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        reduce_from_json::<Self>(py, self.to_json())
-    }
-}
+} json("NodeMetrics", wire_json), metrics_meta, repr(name, usage, timestamp, window, labels));
 
 /// The resource usage of one container of a pod.
 ///
@@ -122,8 +68,7 @@ impl PyNodeMetrics {
 #[derive(Clone, Debug)]
 pub struct PyContainerMetrics(pub kubemetrics::ContainerMetrics);
 
-#[pymethods]
-impl PyContainerMetrics {
+py_methods!(PyContainerMetrics {
     #[new]
     fn new(name: String, usage: BTreeMap<String, QuantityLike>) -> Self {
         PyContainerMetrics(kubemetrics::ContainerMetrics { name, usage: usage_from_py(usage) })
@@ -141,38 +86,24 @@ impl PyContainerMetrics {
         usage_to_py(py, &self.0.usage)
     }
 
-    /// The container's usage as in the Kubernetes JSON (`{"name": ..., "usage": {...}}`).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &self.to_json()?)
+    /// CPU usage in millicores, rounded up: `usage["cpu"].milli_value` (0 when not reported),
+    /// an int made without a `Quantity` object.
+    #[getter]
+    fn cpu_milli_value(&self) -> PyResult<i128> {
+        exact(self.0.usage.get("cpu").copied().unwrap_or_default().milli_value())
     }
 
-    /// The container's usage as Kubernetes JSON.
-    fn to_json(&self) -> PyResult<String> {
-        to_json(&self.0)
-    }
-
-    /// Reads a `ContainerMetrics` from its Kubernetes JSON (`ApiError` when it cannot be decoded).
-    #[staticmethod]
-    fn from_json(json: &str) -> PyResult<Self> {
-        from_json("ContainerMetrics", json).map(PyContainerMetrics)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("ContainerMetrics(name={}, usage={})", repr_of(py, self.name())?, repr_of(py, self.usage(py)?)?))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
+    /// Memory usage in bytes, rounded up: `usage["memory"].value` (0 when not reported), an
+    /// int made without a `Quantity` object.
+    #[getter]
+    fn memory_value(&self) -> PyResult<i128> {
+        exact(self.0.usage.get("memory").copied().unwrap_or_default().value())
     }
 
     fn __hash__(&self) -> u64 {
         hash_of(&(&self.0.name, &self.0.usage))
     }
-
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        reduce_from_json::<Self>(py, self.to_json()?)
-    }
-}
+} json("ContainerMetrics", to_json), repr(name, usage));
 
 /// The resource usage of one pod, per container (`metrics.k8s.io` `PodMetrics`).
 ///
@@ -183,8 +114,7 @@ impl PyContainerMetrics {
 #[derive(Clone, Debug)]
 pub struct PyPodMetrics(pub kubemetrics::PodMetrics);
 
-#[pymethods]
-impl PyPodMetrics {
+py_methods!(PyPodMetrics {
     #[new]
     #[pyo3(signature = (namespace, name, containers, timestamp, window, labels = None))]
     fn new(
@@ -209,31 +139,6 @@ impl PyPodMetrics {
         self.0.namespace()
     }
 
-    /// The pod name (empty if unset).
-    #[getter]
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-
-    /// Labels, copied from the Pod.
-    #[getter]
-    fn labels<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        labels_to_py(py, &self.0.metadata.labels)
-    }
-
-    /// The end of the interval the usage was measured over (the earliest container's), an
-    /// aware `datetime` in UTC.
-    #[getter]
-    fn timestamp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        time_to_py(py, &self.0.timestamp)
-    }
-
-    /// The length of that interval.
-    #[getter]
-    fn window<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        duration_to_py(py, self.0.window)
-    }
-
     /// Usage per container.
     #[getter]
     fn containers(&self) -> Vec<PyContainerMetrics> {
@@ -245,44 +150,56 @@ impl PyPodMetrics {
         PyQuantity(self.0.total(resource))
     }
 
-    /// The object as a Kubernetes server sends it (`kind` and `apiVersion` first, Go field
-    /// order, canonical quantities), as dicts and lists.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &self.to_json())
+    /// CPU usage summed over containers, in millicores rounded up: `total("cpu").milli_value`,
+    /// an int made without a `Quantity` object.
+    #[getter]
+    fn cpu_milli_value(&self) -> PyResult<i128> {
+        exact(self.0.total("cpu").milli_value())
     }
 
-    /// The object as JSON, exactly as a Kubernetes server would write it.
-    fn to_json(&self) -> String {
-        to_wire_json(&self.0, API_VERSION)
-    }
-
-    /// Reads a `PodMetrics` from its Kubernetes JSON (`ApiError` when it cannot be decoded).
-    #[staticmethod]
-    fn from_json(json: &str) -> PyResult<Self> {
-        from_json("PodMetrics", json).map(PyPodMetrics)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "PodMetrics(namespace={}, name={}, containers={}, timestamp={}, window={}, labels={})",
-            repr_of(py, self.namespace())?,
-            repr_of(py, self.name())?,
-            repr_of(py, self.containers())?,
-            repr_of(py, self.timestamp(py)?)?,
-            repr_of(py, self.window(py)?)?,
-            repr_of(py, self.labels(py)?)?,
-        ))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
+    /// Memory usage summed over containers, in bytes rounded up: `total("memory").value`, an
+    /// int made without a `Quantity` object.
+    #[getter]
+    fn memory_value(&self) -> PyResult<i128> {
+        exact(self.0.total("memory").value())
     }
 
     fn __hash__(&self) -> u64 {
         meta_hash(&self.0.metadata, self.0.timestamp.0.as_nanosecond())
     }
+} json("PodMetrics", wire_json), metrics_meta, repr(namespace, name, containers, timestamp, window, labels));
 
-    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        reduce_from_json::<Self>(py, self.to_json())
+/// The result of `list_pod_metrics`: a sequence of `PodMetrics` that stays Rust data.
+///
+/// Behaves like the list it replaces (`len`, indexes, negative indexes, slices giving lists,
+/// iteration in the server's order, `==` with lists, a list's `repr`, pickles as a list), but each
+/// `PodMetrics` object (and its `Quantity` objects) is made only when it is read.
+#[pyclass(frozen, sequence, module = "kubemetrics", name = "PodMetricsList")]
+#[derive(Debug)]
+pub struct PyPodMetricsList(pub Vec<kubemetrics::PodMetrics>);
+
+impl LazySeq for PyPodMetricsList {
+    const SEQ_NAME: &'static str = "PodMetricsList";
+
+    fn seq_len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn item<'py>(&self, py: Python<'py>, i: usize) -> PyResult<Bound<'py, PyAny>> {
+        Ok(Bound::new(py, PyPodMetrics(self.0[i].clone()))?.into_any())
     }
 }
+
+seq::lazy_sequence!(PyPodMetricsList, {
+    fn __richcmp__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+        seq::richcmp(slf, other, op, |a, b| a.0 == b.0)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        repr_of(py, seq::to_list(self, py)?)
+    }
+
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyList>,))> {
+        Ok((py.get_type::<PyList>().into_any(), (seq::to_list(self, py)?,)))
+    }
+});

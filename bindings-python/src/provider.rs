@@ -15,6 +15,7 @@ use crate::client::runtime;
 use crate::convert::{hash_of, repr_of, richcmp_eq};
 use crate::custom::{PyExternalMetricValue, PyMetricValue};
 use crate::errors::{self, to_py_err};
+use crate::methods::py_methods;
 use crate::quantity::PyQuantity;
 use kubemetrics::custom::{
     BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, ObjectRef, ObjectValue, SeriesValue, external_metric_names, external_values,
@@ -49,8 +50,7 @@ use tokio::sync::oneshot;
 #[derive(Clone, Debug)]
 pub struct PyObjectRef(pub ObjectRef);
 
-#[pymethods]
-impl PyObjectRef {
+py_methods!(PyObjectRef {
     #[new]
     fn new(namespace: Option<String>, resource: String, name: String) -> Self {
         PyObjectRef(ObjectRef { namespace, resource, name })
@@ -61,37 +61,11 @@ impl PyObjectRef {
     fn namespace(&self) -> Option<&str> {
         self.0.namespace.as_deref()
     }
-
-    /// Plural resource of the object (`pods`).
-    #[getter]
-    fn resource(&self) -> &str {
-        &self.0.resource
-    }
-
-    /// Name of the object.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("ObjectRef(namespace={}, resource={}, name={})", repr_of(py, self.namespace())?, repr_of(py, self.resource())?, repr_of(py, self.name())?))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
-    }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.0)
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (Option<String>, String, String))> {
-        let o = &slf.get().0;
-        Ok((slf.get_type(), (o.namespace.clone(), o.resource.clone(), o.name.clone())))
-    }
 }
+    str_fields(resource = "Plural resource of the object (`pods`).", name = "Name of the object."),
+    eq_hash,
+    ctor(namespace, resource, name),
+);
 
 /// A parsed Kubernetes label selector (`app=web,tier!=db`, `env in (a,b)`, `!canary`).
 ///
@@ -162,24 +136,11 @@ impl PyLabelSelector {
 #[derive(Clone, Debug)]
 pub struct PyCustomMetricInfo(pub CustomMetricInfo);
 
-#[pymethods]
-impl PyCustomMetricInfo {
+py_methods!(PyCustomMetricInfo {
     #[new]
     #[pyo3(signature = (resource, metric, namespaced = true))]
     fn new(resource: String, metric: String, namespaced: bool) -> Self {
         PyCustomMetricInfo(CustomMetricInfo { resource, metric, namespaced })
-    }
-
-    /// Plural resource of the described objects (`pods`).
-    #[getter]
-    fn resource(&self) -> &str {
-        &self.0.resource
-    }
-
-    /// The metric's name.
-    #[getter]
-    fn metric(&self) -> &str {
-        &self.0.metric
     }
 
     /// Whether the described objects are namespaced.
@@ -187,29 +148,11 @@ impl PyCustomMetricInfo {
     fn namespaced(&self) -> bool {
         self.0.namespaced
     }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "CustomMetricInfo(resource={}, metric={}, namespaced={})",
-            repr_of(py, self.resource())?,
-            repr_of(py, self.metric())?,
-            repr_of(py, self.namespaced())?
-        ))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
-    }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&self.0)
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, (String, String, bool))> {
-        let i = &slf.get().0;
-        Ok((slf.get_type(), (i.resource.clone(), i.metric.clone(), i.namespaced)))
-    }
 }
+    str_fields(resource = "Plural resource of the described objects (`pods`).", metric = "The metric's name."),
+    eq_hash,
+    ctor(resource, metric, namespaced),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Calling provider methods
@@ -660,17 +603,15 @@ const EXTERNAL_METHODS: [&str; 2] = ["list_external_metrics", "external_metric"]
 struct PyCustomProvider(PythonProvider);
 struct PyExternalProvider(PythonProvider);
 
+/// What a provider method answers: the core result, later.
+type Answer<'a, T> = BoxFuture<'a, kubemetrics::Result<T>>;
+
 impl CustomMetricsProvider for PyCustomProvider {
-    fn list_metrics(&self) -> BoxFuture<'_, kubemetrics::Result<Vec<CustomMetricInfo>>> {
+    fn list_metrics(&self) -> Answer<'_, Vec<CustomMetricInfo>> {
         Box::pin(self.0.call("list_metrics", |py| Ok(PyTuple::empty(py)), metric_infos))
     }
 
-    fn metric_by_name<'a>(
-        &'a self,
-        object: &'a ObjectRef,
-        metric: &'a str,
-        metric_selector: &'a LabelSelector,
-    ) -> BoxFuture<'a, kubemetrics::Result<MetricValue>> {
+    fn metric_by_name<'a>(&'a self, object: &'a ObjectRef, metric: &'a str, metric_selector: &'a LabelSelector) -> Answer<'a, MetricValue> {
         let (o, m, sel) = (object.clone(), metric.to_string(), metric_selector.clone());
         Box::pin(async move {
             match self.0.call("metric_by_name", move |py| (PyObjectRef(o), m, PyLabelSelector(sel)).into_pyobject(py), one_value).await? {
@@ -687,7 +628,7 @@ impl CustomMetricsProvider for PyCustomProvider {
         selector: &'a LabelSelector,
         metric: &'a str,
         metric_selector: &'a LabelSelector,
-    ) -> BoxFuture<'a, kubemetrics::Result<Vec<MetricValue>>> {
+    ) -> Answer<'a, Vec<MetricValue>> {
         let args = (namespace.map(str::to_string), resource.to_string(), selector.clone(), metric.to_string(), metric_selector.clone());
         Box::pin(async move {
             let (ns, res, sel, m, msel) = args;
@@ -701,16 +642,11 @@ impl CustomMetricsProvider for PyCustomProvider {
 }
 
 impl ExternalMetricsProvider for PyExternalProvider {
-    fn list_external_metrics(&self) -> BoxFuture<'_, kubemetrics::Result<Vec<String>>> {
+    fn list_external_metrics(&self) -> Answer<'_, Vec<String>> {
         Box::pin(self.0.call("list_external_metrics", |py| Ok(PyTuple::empty(py)), metric_names))
     }
 
-    fn external_metric<'a>(
-        &'a self,
-        namespace: &'a str,
-        metric: &'a str,
-        selector: &'a LabelSelector,
-    ) -> BoxFuture<'a, kubemetrics::Result<Vec<ExternalMetricValue>>> {
+    fn external_metric<'a>(&'a self, namespace: &'a str, metric: &'a str, selector: &'a LabelSelector) -> Answer<'a, Vec<ExternalMetricValue>> {
         let (ns, m, sel) = (namespace.to_string(), metric.to_string(), selector.clone());
         Box::pin(async move {
             let answer = self.0.call("external_metric", move |py| (ns, m, PyLabelSelector(sel)).into_pyobject(py), series_values).await?;

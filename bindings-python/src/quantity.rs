@@ -66,7 +66,7 @@ pub(crate) fn parse_format(format: &str) -> PyResult<Format> {
     }
 }
 
-fn exact(v: Option<i128>) -> PyResult<i128> {
+pub(crate) fn exact(v: Option<i128>) -> PyResult<i128> {
     v.ok_or_else(|| PyOverflowError::new_err("the quantity's integer value does not fit 128 bits"))
 }
 

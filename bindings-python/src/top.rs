@@ -2,11 +2,12 @@
 //! pods request, and usage in percent of it.
 
 use crate::convert::*;
-use crate::quantity::{PyQuantity, QuantityLike};
+use crate::methods::py_methods;
+use crate::quantity::{PyQuantity, QuantityLike, exact};
+use crate::seq::{self, LazySeq};
 use kubemetrics::top::{ContainerRow, NodeRow, PodRequests, PodRow, TopPods};
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyTuple};
 
 fn q(v: Option<kubemetrics::Quantity>) -> Option<PyQuantity> {
@@ -22,8 +23,7 @@ fn q(v: Option<kubemetrics::Quantity>) -> Option<PyQuantity> {
 #[derive(Clone, Debug)]
 pub struct PyNodeRow(pub NodeRow);
 
-#[pymethods]
-impl PyNodeRow {
+py_methods!(PyNodeRow {
     #[new]
     #[pyo3(signature = (name, cpu = None, memory = None, cpu_available = None, memory_available = None, cpu_percent = None, memory_percent = None))]
     fn new(
@@ -44,24 +44,6 @@ impl PyNodeRow {
             cpu_percent,
             memory_percent,
         })
-    }
-
-    /// Node name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// CPU usage (None: the node reported no metrics, kubectl's `<unknown>`).
-    #[getter]
-    fn cpu(&self) -> Option<PyQuantity> {
-        q(self.0.cpu)
-    }
-
-    /// Memory usage (None: no metrics).
-    #[getter]
-    fn memory(&self) -> Option<PyQuantity> {
-        q(self.0.memory)
     }
 
     /// CPU allocatable (or capacity), if the Node object states it.
@@ -94,41 +76,16 @@ impl PyNodeRow {
         self.0.has_metrics()
     }
 
-    /// The row as `kubemetrics top node -o json` prints it (quantities as canonical strings).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &to_json(&self.0)?)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "NodeRow(name={}, cpu={}, memory={}, cpu_available={}, memory_available={}, cpu_percent={}, memory_percent={})",
-            repr_of(py, self.name())?,
-            repr_of(py, self.cpu())?,
-            repr_of(py, self.memory())?,
-            repr_of(py, self.cpu_available())?,
-            repr_of(py, self.memory_available())?,
-            repr_of(py, self.cpu_percent())?,
-            repr_of(py, self.memory_percent())?,
-        ))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
-    }
-
     fn __hash__(&self) -> u64 {
         let r = &self.0;
         hash_of(&(&r.name, r.cpu, r.memory, r.cpu_available, r.memory_available, r.cpu_percent, r.memory_percent))
     }
-
-    #[allow(clippy::type_complexity)]
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let r = slf.get();
-        let args = (r.name(), r.cpu(), r.memory(), r.cpu_available(), r.memory_available(), r.cpu_percent(), r.memory_percent());
-        Ok((py.get_type::<Self>().into_any(), args.into_pyobject(py)?))
-    }
 }
+    dict_eq,
+    cpu_memory_optional,
+    str_fields(name = "Node name."),
+    ctor(name, cpu, memory, cpu_available, memory_available, cpu_percent, memory_percent),
+);
 
 /// One container's usage (a row of `top pod --containers`).
 ///
@@ -138,54 +95,16 @@ impl PyNodeRow {
 #[derive(Clone, Debug)]
 pub struct PyContainerRow(pub ContainerRow);
 
-#[pymethods]
-impl PyContainerRow {
+py_methods!(PyContainerRow {
     #[new]
     fn new(name: String, cpu: QuantityLike, memory: QuantityLike) -> Self {
         PyContainerRow(ContainerRow { name, cpu: cpu.0, memory: memory.0 })
     }
 
-    /// Container name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// CPU usage.
-    #[getter]
-    fn cpu(&self) -> PyQuantity {
-        PyQuantity(self.0.cpu)
-    }
-
-    /// Memory usage.
-    #[getter]
-    fn memory(&self) -> PyQuantity {
-        PyQuantity(self.0.memory)
-    }
-
-    /// The row as `kubemetrics top pod -o json` prints it (quantities as canonical strings).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &to_json(&self.0)?)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!("ContainerRow(name={}, cpu={:?}, memory={:?})", repr_of(py, self.name())?, self.0.cpu, self.0.memory))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
-    }
-
     fn __hash__(&self) -> u64 {
         hash_of(&(&self.0.name, self.0.cpu, self.0.memory))
     }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let r = slf.get();
-        Ok((py.get_type::<Self>().into_any(), (r.name(), r.cpu(), r.memory()).into_pyobject(py)?))
-    }
-}
+} dict_eq, cpu_memory, str_fields(name = "Container name."), ctor(name, cpu, memory));
 
 /// One pod's usage: the sum over its containers (a row of `top pod`).
 ///
@@ -195,36 +114,11 @@ impl PyContainerRow {
 #[derive(Clone, Debug)]
 pub struct PyPodRow(pub PodRow);
 
-#[pymethods]
-impl PyPodRow {
+py_methods!(PyPodRow {
     #[new]
     #[pyo3(signature = (namespace, name, cpu, memory, containers = Vec::new()))]
     fn new(namespace: String, name: String, cpu: QuantityLike, memory: QuantityLike, containers: Vec<PyRef<'_, PyContainerRow>>) -> Self {
         PyPodRow(PodRow { namespace, name, cpu: cpu.0, memory: memory.0, containers: containers.iter().map(|c| c.0.clone()).collect() })
-    }
-
-    /// Namespace.
-    #[getter]
-    fn namespace(&self) -> &str {
-        &self.0.namespace
-    }
-
-    /// Pod name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// CPU usage, summed over containers.
-    #[getter]
-    fn cpu(&self) -> PyQuantity {
-        PyQuantity(self.0.cpu)
-    }
-
-    /// Memory usage, summed over containers.
-    #[getter]
-    fn memory(&self) -> PyQuantity {
-        PyQuantity(self.0.memory)
     }
 
     /// Per-container usage, in kubectl's container order for the chosen sort.
@@ -233,77 +127,54 @@ impl PyPodRow {
         self.0.containers.iter().cloned().map(PyContainerRow).collect()
     }
 
-    /// The row as `kubemetrics top pod -o json` prints it (quantities as canonical strings).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &to_json(&self.0)?)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "PodRow(namespace={}, name={}, cpu={:?}, memory={:?}, containers={})",
-            repr_of(py, self.namespace())?,
-            repr_of(py, self.name())?,
-            self.0.cpu,
-            self.0.memory,
-            repr_of(py, self.containers())?,
-        ))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
-    }
-
     fn __hash__(&self) -> u64 {
         let r = &self.0;
         let containers: Vec<_> = r.containers.iter().map(|c| (&c.name, c.cpu, c.memory)).collect();
         hash_of(&(&r.namespace, &r.name, r.cpu, r.memory, containers))
     }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let r = slf.get();
-        Ok((py.get_type::<Self>().into_any(), (r.namespace(), r.name(), r.cpu(), r.memory(), r.containers()).into_pyobject(py)?))
-    }
-}
+} namespace_name, dict_eq, cpu_memory, ctor(namespace, name, cpu, memory, containers));
 
 /// The result of `top pod`: rows in kubectl's order and the totals (what `--sum` prints).
 ///
-/// Iterating a `TopPods` yields its rows; `len()` counts them. Immutable, hashable, pickles;
-/// `to_dict()` gives what `kubemetrics top pod -o json` prints.
-#[pyclass(frozen, module = "kubemetrics", name = "TopPods")]
+/// A sequence of its rows that stays Rust data: `len()`, indexes (negative too), slices (lists),
+/// iteration; each `PodRow` (and its `Quantity` objects) is made only when it is read.
+/// Immutable, hashable, pickles; `to_dict()` gives what `kubemetrics top pod -o json` prints.
+#[pyclass(frozen, sequence, module = "kubemetrics", name = "TopPods")]
+#[derive(Debug)]
 pub struct PyTopPods {
     inner: TopPods,
-    rows: PyOnceLock<Vec<Py<PyPodRow>>>,
-}
-
-impl std::fmt::Debug for PyTopPods {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt(f)
-    }
 }
 
 impl PyTopPods {
     pub(crate) fn from_core(inner: TopPods) -> Self {
-        PyTopPods { inner, rows: PyOnceLock::new() }
-    }
-
-    fn rows(&self, py: Python<'_>) -> PyResult<&Vec<Py<PyPodRow>>> {
-        self.rows.get_or_try_init(py, || self.inner.pods.iter().map(|r| Py::new(py, PyPodRow(r.clone()))).collect())
+        PyTopPods { inner }
     }
 }
 
-#[pymethods]
-impl PyTopPods {
+impl LazySeq for PyTopPods {
+    const SEQ_NAME: &'static str = "TopPods";
+
+    fn seq_len(&self) -> usize {
+        self.inner.pods.len()
+    }
+
+    fn item<'py>(&self, py: Python<'py>, i: usize) -> PyResult<Bound<'py, PyAny>> {
+        Ok(Bound::new(py, PyPodRow(self.inner.pods[i].clone()))?.into_any())
+    }
+}
+
+seq::lazy_sequence!(PyTopPods, {
     #[new]
     #[pyo3(signature = (pods, total_cpu, total_memory, namespace = None))]
     fn new(pods: Vec<PyRef<'_, PyPodRow>>, total_cpu: QuantityLike, total_memory: QuantityLike, namespace: Option<String>) -> Self {
         PyTopPods::from_core(TopPods { pods: pods.iter().map(|p| p.0.clone()).collect(), total_cpu: total_cpu.0, total_memory: total_memory.0, namespace })
     }
 
-    /// Rows in kubectl's order (a new list on each access; the rows are shared).
+    /// Rows in kubectl's order (a new list of new rows on each access; iterate or index the
+    /// `TopPods` itself to make only the rows read).
     #[getter]
     fn pods<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, self.rows(py)?.iter().map(|r| r.bind(py)))
+        seq::to_list(self, py)
     }
 
     /// Total CPU over all rows (what `--sum` prints).
@@ -327,24 +198,6 @@ impl PyTopPods {
     /// What `kubemetrics top pod -o json` prints, as dicts and lists.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &to_json(&self.inner)?)
-    }
-
-    fn __len__(&self) -> usize {
-        self.inner.pods.len()
-    }
-
-    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(self.pods(py)?.try_iter()?.into_any())
-    }
-
-    fn __getitem__(&self, py: Python<'_>, index: isize) -> PyResult<Py<PyPodRow>> {
-        let rows = self.rows(py)?;
-        let i = if index < 0 { index + rows.len() as isize } else { index };
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| rows.get(i))
-            .map(|r| r.clone_ref(py))
-            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("TopPods index out of range"))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -371,7 +224,7 @@ impl PyTopPods {
         let args = (self.pods(py)?, self.total_cpu(), self.total_memory(), self.namespace());
         Ok((py.get_type::<Self>().into_any(), args.into_pyobject(py)?))
     }
-}
+});
 
 /// The CPU and memory requests of one pod, summed over its containers.
 ///
@@ -384,36 +237,11 @@ impl PyTopPods {
 #[derive(Clone, Debug)]
 pub struct PyPodRequests(pub PodRequests);
 
-#[pymethods]
-impl PyPodRequests {
+py_methods!(PyPodRequests {
     #[new]
     #[pyo3(signature = (namespace, name, cpu = None, memory = None))]
     fn new(namespace: String, name: String, cpu: Option<QuantityLike>, memory: Option<QuantityLike>) -> Self {
         PyPodRequests(PodRequests { namespace, name, cpu: cpu.map(|v| v.0), memory: memory.map(|v| v.0) })
-    }
-
-    /// Namespace.
-    #[getter]
-    fn namespace(&self) -> &str {
-        &self.0.namespace
-    }
-
-    /// Pod name.
-    #[getter]
-    fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// Total CPU request (None when no container requests CPU).
-    #[getter]
-    fn cpu(&self) -> Option<PyQuantity> {
-        q(self.0.cpu)
-    }
-
-    /// Total memory request (None when no container requests memory).
-    #[getter]
-    fn memory(&self) -> Option<PyQuantity> {
-        q(self.0.memory)
     }
 
     /// CPU usage in percent of the request, truncated like kubectl (None without a request).
@@ -426,33 +254,8 @@ impl PyPodRequests {
         self.0.memory_percent(&used.0)
     }
 
-    /// The requests as a dict (quantities as canonical strings, None without a request).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &to_json(&self.0)?)
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        Ok(format!(
-            "PodRequests(namespace={}, name={}, cpu={}, memory={})",
-            repr_of(py, self.namespace())?,
-            repr_of(py, self.name())?,
-            repr_of(py, self.cpu())?,
-            repr_of(py, self.memory())?,
-        ))
-    }
-
-    fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        richcmp_eq(py, &self.0, &other.0, op)
-    }
-
     fn __hash__(&self) -> u64 {
         let r = &self.0;
         hash_of(&(&r.namespace, &r.name, r.cpu, r.memory))
     }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
-        let py = slf.py();
-        let r = slf.get();
-        Ok((py.get_type::<Self>().into_any(), (r.namespace(), r.name(), r.cpu(), r.memory()).into_pyobject(py)?))
-    }
-}
+} namespace_name, cpu_memory_optional, dict_eq, ctor(namespace, name, cpu, memory));

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,14 +39,24 @@ def test_release_check_passes_under_the_thresholds(loopback: Loopback) -> None:
     assert out.stderr == ""
 
 
-def test_release_check_fails_over_a_percent_of_requests(loopback: Loopback) -> None:
-    out = run_example(loopback, "-l", "app=web", "--max-cpu-percent", "500", "--label", "after")
+def text_over_limit(loopback: Loopback, *limits: str) -> str:
+    """The text report of a check of the web pods that one pod (web-7f9c-fghij) fails."""
+    out = run_example(loopback, "-l", "app=web", *limits, "--label", "after")
     assert out.returncode == 1
-    assert "OVER LIMIT: cpu 750% of request > 500%" in out.stdout
     assert "1 pod(s) over the limit: web-7f9c-fghij" in out.stderr
-    out = run_example(loopback, "-l", "app=web", "--max-memory-percent", "10", "--json")
+    return out.stdout
+
+
+def json_over_limit(loopback: Loopback, *limits: str) -> Any:
+    """The JSON report of a check of the web pods that fails."""
+    out = run_example(loopback, "-l", "app=web", *limits, "--json")
     assert out.returncode == 1
-    doc = json.loads(out.stdout)
+    return json.loads(out.stdout)
+
+
+def test_release_check_fails_over_a_percent_of_requests(loopback: Loopback) -> None:
+    assert "OVER LIMIT: cpu 750% of request > 500%" in text_over_limit(loopback, "--max-cpu-percent", "500")
+    doc = json_over_limit(loopback, "--max-memory-percent", "10")
     assert doc["over_limit"] == ["web-7f9c-fghij", "web-7f9c-abcde"]
     assert (doc["label"], doc["namespace"], doc["selector"]) == ("now", "default", "app=web")
     assert doc["pods"][1] == {
@@ -56,13 +67,8 @@ def test_release_check_fails_over_a_percent_of_requests(loopback: Loopback) -> N
 
 
 def test_release_check_keeps_the_absolute_limits(loopback: Loopback) -> None:
-    out = run_example(loopback, "-l", "app=web", "--max-cpu", "1", "--label", "after")
-    assert out.returncode == 1
-    assert "OVER LIMIT: cpu 1501m > 1" in out.stdout
-    assert "1 pod(s) over the limit: web-7f9c-fghij" in out.stderr
-    out = run_example(loopback, "-l", "app=web", "--max-memory", "100Mi", "--json")
-    assert out.returncode == 1
-    doc = json.loads(out.stdout)
+    assert "OVER LIMIT: cpu 1501m > 1" in text_over_limit(loopback, "--max-cpu", "1")
+    doc = json_over_limit(loopback, "--max-memory", "100Mi")
     assert doc["over_limit"] == ["web-7f9c-fghij"]
     assert doc["pods"][0]["over_limit"] == ["memory 1538Mi > 100Mi"]
 
@@ -115,7 +121,7 @@ def test_stubs_match_the_module() -> None:
 
 
 @pytest.mark.parametrize("path", [EXAMPLE, PROVIDER_EXAMPLE, *(BINDING / "tests" / f for f in (
-    "test_types.py", "test_quantity.py", "test_custom_metrics.py", "test_custom_provider.py"))])
+    "test_types.py", "test_quantity.py", "test_custom_metrics.py", "test_custom_provider.py", "test_lazy_sequences.py"))])
 def test_typed_users_type_check(path: Path) -> None:
     """Code using the package passes `mypy --strict` against the stubs."""
     out = subprocess.run(

@@ -1,7 +1,8 @@
 """kubemetrics: read Kubernetes resource metrics, exactly.
 
 - ``Quantity``: the exact Kubernetes ``resource.Quantity`` (parse, canonical form, arithmetic).
-- ``NodeMetrics``, ``PodMetrics``, ``ContainerMetrics``: the ``metrics.k8s.io`` types.
+- ``NodeMetrics``, ``PodMetrics``, ``ContainerMetrics``: the ``metrics.k8s.io`` types;
+  ``PodMetricsList``, what ``list_pod_metrics`` returns (a sequence that stays Rust data).
 - ``Client`` (blocking, releases the GIL) and ``AsyncClient`` (asyncio): the Metrics API and
   kubectl-identical ``top_nodes`` / ``top_pods`` (``NodeRow``, ``PodRow``, ``ContainerRow``,
   ``TopPods``).
@@ -18,66 +19,12 @@ Everything is implemented in the Rust crate ``kubemetrics``; this package re-exp
 module ``kubemetrics._native``.
 """
 
-from kubemetrics._native import (
-    ApiError,
-    AsyncClient,
-    AuthError,
-    Client,
-    ConfigError,
-    ContainerMetrics,
-    ContainerRow,
-    CustomMetricInfo,
-    CustomMetricsServer,
-    ExternalMetricValue,
-    InternalError,
-    IoError,
-    KubeMetricsError,
-    LabelSelector,
-    MetricValue,
-    MetricsUnavailableError,
-    NodeMetrics,
-    NodeRow,
-    NotFoundError,
-    ObjectRef,
-    PodMetrics,
-    PodRequests,
-    PodRow,
-    Quantity,
-    QuantityError,
-    TopPods,
-    __version__,
-    parse_quantity,
-    serve_custom_metrics,
-)
+import collections.abc as _abc
 
-__all__ = [
-    "ApiError",
-    "AsyncClient",
-    "AuthError",
-    "Client",
-    "ConfigError",
-    "ContainerMetrics",
-    "ContainerRow",
-    "CustomMetricInfo",
-    "CustomMetricsServer",
-    "ExternalMetricValue",
-    "InternalError",
-    "IoError",
-    "KubeMetricsError",
-    "LabelSelector",
-    "MetricValue",
-    "MetricsUnavailableError",
-    "NodeMetrics",
-    "NodeRow",
-    "NotFoundError",
-    "ObjectRef",
-    "PodMetrics",
-    "PodRequests",
-    "PodRow",
-    "Quantity",
-    "QuantityError",
-    "TopPods",
-    "__version__",
-    "parse_quantity",
-    "serve_custom_metrics",
-]
+from kubemetrics import _native
+from kubemetrics._native import *  # noqa: F403 (the native module's names are the package's)
+from kubemetrics._native import __all__ as __all__
+
+# The lazy sequences are sequences: isinstance(top, collections.abc.Sequence) holds.
+_abc.Sequence.register(_native.PodMetricsList)
+_abc.Sequence.register(_native.TopPods)
