@@ -16,15 +16,13 @@ Everything listens on and talks to 127.0.0.1 only. Standard library only.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from harness import ControlPlane, PollingThread
 from metrics_stack import ROOT, service_account_token, settle_pods, token_kubeconfig
+from metrics_stack import binding_python as stack_binding_python
 
 PYTHON_EXAMPLE = ROOT / "examples" / "python" / "custom_metrics_provider.py"
 NODE_EXAMPLE = ROOT / "examples" / "node" / "external_metrics_provider.mjs"
@@ -32,17 +30,8 @@ SERVING = r"serving on (https://127\.0\.0\.1:(\d+))"
 
 
 def binding_python() -> str | None:
-    """The first interpreter that imports the built Python binding: this one, ``$KM_VENV``'s,
-    ``bindings-python/.venv``'s (``bindings-python/scripts/test.sh`` builds it there)."""
-    candidates = [sys.executable]
-    if os.environ.get("KM_VENV"):
-        candidates.append(str(Path(os.environ["KM_VENV"]) / "bin" / "python"))
-    candidates.append(str(ROOT / "bindings-python" / ".venv" / "bin" / "python"))
-    for py in candidates:
-        if os.access(py, os.X_OK) and subprocess.run([py, "-c", "from kubemetrics import serve_custom_metrics"],
-                                                     capture_output=True, cwd="/").returncode == 0:
-            return py
-    return None
+    """An interpreter with the built Python binding's provider API (see :func:`metrics_stack.binding_python`)."""
+    return stack_binding_python("from kubemetrics import serve_custom_metrics")
 
 
 def node_provider_command() -> tuple[list[str] | None, str]:

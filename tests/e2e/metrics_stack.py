@@ -18,6 +18,7 @@ import json
 import os
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -395,3 +396,16 @@ def table(out: str) -> list[dict[str, str]]:
 
 def env_without_kubeconfig() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+
+
+def binding_python(probe: str = "import kubemetrics._native") -> str | None:
+    """The first interpreter in which ``probe`` runs with the built Python binding: this one,
+    ``$KM_VENV``'s, ``bindings-python/.venv``'s (``bindings-python/scripts/test.sh`` builds it there)."""
+    candidates = [sys.executable]
+    if os.environ.get("KM_VENV"):
+        candidates.append(str(Path(os.environ["KM_VENV"]) / "bin" / "python"))
+    candidates.append(str(ROOT / "bindings-python" / ".venv" / "bin" / "python"))
+    for py in candidates:
+        if os.access(py, os.X_OK) and subprocess.run([py, "-c", probe], capture_output=True, cwd="/").returncode == 0:
+            return py
+    return None

@@ -18,7 +18,6 @@ import re
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from harness import ControlPlane, PollingThread, cpu_hpa, installed_kubectl_vers
 from metrics_stack import (
     MI, ROOT, TARGET_DIR, TIMINGS, Serve, Simulator, build_kubemetrics, close, create_running_pod, ensure_namespace, expected_node,
     https_get, install_metrics_server_rbac, parse_bytes, parse_cpu_milli, register_fleet,
-    service_account_token, settle_pods, start_serve, start_simulator, table, token_kubeconfig, wait_until,
+    service_account_token, settle_pods, start_serve, binding_python, start_simulator, table, token_kubeconfig, wait_until,
 )
 
 GV = "/apis/metrics.k8s.io/v1beta1"
@@ -254,18 +253,6 @@ def test_kubemetrics_top_equals_kubectl_1_32_byte_for_byte(stack: Stack):
 # ---------------------------------------------------------------------------------------------
 # the Python binding (built by bindings-python/scripts/test.sh into its venv, or $KM_VENV)
 # ---------------------------------------------------------------------------------------------
-def _binding_python() -> str | None:
-    candidates = [sys.executable]
-    if os.environ.get("KM_VENV"):
-        candidates.append(str(Path(os.environ["KM_VENV"]) / "bin" / "python"))
-    candidates.append(str(ROOT / "bindings-python" / ".venv" / "bin" / "python"))
-    for py in candidates:
-        if os.access(py, os.X_OK) and subprocess.run([py, "-c", "import kubemetrics._native"],
-                                                     capture_output=True, cwd="/").returncode == 0:
-            return py
-    return None
-
-
 BINDING_SCRIPT = r"""
 import json, sys, kubemetrics
 c = kubemetrics.Client(sys.argv[1])
@@ -281,7 +268,7 @@ print(json.dumps(out))
 
 
 def test_python_binding_reads_the_same_numbers(stack: Stack):
-    py = _binding_python()
+    py = binding_python()
     if py is None:
         pytest.skip("the Python binding is not built (bash bindings-python/scripts/test.sh builds it; "
                     "scripts/test.sh runs that stage before this suite)")

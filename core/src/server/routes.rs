@@ -229,47 +229,35 @@ pub fn metrics(
     let age = |ts: &Time| now.0.duration_since(ts.0).as_secs_f64().max(0.0);
     let fresh = |ts: &Time| stats.freshness(age(ts));
     let encoding = negotiate(accept);
+    // The three encodings of one answer, of which the request's is made.
+    let answer = |table: &dyn Fn() -> HttpResponse, binary: &dyn Fn() -> Vec<u8>, json: &dyn Fn() -> String| match encoding {
+        Encoding::Table => table(),
+        Encoding::Protobuf => protobuf_answer(binary()),
+        Encoding::Json | Encoding::Yaml => respond(encoding, json()),
+    };
     Some(match selected {
         Selected::ResourceList => http::json(StatusCode::OK, metrics_routes::resource_list()),
         Selected::Nodes(items) => {
             stats.freshness_many(items.iter().map(|n| age(&n.timestamp)));
-            if encoding == Encoding::Table {
-                node_table(&items)
-            } else if encoding == Encoding::Protobuf {
-                protobuf_answer(protobuf::encode_node_list(GROUP_VERSION, &items, Some(&now)))
-            } else {
-                respond(encoding, list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items, Some(&now)))
-            }
+            answer(&|| node_table(&items), &|| protobuf::encode_node_list(GROUP_VERSION, &items, Some(&now)), &|| {
+                list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items, Some(&now))
+            })
         }
         Selected::Node(n) => {
             fresh(&n.timestamp);
-            if encoding == Encoding::Table {
-                node_table(&[n])
-            } else if encoding == Encoding::Protobuf {
-                protobuf_answer(protobuf::encode_node(GROUP_VERSION, n, Some(&now)))
-            } else {
-                respond(encoding, one("NodeMetrics", &Stamped { object: n, created: &now }))
-            }
+            answer(&|| node_table(&[n]), &|| protobuf::encode_node(GROUP_VERSION, n, Some(&now)), &|| one("NodeMetrics", &Stamped { object: n, created: &now }))
         }
         Selected::Pods(items) => {
             stats.freshness_many(items.iter().map(|p| age(&p.timestamp)));
-            if encoding == Encoding::Table {
-                served_pod_table(&items, &now)
-            } else if encoding == Encoding::Protobuf {
-                protobuf_answer(protobuf::encode_pod_list(GROUP_VERSION, &items, Some(&now)))
-            } else {
-                respond(encoding, list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, Some(&now)))
-            }
+            answer(&|| served_pod_table(&items, &now), &|| protobuf::encode_pod_list(GROUP_VERSION, &items, Some(&now)), &|| {
+                list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, Some(&now))
+            })
         }
         Selected::Pod(p) => {
             fresh(&p.timestamp);
-            if encoding == Encoding::Table {
-                served_pod_table(&[p], &now)
-            } else if encoding == Encoding::Protobuf {
-                protobuf_answer(protobuf::encode_pod(GROUP_VERSION, p, Some(&now)))
-            } else {
-                respond(encoding, one("PodMetrics", &Stamped { object: p, created: &now }))
-            }
+            answer(&|| served_pod_table(&[p], &now), &|| protobuf::encode_pod(GROUP_VERSION, p, Some(&now)), &|| {
+                one("PodMetrics", &Stamped { object: p, created: &now })
+            })
         }
     })
 }

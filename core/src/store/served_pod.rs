@@ -80,11 +80,8 @@ impl crate::metrics::protobuf::PodFields for ServedPod {
             None => PodMeta::Basic { name: &self.name, namespace: &self.namespace, labels: self.labels.as_deref() },
         }
     }
-    fn timestamp(&self) -> &Time {
-        &self.timestamp
-    }
-    fn window(&self) -> GoDuration {
-        self.window
+    fn interval(&self) -> (&Time, GoDuration) {
+        (&self.timestamp, self.window)
     }
     fn each_container(&self, each: &mut dyn FnMut(&str, &mut dyn Iterator<Item = (&str, &Quantity)>)) {
         for c in &self.containers {

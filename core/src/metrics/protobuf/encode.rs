@@ -37,10 +37,8 @@ pub enum PodMeta<'a> {
 pub trait PodFields {
     /// The pod's metadata.
     fn meta(&self) -> PodMeta<'_>;
-    /// End of the measurement interval.
-    fn timestamp(&self) -> &Time;
-    /// Length of the interval.
-    fn window(&self) -> GoDuration;
+    /// The end of the measurement interval and its length.
+    fn interval(&self) -> (&Time, GoDuration);
     /// Calls `each` with every container's name and usage (resource name and quantity, in
     /// resource-name order), in container order.
     fn each_container(&self, each: &mut dyn FnMut(&str, &mut dyn Iterator<Item = (&str, &Quantity)>));
@@ -50,11 +48,8 @@ impl PodFields for PodMetrics {
     fn meta(&self) -> PodMeta<'_> {
         PodMeta::Full(Cow::Borrowed(&self.metadata))
     }
-    fn timestamp(&self) -> &Time {
-        &self.timestamp
-    }
-    fn window(&self) -> GoDuration {
-        self.window
+    fn interval(&self) -> (&Time, GoDuration) {
+        (&self.timestamp, self.window)
     }
     fn each_container(&self, each: &mut dyn FnMut(&str, &mut dyn Iterator<Item = (&str, &Quantity)>)) {
         for c in &self.containers {
@@ -184,8 +179,9 @@ fn put_pod<P: PodFields + ?Sized>(out: &mut Vec<u8>, p: &P, created: Option<&Tim
         PodMeta::Full(m) => put_object_meta(out, &m, created),
         PodMeta::Basic { name, namespace, labels } => put_basic_meta(out, name, namespace, labels, created),
     }
-    put_time(out, 2, p.timestamp());
-    put_window(out, p.window());
+    let (timestamp, window) = p.interval();
+    put_time(out, 2, timestamp);
+    put_window(out, window);
     p.each_container(&mut |name, usage| {
         put_message(out, 4, |cm| {
             put_bytes(cm, 1, name.as_bytes());

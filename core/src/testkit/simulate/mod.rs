@@ -686,16 +686,7 @@ impl Fleet {
     /// Spoils one container's series from now on (`ContainerFault::None` repairs them). Its
     /// counters keep running underneath, so a repaired container reports where it would have.
     pub fn set_container_fault(&self, node: &str, namespace: &str, pod: &str, container: &str, fault: ContainerFault) -> Result<()> {
-        let cell = self.cell(node)?;
-        let mut st = cell.lock();
-        let p = st.pod_mut(namespace, pod)?;
-        let c = p
-            .containers
-            .iter_mut()
-            .find(|c| &*c.name == container)
-            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("pod {namespace}/{pod} has no container {container}")))?;
-        c.fault = fault;
-        Ok(())
+        self.change_container(node, namespace, pod, container, |c, _| c.fault = fault)
     }
 
     /// Renders a node's `/metrics/resource` body as of now (no node faults applied; container
