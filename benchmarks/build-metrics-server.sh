@@ -18,14 +18,15 @@
 #           (KM_METRICS_SERVER_VERSION=v0.9.0); a binary built before stays usable
 #   v0.8.1  not served (403 from the module proxy)
 #
-# Environment: KM_CACHE_DIR, KM_METRICS_SERVER_VERSION, KM_BUILD_PARALLEL (go build -p, default 1).
+# Environment: KM_CACHE_DIR, KM_METRICS_SERVER_VERSION, KM_BUILD_PARALLEL (go build -p, default 1; on CI every core).
 set -euo pipefail
 {
 DEFAULT_VERSION=v0.8.0
 VERSION="${KM_METRICS_SERVER_VERSION:-$DEFAULT_VERSION}"
 CACHE="${KM_CACHE_DIR:-$HOME/.cache/kubemetrics}"
 BIN="$CACHE/bin"
-PAR="${KM_BUILD_PARALLEL:-1}"
+# On CI (CI=true) nothing else runs while the suite builds: every core; elsewhere keep one core free.
+PAR="${KM_BUILD_PARALLEL:-$([[ "${CI:-}" == true ]] && nproc || echo 1)}"
 OUT="$BIN/metrics-server-$VERSION"
 mkdir -p "$BIN"
 log() { printf '[build-metrics-server %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

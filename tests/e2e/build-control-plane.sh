@@ -16,7 +16,7 @@
 #   KM_CACHE_DIR      cache root (default $HOME/.cache/kubemetrics)
 #   KM_K8S_VERSION    kubernetes release (default below)
 #   KM_ETCD_SOURCE    debian | go   (default: debian, falls back to go on failure)
-#   KM_BUILD_PARALLEL go build -p value (default 1: this machine has 2 cores, keep one free)
+#   KM_BUILD_PARALLEL go build -p value (default 1, keeping one core of this 2-core machine free; on CI, every core)
 set -euo pipefail
 # The whole script is one compound command: bash parses it completely before running any of it, so
 # editing this file while a (long) build runs cannot corrupt the running build.
@@ -26,7 +26,8 @@ K8S_VERSION="${KM_K8S_VERSION:-v1.33.13}"
 ETCD_DEB_VERSION="3.5.16-4"          # Debian trixie etcd-server
 ETCD_GO_VERSION="v3.5.21"            # fallback: go.etcd.io/etcd/server/v3 (go 1.23 in its go.mod; v3.5.35 needs go 1.26, v3.5.25 is not served here)
 ETCD_SOURCE="${KM_ETCD_SOURCE:-debian}"
-PAR="${KM_BUILD_PARALLEL:-1}"
+# On CI (CI=true) nothing else runs while the suite builds: every core; elsewhere keep one core free.
+PAR="${KM_BUILD_PARALLEL:-$([[ "${CI:-}" == true ]] && nproc || echo 1)}"
 
 SCRIPT_NAME=build-control-plane
 # shellcheck source=build-lib.sh

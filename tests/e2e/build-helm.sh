@@ -12,13 +12,14 @@
 # Environment knobs:
 #   KM_CACHE_DIR       cache root (default $HOME/.cache/kubemetrics)
 #   KM_HELM_VERSION    helm.sh/helm/v4 version (default below: the approved one)
-#   KM_BUILD_PARALLEL  go build -p value and GOMAXPROCS (default 1: keep a core free)
+#   KM_BUILD_PARALLEL  go build -p value and GOMAXPROCS (default 1: keep a core free; on CI, every core)
 set -euo pipefail
 # One compound command: bash parses all of it before running, so editing the file mid-build is harmless.
 {
 
 HELM_VERSION="${KM_HELM_VERSION:-v4.3.2}"
-PAR="${KM_BUILD_PARALLEL:-1}"
+# On CI (CI=true) nothing else runs while the suite builds: every core; elsewhere keep one core free.
+PAR="${KM_BUILD_PARALLEL:-$([[ "${CI:-}" == true ]] && nproc || echo 1)}"
 SCRIPT_NAME=build-helm
 # shellcheck source=build-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/build-lib.sh"

@@ -306,6 +306,7 @@ def _fake_go_for_helm(tmp_path: Path, seconds: str = "2") -> dict[str, str]:
         "KM_CACHE_DIR": str(tmp_path / "cache"),
         "FAKE_GO_LOG": str(tmp_path / "go-builds.log"),
         "FAKE_GO_SECONDS": seconds,
+        "KM_BUILD_PARALLEL": "1",  # the build-times line below says p=1 (CI would default to every core)
     })
     return env
 
