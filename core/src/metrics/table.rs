@@ -94,6 +94,18 @@ impl PodMetricsTable {
         self.pods.get(index).map(|entry| PodView { table: self, entry })
     }
 
+    /// The rank of every name the table holds in byte order (Go's string order), by name id:
+    /// comparing two ranks is comparing the two names, so a sort by name compares integers.
+    pub(crate) fn name_ranks(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = (0..self.names.all.len() as u32).collect();
+        ids.sort_unstable_by(|&a, &b| self.names.get(a).cmp(self.names.get(b)));
+        let mut ranks = vec![0; ids.len()];
+        for (rank, id) in ids.into_iter().enumerate() {
+            ranks[id as usize] = rank as u32;
+        }
+        ranks
+    }
+
     /// The pods, in the order the server listed them.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = PodView<'_>> + '_ {
         self.pods.iter().map(move |entry| PodView { table: self, entry })
@@ -159,6 +171,12 @@ fn usage(u: &super::Usage, resource: &str) -> Quantity {
 }
 
 impl<'a> PodView<'a> {
+    /// The ranks of its namespace and name in [`PodMetricsTable::name_ranks`].
+    pub(crate) fn name_ranks(&self, ranks: &[u32]) -> (u32, u32) {
+        let rank = |id: u32| ranks.get(id as usize).copied().unwrap_or(0);
+        (rank(self.entry.namespace), rank(self.entry.name))
+    }
+
     /// Namespace.
     pub fn namespace(&self) -> &'a str {
         self.table.names.get(self.entry.namespace)

@@ -88,7 +88,10 @@ impl TopPodsTable {
         let with_namespace = options.all_namespaces;
         let milli = |q: &Quantity| q.milli_value().unwrap_or(0);
         let value = |q: &Quantity| q.value().unwrap_or(0);
-        // (pod index, cpu, memory, sort key): keys computed once, as kubectl sorts on MilliValue / Value.
+        // Names compared as their ranks in byte order: kubectl's string comparisons, on integers.
+        let ranks = if options.sort_by == SortBy::Name { table.name_ranks() } else { Vec::new() };
+        // (pod index, cpu, memory, sort key): keys computed once, as kubectl sorts on MilliValue /
+        // Value, or on the namespace (with -A) then the name.
         let mut keyed: Vec<(u32, Quantity, Quantity, i128)> = table
             .iter()
             .enumerate()
@@ -97,7 +100,10 @@ impl TopPodsTable {
                 let key = match options.sort_by {
                     SortBy::Cpu => milli(&cpu),
                     SortBy::Memory => value(&memory),
-                    SortBy::Name => 0,
+                    SortBy::Name => {
+                        let (namespace, name) = p.name_ranks(&ranks);
+                        i128::from(if with_namespace { namespace } else { 0 }) << 32 | i128::from(name)
+                    }
                 };
                 (i as u32, cpu, memory, key)
             })
@@ -105,13 +111,7 @@ impl TopPodsTable {
         let pod = |i: u32| table.get(i as usize).expect("an index of the table");
         match options.sort_by {
             SortBy::Cpu | SortBy::Memory => gosort::sort(&mut keyed, |a, b| a.3 > b.3),
-            SortBy::Name => gosort::sort(&mut keyed, |a, b| {
-                let (a, b) = (pod(a.0), pod(b.0));
-                if with_namespace && a.namespace() != b.namespace() {
-                    return a.namespace() < b.namespace();
-                }
-                a.name() < b.name()
-            }),
+            SortBy::Name => gosort::sort(&mut keyed, |a, b| a.3 < b.3),
         }
         let mut top = TopPodsTable { rows: Vec::with_capacity(keyed.len()), ..TopPodsTable::default() };
         let mut order: Vec<ContainerEntry> = Vec::new();
@@ -315,7 +315,41 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::top::top_pods_from_table;
+
+    /// The order and sums computed the plain way, comparing names as strings (the oracle for the
+    /// ranks): what `top_pods_from_table` did before it went through the table.
+    fn reference(table: &PodMetricsTable, options: &TopPodOptions) -> TopPods {
+        let milli = |q: &Quantity| q.milli_value().unwrap_or(0);
+        let value = |q: &Quantity| q.value().unwrap_or(0);
+        let mut keyed: Vec<_> = table.iter().map(|p| (p, p.cpu(), p.memory())).collect();
+        match options.sort_by {
+            SortBy::Cpu => gosort::sort(&mut keyed, |a, b| milli(&a.1) > milli(&b.1)),
+            SortBy::Memory => gosort::sort(&mut keyed, |a, b| value(&a.2) > value(&b.2)),
+            SortBy::Name => gosort::sort(&mut keyed, |a, b| {
+                if options.all_namespaces && a.0.namespace() != b.0.namespace() {
+                    return a.0.namespace() < b.0.namespace();
+                }
+                a.0.name() < b.0.name()
+            }),
+        }
+        let (mut total_cpu, mut total_memory) = (Quantity::ZERO, Quantity::ZERO);
+        let pods = keyed
+            .into_iter()
+            .map(|(p, cpu, memory)| {
+                total_cpu += cpu;
+                total_memory += memory;
+                let mut containers: Vec<ContainerRow> =
+                    p.containers().map(|c| ContainerRow { name: c.name().to_string(), cpu: c.cpu(), memory: c.memory() }).collect();
+                match options.sort_by {
+                    SortBy::Cpu => gosort::sort(&mut containers, |a, b| milli(&a.cpu) > milli(&b.cpu)),
+                    SortBy::Memory => gosort::sort(&mut containers, |a, b| value(&a.memory) > value(&b.memory)),
+                    SortBy::Name => gosort::sort(&mut containers, |a, b| a.name < b.name),
+                }
+                PodRow { namespace: p.namespace().to_string(), name: p.name().to_string(), cpu, memory, containers }
+            })
+            .collect();
+        TopPods { pods, total_cpu, total_memory, namespace: None }
+    }
 
     /// A `PodMetricsList` body of 40 pods in 3 namespaces, with repeated names (for the order of
     /// ties), two containers each and CPU and memory in several formats.
@@ -344,7 +378,7 @@ mod tests {
             for all_namespaces in [false, true] {
                 let options = TopPodOptions { sort_by, all_namespaces, ..TopPodOptions::default() };
                 let top = TopPodsTable::from_table(&table, &options).expect("table");
-                let want = top_pods_from_table(&table, &options);
+                let want = reference(&table, &options);
                 assert_eq!(top.to_top_pods(), want, "{sort_by:?} {all_namespaces}");
                 for (row, want) in top.iter().zip(&want.pods) {
                     assert_eq!(row.namespace().as_c_str().to_str(), Ok(want.namespace.as_str()));
