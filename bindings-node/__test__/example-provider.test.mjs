@@ -3,12 +3,11 @@
 // value file on every request, selector-filtered, a clean exit on SIGTERM. Run from the examples
 // folder (kubemetrics resolved through its package.json) and from a tree like a fresh clone's
 // (no node_modules: the script falls back to the repository's binding).
-import test, { before, after } from 'node:test'
+import test from 'node:test'
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, unlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync, unlinkSync } from 'node:fs'
 import path from 'node:path'
-import { km, repoRoot, packageDir, makeCerts, writeKubeconfig, startLoopback, startServing, curl } from './helpers.mjs'
+import { km, repoRoot, packageDir, writeKubeconfig, certsAndLoopback, startServing, curl } from './helpers.mjs'
 
 const { Client, ErrorCode } = km
 const SCRIPT = path.join(repoRoot, 'examples', 'node', 'external_metrics_provider.mjs')
@@ -18,15 +17,7 @@ let dir
 let cert
 let loopback
 
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'km-node-example-'))
-  cert = makeCerts(dir)
-  loopback = await startLoopback()
-})
-after(async () => {
-  await loopback.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+certsAndLoopback('km-node-example-', (shared) => ({ dir, cert, loopback } = shared))
 
 /** Starts the example with the options the HPA e2e test gives it. */
 function startExample (script, valueFile) {
