@@ -128,14 +128,15 @@ impl PodMetricsColumns {
             exact: true,
             ..PodMetricsColumns::default()
         };
-        let mut times = TimeText::default();
+        let mut times = LastText::default();
+        let mut windows = LastText::default();
         for p in pods {
             c.pod_strings.push(c.strings.len() as u32);
             c.pod_containers.push(c.container_flags.len() as u32);
             c.push_meta(&p.metadata, &mut times);
             let timestamp = times.of(&p.timestamp);
             c.strings.push(timestamp);
-            c.strings.push(&p.window.to_string());
+            c.strings.push(windows.of(&p.window));
             for container in &p.containers {
                 c.strings.push(&container.name);
                 let cpu = container.usage.get("cpu");
@@ -167,7 +168,7 @@ impl PodMetricsColumns {
         c
     }
 
-    fn push_meta(&mut self, m: &ObjectMeta, times: &mut TimeText) {
+    fn push_meta(&mut self, m: &ObjectMeta, times: &mut LastText<Time>) {
         let simple = m.generate_name.is_none()
             && m.self_link.is_none()
             && m.uid.is_none()
@@ -224,15 +225,21 @@ impl PodMetricsColumns {
     }
 }
 
-/// Times as their JSON text, formatting each distinct time once in a row (the pods of a list
-/// mostly share their timestamps).
-#[derive(Debug, Default)]
-struct TimeText {
-    last: Option<(Time, String)>,
+/// Times and durations as their JSON text, formatting each distinct value once in a row (the pods
+/// of a list mostly share them).
+#[derive(Debug)]
+struct LastText<T> {
+    last: Option<(T, String)>,
 }
 
-impl TimeText {
-    fn of(&mut self, t: &Time) -> &str {
+impl<T> Default for LastText<T> {
+    fn default() -> Self {
+        LastText { last: None }
+    }
+}
+
+impl<T: Copy + PartialEq + std::fmt::Display> LastText<T> {
+    fn of(&mut self, t: &T) -> &str {
         if self.last.as_ref().is_none_or(|(last, _)| last != t) {
             self.last = Some((*t, t.to_string()));
         }
