@@ -4,7 +4,6 @@ use crate::convert::{NodeRow, ScopedArray, TopPods};
 use crate::custom::{CustomMetricOptions, CustomMetricsListOptions, ExternalMetricOptions, MetricObject};
 use crate::spawn;
 use crate::wire::{self, RawValue, Shape};
-use kubemetrics::metrics::table_columns::PodMetricsColumns;
 use kubemetrics::top::{SortBy, TopNodeOptions, TopPodOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -226,11 +225,7 @@ impl Client {
         let o = options.unwrap_or_default();
         let namespace = o.namespace;
         let list = list_options(o.label_selector, o.field_selector);
-        let fut = async move {
-            let items = client.list_pod_metrics(namespace.as_deref(), &list).await?;
-            Ok(PodMetricsColumns::from_pods(&items))
-        };
-        spawn(env, fut, |env, columns| crate::columns::pod_metrics(env, columns))
+        spawn(env, async move { client.list_pod_metrics_columns(namespace.as_deref(), &list).await }, |env, columns| crate::columns::pod_metrics(env, columns))
     }
 
     /// Gets the metrics of one pod; rejects with `ERR_KM_NOT_FOUND` carrying the server's

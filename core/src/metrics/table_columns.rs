@@ -6,8 +6,14 @@
 //! strings the Kubernetes JSON form holds (canonical quantities, Go durations, RFC 3339 times), plus
 //! CPU in nano-cores and memory in bytes as exact integers.
 
-use super::{ObjectMeta, PodMetrics, Time};
+use super::{GoDuration, ObjectMeta, PodMetrics, Time};
 use crate::Quantity;
+use crate::error::{Error, ErrorKind, Result};
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
 
 /// Strings laid end to end in one text, each found by where it ends.
 ///
@@ -225,6 +231,272 @@ impl PodMetricsColumns {
     }
 }
 
+impl PodMetricsColumns {
+    /// Decodes a `PodMetricsList` JSON body straight into columns: strings are borrowed from the
+    /// body while decoding, and no [`PodMetrics`] (with its maps and owned strings) is built.
+    /// The columns equal those of [`PodMetricsColumns::from_pods`] of the same list decoded whole.
+    pub fn from_json(body: &[u8]) -> Result<PodMetricsColumns> {
+        let list: ListJson<'_> = serde_json::from_slice(body).map_err(|e| Error::new(ErrorKind::Api, e.to_string()).with_source(e))?;
+        let pods = list.items.unwrap_or_default();
+        let containers: usize = pods.iter().map(|p| p.containers.as_ref().map_or(0, Vec::len)).sum();
+        let mut c = PodMetricsColumns {
+            pod_strings: Vec::with_capacity(pods.len() + 1),
+            pod_flags: Vec::with_capacity(pods.len()),
+            pod_labels: Vec::with_capacity(pods.len()),
+            pod_containers: Vec::with_capacity(pods.len() + 1),
+            container_flags: Vec::with_capacity(containers),
+            container_cpu_nanos: Vec::with_capacity(containers),
+            container_memory_bytes: Vec::with_capacity(containers),
+            exact: true,
+            ..PodMetricsColumns::default()
+        };
+        let mut times = LastText::default();
+        let mut windows = LastText::default();
+        for p in pods {
+            c.pod_strings.push(c.strings.len() as u32);
+            c.pod_containers.push(c.container_flags.len() as u32);
+            c.push_meta_json(p.metadata, &mut times)?;
+            c.strings.push(times.of(&p.timestamp));
+            c.strings.push(windows.of(&p.window));
+            for container in p.containers.unwrap_or_default() {
+                c.strings.push(&container.name.0);
+                let mut usage = container.usage.map(|u| u.0).unwrap_or_default();
+                // A JSON object with a key twice keeps the last value, as a map does.
+                usage.sort_by(|a, b| a.0.cmp(&b.0));
+                usage.dedup_by(|later, earlier| {
+                    let same = later.0 == earlier.0;
+                    if same {
+                        earlier.1 = later.1;
+                    }
+                    same
+                });
+                let get = |name: &str| usage.iter().find(|(k, _)| k == name).map(|(_, q)| *q);
+                let (cpu, memory) = (get("cpu"), get("memory"));
+                let others = usage.len() - usize::from(cpu.is_some()) - usize::from(memory.is_some());
+                let mut flags = 0;
+                if others > 0 {
+                    flags |= CONTAINER_USAGE_JSON;
+                    let map: std::collections::BTreeMap<&str, Quantity> = usage.iter().map(|(k, q)| (k.as_ref(), *q)).collect();
+                    c.strings.push(&serde_json::to_string(&map).unwrap_or_default());
+                } else {
+                    if let Some(q) = cpu {
+                        flags |= CONTAINER_CPU;
+                        c.strings.push(&q.canonical());
+                    }
+                    if let Some(q) = memory {
+                        flags |= CONTAINER_MEMORY;
+                        c.strings.push(&q.canonical());
+                    }
+                }
+                c.container_flags.push(flags);
+                let nanos = c.exact_or_zero(cpu.map(|q| q.scaled_value(-9)));
+                let bytes = c.exact_or_zero(memory.map(|q| q.value()));
+                c.container_cpu_nanos.push(nanos);
+                c.container_memory_bytes.push(bytes);
+            }
+        }
+        c.pod_strings.push(c.strings.len() as u32);
+        c.pod_containers.push(c.container_flags.len() as u32);
+        Ok(c)
+    }
+
+    fn push_meta_json(&mut self, m: MetaJson<'_>, times: &mut LastText<Time>) -> Result<()> {
+        if !m.other.is_empty() {
+            // Fields beyond the usual four: the whole metadata through `ObjectMeta`, as `from_pods` does.
+            let mut object = serde_json::Map::new();
+            let text = |s: Cow<'_, str>| serde_json::Value::String(s.into_owned());
+            if let Some(v) = m.name {
+                object.insert("name".into(), text(v.0));
+            }
+            if let Some(v) = m.namespace {
+                object.insert("namespace".into(), text(v.0));
+            }
+            if let Some(t) = m.created {
+                object.insert("creationTimestamp".into(), serde_json::Value::String(t.to_string()));
+            }
+            if let Some(labels) = m.labels {
+                object.insert("labels".into(), serde_json::Value::Object(labels.into_iter().map(|(k, v)| (k.into_owned(), text(v))).collect()));
+            }
+            object.extend(m.other);
+            let meta: ObjectMeta = serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| Error::new(ErrorKind::Api, e.to_string()))?;
+            self.push_meta(&meta, times);
+            return Ok(());
+        }
+        let mut flags = 0;
+        if let Some(name) = &m.name {
+            flags |= POD_NAME;
+            self.strings.push(&name.0);
+        }
+        if let Some(namespace) = &m.namespace {
+            flags |= POD_NAMESPACE;
+            self.strings.push(&namespace.0);
+        }
+        if let Some(created) = &m.created {
+            flags |= POD_CREATED;
+            let text = times.of(created);
+            self.strings.push(text);
+        }
+        let mut count = 0;
+        if let Some(mut labels) = m.labels {
+            flags |= POD_LABELS;
+            labels.sort_by(|a, b| a.0.cmp(&b.0));
+            labels.dedup_by(|later, earlier| {
+                let same = later.0 == earlier.0;
+                if same {
+                    std::mem::swap(&mut earlier.1, &mut later.1);
+                }
+                same
+            });
+            for (k, v) in &labels {
+                self.strings.push(k);
+                self.strings.push(v);
+            }
+            count = labels.len() as u32;
+        }
+        self.pod_flags.push(flags);
+        self.pod_labels.push(count);
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON, with strings borrowed from the body where they have no escapes.
+
+/// A string borrowed from the body when it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Text<'a>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> std::result::Result<Text<'a>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+struct ListJson<'a> {
+    #[serde(borrow, default)]
+    items: Option<Vec<PodJson<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct PodJson<'a> {
+    #[serde(borrow, default)]
+    metadata: MetaJson<'a>,
+    timestamp: Time,
+    window: GoDuration,
+    #[serde(borrow, default)]
+    containers: Option<Vec<ContainerJson<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ContainerJson<'a> {
+    #[serde(borrow)]
+    name: Text<'a>,
+    #[serde(borrow, default)]
+    usage: Option<UsageJson<'a>>,
+}
+
+/// A usage map in the body's order.
+struct UsageJson<'a>(Vec<(Cow<'a, str>, Quantity)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for UsageJson<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = UsageJson<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of resource names to quantities")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<UsageJson<'a>, A::Error> {
+                let mut usage = Vec::with_capacity(2);
+                while let Some(key) = map.next_key::<Text<'a>>()? {
+                    usage.push((key.0, map.next_value::<Quantity>()?));
+                }
+                Ok(UsageJson(usage))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// Metadata: name, namespace, creation time and labels borrowed; any other field kept aside.
+#[derive(Default)]
+struct MetaJson<'a> {
+    name: Option<Text<'a>>,
+    namespace: Option<Text<'a>>,
+    created: Option<Time>,
+    labels: Option<Vec<(Cow<'a, str>, Cow<'a, str>)>>,
+    other: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for MetaJson<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = MetaJson<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an ObjectMeta object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<MetaJson<'a>, A::Error> {
+                let mut m = MetaJson::default();
+                while let Some(key) = map.next_key::<Text<'a>>()? {
+                    match key.0.as_ref() {
+                        "name" => m.name = map.next_value()?,
+                        "namespace" => m.namespace = map.next_value()?,
+                        "creationTimestamp" => m.created = map.next_value()?,
+                        "labels" => m.labels = map.next_value::<Option<LabelsJson<'a>>>()?.map(|l| l.0),
+                        _ => {
+                            let value: serde_json::Value = map.next_value()?;
+                            if !value.is_null() {
+                                m.other.insert(key.0.into_owned(), value);
+                            }
+                        }
+                    }
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+struct LabelsJson<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for LabelsJson<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = LabelsJson<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of label names to values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<LabelsJson<'a>, A::Error> {
+                let mut labels = Vec::new();
+                while let Some(key) = map.next_key::<Text<'a>>()? {
+                    labels.push((key.0, map.next_value::<Text<'a>>()?.0));
+                }
+                Ok(LabelsJson(labels))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
 /// Times and durations as their JSON text, formatting each distinct value once in a row (the pods
 /// of a list mostly share them).
 #[derive(Debug)]
@@ -288,5 +560,29 @@ mod tests {
         // 20E cores in nano-cores does not fit 64 bits.
         assert!(!c.exact);
         assert_eq!(c.container_cpu_nanos[2], 0);
+        let list = format!(r#"{{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{{}},"items":{json}}}"#);
+        assert_eq!(PodMetricsColumns::from_json(list.as_bytes()).expect("list"), c);
+    }
+
+    #[test]
+    fn json_columns_equal_object_columns() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/api");
+        for name in ["pod-metrics-metrics-server.json", "pod-metrics-redis.json"] {
+            let text = std::fs::read_to_string(dir.join(name)).expect("fixture");
+            let pod: PodMetrics = serde_json::from_str(&text).expect("json");
+            let list = format!(r#"{{"items":[{text},{text}]}}"#);
+            assert_eq!(PodMetricsColumns::from_json(list.as_bytes()).expect("list"), PodMetricsColumns::from_pods(&[pod.clone(), pod]), "{name}");
+        }
+        let escaped = r#"{"items":[{"metadata":{"name":"a\u0062","labels":{"z":"1","a":"\u00e9"}},"timestamp":"2024-01-01T00:00:00.5Z","window":"1.5s",
+            "containers":[{"name":"c","usage":{"memory":"1Ki","cpu":"1.5"}},{"name":"d","usage":null}]}]}"#;
+        let pods: Vec<PodMetrics> = serde_json::from_str::<crate::metrics::PodMetricsList>(escaped).expect("list").items;
+        assert_eq!(PodMetricsColumns::from_json(escaped.as_bytes()).expect("escaped"), PodMetricsColumns::from_pods(&pods));
+        for bad in [
+            r#"{"items":[{"timestamp":"x","window":"1s"}]}"#,
+            r#"{"items":[{"timestamp":"2024-01-01T00:00:00Z","window":"1s","containers":[{"name":"c","usage":{"cpu":"1K"}}]}]}"#,
+            "{",
+        ] {
+            assert_eq!(PodMetricsColumns::from_json(bad.as_bytes()).expect_err(bad).kind(), ErrorKind::Api);
+        }
     }
 }
