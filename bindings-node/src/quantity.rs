@@ -23,8 +23,11 @@ unsafe fn with_str<T>(env: sys::napi_env, value: sys::napi_value, f: impl FnOnce
 /// The milli-value of `s`, value `index` of `Quantity.milliValuesOf`, as a 64-bit integer.
 fn milli_i64(env: &Env, index: usize, s: &str) -> Result<i64> {
     let quantity_error = |message: String| to_js_error(env, &kubemetrics::Error::new(ErrorKind::Quantity, format!("value {index}: {message}")));
-    let q = kubemetrics::Quantity::parse(s).map_err(|e| quantity_error(e.message().to_string()))?;
-    q.milli_value().and_then(|m| i64::try_from(m).ok()).ok_or_else(|| quantity_error(format!("the milli-value of {q} does not fit a 64-bit integer")))
+    let milli = kubemetrics::quantity::milli_value_of(s).map_err(|e| quantity_error(e.message().to_string()))?;
+    milli.and_then(|m| i64::try_from(m).ok()).ok_or_else(|| {
+        let canonical = kubemetrics::Quantity::parse(s).map(|q| q.canonical()).unwrap_or_else(|_| s.to_string());
+        quantity_error(format!("the milli-value of {canonical} does not fit a 64-bit integer"))
+    })
 }
 
 /// A `bigint` of `n` (one N-API call when it fits 64 bits).
@@ -155,8 +158,15 @@ impl Quantity {
     #[napi(ts_args_type = "value: string", ts_return_type = "bigint")]
     pub fn milli_value_of(env: Env, value: Unknown<'_>) -> Result<RawValue> {
         // SAFETY: `value` is an argument of this call, read on the JavaScript thread.
-        let q = unsafe { with_str(env.raw(), value.raw(), |s| kubemetrics::Quantity::parse(s)) }?.map_err(|e| to_js_error(&env, &e))?;
-        let milli = fits(&env, &q, "the milli-value", q.milli_value())?;
+        let milli = unsafe {
+            with_str(env.raw(), value.raw(), |s| {
+                kubemetrics::quantity::milli_value_of(s)?.ok_or_else(|| {
+                    let canonical = kubemetrics::Quantity::parse(s).map(|q| q.canonical()).unwrap_or_default();
+                    kubemetrics::Error::new(ErrorKind::Quantity, format!("the milli-value of {canonical} does not fit a 128-bit integer"))
+                })
+            })
+        }?
+        .map_err(|e| to_js_error(&env, &e))?;
         // SAFETY: as above.
         unsafe { bigint(env.raw(), milli) }.map(RawValue)
     }
