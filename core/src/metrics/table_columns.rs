@@ -134,12 +134,12 @@ impl PodMetricsColumns {
             exact: true,
             ..PodMetricsColumns::default()
         };
-        let mut times = LastText::default();
-        let mut windows = LastText::default();
+        // Creation times and timestamps differ from each other but repeat from pod to pod.
+        let (mut created, mut times, mut windows) = (LastText::default(), LastText::default(), LastText::default());
         for p in pods {
             c.pod_strings.push(c.strings.len() as u32);
             c.pod_containers.push(c.container_flags.len() as u32);
-            c.push_meta(&p.metadata, &mut times);
+            c.push_meta(&p.metadata, &mut created);
             let timestamp = times.of(&p.timestamp);
             c.strings.push(timestamp);
             c.strings.push(windows.of(&p.window));
@@ -250,12 +250,11 @@ impl PodMetricsColumns {
             exact: true,
             ..PodMetricsColumns::default()
         };
-        let mut times = LastText::default();
-        let mut windows = LastText::default();
+        let (mut created, mut times, mut windows) = (LastText::default(), LastText::default(), LastText::default());
         for p in pods {
             c.pod_strings.push(c.strings.len() as u32);
             c.pod_containers.push(c.container_flags.len() as u32);
-            c.push_meta_json(p.metadata, &mut times)?;
+            c.push_meta_json(p.metadata, &mut created)?;
             c.strings.push(times.of(&p.timestamp));
             c.strings.push(windows.of(&p.window));
             for container in p.containers.unwrap_or_default() {
