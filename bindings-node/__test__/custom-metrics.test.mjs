@@ -19,23 +19,13 @@ const EXTERNAL = '/apis/external.metrics.k8s.io/v1beta1'
 let dir
 let cert
 let loopback
+let serving
 
-certsAndLoopback('km-node-custom-', (shared) => ({ dir, cert, loopback } = shared))
+certsAndLoopback('km-node-custom-', (shared) => ({ dir, cert, loopback, serving } = shared))
 
 /** `serveCustomMetrics` on 127.0.0.1 (a free port) with client-certificate and front-proxy authentication. */
 function serve (providers, options = {}) {
-  return serveCustomMetrics({
-    ...providers,
-    bindAddress: '127.0.0.1',
-    securePort: 0,
-    tlsCertFile: cert('serving.crt'),
-    tlsPrivateKeyFile: cert('serving.key'),
-    clientCaFile: cert('client-ca.crt'),
-    requestheaderClientCaFile: cert('front-proxy-ca.crt'),
-    requestheaderAllowedNames: ['front-proxy-client'],
-    kubeconfig: loopback.kubeconfig,
-    ...options
-  })
+  return serveCustomMetrics({ ...providers, ...serving, ...options })
 }
 
 /** GET `path` with Node's https client and client certificate `user`; resolves with status, JSON and time taken. */

@@ -16,23 +16,13 @@ const METRIC = 'queue_messages_ready'
 let dir
 let cert
 let loopback
+let serving
 
-certsAndLoopback('km-node-example-', (shared) => ({ dir, cert, loopback } = shared))
+certsAndLoopback('km-node-example-', (shared) => ({ dir, cert, loopback, serving } = shared))
 
 /** Starts the example with the options the HPA e2e test gives it. */
 function startExample (script, valueFile) {
-  const options = {
-    bindAddress: '127.0.0.1',
-    securePort: 0,
-    tlsCertFile: cert('serving.crt'),
-    tlsPrivateKeyFile: cert('serving.key'),
-    clientCaFile: cert('client-ca.crt'),
-    requestheaderClientCaFile: cert('front-proxy-ca.crt'),
-    requestheaderAllowedNames: ['front-proxy-client'],
-    kubeconfig: loopback.kubeconfig,
-    certDir: null,
-    valueFile
-  }
+  const options = { ...serving, certDir: null, valueFile }
   return startServing(process.execPath, [script, JSON.stringify(options)], { env: { ...process.env, NODE_PATH: '' } })
 }
 

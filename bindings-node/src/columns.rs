@@ -58,15 +58,12 @@ pub fn pod_metrics(env: &Env, c: PodMetricsColumns) -> Result<RawValue> {
     let raw = env.raw();
     // SAFETY: on the JavaScript thread, inside the callback that converts the result.
     unsafe {
-        let o = strings_object(raw, c.strings)?;
+        let o = columns_object(raw, c.strings, c.pod_containers, c.container_memory_bytes, c.exact)?;
         set(raw, o, c"podStrings", Uint32Array::new(c.pod_strings))?;
         set(raw, o, c"podFlags", Uint8Array::new(c.pod_flags))?;
         set(raw, o, c"podLabels", Uint32Array::new(c.pod_labels))?;
-        set(raw, o, c"podContainers", Uint32Array::new(c.pod_containers))?;
         set(raw, o, c"containerFlags", Uint8Array::new(c.container_flags))?;
         set(raw, o, c"cpuNanoCores", BigInt64Array::new(c.container_cpu_nanos))?;
-        set(raw, o, c"memoryBytes", BigInt64Array::new(c.container_memory_bytes))?;
-        set(raw, o, c"exact", c.exact)?;
         build(raw, c"podMetrics", o).map(RawValue)
     }
 }
@@ -76,17 +73,14 @@ pub fn top_pods(env: &Env, c: TopPodsColumns) -> Result<RawValue> {
     let raw = env.raw();
     // SAFETY: on the JavaScript thread, inside the callback that converts the result.
     unsafe {
-        let o = strings_object(raw, c.strings)?;
-        set(raw, o, c"podContainers", Uint32Array::new(c.pod_containers))?;
+        let o = columns_object(raw, c.strings, c.pod_containers, c.pod_memory_bytes, c.exact)?;
         set(raw, o, c"cpuMilliCores", BigInt64Array::new(c.pod_cpu_milli))?;
-        set(raw, o, c"memoryBytes", BigInt64Array::new(c.pod_memory_bytes))?;
-        set(raw, o, c"exact", c.exact)?;
         build(raw, c"topPods", o).map(RawValue)
     }
 }
 
-/// `{ text, ends }`.
-unsafe fn strings_object(env: sys::napi_env, s: Strings) -> Result<sys::napi_value> {
+/// `{ text, ends, podContainers, memoryBytes, exact }`: what both kinds of columns have.
+unsafe fn columns_object(env: sys::napi_env, s: Strings, pod_containers: Vec<u32>, memory_bytes: Vec<i64>, exact: bool) -> Result<sys::napi_value> {
     let mut o = ptr::null_mut();
     let mut text = ptr::null_mut();
     unsafe {
@@ -94,6 +88,9 @@ unsafe fn strings_object(env: sys::napi_env, s: Strings) -> Result<sys::napi_val
         check_status!(sys::napi_create_string_utf8(env, s.text.as_ptr().cast::<c_char>(), s.text.len() as isize, &mut text))?;
         check_status!(sys::napi_set_named_property(env, o, c"text".as_ptr(), text))?;
         set(env, o, c"ends", Uint32Array::new(s.ends))?;
+        set(env, o, c"podContainers", Uint32Array::new(pod_containers))?;
+        set(env, o, c"memoryBytes", BigInt64Array::new(memory_bytes))?;
+        set(env, o, c"exact", exact)?;
     }
     Ok(o)
 }
