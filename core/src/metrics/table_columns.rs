@@ -551,8 +551,8 @@ mod tests {
         let all: Vec<String> = (0..c.strings.len()).filter_map(|i| c.strings.get(i)).collect();
         assert_eq!(all[..13], ["a", "ns", "2024-01-01T00:00:00Z", "app", "web", "2024-01-01T00:00:00Z", "15s", "c1", "250264852n", "8Ki", "c2", "1", "1500m"]);
         assert_eq!(all[13], r#"{"name":"b","uid":"u"}"#);
-        assert_eq!(all[16], r#"{"cpu":"20E","swap":"1"}"#);
-        assert_eq!(c.pod_strings, vec![0, 13, 17]);
+        assert_eq!(all[17], r#"{"cpu":"20E","swap":"1"}"#);
+        assert_eq!(c.pod_strings, vec![0, 13, 18]);
         assert_eq!(c.container_flags, vec![CONTAINER_CPU | CONTAINER_MEMORY, CONTAINER_CPU | CONTAINER_MEMORY, CONTAINER_USAGE_JSON]);
         assert_eq!(c.container_cpu_nanos[..2], [250_264_852, 1_000_000_000]);
         assert_eq!(c.container_memory_bytes[..2], [8192, 2]);
