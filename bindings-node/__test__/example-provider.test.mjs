@@ -13,12 +13,9 @@ const { Client, ErrorCode } = km
 const SCRIPT = path.join(repoRoot, 'examples', 'node', 'external_metrics_provider.mjs')
 const METRIC = 'queue_messages_ready'
 
-let dir
-let cert
-let loopback
-let serving
+let dir, cert, serving
 
-certsAndLoopback('km-node-example-', (shared) => ({ dir, cert, loopback, serving } = shared))
+certsAndLoopback('km-node-example-', (shared) => ({ dir, cert, serving } = shared))
 
 /** Starts the example with the options the HPA e2e test gives it. */
 function startExample (script, valueFile) {
