@@ -53,8 +53,15 @@ export declare class Client {
    * message when there is none.
    */
   getNodeMetrics(name: string): Promise<NodeMetrics>
-  /** Lists pod metrics in `namespace`, or in all namespaces when it is absent. */
-  listPodMetrics(options?: PodMetricsListOptions | undefined | null): Promise<Array<PodMetrics>>
+  /**
+   * Lists pod metrics in `namespace`, or in all namespaces when it is absent.
+   *
+   * The result is an array whose rows are built on first read (a `Proxy` of an `Array`:
+   * indexing, iteration, the `Array` methods and `JSON.stringify` work as with any array).
+   * Its `usageColumns` (not enumerable) hold every container's CPU in nano-cores and memory in
+   * bytes as exact `BigInt64Array`s, for sums that build no row and no `Quantity`.
+   */
+  listPodMetrics(options?: PodMetricsListOptions | undefined | null): Promise<Array<PodMetrics> & { readonly usageColumns: PodUsageColumns }>
   /**
    * Gets the metrics of one pod; rejects with `ERR_KM_NOT_FOUND` carrying the server's
    * message when there is none.
@@ -200,6 +207,22 @@ export declare class Quantity {
    * Throws `ERR_KM_QUANTITY` when they do not fit a 128-bit integer.
    */
   get milliValue(): bigint
+  /**
+   * `new Quantity(value).milliValue` without the `Quantity`: thousandths of `value`, rounded
+   * up (away from zero), as an exact `bigint`. For CPU this is millicores.
+   *
+   * Throws `ERR_KM_QUANTITY` (as `new Quantity` does) for a string that is not a quantity and
+   * when the value does not fit a 128-bit integer.
+   */
+  static milliValueOf(value: string): bigint
+  /**
+   * `milliValueOf` of each string of `values`, in one call: a `BigInt64Array` of the same length.
+   *
+   * Throws `ERR_KM_QUANTITY` naming the index of the first value that is not a quantity or
+   * whose milli-value does not fit a 64-bit integer; a `TypeError` when `values` is not an array
+   * of strings.
+   */
+  static milliValuesOf(values: string[]): BigInt64Array
   /**
    * The value scaled by `10^-scale` and rounded up (away from zero) to an exact `bigint`.
    * `scaledValue(0)` is `value`, `scaledValue(-3)` is `milliValue`, `scaledValue(-9)` is nanos.
@@ -615,6 +638,52 @@ export interface PodRow {
   containers: Array<ContainerRow>
 }
 
+/**
+ * Exact per-row usage of a `topPods()` result as typed arrays, in row order
+ * (`result.pods.usageColumns`, not enumerable).
+ */
+export interface PodRowUsageColumns {
+  /** Per row, CPU in millicores, as `kubectl top` prints it. */
+  cpuMilliCores: BigInt64Array
+  /** Per row, memory in bytes. */
+  memoryBytes: BigInt64Array
+  /** `false` when some value does not fit a 64-bit integer; that entry then holds `0n`. */
+  exact: boolean
+}
+
+/**
+ * Exact per-container usage of a `listPodMetrics()` result as typed arrays, without building a
+ * row or a `Quantity` (`result.usageColumns`, not enumerable).
+ *
+ * ```js
+ * const pods = await client.listPodMetrics()
+ * const { podContainers, cpuNanoCores, memoryBytes } = pods.usageColumns
+ * for (let i = 0; i < pods.length; i++) {
+ *   let cpu = 0n
+ *   for (let c = podContainers[i]; c < podContainers[i + 1]; c++) cpu += cpuNanoCores[c]
+ * }
+ * ```
+ */
+export interface PodUsageColumns {
+  /**
+   * Per pod, the index of its first container in the other columns; one more entry than pods
+   * (the containers of pod `i` are `podContainers[i]` up to `podContainers[i + 1]`).
+   */
+  podContainers: Uint32Array
+  /** Per container, CPU usage in nano-cores (`0n` when not reported). */
+  cpuNanoCores: BigInt64Array
+  /**
+   * Per container, memory usage in bytes, rounded up like `Quantity.value` (`0n` when not
+   * reported).
+   */
+  memoryBytes: BigInt64Array
+  /**
+   * `false` when some value does not fit a 64-bit integer in these units; that entry then holds
+   * `0n` and only `usageQuantities` has it.
+   */
+  exact: boolean
+}
+
 /** How a quantity prefers to be printed, kept from the string it was parsed from. */
 export declare enum QuantityFormat {
   /** Powers of ten with SI suffixes: `n u m "" k M G T P E` (`1500m`, `5G`). */
@@ -733,8 +802,12 @@ export interface TopNodesOptions {
 
 /** The result of `top pod`. */
 export interface TopPods {
-  /** Rows in kubectl's order. */
-  pods: Array<PodRow>
+  /**
+   * Rows in kubectl's order, built on first read (a `Proxy` of an `Array`); `usageColumns`
+   * (not enumerable) holds every row's CPU in millicores and memory in bytes as exact
+   * `BigInt64Array`s.
+   */
+  pods: Array<PodRow> & { readonly usageColumns: PodRowUsageColumns }
   /** Total CPU over all rows (what `--sum` prints). */
   totalCpu: string
   /** Total memory over all rows. */

@@ -7,11 +7,10 @@ import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import https from 'node:https'
 import net from 'node:net'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { km, cli, packageDir, repoRoot, makeCerts, writeKubeconfig, startLoopback, startServing, curl, rejectsWith } from './helpers.mjs'
+import { km, cli, packageDir, repoRoot, writeKubeconfig, certsAndLoopback, startServing, curl, rejectsWith } from './helpers.mjs'
 
 const { Client, Quantity, LabelSelector, ErrorCode, serveCustomMetrics } = km
 const CUSTOM = '/apis/custom.metrics.k8s.io'
@@ -20,31 +19,13 @@ const EXTERNAL = '/apis/external.metrics.k8s.io/v1beta1'
 let dir
 let cert
 let loopback
+let serving
 
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'km-node-custom-'))
-  cert = makeCerts(dir)
-  loopback = await startLoopback()
-})
-after(async () => {
-  await loopback.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+certsAndLoopback('km-node-custom-', (shared) => ({ dir, cert, loopback, serving } = shared))
 
 /** `serveCustomMetrics` on 127.0.0.1 (a free port) with client-certificate and front-proxy authentication. */
 function serve (providers, options = {}) {
-  return serveCustomMetrics({
-    ...providers,
-    bindAddress: '127.0.0.1',
-    securePort: 0,
-    tlsCertFile: cert('serving.crt'),
-    tlsPrivateKeyFile: cert('serving.key'),
-    clientCaFile: cert('client-ca.crt'),
-    requestheaderClientCaFile: cert('front-proxy-ca.crt'),
-    requestheaderAllowedNames: ['front-proxy-client'],
-    kubeconfig: loopback.kubeconfig,
-    ...options
-  })
+  return serveCustomMetrics({ ...providers, ...serving, ...options })
 }
 
 /** GET `path` with Node's https client and client certificate `user`; resolves with status, JSON and time taken. */
@@ -440,23 +421,28 @@ describe('provider errors become Kubernetes Status answers', () => {
   const byName = (name) => get(server.url, `${CUSTOM}/v1beta2/namespaces/web/pods/${name}/m`)
 
   test('404, 400 and 500 with the provider message', async () => {
+    const notFound = (name, message) => [name, 404, 'NotFound', message]
+    const badRequest = (name, message) => [name, 400, 'BadRequest', message]
+    // 500s carry "Internal error occurred: " before the message (a string, or a pattern of its start).
+    const internal = (name, message) =>
+      [name, 500, 'InternalError', typeof message === 'string' ? `Internal error occurred: ${message}` : new RegExp(`^Internal error occurred: ${message.source}`)]
     for (const [name, status, reason, message] of [
-      ['code-not-found', 404, 'NotFound', 'pod code-not-found has no m'],
-      ['k8s-not-found', 404, 'NotFound', 'pod k8s-not-found has no m'],
-      ['undefined', 404, 'NotFound', 'the server could not find the metric m for pods undefined'],
-      ['rejects-not-found', 404, 'NotFound', 'gone by now'],
-      ['code-config', 400, 'BadRequest', 'm needs a metricLabelSelector'],
-      ['k8s-bad-request', 400, 'BadRequest', 'bad request for m'],
-      ['error', 500, 'InternalError', 'Internal error occurred: database unreachable'],
-      ['type-error', 500, 'InternalError', "Internal error occurred: Cannot read properties of null (reading 'missing')"],
-      ['rejects', 500, 'InternalError', 'Internal error occurred: asynchronous failure'],
-      ['string', 500, 'InternalError', 'Internal error occurred: a thrown string'],
-      ['plain-object', 404, 'NotFound', 'a plain object'],
-      ['rejects-plain-object', 400, 'BadRequest', 'a plain rejection'],
-      ['number', 500, 'InternalError', 'Internal error occurred: metricByName threw a number'],
-      ['invalid-quantity', 500, 'InternalError', /^Internal error occurred: metricByName returned an invalid value: .*12 apples/],
-      ['nan', 500, 'InternalError', 'Internal error occurred: metricByName returned an invalid value: NaN is not a quantity'],
-      ['object', 500, 'InternalError', 'Internal error occurred: metricByName returned an invalid value: expected a Quantity, a number, a bigint or a quantity string, got an object']
+      notFound('code-not-found', 'pod code-not-found has no m'),
+      notFound('k8s-not-found', 'pod k8s-not-found has no m'),
+      notFound('undefined', 'the server could not find the metric m for pods undefined'),
+      notFound('rejects-not-found', 'gone by now'),
+      badRequest('code-config', 'm needs a metricLabelSelector'),
+      badRequest('k8s-bad-request', 'bad request for m'),
+      internal('error', 'database unreachable'),
+      internal('type-error', "Cannot read properties of null (reading 'missing')"),
+      internal('rejects', 'asynchronous failure'),
+      internal('string', 'a thrown string'),
+      notFound('plain-object', 'a plain object'),
+      badRequest('rejects-plain-object', 'a plain rejection'),
+      internal('number', 'metricByName threw a number'),
+      internal('invalid-quantity', /metricByName returned an invalid value: .*12 apples/),
+      internal('nan', 'metricByName returned an invalid value: NaN is not a quantity'),
+      internal('object', 'metricByName returned an invalid value: expected a Quantity, a number, a bigint or a quantity string, got an object')
     ]) {
       const r = await byName(name)
       assert.equal(r.status, status, `${name}: ${r.body}`)

@@ -3,45 +3,23 @@
 // value file on every request, selector-filtered, a clean exit on SIGTERM. Run from the examples
 // folder (kubemetrics resolved through its package.json) and from a tree like a fresh clone's
 // (no node_modules: the script falls back to the repository's binding).
-import test, { before, after } from 'node:test'
+import test from 'node:test'
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, unlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync, unlinkSync } from 'node:fs'
 import path from 'node:path'
-import { km, repoRoot, packageDir, makeCerts, writeKubeconfig, startLoopback, startServing, curl } from './helpers.mjs'
+import { km, repoRoot, packageDir, writeKubeconfig, certsAndLoopback, startServing, curl } from './helpers.mjs'
 
 const { Client, ErrorCode } = km
 const SCRIPT = path.join(repoRoot, 'examples', 'node', 'external_metrics_provider.mjs')
 const METRIC = 'queue_messages_ready'
 
-let dir
-let cert
-let loopback
+let dir, cert, serving
 
-before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'km-node-example-'))
-  cert = makeCerts(dir)
-  loopback = await startLoopback()
-})
-after(async () => {
-  await loopback.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+certsAndLoopback('km-node-example-', (shared) => ({ dir, cert, serving } = shared))
 
 /** Starts the example with the options the HPA e2e test gives it. */
 function startExample (script, valueFile) {
-  const options = {
-    bindAddress: '127.0.0.1',
-    securePort: 0,
-    tlsCertFile: cert('serving.crt'),
-    tlsPrivateKeyFile: cert('serving.key'),
-    clientCaFile: cert('client-ca.crt'),
-    requestheaderClientCaFile: cert('front-proxy-ca.crt'),
-    requestheaderAllowedNames: ['front-proxy-client'],
-    kubeconfig: loopback.kubeconfig,
-    certDir: null,
-    valueFile
-  }
+  const options = { ...serving, certDir: null, valueFile }
   return startServing(process.execPath, [script, JSON.stringify(options)], { env: { ...process.env, NODE_PATH: '' } })
 }
 

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import http from 'node:http'
+import { before, after } from 'node:test'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const packageDir = path.resolve(here, '..')
@@ -177,4 +178,37 @@ export async function startServing (command, args, { env = process.env, timeoutM
     return exited
   }
   return { child, url, lines, exited, stop, stderr: () => stderr }
+}
+
+/**
+ * Before the tests of the calling file: a scratch folder with test certificates (`makeCerts`) and a
+ * loopback API server, handed to `use`; after them, both removed.
+ * @param {string} prefix of the scratch folder's name
+ * @param {(shared: {dir: string, cert: (name: string) => string, loopback: Awaited<ReturnType<typeof startLoopback>>, serving: object}) => void} use
+ */
+export function certsAndLoopback (prefix, use) {
+  let shared
+  before(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), prefix))
+    const cert = makeCerts(dir)
+    const loopback = await startLoopback()
+    // What a custom metrics server on 127.0.0.1 (a free port) needs for client-certificate and
+    // front-proxy authentication, with SubjectAccessReview answered by the loopback server.
+    const serving = {
+      bindAddress: '127.0.0.1',
+      securePort: 0,
+      tlsCertFile: cert('serving.crt'),
+      tlsPrivateKeyFile: cert('serving.key'),
+      clientCaFile: cert('client-ca.crt'),
+      requestheaderClientCaFile: cert('front-proxy-ca.crt'),
+      requestheaderAllowedNames: ['front-proxy-client'],
+      kubeconfig: loopback.kubeconfig
+    }
+    shared = { dir, cert, loopback, serving }
+    use(shared)
+  })
+  after(async () => {
+    await shared?.loopback.stop()
+    if (shared) rmSync(shared.dir, { recursive: true, force: true })
+  })
 }

@@ -1,18 +1,28 @@
 // kubemetrics vs @kubernetes/client-node, side by side in one run (not part of the tests).
 //
-// 1. List pod metrics of a generated cluster (default 100,000 pods, two containers each) from a
-//    real loopback API server, then handle the quantities the way `top` does (per-pod CPU and
-//    memory sums): kubemetrics `listPodMetrics()` + its parsed `usageQuantities` vs client-node
-//    `Metrics.getPodMetrics()` + its `quantityToScalar`/`add` (what its `topPods` uses).
-//    Also `topPods({ allNamespaces: true })`, where the core computes the per-pod sums itself.
-// 2. Quantity parsing alone over the same quantity strings: `new Quantity(s).milliValue` vs
-//    `quantityToScalar(s)`.
+// Every case runs in a child process of its own (this script with `--case NAME`), so that each
+// reports its own peak RSS (`process.resourceUsage().maxRSS`) besides wall and CPU time
+// (`process.cpuUsage()`: all threads of that process; the loopback server is another process and
+// is left out). All cases read the same server (default 100,000 pods, two containers each).
+//
+//  quantity-one    `Quantity.milliValueOf(s)` vs `quantityToScalar(s)`, per value, over every
+//                  quantity string the server sends
+//  quantity-class  `new Quantity(s).milliValue` vs the same
+//  quantity-bulk   `Quantity.milliValuesOf(strings)` vs `quantityToScalar(s)` per value
+//  list-sums       `listPodMetrics()` + per-pod CPU and memory sums from its `usageColumns` (exact
+//                  BigInts, no row built) vs `Metrics.getPodMetrics()` + `quantityToScalar`/`add`
+//                  per-pod sums (what client-node's `topPods` does)
+//  list-rows-sums  the same sums through each row's `usageQuantities` (every row and Quantity built)
+//  top-pods        `topPods({ allNamespaces: true })` with every row's name, CPU and memory read vs
+//                  the client-node list + per-pod sums above
 //
 // Setup (once):  npm install && npm run build   (release addon)
 //                (cd .. && cargo build --release -p kubemetrics-cli)
-// Run:           node benchmarks/bench.mjs [--pods 100000] [--runs 5]
+// Run:           node benchmarks/bench.mjs [--pods 100000] [--runs 5] [--cases a,b] [--json FILE]
+//                (CARGO_TARGET_DIR or KUBEMETRICS_BIN say where the CLI is)
 //
-// Both clients read the same server process; runs alternate between the two; the median is kept.
+// Within a child: one warm-up run, then `--runs` timed runs, medians kept; the two sides of a
+// case run one after the other, in alternating order from case to case.
 //
 // `--quantity-only [--repeat 5] [--seconds 0.2] [--json FILE]` (what benchmarks/run.sh calls) times
 // only parse, parse + number and parse + millis over the ten values of core/benches/quantity.rs
@@ -20,7 +30,7 @@
 // ten values like one criterion iteration, the sides alternate, each keeps its best; ns per value.
 // KM_NODE_ADDON=path/to/kubemetrics.node loads that addon instead of ../index.js (run.sh builds a
 // release addon into a scratch folder so that the package's own files stay as they are).
-import { spawn } from 'node:child_process'
+import { spawn, execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -40,8 +50,9 @@ const arg = (name, fallback) => {
 }
 const pods = arg('pods', 100_000)
 const runs = arg('runs', 5)
+const target = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target')
 const cli = process.env.KUBEMETRICS_BIN ??
-  [path.join(root, 'target', 'release', 'kubemetrics'), path.join(root, 'target', 'debug', 'kubemetrics')].find(existsSync)
+  [path.join(target, 'release', 'kubemetrics'), path.join(target, 'debug', 'kubemetrics')].find(existsSync)
 
 async function startServer () {
   const dir = mkdtempSync(path.join(tmpdir(), 'km-bench-'))
@@ -60,41 +71,24 @@ const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6
 // and it leaves out the server, which is another process.
 const cpu = (c0) => { const c = process.cpuUsage(c0); return (c.user + c.system) / 1000 }
 
-// --- the two sides -------------------------------------------------------------------------
+// --- the cases (each runs in a child process: `--case NAME --side kubemetrics|client-node`) --------
 
-async function kubemetricsList (client) {
-  const c0 = process.cpuUsage()
-  const t0 = process.hrtime.bigint()
-  const items = await client.listPodMetrics()
-  const list = ms(t0)
-  const listCpu = cpu(c0)
-  let cpuMilli = 0n
-  let memBytes = 0n
-  for (const p of items) {
-    for (const c of p.containers) {
-      cpuMilli += c.usageQuantities.cpu.milliValue
-      memBytes += c.usageQuantities.memory.value
-    }
-  }
-  return { list, listCpu, total: ms(t0), totalCpu: cpu(c0), count: items.length, cpu: Number(cpuMilli) / 1000, mem: memBytes }
+async function clientNodeMetrics (kubeconfig) {
+  const kc = new KubeConfig()
+  kc.loadFromFile(kubeconfig)
+  // client-node refuses plain-HTTP servers unless TLS verification is marked as skipped.
+  kc.loadFromOptions({
+    clusters: kc.getClusters().map((c) => ({ ...c, skipTLSVerify: true })),
+    users: kc.getUsers(),
+    contexts: kc.getContexts(),
+    currentContext: kc.getCurrentContext()
+  })
+  return new Metrics(kc)
 }
 
-// The dashboard way: per-pod sums computed by the core (`kubectl top pod -A`), rows as strings.
-async function kubemetricsTop (client) {
-  const c0 = process.cpuUsage()
-  const t0 = process.hrtime.bigint()
-  const top = await client.topPods({ allNamespaces: true })
-  let chars = 0
-  for (const p of top.pods) chars += p.cpu.length + p.memory.length
-  return { top: ms(t0), topCpu: cpu(c0), count: top.pods.length, chars }
-}
-
-async function clientNodeList (metrics) {
-  const c0 = process.cpuUsage()
-  const t0 = process.hrtime.bigint()
+// client-node's list + per-pod sums (quantityToScalar + add, as its own `topPods` sums).
+async function clientNodeSums (metrics) {
   const { items } = await metrics.getPodMetrics()
-  const list = ms(t0)
-  const listCpu = cpu(c0)
   let cores = 0
   let mem = 0
   for (const p of items) {
@@ -107,21 +101,113 @@ async function clientNodeList (metrics) {
     cores = add(cores, podCpu)
     mem = add(mem, podMem)
   }
-  return { list, listCpu, total: ms(t0), totalCpu: cpu(c0), count: items.length, cpu: Number(cores), mem: BigInt(mem) }
+  return { count: items.length, check: `cpu ${Number(cores).toFixed(3)} cores (float), memory ${BigInt(mem)} bytes` }
 }
 
-function parseKubemetrics (strings) {
-  const t0 = process.hrtime.bigint()
-  let sum = 0n
-  for (const s of strings) sum += new km.Quantity(s).milliValue
-  return { time: ms(t0), sum }
+let sink
+const CASES = {
+  // Quantity strings exactly as the server sends them: every container's CPU and memory.
+  'quantity-one': {
+    title: 'one quantity: milliValueOf(s) vs quantityToScalar(s)',
+    perValue: true,
+    setup: async (kubeconfig) => {
+      const { items } = await (await clientNodeMetrics(kubeconfig)).getPodMetrics()
+      return items.flatMap((p) => p.containers.flatMap((c) => [c.usage.cpu, c.usage.memory]))
+    },
+    kubemetrics: (strings) => { let sum = 0n; for (const s of strings) sum += km.Quantity.milliValueOf(s); sink = sum; return strings.length },
+    'client-node': (strings) => { let sum = 0; for (const s of strings) sum = add(sum, quantityToScalar(s)); sink = sum; return strings.length }
+  },
+  'quantity-class': {
+    title: 'one quantity: new Quantity(s).milliValue vs quantityToScalar(s)',
+    perValue: true,
+    setup: (kubeconfig) => CASES['quantity-one'].setup(kubeconfig),
+    kubemetrics: (strings) => { let sum = 0n; for (const s of strings) sum += new km.Quantity(s).milliValue; sink = sum; return strings.length },
+    'client-node': (strings) => CASES['quantity-one']['client-node'](strings)
+  },
+  'quantity-bulk': {
+    title: 'bulk: milliValuesOf(strings) vs quantityToScalar(s) each',
+    perValue: true,
+    setup: (kubeconfig) => CASES['quantity-one'].setup(kubeconfig),
+    kubemetrics: (strings) => { const m = km.Quantity.milliValuesOf(strings); let sum = 0n; for (let i = 0; i < m.length; i++) sum += m[i]; sink = sum; return strings.length },
+    'client-node': (strings) => CASES['quantity-one']['client-node'](strings)
+  },
+  'list-sums': {
+    title: 'listPodMetrics + exact per-pod sums (usageColumns)',
+    setup: async (kubeconfig) => ({ client: await km.Client.fromKubeconfig(kubeconfig), metrics: await clientNodeMetrics(kubeconfig) }),
+    kubemetrics: async ({ client }) => {
+      const pods = await client.listPodMetrics()
+      const { podContainers, cpuNanoCores, memoryBytes } = pods.usageColumns
+      let cpu = 0n
+      let mem = 0n
+      for (let i = 0, n = pods.length; i < n; i++) {
+        let podCpu = 0n
+        let podMem = 0n
+        for (let c = podContainers[i], end = podContainers[i + 1]; c < end; c++) {
+          podCpu += cpuNanoCores[c]
+          podMem += memoryBytes[c]
+        }
+        cpu += podCpu
+        mem += podMem
+      }
+      return { count: pods.length, check: `cpu ${cpu} nano-cores (exact), memory ${mem} bytes` }
+    },
+    'client-node': ({ metrics }) => clientNodeSums(metrics)
+  },
+  'list-rows-sums': {
+    title: 'listPodMetrics + sums via each row\'s usageQuantities',
+    setup: (kubeconfig) => CASES['list-sums'].setup(kubeconfig),
+    kubemetrics: async ({ client }) => {
+      const pods = await client.listPodMetrics()
+      let cpu = 0n
+      let mem = 0n
+      for (const p of pods) {
+        let podCpu = 0n
+        let podMem = 0n
+        for (const c of p.containers) {
+          podCpu += c.usageQuantities.cpu.milliValue
+          podMem += c.usageQuantities.memory.value
+        }
+        cpu += podCpu
+        mem += podMem
+      }
+      return { count: pods.length, check: `cpu ${cpu} millicores (rounded up per container), memory ${mem} bytes` }
+    },
+    'client-node': ({ metrics }) => clientNodeSums(metrics)
+  },
+  'top-pods': {
+    title: 'topPods({allNamespaces}), every row read',
+    setup: (kubeconfig) => CASES['list-sums'].setup(kubeconfig),
+    kubemetrics: async ({ client }) => {
+      const top = await client.topPods({ allNamespaces: true })
+      let chars = 0
+      for (const p of top.pods) chars += p.name.length + p.cpu.length + p.memory.length
+      return { count: top.pods.length, check: `total cpu ${top.totalCpu}, memory ${top.totalMemory} (${chars} chars read)` }
+    },
+    'client-node': ({ metrics }) => clientNodeSums(metrics)
+  }
 }
 
-function parseClientNode (strings) {
-  const t0 = process.hrtime.bigint()
-  let sum = 0
-  for (const s of strings) sum = add(sum, quantityToScalar(s))
-  return { time: ms(t0), sum }
+// One side of one case, in this (child) process: warm-up, `runs` timed runs, one JSON line out.
+async function runCase (name, side, kubeconfig) {
+  const spec = CASES[name]
+  const input = await spec.setup(kubeconfig)
+  const once = async () => {
+    globalThis.gc?.()
+    const c0 = process.cpuUsage()
+    const t0 = process.hrtime.bigint()
+    const result = await spec[side](input)
+    return { wall: ms(t0), cpu: cpu(c0), result }
+  }
+  const warm = await once()
+  const times = []
+  for (let i = 0; i < runs; i++) times.push(await once())
+  const perValue = spec.perValue ? warm.result : 1
+  console.log(JSON.stringify({
+    wall: median(times.map((t) => t.wall)) / perValue,
+    cpu: median(times.map((t) => t.cpu)) / perValue,
+    maxRssKiB: process.resourceUsage().maxRSS,
+    result: spec.perValue ? { count: warm.result } : warm.result
+  }))
 }
 
 // --- quantity operations alone (--quantity-only) -----------------------------------------------
@@ -133,7 +219,6 @@ function criterionValues () {
   return [...m[1].matchAll(/"([^"]*)"/g)].map((x) => x[1])
 }
 
-let sink
 // One loop function per side and operation, so that each call site sees one callee.
 const QUANTITY_OPS = [
   {
@@ -220,71 +305,60 @@ if (process.argv.includes('--quantity-only')) {
   process.exit(0)
 }
 
+if (process.argv.includes('--baseline')) {
+  console.log(JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS }))
+  process.exit(0)
+}
+
+const caseIndex = process.argv.indexOf('--case')
+if (caseIndex !== -1) {
+  const side = process.argv[process.argv.indexOf('--side') + 1]
+  const kubeconfig = process.argv[process.argv.indexOf('--kubeconfig') + 1]
+  await runCase(process.argv[caseIndex + 1], side, kubeconfig)
+  process.exit(0)
+}
+
+function child (args) {
+  const out = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), ...args, '--pods', String(pods), '--runs', String(runs)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: process.env,
+    maxBuffer: 1 << 20
+  })
+  return JSON.parse(out.trim().split('\n').pop())
+}
+
 const server = await startServer()
 try {
-  const client = await km.Client.fromKubeconfig(server.kubeconfig)
-  const kc = new KubeConfig()
-  kc.loadFromFile(server.kubeconfig)
-  // client-node refuses plain-HTTP servers unless TLS verification is marked as skipped.
-  kc.loadFromOptions({
-    clusters: kc.getClusters().map((c) => ({ ...c, skipTLSVerify: true })),
-    users: kc.getUsers(),
-    contexts: kc.getContexts(),
-    currentContext: kc.getCurrentContext()
-  })
-  const metrics = new Metrics(kc)
-
-  // Warm up both (connections, JIT, the server's first serialization).
-  const warmK = await kubemetricsList(client)
-  const warmC = await clientNodeList(metrics)
-  if (warmK.count !== pods || warmC.count !== pods) throw new Error(`expected ${pods} pods, got ${warmK.count} / ${warmC.count}`)
-
-  const k = { list: [], total: [], listCpu: [], totalCpu: [] }
-  const t = { top: [], topCpu: [] }
-  const c = { list: [], total: [], listCpu: [], totalCpu: [] }
-  for (let i = 0; i < runs; i++) {
-    for (const [side, fn] of i % 2 === 0
-      ? [[k, () => kubemetricsList(client)], [t, () => kubemetricsTop(client)], [c, () => clientNodeList(metrics)]]
-      : [[c, () => clientNodeList(metrics)], [t, () => kubemetricsTop(client)], [k, () => kubemetricsList(client)]]) {
-      globalThis.gc?.()
-      const r = await fn()
-      for (const key of Object.keys(side)) side[key].push(r[key])
-    }
+  const only = process.argv.includes('--cases') ? process.argv[process.argv.indexOf('--cases') + 1].split(',') : Object.keys(CASES)
+  const results = {}
+  let round = 0
+  for (const name of only) {
+    const sides = round++ % 2 === 0 ? ['kubemetrics', 'client-node'] : ['client-node', 'kubemetrics']
+    results[name] = {}
+    for (const side of sides) results[name][side] = child(['--case', name, '--side', side, '--kubeconfig', server.kubeconfig])
   }
-
-  // Quantity strings exactly as the server sends them (both clients' input).
-  const strings = (await metrics.getPodMetrics()).items.flatMap((p) => p.containers.flatMap((ct) => [ct.usage.cpu, ct.usage.memory]))
-  parseKubemetrics(strings.slice(0, 10_000))
-  parseClientNode(strings.slice(0, 10_000))
-  const pk = []
-  const pc = []
-  const pkCpu = []
-  const pcCpu = []
-  for (let i = 0; i < runs; i++) {
-    let c0 = process.cpuUsage()
-    pk.push(parseKubemetrics(strings).time)
-    pkCpu.push(cpu(c0))
-    c0 = process.cpuUsage()
-    pc.push(parseClientNode(strings).time)
-    pcCpu.push(cpu(c0))
+  const baseline = child(['--baseline'])
+  console.log(`Node ${process.version}, ${pods.toLocaleString('en')} pods x 2 containers, median of ${runs} runs after one warm-up, each side in its own process, loopback server: ${cli}`)
+  const col = (x, w) => String(x).padStart(w)
+  const time = (x, perValue) => (perValue ? `${x * 1e6 < 10000 ? (x * 1e6).toFixed(0) : (x * 1e6).toExponential(2)} ns/value` : `${x.toFixed(0)} ms`)
+  const ratio = (a, b) => `${(b / a).toFixed(2)}x`
+  console.log(`${'case'.padEnd(56)} ${col('wall: km', 13)} ${col('client-node', 13)} ${col('ratio', 7)}   ${col('CPU: km', 13)} ${col('client-node', 13)} ${col('ratio', 7)}   ${col('peak RSS: km', 12)} ${col('client-node', 11)} ${col('ratio', 7)}`)
+  for (const [name, r] of Object.entries(results)) {
+    const k = r.kubemetrics
+    const c = r['client-node']
+    const pv = !!CASES[name].perValue
+    const mib = (x) => `${(x / 1024).toFixed(0)} MiB`
+    console.log(`${CASES[name].title.padEnd(56)} ${col(time(k.wall, pv), 13)} ${col(time(c.wall, pv), 13)} ${col(ratio(k.wall, c.wall), 7)}   ${col(time(k.cpu, pv), 13)} ${col(time(c.cpu, pv), 13)} ${col(ratio(k.cpu, c.cpu), 7)}   ${col(mib(k.maxRssKiB), 12)} ${col(mib(c.maxRssKiB), 11)} ${col(ratio(k.maxRssKiB, c.maxRssKiB), 7)}`)
   }
-
-  const rows = [
-    ['list pod metrics (HTTP + decode + JS objects)', k.list, c.list, k.listCpu, c.listCpu],
-    ['list + quantity handling (per-pod sums)', k.total, c.total, k.totalCpu, c.totalCpu],
-    ['topPods({allNamespaces}) vs list + per-pod sums', t.top, c.total, t.topCpu, c.totalCpu],
-    [`parse ${strings.length.toLocaleString('en')} quantity strings`, pk, pc, pkCpu, pcCpu]
-  ].map(([name, ...xs]) => [name, ...xs.map(median)])
-  console.log(`Node ${process.version}, ${pods.toLocaleString('en')} pods x 2 containers, median of ${runs} runs, loopback server: ${path.relative(root, cli)}`)
-  const cell = (x) => (x.toFixed(0) + ' ms').padStart(10)
-  const ratio = (a, b) => ((b / a).toFixed(2) + 'x').padStart(7)
-  console.log(`${'benchmark'.padEnd(46)} ${'wall: kubemetrics'.padStart(17)} ${'client-node'.padStart(11)} ${'ratio'.padStart(7)}   ${'CPU: kubemetrics'.padStart(16)} ${'client-node'.padStart(11)} ${'ratio'.padStart(7)}`)
-  for (const [name, a, b, ac, bc] of rows) {
-    console.log(`${name.padEnd(46)} ${cell(a).padStart(17)} ${cell(b).padStart(11)} ${ratio(a, b)}   ${cell(ac).padStart(16)} ${cell(bc).padStart(11)} ${ratio(ac, bc)}`)
+  console.log(`peak RSS of a child that loads both libraries and does nothing: ${(baseline.maxRssKiB / 1024).toFixed(0)} MiB`)
+  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} CPUs`)
+  console.log('ratio = client-node / kubemetrics (above 1: kubemetrics faster or smaller). CPU = the child process, all threads (the server is another process).')
+  for (const [name, r] of Object.entries(results)) {
+    console.log(`check ${name}: kubemetrics ${JSON.stringify(r.kubemetrics.result)}; client-node ${JSON.stringify(r['client-node'].result)}`)
   }
-  console.log(`load average at the end: ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')} on ${(await import('node:os')).cpus().length} CPUs`)
-  console.log('ratio = client-node / kubemetrics (above 1: kubemetrics faster). CPU = this process, all threads (the server is another process).')
-  console.log(`sums: kubemetrics cpu ${warmK.cpu} cores (millicores rounded up per container), memory ${warmK.mem} bytes; client-node cpu ${warmC.cpu.toFixed(3)} cores (float), memory ${warmC.mem} bytes`)
+  const jsonIndex = process.argv.indexOf('--json')
+  if (jsonIndex !== -1) writeFileSync(process.argv[jsonIndex + 1], JSON.stringify({ node: process.version, pods, runs, baseline, results }, null, 1) + '\n')
 } finally {
   server.stop()
 }

@@ -214,13 +214,18 @@ impl Client {
     }
 
     /// Lists pod metrics in `namespace`, or in all namespaces when it is absent.
-    #[napi(ts_return_type = "Promise<Array<PodMetrics>>")]
+    ///
+    /// The result is an array whose rows are built on first read (a `Proxy` of an `Array`:
+    /// indexing, iteration, the `Array` methods and `JSON.stringify` work as with any array).
+    /// Its `usageColumns` (not enumerable) hold every container's CPU in nano-cores and memory in
+    /// bytes as exact `BigInt64Array`s, for sums that build no row and no `Quantity`.
+    #[napi(ts_return_type = "Promise<Array<PodMetrics> & { readonly usageColumns: PodUsageColumns }>")]
     pub fn list_pod_metrics<'env>(&self, env: &'env Env, options: Option<PodMetricsListOptions>) -> Result<PromiseRaw<'env, RawValue>> {
         let client = self.inner.clone();
         let o = options.unwrap_or_default();
         let namespace = o.namespace;
         let list = list_options(o.label_selector, o.field_selector);
-        spawn(env, async move { client.list_pod_metrics(namespace.as_deref(), &list).await }, |env, items| wire::to_js(env, &items, Shape::Pods))
+        spawn(env, async move { client.list_pod_metrics_columns(namespace.as_deref(), &list).await }, |env, columns| crate::columns::pod_metrics(env, columns))
     }
 
     /// Gets the metrics of one pod; rejects with `ERR_KM_NOT_FOUND` carrying the server's

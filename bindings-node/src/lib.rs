@@ -8,6 +8,7 @@
 #![deny(clippy::unwrap_used)]
 
 mod client;
+mod columns;
 mod convert;
 mod custom;
 mod quantity;
@@ -16,6 +17,7 @@ mod serve;
 mod wire;
 
 pub use client::Client;
+pub use columns::{PodRowUsageColumns, PodUsageColumns};
 pub use convert::{ContainerMetrics, ContainerRow, NodeMetrics, NodeRow, ObjectMeta, PodMetrics, PodRow, TopPods};
 pub use custom::{
     CustomMetricOptions, CustomMetricsListOptions, DescribedObject, ExternalMetricOptions, ExternalMetricValue, MetricIdentifier, MetricObject, MetricValue,

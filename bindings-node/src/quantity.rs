@@ -1,9 +1,44 @@
 //! `Quantity`: the exact Kubernetes `resource.Quantity`.
 
 use crate::to_js_error;
+use crate::wire::RawValue;
 use kubemetrics::{ErrorKind, Format};
 use napi::bindgen_prelude::*;
+use napi::{check_status, sys};
 use napi_derive::napi;
+
+/// Calls `f` with the text of the JavaScript string `value`, read into a stack buffer when short
+/// (quantities are), so that no `String` is allocated per value. Fails for a non-string.
+unsafe fn with_str<T>(env: sys::napi_env, value: sys::napi_value, f: impl FnOnce(&str) -> T) -> Result<T> {
+    let mut buf = [0u8; 64];
+    let mut len = 0usize;
+    unsafe { check_status!(sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), buf.len(), &mut len), "expected a string")? };
+    if len < buf.len() - 1 {
+        return Ok(f(std::str::from_utf8(&buf[..len]).unwrap_or_default()));
+    }
+    let text = unsafe { <String as FromNapiValue>::from_napi_value(env, value)? };
+    Ok(f(&text))
+}
+
+/// The milli-value of `s`, value `index` of `Quantity.milliValuesOf`, as a 64-bit integer.
+fn milli_i64(env: &Env, index: usize, s: &str) -> Result<i64> {
+    let quantity_error = |message: String| to_js_error(env, &kubemetrics::Error::new(ErrorKind::Quantity, format!("value {index}: {message}")));
+    let milli = kubemetrics::quantity::milli_value_of(s).map_err(|e| quantity_error(e.message().to_string()))?;
+    milli.and_then(|m| i64::try_from(m).ok()).ok_or_else(|| {
+        let canonical = kubemetrics::Quantity::parse(s).map(|q| q.canonical()).unwrap_or_else(|_| s.to_string());
+        quantity_error(format!("the milli-value of {canonical} does not fit a 64-bit integer"))
+    })
+}
+
+/// A `bigint` of `n` (one N-API call when it fits 64 bits).
+unsafe fn bigint(env: sys::napi_env, n: i128) -> Result<sys::napi_value> {
+    let mut result = std::ptr::null_mut();
+    match i64::try_from(n) {
+        Ok(small) => unsafe { check_status!(sys::napi_create_bigint_int64(env, small, &mut result))? },
+        Err(_) => return unsafe { <i128 as ToNapiValue>::to_napi_value(env, n) },
+    }
+    Ok(result)
+}
 
 /// How a quantity prefers to be printed, kept from the string it was parsed from.
 #[napi(string_enum)]
@@ -113,6 +148,76 @@ impl Quantity {
     #[napi(getter)]
     pub fn milli_value(&self, env: Env) -> Result<i128> {
         fits(&env, &self.inner, "the milli-value", self.inner.milli_value())
+    }
+
+    /// `new Quantity(value).milliValue` without the `Quantity`: thousandths of `value`, rounded
+    /// up (away from zero), as an exact `bigint`. For CPU this is millicores.
+    ///
+    /// Throws `ERR_KM_QUANTITY` (as `new Quantity` does) for a string that is not a quantity and
+    /// when the value does not fit a 128-bit integer.
+    #[napi(ts_args_type = "value: string", ts_return_type = "bigint")]
+    pub fn milli_value_of(env: Env, value: Unknown<'_>) -> Result<RawValue> {
+        // SAFETY: `value` is an argument of this call, read on the JavaScript thread.
+        let milli = unsafe {
+            with_str(env.raw(), value.raw(), |s| {
+                kubemetrics::quantity::milli_value_of(s)?.ok_or_else(|| {
+                    let canonical = kubemetrics::Quantity::parse(s).map(|q| q.canonical()).unwrap_or_default();
+                    kubemetrics::Error::new(ErrorKind::Quantity, format!("the milli-value of {canonical} does not fit a 128-bit integer"))
+                })
+            })
+        }?
+        .map_err(|e| to_js_error(&env, &e))?;
+        // SAFETY: as above.
+        unsafe { bigint(env.raw(), milli) }.map(RawValue)
+    }
+
+    /// `milliValueOf` of each string of `values`, in one call: a `BigInt64Array` of the same length.
+    ///
+    /// Throws `ERR_KM_QUANTITY` naming the index of the first value that is not a quantity or
+    /// whose milli-value does not fit a 64-bit integer; a `TypeError` when `values` is not an array
+    /// of strings.
+    #[napi(ts_args_type = "values: string[]")]
+    pub fn milli_values_of(env: Env, values: Unknown<'_>) -> Result<BigInt64Array> {
+        let raw = env.raw();
+        let array = values.raw();
+        let mut is_array = false;
+        let mut len = 0u32;
+        // SAFETY: `values` is an argument of this call, read on the JavaScript thread.
+        unsafe { check_status!(sys::napi_is_array(raw, array, &mut is_array))? };
+        if !is_array {
+            return Err(Error::new(Status::InvalidArg, "Quantity.milliValuesOf expects an array of strings"));
+        }
+        // SAFETY: as above.
+        unsafe { check_status!(sys::napi_get_array_length(raw, array, &mut len))? };
+        let mut out = Vec::with_capacity(len as usize);
+        if len > 0 {
+            // One text for all values when they are all strings: one N-API call instead of two per value.
+            // SAFETY: as above.
+            let joined = unsafe { crate::columns::build(raw, c"joinStrings", array) }?;
+            let mut kind = sys::ValueType::napi_undefined;
+            // SAFETY: as above.
+            unsafe { check_status!(sys::napi_typeof(raw, joined, &mut kind))? };
+            if kind == sys::ValueType::napi_string {
+                // SAFETY: as above.
+                let text = unsafe { <String as FromNapiValue>::from_napi_value(raw, joined)? };
+                if text.split('\n').count() == len as usize {
+                    for (i, s) in text.split('\n').enumerate() {
+                        out.push(milli_i64(&env, i, s)?);
+                    }
+                    return Ok(BigInt64Array::new(out));
+                }
+            }
+        }
+        for i in 0..len {
+            let mut element = std::ptr::null_mut();
+            // SAFETY: as above; `element` lives in this call's handle scope.
+            unsafe { check_status!(sys::napi_get_element(raw, array, i, &mut element))? };
+            // SAFETY: as above.
+            let milli = unsafe { with_str(raw, element, |s| milli_i64(&env, i as usize, s)) }
+                .map_err(|e| Error::new(Status::InvalidArg, format!("Quantity.milliValuesOf: value {i}: {}", e.reason)))?;
+            out.push(milli?);
+        }
+        Ok(BigInt64Array::new(out))
     }
 
     /// The value scaled by `10^-scale` and rounded up (away from zero) to an exact `bigint`.

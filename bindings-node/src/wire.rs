@@ -19,7 +19,7 @@ const VALUE_QUANTITY: &CStr = c"valueQuantity";
 
 /// A JavaScript value already built in the current scope.
 #[derive(Debug, Clone, Copy)]
-pub struct RawValue(sys::napi_value);
+pub struct RawValue(pub(crate) sys::napi_value);
 
 impl TypeName for RawValue {
     fn type_name() -> &'static str {
@@ -37,13 +37,6 @@ impl ToNapiValue for RawValue {
     }
 }
 
-/// `value` as plain JavaScript objects, through its JSON (the core's `serde` form) and `JSON.parse`.
-pub fn plain<T: Serialize>(env: &Env, value: &T) -> Result<RawValue> {
-    let json = serde_json::to_string(value).map_err(|e| Error::new(Status::GenericFailure, format!("cannot encode: {e}")))?;
-    // SAFETY: called on the JavaScript thread with the live environment of the current callback.
-    unsafe { json_parse(env.raw(), &json).map(RawValue) }
-}
-
 /// Where the objects holding `usage` are in the parsed JSON.
 #[derive(Debug, Clone, Copy)]
 pub enum Shape {
@@ -53,8 +46,6 @@ pub enum Shape {
     Pod,
     /// An array of `NodeMetrics`.
     Nodes,
-    /// An array of `PodMetrics`.
-    Pods,
     /// A custom `MetricValue`: the object itself gets `valueQuantity`.
     Value,
     /// An array of custom `MetricValue`s or `ExternalMetricValue`s: each gets `valueQuantity`.
@@ -77,10 +68,6 @@ pub fn to_js<T: Serialize>(env: &Env, value: &T, shape: Shape) -> Result<RawValu
             Shape::Nodes => {
                 let define = usage()?;
                 for_each_element(raw, parsed, |o| define.on(o))?
-            }
-            Shape::Pods => {
-                let define = usage()?;
-                for_each_element(raw, parsed, |o| for_each_container(raw, o, &define))?
             }
             Shape::Value => value()?.on(parsed)?,
             Shape::Values => {
@@ -195,13 +182,32 @@ fn data_descriptor(property: &'static CStr, value: sys::napi_value, attributes: 
 }
 
 unsafe extern "C" fn usage_quantities_getter(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    match unsafe { usage_quantities(env, info) } {
+    // SAFETY: napi calls this getter on the JavaScript thread.
+    unsafe { throwing(env, info, usage_quantities) }
+}
+
+/// Runs the body `f` of a native callback; an error is thrown into JavaScript.
+pub(crate) unsafe fn throwing(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    f: unsafe fn(sys::napi_env, sys::napi_callback_info) -> Result<sys::napi_value>,
+) -> sys::napi_value {
+    match unsafe { f(env, info) } {
         Ok(value) => value,
         Err(e) => {
             // SAFETY: we are inside a napi callback on the JavaScript thread.
             unsafe { JsError::from(e).throw_into(env) };
             ptr::null_mut()
         }
+    }
+}
+
+/// `new Quantity(text)` for the JavaScript string `text`; `ERR_KM_QUANTITY` when it is not one.
+pub(crate) unsafe fn quantity_of(env: sys::napi_env, text: sys::napi_value) -> Result<sys::napi_value> {
+    unsafe {
+        let text = <String as napi::bindgen_prelude::FromNapiValue>::from_napi_value(env, text)?;
+        let quantity = kubemetrics::Quantity::parse(&text).map_err(|e| to_js_error(&Env::from_raw(env), &e))?;
+        <Quantity as ToNapiValue>::to_napi_value(env, Quantity::from(quantity))
     }
 }
 
@@ -224,9 +230,7 @@ unsafe fn usage_quantities(env: sys::napi_env, info: sys::napi_callback_info) ->
             let mut text = ptr::null_mut();
             check_status!(sys::napi_get_element(env, keys, i, &mut key))?;
             check_status!(sys::napi_get_property(env, usage, key, &mut text))?;
-            let text = <String as napi::bindgen_prelude::FromNapiValue>::from_napi_value(env, text)?;
-            let quantity = kubemetrics::Quantity::parse(&text).map_err(|e| to_js_error(&Env::from_raw(env), &e))?;
-            let value = <Quantity as ToNapiValue>::to_napi_value(env, Quantity::from(quantity))?;
+            let value = quantity_of(env, text)?;
             check_status!(sys::napi_set_property(env, result, key, value))?;
         }
         cache(env, this, USAGE_QUANTITIES, result)?;
@@ -242,14 +246,8 @@ unsafe fn cache(env: sys::napi_env, this: sys::napi_value, property: &'static CS
 }
 
 unsafe extern "C" fn value_quantity_getter(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    match unsafe { value_quantity(env, info) } {
-        Ok(value) => value,
-        Err(e) => {
-            // SAFETY: we are inside a napi callback on the JavaScript thread.
-            unsafe { JsError::from(e).throw_into(env) };
-            ptr::null_mut()
-        }
-    }
+    // SAFETY: napi calls this getter on the JavaScript thread.
+    unsafe { throwing(env, info, value_quantity) }
 }
 
 /// `new Quantity(this.value)`, cached on `this` as a data property.
@@ -260,9 +258,7 @@ unsafe fn value_quantity(env: sys::napi_env, info: sys::napi_callback_info) -> R
     unsafe {
         check_status!(sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), &mut this, ptr::null_mut()))?;
         check_status!(sys::napi_get_named_property(env, this, c"value".as_ptr(), &mut text))?;
-        let text = <String as napi::bindgen_prelude::FromNapiValue>::from_napi_value(env, text)?;
-        let quantity = kubemetrics::Quantity::parse(&text).map_err(|e| to_js_error(&Env::from_raw(env), &e))?;
-        let result = <Quantity as ToNapiValue>::to_napi_value(env, Quantity::from(quantity))?;
+        let result = quantity_of(env, text)?;
         cache(env, this, VALUE_QUANTITY, result)?;
         Ok(result)
     }

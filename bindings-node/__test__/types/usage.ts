@@ -28,6 +28,15 @@ export async function usage (): Promise<string[]> {
   const total: string = top.totalCpu
   const podCpu: string = top.pods[0].containers[0].cpu
   const all: string | null = top.namespace
+  const rowMillis: BigInt64Array = top.pods.usageColumns.cpuMilliCores
+  const listed = await client.listPodMetrics()
+  const nanoCores: BigInt64Array = listed.usageColumns.cpuNanoCores
+  const firstContainer: number = listed.usageColumns.podContainers[0]
+  const exact: boolean = listed.usageColumns.exact
+  const oneMilli: bigint = Quantity.milliValueOf('250m')
+  const manyMilli: BigInt64Array = Quantity.milliValuesOf(['250m', '1Gi'])
+  // @ts-expect-error milliValuesOf takes strings
+  Quantity.milliValuesOf([1, 2])
 
   const q = new Quantity('1.5Gi')
   const s: string = q.add('512Mi').sub(new Quantity('1')).toString()

@@ -1,5 +1,6 @@
 //! [`Client`]: typed reads of the Metrics API (and the Nodes and Pods `top` needs).
 
+mod columns;
 mod custom;
 mod settings;
 

@@ -9,6 +9,7 @@ pub mod meta;
 pub mod protobuf;
 mod resource;
 pub mod table;
+pub mod table_columns;
 
 pub use duration::GoDuration;
 pub use meta::{ListMeta, ObjectMeta, Time};

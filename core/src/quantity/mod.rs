@@ -2,8 +2,11 @@
 
 mod arith;
 mod format;
+mod milli;
 mod parse;
 mod serde_impl;
+
+pub use milli::milli_value_of;
 
 use crate::error::{Error, ErrorKind, Result};
 use std::cmp::Ordering;

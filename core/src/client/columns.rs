@@ -1,0 +1,23 @@
+//! [`Client::list_pod_metrics_columns`]: pod metrics decoded straight into columns, for bindings.
+
+use super::{Client, ListOptions, decode_answer, pod_list_rest};
+use crate::error::Result;
+use crate::metrics::protobuf;
+use crate::metrics::table_columns::PodMetricsColumns;
+
+impl Client {
+    /// Lists pod metrics in `namespace` (all namespaces when `None`) as [`PodMetricsColumns`]:
+    /// the same values as [`Client::list_pod_metrics`], decoded from a JSON body without building
+    /// an object per pod (a protobuf body is decoded whole, then laid out as columns).
+    pub async fn list_pod_metrics_columns(&self, namespace: Option<&str>, options: &ListOptions) -> Result<PodMetricsColumns> {
+        let path = self.metrics_path(&pod_list_rest(namespace, options)).await?;
+        let (is_protobuf, body) = self.get_metrics_body(&path).await?;
+        decode_answer(
+            &path,
+            is_protobuf,
+            &body,
+            |b| protobuf::decode_pod_metrics_list(b).map(|list| PodMetricsColumns::from_pods(&list.items)),
+            PodMetricsColumns::from_json,
+        )
+    }
+}
