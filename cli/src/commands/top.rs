@@ -184,7 +184,8 @@ pub async fn run(args: Args) -> ExitCode {
     loop {
         match render_once(&client, &args.what).await {
             Ok((text, stderr)) => {
-                if let Err(code) = output::print(&format!("{clear}{text}")) {
+                // (Two writes when watching: no copy of a large table to put the clear in front.)
+                if let Err(code) = output::print(clear).and_then(|()| output::print(&text)) {
                     return code;
                 }
                 if let Some(msg) = stderr {

@@ -11,7 +11,7 @@ const PADDING: usize = 3;
 
 /// Aligns tab-terminated cells into columns.
 pub fn align(text: &str) -> String {
-    let lines: Vec<Vec<&str>> = text.split('\n').map(|l| l.split('\t').collect()).collect();
+    let lines = Lines::split(text);
     // A trailing newline leaves one empty last line; it is written without a newline.
     let mut out = String::with_capacity(text.len() * 2);
     let mut widths = Vec::new();
@@ -19,15 +19,41 @@ pub fn align(text: &str) -> String {
     out
 }
 
+/// Every line's cells, in one array (a table of 100,000 lines is one allocation, not one per line).
+struct Lines<'a> {
+    cells: Vec<&'a str>,
+    /// Where each line's cells start in `cells`, and one more entry for the end.
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn split(text: &'a str) -> Lines<'a> {
+        let mut lines = Lines { cells: Vec::with_capacity(text.len() / 8), starts: vec![0] };
+        for line in text.split('\n') {
+            lines.cells.extend(line.split('\t'));
+            lines.starts.push(lines.cells.len());
+        }
+        lines
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn line(&self, i: usize) -> &[&'a str] {
+        &self.cells[self.starts[i]..self.starts[i + 1]]
+    }
+}
+
 fn cell_width(s: &str) -> usize {
     s.chars().count()
 }
 
-fn format(out: &mut String, widths: &mut Vec<usize>, lines: &[Vec<&str>], mut line0: usize, line1: usize) {
+fn format(out: &mut String, widths: &mut Vec<usize>, lines: &Lines<'_>, mut line0: usize, line1: usize) {
     let column = widths.len();
     let mut this = line0;
     while this < line1 {
-        if column + 1 >= lines[this].len() {
+        if column + 1 >= lines.line(this).len() {
             this += 1;
             continue;
         }
@@ -35,7 +61,7 @@ fn format(out: &mut String, widths: &mut Vec<usize>, lines: &[Vec<&str>], mut li
         line0 = this;
         let mut width = MIN_WIDTH;
         while this < line1 {
-            let line = &lines[this];
+            let line = lines.line(this);
             if column + 1 >= line.len() {
                 break;
             }
@@ -50,10 +76,10 @@ fn format(out: &mut String, widths: &mut Vec<usize>, lines: &[Vec<&str>], mut li
     write_lines(out, widths, lines, line0, line1);
 }
 
-fn write_lines(out: &mut String, widths: &[usize], lines: &[Vec<&str>], line0: usize, line1: usize) {
+fn write_lines(out: &mut String, widths: &[usize], lines: &Lines<'_>, line0: usize, line1: usize) {
     let total = lines.len();
-    for (i, line) in lines.iter().enumerate().take(line1).skip(line0) {
-        for (j, cell) in line.iter().enumerate() {
+    for i in line0..line1 {
+        for (j, cell) in lines.line(i).iter().enumerate() {
             out.push_str(cell);
             if j < widths.len() {
                 for _ in cell_width(cell)..widths[j] {
