@@ -120,20 +120,25 @@ impl PodMetricsColumns {
         self.pod_flags.is_empty()
     }
 
-    /// The columns of `pods`, in their order.
-    pub fn from_pods(pods: &[PodMetrics]) -> PodMetricsColumns {
-        let containers: usize = pods.iter().map(|p| p.containers.len()).sum();
-        let mut c = PodMetricsColumns {
-            pod_strings: Vec::with_capacity(pods.len() + 1),
-            pod_flags: Vec::with_capacity(pods.len()),
-            pod_labels: Vec::with_capacity(pods.len()),
-            pod_containers: Vec::with_capacity(pods.len() + 1),
+    /// Empty columns with room for `pods` pods and `containers` containers.
+    fn with_capacity(pods: usize, containers: usize) -> PodMetricsColumns {
+        PodMetricsColumns {
+            pod_strings: Vec::with_capacity(pods + 1),
+            pod_flags: Vec::with_capacity(pods),
+            pod_labels: Vec::with_capacity(pods),
+            pod_containers: Vec::with_capacity(pods + 1),
             container_flags: Vec::with_capacity(containers),
             container_cpu_nanos: Vec::with_capacity(containers),
             container_memory_bytes: Vec::with_capacity(containers),
             exact: true,
             ..PodMetricsColumns::default()
-        };
+        }
+    }
+
+    /// The columns of `pods`, in their order.
+    pub fn from_pods(pods: &[PodMetrics]) -> PodMetricsColumns {
+        let containers: usize = pods.iter().map(|p| p.containers.len()).sum();
+        let mut c = PodMetricsColumns::with_capacity(pods.len(), containers);
         // Creation times and timestamps differ from each other but repeat from pod to pod.
         let (mut created, mut times, mut windows) = (LastText::default(), LastText::default(), LastText::default());
         for p in pods {
@@ -239,17 +244,7 @@ impl PodMetricsColumns {
         let list: ListJson<'_> = serde_json::from_slice(body).map_err(|e| Error::new(ErrorKind::Api, e.to_string()).with_source(e))?;
         let pods = list.items.unwrap_or_default();
         let containers: usize = pods.iter().map(|p| p.containers.as_ref().map_or(0, Vec::len)).sum();
-        let mut c = PodMetricsColumns {
-            pod_strings: Vec::with_capacity(pods.len() + 1),
-            pod_flags: Vec::with_capacity(pods.len()),
-            pod_labels: Vec::with_capacity(pods.len()),
-            pod_containers: Vec::with_capacity(pods.len() + 1),
-            container_flags: Vec::with_capacity(containers),
-            container_cpu_nanos: Vec::with_capacity(containers),
-            container_memory_bytes: Vec::with_capacity(containers),
-            exact: true,
-            ..PodMetricsColumns::default()
-        };
+        let mut c = PodMetricsColumns::with_capacity(pods.len(), containers);
         let (mut created, mut times, mut windows) = (LastText::default(), LastText::default(), LastText::default());
         for p in pods {
             c.pod_strings.push(c.strings.len() as u32);
