@@ -33,7 +33,7 @@
 //! to serve it (by default not, as metrics-server, which drops the whole pod from its batch).
 //!
 //! ```
-//! use kubemetrics::scrape::parse::parse_metrics_resource;
+//! use kubemetrics::scrape::parse_metrics_resource;
 //! let body = b"node_cpu_usage_seconds_total 357.35491 1633253809720\n\
 //!              node_memory_working_set_bytes 1.616273408e+09 1633253809720\n";
 //! let scrape = parse_metrics_resource(body, 0)?;
