@@ -8,7 +8,7 @@ use super::{ContainerRow, PodRow, TopPodOptions, TopPods};
 use crate::Quantity;
 use crate::client::{Client, ListOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::metrics::table::{PodMetricsTable, PodView};
+use crate::metrics::table::PodMetricsTable;
 use std::ffi::CStr;
 
 /// A name in [`TopPodsTable::names`]: `len` bytes from `at`, followed by a NUL byte.
@@ -79,31 +79,35 @@ impl TopPodsTable {
         let with_namespace = options.all_namespaces;
         let milli = |q: &Quantity| q.milli_value().unwrap_or(0);
         let value = |q: &Quantity| q.value().unwrap_or(0);
-        // (pod, cpu, memory, sort key): keys computed once, as kubectl sorts on MilliValue / Value.
-        let mut keyed: Vec<(PodView<'_>, Quantity, Quantity, i128)> = table
+        // (pod index, cpu, memory, sort key): keys computed once, as kubectl sorts on MilliValue / Value.
+        let mut keyed: Vec<(u32, Quantity, Quantity, i128)> = table
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
                 let (cpu, memory) = (p.cpu(), p.memory());
                 let key = match options.sort_by {
                     SortBy::Cpu => milli(&cpu),
                     SortBy::Memory => value(&memory),
                     SortBy::Name => 0,
                 };
-                (p, cpu, memory, key)
+                (i as u32, cpu, memory, key)
             })
             .collect();
+        let pod = |i: u32| table.get(i as usize).expect("an index of the table");
         match options.sort_by {
             SortBy::Cpu | SortBy::Memory => gosort::sort(&mut keyed, |a, b| a.3 > b.3),
             SortBy::Name => gosort::sort(&mut keyed, |a, b| {
-                if with_namespace && a.0.namespace() != b.0.namespace() {
-                    return a.0.namespace() < b.0.namespace();
+                let (a, b) = (pod(a.0), pod(b.0));
+                if with_namespace && a.namespace() != b.namespace() {
+                    return a.namespace() < b.namespace();
                 }
-                a.0.name() < b.0.name()
+                a.name() < b.name()
             }),
         }
         let mut top = TopPodsTable { rows: Vec::with_capacity(keyed.len()), ..TopPodsTable::default() };
         let mut order: Vec<ContainerEntry> = Vec::new();
-        for (p, cpu, memory, _) in keyed {
+        for (i, cpu, memory, _) in keyed {
+            let p = pod(i);
             top.total_cpu += cpu;
             top.total_memory += memory;
             let namespace = top.push_name(p.namespace())?;
