@@ -7,6 +7,7 @@
 # Usage: bindings-c/benchmarks/run.sh [PODS] [RUNS]   (default 100000 pods, 5 runs each)
 # Env: CARGO_TARGET_DIR (default target/), KM_NO_BUILD=1 to use the release builds already there.
 set -euo pipefail
+trap 'echo "run.sh: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 PODS=${1:-100000}
@@ -20,7 +21,8 @@ if [[ ${KM_NO_BUILD:-0} != 1 ]]; then
 fi
 BIN=$TARGET/release/kubemetrics
 # The release library under the name it is linked by (its SONAME, see bindings-c/build.rs).
-ln -sf "$TARGET/release/libkubemetrics_c.so" "$WORK/lib/libkubemetrics.so.0"
+rm -f "$WORK/lib/libkubemetrics.so.0" "$WORK/lib/libkubemetrics.so"
+cp "$TARGET/release/libkubemetrics_c.so" "$WORK/lib/libkubemetrics.so.0"
 ln -sf libkubemetrics.so.0 "$WORK/lib/libkubemetrics.so"
 cc -std=c11 -O2 -Wall -Wextra -Werror -Ibindings-c/include bindings-c/benchmarks/top_pods.c -o "$WORK/top_pods" \
   -L"$WORK/lib" -lkubemetrics -Wl,-rpath,"$WORK/lib"

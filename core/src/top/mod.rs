@@ -12,7 +12,7 @@ mod tabwriter;
 
 pub use kubelet_source::KubeletSource;
 pub use nodes::{NodeRow, TopNodeOptions, top_nodes_from};
-pub use pods::top_pods_table::{TopPodsTable, TopPodsTableContainer, TopPodsTableRow};
+pub use pods::top_pods_table::{TableName, TopPodsTable, TopPodsTableContainer, TopPodsTableRow};
 pub use pods::{ContainerRow, PodRow, TopPodOptions, TopPods, top_pods_from, top_pods_from_table};
 pub use requests::PodRequests;
 pub use table::{render_nodes, render_pods, render_pods_table};

@@ -35,8 +35,11 @@ struct ContainerEntry {
     memory: Quantity,
 }
 
-/// The result of `top pod` (see the [module docs](self)): rows in kubectl's order, containers in
-/// kubectl's container order for the chosen sort, the totals and the namespace read.
+/// The result of `top pod` computed on a [`PodMetricsTable`] and kept compact: rows in kubectl's
+/// order, containers in kubectl's container order for the chosen sort, the totals and the
+/// namespace read. Rows and containers sit in two arrays, and every name once in one buffer,
+/// followed by a NUL byte ([`TableName`]), for bindings that hand out borrowed C strings.
+/// [`TopPodsTable::to_top_pods`] gives the same [`TopPods`] as [`Client::top_pods`].
 #[derive(Debug, Clone, Default)]
 pub struct TopPodsTable {
     rows: Vec<RowEntry>,
