@@ -4,7 +4,7 @@
 use crate::error::{Failure, km_status};
 use crate::ffi::{Borrowed, arg, at, count, cstring, entry, free, owned_string};
 use crate::quantity::km_quantity;
-use kubemetrics::top::{NodeRow, TopPodsTable, render_nodes, render_pods};
+use kubemetrics::top::{NodeRow, TopPodsTable, render_nodes, render_pods_table};
 use std::ffi::{CString, c_char};
 
 /// One row of `top node`: the node name, CPU and memory usage, allocatable (or capacity with
@@ -298,7 +298,7 @@ pub unsafe extern "C" fn km_top_pods_namespace(top: *const km_top_pods, out: *mu
 /// - `out`: on success, an owned string (free with `km_string_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_top_pods_render(top: *const km_top_pods, containers: bool, no_headers: bool, sum: bool, out: *mut *mut c_char) -> km_status {
-    entry!(km_top_pods_render(arg top) -> out { owned_string(render_pods(&top.core.to_top_pods(), containers, no_headers, sum), "the table")? })
+    entry!(km_top_pods_render(arg top) -> out { owned_string(render_pods_table(&top.core, containers, no_headers, sum), "the table")? })
 }
 
 /// Frees the result of `km_client_top_pods` and everything borrowed from it. NULL is a no-op.
