@@ -64,7 +64,8 @@ fn flood(stream: &mut TcpStream, total: u64, chunked: bool) -> u64 {
     sent
 }
 
-/// A loopback "kubelet": `/flood/...` streams 1 GiB chunked (no length announced),
+/// A loopback "kubelet" answering one request per connection (`Connection: close`, so the client
+/// never reuses a connection this server has closed): `/flood/...` streams 1 GiB chunked (no length announced),
 /// `/announced/...` announces 1 GiB in `Content-Length` and streams it, `/small/...` answers the
 /// captured 70-pod body.
 fn kubelet() -> SocketAddr {
@@ -83,15 +84,15 @@ fn kubelet() -> SocketAddr {
                 }
                 let path = request.split(' ').nth(1).unwrap_or_default().to_string();
                 if path.starts_with("/flood/") {
-                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
                     flood(&mut stream, GIB, true);
                 } else if path.starts_with("/announced/") {
-                    let _ = stream.write_all(format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {GIB}\r\n\r\n").as_bytes());
+                    let _ = stream.write_all(format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {GIB}\r\n\r\n").as_bytes());
                     flood(&mut stream, GIB, false);
                 } else {
                     let body =
                         std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/kubelet/metrics-resource-kind-70pods.prom")).expect("fixture");
-                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
                     for piece in body.chunks(1000) {
                         let _ = stream.write_all(format!("{:x}\r\n", piece.len()).as_bytes());
                         let _ = stream.write_all(piece);
