@@ -297,7 +297,8 @@ impl<'a> Route<'a> {
         Route::Unknown
     }
 
-    /// The metrics API group the path belongs to, if any.
+    /// The metrics API group the path belongs to, if any (the test kit's loopback API routes on it).
+    #[cfg(any(test, feature = "testkit"))]
     pub fn group(&self) -> Option<ApiGroup> {
         match *self {
             Route::Group(g) | Route::OtherInGroup(g) => Some(g),

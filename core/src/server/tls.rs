@@ -122,6 +122,7 @@ pub fn self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf)> {
 /// bearer token). The client must still prove that it holds the certificate's private key (the
 /// handshake signature is checked); the chain itself is verified by
 /// [`Authenticator`](crate::server::Authenticator) for every request.
+#[cfg(any(test, feature = "testkit"))]
 pub fn server_config(serving: &ServingCert, client_cas: &[CertificateDer<'static>]) -> Result<rustls::ServerConfig> {
     server_config_with(serving, client_cas, &super::tls_options::TlsOptions::default())
 }
