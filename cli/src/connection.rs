@@ -69,3 +69,19 @@ fn reason(code: u16) -> &'static str {
         _ => "InternalError",
     }
 }
+
+/// `pub struct Args`: a command whose subcommand is the enum `$what`, with the connection flags
+/// (`top` and `get`).
+macro_rules! command_with_connection {
+    ($(#[$doc:meta])* $what:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, clap::Args)]
+        pub struct Args {
+            #[command(subcommand)]
+            what: $what,
+            #[command(flatten)]
+            connection: $crate::connection::ConnectionArgs,
+        }
+    };
+}
+pub(crate) use command_with_connection;

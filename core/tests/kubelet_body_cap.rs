@@ -87,7 +87,8 @@ fn kubelet() -> SocketAddr {
                     let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
                     flood(&mut stream, GIB, true);
                 } else if path.starts_with("/announced/") {
-                    let _ = stream.write_all(format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {GIB}\r\n\r\n").as_bytes());
+                    let _ = stream
+                        .write_all(format!("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {GIB}\r\n\r\n").as_bytes());
                     flood(&mut stream, GIB, false);
                 } else {
                     let body =

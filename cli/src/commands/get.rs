@@ -1,6 +1,6 @@
 //! `kubemetrics get custom|external ...`: read custom and external metrics like the HPA does.
 
-use crate::connection::{ConnectionArgs, report};
+use crate::connection::report;
 use crate::flags::value_names;
 use crate::output;
 use kubemetrics::metrics::custom::ObjectRef;
@@ -15,14 +15,10 @@ pub enum Format {
 }
 value_names!(Format { Json => "json" });
 
-/// `kubemetrics get ...`
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    what: What,
-    #[command(flatten)]
-    connection: ConnectionArgs,
-}
+crate::connection::command_with_connection!(
+    /// `kubemetrics get ...`
+    What
+);
 
 #[derive(Debug, clap::Subcommand)]
 enum What {

@@ -1,7 +1,7 @@
 //! `kubemetrics top node|pod`: kubectl's flags, kubectl's table byte for byte, plus `-o json|yaml`
 //! and `--watch`.
 
-use crate::connection::{ConnectionArgs, report};
+use crate::connection::report;
 use crate::flags::{Rejected, go_duration, value_names};
 use crate::output;
 use kubemetrics::top::{self, SortBy, TopNodeOptions, TopPodOptions};
@@ -103,14 +103,10 @@ pub struct OutputArgs {
     use_protocol_buffers: bool,
 }
 
-/// `kubemetrics top ...`
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    what: What,
-    #[command(flatten)]
-    connection: ConnectionArgs,
-}
+crate::connection::command_with_connection!(
+    /// `kubemetrics top ...`
+    What
+);
 
 #[derive(Debug, clap::Subcommand)]
 enum What {

@@ -1,6 +1,11 @@
 use super::*;
 use crate::Quantity;
+use crate::metrics::custom::MetricValue;
+use crate::selector::LabelSelector as Selector;
 use std::time::Duration;
+
+/// What the test providers answer.
+type Answer<'a, T> = BoxFuture<'a, crate::Result<T>>;
 
 fn body(r: crate::server::http::HttpResponse) -> (u16, serde_json::Value) {
     let status = r.status().as_u16();
@@ -80,22 +85,10 @@ impl CustomMetricsProvider for Slow {
     fn list_metrics(&self) -> BoxFuture<'_, crate::Result<Vec<CustomMetricInfo>>> {
         Box::pin(async { Err(crate::Error::new(crate::ErrorKind::Internal, "listing exploded")) })
     }
-    fn metric_by_name<'a>(
-        &'a self,
-        _: &'a ObjectRef,
-        _: &'a str,
-        _: &'a crate::selector::LabelSelector,
-    ) -> BoxFuture<'a, crate::Result<crate::metrics::custom::MetricValue>> {
+    fn metric_by_name<'a>(&'a self, _: &'a ObjectRef, _: &'a str, _: &'a Selector) -> Answer<'a, MetricValue> {
         Box::pin(async { Err(crate::Error::new(crate::ErrorKind::Internal, "provider exploded")) })
     }
-    fn metrics_by_selector<'a>(
-        &'a self,
-        _: Option<&'a str>,
-        _: &'a str,
-        _: &'a crate::selector::LabelSelector,
-        _: &'a str,
-        _: &'a crate::selector::LabelSelector,
-    ) -> BoxFuture<'a, crate::Result<Vec<crate::metrics::custom::MetricValue>>> {
+    fn metrics_by_selector<'a>(&'a self, _: Option<&'a str>, _: &'a str, _: &'a Selector, _: &'a str, _: &'a Selector) -> Answer<'a, Vec<MetricValue>> {
         Box::pin(async {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Ok(Vec::new())
@@ -141,12 +134,7 @@ impl CustomMetricsProvider for Answers {
         Box::pin(std::future::ready(infos))
     }
 
-    fn metric_by_name<'a>(
-        &'a self,
-        object: &'a ObjectRef,
-        metric: &'a str,
-        metric_selector: &'a crate::selector::LabelSelector,
-    ) -> BoxFuture<'a, crate::Result<crate::metrics::custom::MetricValue>> {
+    fn metric_by_name<'a>(&'a self, object: &'a ObjectRef, metric: &'a str, metric_selector: &'a Selector) -> Answer<'a, MetricValue> {
         let value = self.objects().find(|o| o["resource"] == object.resource.as_str() && o["name"] == object.name.as_str() && o["metric"] == metric);
         Box::pin(std::future::ready(metric_value(object, metric, metric_selector, value.map(|o| quantity(&o["value"])))))
     }
@@ -155,10 +143,10 @@ impl CustomMetricsProvider for Answers {
         &'a self,
         namespace: Option<&'a str>,
         resource: &'a str,
-        _: &'a crate::selector::LabelSelector,
+        _: &'a Selector,
         metric: &'a str,
-        metric_selector: &'a crate::selector::LabelSelector,
-    ) -> BoxFuture<'a, crate::Result<Vec<crate::metrics::custom::MetricValue>>> {
+        metric_selector: &'a Selector,
+    ) -> Answer<'a, Vec<MetricValue>> {
         let named = self
             .objects()
             .filter(|o| o["resource"] == resource && o["metric"] == metric && (o["namespace"].is_null() || o["namespace"].as_str() == namespace))

@@ -87,6 +87,22 @@ pub struct ObjectMeta {
     pub finalizers: Option<Vec<String>>,
 }
 
+impl ObjectMeta {
+    /// Whether nothing is set beyond a name, a namespace, labels and a creation time (what a
+    /// metrics server's pods carry): compact forms keep only those.
+    pub(crate) fn only_names_labels_created(&self) -> bool {
+        self.generate_name.is_none()
+            && self.self_link.is_none()
+            && self.uid.is_none()
+            && self.resource_version.is_none()
+            && self.generation.is_none()
+            && self.deletion_timestamp.is_none()
+            && self.deletion_grace_period_seconds.is_none()
+            && self.annotations.is_none()
+            && self.finalizers.is_none()
+    }
+}
+
 /// The metadata of a list (`metav1.ListMeta`), serialized in Go's field order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

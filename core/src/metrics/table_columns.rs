@@ -180,16 +180,7 @@ impl PodMetricsColumns {
     }
 
     fn push_meta(&mut self, m: &ObjectMeta, times: &mut LastText<Time>) {
-        let simple = m.generate_name.is_none()
-            && m.self_link.is_none()
-            && m.uid.is_none()
-            && m.resource_version.is_none()
-            && m.generation.is_none()
-            && m.deletion_timestamp.is_none()
-            && m.deletion_grace_period_seconds.is_none()
-            && m.annotations.is_none()
-            && m.finalizers.is_none();
-        if !simple {
+        if !m.only_names_labels_created() {
             self.pod_flags.push(POD_META_JSON);
             self.pod_labels.push(0);
             self.strings.push(&serde_json::to_string(m).unwrap_or_default());

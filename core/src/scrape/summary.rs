@@ -90,23 +90,19 @@ fn time_ns(t: &Option<Time>) -> Option<UnixNanos> {
 
 /// Why a CPU + memory pair is unusable, as metrics-server judges it.
 fn check(cpu: &Option<CpuStats>, memory: &Option<MemoryStats>) -> std::result::Result<(u64, u64), &'static str> {
-    let cpu = match cpu {
-        None => return Err("no cpu stats"),
-        Some(c) => match c.usage_core_nano_seconds {
-            None => return Err("no cpu.usageCoreNanoSeconds"),
-            Some(0) => return Err("cpu.usageCoreNanoSeconds is zero"),
-            Some(v) => v,
-        },
-    };
-    let memory = match memory {
-        None => return Err("no memory stats"),
-        Some(m) => match m.working_set_bytes {
-            None => return Err("no memory.workingSetBytes"),
-            Some(0) => return Err("memory.workingSetBytes is zero"),
-            Some(v) => v,
-        },
-    };
+    let cpu = usable(cpu.as_ref().map(|c| c.usage_core_nano_seconds), ["no cpu stats", "no cpu.usageCoreNanoSeconds", "cpu.usageCoreNanoSeconds is zero"])?;
+    let memory = usable(memory.as_ref().map(|m| m.working_set_bytes), ["no memory stats", "no memory.workingSetBytes", "memory.workingSetBytes is zero"])?;
     Ok((cpu, memory))
+}
+
+/// A stats value that is there and not zero; else why not: `[no stats, no value, zero]`.
+fn usable(value: Option<Option<u64>>, why: [&'static str; 3]) -> std::result::Result<u64, &'static str> {
+    match value {
+        None => Err(why[0]),
+        Some(None) => Err(why[1]),
+        Some(Some(0)) => Err(why[2]),
+        Some(Some(v)) => Ok(v),
+    }
 }
 
 fn timestamp(cpu: &Option<CpuStats>, memory: &Option<MemoryStats>, default: UnixNanos) -> UnixNanos {

@@ -93,16 +93,7 @@ impl crate::metrics::protobuf::PodFields for ServedPod {
 impl From<&PodMetrics> for ServedPod {
     fn from(p: &PodMetrics) -> ServedPod {
         let m = &p.metadata;
-        let only_basics = m.creation_timestamp.is_none()
-            && m.generate_name.is_none()
-            && m.self_link.is_none()
-            && m.uid.is_none()
-            && m.resource_version.is_none()
-            && m.generation.is_none()
-            && m.deletion_timestamp.is_none()
-            && m.deletion_grace_period_seconds.is_none()
-            && m.annotations.is_none()
-            && m.finalizers.is_none();
+        let only_basics = m.creation_timestamp.is_none() && m.only_names_labels_created();
         ServedPod {
             namespace: Arc::from(p.namespace()),
             name: Box::from(p.name()),
