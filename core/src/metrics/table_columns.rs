@@ -149,29 +149,10 @@ impl PodMetricsColumns {
             c.strings.push(timestamp);
             c.strings.push(windows.of(&p.window));
             for container in &p.containers {
-                c.strings.push(&container.name);
-                let cpu = container.usage.get("cpu");
-                let memory = container.usage.get("memory");
+                let (cpu, memory) = (container.usage.get("cpu").copied(), container.usage.get("memory").copied());
                 let others = container.usage.len() - usize::from(cpu.is_some()) - usize::from(memory.is_some());
-                let mut flags = 0;
-                if others > 0 {
-                    flags |= CONTAINER_USAGE_JSON;
-                    c.strings.push(&serde_json::to_string(&container.usage).unwrap_or_default());
-                } else {
-                    if let Some(q) = cpu {
-                        flags |= CONTAINER_CPU;
-                        c.strings.push(&q.canonical());
-                    }
-                    if let Some(q) = memory {
-                        flags |= CONTAINER_MEMORY;
-                        c.strings.push(&q.canonical());
-                    }
-                }
-                c.container_flags.push(flags);
-                let nanos = c.exact_or_zero(cpu.map(|q| q.scaled_value(-9)));
-                let bytes = c.exact_or_zero(memory.map(Quantity::value));
-                c.container_cpu_nanos.push(nanos);
-                c.container_memory_bytes.push(bytes);
+                let usage_json = (others > 0).then(|| serde_json::to_string(&container.usage).unwrap_or_default());
+                c.push_container(&container.name, cpu, memory, usage_json);
             }
         }
         c.pod_strings.push(c.strings.len() as u32);
@@ -213,6 +194,31 @@ impl PodMetricsColumns {
         self.pod_labels.push(labels);
     }
 
+    /// One container: its name, then its CPU and memory strings, or its whole usage as JSON
+    /// (`usage_json`, when it reports other resources too); its flags and exact integers.
+    fn push_container(&mut self, name: &str, cpu: Option<Quantity>, memory: Option<Quantity>, usage_json: Option<String>) {
+        self.strings.push(name);
+        let mut flags = 0;
+        if let Some(json) = usage_json {
+            flags |= CONTAINER_USAGE_JSON;
+            self.strings.push(&json);
+        } else {
+            if let Some(q) = cpu {
+                flags |= CONTAINER_CPU;
+                self.strings.push(&q.canonical());
+            }
+            if let Some(q) = memory {
+                flags |= CONTAINER_MEMORY;
+                self.strings.push(&q.canonical());
+            }
+        }
+        self.container_flags.push(flags);
+        let nanos = self.exact_or_zero(cpu.map(|q| q.scaled_value(-9)));
+        let bytes = self.exact_or_zero(memory.map(|q| q.value()));
+        self.container_cpu_nanos.push(nanos);
+        self.container_memory_bytes.push(bytes);
+    }
+
     fn exact_or_zero(&mut self, value: Option<Option<i128>>) -> i64 {
         match value {
             None => 0,
@@ -244,7 +250,6 @@ impl PodMetricsColumns {
             c.strings.push(times.of(&p.timestamp));
             c.strings.push(windows.of(&p.window));
             for container in p.containers.unwrap_or_default() {
-                c.strings.push(&container.name.0);
                 let mut usage = container.usage.map(|u| u.0).unwrap_or_default();
                 // A JSON object with a key twice keeps the last value, as a map does.
                 usage.sort_by(|a, b| a.0.cmp(&b.0));
@@ -258,26 +263,11 @@ impl PodMetricsColumns {
                 let get = |name: &str| usage.iter().find(|(k, _)| k == name).map(|(_, q)| *q);
                 let (cpu, memory) = (get("cpu"), get("memory"));
                 let others = usage.len() - usize::from(cpu.is_some()) - usize::from(memory.is_some());
-                let mut flags = 0;
-                if others > 0 {
-                    flags |= CONTAINER_USAGE_JSON;
+                let usage_json = (others > 0).then(|| {
                     let map: std::collections::BTreeMap<&str, Quantity> = usage.iter().map(|(k, q)| (k.as_ref(), *q)).collect();
-                    c.strings.push(&serde_json::to_string(&map).unwrap_or_default());
-                } else {
-                    if let Some(q) = cpu {
-                        flags |= CONTAINER_CPU;
-                        c.strings.push(&q.canonical());
-                    }
-                    if let Some(q) = memory {
-                        flags |= CONTAINER_MEMORY;
-                        c.strings.push(&q.canonical());
-                    }
-                }
-                c.container_flags.push(flags);
-                let nanos = c.exact_or_zero(cpu.map(|q| q.scaled_value(-9)));
-                let bytes = c.exact_or_zero(memory.map(|q| q.value()));
-                c.container_cpu_nanos.push(nanos);
-                c.container_memory_bytes.push(bytes);
+                    serde_json::to_string(&map).unwrap_or_default()
+                });
+                c.push_container(&container.name.0, cpu, memory, usage_json);
             }
         }
         c.pod_strings.push(c.strings.len() as u32);
