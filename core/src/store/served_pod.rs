@@ -50,8 +50,8 @@ pub fn resource_name(name: &str) -> Arc<str> {
 }
 
 impl ServedPod {
-    /// The full object (`creationTimestamp` = `created`).
-    pub fn to_pod_metrics(&self, created: Option<&Time>) -> PodMetrics {
+    /// Its full `ObjectMeta` (stamped with `created` when given).
+    fn metadata(&self, created: Option<&Time>) -> ObjectMeta {
         let mut metadata = self.extra_metadata.as_deref().cloned().unwrap_or_default();
         metadata.name = Some(self.name.to_string());
         metadata.namespace = Some(self.namespace.to_string());
@@ -59,8 +59,13 @@ impl ServedPod {
         if let Some(t) = created {
             metadata.creation_timestamp = Some(t.clone());
         }
+        metadata
+    }
+
+    /// The full object (`creationTimestamp` = `created`).
+    pub fn to_pod_metrics(&self, created: Option<&Time>) -> PodMetrics {
         PodMetrics {
-            metadata,
+            metadata: self.metadata(created),
             timestamp: self.timestamp.clone(),
             window: self.window,
             containers: self
@@ -76,7 +81,7 @@ impl crate::metrics::protobuf::PodFields for ServedPod {
     fn meta(&self) -> crate::metrics::protobuf::PodMeta<'_> {
         use crate::metrics::protobuf::PodMeta;
         match &self.extra_metadata {
-            Some(_) => PodMeta::Full(std::borrow::Cow::Owned(self.to_pod_metrics(None).metadata)),
+            Some(_) => PodMeta::Full(std::borrow::Cow::Owned(self.metadata(None))),
             None => PodMeta::Basic { name: &self.name, namespace: &self.namespace, labels: self.labels.as_deref() },
         }
     }
@@ -116,8 +121,7 @@ impl Serialize for Meta<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (p, created) = (self.0, self.1);
         if p.extra_metadata.is_some() {
-            let full = p.to_pod_metrics(created);
-            return crate::metrics::meta::object_meta_stamped(&full.metadata, created, s);
+            return crate::metrics::meta::object_meta_stamped(&p.metadata(created), created, s);
         }
         // Go's ObjectMeta order for the fields a served pod has.
         let mut map = s.serialize_map(None)?;
