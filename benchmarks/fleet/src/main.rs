@@ -18,7 +18,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kubemetrics::testkit::simulate::{Fleet, FleetConfig, loopback_address};
+use kubemetrics::testkit::simulate::{Fleet, FleetConfig, LoopbackPorts, loopback_address};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;
@@ -162,25 +162,12 @@ fn key(path: &Path) -> Result<PrivateKeyDer<'static>, BoxError> {
 // ------------------------------------------------------------------------------------------
 
 async fn bind_listeners(n: usize, base: Option<u16>, addresses: u8) -> Result<Vec<tokio::net::TcpListener>, BoxError> {
-    let mut out = Vec::with_capacity(n);
     // Node i listens on the fleet's address for node i, each address counting its own ports.
-    let mut ports = vec![base.map(u32::from); usize::from(addresses.max(1))];
-    while out.len() < n {
-        let ip = loopback_address(out.len(), addresses);
-        let port = &mut ports[out.len() % usize::from(addresses.max(1))];
-        let addr = match *port {
-            Some(p) if p > 65535 => return Err(format!("ran out of ports on {ip} after {} listeners", out.len()).into()),
-            Some(p) => SocketAddr::from((ip, p as u16)),
-            None => SocketAddr::from((ip, 0)),
-        };
-        match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => out.push(l),
-            Err(e) if port.is_some() && e.kind() == std::io::ErrorKind::AddrInUse => {}
-            Err(e) => return Err(format!("bind {addr}: {e} (after {} listeners; raise ulimit -n?)", out.len()).into()),
-        }
-        if let Some(p) = port.as_mut() {
-            *p += 1;
-        }
+    let mut ports = LoopbackPorts::new(base, addresses);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let ip = loopback_address(i, addresses);
+        out.push(ports.bind(i).await.map_err(|e| format!("bind node {i} on {ip}: {e} (after {i} listeners; raise ulimit -n?)"))?);
     }
     Ok(out)
 }

@@ -469,6 +469,28 @@ fn container_state(spec: &SimContainer, start_ns: i64, name: Arc<str>) -> Contai
     }
 }
 
+/// Binds the listeners of nodes `0, 1, 2, ...` on their loopback addresses ([`loopback_address`]),
+/// each address counting its own ports from a first port (ephemeral ports without one).
+#[derive(Debug)]
+pub struct LoopbackPorts {
+    addresses: u8,
+    next: Vec<Option<u32>>,
+}
+
+impl LoopbackPorts {
+    /// Ports from `first_port` upward (`None`: ephemeral) on `addresses` loopback addresses.
+    pub fn new(first_port: Option<u16>, addresses: u8) -> LoopbackPorts {
+        let addresses = addresses.clamp(1, 254);
+        LoopbackPorts { addresses, next: vec![first_port.map(u32::from); usize::from(addresses)] }
+    }
+
+    /// Binds node `node`'s listener on its address, on the next free port of that address.
+    pub async fn bind(&mut self, node: usize) -> std::io::Result<tokio::net::TcpListener> {
+        let slot = node % self.next.len();
+        bind_loopback(loopback_address(node, self.addresses), &mut self.next[slot]).await
+    }
+}
+
 /// Binds a listener on the loopback address `localhost` (never anything else): on the next free
 /// port from `next` when given (advancing it), else on an ephemeral port.
 async fn bind_loopback(localhost: std::net::Ipv4Addr, next: &mut Option<u32>) -> std::io::Result<tokio::net::TcpListener> {
@@ -515,12 +537,12 @@ impl Fleet {
         if config.loopback_addresses == 0 || config.loopback_addresses > 254 {
             return Err(Error::new(ErrorKind::Config, format!("loopback_addresses must be 1 to 254, not {}", config.loopback_addresses)));
         }
-        let mut next_ports = vec![first_port.map(u32::from); usize::from(config.loopback_addresses)];
+        let mut ports = LoopbackPorts::new(first_port, config.loopback_addresses);
         for i in 0..config.nodes {
-            let ip = loopback_address(i, config.loopback_addresses);
-            let listener = bind_loopback(ip, &mut next_ports[i % usize::from(config.loopback_addresses)])
-                .await
-                .map_err(|e| Error::new(ErrorKind::Io, format!("binding simulated kubelet {i} on {ip}: {e}")).with_source(e))?;
+            let listener = ports.bind(i).await.map_err(|e| {
+                let ip = loopback_address(i, config.loopback_addresses);
+                Error::new(ErrorKind::Io, format!("binding simulated kubelet {i} on {ip}: {e}")).with_source(e)
+            })?;
             let addr = listener.local_addr().map_err(|e| Error::new(ErrorKind::Io, format!("simulated kubelet address: {e}")).with_source(e))?;
             let name: Arc<str> = Arc::from(format!("{}{i:05}", config.node_name_prefix));
             let boot_ns = now - 86_400_000_000_000 - (rng.next() % 3_600) as i64 * 1_000_000_000;
