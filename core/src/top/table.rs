@@ -5,17 +5,21 @@ use super::{NodeRow, TopPods, TopPodsTable, tabwriter};
 use crate::Quantity;
 use std::fmt::Write;
 
-fn cpu_cell(q: &Quantity) -> String {
-    format!("{}m", q.milli_value().unwrap_or(0))
+/// Writes kubectl's CPU cell (`{milli}m`) and its tab into `t`.
+fn cpu_cell(t: &mut String, q: &Quantity) {
+    let _ = write!(t, "{}m\t", q.milli_value().unwrap_or(0));
 }
 
-fn memory_cell(q: &Quantity) -> String {
-    format!("{}Mi", q.value().unwrap_or(0) / (1024 * 1024))
+/// Writes kubectl's memory cell (`{Mi}Mi`) and its tab into `t`.
+fn memory_cell(t: &mut String, q: &Quantity) {
+    let _ = write!(t, "{}Mi\t", q.value().unwrap_or(0) / (1024 * 1024));
 }
 
-/// Writes `{cpu}m\t{memory}Mi\t\n`, the usage cells of a row, straight into `t`.
+/// Writes the usage cells that end a `top pod` row, and the line's end.
 fn usage_cells(t: &mut String, cpu: &Quantity, memory: &Quantity) {
-    let _ = writeln!(t, "{}m\t{}Mi\t", cpu.milli_value().unwrap_or(0), memory.value().unwrap_or(0) / (1024 * 1024));
+    cpu_cell(t, cpu);
+    memory_cell(t, memory);
+    t.push('\n');
 }
 
 /// The `kubectl top node` table. Prints nothing when no row has metrics (kubectl errors first).
@@ -31,11 +35,11 @@ pub fn render_nodes(rows: &[NodeRow], no_headers: bool) -> String {
         let _ = write!(t, "{}\t", r.name);
         match (&r.cpu, &r.memory) {
             (Some(cpu), Some(memory)) => {
-                let _ = write!(t, "{}\t", cpu_cell(cpu));
+                cpu_cell(&mut t, cpu);
                 if let Some(p) = r.cpu_percent {
                     let _ = write!(t, "{p}%\t");
                 }
-                let _ = write!(t, "{}\t", memory_cell(memory));
+                memory_cell(&mut t, memory);
                 if let Some(p) = r.memory_percent {
                     let _ = write!(t, "{p}%\t");
                 }
