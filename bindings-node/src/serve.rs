@@ -640,21 +640,21 @@ fn serve_config(o: &ServeCustomMetricsOptions<'_>) -> KmResult<ServeConfig> {
     c.client_ca_file = path(&o.client_ca_file);
     c.requestheader_client_ca_file = path(&o.requestheader_client_ca_file);
     for (value, field) in [
-        (&o.requestheader_allowed_names, &mut c.requestheader_allowed_names),
-        (&o.requestheader_username_headers, &mut c.requestheader_username_headers),
-        (&o.requestheader_group_headers, &mut c.requestheader_group_headers),
-        (&o.requestheader_extra_headers_prefix, &mut c.requestheader_extra_headers_prefix),
-        (&o.authorization_always_allow_paths, &mut c.authorization_always_allow_paths),
+        (&o.requestheader_allowed_names, &mut c.auth.requestheader_allowed_names),
+        (&o.requestheader_username_headers, &mut c.auth.username_headers),
+        (&o.requestheader_group_headers, &mut c.auth.group_headers),
+        (&o.requestheader_extra_headers_prefix, &mut c.auth.extra_headers_prefix),
+        (&o.authorization_always_allow_paths, &mut c.auth.always_allow_paths),
     ] {
         if let Some(v) = value {
             field.clone_from(v);
         }
     }
     if let Some(a) = o.anonymous_auth {
-        c.anonymous_auth = a;
+        c.auth.anonymous = a;
     }
     if let Some(a) = o.authorization_always_allow_authenticated {
-        c.authorization_always_allow_authenticated = a;
+        c.auth.always_allow_authenticated = a;
     }
     if let Some(m) = o.max_requests_inflight {
         c.max_requests_inflight = m as usize;

@@ -23,7 +23,7 @@ use kubemetrics::custom::{
 };
 use kubemetrics::metrics::custom::{ExternalMetricValue, MetricValue};
 use kubemetrics::selector::LabelSelector;
-use kubemetrics::server::{MetricsServer, ServeConfig};
+use kubemetrics::server::{AuthOptions, MetricsServer, ServeConfig};
 use kubemetrics::{Error, ErrorKind, Format, Quantity};
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyKeyError, PyLookupError, PyTypeError, PyValueError};
@@ -832,13 +832,16 @@ pub fn serve_custom_metrics(
         tls_private_key_file,
         client_ca_file,
         requestheader_client_ca_file,
-        requestheader_allowed_names: requestheader_allowed_names.unwrap_or(defaults.requestheader_allowed_names),
-        requestheader_username_headers: requestheader_username_headers.unwrap_or(defaults.requestheader_username_headers),
-        requestheader_group_headers: requestheader_group_headers.unwrap_or(defaults.requestheader_group_headers),
-        requestheader_extra_headers_prefix: requestheader_extra_headers_prefix.unwrap_or(defaults.requestheader_extra_headers_prefix),
-        authorization_always_allow_paths: authorization_always_allow_paths.unwrap_or(defaults.authorization_always_allow_paths),
-        anonymous_auth,
-        authorization_always_allow_authenticated,
+        auth: AuthOptions {
+            requestheader_allowed_names: requestheader_allowed_names.unwrap_or(defaults.auth.requestheader_allowed_names),
+            username_headers: requestheader_username_headers.unwrap_or(defaults.auth.username_headers),
+            group_headers: requestheader_group_headers.unwrap_or(defaults.auth.group_headers),
+            extra_headers_prefix: requestheader_extra_headers_prefix.unwrap_or(defaults.auth.extra_headers_prefix),
+            always_allow_paths: authorization_always_allow_paths.unwrap_or(defaults.auth.always_allow_paths),
+            anonymous: anonymous_auth,
+            always_allow_authenticated: authorization_always_allow_authenticated,
+            ..defaults.auth
+        },
         max_requests_inflight: max_requests_inflight.unwrap_or(defaults.max_requests_inflight),
         request_timeout: match request_timeout {
             Some(t) => Duration::try_from_secs_f64(t)

@@ -2,7 +2,7 @@
 //! metrics-server's flags with the same names and defaults.
 
 use kubemetrics::collector::{AddressOptions, Collector, CollectorOptions, Inventory, KubeletOptions};
-use kubemetrics::server::{Delegation, MetricsServer, ServeConfig, ServerMetrics};
+use kubemetrics::server::{AuthOptions, Delegation, HttpOptions, MetricsServer, ServeConfig, ServerMetrics, TlsOptions};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -444,26 +444,34 @@ impl Args {
             tls_private_key_file: self.tls_private_key_file.clone(),
             client_ca_file: self.client_ca_file.clone(),
             requestheader_client_ca_file: self.requestheader_client_ca_file.clone(),
-            requestheader_allowed_names: self.requestheader_allowed_names.clone(),
-            requestheader_username_headers: self.requestheader_username_headers.clone(),
-            requestheader_group_headers: self.requestheader_group_headers.clone(),
-            requestheader_extra_headers_prefix: self.requestheader_extra_headers_prefix.clone(),
-            authorization_always_allow_paths: self.authorization_always_allow_paths.clone(),
-            anonymous_auth: self.anonymous_auth,
-            authorization_always_allow_authenticated: self.authorization_always_allow_authenticated,
-            max_requests_inflight: self.max_requests_inflight,
-            request_timeout: self.request_timeout,
-            tls_cipher_suites: self.tls_cipher_suites.clone(),
-            tls_min_version: self.tls_min_version.clone(),
-            tls_curve_preferences: self.tls_curve_preferences.clone(),
-            cors_allowed_origins: self.cors_allowed_origins.clone(),
-            strict_transport_security_directives: self.strict_transport_security_directives.clone(),
+            auth: AuthOptions {
+                requestheader_allowed_names: self.requestheader_allowed_names.clone(),
+                username_headers: self.requestheader_username_headers.clone(),
+                group_headers: self.requestheader_group_headers.clone(),
+                extra_headers_prefix: self.requestheader_extra_headers_prefix.clone(),
+                always_allow_paths: self.authorization_always_allow_paths.clone(),
+                anonymous: self.anonymous_auth,
+                always_allow_authenticated: self.authorization_always_allow_authenticated,
+                ..AuthOptions::default()
+            },
+            tls: TlsOptions {
+                cipher_suites: self.tls_cipher_suites.clone(),
+                min_version: self.tls_min_version.clone(),
+                curve_preferences: self.tls_curve_preferences.clone(),
+            },
+            http: HttpOptions {
+                cors_allowed_origins: self.cors_allowed_origins.clone(),
+                hsts_directives: self.strict_transport_security_directives.clone(),
+                external_address: None,
+                permit_address_sharing: self.permit_address_sharing,
+                permit_port_sharing: self.permit_port_sharing,
+                disable_http2: self.disable_http2_serving,
+                http2_max_streams: self.http2_max_streams_per_connection,
+            },
             advertise_address: self.advertise_address,
             external_hostname: self.external_hostname.clone(),
-            permit_address_sharing: self.permit_address_sharing,
-            permit_port_sharing: self.permit_port_sharing,
-            disable_http2_serving: self.disable_http2_serving,
-            http2_max_streams_per_connection: self.http2_max_streams_per_connection,
+            max_requests_inflight: self.max_requests_inflight,
+            request_timeout: self.request_timeout,
             authentication_skip_lookup: self.authentication_skip_lookup,
             authentication_tolerate_lookup_failure: self.authentication_tolerate_lookup_failure,
         }

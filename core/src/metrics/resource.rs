@@ -206,28 +206,50 @@ impl Serialize for StampedMeta<'_> {
     }
 }
 
-impl Serialize for Stamped<'_, NodeMetrics> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let n = self.object;
-        let mut map = s.serialize_map(Some(4))?;
-        map.serialize_entry("metadata", &StampedMeta(&n.metadata, self.created))?;
-        map.serialize_entry("timestamp", &n.timestamp)?;
-        map.serialize_entry("window", &n.window)?;
-        map.serialize_entry("usage", &n.usage)?;
-        map.end()
+/// What [`NodeMetrics`] and [`PodMetrics`] share: metadata, timestamp and window, then one
+/// field of their own (a node's `usage`, a pod's `containers`), field 4 on the protobuf wire.
+pub(crate) trait Sample: Default {
+    /// The fourth field's type.
+    type Own: Serialize;
+    /// The fourth field's JSON name.
+    const OWN: &'static str;
+    /// The four fields.
+    fn parts(&self) -> (&ObjectMeta, &Time, &GoDuration, &Self::Own);
+    /// The four fields, to fill them.
+    fn parts_mut(&mut self) -> (&mut ObjectMeta, &mut Time, &mut GoDuration, &mut Self::Own);
+}
+
+impl Sample for NodeMetrics {
+    type Own = Usage;
+    const OWN: &'static str = "usage";
+    fn parts(&self) -> (&ObjectMeta, &Time, &GoDuration, &Usage) {
+        (&self.metadata, &self.timestamp, &self.window, &self.usage)
+    }
+    fn parts_mut(&mut self) -> (&mut ObjectMeta, &mut Time, &mut GoDuration, &mut Usage) {
+        (&mut self.metadata, &mut self.timestamp, &mut self.window, &mut self.usage)
     }
 }
 
-impl Serialize for Stamped<'_, PodMetrics> {
+impl Sample for PodMetrics {
+    type Own = Vec<ContainerMetrics>;
+    const OWN: &'static str = "containers";
+    fn parts(&self) -> (&ObjectMeta, &Time, &GoDuration, &Vec<ContainerMetrics>) {
+        (&self.metadata, &self.timestamp, &self.window, &self.containers)
+    }
+    fn parts_mut(&mut self) -> (&mut ObjectMeta, &mut Time, &mut GoDuration, &mut Vec<ContainerMetrics>) {
+        (&mut self.metadata, &mut self.timestamp, &mut self.window, &mut self.containers)
+    }
+}
+
+impl<T: Sample> Serialize for Stamped<'_, T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let p = self.object;
+        let (metadata, timestamp, window, own) = self.object.parts();
         let mut map = s.serialize_map(Some(4))?;
-        map.serialize_entry("metadata", &StampedMeta(&p.metadata, self.created))?;
-        map.serialize_entry("timestamp", &p.timestamp)?;
-        map.serialize_entry("window", &p.window)?;
-        map.serialize_entry("containers", &p.containers)?;
+        map.serialize_entry("metadata", &StampedMeta(metadata, self.created))?;
+        map.serialize_entry("timestamp", timestamp)?;
+        map.serialize_entry("window", window)?;
+        map.serialize_entry(T::OWN, own)?;
         map.end()
     }
 }

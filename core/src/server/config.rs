@@ -29,50 +29,31 @@ pub struct ServeConfig {
     pub tls_cert_file: Option<PathBuf>,
     /// `--tls-private-key-file`.
     pub tls_private_key_file: Option<PathBuf>,
-    /// `--client-ca-file`.
+    /// `--client-ca-file`: read into `auth.client_ca`.
     pub client_ca_file: Option<PathBuf>,
-    /// `--requestheader-client-ca-file`.
+    /// `--requestheader-client-ca-file`: read into `auth.requestheader_ca`.
     pub requestheader_client_ca_file: Option<PathBuf>,
-    /// `--requestheader-allowed-names` (empty: any name signed by the requestheader CA).
-    pub requestheader_allowed_names: Vec<String>,
-    /// `--requestheader-username-headers`.
-    pub requestheader_username_headers: Vec<String>,
-    /// `--requestheader-group-headers`.
-    pub requestheader_group_headers: Vec<String>,
-    /// `--requestheader-extra-headers-prefix`.
-    pub requestheader_extra_headers_prefix: Vec<String>,
-    /// `--authorization-always-allow-paths`.
-    pub authorization_always_allow_paths: Vec<String>,
-    /// `--anonymous-auth` (off: anonymous requests get 401).
-    pub anonymous_auth: bool,
-    /// Authorize every authenticated user without SubjectAccessReview (local testing only).
-    pub authorization_always_allow_authenticated: bool,
-    /// `--max-requests-inflight` (0: unlimited).
-    pub max_requests_inflight: usize,
-    /// `--request-timeout`.
-    pub request_timeout: Duration,
-    /// `--tls-cipher-suites` (Go names; empty: the defaults).
-    pub tls_cipher_suites: Vec<String>,
-    /// `--tls-min-version` (`VersionTLS12`, `VersionTLS13`; `None`: TLS 1.2).
-    pub tls_min_version: Option<String>,
-    /// `--tls-curve-preferences` (TLS group IDs in decimal; empty: the defaults).
-    pub tls_curve_preferences: Vec<String>,
-    /// `--cors-allowed-origins` (regular expressions; empty: no CORS).
-    pub cors_allowed_origins: Vec<String>,
-    /// `--strict-transport-security-directives` (empty: no HSTS header).
-    pub strict_transport_security_directives: Vec<String>,
+    /// `--requestheader-allowed-names`, `--requestheader-username-headers`,
+    /// `--requestheader-group-headers`, `--requestheader-extra-headers-prefix`,
+    /// `--authorization-always-allow-paths` and `--anonymous-auth` (list items are trimmed and
+    /// empty ones dropped). Its CA lists, when empty, are read from the two files above or from
+    /// the cluster.
+    pub auth: AuthOptions,
+    /// `--tls-cipher-suites`, `--tls-min-version`, `--tls-curve-preferences`.
+    pub tls: TlsOptions,
+    /// `--cors-allowed-origins`, `--strict-transport-security-directives`,
+    /// `--permit-address-sharing`, `--permit-port-sharing`, `--disable-http2-serving` and
+    /// `--http2-max-streams-per-connection`. Its `external_address`, when unset, comes from
+    /// `external_hostname` or `advertise_address` and the secure port.
+    pub http: HttpOptions,
     /// `--advertise-address`: published in `/apis` discovery with the secure port.
     pub advertise_address: Option<IpAddr>,
     /// `--external-hostname`: published in `/apis` discovery instead of the advertise address.
     pub external_hostname: Option<String>,
-    /// `--permit-address-sharing` (`SO_REUSEADDR`).
-    pub permit_address_sharing: bool,
-    /// `--permit-port-sharing` (`SO_REUSEPORT`).
-    pub permit_port_sharing: bool,
-    /// `--disable-http2-serving`.
-    pub disable_http2_serving: bool,
-    /// `--http2-max-streams-per-connection` (0: 100).
-    pub http2_max_streams_per_connection: u32,
+    /// `--max-requests-inflight` (0: unlimited).
+    pub max_requests_inflight: usize,
+    /// `--request-timeout`.
+    pub request_timeout: Duration,
     /// `--authentication-skip-lookup`: do not read `kube-system/extension-apiserver-authentication`.
     pub authentication_skip_lookup: bool,
     /// `--authentication-tolerate-lookup-failure`: start even when that ConfigMap cannot be read
@@ -91,26 +72,19 @@ impl Default for ServeConfig {
             tls_private_key_file: None,
             client_ca_file: None,
             requestheader_client_ca_file: None,
-            requestheader_allowed_names: Vec::new(),
-            requestheader_username_headers: strings(&["x-remote-user"]),
-            requestheader_group_headers: strings(&["x-remote-group"]),
-            requestheader_extra_headers_prefix: strings(&["x-remote-extra-"]),
-            authorization_always_allow_paths: strings(&["/healthz", "/readyz", "/livez"]),
-            anonymous_auth: false,
-            authorization_always_allow_authenticated: false,
-            max_requests_inflight: 400,
-            request_timeout: Duration::from_secs(60),
-            tls_cipher_suites: Vec::new(),
-            tls_min_version: None,
-            tls_curve_preferences: Vec::new(),
-            cors_allowed_origins: Vec::new(),
-            strict_transport_security_directives: Vec::new(),
+            auth: AuthOptions {
+                username_headers: strings(&["x-remote-user"]),
+                group_headers: strings(&["x-remote-group"]),
+                extra_headers_prefix: strings(&["x-remote-extra-"]),
+                always_allow_paths: strings(&["/healthz", "/readyz", "/livez"]),
+                ..AuthOptions::default()
+            },
+            tls: TlsOptions::default(),
+            http: HttpOptions::default(),
             advertise_address: None,
             external_hostname: None,
-            permit_address_sharing: false,
-            permit_port_sharing: false,
-            disable_http2_serving: false,
-            http2_max_streams_per_connection: 0,
+            max_requests_inflight: 400,
+            request_timeout: Duration::from_secs(60),
             authentication_skip_lookup: false,
             authentication_tolerate_lookup_failure: false,
         }
@@ -130,23 +104,44 @@ impl ServeConfig {
     /// The TLS settings of these flags.
     pub fn tls_options(&self) -> TlsOptions {
         TlsOptions {
-            cipher_suites: flag_list(&self.tls_cipher_suites),
-            min_version: self.tls_min_version.clone(),
-            curve_preferences: flag_list(&self.tls_curve_preferences),
+            cipher_suites: flag_list(&self.tls.cipher_suites),
+            min_version: self.tls.min_version.clone(),
+            curve_preferences: flag_list(&self.tls.curve_preferences),
         }
     }
 
     /// The CORS, HSTS, published-address and socket settings of these flags.
     pub fn http_options(&self) -> HttpOptions {
+        let trimmed = |v: &[String]| v.iter().map(|s| s.trim().to_string()).collect();
+        let published = || super::http_options::external_address(self.external_hostname.as_deref(), self.advertise_address, self.secure_port);
         HttpOptions {
-            cors_allowed_origins: self.cors_allowed_origins.iter().map(|s| s.trim().to_string()).collect(),
-            hsts_directives: self.strict_transport_security_directives.iter().map(|s| s.trim().to_string()).collect(),
-            external_address: super::http_options::external_address(self.external_hostname.as_deref(), self.advertise_address, self.secure_port),
-            permit_address_sharing: self.permit_address_sharing,
-            permit_port_sharing: self.permit_port_sharing,
-            disable_http2: self.disable_http2_serving,
-            http2_max_streams: self.http2_max_streams_per_connection,
+            cors_allowed_origins: trimmed(&self.http.cors_allowed_origins),
+            hsts_directives: trimmed(&self.http.hsts_directives),
+            external_address: self.http.external_address.clone().or_else(published),
+            ..self.http.clone()
         }
+    }
+
+    /// The authentication settings of these flags, with the CAs of the two CA files; the lists
+    /// trimmed, empty items dropped.
+    fn auth_options(&self) -> Result<AuthOptions> {
+        let mut auth = self.auth.clone();
+        if self.client_ca_file.is_some() {
+            auth.client_ca = certs(&self.client_ca_file)?;
+        }
+        if self.requestheader_client_ca_file.is_some() {
+            auth.requestheader_ca = certs(&self.requestheader_client_ca_file)?;
+        }
+        for list in [
+            &mut auth.requestheader_allowed_names,
+            &mut auth.username_headers,
+            &mut auth.group_headers,
+            &mut auth.extra_headers_prefix,
+            &mut auth.always_allow_paths,
+        ] {
+            *list = flag_list(list);
+        }
+        Ok(auth)
     }
 
     /// Checks what can be checked without reading files or asking a cluster: TLS names, CORS
@@ -180,19 +175,9 @@ impl ServeConfig {
         tls.resolve()?;
         let http = self.http_options();
         http.validate()?;
-        let mut auth = AuthOptions {
-            client_ca: certs(&self.client_ca_file)?,
-            requestheader_ca: certs(&self.requestheader_client_ca_file)?,
-            requestheader_allowed_names: flag_list(&self.requestheader_allowed_names),
-            username_headers: flag_list(&self.requestheader_username_headers),
-            group_headers: flag_list(&self.requestheader_group_headers),
-            extra_headers_prefix: flag_list(&self.requestheader_extra_headers_prefix),
-            always_allow_paths: flag_list(&self.authorization_always_allow_paths),
-            anonymous: self.anonymous_auth,
-            always_allow_authenticated: self.authorization_always_allow_authenticated,
-        };
-        let need_client_ca = self.client_ca_file.is_none();
-        let need_requestheader = self.requestheader_client_ca_file.is_none();
+        let mut auth = self.auth_options()?;
+        let need_client_ca = auth.client_ca.is_empty() && self.client_ca_file.is_none();
+        let need_requestheader = auth.requestheader_ca.is_empty() && self.requestheader_client_ca_file.is_none();
         if (need_client_ca || need_requestheader) && !self.authentication_skip_lookup {
             match kube {
                 Some(kube) => {

@@ -132,55 +132,39 @@ impl<T, F: Fn(&T, &T) -> bool> Sorter<'_, T, F> {
     fn partition(&mut self, a: usize, b: usize, pivot: usize) -> (usize, bool) {
         self.swap(a, pivot);
         let (mut i, mut j) = (a as isize + 1, b as isize - 1);
-        while i <= j && self.less(i as usize, a) {
-            i += 1;
-        }
-        while i <= j && !self.less(j as usize, a) {
-            j -= 1;
-        }
-        if i > j {
-            self.swap(j as usize, a);
-            return (j as usize, true);
-        }
-        self.swap(i as usize, j as usize);
-        i += 1;
-        j -= 1;
-        loop {
-            while i <= j && self.less(i as usize, a) {
-                i += 1;
-            }
-            while i <= j && !self.less(j as usize, a) {
-                j -= 1;
-            }
-            if i > j {
-                break;
-            }
-            self.swap(i as usize, j as usize);
-            i += 1;
-            j -= 1;
+        let left = |s: &Self, k: usize| s.less(k, a);
+        let already_partitioned = !self.hoare_step(&mut i, &mut j, left);
+        if !already_partitioned {
+            while self.hoare_step(&mut i, &mut j, left) {}
         }
         self.swap(j as usize, a);
-        (j as usize, false)
+        (j as usize, already_partitioned)
     }
 
     fn partition_equal(&mut self, a: usize, b: usize, pivot: usize) -> usize {
         self.swap(a, pivot);
         let (mut i, mut j) = (a as isize + 1, b as isize - 1);
-        loop {
-            while i <= j && !self.less(a, i as usize) {
-                i += 1;
-            }
-            while i <= j && self.less(a, j as usize) {
-                j -= 1;
-            }
-            if i > j {
-                break;
-            }
-            self.swap(i as usize, j as usize);
-            i += 1;
-            j -= 1;
-        }
+        while self.hoare_step(&mut i, &mut j, |s, k| !s.less(a, k)) {}
         i as usize
+    }
+
+    /// One step of Hoare partitioning: moves `i` up past elements that belong on the left and
+    /// `j` down past elements that do not; swaps the two misplaced elements found and returns
+    /// true, or returns false once `i` and `j` have crossed.
+    fn hoare_step(&mut self, i: &mut isize, j: &mut isize, left: impl Fn(&Self, usize) -> bool) -> bool {
+        while *i <= *j && left(self, *i as usize) {
+            *i += 1;
+        }
+        while *i <= *j && !left(self, *j as usize) {
+            *j -= 1;
+        }
+        if *i > *j {
+            return false;
+        }
+        self.swap(*i as usize, *j as usize);
+        *i += 1;
+        *j -= 1;
+        true
     }
 
     fn partial_insertion_sort(&mut self, a: usize, b: usize) -> bool {

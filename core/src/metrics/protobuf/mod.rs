@@ -22,6 +22,7 @@
 //! ```
 
 use super::meta::{ListMeta, ObjectMeta, Time};
+use super::resource::Sample;
 use super::{ContainerMetrics, GoDuration, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, Usage};
 use crate::Quantity;
 use crate::error::{Error, ErrorKind, Result};
@@ -161,17 +162,24 @@ fn decode_time(buf: &[u8]) -> Result<Time> {
     Ok(Time(ts))
 }
 
-fn decode_string_map(buf: &[u8], message: &'static str, into: &mut BTreeMap<String, String>) -> Result<()> {
+/// A map entry message: its key (field 1) and the bytes of its value (field 2), if present.
+fn decode_map_entry<'a>(buf: &'a [u8], message: &'static str) -> Result<(String, Option<&'a [u8]>)> {
     let mut r = Reader::new(buf, message);
-    let (mut key, mut value) = (String::new(), String::new());
+    let (mut key, mut value) = (String::new(), None);
     while let Some((field, wire)) = r.key()? {
         r.expect("map entry", wire, LEN)?;
         match field {
             1 => key = r.string("key")?,
-            2 => value = r.string("value")?,
+            2 => value = Some(r.bytes()?),
             f => return Err(r.unknown(f)),
         }
     }
+    Ok((key, value))
+}
+
+fn decode_string_map(buf: &[u8], message: &'static str, into: &mut BTreeMap<String, String>) -> Result<()> {
+    let (key, value) = decode_map_entry(buf, message)?;
+    let value = String::from_utf8(value.unwrap_or_default().to_vec()).map_err(|_| err(message, "field value is not UTF-8"))?;
     into.insert(key, value);
     Ok(())
 }
@@ -279,17 +287,7 @@ fn decode_quantity(buf: &[u8], resource: &str) -> Result<Quantity> {
 }
 
 fn decode_usage_entry(buf: &[u8], usage: &mut Usage) -> Result<()> {
-    let mut r = Reader::new(buf, "usage entry");
-    let mut key = String::new();
-    let mut value: Option<&[u8]> = None;
-    while let Some((field, wire)) = r.key()? {
-        r.expect("map entry", wire, LEN)?;
-        match field {
-            1 => key = r.string("key")?,
-            2 => value = Some(r.bytes()?),
-            f => return Err(r.unknown(f)),
-        }
-    }
+    let (key, value) = decode_map_entry(buf, "usage entry")?;
     let q = match value {
         Some(v) => decode_quantity(v, &key)?,
         None => Quantity::ZERO,
@@ -314,34 +312,33 @@ fn decode_container(buf: &[u8]) -> Result<ContainerMetrics> {
     Ok(c)
 }
 
-fn decode_pod(buf: &[u8]) -> Result<PodMetrics> {
-    let mut r = Reader::new(buf, "PodMetrics");
-    let mut p = PodMetrics::default();
+/// A `NodeMetrics` or `PodMetrics` message: fields 1 to 3 are shared, field 4 is the type's own
+/// (`own` decodes one occurrence of it).
+fn decode_sample<T: Sample>(buf: &[u8], kind: &'static str, own: fn(&mut Reader<'_>, u8, &mut T::Own) -> Result<()>) -> Result<T> {
+    let mut r = Reader::new(buf, kind);
+    let mut sample = T::default();
+    let (metadata, timestamp, window, own_field) = sample.parts_mut();
     while let Some((field, wire)) = r.key()? {
         match field {
-            1 => p.metadata = decode_object_meta(r.sub("metadata", wire)?)?,
-            2 => p.timestamp = decode_time(r.sub("timestamp", wire)?)?,
-            3 => p.window = decode_duration(r.sub("window", wire)?)?,
-            4 => p.containers.push(decode_container(r.sub("containers", wire)?)?),
+            1 => *metadata = decode_object_meta(r.sub("metadata", wire)?)?,
+            2 => *timestamp = decode_time(r.sub("timestamp", wire)?)?,
+            3 => *window = decode_duration(r.sub("window", wire)?)?,
+            4 => own(&mut r, wire, own_field)?,
             f => return Err(r.unknown(f)),
         }
     }
-    Ok(p)
+    Ok(sample)
+}
+
+fn decode_pod(buf: &[u8]) -> Result<PodMetrics> {
+    decode_sample(buf, "PodMetrics", |r, wire, containers: &mut Vec<ContainerMetrics>| {
+        containers.push(decode_container(r.sub("containers", wire)?)?);
+        Ok(())
+    })
 }
 
 fn decode_node(buf: &[u8]) -> Result<NodeMetrics> {
-    let mut r = Reader::new(buf, "NodeMetrics");
-    let mut n = NodeMetrics::default();
-    while let Some((field, wire)) = r.key()? {
-        match field {
-            1 => n.metadata = decode_object_meta(r.sub("metadata", wire)?)?,
-            2 => n.timestamp = decode_time(r.sub("timestamp", wire)?)?,
-            3 => n.window = decode_duration(r.sub("window", wire)?)?,
-            4 => decode_usage_entry(r.sub("usage", wire)?, &mut n.usage)?,
-            f => return Err(r.unknown(f)),
-        }
-    }
-    Ok(n)
+    decode_sample(buf, "NodeMetrics", |r, wire, usage: &mut Usage| decode_usage_entry(r.sub("usage", wire)?, usage))
 }
 
 fn decode_list<T>(buf: &[u8], message: &'static str, item: fn(&[u8]) -> Result<T>) -> Result<(ListMeta, Vec<T>)> {

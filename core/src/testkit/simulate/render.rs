@@ -129,6 +129,23 @@ fn write_label_value(out: &mut Vec<u8>, v: &str) {
     }
 }
 
+/// Writes a series' name and labels (`name{container="c",namespace="n",pod="p"} `, the
+/// container label only for container series), up to its value.
+fn write_series_start(out: &mut Vec<u8>, name: &str, container: Option<&str>, pod: &PodState) {
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'{');
+    if let Some(container) = container {
+        out.extend_from_slice(b"container=\"");
+        write_label_value(out, container);
+        out.extend_from_slice(b"\",");
+    }
+    out.extend_from_slice(b"namespace=\"");
+    write_label_value(out, &pod.namespace);
+    out.extend_from_slice(b"\",pod=\"");
+    write_label_value(out, &pod.name);
+    out.extend_from_slice(b"\"} ");
+}
+
 /// Renders the node's `/metrics/resource` body at `now_ms` into `out`.
 pub(super) fn metrics_resource(node: &NodeState, now_ms: i64, swap: bool, garbage_every: Option<u32>, out: &mut Vec<u8>) {
     let now_ns = now_ms * 1_000_000;
@@ -164,14 +181,7 @@ pub(super) fn metrics_resource(node: &NodeState, now_ms: i64, swap: bool, garbag
             if memory_family && container.fault == ContainerFault::NoMemory {
                 continue;
             }
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b"{container=\"");
-            write_label_value(out, &container.name);
-            out.extend_from_slice(b"\",namespace=\"");
-            write_label_value(out, &pod.namespace);
-            out.extend_from_slice(b"\",pod=\"");
-            write_label_value(out, &pod.name);
-            out.extend_from_slice(b"\"} ");
+            write_series_start(out, name, Some(&container.name), pod);
             let nan_cpu = name == "container_cpu_usage_seconds_total" && container.fault == ContainerFault::NanCpu;
             write_go_float(out, if nan_cpu { f64::NAN } else { value(container, now_ns) });
             if stamped {
@@ -207,12 +217,7 @@ pub(super) fn metrics_resource(node: &NodeState, now_ms: i64, swap: bool, garbag
         }
         out.extend_from_slice(head.as_bytes());
         for pod in &node.pods {
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b"{namespace=\"");
-            write_label_value(out, &pod.namespace);
-            out.extend_from_slice(b"\",pod=\"");
-            write_label_value(out, &pod.name);
-            out.extend_from_slice(b"\"} ");
+            write_series_start(out, name, None, pod);
             write_go_float(out, value(pod, now_ns));
             let _ = writeln!(out, " {now_ms}");
         }
