@@ -19,7 +19,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 struct Names {
     all: Vec<Arc<str>>,
-    index: HashMap<Arc<str>, u32>,
+    /// FxHash: names are short and come from the server, so a keyed hash buys nothing here.
+    index: HashMap<Arc<str>, u32, rustc_hash::FxBuildHasher>,
 }
 
 impl Names {
@@ -32,6 +33,11 @@ impl Names {
         self.all.push(shared.clone());
         self.index.insert(shared, i);
         i
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.all.reserve(n);
+        self.index.reserve(n);
     }
 
     fn get(&self, i: u32) -> &str {
@@ -141,6 +147,11 @@ impl PodMetricsTable {
     /// Decodes a `PodMetricsList` protobuf body (`k8s\0` envelope).
     pub fn from_protobuf(body: &[u8]) -> Result<PodMetricsTable> {
         let mut table = PodMetricsTable::default();
+        // Sized up front (pods exactly, two containers a pod), not grown and copied as it fills.
+        let pods = protobuf::pod_list_len(body);
+        table.pods.reserve(pods);
+        table.containers.reserve(2 * pods);
+        table.names.reserve(pods);
         protobuf::decode_pod_list_into(body, &mut |pod| {
             let mut entry = table.begin_pod();
             entry.namespace = table.names.intern(pod.namespace);

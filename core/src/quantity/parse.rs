@@ -183,6 +183,15 @@ pub(super) fn normalize(mut m: u128, mut e: i64) -> (u128, i64) {
     if m == 0 {
         return (0, 0);
     }
+    // Most magnitudes fit 64 bits, where dividing by ten is a multiplication (not a call to the
+    // 128-bit division routine).
+    if let Ok(mut small) = u64::try_from(m) {
+        while small.is_multiple_of(10) {
+            small /= 10;
+            e += 1;
+        }
+        return (u128::from(small), e);
+    }
     while m.is_multiple_of(10) {
         m /= 10;
         e += 1;

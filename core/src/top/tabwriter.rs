@@ -46,7 +46,17 @@ impl<'a> Lines<'a> {
 }
 
 fn cell_width(s: &str) -> usize {
-    s.chars().count()
+    if s.is_ascii() { s.len() } else { s.chars().count() }
+}
+
+/// Appends `n` spaces.
+fn pad(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
 fn format(out: &mut String, widths: &mut Vec<usize>, lines: &Lines<'_>, mut line0: usize, line1: usize) {
@@ -82,9 +92,7 @@ fn write_lines(out: &mut String, widths: &[usize], lines: &Lines<'_>, line0: usi
         for (j, cell) in lines.line(i).iter().enumerate() {
             out.push_str(cell);
             if j < widths.len() {
-                for _ in cell_width(cell)..widths[j] {
-                    out.push(' ');
-                }
+                pad(out, widths[j].saturating_sub(cell_width(cell)));
             }
         }
         if i + 1 != total {

@@ -273,12 +273,12 @@ fn decode_duration(buf: &[u8]) -> Result<GoDuration> {
 
 fn decode_quantity(buf: &[u8], resource: &str) -> Result<Quantity> {
     let mut r = Reader::new(buf, "Quantity");
-    let mut text = String::new();
+    let mut text = "";
     while let Some((field, wire)) = r.key()? {
         match field {
             1 => {
                 r.expect("string", wire, LEN)?;
-                text = r.string("string")?;
+                text = str_of(r.bytes()?, "Quantity", "string")?;
             }
             f => return Err(r.unknown(f)),
         }
@@ -286,13 +286,28 @@ fn decode_quantity(buf: &[u8], resource: &str) -> Result<Quantity> {
     text.parse().map_err(|e: Error| err("Quantity", format!("usage of {resource}: {}", e.message())))
 }
 
-fn decode_usage_entry(buf: &[u8], usage: &mut Usage) -> Result<()> {
-    let (key, value) = decode_map_entry(buf, "usage entry")?;
+/// A usage map entry: the resource name (borrowed) and its quantity (zero when absent).
+fn usage_entry_ref(buf: &[u8]) -> Result<(&str, Quantity)> {
+    let mut r = Reader::new(buf, "usage entry");
+    let (mut key, mut value): (&str, Option<&[u8]>) = ("", None);
+    while let Some((field, wire)) = r.key()? {
+        r.expect("map entry", wire, LEN)?;
+        match field {
+            1 => key = str_of(r.bytes()?, "usage entry", "key")?,
+            2 => value = Some(r.bytes()?),
+            f => return Err(r.unknown(f)),
+        }
+    }
     let q = match value {
-        Some(v) => decode_quantity(v, &key)?,
+        Some(v) => decode_quantity(v, key)?,
         None => Quantity::ZERO,
     };
-    usage.insert(key, q);
+    Ok((key, q))
+}
+
+fn decode_usage_entry(buf: &[u8], usage: &mut Usage) -> Result<()> {
+    let (key, q) = usage_entry_ref(buf)?;
+    usage.insert(key.to_string(), q);
     Ok(())
 }
 
@@ -386,17 +401,39 @@ fn object_meta_names(buf: &[u8]) -> Result<(&str, &str)> {
 
 fn container_ref(buf: &[u8]) -> Result<(&str, Quantity, Quantity)> {
     let mut r = Reader::new(buf, "ContainerMetrics");
-    let mut name = "";
-    let mut usage = Usage::new();
+    let (mut name, mut cpu, mut memory) = ("", Quantity::ZERO, Quantity::ZERO);
     while let Some((field, wire)) = r.key()? {
         match field {
             1 => name = str_of(r.sub("name", wire)?, "ContainerMetrics", "name")?,
-            2 => decode_usage_entry(r.sub("usage", wire)?, &mut usage)?,
+            2 => {
+                // Every usage entry is checked; CPU and memory are kept (the last of repeated keys,
+                // as in the object decoder's map).
+                let (key, value) = usage_entry_ref(r.sub("usage", wire)?)?;
+                match key {
+                    "cpu" => cpu = value,
+                    "memory" => memory = value,
+                    _ => {}
+                }
+            }
             f => return Err(r.unknown(f)),
         }
     }
-    let get = |k: &str| usage.get(k).copied().unwrap_or_default();
-    Ok((name, get("cpu"), get("memory")))
+    Ok((name, cpu, memory))
+}
+
+/// The number of items of a `PodMetricsList` body (its envelope and item lengths read, the
+/// items skipped), for sizing a table before decoding it; 0 when the body is not one.
+pub(crate) fn pod_list_len(body: &[u8]) -> usize {
+    let Ok(env) = decode_envelope(body) else { return 0 };
+    let mut list = Reader::new(env.raw, "PodMetricsList");
+    let mut n = 0;
+    while let Ok(Some((field, wire))) = list.key() {
+        if list.skip(wire).is_err() {
+            break;
+        }
+        n += usize::from(field == 2);
+    }
+    n
 }
 
 /// Decodes a `PodMetricsList` body pod by pod, handing each to `each` (names borrowed from the

@@ -79,7 +79,7 @@ impl TopPodsTable {
     /// Fails with [`ErrorKind::Api`] when a name holds a NUL byte (a C string cannot hold it).
     pub fn from_table(table: &PodMetricsTable, options: &TopPodOptions) -> Result<TopPodsTable> {
         let top = TopPodsTable::sorted(table, options);
-        match top.names.bytes().filter(|&b| b == 0).count() == top.name_count {
+        match memchr::memchr_iter(0, top.names.as_bytes()).count() == top.name_count {
             true => Ok(top),
             false => Err(Error::new(ErrorKind::Api, "a pod, namespace or container name contains a NUL byte, which a C string cannot hold")),
         }
@@ -93,33 +93,51 @@ impl TopPodsTable {
         let value = |q: &Quantity| q.value().unwrap_or(0);
         // Names compared as their ranks in byte order: kubectl's string comparisons, on integers.
         let ranks = if options.sort_by == SortBy::Name { table.name_ranks() } else { Vec::new() };
-        // (pod index, cpu, memory, sort key): keys computed once, as kubectl sorts on MilliValue /
-        // Value, or on the namespace (with -A) then the name.
-        let mut keyed: Vec<(u32, Quantity, Quantity, i128)> = table
+        // Each pod's sums, computed once; the sort moves (key, pod index) pairs only, keys
+        // computed once as kubectl sorts on MilliValue / Value, or on the namespace (with -A)
+        // then the name.
+        let sums: Vec<(Quantity, Quantity)> = table.iter().map(|p| (p.cpu(), p.memory())).collect();
+        let mut keyed: Vec<(i128, u32)> = table
             .iter()
+            .zip(&sums)
             .enumerate()
-            .map(|(i, p)| {
-                let (cpu, memory) = (p.cpu(), p.memory());
+            .map(|(i, (p, (cpu, memory)))| {
                 let key = match options.sort_by {
-                    SortBy::Cpu => milli(&cpu),
-                    SortBy::Memory => value(&memory),
+                    SortBy::Cpu => milli(cpu),
+                    SortBy::Memory => value(memory),
                     SortBy::Name => {
                         let (namespace, name) = p.name_ranks(&ranks);
                         i128::from(if with_namespace { namespace } else { 0 }) << 32 | i128::from(name)
                     }
                 };
-                (i as u32, cpu, memory, key)
+                (key, i as u32)
             })
             .collect();
         let pod = |i: u32| table.get(i as usize).expect("an index of the table");
         match options.sort_by {
-            SortBy::Cpu | SortBy::Memory => gosort::sort(&mut keyed, |a, b| a.3 > b.3),
-            SortBy::Name => gosort::sort(&mut keyed, |a, b| a.3 < b.3),
+            SortBy::Cpu | SortBy::Memory => gosort::sort(&mut keyed, |a, b| a.0 > b.0),
+            SortBy::Name => gosort::sort(&mut keyed, |a, b| a.0 < b.0),
         }
-        let mut top = TopPodsTable { rows: Vec::with_capacity(keyed.len()), ..TopPodsTable::default() };
+        // Every name is copied once per use, each followed by a NUL: sized up front, so that
+        // the buffer is written once rather than grown and copied.
+        let (mut name_bytes, mut container_count) = (0, 0);
+        for p in table.iter() {
+            name_bytes += p.namespace().len() + p.name().len() + 2;
+            for c in p.containers() {
+                name_bytes += c.name().len() + 1;
+                container_count += 1;
+            }
+        }
+        let mut top = TopPodsTable {
+            rows: Vec::with_capacity(keyed.len()),
+            containers: Vec::with_capacity(container_count),
+            names: String::with_capacity(name_bytes),
+            ..TopPodsTable::default()
+        };
         let mut order: Vec<ContainerEntry> = Vec::new();
-        for (i, cpu, memory, _) in keyed {
+        for (_, i) in keyed {
             let p = pod(i);
+            let (cpu, memory) = sums[i as usize];
             top.total_cpu += cpu;
             top.total_memory += memory;
             let namespace = top.push_name(p.namespace());
