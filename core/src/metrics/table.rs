@@ -10,17 +10,55 @@ use super::{GoDuration, PodMetrics, Time, protobuf};
 use crate::Quantity;
 use crate::error::{Error, ErrorKind, Result};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Borrow;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-/// Interned names: each distinct string is stored once and named by its index.
+/// A name stored with a NUL byte after it (so that C callers can borrow it as a C string),
+/// hashed and compared as the name alone.
+#[derive(Debug, Clone)]
+struct Name(Arc<str>);
+
+impl Name {
+    fn as_str(&self) -> &str {
+        self.0.get(..self.0.len().saturating_sub(1)).unwrap_or("")
+    }
+}
+
+impl Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Name {}
+
+impl Hash for Name {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+/// Interned names: each distinct string is stored once, followed by a NUL byte, and named by
+/// its index.
 #[derive(Debug, Clone, Default)]
 struct Names {
-    all: Vec<Arc<str>>,
+    all: Vec<Name>,
     /// FxHash: names are short and come from the server, so a keyed hash buys nothing here.
-    index: HashMap<Arc<str>, u32, rustc_hash::FxBuildHasher>,
+    index: HashMap<Name, u32, rustc_hash::FxBuildHasher>,
+    /// Whether some name holds a NUL byte itself (it cannot be handed out as a C string).
+    has_nul: bool,
+    /// Where a name and its NUL are put together before they are shared.
+    scratch: String,
 }
 
 impl Names {
@@ -29,9 +67,13 @@ impl Names {
             return i;
         }
         let i = self.all.len() as u32;
-        let shared: Arc<str> = Arc::from(s);
-        self.all.push(shared.clone());
-        self.index.insert(shared, i);
+        self.has_nul |= s.as_bytes().contains(&0);
+        self.scratch.clear();
+        self.scratch.push_str(s);
+        self.scratch.push('\0');
+        let name = Name(Arc::from(self.scratch.as_str()));
+        self.all.push(name.clone());
+        self.index.insert(name, i);
         i
     }
 
@@ -41,7 +83,12 @@ impl Names {
     }
 
     fn get(&self, i: u32) -> &str {
-        self.all.get(i as usize).map_or("", |s| s)
+        self.all.get(i as usize).map_or("", Name::as_str)
+    }
+
+    /// The name and the NUL byte after it.
+    fn get_with_nul(&self, i: u32) -> &str {
+        self.all.get(i as usize).map_or("\0", |n| &n.0)
     }
 }
 
@@ -117,6 +164,33 @@ impl PodMetricsTable {
         self.pods.iter().map(move |entry| PodView { table: self, entry })
     }
 
+    /// Whether some name holds a NUL byte (it cannot be handed out as a C string).
+    pub(crate) fn has_nul_name(&self) -> bool {
+        self.names.has_nul
+    }
+
+    /// The name with id `id` and the NUL byte stored after it.
+    pub(crate) fn name_with_nul(&self, id: u32) -> &str {
+        self.names.get_with_nul(id)
+    }
+
+    /// The container at `index` of all the table's containers (pods' ranges in order).
+    pub(crate) fn container(&self, index: u32) -> Option<ContainerView<'_>> {
+        self.containers.get(index as usize).map(|entry| ContainerView { table: self, entry })
+    }
+
+    /// Appends a pod (no timestamp or window: rows computed elsewhere, such as from kubelets).
+    pub(crate) fn push_pod<'n>(&mut self, namespace: &str, name: &str, containers: impl Iterator<Item = (&'n str, Quantity, Quantity)>) {
+        let mut pod = self.begin_pod();
+        pod.namespace = self.names.intern(namespace);
+        pod.name = self.names.intern(name);
+        for (name, cpu, memory) in containers {
+            let name = self.names.intern(name);
+            self.containers.push(ContainerEntry { name, cpu, memory });
+        }
+        self.end_pod(pod);
+    }
+
     /// Builds a table from whole objects (other resources than CPU and memory are not kept).
     pub fn from_pods(pods: &[PodMetrics]) -> PodMetricsTable {
         let mut t = PodMetricsTable::default();
@@ -188,6 +262,16 @@ impl<'a> PodView<'a> {
         (rank(self.entry.namespace), rank(self.entry.name))
     }
 
+    /// The ids of its namespace and name (see [`PodMetricsTable::name_with_nul`]).
+    pub(crate) fn name_ids(&self) -> (u32, u32) {
+        (self.entry.namespace, self.entry.name)
+    }
+
+    /// The index of its first container among all the table's containers.
+    pub(crate) fn first_container(&self) -> u32 {
+        self.entry.first_container
+    }
+
     /// Namespace.
     pub fn namespace(&self) -> &'a str {
         self.table.names.get(self.entry.namespace)
@@ -228,6 +312,11 @@ impl<'a> PodView<'a> {
 }
 
 impl<'a> ContainerView<'a> {
+    /// The id of its name (see [`PodMetricsTable::name_with_nul`]).
+    pub(crate) fn name_id(&self) -> u32 {
+        self.entry.name
+    }
+
     /// Container name.
     pub fn name(&self) -> &'a str {
         self.table.names.get(self.entry.name)

@@ -73,12 +73,12 @@ pub struct TopPods {
 
 /// Turns pod metrics into `top pod` rows, sorted and summed like kubectl.
 pub fn top_pods_from(metrics: Vec<PodMetrics>, options: &TopPodOptions) -> TopPods {
-    top_pods_from_table(&PodMetricsTable::from_pods(&metrics), options)
+    top_pods_from_table(PodMetricsTable::from_pods(&metrics), options)
 }
 
 /// Turns a [`PodMetricsTable`] into `top pod` rows, sorted and summed like kubectl (through
 /// [`TopPodsTable`], which computes the order and sums once for every form of the result).
-pub fn top_pods_from_table(table: &PodMetricsTable, options: &TopPodOptions) -> TopPods {
+pub fn top_pods_from_table(table: PodMetricsTable, options: &TopPodOptions) -> TopPods {
     TopPodsTable::sorted(table, options).to_top_pods()
 }
 
@@ -94,7 +94,7 @@ impl Client {
     /// available yet" when all are younger, and an empty result when no pod matches at all.
     pub async fn top_pods(&self, options: &TopPodOptions) -> Result<TopPods> {
         let (table, namespace) = self.read_pod_metrics_for_top(options).await?;
-        let mut result = top_pods_from_table(&table, options);
+        let mut result = top_pods_from_table(table, options);
         result.namespace = namespace;
         Ok(result)
     }

@@ -1,56 +1,41 @@
 //! [`TopPodsTable`]: the result of `top pod` computed on a [`PodMetricsTable`] and kept compact —
-//! rows and containers in two arrays, every name once in one string buffer, each also
-//! NUL-terminated — for bindings that hand out borrowed C strings per row without allocating per
-//! row. [`TopPodsTable::to_top_pods`] gives the same [`TopPods`] as [`Client::top_pods`].
+//! the table itself (every name once, each followed by a NUL byte), the rows' order and sums and
+//! the containers' order — for bindings that hand out borrowed C strings per row without
+//! allocating per row. [`TopPodsTable::to_top_pods`] gives the same [`TopPods`] as
+//! [`Client::top_pods`].
 
 use super::super::{SortBy, gosort};
 use super::{ContainerRow, PodRow, TopPodOptions, TopPods};
 use crate::Quantity;
 use crate::client::{Client, ListOptions};
 use crate::error::{Error, ErrorKind, Result};
-use crate::metrics::table::PodMetricsTable;
+use crate::metrics::table::{ContainerView, PodMetricsTable, PodView};
 use std::ffi::CStr;
-
-/// A name in [`TopPodsTable::names`]: `len` bytes from `at`, followed by a NUL byte.
-#[derive(Debug, Clone, Copy)]
-struct NameAt {
-    at: u32,
-    len: u32,
-}
 
 #[derive(Debug, Clone, Copy)]
 struct RowEntry {
-    namespace: NameAt,
-    name: NameAt,
+    /// The pod's index in the table.
+    pod: u32,
     cpu: Quantity,
     memory: Quantity,
+    /// Where the pod's containers start in [`TopPodsTable::containers`].
     first_container: u32,
-    container_count: u32,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct ContainerEntry {
-    name: NameAt,
-    cpu: Quantity,
-    memory: Quantity,
 }
 
 /// The result of `top pod` computed on a [`PodMetricsTable`] and kept compact: rows in kubectl's
 /// order, containers in kubectl's container order for the chosen sort, the totals and the
-/// namespace read. Rows and containers sit in two arrays, and every name once in one buffer,
-/// followed by a NUL byte ([`TableName`]), for bindings that hand out borrowed C strings.
+/// namespace read. The names are the table's own, each followed by a NUL byte ([`TableName`]),
+/// for bindings that hand out borrowed C strings; nothing is copied per row.
 /// [`TopPodsTable::to_top_pods`] gives the same [`TopPods`] as [`Client::top_pods`].
 #[derive(Debug, Clone, Default)]
 pub struct TopPodsTable {
+    table: PodMetricsTable,
     rows: Vec<RowEntry>,
-    containers: Vec<ContainerEntry>,
-    /// Every name of the rows, each followed by a NUL byte.
-    names: String,
+    /// Container indices in the table, each row's in kubectl's order.
+    containers: Vec<u32>,
     total_cpu: Quantity,
     total_memory: Quantity,
     namespace: Option<String>,
-    /// How many names `names` holds (each followed by a NUL: more NULs mean a name held one).
-    name_count: usize,
 }
 
 /// One pod row of a [`TopPodsTable`].
@@ -60,8 +45,8 @@ pub struct TopPodsTableRow<'a> {
     entry: &'a RowEntry,
 }
 
-/// A name of a [`TopPodsTable`] (a namespace, pod or container name), borrowed from its one name
-/// buffer, where it is followed by a NUL byte.
+/// A name of a [`TopPodsTable`] (a namespace, pod or container name), borrowed from the table,
+/// where it is followed by a NUL byte.
 #[derive(Debug, Clone, Copy)]
 pub struct TableName<'a>(&'a str);
 
@@ -69,25 +54,24 @@ pub struct TableName<'a>(&'a str);
 #[derive(Debug, Clone, Copy)]
 pub struct TopPodsTableContainer<'a> {
     top: &'a TopPodsTable,
-    entry: &'a ContainerEntry,
+    container: ContainerView<'a>,
 }
 
 impl TopPodsTable {
     /// Sorts and sums `table` like kubectl (as [`top_pods_from_table`](super::top_pods_from_table)),
-    /// copying each name once into the NUL-terminated name buffer.
+    /// keeping the table.
     ///
     /// Fails with [`ErrorKind::Api`] when a name holds a NUL byte (a C string cannot hold it).
-    pub fn from_table(table: &PodMetricsTable, options: &TopPodOptions) -> Result<TopPodsTable> {
-        let top = TopPodsTable::sorted(table, options);
-        match memchr::memchr_iter(0, top.names.as_bytes()).count() == top.name_count {
-            true => Ok(top),
-            false => Err(Error::new(ErrorKind::Api, "a pod, namespace or container name contains a NUL byte, which a C string cannot hold")),
+    pub fn from_table(table: PodMetricsTable, options: &TopPodOptions) -> Result<TopPodsTable> {
+        if table.has_nul_name() {
+            return Err(Error::new(ErrorKind::Api, "a pod, namespace or container name contains a NUL byte, which a C string cannot hold"));
         }
+        Ok(TopPodsTable::sorted(table, options))
     }
 
     /// [`from_table`](Self::from_table) without the NUL check: the one place `top pod`'s order
     /// and sums are computed (every other form of the result is made from this one).
-    pub(crate) fn sorted(table: &PodMetricsTable, options: &TopPodOptions) -> TopPodsTable {
+    pub(crate) fn sorted(table: PodMetricsTable, options: &TopPodOptions) -> TopPodsTable {
         let with_namespace = options.all_namespaces;
         let milli = |q: &Quantity| q.milli_value().unwrap_or(0);
         let value = |q: &Quantity| q.value().unwrap_or(0);
@@ -113,60 +97,33 @@ impl TopPodsTable {
                 (key, i as u32)
             })
             .collect();
-        let pod = |i: u32| table.get(i as usize).expect("an index of the table");
         match options.sort_by {
             SortBy::Cpu | SortBy::Memory => gosort::sort(&mut keyed, |a, b| a.0 > b.0),
             SortBy::Name => gosort::sort(&mut keyed, |a, b| a.0 < b.0),
         }
-        // Every name is copied once per use, each followed by a NUL: sized up front, so that
-        // the buffer is written once rather than grown and copied.
-        let (mut name_bytes, mut container_count) = (0, 0);
-        for p in table.iter() {
-            name_bytes += p.namespace().len() + p.name().len() + 2;
-            for c in p.containers() {
-                name_bytes += c.name().len() + 1;
-                container_count += 1;
-            }
-        }
-        let mut top = TopPodsTable {
-            rows: Vec::with_capacity(keyed.len()),
-            containers: Vec::with_capacity(container_count),
-            names: String::with_capacity(name_bytes),
-            ..TopPodsTable::default()
-        };
-        let mut order: Vec<ContainerEntry> = Vec::new();
+        let container_count = table.iter().map(|p| p.containers().len()).sum();
+        let mut top = TopPodsTable { rows: Vec::with_capacity(keyed.len()), containers: Vec::with_capacity(container_count), ..TopPodsTable::default() };
+        // A row's containers as (index in the table, container), sorted in kubectl's order.
+        let mut order: Vec<(u32, ContainerView<'_>)> = Vec::new();
         for (_, i) in keyed {
-            let p = pod(i);
+            let p = table.get(i as usize).expect("an index of the table");
             let (cpu, memory) = sums[i as usize];
             top.total_cpu += cpu;
             top.total_memory += memory;
-            let namespace = top.push_name(p.namespace());
-            let name = top.push_name(p.name());
             order.clear();
-            for c in p.containers() {
-                order.push(ContainerEntry { name: top.push_name(c.name()), cpu: c.cpu(), memory: c.memory() });
-            }
+            order.extend(p.containers().enumerate().map(|(k, c)| (p.first_container() + k as u32, c)));
             match options.sort_by {
-                SortBy::Cpu => gosort::sort(&mut order, |a, b| milli(&a.cpu) > milli(&b.cpu)),
-                SortBy::Memory => gosort::sort(&mut order, |a, b| value(&a.memory) > value(&b.memory)),
-                SortBy::Name => {
-                    let names = &top.names;
-                    gosort::sort(&mut order, |a, b| name_in(names, a.name) < name_in(names, b.name))
-                }
+                SortBy::Cpu => gosort::sort(&mut order, |a, b| milli(&a.1.cpu()) > milli(&b.1.cpu())),
+                SortBy::Memory => gosort::sort(&mut order, |a, b| value(&a.1.memory()) > value(&b.1.memory())),
+                SortBy::Name => gosort::sort(&mut order, |a, b| a.1.name() < b.1.name()),
             }
             let first_container = top.containers.len() as u32;
-            top.containers.extend_from_slice(&order);
-            top.rows.push(RowEntry { namespace, name, cpu, memory, first_container, container_count: order.len() as u32 });
+            top.containers.extend(order.iter().map(|&(index, _)| index));
+            top.rows.push(RowEntry { pod: i, cpu, memory, first_container });
         }
+        drop(order);
+        top.table = table;
         top
-    }
-
-    fn push_name(&mut self, s: &str) -> NameAt {
-        let at = NameAt { at: self.names.len() as u32, len: s.len() as u32 };
-        self.names.push_str(s);
-        self.names.push('\0');
-        self.name_count += 1;
-        at
     }
 
     /// The rows, in kubectl's order (`.len()` is their number).
@@ -220,8 +177,12 @@ impl TopPodsTable {
         TopPods { pods, total_cpu: self.total_cpu, total_memory: self.total_memory, namespace: self.namespace.clone() }
     }
 
-    fn name(&self, at: NameAt) -> TableName<'_> {
-        TableName(self.names.get(at.at as usize..at.at as usize + at.len as usize + 1).unwrap_or("\0"))
+    fn name(&self, id: u32) -> TableName<'_> {
+        TableName(self.table.name_with_nul(id))
+    }
+
+    fn pod(&self, row: &RowEntry) -> PodView<'_> {
+        self.table.get(row.pod as usize).expect("a row's pod is in the table")
     }
 }
 
@@ -229,22 +190,17 @@ impl From<&TopPods> for TopPodsTable {
     /// The same rows, order and totals as a table (to render rows computed elsewhere, such as
     /// from kubelets).
     fn from(top: &TopPods) -> TopPodsTable {
+        let mut table = PodMetricsTable::default();
         let mut t = TopPodsTable { total_cpu: top.total_cpu, total_memory: top.total_memory, namespace: top.namespace.clone(), ..TopPodsTable::default() };
-        for p in &top.pods {
-            let (namespace, name) = (t.push_name(&p.namespace), t.push_name(&p.name));
+        for (i, p) in top.pods.iter().enumerate() {
             let first_container = t.containers.len() as u32;
-            for c in &p.containers {
-                let entry = ContainerEntry { name: t.push_name(&c.name), cpu: c.cpu, memory: c.memory };
-                t.containers.push(entry);
-            }
-            t.rows.push(RowEntry { namespace, name, cpu: p.cpu, memory: p.memory, first_container, container_count: p.containers.len() as u32 });
+            table.push_pod(&p.namespace, &p.name, p.containers.iter().map(|c| (c.name.as_str(), c.cpu, c.memory)));
+            t.containers.extend(first_container..first_container + p.containers.len() as u32);
+            t.rows.push(RowEntry { pod: i as u32, cpu: p.cpu, memory: p.memory, first_container });
         }
+        t.table = table;
         t
     }
-}
-
-fn name_in(names: &str, at: NameAt) -> &str {
-    names.get(at.at as usize..at.at as usize + at.len as usize).unwrap_or("")
 }
 
 impl<'a> TableName<'a> {
@@ -256,7 +212,8 @@ impl<'a> TableName<'a> {
     /// The name, NUL-terminated (borrowed from the table: a pointer to it stays valid as long as
     /// the table lives).
     pub fn as_c_str(&self) -> &'a CStr {
-        // Every name was pushed without a NUL byte and followed by one.
+        // Every name is stored followed by a NUL byte; a name holding one is refused by
+        // `from_table` (and gives an empty string here).
         CStr::from_bytes_with_nul(self.0.as_bytes()).unwrap_or_default()
     }
 }
@@ -264,12 +221,12 @@ impl<'a> TableName<'a> {
 impl<'a> TopPodsTableRow<'a> {
     /// Namespace.
     pub fn namespace(&self) -> TableName<'a> {
-        self.top.name(self.entry.namespace)
+        self.top.name(self.top.pod(self.entry).name_ids().0)
     }
 
     /// Pod name.
     pub fn name(&self) -> TableName<'a> {
-        self.top.name(self.entry.name)
+        self.top.name(self.top.pod(self.entry).name_ids().1)
     }
 
     /// CPU usage, summed over containers.
@@ -286,20 +243,24 @@ impl<'a> TopPodsTableRow<'a> {
     pub fn containers(&self) -> impl ExactSizeIterator<Item = TopPodsTableContainer<'a>> + use<'a> {
         let top = self.top;
         let start = self.entry.first_container as usize;
-        let end = start + self.entry.container_count as usize;
-        top.containers.get(start..end).unwrap_or_default().iter().map(move |entry| TopPodsTableContainer { top, entry })
+        let end = start + top.pod(self.entry).containers().len();
+        top.containers
+            .get(start..end)
+            .unwrap_or_default()
+            .iter()
+            .map(move |&i| TopPodsTableContainer { top, container: top.table.container(i).expect("a row's container is in the table") })
     }
 }
 
 impl<'a> TopPodsTableContainer<'a> {
     /// Container name.
     pub fn name(&self) -> TableName<'a> {
-        self.top.name(self.entry.name)
+        self.top.name(self.container.name_id())
     }
 
     /// CPU and memory usage.
     pub fn usage(&self) -> (Quantity, Quantity) {
-        (self.entry.cpu, self.entry.memory)
+        (self.container.cpu(), self.container.memory())
     }
 }
 
@@ -308,7 +269,7 @@ impl Client {
     /// string or vector per row. Fails with [`ErrorKind::Api`] when a name holds a NUL byte.
     pub async fn top_pods_table(&self, options: &TopPodOptions) -> Result<TopPodsTable> {
         let (table, namespace) = self.read_pod_metrics_for_top(options).await?;
-        let mut top = TopPodsTable::from_table(&table, options)?;
+        let mut top = TopPodsTable::from_table(table, options)?;
         top.namespace = namespace;
         Ok(top)
     }
@@ -398,7 +359,7 @@ mod tests {
         for sort_by in [SortBy::Name, SortBy::Cpu, SortBy::Memory] {
             for all_namespaces in [false, true] {
                 let options = TopPodOptions { sort_by, all_namespaces, ..TopPodOptions::default() };
-                let top = TopPodsTable::from_table(&table, &options).expect("table");
+                let top = TopPodsTable::from_table(table.clone(), &options).expect("table");
                 let want = reference(&table, &options);
                 assert_eq!(top.to_top_pods(), want, "{sort_by:?} {all_namespaces}");
                 for (row, want) in top.iter().zip(&want.pods) {
@@ -414,7 +375,7 @@ mod tests {
     #[test]
     fn a_name_with_a_nul_byte_is_an_api_error() {
         let table = PodMetricsTable::from_json(list_body("a\\u0000b").as_bytes()).expect("json");
-        let e = TopPodsTable::from_table(&table, &TopPodOptions::default()).expect_err("NUL");
+        let e = TopPodsTable::from_table(table, &TopPodOptions::default()).expect_err("NUL");
         assert_eq!(e.kind(), ErrorKind::Api);
         assert!(e.message().contains("NUL"), "{}", e.message());
     }
