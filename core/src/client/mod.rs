@@ -173,25 +173,30 @@ impl Client {
     /// does). Returns the body and whether it is protobuf; failures answered in either encoding
     /// become errors with the server's message.
     async fn get_metrics_body(&self, path: &str) -> Result<(bool, bytes::Bytes)> {
+        let exchange = async {
+            let answer = self.metrics_answer(path).await?;
+            let body = read_body(answer.body, answer.length).await.map_err(|e| crate::error::from_kube(e, &self.server))?;
+            Ok((answer.is_protobuf, body))
+        };
+        self.within_timeout(path, exchange).await
+    }
+
+    /// Sends a metrics GET (protobuf first, JSON as the fallback) and checks the answer's status
+    /// and content type; the body of a successful answer is left to read.
+    async fn metrics_answer(&self, path: &str) -> Result<MetricsAnswer> {
         let accept = format!("{}, application/json", protobuf::CONTENT_TYPE);
         let req = http::Request::get(path)
             .header(http::header::ACCEPT, accept)
             .body(kube::client::Body::empty())
             .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
-        let exchange = async {
-            let res = self.inner.send(req).await.map_err(|e| crate::error::from_kube(e, &self.server))?;
-            let status = res.status();
-            let content_type = res.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-            let length = res.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-            let body = read_body(res.into_body(), length).await.map_err(|e| crate::error::from_kube(e, &self.server))?;
-            Ok::<_, Error>((status, content_type, body))
-        };
-        let (status, content_type, body) = match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(result) => result?,
-            Err(_) => return Err(self.timed_out(path)),
-        };
+        let res = self.inner.send(req).await.map_err(|e| crate::error::from_kube(e, &self.server))?;
+        let status = res.status();
+        let header = |name| res.headers().get(name).and_then(|v: &http::HeaderValue| v.to_str().ok());
+        let content_type = header(http::header::CONTENT_TYPE).unwrap_or("").to_string();
+        let length = header(http::header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
         let is_protobuf = content_type.starts_with(protobuf::CONTENT_TYPE);
         if !status.is_success() {
+            let body = read_body(res.into_body(), length).await.map_err(|e| crate::error::from_kube(e, &self.server))?;
             let message = if is_protobuf {
                 protobuf::decode_status(&body).map(|s| s.message).unwrap_or_default()
             } else {
@@ -202,7 +207,15 @@ impl Client {
         if !is_protobuf && !content_type.is_empty() && !content_type.starts_with("application/json") {
             return Err(Error::new(ErrorKind::Api, format!("the answer to GET {path} has content type {content_type:?}, expected protobuf or JSON")));
         }
-        Ok((is_protobuf, body))
+        Ok(MetricsAnswer { is_protobuf, body: res.into_body(), length })
+    }
+
+    /// `exchange` within the client's timeout (kubectl's message when it runs out).
+    async fn within_timeout<T>(&self, path: &str, exchange: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(self.timed_out(path)),
+        }
     }
 
     /// [`Client::get_metrics_body`] decoded with `decode_protobuf` or serde.
@@ -217,8 +230,24 @@ impl Client {
     /// object per pod (what `top` reads).
     pub async fn list_pod_metrics_table(&self, namespace: Option<&str>, options: &ListOptions) -> Result<PodMetricsTable> {
         let path = self.metrics_path(&pod_list_rest(namespace, options)).await?;
-        let (is_protobuf, body) = self.get_metrics_body(&path).await?;
-        decode_answer(&path, is_protobuf, &body, PodMetricsTable::from_protobuf, PodMetricsTable::from_json)
+        let exchange = async {
+            let answer = self.metrics_answer(&path).await?;
+            if !answer.is_protobuf {
+                let body = read_body(answer.body, answer.length).await.map_err(|e| crate::error::from_kube(e, &self.server))?;
+                return decode_answer(&path, false, &body, PodMetricsTable::from_protobuf, PodMetricsTable::from_json);
+            }
+            // Protobuf is decoded as it arrives: the body is never held whole.
+            let decode_error = |e: Error| Error::new(ErrorKind::Api, format!("cannot decode the answer to GET {path}: {}", e.message()));
+            let mut decoder = PodMetricsTable::protobuf_decoder();
+            let mut body = answer.body;
+            while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+                if let Ok(data) = frame.map_err(|e| crate::error::from_kube(e, &self.server))?.into_data() {
+                    decoder.feed(&data).map_err(decode_error)?;
+                }
+            }
+            decoder.finish().map_err(decode_error)
+        };
+        self.within_timeout(&path, exchange).await
     }
 
     fn timed_out(&self, path: &str) -> Error {
@@ -324,6 +353,13 @@ fn pod_list_rest(namespace: Option<&str>, options: &ListOptions) -> String {
 }
 
 /// Decodes an answer with the decoder of its encoding; errors name the path.
+/// A successful answer to a metrics GET, its body still to read.
+struct MetricsAnswer {
+    is_protobuf: bool,
+    body: kube::client::Body,
+    length: Option<usize>,
+}
+
 fn decode_answer<T>(path: &str, is_protobuf: bool, body: &[u8], protobuf: fn(&[u8]) -> Result<T>, json: fn(&[u8]) -> Result<T>) -> Result<T> {
     let decoded = if is_protobuf { protobuf(body) } else { json(body) };
     decoded.map_err(|e| Error::new(ErrorKind::Api, format!("cannot decode the answer to GET {path}: {}", e.message())))

@@ -220,25 +220,24 @@ impl PodMetricsTable {
 
     /// Decodes a `PodMetricsList` protobuf body (`k8s\0` envelope).
     pub fn from_protobuf(body: &[u8]) -> Result<PodMetricsTable> {
-        let mut table = PodMetricsTable::default();
-        // Sized up front (pods exactly, two containers a pod), not grown and copied as it fills.
-        let pods = protobuf::pod_list_len(body);
-        table.pods.reserve(pods);
-        table.containers.reserve(2 * pods);
-        table.names.reserve(pods);
-        protobuf::decode_pod_list_into(body, &mut |pod| {
-            let mut entry = table.begin_pod();
-            entry.namespace = table.names.intern(pod.namespace);
-            entry.name = table.names.intern(pod.name);
-            entry.timestamp = pod.timestamp;
-            entry.window = pod.window;
-            for (name, cpu, memory) in pod.containers.drain(..) {
-                let name = table.names.intern(name);
-                table.containers.push(ContainerEntry { name, cpu, memory });
-            }
-            table.end_pod(entry);
-        })?;
-        Ok(table)
+        PodMetricsTable::from_protobuf_chunks([body])
+    }
+
+    /// Decodes a `PodMetricsList` protobuf body given in pieces, as they arrive from the network:
+    /// each pod is decoded as soon as its bytes are in, and only the bytes of one unfinished
+    /// field are kept between pieces (the body is never held whole). The result, and the error
+    /// for a bad body, are those of [`from_protobuf`](Self::from_protobuf) on the joined pieces.
+    pub fn from_protobuf_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<PodMetricsTable> {
+        let mut decoder = PodMetricsTable::protobuf_decoder();
+        for chunk in chunks {
+            decoder.feed(chunk)?;
+        }
+        decoder.finish()
+    }
+
+    /// A decoder fed with the pieces of a protobuf body (what the client uses while it reads).
+    pub(crate) fn protobuf_decoder() -> ProtobufTableDecoder {
+        ProtobufTableDecoder { table: PodMetricsTable::default(), decoder: protobuf::PodListDecoder::new() }
     }
 
     fn begin_pod(&self) -> PodEntry {
@@ -247,6 +246,52 @@ impl PodMetricsTable {
 
     fn end_pod(&mut self, mut entry: PodEntry) {
         entry.container_count = self.containers.len() as u32 - entry.first_container;
+        self.pods.push(entry);
+    }
+}
+
+/// A [`PodMetricsTable`] filled from a protobuf body piece by piece.
+pub(crate) struct ProtobufTableDecoder {
+    table: PodMetricsTable,
+    decoder: protobuf::PodListDecoder,
+}
+
+impl ProtobufTableDecoder {
+    /// Decodes the pods `chunk` completes.
+    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<()> {
+        self.decoder.feed(chunk, &mut self.table)
+    }
+
+    /// The table, once the body has ended.
+    pub(crate) fn finish(self) -> Result<PodMetricsTable> {
+        self.decoder.finish()?;
+        Ok(self.table)
+    }
+}
+
+/// The protobuf decoder's pods go straight into the table.
+impl protobuf::PodListSink for PodMetricsTable {
+    fn reserve(&mut self, pods: usize) {
+        self.pods.reserve(pods);
+        self.containers.reserve(2 * pods);
+        self.names.reserve(pods);
+    }
+
+    fn container(&mut self, name: &str, cpu: Quantity, memory: Quantity) {
+        let name = self.names.intern(name);
+        self.containers.push(ContainerEntry { name, cpu, memory });
+    }
+
+    fn pod(&mut self, namespace: &str, name: &str, timestamp: Time, window: GoDuration) {
+        let first_container = self.pods.last().map_or(0, |p| p.first_container + p.container_count);
+        let entry = PodEntry {
+            namespace: self.names.intern(namespace),
+            name: self.names.intern(name),
+            timestamp,
+            window,
+            first_container,
+            container_count: self.containers.len() as u32 - first_container,
+        };
         self.pods.push(entry);
     }
 }

@@ -42,6 +42,7 @@ const FIXED64: u8 = 1;
 const LEN: u8 = 2;
 const FIXED32: u8 = 5;
 
+#[cold]
 fn err(message: &str, detail: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Api, format!("invalid protobuf {message}: {detail}"))
 }
@@ -58,7 +59,19 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0, message }
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64> {
+        // Keys and most lengths are one byte.
+        if let Some(&byte) = self.buf.get(self.pos)
+            && byte < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(byte));
+        }
+        self.varint_long()
+    }
+
+    fn varint_long(&mut self) -> Result<u64> {
         let mut value: u64 = 0;
         for shift in (0..64).step_by(7) {
             let Some(&byte) = self.buf.get(self.pos) else {
@@ -77,6 +90,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field's number and wire type, or `None` at the end of the message.
+    #[inline]
     fn key(&mut self) -> Result<Option<(u32, u8)>> {
         if self.pos >= self.buf.len() {
             return Ok(None);
@@ -89,6 +103,7 @@ impl<'a> Reader<'a> {
         Ok(Some((field, (key & 7) as u8)))
     }
 
+    #[inline]
     fn bytes(&mut self) -> Result<&'a [u8]> {
         let len = self.varint()?;
         let end = usize::try_from(len).ok().and_then(|l| self.pos.checked_add(l)).filter(|&e| e <= self.buf.len());
@@ -370,16 +385,6 @@ fn decode_list<T>(buf: &[u8], message: &'static str, item: fn(&[u8]) -> Result<T
     Ok((meta, items))
 }
 
-/// One pod as the table decoder sees it: names borrowed from the body, CPU and memory per
-/// container.
-pub(crate) struct PodRef<'a> {
-    pub(crate) namespace: &'a str,
-    pub(crate) name: &'a str,
-    pub(crate) timestamp: Time,
-    pub(crate) window: GoDuration,
-    pub(crate) containers: Vec<(&'a str, Quantity, Quantity)>,
-}
-
 fn str_of<'a>(b: &'a [u8], message: &'static str, field: &str) -> Result<&'a str> {
     std::str::from_utf8(b).map_err(|_| err(message, format!("field {field} is not UTF-8")))
 }
@@ -419,52 +424,6 @@ fn container_ref(buf: &[u8]) -> Result<(&str, Quantity, Quantity)> {
         }
     }
     Ok((name, cpu, memory))
-}
-
-/// The number of items of a `PodMetricsList` body (its envelope and item lengths read, the
-/// items skipped), for sizing a table before decoding it; 0 when the body is not one.
-pub(crate) fn pod_list_len(body: &[u8]) -> usize {
-    let Ok(env) = decode_envelope(body) else { return 0 };
-    let mut list = Reader::new(env.raw, "PodMetricsList");
-    let mut n = 0;
-    while let Ok(Some((field, wire))) = list.key() {
-        if list.skip(wire).is_err() {
-            break;
-        }
-        n += usize::from(field == 2);
-    }
-    n
-}
-
-/// Decodes a `PodMetricsList` body pod by pod, handing each to `each` (names borrowed from the
-/// body): the table decoder's path, with no object built per pod.
-pub(crate) fn decode_pod_list_into(body: &[u8], each: &mut dyn FnMut(&mut PodRef<'_>)) -> Result<()> {
-    let env = decode_envelope(body)?;
-    expect_kind(&env, "PodMetricsList")?;
-    let mut list = Reader::new(env.raw, "PodMetricsList");
-    while let Some((field, wire)) = list.key()? {
-        match field {
-            1 => {
-                decode_list_meta(list.sub("metadata", wire)?)?;
-            }
-            2 => {
-                let mut r = Reader::new(list.sub("items", wire)?, "PodMetrics");
-                let mut pod = PodRef { namespace: "", name: "", timestamp: Time::default(), window: GoDuration(0), containers: Vec::new() };
-                while let Some((field, wire)) = r.key()? {
-                    match field {
-                        1 => (pod.namespace, pod.name) = object_meta_names(r.sub("metadata", wire)?)?,
-                        2 => pod.timestamp = decode_time(r.sub("timestamp", wire)?)?,
-                        3 => pod.window = decode_duration(r.sub("window", wire)?)?,
-                        4 => pod.containers.push(container_ref(r.sub("containers", wire)?)?),
-                        f => return Err(r.unknown(f)),
-                    }
-                }
-                each(&mut pod);
-            }
-            f => return Err(list.unknown(f)),
-        }
-    }
-    Ok(())
 }
 
 /// The envelope of a Kubernetes protobuf body: the kind and the raw message.
@@ -595,9 +554,11 @@ pub fn decode_status(body: &[u8]) -> Result<Status> {
 }
 
 mod encode;
+mod stream;
 pub use encode::{
     PodFields, PodMeta, encode_node, encode_node_list, encode_node_metrics_list, encode_pod, encode_pod_list, encode_pod_metrics_list, encode_status, envelope,
 };
+pub(crate) use stream::{PodListDecoder, PodListSink};
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,247 @@
+//! [`PodListDecoder`]: a `PodMetricsList` protobuf body decoded as its bytes arrive, pod by pod,
+//! into a [`PodListSink`] — the body is never held whole: only the bytes of one unfinished
+//! field wait for the next chunk.
+//!
+//! The wire layout it walks: the `k8s\0` magic, then `runtime.Unknown` (field 1 `typeMeta`,
+//! field 2 `raw`, fields 3 and 4 the content encoding and type), where `raw` is the
+//! `PodMetricsList` (field 1 `metadata`, field 2 each item).
+
+use super::{GoDuration, LEN, MAGIC, Reader, Time, container_ref, decode_duration, decode_list_meta, decode_time, err, object_meta_names};
+use crate::Quantity;
+use crate::error::Result;
+
+/// Where decoded pods go: each pod's containers first, then the pod.
+pub(crate) trait PodListSink {
+    /// Room for about `pods` more pods (an estimate from the first item's size).
+    fn reserve(&mut self, pods: usize);
+    /// A container of the pod being decoded.
+    fn container(&mut self, name: &str, cpu: Quantity, memory: Quantity);
+    /// The pod whose containers were just given.
+    fn pod(&mut self, namespace: &str, name: &str, timestamp: Time, window: GoDuration);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Before the 4 magic bytes.
+    Magic,
+    /// Among the fields of `runtime.Unknown`.
+    Envelope,
+    /// Inside `raw` (the list), with this many of its bytes still to come.
+    List { remaining: u64 },
+}
+
+/// A `PodMetricsList` protobuf body decoded chunk by chunk (see the [module docs](self)).
+pub(crate) struct PodListDecoder {
+    phase: Phase,
+    /// Bytes of an unfinished field, waiting for the next chunk.
+    pending: Vec<u8>,
+    kind: String,
+    api_version: String,
+    seen_list: bool,
+    estimated: bool,
+}
+
+/// What the next field needs: its number, wire type and payload length, and the bytes its key
+/// and length take; `None` when the chunk ends inside them.
+struct FieldHead {
+    field: u64,
+    wire: u8,
+    len: u64,
+    head: usize,
+}
+
+/// A varint at the start of `buf`: `Ok(None)` when `buf` ends inside it.
+fn varint_prefix(buf: &[u8], message: &'static str) -> Result<Option<(u64, usize)>> {
+    let mut value = 0u64;
+    for (i, &byte) in buf.iter().enumerate().take(10) {
+        if i == 9 && byte > 1 {
+            return Err(err(message, "varint longer than 64 bits"));
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Ok(Some((value, i + 1)));
+        }
+    }
+    if buf.len() >= 10 { Err(err(message, "varint longer than 10 bytes")) } else { Ok(None) }
+}
+
+/// The key and (for length-delimited fields) the length at the start of `buf`.
+fn field_head(buf: &[u8], message: &'static str) -> Result<Option<FieldHead>> {
+    let Some((key, n)) = varint_prefix(buf, message)? else { return Ok(None) };
+    let (field, wire) = (key >> 3, (key & 7) as u8);
+    if field == 0 {
+        return Err(err(message, "field number 0"));
+    }
+    if wire != LEN {
+        return Err(err(message, format!("field {field} has wire type {wire}, expected {LEN}")));
+    }
+    let Some((len, m)) = varint_prefix(&buf[n..], message)? else { return Ok(None) };
+    Ok(Some(FieldHead { field, wire, len, head: n + m }))
+}
+
+impl PodListDecoder {
+    pub(crate) fn new() -> PodListDecoder {
+        PodListDecoder { phase: Phase::Magic, pending: Vec::new(), kind: String::new(), api_version: String::new(), seen_list: false, estimated: false }
+    }
+
+    /// Decodes what `chunk` completes; keeps the rest for the next chunk.
+    pub(crate) fn feed(&mut self, chunk: &[u8], sink: &mut dyn PodListSink) -> Result<()> {
+        if self.pending.is_empty() {
+            let used = self.consume(chunk, sink)?;
+            self.pending.extend_from_slice(&chunk[used..]);
+        } else {
+            let mut pending = std::mem::take(&mut self.pending);
+            pending.extend_from_slice(chunk);
+            let used = self.consume(&pending, sink)?;
+            pending.drain(..used);
+            self.pending = pending;
+        }
+        Ok(())
+    }
+
+    /// Ends the body: fails when it stopped inside a field or before the list.
+    pub(crate) fn finish(self) -> Result<()> {
+        match self.phase {
+            Phase::Magic => Err(err("envelope", format!("the body ended after {} bytes, before the k8s\\0 magic", self.pending.len()))),
+            Phase::List { remaining } => Err(err("PodMetricsList", format!("the body ended {remaining} bytes before the end of the list"))),
+            Phase::Envelope if !self.pending.is_empty() => {
+                Err(err("envelope (runtime.Unknown)", format!("the body ended inside a field ({} bytes of it)", self.pending.len())))
+            }
+            Phase::Envelope if !self.seen_list => Err(self.wrong_kind()),
+            Phase::Envelope => Ok(()),
+        }
+    }
+
+    fn wrong_kind(&self) -> crate::Error {
+        err("envelope", format!("expected kind PodMetricsList, got {:?} ({})", self.kind, self.api_version))
+    }
+
+    /// Decodes the whole fields at the start of `buf`; returns how many bytes they took.
+    fn consume(&mut self, buf: &[u8], sink: &mut dyn PodListSink) -> Result<usize> {
+        let mut at = 0;
+        loop {
+            let rest = &buf[at..];
+            match self.phase {
+                Phase::Magic => {
+                    if rest.len() < MAGIC.len() {
+                        if !MAGIC.starts_with(rest) {
+                            return Err(bad_magic(rest));
+                        }
+                        return Ok(at);
+                    }
+                    if !rest.starts_with(MAGIC) {
+                        return Err(bad_magic(rest));
+                    }
+                    at += MAGIC.len();
+                    self.phase = Phase::Envelope;
+                }
+                Phase::Envelope => {
+                    const MESSAGE: &str = "envelope (runtime.Unknown)";
+                    if rest.is_empty() {
+                        return Ok(at);
+                    }
+                    let Some(head) = field_head(rest, MESSAGE)? else { return Ok(at) };
+                    if head.field == 2 {
+                        if self.kind != "PodMetricsList" {
+                            return Err(self.wrong_kind());
+                        }
+                        at += head.head;
+                        self.seen_list = true;
+                        self.phase = Phase::List { remaining: head.len };
+                        continue;
+                    }
+                    let Some(payload) = payload(rest, &head) else { return Ok(at) };
+                    self.envelope_field(head.field, payload)?;
+                    at += head.head + payload.len();
+                }
+                Phase::List { remaining } => {
+                    const MESSAGE: &str = "PodMetricsList";
+                    if remaining == 0 {
+                        self.phase = Phase::Envelope;
+                        continue;
+                    }
+                    let rest = &rest[..rest.len().min(usize::try_from(remaining).unwrap_or(usize::MAX))];
+                    let Some(head) = field_head(rest, MESSAGE)? else {
+                        return if rest.len() as u64 == remaining { Err(err(MESSAGE, "the list ends inside a field's key or length")) } else { Ok(at) };
+                    };
+                    let taken = head.head as u64 + head.len;
+                    if taken > remaining {
+                        return Err(err(MESSAGE, format!("length {} runs past the end ({} bytes left)", head.len, remaining - head.head as u64)));
+                    }
+                    let Some(payload) = payload(rest, &head) else { return Ok(at) };
+                    match head.field {
+                        1 => drop(decode_list_meta(payload)?),
+                        2 => {
+                            if !self.estimated {
+                                // About as many pods as items of this size fit in the list.
+                                self.estimated = true;
+                                sink.reserve(usize::try_from(remaining / taken.max(1)).unwrap_or(0).saturating_mul(5) / 4);
+                            }
+                            decode_pod(payload, sink)?;
+                        }
+                        f => return Err(err(MESSAGE, format!("unknown field {f}"))),
+                    }
+                    at += taken as usize;
+                    self.phase = Phase::List { remaining: remaining - taken };
+                }
+            }
+        }
+    }
+
+    fn envelope_field(&mut self, field: u64, payload: &[u8]) -> Result<()> {
+        match field {
+            1 => {
+                let mut t = Reader::new(payload, "envelope typeMeta");
+                while let Some((f, w)) = t.key()? {
+                    t.expect("field", w, LEN)?;
+                    match f {
+                        1 => self.api_version = t.string("apiVersion")?,
+                        2 => self.kind = t.string("kind")?,
+                        f => return Err(t.unknown(f)),
+                    }
+                }
+            }
+            3 => {
+                let encoding = super::str_of(payload, "envelope (runtime.Unknown)", "contentEncoding")?;
+                if !encoding.is_empty() {
+                    return Err(err("envelope", format!("content encoding {encoding:?} is not supported")));
+                }
+            }
+            4 => drop(super::str_of(payload, "envelope (runtime.Unknown)", "contentType")?),
+            f => return Err(err("envelope (runtime.Unknown)", format!("unknown field {f}"))),
+        }
+        Ok(())
+    }
+}
+
+/// The payload of a field whose head starts `buf`, if `buf` holds all of it.
+fn payload<'a>(buf: &'a [u8], head: &FieldHead) -> Option<&'a [u8]> {
+    debug_assert_eq!(head.wire, LEN);
+    let end = usize::try_from(head.len).ok()?.checked_add(head.head)?;
+    buf.get(head.head..end)
+}
+
+fn bad_magic(start: &[u8]) -> crate::Error {
+    let shown: Vec<String> = start.iter().take(4).map(|b| format!("{b:#04x}")).collect();
+    err("envelope", format!("the body does not start with the k8s\\0 magic (starts with [{}])", shown.join(", ")))
+}
+
+/// One `PodMetrics` item into `sink`.
+fn decode_pod(buf: &[u8], sink: &mut dyn PodListSink) -> Result<()> {
+    let mut r = Reader::new(buf, "PodMetrics");
+    let (mut namespace, mut name, mut timestamp, mut window) = ("", "", Time::default(), GoDuration(0));
+    while let Some((field, wire)) = r.key()? {
+        match field {
+            1 => (namespace, name) = object_meta_names(r.sub("metadata", wire)?)?,
+            2 => timestamp = decode_time(r.sub("timestamp", wire)?)?,
+            3 => window = decode_duration(r.sub("window", wire)?)?,
+            4 => {
+                let (name, cpu, memory) = container_ref(r.sub("containers", wire)?)?;
+                sink.container(name, cpu, memory);
+            }
+            f => return Err(r.unknown(f)),
+        }
+    }
+    sink.pod(namespace, name, timestamp, window);
+    Ok(())
+}
