@@ -232,13 +232,9 @@ impl Client {
         let path = self.metrics_path(&pod_list_rest(namespace, options)).await?;
         let exchange = async {
             let answer = self.metrics_answer(&path).await?;
-            if !answer.is_protobuf {
-                let body = read_body(answer.body, answer.length).await.map_err(|e| crate::error::from_kube(e, &self.server))?;
-                return decode_answer(&path, false, &body, PodMetricsTable::from_protobuf, PodMetricsTable::from_json);
-            }
-            // Protobuf is decoded as it arrives: the body is never held whole.
+            // Decoded as it arrives, protobuf or JSON: the body is never held whole.
             let decode_error = |e: Error| Error::new(ErrorKind::Api, format!("cannot decode the answer to GET {path}: {}", e.message()));
-            let mut decoder = PodMetricsTable::protobuf_decoder();
+            let mut decoder = if answer.is_protobuf { PodMetricsTable::protobuf_decoder() } else { PodMetricsTable::json_decoder() };
             let mut body = answer.body;
             while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
                 if let Ok(data) = frame.map_err(|e| crate::error::from_kube(e, &self.server))?.into_data() {

@@ -127,6 +127,9 @@ impl FromStr for GoDuration {
                 _ => return Err(bad("unknown unit")),
             };
             let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+            if frac.contains('.') {
+                return Err(bad("more than one decimal point"));
+            }
             let int: i128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad("number too large"))? };
             let mut part = int.checked_mul(scale).ok_or_else(|| bad("overflow"))?;
             let mut place = scale;
@@ -184,7 +187,7 @@ mod tests {
         }
         assert_eq!("1.5h".parse::<GoDuration>().expect("1.5h"), GoDuration(5_400_000_000_000));
         assert_eq!("300ms".parse::<GoDuration>().expect("ms"), GoDuration::from_millis(300));
-        for bad in ["", "1", "s", "1x", "-", "1.s.", "99999999999h"] {
+        for bad in ["", "1", "s", "1x", "-", "1.s.", "99999999999h", "1.5.3s", "0..9ms"] {
             assert!(bad.parse::<GoDuration>().is_err(), "{bad}");
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod custom;
 mod duration;
+mod json_stream;
 pub mod meta;
 pub mod protobuf;
 mod resource;

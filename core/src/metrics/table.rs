@@ -211,11 +211,31 @@ impl PodMetricsTable {
 
     /// Decodes a `PodMetricsList` JSON body.
     pub fn from_json(body: &[u8]) -> Result<PodMetricsTable> {
-        let mut table = PodMetricsTable::default();
+        PodMetricsTable::from_json_chunks([body])
+    }
+
+    /// Decodes a `PodMetricsList` JSON body given in pieces, as they arrive from the network:
+    /// each item is decoded as soon as its bytes are in, and only the bytes of one unfinished
+    /// item are kept between pieces. The result is that of [`from_json`](Self::from_json) on the
+    /// joined pieces, and a bad body is an error either way.
+    pub fn from_json_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<PodMetricsTable> {
+        let mut decoder = PodMetricsTable::json_decoder();
+        for chunk in chunks {
+            decoder.feed(chunk)?;
+        }
+        decoder.finish()
+    }
+
+    /// A decoder fed with the pieces of a JSON body (what the client uses while it reads).
+    pub(crate) fn json_decoder() -> TableDecoder {
+        TableDecoder { table: PodMetricsTable::default(), decoder: Decoder::Json(super::json_stream::JsonPodListDecoder::new()) }
+    }
+
+    /// Decodes a whole `PodMetricsList` JSON document, adding its items to the table.
+    pub(crate) fn extend_from_json(&mut self, body: &[u8]) -> Result<()> {
         let mut de = serde_json::Deserializer::from_slice(body);
-        ListSeed(&mut table).deserialize(&mut de).map_err(|e| Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: {e}")))?;
-        de.end().map_err(|e| Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: {e}")))?;
-        Ok(table)
+        ListSeed(self).deserialize(&mut de).map_err(|e| Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: {e}")))?;
+        de.end().map_err(|e| Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: {e}")))
     }
 
     /// Decodes a `PodMetricsList` protobuf body (`k8s\0` envelope).
@@ -236,8 +256,8 @@ impl PodMetricsTable {
     }
 
     /// A decoder fed with the pieces of a protobuf body (what the client uses while it reads).
-    pub(crate) fn protobuf_decoder() -> ProtobufTableDecoder {
-        ProtobufTableDecoder { table: PodMetricsTable::default(), decoder: protobuf::PodListDecoder::new() }
+    pub(crate) fn protobuf_decoder() -> TableDecoder {
+        TableDecoder { table: PodMetricsTable::default(), decoder: Decoder::Protobuf(protobuf::PodListDecoder::new()) }
     }
 
     fn begin_pod(&self) -> PodEntry {
@@ -250,23 +270,40 @@ impl PodMetricsTable {
     }
 }
 
-/// A [`PodMetricsTable`] filled from a protobuf body piece by piece.
-pub(crate) struct ProtobufTableDecoder {
+/// A [`PodMetricsTable`] filled from a JSON or protobuf body piece by piece.
+pub(crate) struct TableDecoder {
     table: PodMetricsTable,
-    decoder: protobuf::PodListDecoder,
+    decoder: Decoder,
 }
 
-impl ProtobufTableDecoder {
+enum Decoder {
+    Json(super::json_stream::JsonPodListDecoder),
+    Protobuf(protobuf::PodListDecoder),
+}
+
+impl TableDecoder {
     /// Decodes the pods `chunk` completes.
     pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<()> {
-        self.decoder.feed(chunk, &mut self.table)
+        match &mut self.decoder {
+            Decoder::Json(d) => d.feed(chunk, &mut self.table),
+            Decoder::Protobuf(d) => d.feed(chunk, &mut self.table),
+        }
     }
 
     /// The table, once the body has ended.
-    pub(crate) fn finish(self) -> Result<PodMetricsTable> {
-        self.decoder.finish()?;
+    pub(crate) fn finish(mut self) -> Result<PodMetricsTable> {
+        match self.decoder {
+            Decoder::Json(d) => d.finish(&mut self.table)?,
+            Decoder::Protobuf(d) => d.finish()?,
+        }
         Ok(self.table)
     }
+}
+
+/// Decodes one item of a JSON `items` array (a whole value) into the table.
+pub(crate) fn decode_json_item(item: &[u8], table: &mut PodMetricsTable) -> Result<()> {
+    let mut de = serde_json::Deserializer::from_slice(item);
+    PodSeed(table).deserialize(&mut de).map_err(|e| Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: an item: {e}")))
 }
 
 /// The protobuf decoder's pods go straight into the table.
@@ -462,6 +499,8 @@ impl<'de> Visitor<'de> for PodSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
         let t = self.0;
         let mut entry = t.begin_pod();
+        // Without metadata, the names are empty (not the first name of the table).
+        (entry.name, entry.namespace) = (t.names.intern(""), t.names.intern(""));
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match key.as_ref() {
                 "metadata" => {

@@ -1,0 +1,208 @@
+//! A `PodMetricsList` JSON body decoded as its bytes arrive: each item of the top-level `items`
+//! array is decoded into the table as soon as it is complete, and only the bytes of one
+//! unfinished item wait for the next chunk (the body is never held whole).
+//!
+//! Everything outside that array (`kind`, `apiVersion`, `metadata`: a few hundred bytes) is kept,
+//! with `[]` in the array's place, and decoded at the end as a whole list, so that it is checked
+//! exactly as [`PodMetricsTable::from_json`] checks it (the kind, the syntax).
+
+use super::table::{PodMetricsTable, decode_json_item};
+use crate::error::{Error, ErrorKind, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Items {
+    /// Outside the `items` array.
+    Outside,
+    /// Just after `[`: an item or `]`.
+    First,
+    /// After an item: `,` or `]`.
+    AfterItem,
+    /// After `,`: an item.
+    Next,
+}
+
+/// The top-level scanner outside the items array (a few hundred bytes, read byte by byte).
+#[derive(Debug, Default)]
+struct Outside {
+    depth: u32,
+    in_string: bool,
+    escape: bool,
+    /// In a key of the top-level object (depth 1, before its `:`).
+    expect_key: bool,
+    key: Vec<u8>,
+    /// After the `:` of a top-level member, before its value starts.
+    after_colon: bool,
+}
+
+/// A `PodMetricsList` JSON body decoded chunk by chunk (see the [module docs](self)).
+pub(crate) struct JsonPodListDecoder {
+    pending: Vec<u8>,
+    outside_bytes: Vec<u8>,
+    outside: Outside,
+    items: Items,
+}
+
+fn invalid(detail: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: {detail}"))
+}
+
+/// Where the JSON value starting at `buf[0]` (not white space) ends, or `None` when `buf` ends
+/// first. Objects and arrays are matched bracket to bracket, strings skipped; what the value
+/// holds is checked when it is decoded.
+fn value_end(buf: &[u8]) -> Option<usize> {
+    let (open, close) = match buf.first()? {
+        b'{' => (b'{', b'}'),
+        b'[' => (b'[', b']'),
+        b'"' => return string_end(buf, 1),
+        _ => return buf.iter().position(|b| matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r')),
+    };
+    let mut depth = 0usize;
+    let mut at = 0;
+    while let Some(i) = memchr::memchr3(b'"', open, close, &buf[at..]) {
+        let i = at + i;
+        match buf[i] {
+            b'"' => {
+                at = string_end(buf, i + 1)?;
+                continue;
+            }
+            b if b == open => depth += 1,
+            _ => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+        }
+        at = i + 1;
+    }
+    None
+}
+
+/// The end (after the closing quote) of a string whose content starts at `from`.
+fn string_end(buf: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let i = from + memchr::memchr2(b'"', b'\\', buf.get(from..)?)?;
+        if buf[i] == b'"' {
+            return Some(i + 1);
+        }
+        from = i + 2;
+    }
+}
+
+impl JsonPodListDecoder {
+    pub(crate) fn new() -> JsonPodListDecoder {
+        JsonPodListDecoder { pending: Vec::new(), outside_bytes: Vec::new(), outside: Outside::default(), items: Items::Outside }
+    }
+
+    /// Decodes the items `chunk` completes; keeps the rest for the next chunk.
+    pub(crate) fn feed(&mut self, chunk: &[u8], table: &mut PodMetricsTable) -> Result<()> {
+        if self.pending.is_empty() {
+            let used = self.consume(chunk, table)?;
+            self.pending.extend_from_slice(&chunk[used..]);
+        } else {
+            let mut pending = std::mem::take(&mut self.pending);
+            pending.extend_from_slice(chunk);
+            let used = self.consume(&pending, table)?;
+            pending.drain(..used);
+            self.pending = pending;
+        }
+        Ok(())
+    }
+
+    /// Ends the body: decodes what lay outside the items array as a whole list into `table`
+    /// (which checks it as the whole-body decoder does).
+    pub(crate) fn finish(self, table: &mut PodMetricsTable) -> Result<()> {
+        if self.items != Items::Outside {
+            return Err(invalid("the body ended inside the items array"));
+        }
+        table.extend_from_json(&self.outside_bytes)
+    }
+
+    fn consume(&mut self, buf: &[u8], table: &mut PodMetricsTable) -> Result<usize> {
+        let mut at = 0;
+        while at < buf.len() {
+            if self.items == Items::Outside {
+                at += self.scan_outside(&buf[at..]);
+                continue;
+            }
+            let b = buf[at];
+            if b.is_ascii_whitespace() {
+                at += 1;
+                continue;
+            }
+            match (self.items, b) {
+                (Items::First | Items::AfterItem, b']') => {
+                    self.items = Items::Outside;
+                    at += 1;
+                }
+                (Items::AfterItem, b',') => {
+                    self.items = Items::Next;
+                    at += 1;
+                }
+                (Items::AfterItem, other) => return Err(invalid(format!("expected ',' or ']' after an item, found {:?}", other as char))),
+                (Items::Next, b']') => return Err(invalid("trailing comma in the items array")),
+                (Items::First | Items::Next, _) => {
+                    let Some(len) = value_end(&buf[at..]) else { return Ok(at) };
+                    decode_json_item(&buf[at..at + len], table)?;
+                    self.items = Items::AfterItem;
+                    at += len;
+                }
+                (Items::Outside, _) => unreachable!("handled above"),
+            }
+        }
+        Ok(at)
+    }
+
+    /// Copies top-level bytes until the `[` of the `items` array (kept as `[]`); returns how
+    /// many bytes of `buf` it took.
+    fn scan_outside(&mut self, buf: &[u8]) -> usize {
+        let s = &mut self.outside;
+        for (i, &b) in buf.iter().enumerate() {
+            if s.in_string {
+                self.outside_bytes.push(b);
+                if s.escape {
+                    s.escape = false;
+                } else if b == b'\\' {
+                    s.escape = true;
+                } else if b == b'"' {
+                    s.in_string = false;
+                    continue;
+                }
+                if s.depth == 1 && s.expect_key {
+                    s.key.push(b);
+                }
+                continue;
+            }
+            match b {
+                b'"' => {
+                    s.in_string = true;
+                    if s.depth == 1 && s.expect_key {
+                        s.key.clear();
+                    }
+                    s.after_colon = false;
+                }
+                b'[' if s.depth == 1 && s.after_colon && s.key == b"items" => {
+                    self.outside_bytes.extend_from_slice(b"[]");
+                    s.after_colon = false;
+                    self.items = Items::First;
+                    return i + 1;
+                }
+                b'{' | b'[' => {
+                    s.depth += 1;
+                    s.expect_key = s.depth == 1;
+                    s.after_colon = false;
+                }
+                b'}' | b']' => s.depth = s.depth.saturating_sub(1),
+                b':' if s.depth == 1 => {
+                    s.expect_key = false;
+                    s.after_colon = true;
+                }
+                b',' if s.depth == 1 => s.expect_key = true,
+                b if b.is_ascii_whitespace() => {}
+                _ => s.after_colon = false,
+            }
+            self.outside_bytes.push(b);
+        }
+        buf.len()
+    }
+}

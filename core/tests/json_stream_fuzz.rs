@@ -1,0 +1,111 @@
+//! Decoding a `PodMetricsList` JSON body in pieces, as it arrives: the same table as decoding it
+//! whole and as decoding whole objects, for valid, mutated and cut bodies, split anywhere.
+
+use kubemetrics::metrics::table::PodMetricsTable;
+use kubemetrics::metrics::{PodMetricsList, to_wire_json};
+use kubemetrics::testkit::loopback_api::fixtures;
+use proptest::prelude::*;
+
+fn valid_body() -> Vec<u8> {
+    let list = PodMetricsList { items: fixtures::varied().pod_metrics, ..Default::default() };
+    to_wire_json(&list, "metrics.k8s.io/v1beta1").into_bytes()
+}
+
+type Row = (String, String, String, i64, Vec<(String, String, String)>);
+
+fn rows(table: &PodMetricsTable) -> Vec<Row> {
+    table
+        .iter()
+        .map(|p| {
+            let containers = p.containers().map(|c| (c.name().to_string(), c.cpu().to_string(), c.memory().to_string())).collect();
+            (p.namespace().to_string(), p.name().to_string(), p.timestamp().to_string(), p.window().0, containers)
+        })
+        .collect()
+}
+
+fn pieces<'a>(body: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
+    let mut at: Vec<usize> = cuts.iter().map(|c| c.index(body.len() + 1)).collect();
+    at.push(0);
+    at.push(body.len());
+    at.sort_unstable();
+    at.windows(2).map(|w| &body[w[0]..w[1]]).collect()
+}
+
+/// Whole and in pieces agree; what decodes agrees with serde's whole-object decode.
+fn check(body: &[u8], cuts: &[prop::sample::Index]) {
+    let whole = PodMetricsTable::from_json(body);
+    let chunked = PodMetricsTable::from_json_chunks(pieces(body, cuts));
+    match (&whole, &chunked) {
+        (Ok(a), Ok(b)) => assert_eq!(rows(a), rows(b)),
+        (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind()),
+        _ => panic!("whole: {:?}, in pieces: {:?}", whole.map(|t| t.len()), chunked.map(|t| t.len())),
+    }
+    if let Ok(table) = whole
+        && let Ok(list) = serde_json::from_slice::<PodMetricsList>(body)
+    {
+        assert_eq!(rows(&table), rows(&PodMetricsTable::from_pods(&list.items)));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn pieces_decode_like_the_whole(cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
+                                    flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+                                    cut in any::<prop::sample::Index>()) {
+        let mut body = valid_body();
+        for (at, byte) in flips {
+            let i = at.index(body.len());
+            body[i] = byte;
+        }
+        check(&body, &cuts);
+        check(&body[..cut.index(body.len() + 1)], &cuts);
+    }
+
+    #[test]
+    fn random_text_never_panics(text in "[\\[\\]{}\",:a-z0-9 \\\\]{0,200}", cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6)) {
+        check(format!("{{\"items\":[{text}").as_bytes(), &cuts);
+        check(text.as_bytes(), &cuts);
+    }
+}
+
+#[test]
+fn every_split_of_a_valid_body_decodes_to_every_pod() {
+    let body = valid_body();
+    let whole = rows(&PodMetricsTable::from_json(&body).expect("whole"));
+    assert_eq!(whole.len(), fixtures::varied().pod_metrics.len());
+    for at in 0..=body.len() {
+        let (a, b) = body.split_at(at);
+        assert_eq!(rows(&PodMetricsTable::from_json_chunks([a, b]).expect("two pieces")), whole, "split at {at}");
+    }
+    assert_eq!(rows(&PodMetricsTable::from_json_chunks(body.chunks(1)).expect("bytes")), whole);
+    for cut in 0..body.len() {
+        let e = PodMetricsTable::from_json_chunks(body[..cut].chunks(5)).expect_err("cut body");
+        assert_eq!(e.kind(), kubemetrics::ErrorKind::Api, "cut at {cut}");
+    }
+}
+
+#[test]
+fn the_list_around_the_items_is_checked_and_odd_shapes_still_decode() {
+    let pod = r#"{"metadata":{"name":"p","namespace":"n"},"timestamp":"2024-01-01T00:00:00Z","window":"15s","containers":[{"name":"c","usage":{"cpu":"1m","memory":"1Ki"}}]}"#;
+    let names = |body: &str| -> Vec<String> {
+        let t = PodMetricsTable::from_json_chunks(body.as_bytes().chunks(3)).unwrap_or_else(|e| panic!("{body}: {e}"));
+        t.iter().map(|p| p.name().to_string()).collect()
+    };
+    // The kind is checked wherever it stands, also after the items.
+    let e = PodMetricsTable::from_json_chunks([format!(r#"{{"items":[{pod}],"kind":"NodeMetricsList"}}"#).as_bytes()]).expect_err("kind");
+    assert!(e.message().contains("expected kind PodMetricsList"), "{}", e.message());
+    // An "items" key inside metadata is not the list's.
+    assert_eq!(names(&format!(r#"{{"metadata":{{"items":[1,2]}},"items":[{pod}]}}"#)), ["p"]);
+    // An escaped key, null items, no items, white space everywhere.
+    assert_eq!(names(&format!(r#"{{"it\u0065ms":[{pod}]}}"#)), ["p"]);
+    assert!(names(r#"{"items":null}"#).is_empty());
+    assert!(names(r#"{"kind":"PodMetricsList"}"#).is_empty());
+    assert_eq!(names(&format!(" {{ \"items\" :\n [ {pod} ,\t{pod} ] }} ")), ["p", "p"]);
+    // Broken arrays are errors.
+    for bad in [format!(r#"{{"items":[{pod},]}}"#), format!(r#"{{"items":[{pod} {pod}]}}"#), r#"{"items":[1]}"#.to_string(), format!(r#"{{"items":[{pod}]"#)] {
+        assert_eq!(PodMetricsTable::from_json_chunks(bad.as_bytes().chunks(4)).expect_err(&bad).kind(), kubemetrics::ErrorKind::Api, "{bad}");
+        assert!(PodMetricsTable::from_json(bad.as_bytes()).is_err(), "{bad}");
+    }
+}
