@@ -113,7 +113,7 @@ impl JsonPodListDecoder {
     /// (which checks it as the whole-body decoder does).
     pub(crate) fn finish(self, table: &mut PodMetricsTable) -> Result<()> {
         if self.items != Items::Outside {
-            return Err(invalid("the body ended inside the items array"));
+            return Err(invalid("EOF while parsing the items array (the body ended inside it)"));
         }
         table.extend_from_json(&self.outside_bytes)
     }
