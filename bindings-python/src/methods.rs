@@ -129,13 +129,13 @@ macro_rules! py_methods {
             /// Namespace.
             #[getter]
             fn namespace(&self) -> &str {
-                &self.0.namespace
+                $crate::top::RowNames::namespace(&self.0)
             }
 
             /// Name.
             #[getter]
             fn name(&self) -> &str {
-                &self.0.name
+                $crate::top::RowNames::name(&self.0)
             }
         ] $($rest)*);
     };
@@ -144,27 +144,27 @@ macro_rules! py_methods {
             /// CPU usage (of a pod: summed over its containers).
             #[getter]
             fn cpu(&self) -> PyQuantity {
-                PyQuantity(self.0.cpu)
+                PyQuantity($crate::top::RowUsage::cpu(&self.0))
             }
 
             /// Memory usage (of a pod: summed over its containers).
             #[getter]
             fn memory(&self) -> PyQuantity {
-                PyQuantity(self.0.memory)
+                PyQuantity($crate::top::RowUsage::memory(&self.0))
             }
 
             /// CPU usage in millicores, rounded up: `cpu.milli_value` (what `kubectl top`
             /// prints), an int made without a `Quantity` object.
             #[getter]
-            fn cpu_milli_value(&self) -> PyResult<i128> {
-                exact(self.0.cpu.milli_value())
+            fn cpu_milli_value(&self) -> PyResult<$crate::quantity::ExactInt> {
+                exact($crate::top::RowUsage::cpu(&self.0).milli_value())
             }
 
             /// Memory usage in bytes, rounded up: `memory.value`, an int made without a
             /// `Quantity` object.
             #[getter]
-            fn memory_value(&self) -> PyResult<i128> {
-                exact(self.0.memory.value())
+            fn memory_value(&self) -> PyResult<$crate::quantity::ExactInt> {
+                exact($crate::top::RowUsage::memory(&self.0).value())
             }
         ] $($rest)*);
     };

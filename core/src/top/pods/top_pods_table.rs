@@ -78,9 +78,13 @@ impl TopPodsTable {
     ///
     /// Fails with [`ErrorKind::Api`] when a name holds a NUL byte (a C string cannot hold it).
     pub fn from_table(table: &PodMetricsTable, options: &TopPodOptions) -> Result<TopPodsTable> {
-        let top = TopPodsTable::sorted(table, options);
-        match top.names.bytes().filter(|&b| b == 0).count() == top.name_count {
-            true => Ok(top),
+        TopPodsTable::sorted(table, options).without_nul()
+    }
+
+    /// The table, or [`ErrorKind::Api`] when a name holds a NUL byte.
+    fn without_nul(self) -> Result<TopPodsTable> {
+        match self.names.bytes().filter(|&b| b == 0).count() == self.name_count {
+            true => Ok(self),
             false => Err(Error::new(ErrorKind::Api, "a pod, namespace or container name contains a NUL byte, which a C string cannot hold")),
         }
     }
@@ -151,6 +155,11 @@ impl TopPodsTable {
         at
     }
 
+    /// Row `index`, in kubectl's order.
+    pub fn get(&self, index: usize) -> Option<TopPodsTableRow<'_>> {
+        self.rows.get(index).map(|entry| TopPodsTableRow { top: self, entry })
+    }
+
     /// The rows, in kubectl's order (`.len()` is their number).
     pub fn iter(&self) -> impl ExactSizeIterator<Item = TopPodsTableRow<'_>> + '_ {
         self.rows.iter().map(move |entry| TopPodsTableRow { top: self, entry })
@@ -183,22 +192,7 @@ impl TopPodsTable {
 
     /// The same result as owned rows (what [`render_pods`](crate::top::render_pods) reads).
     pub fn to_top_pods(&self) -> TopPods {
-        let pods = self
-            .iter()
-            .map(|r| PodRow {
-                namespace: r.namespace().as_str().to_string(),
-                name: r.name().as_str().to_string(),
-                cpu: r.cpu(),
-                memory: r.memory(),
-                containers: r
-                    .containers()
-                    .map(|c| {
-                        let (cpu, memory) = c.usage();
-                        ContainerRow { name: c.name().as_str().to_string(), cpu, memory }
-                    })
-                    .collect(),
-            })
-            .collect();
+        let pods = self.iter().map(|r| r.to_pod_row()).collect();
         TopPods { pods, total_cpu: self.total_cpu, total_memory: self.total_memory, namespace: self.namespace.clone() }
     }
 
@@ -271,6 +265,23 @@ impl<'a> TopPodsTableRow<'a> {
         let end = start + self.entry.container_count as usize;
         top.containers.get(start..end).unwrap_or_default().iter().map(move |entry| TopPodsTableContainer { top, entry })
     }
+
+    /// The row as an owned [`PodRow`] (what [`TopPods`] holds).
+    pub fn to_pod_row(&self) -> PodRow {
+        PodRow {
+            namespace: self.namespace().as_str().to_string(),
+            name: self.name().as_str().to_string(),
+            cpu: self.cpu(),
+            memory: self.memory(),
+            containers: self
+                .containers()
+                .map(|c| {
+                    let (cpu, memory) = c.usage();
+                    ContainerRow { name: c.name().as_str().to_string(), cpu, memory }
+                })
+                .collect(),
+        }
+    }
 }
 
 impl<'a> TopPodsTableContainer<'a> {
@@ -289,8 +300,15 @@ impl Client {
     /// [`Client::top_pods`] as a [`TopPodsTable`]: the same reads, errors, order and sums, with no
     /// string or vector per row. Fails with [`ErrorKind::Api`] when a name holds a NUL byte.
     pub async fn top_pods_table(&self, options: &TopPodOptions) -> Result<TopPodsTable> {
+        self.top_pods_table_any_names(options).await?.without_nul()
+    }
+
+    /// [`Client::top_pods`] as a [`TopPodsTable`] whose names may hold NUL bytes, as those of
+    /// [`Client::top_pods`] may (for readers that take the names as `&str`, never as C strings:
+    /// [`TableName::as_c_str`] of a name holding one is empty).
+    pub async fn top_pods_table_any_names(&self, options: &TopPodOptions) -> Result<TopPodsTable> {
         let (table, namespace) = self.read_pod_metrics_for_top(options).await?;
-        let mut top = TopPodsTable::from_table(&table, options)?;
+        let mut top = TopPodsTable::sorted(&table, options);
         top.namespace = namespace;
         Ok(top)
     }
