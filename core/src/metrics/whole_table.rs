@@ -516,10 +516,7 @@ impl<'de> Visitor<'de> for ContainerSeed<'_> {
 }
 
 /// The entries of an optional map, each handed to `each` (`null` is no entry).
-fn visit_entries<'de, A: MapAccess<'de>, V: serde::Deserialize<'de>>(
-    mut map: A,
-    mut each: impl FnMut(Cow<'de, str>, V),
-) -> std::result::Result<(), A::Error> {
+fn visit_entries<'de, A: MapAccess<'de>, V: serde::Deserialize<'de>>(mut map: A, mut each: impl FnMut(Cow<'de, str>, V)) -> std::result::Result<(), A::Error> {
     while let Some((k, v)) = map.next_entry::<Cow<'de, str>, V>()? {
         each(k, v);
     }
