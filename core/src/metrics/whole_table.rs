@@ -340,7 +340,8 @@ impl<'a> WholeContainerView<'a> {
 // ---------------------------------------------------------------------------------------------
 // JSON: a visitor per level, strings borrowed from the body where they have no escapes.
 
-/// A seed over `&mut WholePodMetricsTable` (and the entry it fills) that calls `$method`.
+/// A seed over `&mut WholePodMetricsTable` (and the entry it fills) that calls `$method`; the
+/// visitors of lists and maps that may be `null` are read through [`Nullable`].
 macro_rules! seed {
     ($name:ident, $method:ident) => {
         impl<'de> DeserializeSeed<'de> for $name<'_> {
@@ -361,13 +362,36 @@ struct ContainersSeed<'t>(&'t mut WholePodMetricsTable);
 struct ContainerSeed<'t>(&'t mut WholePodMetricsTable);
 struct UsageSeed<'t>(&'t mut WholePodMetricsTable, &'t mut ContainerEntry);
 seed!(ListSeed, deserialize_map);
-seed!(ItemsSeed, deserialize_option);
 seed!(PodSeed, deserialize_map);
 seed!(MetaSeed, deserialize_map);
-seed!(LabelsSeed, deserialize_option);
-seed!(ContainersSeed, deserialize_option);
 seed!(ContainerSeed, deserialize_map);
-seed!(UsageSeed, deserialize_option);
+
+/// `null` (nothing) or what the visitor reads (a list or a map), as a whole decode reads an
+/// optional field or one with `null_as_default`.
+struct Nullable<V>(V);
+
+impl<'de, V: Visitor<'de, Value = ()>> DeserializeSeed<'de> for Nullable<V> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, V: Visitor<'de, Value = ()>> Visitor<'de> for Nullable<V> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.expecting(f)
+    }
+    fn visit_none<E>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self.0)
+    }
+}
 
 impl<'de> Visitor<'de> for ListSeed<'_> {
     type Value = ();
@@ -377,7 +401,7 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match key.as_ref() {
-                "items" => map.next_value_seed(ItemsSeed(&mut *self.0))?,
+                "items" => map.next_value_seed(Nullable(ItemsSeed(&mut *self.0)))?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -391,15 +415,6 @@ impl<'de> Visitor<'de> for ItemsSeed<'_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a list of PodMetrics")
-    }
-    fn visit_none<E>(self) -> std::result::Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> std::result::Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
-        d.deserialize_seq(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
         while seq.next_element_seed(PodSeed(&mut *self.0))?.is_some() {}
@@ -421,7 +436,7 @@ impl<'de> Visitor<'de> for PodSeed<'_> {
                 "metadata" => map.next_value_seed(MetaSeed(&mut *t, &mut entry))?,
                 "timestamp" => timestamp = Some(map.next_value()?),
                 "window" => window = Some(map.next_value()?),
-                "containers" => map.next_value_seed(ContainersSeed(&mut *t))?,
+                "containers" => map.next_value_seed(Nullable(ContainersSeed(&mut *t)))?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -449,7 +464,7 @@ impl<'de> Visitor<'de> for MetaSeed<'_> {
                 "name" => e.name = t.push_opt(map.next_value::<Option<Cow<'de, str>>>()?.as_deref()),
                 "namespace" => e.namespace = t.push_opt(map.next_value::<Option<Cow<'de, str>>>()?.as_deref()),
                 "creationTimestamp" => e.created = map.next_value()?,
-                "labels" => map.next_value_seed(LabelsSeed(&mut *t, &mut *e))?,
+                "labels" => map.next_value_seed(Nullable(LabelsSeed(&mut *t, &mut *e)))?,
                 _ => {
                     rest.insert(key.into_owned(), map.next_value::<serde_json::Value>()?);
                 }
@@ -470,15 +485,6 @@ impl<'de> Visitor<'de> for ContainersSeed<'_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a list of ContainerMetrics")
-    }
-    fn visit_none<E>(self) -> std::result::Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> std::result::Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
-        d.deserialize_seq(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
         while seq.next_element_seed(ContainerSeed(&mut *self.0))?.is_some() {}
@@ -501,7 +507,7 @@ impl<'de> Visitor<'de> for ContainerSeed<'_> {
                     container.name = t.push(&map.next_value::<Cow<'de, str>>()?);
                     named = true;
                 }
-                "usage" => map.next_value_seed(UsageSeed(&mut *t, &mut container))?,
+                "usage" => map.next_value_seed(Nullable(UsageSeed(&mut *t, &mut container)))?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -528,15 +534,6 @@ impl<'de> Visitor<'de> for LabelsSeed<'_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a map of label keys to values")
     }
-    fn visit_none<E>(self) -> std::result::Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> std::result::Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<(), A::Error> {
         // In wire order; a repeated key is resolved when the map is made (the last one wins).
         let (t, e) = (self.0, self.1);
@@ -552,15 +549,6 @@ impl<'de> Visitor<'de> for UsageSeed<'_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a map of resource names to quantities")
-    }
-    fn visit_none<E>(self) -> std::result::Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> std::result::Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
-        d.deserialize_map(self)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<(), A::Error> {
         let (t, c) = (self.0, self.1);
