@@ -263,7 +263,7 @@ impl LazySeq for PyPodMetricsList {
 
 seq::lazy_sequence!(PyPodMetricsList, {
     fn __richcmp__(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
-        seq::richcmp(slf, other, op, |a, b| Arc::ptr_eq(&a.0, &b.0) || a.0.to_pods() == b.0.to_pods())
+        seq::richcmp(slf, other, op, |a, b| Arc::ptr_eq(&a.0, &b.0) || a.0 == b.0)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -277,8 +277,7 @@ seq::lazy_sequence!(PyTopPods, {
     }
 
     fn __richcmp__(&self, other: PyRef<'_, Self>, op: CompareOp, py: Python<'_>) -> Py<PyAny> {
-        let equal = Arc::ptr_eq(&self.inner, &other.inner) || self.inner.to_top_pods() == other.inner.to_top_pods();
-        richcmp_eq(py, &equal, &true, op)
+        richcmp_eq(py, &self.inner, &other.inner, op)
     }
 
     fn __hash__(&self) -> u64 {

@@ -68,6 +68,14 @@ pub struct WholePodMetricsTable {
     metas: Vec<ObjectMeta>,
 }
 
+/// Two tables are equal when they hold equal pods in the same order (compared one pod at a time,
+/// each made whole).
+impl PartialEq for WholePodMetricsTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a.to_pod_metrics() == b.to_pod_metrics())
+    }
+}
+
 /// One pod of a [`WholePodMetricsTable`].
 #[derive(Debug, Clone, Copy)]
 pub struct WholePodView<'a> {

@@ -21,6 +21,7 @@ fn gives_back_the_objects_of_a_whole_decode() {
     let want = whole(BODY);
     let table = WholePodMetricsTable::from_json(BODY.as_bytes()).expect("table");
     assert_eq!(table.to_pods(), want);
+    assert!(table == WholePodMetricsTable::from_pods(&want) && table != WholePodMetricsTable::from_pods(&want[1..]));
     for (view, pod) in table.iter().zip(&want) {
         assert_eq!((view.namespace(), view.name()), (pod.namespace(), pod.name()));
         assert_eq!((view.timestamp(), view.window()), (pod.timestamp, pod.window));

@@ -201,6 +201,14 @@ impl TopPodsTable {
     }
 }
 
+/// Two tables are equal when their [`TopPods`] are (compared one row at a time).
+impl PartialEq for TopPodsTable {
+    fn eq(&self, other: &Self) -> bool {
+        (self.total_cpu, self.total_memory, &self.namespace, self.len()) == (other.total_cpu, other.total_memory, &other.namespace, other.len())
+            && self.iter().zip(other.iter()).all(|(a, b)| a.to_pod_row() == b.to_pod_row())
+    }
+}
+
 impl From<&TopPods> for TopPodsTable {
     /// The same rows, order and totals as a table (to render rows computed elsewhere, such as
     /// from kubelets).
@@ -401,6 +409,7 @@ mod tests {
                 let top = TopPodsTable::from_table(&table, &options).expect("table");
                 let want = reference(&table, &options);
                 assert_eq!(top.to_top_pods(), want, "{sort_by:?} {all_namespaces}");
+                assert!(top == TopPodsTable::from(&want) && top != TopPodsTable::default());
                 for (row, want) in top.iter().zip(&want.pods) {
                     assert_eq!(row.namespace().as_c_str().to_str(), Ok(want.namespace.as_str()));
                     assert_eq!(row.name().as_c_str().to_str(), Ok(want.name.as_str()));
