@@ -2,8 +2,8 @@
 
 use crate::convert::*;
 use crate::lazy::Lazy;
-use crate::methods::py_methods;
-use crate::quantity::{ExactInt, PyQuantity, QuantityLike, exact};
+use crate::methods::{CpuMemory, py_methods};
+use crate::quantity::{PyQuantity, QuantityLike};
 use crate::seq::{self, LazySeq};
 use kubemetrics::metrics::ObjectMeta;
 use kubemetrics::metrics::whole_table::{WholeContainerView, WholePodMetricsTable, WholePodView};
@@ -87,6 +87,24 @@ impl LazyContainer {
     }
 }
 
+impl CpuMemory for LazyPod {
+    fn cpu(&self) -> Quantity {
+        self.total("cpu")
+    }
+    fn memory(&self) -> Quantity {
+        self.total("memory")
+    }
+}
+
+impl CpuMemory for LazyContainer {
+    fn cpu(&self) -> Quantity {
+        self.usage_or_zero("cpu")
+    }
+    fn memory(&self) -> Quantity {
+        self.usage_or_zero("memory")
+    }
+}
+
 /// The resource usage of one node (`metrics.k8s.io` `NodeMetrics`).
 ///
 /// `NodeMetrics(name, usage, timestamp, window, labels=None)` builds one (for tests); clients
@@ -151,24 +169,10 @@ py_methods!(PyContainerMetrics {
         usage_to_py(py, &self.0.usage)
     }
 
-    /// CPU usage in millicores, rounded up: `usage["cpu"].milli_value` (0 when not reported),
-    /// an int made without a `Quantity` object.
-    #[getter]
-    fn cpu_milli_value(&self) -> PyResult<ExactInt> {
-        exact(self.0.usage_or_zero("cpu").milli_value())
-    }
-
-    /// Memory usage in bytes, rounded up: `usage["memory"].value` (0 when not reported), an
-    /// int made without a `Quantity` object.
-    #[getter]
-    fn memory_value(&self) -> PyResult<ExactInt> {
-        exact(self.0.usage_or_zero("memory").value())
-    }
-
     fn __hash__(&self) -> u64 {
         hash_of(&(&self.0.name, &self.0.usage))
     }
-} json("ContainerMetrics", to_json), repr(name, usage));
+} json("ContainerMetrics", to_json), usage_ints, repr(name, usage));
 
 /// The resource usage of one pod, per container (`metrics.k8s.io` `PodMetrics`).
 ///
@@ -215,24 +219,10 @@ py_methods!(PyPodMetrics {
         PyQuantity(self.0.total(resource))
     }
 
-    /// CPU usage summed over containers, in millicores rounded up: `total("cpu").milli_value`,
-    /// an int made without a `Quantity` object.
-    #[getter]
-    fn cpu_milli_value(&self) -> PyResult<ExactInt> {
-        exact(self.0.total("cpu").milli_value())
-    }
-
-    /// Memory usage summed over containers, in bytes rounded up: `total("memory").value`, an
-    /// int made without a `Quantity` object.
-    #[getter]
-    fn memory_value(&self) -> PyResult<ExactInt> {
-        exact(self.0.total("memory").value())
-    }
-
     fn __hash__(&self) -> u64 {
         meta_hash(&self.0.metadata, self.0.timestamp.0.as_nanosecond())
     }
-} json("PodMetrics", pod_wire_json), metrics_meta, repr(namespace, name, containers, timestamp, window, labels));
+} json("PodMetrics", pod_wire_json), metrics_meta, usage_ints, repr(namespace, name, containers, timestamp, window, labels));
 
 /// The result of `list_pod_metrics`: a sequence of `PodMetrics` that stays Rust data.
 ///

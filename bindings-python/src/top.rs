@@ -3,8 +3,8 @@
 
 use crate::convert::*;
 use crate::lazy::Lazy;
-use crate::methods::py_methods;
-use crate::quantity::{PyQuantity, QuantityLike, exact};
+use crate::methods::{CpuMemory, py_methods};
+use crate::quantity::{PyQuantity, QuantityLike};
 use crate::seq::{self, LazySeq};
 use kubemetrics::Quantity;
 use kubemetrics::top::{ContainerRow, NodeRow, PodRequests, PodRow, TopPods, TopPodsTable, TopPodsTableRow};
@@ -28,14 +28,6 @@ pub(crate) trait RowNames {
     fn name(&self) -> &str;
 }
 
-/// The CPU and memory of a row (what the `cpu_memory` getters read).
-pub(crate) trait RowUsage {
-    /// CPU usage.
-    fn cpu(&self) -> Quantity;
-    /// Memory usage.
-    fn memory(&self) -> Quantity;
-}
-
 impl RowNames for PodRequests {
     fn namespace(&self) -> &str {
         &self.namespace
@@ -45,7 +37,7 @@ impl RowNames for PodRequests {
     }
 }
 
-impl RowUsage for ContainerRow {
+impl CpuMemory for ContainerRow {
     fn cpu(&self) -> Quantity {
         self.cpu
     }
@@ -70,7 +62,7 @@ impl RowNames for LazyRow {
     }
 }
 
-impl RowUsage for LazyRow {
+impl CpuMemory for LazyRow {
     fn cpu(&self) -> Quantity {
         self.row().map_or_else(|| self.cpu, |r| r.cpu())
     }
