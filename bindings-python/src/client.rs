@@ -270,13 +270,13 @@ client_methods! {
     /// Lists pod metrics in `namespace`, or in all namespaces when None, as a `PodMetricsList`
     /// (a sequence whose `PodMetrics` are made when read).
     #[pyo3(signature = (namespace = None, label_selector = None, field_selector = None))]
-    fn list_pod_metrics(namespace: Option<String>, label_selector: Option<String>, field_selector: Option<String>) -> PyPodMetricsList => PyPodMetricsList, |client| {
+    fn list_pod_metrics(namespace: Option<String>, label_selector: Option<String>, field_selector: Option<String>) -> PyPodMetricsList => PyPodMetricsList::from_core, |client| {
         let options = list_options(label_selector, field_selector);
-        async move { client.list_pod_metrics(namespace.as_deref(), &options).await }
+        async move { client.list_pod_metrics_whole_table(namespace.as_deref(), &options).await }
     }
 
     /// Gets the metrics of one pod.
-    fn get_pod_metrics(namespace: String, name: String) -> PyPodMetrics => PyPodMetrics, |client| {
+    fn get_pod_metrics(namespace: String, name: String) -> PyPodMetrics => PyPodMetrics::from_core, |client| {
         async move { client.get_pod_metrics(&namespace, &name).await }
     }
 
@@ -315,7 +315,7 @@ client_methods! {
     ) -> PyTopPods => PyTopPods::from_core, |client| {
         let sort_by = sort_order(sort_by.as_deref())?;
         let options = TopPodOptions { name, namespace, all_namespaces, label_selector, field_selector, containers, sort_by, sum };
-        async move { client.top_pods(&options).await }
+        async move { client.top_pods_table_any_names(&options).await }
     }
 
     /// The CPU and memory requests of the pods in `namespace` (all namespaces when None)

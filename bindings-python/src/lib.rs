@@ -6,6 +6,7 @@ mod client;
 mod convert;
 mod custom;
 mod errors;
+mod lazy;
 mod methods;
 mod metrics;
 mod provider;

@@ -12,7 +12,9 @@
 //! - `metrics_meta`: `name`, `labels`, `timestamp`, `window` of a `NodeMetrics` / `PodMetrics`;
 //! - `measured`: `timestamp`, `window_seconds`, `value` of a custom / external metric value;
 //! - `namespace_name`: `namespace` and `name` of a row;
-//! - `cpu_memory`: `cpu` and `memory` `Quantity`s of a row and their integer accessors;
+//! - `cpu_memory`: `cpu` and `memory` `Quantity`s of a row, and `usage_ints`;
+//! - `usage_ints`: `cpu_milli_value` and `memory_value`, exact ints of [`CpuMemory`] with no
+//!   `Quantity` object (rows, pods and containers);
 //! - `cpu_memory_optional`: `cpu` and `memory`, None when absent;
 //! - `str_fields(getter(path.to.field) = "doc", ...)`: getters of string fields of the core
 //!   value (the path defaults to the getter's name);
@@ -129,13 +131,13 @@ macro_rules! py_methods {
             /// Namespace.
             #[getter]
             fn namespace(&self) -> &str {
-                &self.0.namespace
+                $crate::top::RowNames::namespace(&self.0)
             }
 
             /// Name.
             #[getter]
             fn name(&self) -> &str {
-                &self.0.name
+                $crate::top::RowNames::name(&self.0)
             }
         ] $($rest)*);
     };
@@ -144,27 +146,32 @@ macro_rules! py_methods {
             /// CPU usage (of a pod: summed over its containers).
             #[getter]
             fn cpu(&self) -> PyQuantity {
-                PyQuantity(self.0.cpu)
+                PyQuantity($crate::methods::CpuMemory::cpu(&self.0))
             }
 
             /// Memory usage (of a pod: summed over its containers).
             #[getter]
             fn memory(&self) -> PyQuantity {
-                PyQuantity(self.0.memory)
+                PyQuantity($crate::methods::CpuMemory::memory(&self.0))
+            }
+        ] usage_ints $($rest)*);
+    };
+    (@munch $ty:ident [$($acc:tt)*] usage_ints $($rest:tt)*) => {
+        $crate::methods::py_methods!(@munch $ty [$($acc)*
+            /// CPU usage in millicores, rounded up (`cpu.milli_value` of a row, what `kubectl
+            /// top` prints; `total("cpu").milli_value` of a pod; `usage["cpu"].milli_value` of a
+            /// container, 0 when not reported), an int made without a `Quantity` object.
+            #[getter]
+            fn cpu_milli_value(&self) -> PyResult<$crate::quantity::ExactInt> {
+                $crate::quantity::exact($crate::methods::CpuMemory::cpu(&self.0).milli_value())
             }
 
-            /// CPU usage in millicores, rounded up: `cpu.milli_value` (what `kubectl top`
-            /// prints), an int made without a `Quantity` object.
+            /// Memory usage in bytes, rounded up (`memory.value` of a row, `total("memory").value`
+            /// of a pod, `usage["memory"].value` of a container, 0 when not reported), an int made
+            /// without a `Quantity` object.
             #[getter]
-            fn cpu_milli_value(&self) -> PyResult<i128> {
-                exact(self.0.cpu.milli_value())
-            }
-
-            /// Memory usage in bytes, rounded up: `memory.value`, an int made without a
-            /// `Quantity` object.
-            #[getter]
-            fn memory_value(&self) -> PyResult<i128> {
-                exact(self.0.memory.value())
+            fn memory_value(&self) -> PyResult<$crate::quantity::ExactInt> {
+                $crate::quantity::exact($crate::methods::CpuMemory::memory(&self.0).value())
             }
         ] $($rest)*);
     };
@@ -236,3 +243,12 @@ macro_rules! field_path {
     };
 }
 pub(crate) use field_path;
+
+/// The CPU and memory a value's `cpu_memory` / `usage_ints` getters read: a row's, a pod's summed
+/// over its containers, a container's (zero when not reported).
+pub(crate) trait CpuMemory {
+    /// CPU usage.
+    fn cpu(&self) -> kubemetrics::Quantity;
+    /// Memory usage.
+    fn memory(&self) -> kubemetrics::Quantity;
+}

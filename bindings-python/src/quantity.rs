@@ -66,8 +66,26 @@ pub(crate) fn parse_format(format: &str) -> PyResult<Format> {
     }
 }
 
-pub(crate) fn exact(v: Option<i128>) -> PyResult<i128> {
-    v.ok_or_else(|| PyOverflowError::new_err("the quantity's integer value does not fit 128 bits"))
+/// An exact integer for Python: made from an `i64` when it fits (pyo3 makes an `i128` under the
+/// stable ABI with four Python integer operations).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExactInt(i128);
+
+impl<'py> IntoPyObject<'py> for ExactInt {
+    type Target = pyo3::types::PyInt;
+    type Output = Bound<'py, pyo3::types::PyInt>;
+    type Error = std::convert::Infallible;
+
+    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
+        match i64::try_from(self.0) {
+            Ok(small) => small.into_pyobject(py),
+            Err(_) => self.0.into_pyobject(py),
+        }
+    }
+}
+
+pub(crate) fn exact(v: Option<i128>) -> PyResult<ExactInt> {
+    v.map(ExactInt).ok_or_else(|| PyOverflowError::new_err("the quantity's integer value does not fit 128 bits"))
 }
 
 #[pymethods]
@@ -107,7 +125,7 @@ impl PyQuantity {
     /// Whole units, rounded up (away from zero), as an exact int; `OverflowError` when they do
     /// not fit 128 bits.
     #[getter]
-    fn value(&self) -> PyResult<i128> {
+    fn value(&self) -> PyResult<ExactInt> {
         exact(self.0.value())
     }
 
@@ -115,14 +133,14 @@ impl PyQuantity {
     /// not fit 128 bits. For CPU this is millicores: `250264852n` gives 251, as `kubectl top`
     /// shows `251m`.
     #[getter]
-    fn milli_value(&self) -> PyResult<i128> {
+    fn milli_value(&self) -> PyResult<ExactInt> {
         exact(self.0.milli_value())
     }
 
     /// The value scaled by `10^-scale` and rounded up (away from zero) to an integer;
     /// `OverflowError` when that integer does not fit 128 bits. `scaled_value(0)` is `value`,
     /// `scaled_value(-3)` is `milli_value`, `scaled_value(-9)` is nanos.
-    fn scaled_value(&self, scale: i32) -> PyResult<i128> {
+    fn scaled_value(&self, scale: i32) -> PyResult<ExactInt> {
         exact(self.0.scaled_value(scale))
     }
 
@@ -140,7 +158,7 @@ impl PyQuantity {
     }
 
     /// Whole units, rounded up (away from zero): the same as `value`.
-    fn __int__(&self) -> PyResult<i128> {
+    fn __int__(&self) -> PyResult<ExactInt> {
         exact(self.0.value())
     }
 

@@ -2,16 +2,73 @@
 //! pods request, and usage in percent of it.
 
 use crate::convert::*;
-use crate::methods::py_methods;
-use crate::quantity::{PyQuantity, QuantityLike, exact};
+use crate::lazy::Lazy;
+use crate::methods::{CpuMemory, py_methods};
+use crate::quantity::{PyQuantity, QuantityLike};
 use crate::seq::{self, LazySeq};
-use kubemetrics::top::{ContainerRow, NodeRow, PodRequests, PodRow, TopPods};
+use kubemetrics::Quantity;
+use kubemetrics::top::{ContainerRow, NodeRow, PodRequests, PodRow, TopPods, TopPodsTable, TopPodsTableRow};
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
+use std::sync::Arc;
 
 fn q(v: Option<kubemetrics::Quantity>) -> Option<PyQuantity> {
     v.map(PyQuantity)
+}
+
+/// A row of a `TopPods` (or an owned one).
+pub(crate) type LazyRow = Lazy<PodRow, TopPodsTable>;
+
+/// The namespace and name of a row (what the `namespace_name` getters read).
+pub(crate) trait RowNames {
+    /// Namespace.
+    fn namespace(&self) -> &str;
+    /// Name.
+    fn name(&self) -> &str;
+}
+
+impl RowNames for PodRequests {
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl CpuMemory for ContainerRow {
+    fn cpu(&self) -> Quantity {
+        self.cpu
+    }
+    fn memory(&self) -> Quantity {
+        self.memory
+    }
+}
+
+impl LazyRow {
+    fn row(&self) -> Option<TopPodsTableRow<'_>> {
+        self.source().and_then(|(table, i)| table.get(i))
+    }
+}
+
+/// Read from the table, with no `PodRow`.
+impl RowNames for LazyRow {
+    fn namespace(&self) -> &str {
+        self.row().map_or_else(|| self.namespace.as_str(), |r| r.namespace().as_str())
+    }
+    fn name(&self) -> &str {
+        self.row().map_or_else(|| self.name.as_str(), |r| r.name().as_str())
+    }
+}
+
+impl CpuMemory for LazyRow {
+    fn cpu(&self) -> Quantity {
+        self.row().map_or_else(|| self.cpu, |r| r.cpu())
+    }
+    fn memory(&self) -> Quantity {
+        self.row().map_or_else(|| self.memory, |r| r.memory())
+    }
 }
 
 /// One row of `top node`.
@@ -112,13 +169,13 @@ py_methods!(PyContainerRow {
 /// prints it.
 #[pyclass(frozen, module = "kubemetrics", name = "PodRow")]
 #[derive(Clone, Debug)]
-pub struct PyPodRow(pub PodRow);
+pub struct PyPodRow(pub(crate) LazyRow);
 
 py_methods!(PyPodRow {
     #[new]
     #[pyo3(signature = (namespace, name, cpu, memory, containers = Vec::new()))]
     fn new(namespace: String, name: String, cpu: QuantityLike, memory: QuantityLike, containers: Vec<PyRef<'_, PyContainerRow>>) -> Self {
-        PyPodRow(PodRow { namespace, name, cpu: cpu.0, memory: memory.0, containers: containers.iter().map(|c| c.0.clone()).collect() })
+        PyPodRow(Lazy::owned(PodRow { namespace, name, cpu: cpu.0, memory: memory.0, containers: containers.iter().map(|c| c.0.clone()).collect() }))
     }
 
     /// Per-container usage, in kubectl's container order for the chosen sort.
@@ -142,12 +199,12 @@ py_methods!(PyPodRow {
 #[pyclass(frozen, sequence, module = "kubemetrics", name = "TopPods")]
 #[derive(Debug)]
 pub struct PyTopPods {
-    inner: TopPods,
+    inner: Arc<TopPodsTable>,
 }
 
 impl PyTopPods {
-    pub(crate) fn from_core(inner: TopPods) -> Self {
-        PyTopPods { inner }
+    pub(crate) fn from_core(inner: TopPodsTable) -> Self {
+        PyTopPods { inner: Arc::new(inner) }
     }
 }
 
@@ -155,11 +212,11 @@ impl LazySeq for PyTopPods {
     const SEQ_NAME: &'static str = "TopPods";
 
     fn seq_len(&self) -> usize {
-        self.inner.pods.len()
+        self.inner.len()
     }
 
     fn item<'py>(&self, py: Python<'py>, i: usize) -> PyResult<Bound<'py, PyAny>> {
-        Ok(Bound::new(py, PyPodRow(self.inner.pods[i].clone()))?.into_any())
+        Ok(Bound::new(py, PyPodRow(Lazy::at(Arc::clone(&self.inner), i)))?.into_any())
     }
 }
 
@@ -167,7 +224,8 @@ seq::lazy_sequence!(PyTopPods, {
     #[new]
     #[pyo3(signature = (pods, total_cpu, total_memory, namespace = None))]
     fn new(pods: Vec<PyRef<'_, PyPodRow>>, total_cpu: QuantityLike, total_memory: QuantityLike, namespace: Option<String>) -> Self {
-        PyTopPods::from_core(TopPods { pods: pods.iter().map(|p| p.0.clone()).collect(), total_cpu: total_cpu.0, total_memory: total_memory.0, namespace })
+        let top = TopPods { pods: pods.iter().map(|p| (*p.0).clone()).collect(), total_cpu: total_cpu.0, total_memory: total_memory.0, namespace };
+        PyTopPods::from_core(TopPodsTable::from(&top))
     }
 
     /// Rows in kubectl's order (a new list of new rows on each access; iterate or index the
@@ -180,32 +238,32 @@ seq::lazy_sequence!(PyTopPods, {
     /// Total CPU over all rows (what `--sum` prints).
     #[getter]
     fn total_cpu(&self) -> PyQuantity {
-        PyQuantity(self.inner.total_cpu)
+        PyQuantity(self.inner.total_cpu())
     }
 
     /// Total memory over all rows.
     #[getter]
     fn total_memory(&self) -> PyQuantity {
-        PyQuantity(self.inner.total_memory)
+        PyQuantity(self.inner.total_memory())
     }
 
     /// The namespace read (None for all namespaces).
     #[getter]
     fn namespace(&self) -> Option<&str> {
-        self.inner.namespace.as_deref()
+        self.inner.namespace()
     }
 
     /// What `kubemetrics top pod -o json` prints, as dicts and lists.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_to_py(py, &to_json(&self.inner)?)
+        json_to_py(py, &to_json(&self.inner.to_top_pods())?)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "TopPods(pods={}, total_cpu={:?}, total_memory={:?}, namespace={})",
             repr_of(py, self.pods(py)?)?,
-            self.inner.total_cpu,
-            self.inner.total_memory,
+            self.inner.total_cpu(),
+            self.inner.total_memory(),
             repr_of(py, self.namespace())?,
         ))
     }
@@ -216,8 +274,8 @@ seq::lazy_sequence!(PyTopPods, {
 
     fn __hash__(&self) -> u64 {
         let t = &self.inner;
-        let rows: Vec<_> = t.pods.iter().map(|r| (&r.namespace, &r.name, r.cpu, r.memory)).collect();
-        hash_of(&(rows, t.total_cpu, t.total_memory, &t.namespace))
+        let rows: Vec<_> = t.iter().map(|r| (r.namespace().as_str(), r.name().as_str(), r.cpu(), r.memory())).collect();
+        hash_of(&(rows, t.total_cpu(), t.total_memory(), t.namespace()))
     }
 
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {

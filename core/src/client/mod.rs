@@ -191,9 +191,10 @@ impl Client {
             .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
         let res = self.inner.send(req).await.map_err(|e| crate::error::from_kube(e, &self.server))?;
         let status = res.status();
-        let header = |name| res.headers().get(name).and_then(|v: &http::HeaderValue| v.to_str().ok());
-        let content_type = header(http::header::CONTENT_TYPE).unwrap_or("").to_string();
-        let length = header(http::header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+        let (content_type, length) = {
+            let header = |name| res.headers().get(name).and_then(|v: &http::HeaderValue| v.to_str().ok());
+            (header(http::header::CONTENT_TYPE).unwrap_or("").to_string(), header(http::header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok()))
+        };
         let is_protobuf = content_type.starts_with(protobuf::CONTENT_TYPE);
         if !status.is_success() {
             let body = read_body(res.into_body(), length).await.map_err(|e| crate::error::from_kube(e, &self.server))?;

@@ -11,6 +11,7 @@ pub mod protobuf;
 mod resource;
 pub mod table;
 pub mod table_columns;
+pub mod whole_table;
 
 pub use duration::GoDuration;
 pub use meta::{ListMeta, ObjectMeta, Time};

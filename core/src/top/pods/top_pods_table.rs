@@ -63,10 +63,15 @@ impl TopPodsTable {
     ///
     /// Fails with [`ErrorKind::Api`] when a name holds a NUL byte (a C string cannot hold it).
     pub fn from_table(table: PodMetricsTable, options: &TopPodOptions) -> Result<TopPodsTable> {
-        if table.has_nul_name() {
-            return Err(Error::new(ErrorKind::Api, "a pod, namespace or container name contains a NUL byte, which a C string cannot hold"));
+        TopPodsTable::sorted(table, options).without_nul()
+    }
+
+    /// The table, or [`ErrorKind::Api`] when a name holds a NUL byte.
+    fn without_nul(self) -> Result<TopPodsTable> {
+        match self.table.has_nul_name() {
+            false => Ok(self),
+            true => Err(Error::new(ErrorKind::Api, "a pod, namespace or container name contains a NUL byte, which a C string cannot hold")),
         }
-        Ok(TopPodsTable::sorted(table, options))
     }
 
     /// [`from_table`](Self::from_table) without the NUL check: the one place `top pod`'s order
@@ -126,6 +131,11 @@ impl TopPodsTable {
         top
     }
 
+    /// Row `index`, in kubectl's order.
+    pub fn get(&self, index: usize) -> Option<TopPodsTableRow<'_>> {
+        self.rows.get(index).map(|entry| TopPodsTableRow { top: self, entry })
+    }
+
     /// The rows, in kubectl's order (`.len()` is their number).
     pub fn iter(&self) -> impl ExactSizeIterator<Item = TopPodsTableRow<'_>> + '_ {
         self.rows.iter().map(move |entry| TopPodsTableRow { top: self, entry })
@@ -158,22 +168,7 @@ impl TopPodsTable {
 
     /// The same result as owned rows (what [`render_pods`](crate::top::render_pods) reads).
     pub fn to_top_pods(&self) -> TopPods {
-        let pods = self
-            .iter()
-            .map(|r| PodRow {
-                namespace: r.namespace().as_str().to_string(),
-                name: r.name().as_str().to_string(),
-                cpu: r.cpu(),
-                memory: r.memory(),
-                containers: r
-                    .containers()
-                    .map(|c| {
-                        let (cpu, memory) = c.usage();
-                        ContainerRow { name: c.name().as_str().to_string(), cpu, memory }
-                    })
-                    .collect(),
-            })
-            .collect();
+        let pods = self.iter().map(|r| r.to_pod_row()).collect();
         TopPods { pods, total_cpu: self.total_cpu, total_memory: self.total_memory, namespace: self.namespace.clone() }
     }
 
@@ -183,6 +178,14 @@ impl TopPodsTable {
 
     fn pod(&self, row: &RowEntry) -> PodView<'_> {
         self.table.get(row.pod as usize).expect("a row's pod is in the table")
+    }
+}
+
+/// Two tables are equal when their [`TopPods`] are (compared one row at a time).
+impl PartialEq for TopPodsTable {
+    fn eq(&self, other: &Self) -> bool {
+        (self.total_cpu, self.total_memory, &self.namespace, self.len()) == (other.total_cpu, other.total_memory, &other.namespace, other.len())
+            && self.iter().zip(other.iter()).all(|(a, b)| a.to_pod_row() == b.to_pod_row())
     }
 }
 
@@ -252,6 +255,25 @@ impl<'a> TopPodsTableRow<'a> {
     }
 }
 
+impl TopPodsTableRow<'_> {
+    /// The row as an owned [`PodRow`] (what [`TopPods`] holds).
+    pub fn to_pod_row(&self) -> PodRow {
+        PodRow {
+            namespace: self.namespace().as_str().to_string(),
+            name: self.name().as_str().to_string(),
+            cpu: self.cpu(),
+            memory: self.memory(),
+            containers: self
+                .containers()
+                .map(|c| {
+                    let (cpu, memory) = c.usage();
+                    ContainerRow { name: c.name().as_str().to_string(), cpu, memory }
+                })
+                .collect(),
+        }
+    }
+}
+
 impl<'a> TopPodsTableContainer<'a> {
     /// Container name.
     pub fn name(&self) -> TableName<'a> {
@@ -268,8 +290,15 @@ impl Client {
     /// [`Client::top_pods`] as a [`TopPodsTable`]: the same reads, errors, order and sums, with no
     /// string or vector per row. Fails with [`ErrorKind::Api`] when a name holds a NUL byte.
     pub async fn top_pods_table(&self, options: &TopPodOptions) -> Result<TopPodsTable> {
+        self.top_pods_table_any_names(options).await?.without_nul()
+    }
+
+    /// [`Client::top_pods`] as a [`TopPodsTable`] whose names may hold NUL bytes, as those of
+    /// [`Client::top_pods`] may (for readers that take the names as `&str`, never as C strings:
+    /// [`TableName::as_c_str`] of a name holding one is empty).
+    pub async fn top_pods_table_any_names(&self, options: &TopPodOptions) -> Result<TopPodsTable> {
         let (table, namespace) = self.read_pod_metrics_for_top(options).await?;
-        let mut top = TopPodsTable::from_table(table, options)?;
+        let mut top = TopPodsTable::sorted(table, options);
         top.namespace = namespace;
         Ok(top)
     }
@@ -362,6 +391,7 @@ mod tests {
                 let top = TopPodsTable::from_table(table.clone(), &options).expect("table");
                 let want = reference(&table, &options);
                 assert_eq!(top.to_top_pods(), want, "{sort_by:?} {all_namespaces}");
+                assert!(top == TopPodsTable::from(&want) && top != TopPodsTable::default());
                 for (row, want) in top.iter().zip(&want.pods) {
                     assert_eq!(row.namespace().as_c_str().to_str(), Ok(want.namespace.as_str()));
                     assert_eq!(row.name().as_c_str().to_str(), Ok(want.name.as_str()));
