@@ -1,5 +1,5 @@
 // Rows built in JavaScript from the columns the core hands over (kubemetrics::metrics::table_columns
-// and kubemetrics::top::columns): one native call per list instead of one object per pod through
+// and kubemetrics::top::TopPodsTable): one native call per list instead of one object per pod through
 // N-API or a JSON round trip. Evaluated once per JavaScript environment by src/columns.rs; the
 // value of this script is `init(toQuantity)`, which returns the two row builders (and the string
 // joiner of Quantity.milliValuesOf).
@@ -75,15 +75,18 @@
     return proxy
   }
 
-  // `{ [resource]: new Quantity(usage[resource]) }` on first read, then an ordinary data property.
-  function usageQuantities (o) {
-    const q = {}
-    for (const k of Object.keys(o.usage)) q[k] = toQuantity(o.usage[k])
-    Object.defineProperty(o, 'usageQuantities', { value: q, writable: true, enumerable: true, configurable: true })
-    return q
-  }
-  function container (name, usage) {
-    return { name, usage, get usageQuantities () { return usageQuantities(this) } }
+  const dataProperty = (o, key, value) => Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true })
+
+  // `{ [resource]: new Quantity(usage[resource]) }` on first read, then an ordinary data property
+  // (one accessor shared by every container).
+  const lazyUsageQuantities = {
+    get () {
+      const q = {}
+      for (const k of Object.keys(this.usage)) q[k] = toQuantity(this.usage[k])
+      return dataProperty(this, 'usageQuantities', q).usageQuantities
+    },
+    enumerable: true,
+    configurable: true
   }
 
   function strings (text, ends) {
@@ -91,44 +94,36 @@
   }
 
   // PodMetricsColumns: flags as in kubemetrics::metrics::table_columns.
+  const META_FIELDS = [[2, 'name'], [4, 'namespace'], [8, 'creationTimestamp']]
+  const USAGE_FIELDS = [[1, 'cpu'], [2, 'memory']]
   function podMetrics (c) {
     const s = strings(c.text, c.ends)
     const { podStrings, podFlags, podLabels, podContainers, containerFlags } = c
+    let k = 0
+    const next = () => s(k++)
+    // One JSON string when the `json` flag is set, else the strings of the fields whose flag is.
+    const object = (flags, json, fields) => {
+      if (flags & json) return JSON.parse(next())
+      const o = {}
+      for (const [flag, key] of fields) if (flags & flag) o[key] = next()
+      return o
+    }
     const build = (i) => {
-      let k = podStrings[i]
+      k = podStrings[i]
       const f = podFlags[i]
-      let metadata
-      if (f & 1) {
-        metadata = JSON.parse(s(k++))
-      } else {
-        metadata = {}
-        if (f & 2) metadata.name = s(k++)
-        if (f & 4) metadata.namespace = s(k++)
-        if (f & 8) metadata.creationTimestamp = s(k++)
-        if (f & 16) {
-          const labels = {}
-          for (let n = podLabels[i]; n > 0; n--) {
-            const key = s(k++)
-            labels[key] = s(k++)
-          }
-          metadata.labels = labels
-        }
+      const metadata = object(f, 1, META_FIELDS)
+      if (!(f & 1) && f & 16) {
+        const labels = {}
+        for (let n = podLabels[i]; n > 0; n--) labels[next()] = next()
+        metadata.labels = labels
       }
-      const timestamp = s(k++)
-      const window = s(k++)
+      const timestamp = next()
+      const window = next()
       const containers = []
       for (let j = podContainers[i], end = podContainers[i + 1]; j < end; j++) {
-        const name = s(k++)
-        const cf = containerFlags[j]
-        let usage
-        if (cf & 4) {
-          usage = JSON.parse(s(k++))
-        } else {
-          usage = {}
-          if (cf & 1) usage.cpu = s(k++)
-          if (cf & 2) usage.memory = s(k++)
-        }
-        containers.push(container(name, usage))
+        const name = next()
+        const usage = object(containerFlags[j], 4, USAGE_FIELDS)
+        containers.push(Object.defineProperty({ name, usage }, 'usageQuantities', lazyUsageQuantities))
       }
       return { metadata, timestamp, window, containers }
     }
@@ -141,21 +136,46 @@
     return lazyArray(podFlags.length, build, { usageColumns })
   }
 
-  // TopPodsColumns: row i has the strings 4 * i + 3 * podContainers[i] onwards.
+  // Gives each object it is handed a private index (a class field, invisible to Object.keys,
+  // JSON.stringify, structuredClone and deep equality), read back with `of`: one class per list.
+  class Base { constructor (o) { return o } }
+  function rowIndex () {
+    return class extends Base {
+      #i
+      constructor (o, i) { super(o); this.#i = i }
+      static of (o) { return o.#i }
+    }
+  }
+  // Columns of kubemetrics::top::TopPodsTable (src/columns.rs): row i has the strings name, CPU,
+  // memory from 3 * i + 2 * podContainers[i] on, then CPU and memory of each container;
+  // namespaces and container names are shared strings. A row's `containers` is an enumerable
+  // accessor, shared by all rows, that builds them on first read and then becomes a data property.
   function topPods (c) {
     const s = strings(c.text, c.ends)
-    const { podContainers } = c
-    const build = (i) => {
-      let k = 4 * i + 3 * podContainers[i]
-      const namespace = s(k++)
-      const name = s(k++)
-      const cpu = s(k++)
-      const memory = s(k++)
+    const sharedText = strings(c.shared, c.sharedEnds)
+    const sharedStrings = []
+    const shared = (k) => sharedStrings[k] ?? (sharedStrings[k] = sharedText(k))
+    const { podContainers, rowNamespaces, containerNames } = c
+    const Row = rowIndex()
+    const containersOf = (i) => {
       const containers = []
-      for (let j = podContainers[i], end = podContainers[i + 1]; j < end; j++) {
-        containers.push({ name: s(k++), cpu: s(k++), memory: s(k++) })
+      let k = 3 * i + 2 * podContainers[i] + 3
+      for (let j = podContainers[i], end = podContainers[i + 1]; j < end; j++, k += 2) {
+        containers.push({ name: shared(containerNames[j]), cpu: s(k), memory: s(k + 1) })
       }
-      return { namespace, name, cpu, memory, containers }
+      return containers
+    }
+    const lazyContainers = {
+      get () { const v = containersOf(Row.of(this)); dataProperty(this, 'containers', v); return v },
+      set (v) { dataProperty(this, 'containers', v) },
+      enumerable: true,
+      configurable: true
+    }
+    const build = (i) => {
+      const k = 3 * i + 2 * podContainers[i]
+      const row = { namespace: shared(rowNamespaces[i]), name: s(k), cpu: s(k + 1), memory: s(k + 2) }
+      Object.defineProperty(row, 'containers', lazyContainers)
+      return new Row(row, i)
     }
     const usageColumns = Object.freeze({ cpuMilliCores: c.cpuMilliCores, memoryBytes: c.memoryBytes, exact: c.exact })
     return lazyArray(c.cpuMilliCores.length, build, { usageColumns })
