@@ -31,20 +31,26 @@ fn milli_i64(env: &Env, index: usize, s: &str) -> Result<i64> {
     })
 }
 
-/// The bytes of `value` when it is a string of ASCII characters only (`None` for anything else),
-/// read as Latin-1 (a plain copy for V8's one-byte strings). A character above U+007F takes two
-/// or more bytes in UTF-8 and one here, so equal lengths mean every character was ASCII.
-unsafe fn ascii_text(env: sys::napi_env, value: sys::napi_value) -> Result<Option<Vec<u8>>> {
+/// Reads `value` into `bytes` when it is a string of ASCII characters only (`false` for
+/// anything else), as Latin-1 (a plain copy for V8's one-byte strings). A character above U+007F
+/// takes two or more bytes in UTF-8 and one here, so equal lengths mean every character was ASCII.
+unsafe fn ascii_text(env: sys::napi_env, value: sys::napi_value, bytes: &mut Vec<u8>) -> Result<bool> {
     unsafe {
         if out!(napi_typeof(env, value) from sys::ValueType::napi_undefined)? != sys::ValueType::napi_string {
-            return Ok(None);
+            return Ok(false);
         }
         let utf8_len = out!(napi_get_value_string_utf8(env, value, std::ptr::null_mut(), 0) from 0usize)?;
-        let mut bytes = vec![0u8; utf8_len + 1];
+        bytes.clear();
+        bytes.resize(utf8_len + 1, 0);
         let len = out!(napi_get_value_string_latin1(env, value, bytes.as_mut_ptr().cast(), bytes.len()) from 0usize)?;
         bytes.truncate(len);
-        Ok((len == utf8_len).then_some(bytes))
+        Ok(len == utf8_len)
     }
+}
+
+thread_local! {
+    /// The text of the last `milliValuesOf` call, kept so that the next one reuses its memory.
+    static TEXT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A `bigint` of `n` (one N-API call when it fits 64 bits).
@@ -206,17 +212,20 @@ impl Quantity {
             // One text for all values when they are all strings: one N-API call instead of two per value.
             // SAFETY: as above.
             let joined = unsafe { crate::columns::build(raw, c"joinStrings", array) }?;
-            // SAFETY: as above.
-            let ascii = unsafe { ascii_text(raw, joined) }?;
-            if let Some(text) = ascii.as_deref() {
+            let done = TEXT.with_borrow_mut(|text| -> Result<bool> {
+                // SAFETY: as above.
+                // A value that held a line break would shift the indexes: then value by value.
+                if !unsafe { ascii_text(raw, joined, text) }? || text.iter().filter(|&&b| b == b'\n').count() + 1 != len as usize {
+                    return Ok(false);
+                }
                 for (i, s) in text.split(|&b| b == b'\n').enumerate() {
                     // ASCII is UTF-8.
                     out.push(milli_i64(&env, i, std::str::from_utf8(s).unwrap_or_default())?);
                 }
-                if out.len() == len as usize {
-                    return Ok(BigInt64Array::new(out));
-                }
-                out.clear(); // a value held a line break: value by value, for the right index
+                Ok(true)
+            })?;
+            if done {
+                return Ok(BigInt64Array::new(out));
             }
         }
         for i in 0..len {

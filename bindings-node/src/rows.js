@@ -136,27 +136,40 @@
     return lazyArray(podFlags.length, build, { usageColumns })
   }
 
-  // Gives each object it is handed a private index (a class field, invisible to Object.keys,
-  // JSON.stringify, structuredClone and deep equality), read back with `of`: one class per list.
+  // A row of `topPods` keeps its list's `containersOf` and its index in private fields (invisible
+  // to Object.keys, JSON.stringify, structuredClone and deep equality), set on the plain object by
+  // this class's constructor. One class and one `containers` accessor for every list, so that
+  // every row takes the same hidden-class transitions (a new pair per list would soon turn rows
+  // into slow dictionary objects).
   class Base { constructor (o) { return o } }
-  function rowIndex () {
-    return class extends Base {
-      #i
-      constructor (o, i) { super(o); this.#i = i }
-      static of (o) { return o.#i }
+  class TopRow extends Base {
+    #containersOf
+    #i
+    constructor (o, containersOf, i) {
+      super(o)
+      this.#containersOf = containersOf
+      this.#i = i
     }
+
+    static containers (o) { return o.#containersOf(o.#i) }
   }
+  const lazyContainers = {
+    get () { return dataProperty(this, 'containers', TopRow.containers(this)).containers },
+    set (v) { dataProperty(this, 'containers', v) },
+    enumerable: true,
+    configurable: true
+  }
+
   // Columns of kubemetrics::top::TopPodsTable (src/columns.rs): row i has the strings name, CPU,
   // memory from 3 * i + 2 * podContainers[i] on, then CPU and memory of each container;
   // namespaces and container names are shared strings. A row's `containers` is an enumerable
-  // accessor, shared by all rows, that builds them on first read and then becomes a data property.
+  // accessor that builds them on first read and then becomes a data property.
   function topPods (c) {
     const s = strings(c.text, c.ends)
     const sharedText = strings(c.shared, c.sharedEnds)
     const sharedStrings = []
     const shared = (k) => sharedStrings[k] ?? (sharedStrings[k] = sharedText(k))
     const { podContainers, rowNamespaces, containerNames } = c
-    const Row = rowIndex()
     const containersOf = (i) => {
       const containers = []
       let k = 3 * i + 2 * podContainers[i] + 3
@@ -165,27 +178,24 @@
       }
       return containers
     }
-    const lazyContainers = {
-      get () { const v = containersOf(Row.of(this)); dataProperty(this, 'containers', v); return v },
-      set (v) { dataProperty(this, 'containers', v) },
-      enumerable: true,
-      configurable: true
-    }
     const build = (i) => {
       const k = 3 * i + 2 * podContainers[i]
       const row = { namespace: shared(rowNamespaces[i]), name: s(k), cpu: s(k + 1), memory: s(k + 2) }
-      Object.defineProperty(row, 'containers', lazyContainers)
-      return new Row(row, i)
+      return new TopRow(Object.defineProperty(row, 'containers', lazyContainers), containersOf, i)
     }
     const usageColumns = Object.freeze({ cpuMilliCores: c.cpuMilliCores, memoryBytes: c.memoryBytes, exact: c.exact })
     return lazyArray(c.cpuMilliCores.length, build, { usageColumns })
   }
 
   // `values.join('\n')` when every value is a string (Quantity.milliValuesOf reads one text instead
-  // of one N-API call per value); `null` otherwise, and the caller reads value by value.
+  // of one N-API call per value); `null` otherwise, and the caller reads value by value. Joined in
+  // slices, which V8 does faster than one join of a long array.
   function joinStrings (values) {
     for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'string') return null
-    return values.join('\n')
+    if (values.length <= 4096) return values.join('\n')
+    const parts = []
+    for (let i = 0; i < values.length; i += 4096) parts.push(values.slice(i, i + 4096).join('\n'))
+    return parts.join('\n')
   }
 
   return { podMetrics, topPods, joinStrings }
