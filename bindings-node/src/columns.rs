@@ -89,13 +89,13 @@ pub fn top_pods(env: &Env, t: &TopPodsTable) -> Result<RawValue> {
         v.unwrap_or(0)
     };
     for row in t.iter() {
-        row_namespaces.push(shared.index(row.namespace().as_str()));
+        row_namespaces.push(shared.index(0, row.namespace().as_str()));
         pod_containers.push(container_names.len() as u32);
         strings.push(row.name().as_str());
         strings.push(&row.cpu().canonical());
         strings.push(&row.memory().canonical());
-        for c in row.containers() {
-            container_names.push(shared.index(c.name().as_str()));
+        for (n, c) in row.containers().enumerate() {
+            container_names.push(shared.index(1 + n, c.name().as_str()));
             let (cpu, memory) = c.usage();
             strings.push(&cpu.canonical());
             strings.push(&memory.canonical());
@@ -122,12 +122,24 @@ pub fn top_pods(env: &Env, t: &TopPodsTable) -> Result<RawValue> {
 struct Shared<'a> {
     strings: Strings,
     seen: HashMap<&'a str, u32>,
+    /// The last string looked up in each slot and its index: rows sorted by namespace repeat
+    /// the last namespace, and the n-th container of most pods has the same name.
+    recent: [Option<(&'a str, u32)>; 4],
 }
 
 impl<'a> Shared<'a> {
-    /// The index of `s`, pushed on first sight.
-    fn index(&mut self, s: &'a str) -> u32 {
-        *self.seen.entry(s).or_insert_with(|| self.strings.push(s))
+    /// The index of `s`, pushed on first sight; `slot` says which kind of string it is (its
+    /// last answer is tried before the map).
+    fn index(&mut self, slot: usize, s: &'a str) -> u32 {
+        let slot = slot.min(self.recent.len() - 1);
+        if let Some((last, i)) = self.recent[slot]
+            && last == s
+        {
+            return i;
+        }
+        let i = *self.seen.entry(s).or_insert_with(|| self.strings.push(s));
+        self.recent[slot] = Some((s, i));
+        i
     }
 }
 

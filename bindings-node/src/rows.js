@@ -136,19 +136,24 @@
     return lazyArray(podFlags.length, build, { usageColumns })
   }
 
-  // A row of `topPods` keeps its list's `containersOf` and its index in private fields (invisible
-  // to Object.keys, JSON.stringify, structuredClone and deep equality), set on the plain object by
-  // this class's constructor. One class and one `containers` accessor for every list, so that
-  // every row takes the same hidden-class transitions (a new pair per list would soon turn rows
-  // into slow dictionary objects).
-  class Base { constructor (o) { return o } }
-  class TopRow extends Base {
+  // A row of `topPods`: a plain object (its prototype is set to Object.prototype at the end of
+  // the constructor, after the class has given it room for every field) that keeps its list's
+  // `containersOf` and its index in private fields (invisible to Object.keys, JSON.stringify,
+  // structuredClone and deep equality). One class and one `containers` accessor for every list,
+  // so that every row takes the same hidden-class transitions (a new accessor per list would soon
+  // turn rows into slow dictionary objects).
+  class TopRow {
     #containersOf
     #i
-    constructor (o, containersOf, i) {
-      super(o)
+    constructor (namespace, name, cpu, memory, containersOf, i) {
       this.#containersOf = containersOf
       this.#i = i
+      this.namespace = namespace
+      this.name = name
+      this.cpu = cpu
+      this.memory = memory
+      Object.defineProperty(this, 'containers', lazyContainers)
+      Object.setPrototypeOf(this, Object.prototype)
     }
 
     static containers (o) { return o.#containersOf(o.#i) }
@@ -180,8 +185,7 @@
     }
     const build = (i) => {
       const k = 3 * i + 2 * podContainers[i]
-      const row = { namespace: shared(rowNamespaces[i]), name: s(k), cpu: s(k + 1), memory: s(k + 2) }
-      return new TopRow(Object.defineProperty(row, 'containers', lazyContainers), containersOf, i)
+      return new TopRow(shared(rowNamespaces[i]), s(k), s(k + 1), s(k + 2), containersOf, i)
     }
     const usageColumns = Object.freeze({ cpuMilliCores: c.cpuMilliCores, memoryBytes: c.memoryBytes, exact: c.exact })
     return lazyArray(c.cpuMilliCores.length, build, { usageColumns })
