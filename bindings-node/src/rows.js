@@ -37,9 +37,17 @@
     for (const [name, value] of Object.entries(extra)) {
       Object.defineProperty(target, name, { value, enumerable: false, writable: false, configurable: true })
     }
+    // `for...of`, spreading and `Array.from`: the same values as the array's own iterator, without
+    // two Proxy traps per element while the list is untouched.
+    const values = function * () {
+      let i = 0
+      for (; lazy && i < length; i++) yield row(i)
+      for (; i < target.length; i++) yield target[i]
+    }
     const proxy = new Proxy(target, {
       get (t, key, receiver) {
         if (lazy) {
+          if (key === Symbol.iterator) return values
           const i = index(key)
           if (i >= 0) return row(i)
         }
