@@ -110,6 +110,20 @@ for (const [label, which] of [['the fixture cluster', () => [client, server]], [
   })
 }
 
+test('iterating a lazily built list gives its rows, and what was written during the iteration', async () => {
+  const pods = (await client.topPods({ allNamespaces: true })).pods
+  const seen = []
+  for (const p of pods) {
+    seen.push(p)
+    if (seen.length === 2) pods.push('pushed')
+  }
+  assert.equal(seen.length, pods.length)
+  seen.forEach((p, i) => assert.equal(p, pods[i]))
+  assert.equal(seen[seen.length - 1], 'pushed')
+  const fresh = (await client.topPods({ allNamespaces: true })).pods
+  assert.deepEqual(Array.from(fresh), fresh.map((p) => p))
+})
+
 test('a lazily built list behaves as an array when written to, sliced or cloned', async () => {
   const result = await client.topPods({ allNamespaces: true })
   const pods = result.pods

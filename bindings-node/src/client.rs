@@ -225,7 +225,7 @@ impl Client {
         let o = options.unwrap_or_default();
         let namespace = o.namespace;
         let list = list_options(o.label_selector, o.field_selector);
-        spawn(env, async move { client.list_pod_metrics_columns(namespace.as_deref(), &list).await }, |env, columns| crate::columns::pod_metrics(env, columns))
+        spawn(env, async move { client.list_pod_metrics_columns(namespace.as_deref(), &list).await }, crate::columns::pod_metrics)
     }
 
     /// Gets the metrics of one pod; rejects with `ERR_KM_NOT_FOUND` carrying the server's
@@ -279,9 +279,9 @@ impl Client {
                 sort_by: sort_by(o.sort_by.as_deref())?,
                 sum: o.sum.unwrap_or(false),
             };
-            client.top_pods(&options).await
+            client.top_pods_table_of_text(&options).await
         };
-        spawn(env, fut, |env, t| TopPods::from_core(env, t))
+        spawn(env, fut, TopPods::from_core)
     }
 
     /// The `custom.metrics.k8s.io` version read: `'v1beta2'` when offered, else `'v1beta1'`.

@@ -1,16 +1,18 @@
-//! Lists handed to JavaScript as columns (the core's `PodMetricsColumns` and `TopPodsColumns`):
+//! Lists handed to JavaScript as columns (the core's `PodMetricsColumns`, and `TopPodsTable`):
 //! one text with every string, typed arrays for the numbers, and rows built in JavaScript on
 //! first read by `rows.js` (evaluated once per environment). No JSON round trip and no N-API call
 //! per pod.
 
-use crate::wire::{RawValue, quantity_of, throwing};
+use crate::raw::{JsText, call, call_method, function, out, set, this_and_arg, throwing};
+use crate::wire::{RawValue, quantity_of};
 use kubemetrics::metrics::table_columns::{PodMetricsColumns, Strings};
-use kubemetrics::top::columns::TopPodsColumns;
+use kubemetrics::top::TopPodsTable;
 use napi::bindgen_prelude::{BigInt64Array, Result, ToNapiValue, Uint8Array, Uint32Array};
-use napi::{Env, check_status, sys};
+use napi::{Env, sys};
 use napi_derive::napi;
 use std::cell::Cell;
-use std::ffi::{CStr, c_char};
+use std::collections::HashMap;
+use std::ffi::CStr;
 use std::ptr;
 
 /// Exact per-container usage of a `listPodMetrics()` result as typed arrays, without building a
@@ -68,37 +70,89 @@ pub fn pod_metrics(env: &Env, c: PodMetricsColumns) -> Result<RawValue> {
     }
 }
 
-/// The rows of `top pod`, built in JavaScript on first read.
-pub fn top_pods(env: &Env, c: TopPodsColumns) -> Result<RawValue> {
+/// The rows of `top pod`, built in JavaScript on first read, straight from the core's table.
+///
+/// Per row the strings name, CPU and memory, then CPU and memory of each container (row `i` starts
+/// at string `3 * i + 2 * podContainers[i]`); namespaces and container names, which repeat, are
+/// each sent once (`shared`, found through `rowNamespaces` and `containerNames`).
+pub fn top_pods(env: &Env, t: &TopPodsTable) -> Result<RawValue> {
+    let mut strings = Strings::default();
+    let mut shared = Shared::default();
+    let mut row_namespaces = Vec::with_capacity(t.len());
+    let mut pod_containers = Vec::with_capacity(t.len() + 1);
+    let mut container_names = Vec::new();
+    let (mut cpu_milli, mut memory_bytes) = (Vec::with_capacity(t.len()), Vec::with_capacity(t.len()));
+    let mut exact = true;
+    let mut fit = |v: Option<i128>| {
+        let v = v.and_then(|v| i64::try_from(v).ok());
+        exact &= v.is_some();
+        v.unwrap_or(0)
+    };
+    for row in t.iter() {
+        row_namespaces.push(shared.index(0, row.namespace().as_str()));
+        pod_containers.push(container_names.len() as u32);
+        strings.push(row.name().as_str());
+        strings.push(&row.cpu().canonical());
+        strings.push(&row.memory().canonical());
+        for (n, c) in row.containers().enumerate() {
+            container_names.push(shared.index(1 + n, c.name().as_str()));
+            let (cpu, memory) = c.usage();
+            strings.push(&cpu.canonical());
+            strings.push(&memory.canonical());
+        }
+        cpu_milli.push(fit(row.cpu().milli_value()));
+        memory_bytes.push(fit(row.memory().value()));
+    }
+    pod_containers.push(container_names.len() as u32);
     let raw = env.raw();
     // SAFETY: on the JavaScript thread, inside the callback that converts the result.
     unsafe {
-        let o = columns_object(raw, c.strings, c.pod_containers, c.pod_memory_bytes, c.exact)?;
-        set(raw, o, c"cpuMilliCores", BigInt64Array::new(c.pod_cpu_milli))?;
+        let o = columns_object(raw, strings, pod_containers, memory_bytes, exact)?;
+        set(raw, o, c"shared", JsText(&shared.strings.text))?;
+        set(raw, o, c"sharedEnds", Uint32Array::new(shared.strings.ends))?;
+        set(raw, o, c"rowNamespaces", Uint32Array::new(row_namespaces))?;
+        set(raw, o, c"containerNames", Uint32Array::new(container_names))?;
+        set(raw, o, c"cpuMilliCores", BigInt64Array::new(cpu_milli))?;
         build(raw, c"topPods", o).map(RawValue)
+    }
+}
+
+/// Strings that repeat (namespaces, container names), each kept once.
+#[derive(Default)]
+struct Shared<'a> {
+    strings: Strings,
+    seen: HashMap<&'a str, u32>,
+    /// The last string looked up in each slot and its index: rows sorted by namespace repeat
+    /// the last namespace, and the n-th container of most pods has the same name.
+    recent: [Option<(&'a str, u32)>; 4],
+}
+
+impl<'a> Shared<'a> {
+    /// The index of `s`, pushed on first sight; `slot` says which kind of string it is (its
+    /// last answer is tried before the map).
+    fn index(&mut self, slot: usize, s: &'a str) -> u32 {
+        let slot = slot.min(self.recent.len() - 1);
+        if let Some((last, i)) = self.recent[slot]
+            && last == s
+        {
+            return i;
+        }
+        let i = *self.seen.entry(s).or_insert_with(|| self.strings.push(s));
+        self.recent[slot] = Some((s, i));
+        i
     }
 }
 
 /// `{ text, ends, podContainers, memoryBytes, exact }`: what both kinds of columns have.
 unsafe fn columns_object(env: sys::napi_env, s: Strings, pod_containers: Vec<u32>, memory_bytes: Vec<i64>, exact: bool) -> Result<sys::napi_value> {
-    let mut o = ptr::null_mut();
-    let mut text = ptr::null_mut();
     unsafe {
-        check_status!(sys::napi_create_object(env, &mut o))?;
-        check_status!(sys::napi_create_string_utf8(env, s.text.as_ptr().cast::<c_char>(), s.text.len() as isize, &mut text))?;
-        check_status!(sys::napi_set_named_property(env, o, c"text".as_ptr(), text))?;
+        let o = out!(napi_create_object(env))?;
+        set(env, o, c"text", JsText(&s.text))?;
         set(env, o, c"ends", Uint32Array::new(s.ends))?;
         set(env, o, c"podContainers", Uint32Array::new(pod_containers))?;
         set(env, o, c"memoryBytes", BigInt64Array::new(memory_bytes))?;
         set(env, o, c"exact", exact)?;
-    }
-    Ok(o)
-}
-
-unsafe fn set<V: ToNapiValue>(env: sys::napi_env, o: sys::napi_value, name: &CStr, value: V) -> Result<()> {
-    unsafe {
-        let v = V::to_napi_value(env, value)?;
-        check_status!(sys::napi_set_named_property(env, o, name.as_ptr(), v))
+        Ok(o)
     }
 }
 
@@ -109,52 +163,31 @@ thread_local! {
 
 /// `builders[which](columns)`, evaluating `rows.js` on first use.
 pub(crate) unsafe fn build(env: sys::napi_env, which: &CStr, columns: sys::napi_value) -> Result<sys::napi_value> {
-    let mut builders = ptr::null_mut();
-    let mut function = ptr::null_mut();
-    let mut result = ptr::null_mut();
     unsafe {
         let reference = BUILDERS.get();
-        if reference.is_null() || check_status!(sys::napi_get_reference_value(env, reference, &mut builders)).is_err() || builders.is_null() {
+        let mut builders = match reference.is_null() {
+            true => ptr::null_mut(),
+            false => out!(napi_get_reference_value(env, reference)).unwrap_or(ptr::null_mut()),
+        };
+        if builders.is_null() {
             builders = evaluate(env)?;
-            let mut reference = ptr::null_mut();
-            check_status!(sys::napi_create_reference(env, builders, 1, &mut reference))?;
-            BUILDERS.set(reference);
+            BUILDERS.set(out!(napi_create_reference(env, builders, 1))?);
         }
-        check_status!(sys::napi_get_named_property(env, builders, which.as_ptr(), &mut function))?;
-        check_status!(sys::napi_call_function(env, builders, function, 1, &columns, &mut result))?;
+        call_method(env, builders, which, &[columns])
     }
-    Ok(result)
 }
 
 /// Runs `rows.js` and calls its `init` with the native `Quantity` parser.
 unsafe fn evaluate(env: sys::napi_env) -> Result<sys::napi_value> {
-    const SOURCE: &str = include_str!("rows.js");
-    let mut source = ptr::null_mut();
-    let mut init = ptr::null_mut();
-    let mut to_quantity = ptr::null_mut();
-    let mut undefined = ptr::null_mut();
-    let mut builders = ptr::null_mut();
     unsafe {
-        check_status!(sys::napi_create_string_utf8(env, SOURCE.as_ptr().cast::<c_char>(), SOURCE.len() as isize, &mut source))?;
-        check_status!(sys::napi_run_script(env, source, &mut init))?;
-        check_status!(sys::napi_create_function(env, c"toQuantity".as_ptr(), 10, Some(to_quantity_callback), ptr::null_mut(), &mut to_quantity))?;
-        check_status!(sys::napi_get_undefined(env, &mut undefined))?;
-        check_status!(sys::napi_call_function(env, undefined, init, 1, &to_quantity, &mut builders))?;
+        let source = JsText::to_napi_value(env, JsText(include_str!("rows.js")))?;
+        let init = out!(napi_run_script(env, source))?;
+        call(env, out!(napi_get_undefined(env))?, init, &[function(env, c"toQuantity", to_quantity_callback)?])
     }
-    Ok(builders)
 }
 
 /// `toQuantity(s)`: `new Quantity(s)` for `usageQuantities`.
 unsafe extern "C" fn to_quantity_callback(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     // SAFETY: napi calls this function on the JavaScript thread.
-    unsafe { throwing(env, info, to_quantity) }
-}
-
-unsafe fn to_quantity(env: sys::napi_env, info: sys::napi_callback_info) -> Result<sys::napi_value> {
-    let mut argc = 1usize;
-    let mut arg = ptr::null_mut();
-    unsafe {
-        check_status!(sys::napi_get_cb_info(env, info, &mut argc, &mut arg, ptr::null_mut(), ptr::null_mut()))?;
-        quantity_of(env, arg)
-    }
+    unsafe { throwing(env, info, |env, info| quantity_of(env, this_and_arg(env, info)?.1)) }
 }

@@ -2,6 +2,7 @@
 //! by [`crate::wire`]) and the `top` rows.
 
 use crate::Quantity;
+use crate::raw::{out, scoped};
 use crate::wire::RawValue;
 use napi::bindgen_prelude::{Result, ToNapiValue, TypeName, ValueType};
 use napi::{check_status, sys};
@@ -161,14 +162,13 @@ pub struct TopPods {
 }
 
 impl TopPods {
-    /// The rows go over as the core's columns and are built in JavaScript when read.
-    pub fn from_core(env: &napi::Env, t: kubemetrics::top::TopPods) -> Result<TopPods> {
-        let columns = kubemetrics::top::columns::TopPodsColumns::from(&t);
+    /// The rows go over as columns of the core's table and are built in JavaScript when read.
+    pub fn from_core(env: &napi::Env, t: kubemetrics::top::TopPodsTable) -> Result<TopPods> {
         Ok(TopPods {
-            pods: crate::columns::top_pods(env, columns)?,
-            total_cpu: t.total_cpu.canonical(),
-            total_memory: t.total_memory.canonical(),
-            namespace: t.namespace,
+            pods: crate::columns::top_pods(env, &t)?,
+            total_cpu: t.total_cpu().canonical(),
+            total_memory: t.total_memory().canonical(),
+            namespace: t.namespace().map(str::to_string),
         })
     }
 }
@@ -190,21 +190,14 @@ impl<T> TypeName for ScopedArray<T> {
 
 impl<T: ToNapiValue> ToNapiValue for ScopedArray<T> {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
-        let mut array = std::ptr::null_mut();
-        // SAFETY: `env` is the live environment napi hands to every conversion.
-        check_status!(unsafe { sys::napi_create_array_with_length(env, val.0.len(), &mut array) })?;
-        for (i, item) in val.0.into_iter().enumerate() {
-            let mut scope = std::ptr::null_mut();
-            // SAFETY: as above; the scope is closed below on every path.
-            check_status!(unsafe { sys::napi_open_handle_scope(env, &mut scope) })?;
-            // SAFETY: `array` lives in the enclosing scope; the item's handle only needs to live
-            // until it is stored in the array.
-            let stored = unsafe { T::to_napi_value(env, item) }.and_then(|value| check_status!(unsafe { sys::napi_set_element(env, array, i as u32, value) }));
-            // SAFETY: `scope` was opened above on this thread and nothing escapes it.
-            let closed = check_status!(unsafe { sys::napi_close_handle_scope(env, scope) });
-            stored?;
-            closed?;
+        // SAFETY: `env` is the live environment napi hands to every conversion; `array` lives in
+        // the enclosing scope, and an item's handle only until it is stored in the array.
+        unsafe {
+            let array = out!(napi_create_array_with_length(env, val.0.len()))?;
+            for (i, item) in val.0.into_iter().enumerate() {
+                scoped(env, || check_status!(sys::napi_set_element(env, array, i as u32, T::to_napi_value(env, item)?)))?;
+            }
+            Ok(array)
         }
-        Ok(array)
     }
 }

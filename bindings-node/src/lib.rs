@@ -12,6 +12,7 @@ mod columns;
 mod convert;
 mod custom;
 mod quantity;
+mod raw;
 mod selector;
 mod serve;
 mod wire;

@@ -1,18 +1,19 @@
 //! `Quantity`: the exact Kubernetes `resource.Quantity`.
 
+use crate::raw::out;
 use crate::to_js_error;
 use crate::wire::RawValue;
 use kubemetrics::{ErrorKind, Format};
 use napi::bindgen_prelude::*;
-use napi::{check_status, sys};
+use napi::sys;
 use napi_derive::napi;
 
 /// Calls `f` with the text of the JavaScript string `value`, read into a stack buffer when short
 /// (quantities are), so that no `String` is allocated per value. Fails for a non-string.
 unsafe fn with_str<T>(env: sys::napi_env, value: sys::napi_value, f: impl FnOnce(&str) -> T) -> Result<T> {
     let mut buf = [0u8; 64];
-    let mut len = 0usize;
-    unsafe { check_status!(sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), buf.len(), &mut len), "expected a string")? };
+    let len = unsafe { out!(napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), buf.len()) from 0usize) }
+        .map_err(|e| Error::new(e.status, "expected a string"))?;
     if len < buf.len() - 1 {
         return Ok(f(std::str::from_utf8(&buf[..len]).unwrap_or_default()));
     }
@@ -30,14 +31,34 @@ fn milli_i64(env: &Env, index: usize, s: &str) -> Result<i64> {
     })
 }
 
+/// Reads `value` into `bytes` when it is a string of ASCII characters only (`false` for
+/// anything else), as Latin-1 (a plain copy for V8's one-byte strings). A character above U+007F
+/// takes two or more bytes in UTF-8 and one here, so equal lengths mean every character was ASCII.
+unsafe fn ascii_text(env: sys::napi_env, value: sys::napi_value, bytes: &mut Vec<u8>) -> Result<bool> {
+    unsafe {
+        if out!(napi_typeof(env, value) from sys::ValueType::napi_undefined)? != sys::ValueType::napi_string {
+            return Ok(false);
+        }
+        let utf8_len = out!(napi_get_value_string_utf8(env, value, std::ptr::null_mut(), 0) from 0usize)?;
+        bytes.clear();
+        bytes.resize(utf8_len + 1, 0);
+        let len = out!(napi_get_value_string_latin1(env, value, bytes.as_mut_ptr().cast(), bytes.len()) from 0usize)?;
+        bytes.truncate(len);
+        Ok(len == utf8_len)
+    }
+}
+
+thread_local! {
+    /// The text of the last `milliValuesOf` call, kept so that the next one reuses its memory.
+    static TEXT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A `bigint` of `n` (one N-API call when it fits 64 bits).
 unsafe fn bigint(env: sys::napi_env, n: i128) -> Result<sys::napi_value> {
-    let mut result = std::ptr::null_mut();
     match i64::try_from(n) {
-        Ok(small) => unsafe { check_status!(sys::napi_create_bigint_int64(env, small, &mut result))? },
-        Err(_) => return unsafe { <i128 as ToNapiValue>::to_napi_value(env, n) },
+        Ok(small) => unsafe { out!(napi_create_bigint_int64(env, small)) },
+        Err(_) => unsafe { <i128 as ToNapiValue>::to_napi_value(env, n) },
     }
-    Ok(result)
 }
 
 /// How a quantity prefers to be printed, kept from the string it was parsed from.
@@ -180,38 +201,36 @@ impl Quantity {
     pub fn milli_values_of(env: Env, values: Unknown<'_>) -> Result<BigInt64Array> {
         let raw = env.raw();
         let array = values.raw();
-        let mut is_array = false;
-        let mut len = 0u32;
         // SAFETY: `values` is an argument of this call, read on the JavaScript thread.
-        unsafe { check_status!(sys::napi_is_array(raw, array, &mut is_array))? };
-        if !is_array {
+        if !unsafe { out!(napi_is_array(raw, array) from false)? } {
             return Err(Error::new(Status::InvalidArg, "Quantity.milliValuesOf expects an array of strings"));
         }
         // SAFETY: as above.
-        unsafe { check_status!(sys::napi_get_array_length(raw, array, &mut len))? };
+        let len = unsafe { out!(napi_get_array_length(raw, array) from 0u32)? };
         let mut out = Vec::with_capacity(len as usize);
         if len > 0 {
             // One text for all values when they are all strings: one N-API call instead of two per value.
             // SAFETY: as above.
             let joined = unsafe { crate::columns::build(raw, c"joinStrings", array) }?;
-            let mut kind = sys::ValueType::napi_undefined;
-            // SAFETY: as above.
-            unsafe { check_status!(sys::napi_typeof(raw, joined, &mut kind))? };
-            if kind == sys::ValueType::napi_string {
+            let done = TEXT.with_borrow_mut(|text| -> Result<bool> {
                 // SAFETY: as above.
-                let text = unsafe { <String as FromNapiValue>::from_napi_value(raw, joined)? };
-                if text.split('\n').count() == len as usize {
-                    for (i, s) in text.split('\n').enumerate() {
-                        out.push(milli_i64(&env, i, s)?);
-                    }
-                    return Ok(BigInt64Array::new(out));
+                // A value that held a line break would shift the indexes: then value by value.
+                if !unsafe { ascii_text(raw, joined, text) }? || text.iter().filter(|&&b| b == b'\n').count() + 1 != len as usize {
+                    return Ok(false);
                 }
+                for (i, s) in text.split(|&b| b == b'\n').enumerate() {
+                    // ASCII is UTF-8.
+                    out.push(milli_i64(&env, i, std::str::from_utf8(s).unwrap_or_default())?);
+                }
+                Ok(true)
+            })?;
+            if done {
+                return Ok(BigInt64Array::new(out));
             }
         }
         for i in 0..len {
-            let mut element = std::ptr::null_mut();
             // SAFETY: as above; `element` lives in this call's handle scope.
-            unsafe { check_status!(sys::napi_get_element(raw, array, i, &mut element))? };
+            let element = unsafe { out!(napi_get_element(raw, array, i))? };
             // SAFETY: as above.
             let milli = unsafe { with_str(raw, element, |s| milli_i64(&env, i as usize, s)) }
                 .map_err(|e| Error::new(Status::InvalidArg, format!("Quantity.milliValuesOf: value {i}: {}", e.reason)))?;

@@ -1,5 +1,5 @@
 // Rows built in JavaScript from the columns the core hands over (kubemetrics::metrics::table_columns
-// and kubemetrics::top::columns): one native call per list instead of one object per pod through
+// and kubemetrics::top::TopPodsTable): one native call per list instead of one object per pod through
 // N-API or a JSON round trip. Evaluated once per JavaScript environment by src/columns.rs; the
 // value of this script is `init(toQuantity)`, which returns the two row builders (and the string
 // joiner of Quantity.milliValuesOf).
@@ -37,9 +37,17 @@
     for (const [name, value] of Object.entries(extra)) {
       Object.defineProperty(target, name, { value, enumerable: false, writable: false, configurable: true })
     }
+    // `for...of`, spreading and `Array.from`: the same values as the array's own iterator, without
+    // two Proxy traps per element while the list is untouched.
+    const values = function * () {
+      let i = 0
+      for (; lazy && i < length; i++) yield row(i)
+      for (; i < target.length; i++) yield target[i]
+    }
     const proxy = new Proxy(target, {
       get (t, key, receiver) {
         if (lazy) {
+          if (key === Symbol.iterator) return values
           const i = index(key)
           if (i >= 0) return row(i)
         }
@@ -75,15 +83,18 @@
     return proxy
   }
 
-  // `{ [resource]: new Quantity(usage[resource]) }` on first read, then an ordinary data property.
-  function usageQuantities (o) {
-    const q = {}
-    for (const k of Object.keys(o.usage)) q[k] = toQuantity(o.usage[k])
-    Object.defineProperty(o, 'usageQuantities', { value: q, writable: true, enumerable: true, configurable: true })
-    return q
-  }
-  function container (name, usage) {
-    return { name, usage, get usageQuantities () { return usageQuantities(this) } }
+  const dataProperty = (o, key, value) => Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true })
+
+  // `{ [resource]: new Quantity(usage[resource]) }` on first read, then an ordinary data property
+  // (one accessor shared by every container).
+  const lazyUsageQuantities = {
+    get () {
+      const q = {}
+      for (const k of Object.keys(this.usage)) q[k] = toQuantity(this.usage[k])
+      return dataProperty(this, 'usageQuantities', q).usageQuantities
+    },
+    enumerable: true,
+    configurable: true
   }
 
   function strings (text, ends) {
@@ -91,44 +102,36 @@
   }
 
   // PodMetricsColumns: flags as in kubemetrics::metrics::table_columns.
+  const META_FIELDS = [[2, 'name'], [4, 'namespace'], [8, 'creationTimestamp']]
+  const USAGE_FIELDS = [[1, 'cpu'], [2, 'memory']]
   function podMetrics (c) {
     const s = strings(c.text, c.ends)
     const { podStrings, podFlags, podLabels, podContainers, containerFlags } = c
+    let k = 0
+    const next = () => s(k++)
+    // One JSON string when the `json` flag is set, else the strings of the fields whose flag is.
+    const object = (flags, json, fields) => {
+      if (flags & json) return JSON.parse(next())
+      const o = {}
+      for (const [flag, key] of fields) if (flags & flag) o[key] = next()
+      return o
+    }
     const build = (i) => {
-      let k = podStrings[i]
+      k = podStrings[i]
       const f = podFlags[i]
-      let metadata
-      if (f & 1) {
-        metadata = JSON.parse(s(k++))
-      } else {
-        metadata = {}
-        if (f & 2) metadata.name = s(k++)
-        if (f & 4) metadata.namespace = s(k++)
-        if (f & 8) metadata.creationTimestamp = s(k++)
-        if (f & 16) {
-          const labels = {}
-          for (let n = podLabels[i]; n > 0; n--) {
-            const key = s(k++)
-            labels[key] = s(k++)
-          }
-          metadata.labels = labels
-        }
+      const metadata = object(f, 1, META_FIELDS)
+      if (!(f & 1) && f & 16) {
+        const labels = {}
+        for (let n = podLabels[i]; n > 0; n--) labels[next()] = next()
+        metadata.labels = labels
       }
-      const timestamp = s(k++)
-      const window = s(k++)
+      const timestamp = next()
+      const window = next()
       const containers = []
       for (let j = podContainers[i], end = podContainers[i + 1]; j < end; j++) {
-        const name = s(k++)
-        const cf = containerFlags[j]
-        let usage
-        if (cf & 4) {
-          usage = JSON.parse(s(k++))
-        } else {
-          usage = {}
-          if (cf & 1) usage.cpu = s(k++)
-          if (cf & 2) usage.memory = s(k++)
-        }
-        containers.push(container(name, usage))
+        const name = next()
+        const usage = object(containerFlags[j], 4, USAGE_FIELDS)
+        containers.push(Object.defineProperty({ name, usage }, 'usageQuantities', lazyUsageQuantities))
       }
       return { metadata, timestamp, window, containers }
     }
@@ -141,31 +144,70 @@
     return lazyArray(podFlags.length, build, { usageColumns })
   }
 
-  // TopPodsColumns: row i has the strings 4 * i + 3 * podContainers[i] onwards.
+  // A row of `topPods`: a plain object (its prototype is set to Object.prototype at the end of
+  // the constructor, after the class has given it room for every field) that keeps its list's
+  // `containersOf` and its index in private fields (invisible to Object.keys, JSON.stringify,
+  // structuredClone and deep equality). One class and one `containers` accessor for every list,
+  // so that every row takes the same hidden-class transitions (a new accessor per list would soon
+  // turn rows into slow dictionary objects).
+  class TopRow {
+    #containersOf
+    #i
+    constructor (namespace, name, cpu, memory, containersOf, i) {
+      this.#containersOf = containersOf
+      this.#i = i
+      this.namespace = namespace
+      this.name = name
+      this.cpu = cpu
+      this.memory = memory
+      Object.defineProperty(this, 'containers', lazyContainers)
+      Object.setPrototypeOf(this, Object.prototype)
+    }
+
+    static containers (o) { return o.#containersOf(o.#i) }
+  }
+  const lazyContainers = {
+    get () { return dataProperty(this, 'containers', TopRow.containers(this)).containers },
+    set (v) { dataProperty(this, 'containers', v) },
+    enumerable: true,
+    configurable: true
+  }
+
+  // Columns of kubemetrics::top::TopPodsTable (src/columns.rs): row i has the strings name, CPU,
+  // memory from 3 * i + 2 * podContainers[i] on, then CPU and memory of each container;
+  // namespaces and container names are shared strings. A row's `containers` is an enumerable
+  // accessor that builds them on first read and then becomes a data property.
   function topPods (c) {
     const s = strings(c.text, c.ends)
-    const { podContainers } = c
-    const build = (i) => {
-      let k = 4 * i + 3 * podContainers[i]
-      const namespace = s(k++)
-      const name = s(k++)
-      const cpu = s(k++)
-      const memory = s(k++)
+    const sharedText = strings(c.shared, c.sharedEnds)
+    const sharedStrings = []
+    const shared = (k) => sharedStrings[k] ?? (sharedStrings[k] = sharedText(k))
+    const { podContainers, rowNamespaces, containerNames } = c
+    const containersOf = (i) => {
       const containers = []
-      for (let j = podContainers[i], end = podContainers[i + 1]; j < end; j++) {
-        containers.push({ name: s(k++), cpu: s(k++), memory: s(k++) })
+      let k = 3 * i + 2 * podContainers[i] + 3
+      for (let j = podContainers[i], end = podContainers[i + 1]; j < end; j++, k += 2) {
+        containers.push({ name: shared(containerNames[j]), cpu: s(k), memory: s(k + 1) })
       }
-      return { namespace, name, cpu, memory, containers }
+      return containers
+    }
+    const build = (i) => {
+      const k = 3 * i + 2 * podContainers[i]
+      return new TopRow(shared(rowNamespaces[i]), s(k), s(k + 1), s(k + 2), containersOf, i)
     }
     const usageColumns = Object.freeze({ cpuMilliCores: c.cpuMilliCores, memoryBytes: c.memoryBytes, exact: c.exact })
     return lazyArray(c.cpuMilliCores.length, build, { usageColumns })
   }
 
   // `values.join('\n')` when every value is a string (Quantity.milliValuesOf reads one text instead
-  // of one N-API call per value); `null` otherwise, and the caller reads value by value.
+  // of one N-API call per value); `null` otherwise, and the caller reads value by value. Joined in
+  // slices, which V8 does faster than one join of a long array.
   function joinStrings (values) {
     for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'string') return null
-    return values.join('\n')
+    if (values.length <= 4096) return values.join('\n')
+    const parts = []
+    for (let i = 0; i < values.length; i += 4096) parts.push(values.slice(i, i + 4096).join('\n'))
+    return parts.join('\n')
   }
 
   return { podMetrics, topPods, joinStrings }

@@ -448,20 +448,29 @@ type ByNameArgs = (MetricObject, String, LabelSelector);
 type BySelectorArgs = (Option<String>, String, LabelSelector, String, LabelSelector);
 type ExternalArgs = (String, String, LabelSelector);
 
-/// A `CustomMetricsProvider` object as the core's provider.
-struct JsCustomProvider {
-    list_metrics: JsMethod<(), ()>,
-    metric_by_name: JsMethod<ByNameArgs, FnArgs<ByNameArgs>>,
-    metrics_by_selector: JsMethod<BySelectorArgs, FnArgs<BySelectorArgs>>,
+/// A provider object as the core's provider: its struct of [`JsMethod`]s and the constructor
+/// that binds each one, from one list of `field: "jsName", (carried => arguments) from make;`.
+macro_rules! js_provider {
+    ($(#[$($doc:tt)*])* $name:ident on $side:literal { $($field:ident: $js:literal, ($t:ty => $a:ty) from $make:expr;)* }) => {
+        $(#[$($doc)*])*
+        struct $name {
+            $($field: JsMethod<$t, $a>,)*
+        }
+
+        impl $name {
+            fn new(provider: &Object<'_>) -> KmResult<$name> {
+                Ok($name { $($field: JsMethod::new(provider, $side, $js, $make)?,)* })
+            }
+        }
+    };
 }
 
-impl JsCustomProvider {
-    fn new(provider: &Object<'_>) -> KmResult<JsCustomProvider> {
-        Ok(JsCustomProvider {
-            list_metrics: JsMethod::new(provider, "custom", "listMetrics", |()| ())?,
-            metric_by_name: JsMethod::new(provider, "custom", "metricByName", FnArgs::from)?,
-            metrics_by_selector: JsMethod::new(provider, "custom", "metricsBySelector", FnArgs::from)?,
-        })
+js_provider! {
+    /// A `CustomMetricsProvider` object as the core's provider.
+    JsCustomProvider on "custom" {
+        list_metrics: "listMetrics", (() => ()) from |()| ();
+        metric_by_name: "metricByName", (ByNameArgs => FnArgs<ByNameArgs>) from FnArgs::from;
+        metrics_by_selector: "metricsBySelector", (BySelectorArgs => FnArgs<BySelectorArgs>) from FnArgs::from;
     }
 }
 
@@ -551,18 +560,11 @@ fn named_values(env: sys::napi_env, value: &Unknown<'_>) -> KmResult<Vec<ObjectV
     Ok(named)
 }
 
-/// An `ExternalMetricsProvider` object as the core's provider.
-struct JsExternalProvider {
-    list_external_metrics: JsMethod<(), ()>,
-    external_metric: JsMethod<ExternalArgs, FnArgs<ExternalArgs>>,
-}
-
-impl JsExternalProvider {
-    fn new(provider: &Object<'_>) -> KmResult<JsExternalProvider> {
-        Ok(JsExternalProvider {
-            list_external_metrics: JsMethod::new(provider, "external", "listExternalMetrics", |()| ())?,
-            external_metric: JsMethod::new(provider, "external", "externalMetric", FnArgs::from)?,
-        })
+js_provider! {
+    /// An `ExternalMetricsProvider` object as the core's provider.
+    JsExternalProvider on "external" {
+        list_external_metrics: "listExternalMetrics", (() => ()) from |()| ();
+        external_metric: "externalMetric", (ExternalArgs => FnArgs<ExternalArgs>) from FnArgs::from;
     }
 }
 

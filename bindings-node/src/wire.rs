@@ -7,11 +7,12 @@
 //! into a `Quantity` and caches the result as an ordinary data property. Custom and external
 //! metric values get `valueQuantity` next to their `value` the same way.
 
+use crate::raw::{Callback, JsText, call, call_method, function, global, named, out, scoped, set, this_and_arg, throwing};
 use crate::{Quantity, to_js_error};
-use napi::bindgen_prelude::{JsError, Result, ToNapiValue, TypeName, ValueType};
+use napi::bindgen_prelude::{Result, ToNapiValue, TypeName, ValueType};
 use napi::{Env, Error, Status, check_status, sys};
 use serde::Serialize;
-use std::ffi::{CStr, c_char};
+use std::ffi::CStr;
 use std::ptr;
 
 const USAGE_QUANTITIES: &CStr = c"usageQuantities";
@@ -90,82 +91,45 @@ struct Definer {
 }
 
 impl Definer {
-    unsafe fn new(
-        env: sys::napi_env,
-        property: &'static CStr,
-        get: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
-    ) -> Result<Definer> {
-        let mut global = ptr::null_mut();
-        let mut object = ptr::null_mut();
-        let mut define_property = ptr::null_mut();
-        let mut name = ptr::null_mut();
-        let mut getter = ptr::null_mut();
-        let mut descriptor = ptr::null_mut();
-        let mut yes = ptr::null_mut();
+    unsafe fn new(env: sys::napi_env, property: &'static CStr, get: Callback) -> Result<Definer> {
         unsafe {
-            check_status!(sys::napi_get_global(env, &mut global))?;
-            check_status!(sys::napi_get_named_property(env, global, c"Object".as_ptr(), &mut object))?;
-            check_status!(sys::napi_get_named_property(env, object, c"defineProperty".as_ptr(), &mut define_property))?;
-            let text = property.to_bytes();
-            check_status!(sys::napi_create_string_utf8(env, text.as_ptr().cast::<c_char>(), text.len() as isize, &mut name))?;
-            check_status!(sys::napi_create_function(env, property.as_ptr(), text.len() as isize, Some(get), ptr::null_mut(), &mut getter))?;
-            check_status!(sys::napi_get_boolean(env, true, &mut yes))?;
-            check_status!(sys::napi_create_object(env, &mut descriptor))?;
-            check_status!(sys::napi_set_named_property(env, descriptor, c"get".as_ptr(), getter))?;
-            check_status!(sys::napi_set_named_property(env, descriptor, c"enumerable".as_ptr(), yes))?;
-            check_status!(sys::napi_set_named_property(env, descriptor, c"configurable".as_ptr(), yes))?;
+            let object = global(env, c"Object")?;
+            let define_property = named(env, object, c"defineProperty")?;
+            let name = JsText::to_napi_value(env, JsText(property.to_str().unwrap_or_default()))?;
+            let descriptor = out!(napi_create_object(env))?;
+            set(env, descriptor, c"get", RawValue(function(env, property, get)?))?;
+            set(env, descriptor, c"enumerable", true)?;
+            set(env, descriptor, c"configurable", true)?;
+            Ok(Definer { env, object, define_property, name, descriptor })
         }
-        Ok(Definer { env, object, define_property, name, descriptor })
     }
 
     /// Defines the lazy accessor on an object (one with `usage`, or with `value`).
     unsafe fn on(&self, target: sys::napi_value) -> Result<()> {
-        let args = [target, self.name, self.descriptor];
-        let mut result = ptr::null_mut();
-        unsafe { check_status!(sys::napi_call_function(self.env, self.object, self.define_property, args.len(), args.as_ptr(), &mut result)) }
+        unsafe { call(self.env, self.object, self.define_property, &[target, self.name, self.descriptor]).map(drop) }
     }
 }
 
 /// `JSON.parse(text)` of the current realm.
 unsafe fn json_parse(env: sys::napi_env, text: &str) -> Result<sys::napi_value> {
-    let mut global = ptr::null_mut();
-    let mut json = ptr::null_mut();
-    let mut parse = ptr::null_mut();
-    let mut string = ptr::null_mut();
-    let mut result = ptr::null_mut();
     unsafe {
-        check_status!(sys::napi_get_global(env, &mut global))?;
-        check_status!(sys::napi_get_named_property(env, global, c"JSON".as_ptr(), &mut json))?;
-        check_status!(sys::napi_get_named_property(env, json, c"parse".as_ptr(), &mut parse))?;
-        check_status!(sys::napi_create_string_utf8(env, text.as_ptr().cast::<c_char>(), text.len() as isize, &mut string))?;
-        check_status!(sys::napi_call_function(env, json, parse, 1, &string, &mut result))?;
+        let text = JsText::to_napi_value(env, JsText(text))?;
+        call_method(env, global(env, c"JSON")?, c"parse", &[text])
     }
-    Ok(result)
 }
 
 /// Calls `f` on each element of `array`, one handle scope per element.
 unsafe fn for_each_element(env: sys::napi_env, array: sys::napi_value, f: impl Fn(sys::napi_value) -> Result<()>) -> Result<()> {
-    let mut len = 0u32;
-    unsafe { check_status!(sys::napi_get_array_length(env, array, &mut len))? };
+    let len = unsafe { out!(napi_get_array_length(env, array) from 0u32)? };
     for i in 0..len {
-        let mut scope = ptr::null_mut();
-        unsafe { check_status!(sys::napi_open_handle_scope(env, &mut scope))? };
-        let mut element = ptr::null_mut();
-        let done = unsafe { check_status!(sys::napi_get_element(env, array, i, &mut element)) }.and_then(|_| f(element));
-        let closed = unsafe { check_status!(sys::napi_close_handle_scope(env, scope)) };
-        done?;
-        closed?;
+        unsafe { scoped(env, || f(out!(napi_get_element(env, array, i))?))? };
     }
     Ok(())
 }
 
 /// Defines `usageQuantities` on each of a pod's `containers`.
 unsafe fn for_each_container(env: sys::napi_env, pod: sys::napi_value, define: &Definer) -> Result<()> {
-    let mut containers = ptr::null_mut();
-    unsafe {
-        check_status!(sys::napi_get_named_property(env, pod, c"containers".as_ptr(), &mut containers))?;
-        for_each_element(env, containers, |c| define.on(c))
-    }
+    unsafe { for_each_element(env, named(env, pod, c"containers")?, |c| define.on(c)) }
 }
 
 fn data_descriptor(property: &'static CStr, value: sys::napi_value, attributes: sys::napi_property_attributes) -> sys::napi_property_descriptor {
@@ -186,22 +150,6 @@ unsafe extern "C" fn usage_quantities_getter(env: sys::napi_env, info: sys::napi
     unsafe { throwing(env, info, usage_quantities) }
 }
 
-/// Runs the body `f` of a native callback; an error is thrown into JavaScript.
-pub(crate) unsafe fn throwing(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-    f: unsafe fn(sys::napi_env, sys::napi_callback_info) -> Result<sys::napi_value>,
-) -> sys::napi_value {
-    match unsafe { f(env, info) } {
-        Ok(value) => value,
-        Err(e) => {
-            // SAFETY: we are inside a napi callback on the JavaScript thread.
-            unsafe { JsError::from(e).throw_into(env) };
-            ptr::null_mut()
-        }
-    }
-}
-
 /// `new Quantity(text)` for the JavaScript string `text`; `ERR_KM_QUANTITY` when it is not one.
 pub(crate) unsafe fn quantity_of(env: sys::napi_env, text: sys::napi_value) -> Result<sys::napi_value> {
     unsafe {
@@ -213,29 +161,19 @@ pub(crate) unsafe fn quantity_of(env: sys::napi_env, text: sys::napi_value) -> R
 
 /// `{ [resource]: new Quantity(this.usage[resource]) }`, cached on `this` as a data property.
 unsafe fn usage_quantities(env: sys::napi_env, info: sys::napi_callback_info) -> Result<sys::napi_value> {
-    let mut this = ptr::null_mut();
-    let mut argc = 0usize;
-    let mut usage = ptr::null_mut();
-    let mut keys = ptr::null_mut();
-    let mut len = 0u32;
-    let mut result = ptr::null_mut();
     unsafe {
-        check_status!(sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), &mut this, ptr::null_mut()))?;
-        check_status!(sys::napi_get_named_property(env, this, c"usage".as_ptr(), &mut usage))?;
-        check_status!(sys::napi_get_property_names(env, usage, &mut keys))?;
-        check_status!(sys::napi_get_array_length(env, keys, &mut len))?;
-        check_status!(sys::napi_create_object(env, &mut result))?;
-        for i in 0..len {
-            let mut key = ptr::null_mut();
-            let mut text = ptr::null_mut();
-            check_status!(sys::napi_get_element(env, keys, i, &mut key))?;
-            check_status!(sys::napi_get_property(env, usage, key, &mut text))?;
-            let value = quantity_of(env, text)?;
+        let this = this_and_arg(env, info)?.0;
+        let usage = named(env, this, c"usage")?;
+        let keys = out!(napi_get_property_names(env, usage))?;
+        let result = out!(napi_create_object(env))?;
+        for i in 0..out!(napi_get_array_length(env, keys) from 0u32)? {
+            let key = out!(napi_get_element(env, keys, i))?;
+            let value = quantity_of(env, out!(napi_get_property(env, usage, key))?)?;
             check_status!(sys::napi_set_property(env, result, key, value))?;
         }
         cache(env, this, USAGE_QUANTITIES, result)?;
+        Ok(result)
     }
-    Ok(result)
 }
 
 /// Replaces the accessor `property` of `this` by an ordinary data property holding `value`.
@@ -252,13 +190,9 @@ unsafe extern "C" fn value_quantity_getter(env: sys::napi_env, info: sys::napi_c
 
 /// `new Quantity(this.value)`, cached on `this` as a data property.
 unsafe fn value_quantity(env: sys::napi_env, info: sys::napi_callback_info) -> Result<sys::napi_value> {
-    let mut this = ptr::null_mut();
-    let mut argc = 0usize;
-    let mut text = ptr::null_mut();
     unsafe {
-        check_status!(sys::napi_get_cb_info(env, info, &mut argc, ptr::null_mut(), &mut this, ptr::null_mut()))?;
-        check_status!(sys::napi_get_named_property(env, this, c"value".as_ptr(), &mut text))?;
-        let result = quantity_of(env, text)?;
+        let this = this_and_arg(env, info)?.0;
+        let result = quantity_of(env, named(env, this, c"value")?)?;
         cache(env, this, VALUE_QUANTITY, result)?;
         Ok(result)
     }
