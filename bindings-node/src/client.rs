@@ -279,7 +279,7 @@ impl Client {
                 sort_by: sort_by(o.sort_by.as_deref())?,
                 sum: o.sum.unwrap_or(false),
             };
-            client.top_pods_table_of_text(&options).await
+            client.top_pods_table_any_names(&options).await
         };
         spawn(env, fut, TopPods::from_core)
     }

@@ -303,16 +303,6 @@ impl Client {
         Ok(top)
     }
 
-    /// [`Client::top_pods`] as a [`TopPodsTable`], for readers that take names as text rather
-    /// than as C strings: the same reads, errors, order and sums as `top_pods`, and a name holding
-    /// a NUL byte is kept (where [`top_pods_table`](Self::top_pods_table) refuses it).
-    pub async fn top_pods_table_of_text(&self, options: &TopPodOptions) -> Result<TopPodsTable> {
-        let (table, namespace) = self.read_pod_metrics_for_top(options).await?;
-        let mut top = TopPodsTable::sorted(&table, options);
-        top.namespace = namespace;
-        Ok(top)
-    }
-
     /// What `top pod` reads, with kubectl's errors when there is nothing to read: the table of
     /// the pods and the namespace read (`None` for all namespaces).
     pub(super) async fn read_pod_metrics_for_top(&self, options: &TopPodOptions) -> Result<(PodMetricsTable, Option<String>)> {
