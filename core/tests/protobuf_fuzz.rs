@@ -2,8 +2,12 @@
 //! whatever decodes re-encodes to something that decodes to the same value.
 
 use kubemetrics::metrics::protobuf;
+use kubemetrics::metrics::table::PodMetricsTable;
 use kubemetrics::testkit::loopback_api::fixtures;
 use proptest::prelude::*;
+use table_rows::{Decoders, rows};
+
+mod table_rows;
 
 fn valid_pod_list() -> Vec<u8> {
     let state = fixtures::varied();
@@ -63,44 +67,11 @@ fn the_fixture_cluster_round_trips() {
     assert_eq!(list.items, state.node_metrics);
 }
 
-/// A table's content, to compare two decodes.
-type Row = (String, String, String, i64, Vec<(String, String, String)>);
-
-fn rows(table: &kubemetrics::metrics::table::PodMetricsTable) -> Vec<Row> {
-    table
-        .iter()
-        .map(|p| {
-            let containers = p.containers().map(|c| (c.name().to_string(), c.cpu().to_string(), c.memory().to_string())).collect();
-            (p.namespace().to_string(), p.name().to_string(), p.timestamp().to_string(), p.window().0, containers)
-        })
-        .collect()
-}
-
-/// The body cut into pieces at `cuts` (positions taken modulo the length).
-fn pieces<'a>(body: &'a [u8], cuts: &[prop::sample::Index]) -> Vec<&'a [u8]> {
-    let mut at: Vec<usize> = cuts.iter().map(|c| c.index(body.len() + 1)).collect();
-    at.push(0);
-    at.push(body.len());
-    at.sort_unstable();
-    at.windows(2).map(|w| &body[w[0]..w[1]]).collect()
-}
-
-fn decode_in_pieces(body: &[u8], cuts: &[prop::sample::Index]) {
-    use kubemetrics::metrics::table::PodMetricsTable;
-    let whole = PodMetricsTable::from_protobuf(body);
-    let chunked = PodMetricsTable::from_protobuf_chunks(pieces(body, cuts));
-    match (&whole, &chunked) {
-        (Ok(a), Ok(b)) => assert_eq!(rows(a), rows(b)),
-        (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind()),
-        _ => panic!("whole: {:?}, in pieces: {:?}", whole.map(|t| t.len()), chunked.map(|t| t.len())),
-    }
-    // What the table decoder accepts, the object decoder reads the same.
-    if let Ok(table) = whole
-        && let Ok(list) = protobuf::decode_pod_metrics_list(body)
-    {
-        assert_eq!(rows(&table), rows(&PodMetricsTable::from_pods(&list.items)));
-    }
-}
+const PROTOBUF: Decoders = Decoders {
+    whole: PodMetricsTable::from_protobuf,
+    pieces: |p| PodMetricsTable::from_protobuf_chunks(p),
+    objects: |b| protobuf::decode_pod_metrics_list(b).ok().map(|l| l.items),
+};
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
@@ -108,22 +79,13 @@ proptest! {
     /// Decoding a body in pieces (as it arrives) gives what decoding it whole gives, for valid,
     /// mutated and cut bodies.
     #[test]
-    fn pieces_decode_like_the_whole(cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
-                                    flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
-                                    cut in any::<prop::sample::Index>()) {
-        let mut body = valid_pod_list();
-        for (at, byte) in flips {
-            let i = at.index(body.len());
-            body[i] = byte;
-        }
-        decode_in_pieces(&body, &cuts);
-        decode_in_pieces(&body[..cut.index(body.len() + 1)], &cuts);
+    fn pieces_decode_like_the_whole(mutation in table_rows::mutations()) {
+        table_rows::check_mutated(&PROTOBUF, valid_pod_list(), mutation);
     }
 }
 
 #[test]
 fn every_split_of_a_valid_body_decodes_to_every_pod() {
-    use kubemetrics::metrics::table::PodMetricsTable;
     let body = valid_pod_list();
     let whole = rows(&PodMetricsTable::from_protobuf(&body).expect("whole"));
     assert_eq!(whole.len(), fixtures::varied().pod_metrics.len());

@@ -6,6 +6,7 @@
 //! with `[]` in the array's place, and decoded at the end as a whole list, so that it is checked
 //! exactly as [`PodMetricsTable::from_json`] checks it (the kind, the syntax).
 
+use super::carry::Carry;
 use super::table::{PodMetricsTable, decode_json_item};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -36,7 +37,13 @@ struct Outside {
 
 /// A `PodMetricsList` JSON body decoded chunk by chunk (see the [module docs](self)).
 pub(crate) struct JsonPodListDecoder {
-    pending: Vec<u8>,
+    /// The bytes of an unfinished item (or white space), waiting for the next chunk.
+    pending: Carry,
+    state: State,
+}
+
+/// Where the decoder stands in the body.
+struct State {
     outside_bytes: Vec<u8>,
     outside: Outside,
     items: Items,
@@ -91,33 +98,25 @@ fn string_end(buf: &[u8], mut from: usize) -> Option<usize> {
 
 impl JsonPodListDecoder {
     pub(crate) fn new() -> JsonPodListDecoder {
-        JsonPodListDecoder { pending: Vec::new(), outside_bytes: Vec::new(), outside: Outside::default(), items: Items::Outside }
+        JsonPodListDecoder { pending: Carry::default(), state: State { outside_bytes: Vec::new(), outside: Outside::default(), items: Items::Outside } }
     }
 
     /// Decodes the items `chunk` completes; keeps the rest for the next chunk.
     pub(crate) fn feed(&mut self, chunk: &[u8], table: &mut PodMetricsTable) -> Result<()> {
-        if self.pending.is_empty() {
-            let used = self.consume(chunk, table)?;
-            self.pending.extend_from_slice(&chunk[used..]);
-        } else {
-            let mut pending = std::mem::take(&mut self.pending);
-            pending.extend_from_slice(chunk);
-            let used = self.consume(&pending, table)?;
-            pending.drain(..used);
-            self.pending = pending;
-        }
-        Ok(())
+        self.pending.feed(chunk, |bytes| self.state.consume(bytes, table))
     }
 
     /// Ends the body: decodes what lay outside the items array as a whole list into `table`
     /// (which checks it as the whole-body decoder does).
     pub(crate) fn finish(self, table: &mut PodMetricsTable) -> Result<()> {
-        if self.items != Items::Outside {
+        if self.state.items != Items::Outside {
             return Err(invalid("EOF while parsing the items array (the body ended inside it)"));
         }
-        table.extend_from_json(&self.outside_bytes)
+        table.extend_from_json(&self.state.outside_bytes)
     }
+}
 
+impl State {
     fn consume(&mut self, buf: &[u8], table: &mut PodMetricsTable) -> Result<usize> {
         let mut at = 0;
         while at < buf.len() {

@@ -3,6 +3,7 @@
 //! - `metrics.k8s.io` v1beta1 (and the identical v1): [`NodeMetrics`], [`PodMetrics`], ...
 //! - `custom.metrics.k8s.io` v1beta1 / v1beta2 and `external.metrics.k8s.io` v1beta1: [`custom`].
 
+mod carry;
 pub mod custom;
 mod duration;
 mod json_stream;

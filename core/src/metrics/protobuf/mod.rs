@@ -448,31 +448,39 @@ pub fn decode_envelope(body: &[u8]) -> Result<Envelope<'_>> {
     while let Some((field, wire)) = r.key()? {
         r.expect("field", wire, LEN)?;
         match field {
-            1 => {
-                let mut t = Reader::new(r.bytes()?, "envelope typeMeta");
-                while let Some((f, w)) = t.key()? {
-                    t.expect("field", w, LEN)?;
-                    match f {
-                        1 => env.api_version = t.string("apiVersion")?,
-                        2 => env.kind = t.string("kind")?,
-                        f => return Err(t.unknown(f)),
-                    }
-                }
-            }
             2 => env.raw = r.bytes()?,
-            3 => {
-                let encoding = r.string("contentEncoding")?;
-                if !encoding.is_empty() {
-                    return Err(err("envelope", format!("content encoding {encoding:?} is not supported")));
-                }
-            }
-            4 => {
-                r.string("contentType")?;
-            }
-            f => return Err(r.unknown(f)),
+            f => envelope_field(&mut env.api_version, &mut env.kind, u64::from(f), r.bytes()?)?,
         }
     }
     Ok(env)
+}
+
+/// A field of `runtime.Unknown` other than `raw` (field 2): the type (1) is kept, the content
+/// encoding (3) must be empty, the content type (4) is checked to be text.
+fn envelope_field(api_version: &mut String, kind: &mut String, field: u64, payload: &[u8]) -> Result<()> {
+    const MESSAGE: &str = "envelope (runtime.Unknown)";
+    match field {
+        1 => {
+            let mut t = Reader::new(payload, "envelope typeMeta");
+            while let Some((f, w)) = t.key()? {
+                t.expect("field", w, LEN)?;
+                match f {
+                    1 => *api_version = t.string("apiVersion")?,
+                    2 => *kind = t.string("kind")?,
+                    f => return Err(t.unknown(f)),
+                }
+            }
+        }
+        3 => {
+            let encoding = str_of(payload, MESSAGE, "contentEncoding")?;
+            if !encoding.is_empty() {
+                return Err(err("envelope", format!("content encoding {encoding:?} is not supported")));
+            }
+        }
+        4 => drop(str_of(payload, MESSAGE, "contentType")?),
+        f => return Err(err(MESSAGE, format!("unknown field {f}"))),
+    }
+    Ok(())
 }
 
 fn expect_kind(env: &Envelope<'_>, kind: &str) -> Result<()> {

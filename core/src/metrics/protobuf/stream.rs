@@ -9,6 +9,7 @@
 use super::{GoDuration, LEN, MAGIC, Reader, Time, container_ref, decode_duration, decode_list_meta, decode_time, err, object_meta_names};
 use crate::Quantity;
 use crate::error::Result;
+use crate::metrics::carry::Carry;
 
 /// Where decoded pods go: each pod's containers first, then the pod.
 pub(crate) trait PodListSink {
@@ -32,9 +33,14 @@ enum Phase {
 
 /// A `PodMetricsList` protobuf body decoded chunk by chunk (see the [module docs](self)).
 pub(crate) struct PodListDecoder {
-    phase: Phase,
     /// Bytes of an unfinished field, waiting for the next chunk.
-    pending: Vec<u8>,
+    pending: Carry,
+    state: State,
+}
+
+/// Where the decoder stands in the body.
+struct State {
+    phase: Phase,
     kind: String,
     api_version: String,
     seen_list: bool,
@@ -81,37 +87,29 @@ fn field_head(buf: &[u8], message: &'static str) -> Result<Option<FieldHead>> {
 
 impl PodListDecoder {
     pub(crate) fn new() -> PodListDecoder {
-        PodListDecoder { phase: Phase::Magic, pending: Vec::new(), kind: String::new(), api_version: String::new(), seen_list: false, estimated: false }
+        let state = State { phase: Phase::Magic, kind: String::new(), api_version: String::new(), seen_list: false, estimated: false };
+        PodListDecoder { pending: Carry::default(), state }
     }
 
     /// Decodes what `chunk` completes; keeps the rest for the next chunk.
     pub(crate) fn feed(&mut self, chunk: &[u8], sink: &mut dyn PodListSink) -> Result<()> {
-        if self.pending.is_empty() {
-            let used = self.consume(chunk, sink)?;
-            self.pending.extend_from_slice(&chunk[used..]);
-        } else {
-            let mut pending = std::mem::take(&mut self.pending);
-            pending.extend_from_slice(chunk);
-            let used = self.consume(&pending, sink)?;
-            pending.drain(..used);
-            self.pending = pending;
-        }
-        Ok(())
+        self.pending.feed(chunk, |bytes| self.state.consume(bytes, sink))
     }
 
     /// Ends the body: fails when it stopped inside a field or before the list.
     pub(crate) fn finish(self) -> Result<()> {
-        match self.phase {
-            Phase::Magic => Err(err("envelope", format!("the body ended after {} bytes, before the k8s\\0 magic", self.pending.len()))),
+        let carried = self.pending.len();
+        match self.state.phase {
+            Phase::Magic => Err(err("envelope", format!("the body ended after {carried} bytes, before the k8s\\0 magic"))),
             Phase::List { remaining } => Err(err("PodMetricsList", format!("the body ended {remaining} bytes before the end of the list"))),
-            Phase::Envelope if !self.pending.is_empty() => {
-                Err(err("envelope (runtime.Unknown)", format!("the body ended inside a field ({} bytes of it)", self.pending.len())))
-            }
-            Phase::Envelope if !self.seen_list => Err(self.wrong_kind()),
+            Phase::Envelope if carried > 0 => Err(err("envelope (runtime.Unknown)", format!("the body ended inside a field ({carried} bytes of it)"))),
+            Phase::Envelope if !self.state.seen_list => Err(self.state.wrong_kind()),
             Phase::Envelope => Ok(()),
         }
     }
+}
 
+impl State {
     fn wrong_kind(&self) -> crate::Error {
         err("envelope", format!("expected kind PodMetricsList, got {:?} ({})", self.kind, self.api_version))
     }
@@ -151,7 +149,7 @@ impl PodListDecoder {
                         continue;
                     }
                     let Some(payload) = payload(rest, &head) else { return Ok(at) };
-                    self.envelope_field(head.field, payload)?;
+                    super::envelope_field(&mut self.api_version, &mut self.kind, head.field, payload)?;
                     at += head.head + payload.len();
                 }
                 Phase::List { remaining } => {
@@ -186,31 +184,6 @@ impl PodListDecoder {
                 }
             }
         }
-    }
-
-    fn envelope_field(&mut self, field: u64, payload: &[u8]) -> Result<()> {
-        match field {
-            1 => {
-                let mut t = Reader::new(payload, "envelope typeMeta");
-                while let Some((f, w)) = t.key()? {
-                    t.expect("field", w, LEN)?;
-                    match f {
-                        1 => self.api_version = t.string("apiVersion")?,
-                        2 => self.kind = t.string("kind")?,
-                        f => return Err(t.unknown(f)),
-                    }
-                }
-            }
-            3 => {
-                let encoding = super::str_of(payload, "envelope (runtime.Unknown)", "contentEncoding")?;
-                if !encoding.is_empty() {
-                    return Err(err("envelope", format!("content encoding {encoding:?} is not supported")));
-                }
-            }
-            4 => drop(super::str_of(payload, "envelope (runtime.Unknown)", "contentType")?),
-            f => return Err(err("envelope (runtime.Unknown)", format!("unknown field {f}"))),
-        }
-        Ok(())
     }
 }
 
