@@ -9,7 +9,7 @@
 //! converted answer comes back through a oneshot channel. Neither thread ever waits on the
 //! other. One strong `ThreadsafeFunction`, never called, keeps the event loop alive while the
 //! server runs (like a listening `net.Server`); `stop()` and `unref()` release it. Providers
-//! return names and values; the core's `metric_value`, `metric_values` and `external_values`
+//! return names and values; the core's `metric_value`, `SelectorQuery::values` and `external_values`
 //! build the values served, as for the Python binding.
 
 use crate::custom::MetricObject;
@@ -511,24 +511,17 @@ impl core_custom::CustomMetricsProvider for JsCustomProvider {
         })
     }
 
-    fn metrics_by_selector<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        resource: &'a str,
-        selector: &'a kubemetrics::selector::LabelSelector,
-        metric: &'a str,
-        metric_selector: &'a kubemetrics::selector::LabelSelector,
-    ) -> BoxFuture<'a, KmResult<Vec<MetricValue>>> {
+    fn metrics_by_selector<'a>(&'a self, q: core_custom::SelectorQuery<'a>) -> BoxFuture<'a, KmResult<Vec<MetricValue>>> {
         let args = (
-            namespace.map(str::to_string),
-            resource.to_string(),
-            LabelSelector::from(selector.clone()),
-            metric.to_string(),
-            LabelSelector::from(metric_selector.clone()),
+            q.namespace.map(str::to_string),
+            q.resource.to_string(),
+            LabelSelector::from(q.selector.clone()),
+            q.metric.to_string(),
+            LabelSelector::from(q.metric_selector.clone()),
         );
         Box::pin(async move {
             let answer = self.metrics_by_selector.call(args, Box::new(named_values)).await?;
-            Ok(core_custom::metric_values(namespace, resource, metric, metric_selector, answer))
+            Ok(q.values(answer))
         })
     }
 }

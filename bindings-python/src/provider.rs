@@ -8,7 +8,7 @@
 //! method), the awaitable runs on the one asyncio event loop this module owns (a daemon thread
 //! started on first use) and its converted result comes back through a channel. Exceptions and
 //! malformed results become core errors (which the core answers as Kubernetes `Status`es),
-//! never panics. Providers return names and values; the core's `metric_value`, `metric_values`
+//! never panics. Providers return names and values; the core's `metric_value`, `SelectorQuery::values`
 //! and `external_values` build the values served, as for the Node binding.
 
 use crate::client::runtime;
@@ -18,8 +18,8 @@ use crate::errors::{self, to_py_err};
 use crate::methods::py_methods;
 use crate::quantity::PyQuantity;
 use kubemetrics::custom::{
-    BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, ObjectRef, ObjectValue, SeriesValue, external_metric_names, external_values,
-    metric_value, metric_values,
+    BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, ObjectRef, ObjectValue, SelectorQuery, SeriesValue, external_metric_names,
+    external_values, metric_value,
 };
 use kubemetrics::metrics::custom::{ExternalMetricValue, MetricValue};
 use kubemetrics::selector::LabelSelector;
@@ -621,22 +621,15 @@ impl CustomMetricsProvider for PyCustomProvider {
         })
     }
 
-    fn metrics_by_selector<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        resource: &'a str,
-        selector: &'a LabelSelector,
-        metric: &'a str,
-        metric_selector: &'a LabelSelector,
-    ) -> Answer<'a, Vec<MetricValue>> {
-        let args = (namespace.map(str::to_string), resource.to_string(), selector.clone(), metric.to_string(), metric_selector.clone());
+    fn metrics_by_selector<'a>(&'a self, q: SelectorQuery<'a>) -> Answer<'a, Vec<MetricValue>> {
+        let args = (q.namespace.map(str::to_string), q.resource.to_string(), q.selector.clone(), q.metric.to_string(), q.metric_selector.clone());
         Box::pin(async move {
             let (ns, res, sel, m, msel) = args;
             let answer = self
                 .0
                 .call("metrics_by_selector", move |py| (ns, res, PyLabelSelector(sel), m, PyLabelSelector(msel)).into_pyobject(py), object_values)
                 .await?;
-            Ok(metric_values(namespace, resource, metric, metric_selector, answer))
+            Ok(q.values(answer))
         })
     }
 }

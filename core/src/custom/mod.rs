@@ -6,7 +6,7 @@ mod provider;
 pub(crate) mod routes;
 mod serve;
 
-pub use crate::metrics::custom::{ObjectRef, ObjectValue, SeriesValue, cluster_scoped, described_kind, external_values, metric_value, metric_values};
+pub use crate::metrics::custom::{ObjectRef, ObjectValue, SelectorQuery, SeriesValue, cluster_scoped, described_kind, external_values, metric_value};
 pub use provider::{BoxFuture, CustomMetricInfo, CustomMetricsProvider, ExternalMetricsProvider, PushProvider, external_metric_names};
 pub use routes::PROVIDER_TIMEOUT;
 pub use serve::serve;

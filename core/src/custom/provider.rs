@@ -5,7 +5,7 @@
 use crate::Quantity;
 use crate::error::{Error, ErrorKind, Result};
 use crate::metrics::Time;
-use crate::metrics::custom::{ExternalMetricValue, MetricValue, ObjectRef, metric_not_found};
+use crate::metrics::custom::{ExternalMetricValue, MetricValue, ObjectRef, SelectorQuery, metric_not_found};
 use crate::selector::LabelSelector;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -62,15 +62,9 @@ pub trait CustomMetricsProvider: Send + Sync + 'static {
     fn list_metrics(&self) -> BoxFuture<'_, Result<Vec<CustomMetricInfo>>>;
     /// The value of `metric` for one object; `NotFound` when unknown.
     fn metric_by_name<'a>(&'a self, object: &'a ObjectRef, metric: &'a str, metric_selector: &'a LabelSelector) -> BoxFuture<'a, Result<MetricValue>>;
-    /// The values of `metric` for the objects of `resource` in `namespace` whose labels match `selector`.
-    fn metrics_by_selector<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        resource: &'a str,
-        selector: &'a LabelSelector,
-        metric: &'a str,
-        metric_selector: &'a LabelSelector,
-    ) -> BoxFuture<'a, Result<Vec<MetricValue>>>;
+    /// The values of `query.metric` for the objects of `query.resource` in `query.namespace`
+    /// whose labels match `query.selector`.
+    fn metrics_by_selector<'a>(&'a self, query: SelectorQuery<'a>) -> BoxFuture<'a, Result<Vec<MetricValue>>>;
 }
 
 /// Serves `external.metrics.k8s.io`: list, values by namespace and metric label selector.
@@ -164,21 +158,14 @@ impl CustomMetricsProvider for PushProvider {
         })
     }
 
-    fn metrics_by_selector<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        resource: &'a str,
-        selector: &'a LabelSelector,
-        metric: &'a str,
-        metric_selector: &'a LabelSelector,
-    ) -> BoxFuture<'a, Result<Vec<MetricValue>>> {
+    fn metrics_by_selector<'a>(&'a self, q: SelectorQuery<'a>) -> BoxFuture<'a, Result<Vec<MetricValue>>> {
         Box::pin(async move {
             self.prune();
             let map = lock(&self.custom);
             let mut out: Vec<MetricValue> = map
                 .iter()
-                .filter(|((o, m), p)| m == metric && o.resource == resource && o.namespace.as_deref() == namespace && selector.matches(Some(&p.labels)))
-                .map(|((o, m), p)| Self::value(o, m, p, metric_selector))
+                .filter(|((o, m), p)| m == q.metric && o.resource == q.resource && o.namespace.as_deref() == q.namespace && q.selector.matches(Some(&p.labels)))
+                .map(|((o, m), p)| Self::value(o, m, p, q.metric_selector))
                 .collect();
             out.sort_by(|a, b| a.described_object.name.cmp(&b.described_object.name));
             Ok(out)

@@ -6,8 +6,8 @@
 use super::PushProvider;
 use super::provider::{CustomMetricsProvider, ExternalMetricsProvider};
 use crate::error::{Error, ErrorKind};
-use crate::metrics::custom::ObjectRef;
 use crate::metrics::custom::{CUSTOM_GROUP, EXTERNAL_GROUP, ExternalMetricValueList, MetricValue, MetricValueList, MetricValueListV1Beta1, MetricValueV1Beta1};
+use crate::metrics::custom::{ObjectRef, SelectorQuery};
 use crate::metrics::{MetricsKind, Typed};
 use crate::selector::LabelSelector;
 use crate::server::http::{self, HttpResponse};
@@ -125,7 +125,8 @@ pub async fn custom_path(provider: &dyn CustomMetricsProvider, version: &str, pa
             Ok(s) => s,
             Err(r) => return r,
         };
-        with_timeout(provider.metrics_by_selector(namespace, resource, &label_selector, metric, &metric_selector)).await
+        let query = SelectorQuery { namespace, resource, selector: &label_selector, metric, metric_selector: &metric_selector };
+        with_timeout(provider.metrics_by_selector(query)).await
     } else {
         let object = ObjectRef { namespace: object_namespace, resource: resource.to_string(), name: name.to_string() };
         with_timeout(provider.metric_by_name(&object, metric, &metric_selector)).await.map(|v| vec![v])

@@ -88,7 +88,7 @@ impl CustomMetricsProvider for Slow {
     fn metric_by_name<'a>(&'a self, _: &'a ObjectRef, _: &'a str, _: &'a Selector) -> Answer<'a, MetricValue> {
         Box::pin(async { Err(crate::Error::new(crate::ErrorKind::Internal, "provider exploded")) })
     }
-    fn metrics_by_selector<'a>(&'a self, _: Option<&'a str>, _: &'a str, _: &'a Selector, _: &'a str, _: &'a Selector) -> Answer<'a, Vec<MetricValue>> {
+    fn metrics_by_selector<'a>(&'a self, _: SelectorQuery<'a>) -> Answer<'a, Vec<MetricValue>> {
         Box::pin(async {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Ok(Vec::new())
@@ -139,19 +139,12 @@ impl CustomMetricsProvider for Answers {
         Box::pin(std::future::ready(metric_value(object, metric, metric_selector, value.map(|o| quantity(&o["value"])))))
     }
 
-    fn metrics_by_selector<'a>(
-        &'a self,
-        namespace: Option<&'a str>,
-        resource: &'a str,
-        _: &'a Selector,
-        metric: &'a str,
-        metric_selector: &'a Selector,
-    ) -> Answer<'a, Vec<MetricValue>> {
+    fn metrics_by_selector<'a>(&'a self, q: SelectorQuery<'a>) -> Answer<'a, Vec<MetricValue>> {
         let named = self
             .objects()
-            .filter(|o| o["resource"] == resource && o["metric"] == metric && (o["namespace"].is_null() || o["namespace"].as_str() == namespace))
+            .filter(|o| o["resource"] == q.resource && o["metric"] == q.metric && (o["namespace"].is_null() || o["namespace"].as_str() == q.namespace))
             .map(|o| ObjectValue::Named { name: o["name"].as_str().unwrap_or("").to_string(), value: quantity(&o["value"]) });
-        Box::pin(std::future::ready(Ok(metric_values(namespace, resource, metric, metric_selector, named))))
+        Box::pin(std::future::ready(Ok(q.values(named))))
     }
 }
 

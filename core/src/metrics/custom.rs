@@ -224,7 +224,7 @@ pub fn metric_value(object: &ObjectRef, metric: &str, metric_selector: &crate::s
 /// One item of a provider's answer to a request for the values of a metric of several objects.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ObjectValue {
-    /// The value of the object called `name`: [`metric_values`] writes the rest.
+    /// The value of the object called `name`: [`SelectorQuery::values`] writes the rest.
     Named {
         /// The object's name.
         name: String,
@@ -235,31 +235,44 @@ pub enum ObjectValue {
     Complete(Box<MetricValue>),
 }
 
-/// The values a provider answered for `metric` of the objects of `resource` in `namespace`
-/// (`None` for cluster-scoped objects), asked with `metric_selector`, in the order given: each
-/// named value becomes the [`MetricValue`] of the object of that name
-/// ([`MetricValue::for_object`], so objects of [`cluster_scoped`] resources carry no namespace,
-/// even when the request named one, as `namespaces/*/metrics/{metric}` does), all measured at
-/// the same instant, now; complete values are kept. What the bindings' `metrics_by_selector`
-/// adapters call with the names and values a provider returned.
-pub fn metric_values(
-    namespace: Option<&str>,
-    resource: &str,
-    metric: &str,
-    metric_selector: &crate::selector::LabelSelector,
-    answer: impl IntoIterator<Item = ObjectValue>,
-) -> Vec<MetricValue> {
-    let now = Time(jiff::Timestamp::now());
-    answer
-        .into_iter()
-        .map(|item| match item {
-            ObjectValue::Named { name, value } => {
-                let object = ObjectRef { namespace: namespace.map(str::to_string), resource: resource.to_string(), name };
-                MetricValue::measured(&object, metric, metric_selector, value, now)
-            }
-            ObjectValue::Complete(v) => *v,
-        })
-        .collect()
+/// A request for the values of one custom metric of the objects a label selector picks
+/// (`/apis/custom.metrics.k8s.io/v1beta2/namespaces/{namespace}/{resource}/*/{metric}`, with
+/// `labelSelector` and `metricLabelSelector`): what
+/// [`CustomMetricsProvider::metrics_by_selector`](crate::custom::CustomMetricsProvider) is asked.
+#[derive(Debug, Clone, Copy)]
+pub struct SelectorQuery<'a> {
+    /// The namespace (`None` for cluster-scoped resources).
+    pub namespace: Option<&'a str>,
+    /// The resource (`pods`, `services`, `namespaces`...).
+    pub resource: &'a str,
+    /// `labelSelector`: which objects.
+    pub selector: &'a crate::selector::LabelSelector,
+    /// The metric.
+    pub metric: &'a str,
+    /// `metricLabelSelector`: which series of the metric.
+    pub metric_selector: &'a crate::selector::LabelSelector,
+}
+
+impl SelectorQuery<'_> {
+    /// The values a provider answered, in the order given: each named value becomes the
+    /// [`MetricValue`] of the object of that name ([`MetricValue::for_object`], so objects of
+    /// [`cluster_scoped`] resources carry no namespace, even when the request named one, as
+    /// `namespaces/*/metrics/{metric}` does), all measured at the same instant, now; complete
+    /// values are kept. What the bindings' `metrics_by_selector` adapters call with the names
+    /// and values a provider returned.
+    pub fn values(&self, answer: impl IntoIterator<Item = ObjectValue>) -> Vec<MetricValue> {
+        let now = Time(jiff::Timestamp::now());
+        answer
+            .into_iter()
+            .map(|item| match item {
+                ObjectValue::Named { name, value } => {
+                    let object = ObjectRef { namespace: self.namespace.map(str::to_string), resource: self.resource.to_string(), name };
+                    MetricValue::measured(&object, self.metric, self.metric_selector, value, now)
+                }
+                ObjectValue::Complete(v) => *v,
+            })
+            .collect()
+    }
 }
 
 /// One item of a provider's answer to a request for the series of an external metric.

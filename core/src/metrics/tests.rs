@@ -114,7 +114,9 @@ mod provider_answers {
             ObjectValue::Named { name: "shop".into(), value: q("2") },
         ];
         // What `namespaces/*/metrics/queue_total` asks for.
-        let values = metric_values(Some("*"), "namespaces", "queue_total", &selector, answer);
+        let all = LabelSelector::default();
+        let query = |namespace, resource, metric, metric_selector| SelectorQuery { namespace, resource, selector: &all, metric, metric_selector };
+        let values = query(Some("*"), "namespaces", "queue_total", &selector).values(answer);
         assert_eq!(values.len(), 3);
         assert_eq!(values[1], keep);
         for (v, name, value) in [(&values[0], "web", "500m"), (&values[2], "shop", "2")] {
@@ -125,7 +127,7 @@ mod provider_answers {
             assert_eq!(v.window_seconds, None);
         }
         assert_eq!(values[0].timestamp, values[2].timestamp, "measured at one instant");
-        let pods = metric_values(Some("web"), "pods", "m", &LabelSelector::default(), [ObjectValue::Named { name: "p".into(), value: q("1") }]);
+        let pods = query(Some("web"), "pods", "m", &all).values([ObjectValue::Named { name: "p".into(), value: q("1") }]);
         assert_eq!((pods[0].described_object.namespace.as_str(), pods[0].metric.selector.is_none()), ("web", true));
     }
 
