@@ -91,3 +91,27 @@ pub fn check_mutated(d: &Decoders, body: Vec<u8>, (cuts, flips, cut): Mutation) 
     check(d, &body, &cuts);
     check(d, &body[..cut.index(body.len() + 1)], &cuts);
 }
+
+/// A valid body of `pods` pods: split anywhere into two pieces, or fed one byte at a time, it
+/// decodes to every pod; cut short, it is an error or (cut after the list, where only optional
+/// fields follow) every pod — never fewer. Returns how many cuts were errors.
+pub fn check_every_split(d: &Decoders, body: &[u8], pods: usize) -> usize {
+    let whole = rows(&(d.whole)(body).expect("whole"));
+    assert_eq!(whole.len(), pods);
+    for at in 0..=body.len() {
+        let (a, b) = body.split_at(at);
+        assert_eq!(rows(&(d.pieces)(vec![a, b]).expect("two pieces")), whole, "split at {at}");
+    }
+    assert_eq!(rows(&(d.pieces)(body.chunks(1).collect()).expect("bytes")), whole);
+    let mut errors = 0;
+    for cut in 0..body.len() {
+        match (d.pieces)(body[..cut].chunks(7).collect()) {
+            Err(e) => {
+                assert_eq!(e.kind(), kubemetrics::ErrorKind::Api, "cut at {cut}");
+                errors += 1;
+            }
+            Ok(table) => assert_eq!(rows(&table), whole, "cut at {cut}"),
+        }
+    }
+    errors
+}
