@@ -247,7 +247,11 @@ async fn render_once(client: &Client, what: &What) -> kubemetrics::Result<(Strin
                 // The table straight from the compact result: no row objects.
                 let table = client.top_pods_table(&options).await?;
                 let stderr = table.is_empty().then(|| none_found(table.namespace()));
-                return Ok((top::render_pods_table(&table, p.containers, p.out.no_headers, p.sum), stderr));
+                let text = top::render_pods_table(&table, p.containers, p.out.no_headers, p.sum);
+                // The process prints and exits: freeing the table entry by entry first would only
+                // cost time (the operating system takes the memory back at once).
+                std::mem::forget(table);
+                return Ok((text, stderr));
             }
             let result = match p.out.source {
                 Source::Kubelet => client.top_pods_from_kubelets(&options, Default::default()).await?,
