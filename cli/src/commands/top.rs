@@ -248,9 +248,11 @@ async fn render_once(client: &Client, what: &What) -> kubemetrics::Result<(Strin
                 let table = client.top_pods_table(&options).await?;
                 let stderr = table.is_empty().then(|| none_found(table.namespace()));
                 let text = top::render_pods_table(&table, p.containers, p.out.no_headers, p.sum);
-                // The process prints and exits: freeing the table entry by entry first would only
-                // cost time (the operating system takes the memory back at once).
-                std::mem::forget(table);
+                if !p.out.watch {
+                    // The process prints and exits: freeing the table entry by entry first would
+                    // only cost time (the operating system takes the memory back at once).
+                    std::mem::forget(table);
+                }
                 return Ok((text, stderr));
             }
             let result = match p.out.source {
