@@ -110,10 +110,10 @@ impl Client {
                 .map_err(|e| Error::new(ErrorKind::Config, format!("cannot read kubeconfig {}: {e}", p.display())).with_source(e))?,
             None => kube::config::Kubeconfig::read().map_err(|e| Error::new(ErrorKind::Config, format!("cannot read kubeconfig: {e}")).with_source(e))?,
         };
-        if let Some(ctx) = context {
-            if !kubeconfig.contexts.iter().any(|c| c.name == ctx) {
-                return Err(Error::new(ErrorKind::Config, format!("context \"{ctx}\" does not exist")));
-            }
+        if let Some(ctx) = context
+            && !kubeconfig.contexts.iter().any(|c| c.name == ctx)
+        {
+            return Err(Error::new(ErrorKind::Config, format!("context \"{ctx}\" does not exist")));
         }
         let options = kube::config::KubeConfigOptions { context: context.map(str::to_string), ..Default::default() };
         kube::Config::from_custom_kubeconfig(kubeconfig, &options)

@@ -204,7 +204,7 @@ impl Collector {
             let failures = inner.failures.lock().unwrap_or_else(|e| e.into_inner()).get(&node.name).copied().unwrap_or(0);
             if failures >= 3 {
                 let every = 1u64 << (failures - 2).min(3);
-                if cycle % every != 0 {
+                if !cycle.is_multiple_of(every) {
                     continue;
                 }
             }
@@ -349,10 +349,10 @@ impl Collector {
             // Nodes deleted from the cluster stop being served at once, not at the next cycle.
             nodes.retain(|n| node_labels.contains_key(n.name()));
             for n in &mut nodes {
-                if let Some(t) = node_labels.get(n.name()) {
-                    if !t.labels.is_empty() {
-                        n.metadata.labels = Some(t.labels.clone());
-                    }
+                if let Some(t) = node_labels.get(n.name())
+                    && !t.labels.is_empty()
+                {
+                    n.metadata.labels = Some(t.labels.clone());
                 }
             }
             let mut key = (String::new(), String::new());

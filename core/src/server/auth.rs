@@ -235,10 +235,11 @@ impl Authenticator {
         if path_allowed || user.groups.iter().any(|g| g == "system:masters") {
             return Decision::Allow(user);
         }
-        if let Attributes::NonResource { path, .. } = attributes {
-            if !user.is_anonymous() && is_discovery(path) {
-                return Decision::Allow(user);
-            }
+        if let Attributes::NonResource { path, .. } = attributes
+            && !user.is_anonymous()
+            && is_discovery(path)
+        {
+            return Decision::Allow(user);
         }
         if self.options.always_allow_authenticated && !user.is_anonymous() {
             return Decision::Allow(user);
@@ -318,10 +319,10 @@ impl Authenticator {
         let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (k, v) in headers {
             for prefix in &self.options.extra_headers_prefix {
-                if let Some(key) = k.as_str().strip_prefix(&prefix.to_ascii_lowercase()) {
-                    if let Ok(v) = v.to_str() {
-                        extra.entry(crate::server::http::percent_decode(key)).or_default().push(v.to_string());
-                    }
+                if let Some(key) = k.as_str().strip_prefix(&prefix.to_ascii_lowercase())
+                    && let Ok(v) = v.to_str()
+                {
+                    extra.entry(crate::server::http::percent_decode(key)).or_default().push(v.to_string());
                 }
             }
         }

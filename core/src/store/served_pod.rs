@@ -57,7 +57,7 @@ impl ServedPod {
         metadata.namespace = Some(self.namespace.to_string());
         metadata.labels = self.labels.as_deref().cloned();
         if let Some(t) = created {
-            metadata.creation_timestamp = Some(t.clone());
+            metadata.creation_timestamp = Some(*t);
         }
         metadata
     }
@@ -66,7 +66,7 @@ impl ServedPod {
     pub fn to_pod_metrics(&self, created: Option<&Time>) -> PodMetrics {
         PodMetrics {
             metadata: self.metadata(created),
-            timestamp: self.timestamp.clone(),
+            timestamp: self.timestamp,
             window: self.window,
             containers: self
                 .containers
@@ -103,7 +103,7 @@ impl From<&PodMetrics> for ServedPod {
             namespace: Arc::from(p.namespace()),
             name: Box::from(p.name()),
             labels: m.labels.clone().map(Arc::new),
-            timestamp: p.timestamp.clone(),
+            timestamp: p.timestamp,
             window: p.window,
             containers: p
                 .containers

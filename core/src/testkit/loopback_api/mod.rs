@@ -237,9 +237,8 @@ async fn handle(state: &RwLock<ClusterState>, req: Request<Incoming>) -> HttpRes
                 return http::status(
                     StatusCode::FORBIDDEN,
                     "Forbidden",
-                    &format!(
-                        "nodes.metrics.k8s.io is forbidden: User \"loopback\" cannot list resource \"nodes\" in API group \"metrics.k8s.io\" at the cluster scope"
-                    ),
+                    &"nodes.metrics.k8s.io is forbidden: User \"loopback\" cannot list resource \"nodes\" in API group \"metrics.k8s.io\" at the cluster scope"
+                        .to_string(),
                     None,
                 );
             }
