@@ -166,8 +166,8 @@ pub unsafe extern "C" fn km_client_list_pod_metrics(
     entry!(km_client_list_pod_metrics(arg client, opt_str namespace, opt_str label_selector, opt_str field_selector) -> out {
         let client = client.get();
         let options = ListOptions { label_selector: label_selector.map(str::to_string), field_selector: field_selector.map(str::to_string) };
-        let items = block_on(client.list_pod_metrics(namespace, &options))??;
-        handle(km_pod_metrics_list::new(items)?)
+        let table = block_on(client.list_pod_metrics_whole_table(namespace, &options))??;
+        handle(km_pod_metrics_list::new(&table)?)
     })
 }
 

@@ -5,9 +5,9 @@
 use crate::error::{Failure, km_status};
 use crate::ffi::{Borrowed, arg, arg_str, at, borrowed_str, count, entry, free, handle, no_nul};
 use crate::quantity::km_quantity;
-use kubemetrics::metrics::{Time, Usage};
-use kubemetrics::{ErrorKind, NodeMetrics, PodMetrics};
-use std::collections::BTreeMap;
+use kubemetrics::metrics::whole_table::{WholePodMetricsTable, WholePodView};
+use kubemetrics::metrics::{GoDuration, Time};
+use kubemetrics::{ErrorKind, NodeMetrics, PodMetrics, Quantity};
 use std::ffi::c_char;
 use std::ops::Range;
 
@@ -77,19 +77,19 @@ impl Draft {
         Ok(at)
     }
 
-    fn labels(&mut self, labels: Option<&BTreeMap<String, String>>) -> Result<Range<usize>, Failure> {
+    fn labels<'s>(&mut self, labels: impl IntoIterator<Item = (&'s str, &'s str)>) -> Result<Range<usize>, Failure> {
         let first = self.labels.len();
-        for (k, v) in labels.into_iter().flatten() {
+        for (k, v) in labels {
             let label = [self.string(k, "a label")?, self.string(v, "a label")?];
             self.labels.push(label);
         }
         Ok(first..self.labels.len())
     }
 
-    fn usage(&mut self, usage: &Usage) -> Result<Range<usize>, Failure> {
+    fn usage<'s>(&mut self, usage: impl IntoIterator<Item = (&'s str, Quantity)>) -> Result<Range<usize>, Failure> {
         let first = self.usage.len();
         for (resource, q) in usage {
-            let entry = (self.string(resource, "a resource name")?, km_quantity::new(*q));
+            let entry = (self.string(resource, "a resource name")?, km_quantity::new(q));
             self.usage.push(entry);
         }
         Ok(first..self.usage.len())
@@ -97,7 +97,13 @@ impl Draft {
 
     /// The name, wire timestamp and labels of an object; `namespace` is that of its name for a
     /// node (which has none).
-    fn object(&mut self, name: &str, namespace: Option<&str>, timestamp: &Time, labels: Option<&BTreeMap<String, String>>) -> Result<ObjectAt, Failure> {
+    fn object<'s>(
+        &mut self,
+        name: &str,
+        namespace: Option<&str>,
+        timestamp: &Time,
+        labels: impl IntoIterator<Item = (&'s str, &'s str)>,
+    ) -> Result<ObjectAt, Failure> {
         let name = self.string(name, "a name")?;
         let namespace = match namespace {
             Some(ns) => self.string(ns, "a namespace")?,
@@ -109,24 +115,24 @@ impl Draft {
     }
 
     fn node(&mut self, node: &NodeMetrics) -> Result<ObjectAt, Failure> {
-        let mut at = self.object(node.name(), None, &node.timestamp, node.metadata.labels.as_ref())?;
-        at.parts = self.usage(&node.usage)?;
+        let labels = node.metadata.labels.iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()));
+        let mut at = self.object(node.name(), None, &node.timestamp, labels)?;
+        at.parts = self.usage(node.usage.iter().map(|(r, q)| (r.as_str(), *q)))?;
         Ok(at)
     }
 
-    fn pod(&mut self, pod: &PodMetrics) -> Result<ObjectAt, Failure> {
-        let mut at = self.object(pod.name(), Some(pod.namespace()), &pod.timestamp, pod.metadata.labels.as_ref())?;
+    fn pod(&mut self, pod: &WholePodView<'_>) -> Result<ObjectAt, Failure> {
+        let mut at = self.object(pod.name(), Some(pod.namespace()), &pod.timestamp(), pod.labels().into_iter().flatten())?;
         let first = self.containers.len();
-        for c in &pod.containers {
-            let name = self.string(&c.name, "a container name")?;
-            let usage = self.usage(&c.usage)?;
+        for c in pod.containers() {
+            let name = self.string(c.name(), "a container name")?;
+            let usage = self.usage(c.usage_entries())?;
             self.containers.push(ContainerAt { name, usage, pod_namespace: at.namespace, pod_name: at.name });
         }
         at.parts = first..self.containers.len();
         Ok(at)
     }
 
-    /// The storage, complete: every offset made a pointer.
     fn finish(self) -> Storage {
         let mut storage = Storage { strings: self.strings, ..Storage::default() };
         storage.labels = self.labels.iter().map(|&[k, v]| [storage.string(k), storage.string(v)]).collect();
@@ -160,15 +166,13 @@ fn build<T, H>(
     Ok((items, storage))
 }
 
-/// The value of label `key` from the C labels of an object, which are its `labels`, in order.
-fn label(
-    labels: Option<&BTreeMap<String, String>>,
-    c_labels: &Borrowed<[*const c_char; 2]>,
-    key: &str,
-    owner: impl FnOnce() -> String,
-) -> Result<*const c_char, Failure> {
-    let index = labels.into_iter().flat_map(|l| l.keys()).position(|k| k == key);
-    index.and_then(|i| c_labels.get().get(i)).map(|[_, v]| *v).ok_or_else(|| Failure::kind(ErrorKind::NotFound, format!("{} has no label \"{key}\"", owner())))
+/// The value of label `key` among the C labels of an object.
+fn label(c_labels: &Borrowed<[*const c_char; 2]>, key: &str, owner: impl FnOnce() -> String) -> Result<*const c_char, Failure> {
+    let found = c_labels.get().iter().find(|[k, _]| {
+        // SAFETY: a string of the storage the labels belong to.
+        unsafe { borrowed_str(*k) }.to_bytes() == key.as_bytes()
+    });
+    found.map(|[_, v]| *v).ok_or_else(|| Failure::kind(ErrorKind::NotFound, format!("{} has no label \"{key}\"", owner())))
 }
 
 /// The usage of `resource` among the C usage entries of a node or container.
@@ -285,7 +289,8 @@ impl km_container_metrics {
 /// storage per list (or per owned object), made when the list is made, with no allocation per pod.
 #[derive(Debug)]
 pub struct km_pod_metrics {
-    metrics: PodMetrics,
+    time: Time,
+    window: GoDuration,
     /// This and the other strings and arrays: in `storage`, or in the list's for an item.
     name: *const c_char,
     namespace: *const c_char,
@@ -301,24 +306,39 @@ pub struct km_pod_metrics {
 impl km_pod_metrics {
     /// An owned object, with its own storage.
     pub(crate) fn new(metrics: PodMetrics) -> Result<km_pod_metrics, Failure> {
-        let (items, storage) = km_pod_metrics_list::build(vec![metrics])?;
+        let (items, storage) = km_pod_metrics_list::build(&WholePodMetricsTable::from_pods(&[metrics]))?;
         owned(items, storage, |item, storage| item.storage = Some(storage))
     }
 
-    fn at(metrics: PodMetrics, at: ObjectAt, storage: &Storage) -> km_pod_metrics {
+    fn at(pod: WholePodView<'_>, at: ObjectAt, storage: &Storage) -> km_pod_metrics {
         km_pod_metrics {
+            time: pod.timestamp(),
+            window: pod.window(),
             name: storage.string(at.name),
             namespace: storage.string(at.namespace),
             timestamp: storage.string(at.timestamp),
             labels: Borrowed::of(&storage.labels, at.labels),
             containers: Borrowed::of(&storage.containers, at.parts),
             storage: None,
-            metrics,
         }
     }
 
     fn owner(&self) -> String {
-        format!("pod {}/{}", self.metrics.namespace(), self.metrics.name())
+        // SAFETY: strings of the storage this object points into.
+        let (namespace, name) = unsafe { (borrowed_str(self.namespace), borrowed_str(self.name)) };
+        format!("pod {}/{}", namespace.to_string_lossy(), name.to_string_lossy())
+    }
+
+    /// The sum over containers of one resource's usage (zero if no container reports it).
+    fn total(&self, resource: &str) -> Quantity {
+        let entries = self.containers.get().iter().flat_map(|c| c.usage.get());
+        entries
+            .filter(|(name, _)| {
+                // SAFETY: a string of the storage this object points into.
+                unsafe { borrowed_str(*name) }.to_bytes() == resource.as_bytes()
+            })
+            .map(|(_, q)| q.q)
+            .sum()
     }
 }
 
@@ -335,13 +355,14 @@ pub struct km_pod_metrics_list {
 }
 
 impl km_pod_metrics_list {
-    pub(crate) fn new(pods: Vec<PodMetrics>) -> Result<km_pod_metrics_list, Failure> {
-        let (items, storage) = km_pod_metrics_list::build(pods)?;
+    /// The list's items made straight from the table (no `PodMetrics` per pod).
+    pub(crate) fn new(table: &WholePodMetricsTable) -> Result<km_pod_metrics_list, Failure> {
+        let (items, storage) = km_pod_metrics_list::build(table)?;
         Ok(km_pod_metrics_list { items, storage })
     }
 
-    fn build(pods: Vec<PodMetrics>) -> Result<(Vec<km_pod_metrics>, Storage), Failure> {
-        build(pods, Draft::pod, km_pod_metrics::at)
+    fn build(table: &WholePodMetricsTable) -> Result<(Vec<km_pod_metrics>, Storage), Failure> {
+        build(table.iter().collect(), |draft, pod| draft.pod(pod), km_pod_metrics::at)
     }
 }
 
@@ -448,7 +469,7 @@ pub unsafe extern "C" fn km_node_metrics_usage_at(
 /// Errors: `KM_STATUS_NOT_FOUND` when the node has no such label.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_node_metrics_label(metrics: *const km_node_metrics, key: *const c_char, out: *mut *const c_char) -> km_status {
-    entry!(km_node_metrics_label(arg metrics, arg_str key) -> out { label(metrics.metrics.metadata.labels.as_ref(), &metrics.labels, key, || metrics.owner())? })
+    entry!(km_node_metrics_label(arg metrics, arg_str key) -> out { label(&metrics.labels, key, || metrics.owner())? })
 }
 
 /// The number of labels of the node (0 for NULL).
@@ -532,13 +553,13 @@ pub unsafe extern "C" fn km_pod_metrics_timestamp(metrics: *const km_pod_metrics
 /// The end of the interval the usage was measured over, in seconds since the Unix epoch.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_timestamp_unix(metrics: *const km_pod_metrics, out: *mut i64) -> km_status {
-    entry!(km_pod_metrics_timestamp_unix(arg metrics) -> out { metrics.metrics.timestamp.0.as_second() })
+    entry!(km_pod_metrics_timestamp_unix(arg metrics) -> out { metrics.time.0.as_second() })
 }
 
 /// The length of the interval the usage was measured over, in milliseconds (truncated).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_window_ms(metrics: *const km_pod_metrics, out: *mut i64) -> km_status {
-    entry!(km_pod_metrics_window_ms(arg metrics) -> out { metrics.metrics.window.as_nanos() / 1_000_000 })
+    entry!(km_pod_metrics_window_ms(arg metrics) -> out { metrics.window.as_nanos() / 1_000_000 })
 }
 
 /// The value of one label of the pod (copied from the Pod object).
@@ -549,7 +570,7 @@ pub unsafe extern "C" fn km_pod_metrics_window_ms(metrics: *const km_pod_metrics
 /// Errors: `KM_STATUS_NOT_FOUND` when the pod has no such label.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_label(metrics: *const km_pod_metrics, key: *const c_char, out: *mut *const c_char) -> km_status {
-    entry!(km_pod_metrics_label(arg metrics, arg_str key) -> out { label(metrics.metrics.metadata.labels.as_ref(), &metrics.labels, key, || metrics.owner())? })
+    entry!(km_pod_metrics_label(arg metrics, arg_str key) -> out { label(&metrics.labels, key, || metrics.owner())? })
 }
 
 /// The number of labels of the pod (0 for NULL).
@@ -581,7 +602,7 @@ pub unsafe extern "C" fn km_pod_metrics_label_at(
 /// - `out`: on success, an owned quantity (free with `km_quantity_free`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn km_pod_metrics_total(metrics: *const km_pod_metrics, resource: *const c_char, out: *mut *mut km_quantity) -> km_status {
-    entry!(km_pod_metrics_total(arg metrics, arg_str resource) -> out { handle(km_quantity::new(metrics.metrics.total(resource))) })
+    entry!(km_pod_metrics_total(arg metrics, arg_str resource) -> out { handle(km_quantity::new(metrics.total(resource))) })
 }
 
 /// The number of containers of the pod (0 for NULL).

@@ -272,6 +272,22 @@ impl<'a> WholePodView<'a> {
         self.containers().filter_map(|c| c.usage_of(resource)).sum()
     }
 
+    /// Its labels in key order (`None` when the pod has none set, as `metadata.labels`), without
+    /// building a map.
+    pub fn labels(&self) -> Option<Vec<(&'a str, &'a str)>> {
+        let (t, e) = (self.table, self.entry);
+        if e.first_label == NONE {
+            return None;
+        }
+        let pairs = t.labels.get(e.first_label as usize..(e.first_label + e.label_count) as usize).unwrap_or_default();
+        let mut labels: Vec<(&str, &str)> = pairs.iter().map(|&(k, v)| (t.str(k).unwrap_or_default(), t.str(v).unwrap_or_default())).collect();
+        // As a map holds them: in key order, the last of repeated keys.
+        labels.reverse();
+        labels.sort_by_key(|&(k, _)| k);
+        labels.dedup_by_key(|&mut (k, _)| k);
+        Some(labels)
+    }
+
     /// The metadata, as a whole decode gives it.
     pub fn metadata(&self) -> ObjectMeta {
         let (t, e) = (self.table, self.entry);
@@ -329,6 +345,18 @@ impl<'a> WholeContainerView<'a> {
         let t = self.table;
         let first = self.entry.first_other as usize;
         t.others.get(first..first + self.entry.other_count as usize).unwrap_or_default().iter().map(move |&(name, q)| (t.str(name).unwrap_or_default(), q))
+    }
+
+    /// Usage by resource name, in name order, without building a map (the last of repeated
+    /// names, as [`usage`](Self::usage) keeps).
+    pub fn usage_entries(&self) -> Vec<(&'a str, Quantity)> {
+        let e = self.entry;
+        let mut entries: Vec<(&str, Quantity)> = self.others().collect();
+        entries.reverse();
+        entries.extend(e.cpu.map(|q| ("cpu", q)).into_iter().chain(e.memory.map(|q| ("memory", q))));
+        entries.sort_by_key(|&(name, _)| name);
+        entries.dedup_by_key(|&mut (name, _)| name);
+        entries
     }
 
     /// Usage by resource name.
