@@ -238,7 +238,7 @@ pub enum ObjectValue {
 /// A request for the values of one custom metric of the objects a label selector picks
 /// (`/apis/custom.metrics.k8s.io/v1beta2/namespaces/{namespace}/{resource}/*/{metric}`, with
 /// `labelSelector` and `metricLabelSelector`): what
-/// [`CustomMetricsProvider::metrics_by_selector`](crate::custom::CustomMetricsProvider) is asked.
+/// a custom metrics provider's `metrics_by_selector` is asked.
 #[derive(Debug, Clone, Copy)]
 pub struct SelectorQuery<'a> {
     /// The namespace (`None` for cluster-scoped resources).

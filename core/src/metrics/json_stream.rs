@@ -1,6 +1,7 @@
 //! A `PodMetricsList` JSON body decoded as its bytes arrive: each item of the top-level `items`
-//! array is decoded into the table as soon as it is complete, and only the bytes of one
-//! unfinished item wait for the next chunk (the body is never held whole).
+//! array is decoded into the table as soon as it is complete (an item cut by the end of a chunk
+//! is decoded again, whole, from the next one), and only the bytes of one unfinished item wait
+//! for the next chunk (the body is never held whole).
 //!
 //! Everything outside that array (`kind`, `apiVersion`, `metadata`: a few hundred bytes) is kept,
 //! with `[]` in the array's place, and decoded at the end as a whole list, so that it is checked
@@ -53,49 +54,6 @@ fn invalid(detail: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: {detail}"))
 }
 
-/// Where the JSON value starting at `buf[0]` (not white space) ends, or `None` when `buf` ends
-/// first. Objects and arrays are matched bracket to bracket, strings skipped; what the value
-/// holds is checked when it is decoded.
-fn value_end(buf: &[u8]) -> Option<usize> {
-    let (open, close) = match buf.first()? {
-        b'{' => (b'{', b'}'),
-        b'[' => (b'[', b']'),
-        b'"' => return string_end(buf, 1),
-        _ => return buf.iter().position(|b| matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r')),
-    };
-    let mut depth = 0usize;
-    let mut at = 0;
-    while let Some(i) = memchr::memchr3(b'"', open, close, &buf[at..]) {
-        let i = at + i;
-        match buf[i] {
-            b'"' => {
-                at = string_end(buf, i + 1)?;
-                continue;
-            }
-            b if b == open => depth += 1,
-            _ => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-        }
-        at = i + 1;
-    }
-    None
-}
-
-/// The end (after the closing quote) of a string whose content starts at `from`.
-fn string_end(buf: &[u8], mut from: usize) -> Option<usize> {
-    loop {
-        let i = from + memchr::memchr2(b'"', b'\\', buf.get(from..)?)?;
-        if buf[i] == b'"' {
-            return Some(i + 1);
-        }
-        from = i + 2;
-    }
-}
-
 impl JsonPodListDecoder {
     pub(crate) fn new() -> JsonPodListDecoder {
         JsonPodListDecoder { pending: Carry::default(), state: State { outside_bytes: Vec::new(), outside: Outside::default(), items: Items::Outside } }
@@ -141,8 +99,7 @@ impl State {
                 (Items::AfterItem, other) => return Err(invalid(format!("expected ',' or ']' after an item, found {:?}", other as char))),
                 (Items::Next, b']') => return Err(invalid("trailing comma in the items array")),
                 (Items::First | Items::Next, _) => {
-                    let Some(len) = value_end(&buf[at..]) else { return Ok(at) };
-                    decode_json_item(&buf[at..at + len], table)?;
+                    let Some(len) = decode_json_item(&buf[at..], table)? else { return Ok(at) };
                     self.items = Items::AfterItem;
                     at += len;
                 }

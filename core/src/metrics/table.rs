@@ -300,10 +300,45 @@ impl TableDecoder {
     }
 }
 
-/// Decodes one item of a JSON `items` array (a whole value) into the table.
-pub(crate) fn decode_json_item(item: &[u8], table: &mut PodMetricsTable) -> Result<()> {
-    let mut de = serde_json::Deserializer::from_slice(item);
-    PodSeed(table).deserialize(&mut de).map_err(|e| Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: an item: {e}")))
+thread_local! {
+    /// The table [`decode_json_item`] fills: serde_json tells how many bytes a value took only
+    /// to a `Deserialize` type (its `StreamDeserializer`), not to a seed, so the item type finds
+    /// the table here.
+    static FILLING: std::cell::RefCell<Option<PodMetricsTable>> = const { std::cell::RefCell::new(None) };
+}
+
+/// One item of a JSON `items` array, decoded into the table in [`FILLING`].
+struct FilledItem;
+
+impl<'de> serde::Deserialize<'de> for FilledItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<FilledItem, D::Error> {
+        FILLING.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let table = slot.as_mut().ok_or_else(|| serde::de::Error::custom("no table is being filled"))?;
+            PodSeed(table).deserialize(d).map(|()| FilledItem)
+        })
+    }
+}
+
+/// Decodes the item of a JSON `items` array that starts `buf` into the table, in one pass:
+/// `Some(n)` when it took `n` bytes, `None` when `buf` ends inside it (the table then holds no
+/// part of it).
+pub(crate) fn decode_json_item(buf: &[u8], table: &mut PodMetricsTable) -> Result<Option<usize>> {
+    let (pods, containers) = (table.pods.len(), table.containers.len());
+    FILLING.with(|cell| *cell.borrow_mut() = Some(std::mem::take(table)));
+    let mut items = serde_json::Deserializer::from_slice(buf).into_iter::<FilledItem>();
+    let item = items.next();
+    let taken = items.byte_offset();
+    *table = FILLING.with(|cell| cell.borrow_mut().take()).unwrap_or_default();
+    match item {
+        Some(Ok(FilledItem)) => Ok(Some(taken)),
+        Some(Err(e)) if !e.is_eof() => Err(Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: an item: {e}"))),
+        _ => {
+            table.pods.truncate(pods);
+            table.containers.truncate(containers);
+            Ok(None)
+        }
+    }
 }
 
 /// The protobuf decoder's pods go straight into the table.
