@@ -534,15 +534,10 @@ impl<'de> Visitor<'de> for PodSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
         let t = self.0;
         let mut entry = t.begin_pod();
-        // Without metadata, the names are empty (not the first name of the table).
-        (entry.name, entry.namespace) = (t.names.intern(""), t.names.intern(""));
+        let mut names: Option<MetaNames<'de>> = None;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match key.as_ref() {
-                "metadata" => {
-                    let m: MetaNames<'de> = map.next_value()?;
-                    entry.name = t.names.intern(m.name.as_deref().unwrap_or(""));
-                    entry.namespace = t.names.intern(m.namespace.as_deref().unwrap_or(""));
-                }
+                "metadata" => names = Some(map.next_value()?),
                 "timestamp" => entry.timestamp = map.next_value()?,
                 "window" => entry.window = map.next_value()?,
                 "containers" => map.next_value_seed(ContainersSeed(&mut *t))?,
@@ -551,6 +546,10 @@ impl<'de> Visitor<'de> for PodSeed<'_> {
                 }
             }
         }
+        // Without metadata, the names are empty (not the first name of the table).
+        let names = names.unwrap_or(MetaNames { name: None, namespace: None });
+        entry.name = t.names.intern(names.name.as_deref().unwrap_or(""));
+        entry.namespace = t.names.intern(names.namespace.as_deref().unwrap_or(""));
         t.end_pod(entry);
         Ok(())
     }
