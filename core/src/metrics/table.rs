@@ -174,11 +174,6 @@ impl PodMetricsTable {
         self.names.get_with_nul(id)
     }
 
-    /// The container at `index` of all the table's containers (pods' ranges in order).
-    pub(crate) fn container(&self, index: u32) -> Option<ContainerView<'_>> {
-        self.containers.get(index as usize).map(|entry| ContainerView { table: self, entry })
-    }
-
     /// Appends a pod (no timestamp or window: rows computed elsewhere, such as from kubelets).
     pub(crate) fn push_pod<'n>(&mut self, namespace: &str, name: &str, containers: impl Iterator<Item = (&'n str, Quantity, Quantity)>) {
         let mut pod = self.begin_pod();
@@ -382,11 +377,6 @@ impl<'a> PodView<'a> {
     /// The ids of its namespace and name (see [`PodMetricsTable::name_with_nul`]).
     pub(crate) fn name_ids(&self) -> (u32, u32) {
         (self.entry.namespace, self.entry.name)
-    }
-
-    /// The index of its first container among all the table's containers.
-    pub(crate) fn first_container(&self) -> u32 {
-        self.entry.first_container
     }
 
     /// Namespace.

@@ -16,6 +16,9 @@ use std::ffi::CStr;
 struct RowEntry {
     /// The pod's index in the table.
     pod: u32,
+    /// The ids of its namespace and name in the table.
+    namespace: u32,
+    name: u32,
     cpu: Quantity,
     memory: Quantity,
     /// Where the pod's containers start in [`TopPodsTable::containers`].
@@ -31,11 +34,20 @@ struct RowEntry {
 pub struct TopPodsTable {
     table: PodMetricsTable,
     rows: Vec<RowEntry>,
-    /// Container indices in the table, each row's in kubectl's order.
-    containers: Vec<u32>,
+    /// Each row's containers in kubectl's order: copied out of the table in row order, so that
+    /// readers walk them in sequence rather than jump through the table.
+    containers: Vec<ContainerCopy>,
     total_cpu: Quantity,
     total_memory: Quantity,
     namespace: Option<String>,
+}
+
+/// A container of a row: its name's id in the table and its usage.
+#[derive(Debug, Clone, Copy)]
+struct ContainerCopy {
+    name: u32,
+    cpu: Quantity,
+    memory: Quantity,
 }
 
 /// One pod row of a [`TopPodsTable`].
@@ -54,7 +66,7 @@ pub struct TableName<'a>(&'a str);
 #[derive(Debug, Clone, Copy)]
 pub struct TopPodsTableContainer<'a> {
     top: &'a TopPodsTable,
-    container: ContainerView<'a>,
+    entry: &'a ContainerCopy,
 }
 
 impl TopPodsTable {
@@ -108,23 +120,24 @@ impl TopPodsTable {
         }
         let container_count = table.iter().map(|p| p.containers().len()).sum();
         let mut top = TopPodsTable { rows: Vec::with_capacity(keyed.len()), containers: Vec::with_capacity(container_count), ..TopPodsTable::default() };
-        // A row's containers as (index in the table, container), sorted in kubectl's order.
-        let mut order: Vec<(u32, ContainerView<'_>)> = Vec::new();
+        // A row's containers, sorted in kubectl's order.
+        let mut order: Vec<ContainerView<'_>> = Vec::new();
         for (_, i) in keyed {
             let p = table.get(i as usize).expect("an index of the table");
             let (cpu, memory) = sums[i as usize];
             top.total_cpu += cpu;
             top.total_memory += memory;
             order.clear();
-            order.extend(p.containers().enumerate().map(|(k, c)| (p.first_container() + k as u32, c)));
+            order.extend(p.containers());
             match options.sort_by {
-                SortBy::Cpu => gosort::sort(&mut order, |a, b| milli(&a.1.cpu()) > milli(&b.1.cpu())),
-                SortBy::Memory => gosort::sort(&mut order, |a, b| value(&a.1.memory()) > value(&b.1.memory())),
-                SortBy::Name => gosort::sort(&mut order, |a, b| a.1.name() < b.1.name()),
+                SortBy::Cpu => gosort::sort(&mut order, |a, b| milli(&a.cpu()) > milli(&b.cpu())),
+                SortBy::Memory => gosort::sort(&mut order, |a, b| value(&a.memory()) > value(&b.memory())),
+                SortBy::Name => gosort::sort(&mut order, |a, b| a.name() < b.name()),
             }
             let first_container = top.containers.len() as u32;
-            top.containers.extend(order.iter().map(|&(index, _)| index));
-            top.rows.push(RowEntry { pod: i, cpu, memory, first_container });
+            top.containers.extend(order.iter().map(|c| ContainerCopy { name: c.name_id(), cpu: c.cpu(), memory: c.memory() }));
+            let (namespace, name) = p.name_ids();
+            top.rows.push(RowEntry { pod: i, namespace, name, cpu, memory, first_container });
         }
         drop(order);
         top.table = table;
@@ -198,8 +211,10 @@ impl From<&TopPods> for TopPodsTable {
         for (i, p) in top.pods.iter().enumerate() {
             let first_container = t.containers.len() as u32;
             table.push_pod(&p.namespace, &p.name, p.containers.iter().map(|c| (c.name.as_str(), c.cpu, c.memory)));
-            t.containers.extend(first_container..first_container + p.containers.len() as u32);
-            t.rows.push(RowEntry { pod: i as u32, cpu: p.cpu, memory: p.memory, first_container });
+            let pod = table.get(i).expect("the pod just pushed");
+            t.containers.extend(pod.containers().map(|c| ContainerCopy { name: c.name_id(), cpu: c.cpu(), memory: c.memory() }));
+            let (namespace, name) = pod.name_ids();
+            t.rows.push(RowEntry { pod: i as u32, namespace, name, cpu: p.cpu, memory: p.memory, first_container });
         }
         t.table = table;
         t
@@ -224,12 +239,12 @@ impl<'a> TableName<'a> {
 impl<'a> TopPodsTableRow<'a> {
     /// Namespace.
     pub fn namespace(&self) -> TableName<'a> {
-        self.top.name(self.top.pod(self.entry).name_ids().0)
+        self.top.name(self.entry.namespace)
     }
 
     /// Pod name.
     pub fn name(&self) -> TableName<'a> {
-        self.top.name(self.top.pod(self.entry).name_ids().1)
+        self.top.name(self.entry.name)
     }
 
     /// CPU usage, summed over containers.
@@ -247,11 +262,7 @@ impl<'a> TopPodsTableRow<'a> {
         let top = self.top;
         let start = self.entry.first_container as usize;
         let end = start + top.pod(self.entry).containers().len();
-        top.containers
-            .get(start..end)
-            .unwrap_or_default()
-            .iter()
-            .map(move |&i| TopPodsTableContainer { top, container: top.table.container(i).expect("a row's container is in the table") })
+        top.containers.get(start..end).unwrap_or_default().iter().map(move |entry| TopPodsTableContainer { top, entry })
     }
 }
 
@@ -277,12 +288,12 @@ impl TopPodsTableRow<'_> {
 impl<'a> TopPodsTableContainer<'a> {
     /// Container name.
     pub fn name(&self) -> TableName<'a> {
-        self.top.name(self.container.name_id())
+        self.top.name(self.entry.name)
     }
 
     /// CPU and memory usage.
     pub fn usage(&self) -> (Quantity, Quantity) {
-        (self.container.cpu(), self.container.memory())
+        (self.entry.cpu, self.entry.memory)
     }
 }
 
