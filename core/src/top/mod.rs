@@ -1,7 +1,6 @@
 //! `top`: node and pod usage as data rows, computed exactly like `kubectl top`, plus the kubectl
 //! table as one rendering of those rows ([`render_nodes`], [`render_pods`]).
 
-pub mod columns;
 mod gosort;
 mod kubelet_source;
 mod nodes;
