@@ -2,12 +2,8 @@
 //! whatever decodes re-encodes to something that decodes to the same value.
 
 use kubemetrics::metrics::protobuf;
-use kubemetrics::metrics::table::PodMetricsTable;
 use kubemetrics::testkit::loopback_api::fixtures;
 use proptest::prelude::*;
-use table_rows::Decoders;
-
-mod table_rows;
 
 fn valid_pod_list() -> Vec<u8> {
     let state = fixtures::varied();
@@ -65,29 +61,4 @@ fn the_fixture_cluster_round_trips() {
     assert_eq!(list.items, state.pod_metrics);
     let list = protobuf::decode_node_metrics_list(&valid_node_list()).expect("nodes");
     assert_eq!(list.items, state.node_metrics);
-}
-
-const PROTOBUF: Decoders = Decoders {
-    whole: PodMetricsTable::from_protobuf,
-    pieces: |p| PodMetricsTable::from_protobuf_chunks(p),
-    objects: |b| protobuf::decode_pod_metrics_list(b).ok().map(|l| l.items),
-};
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
-
-    /// Decoding a body in pieces (as it arrives) gives what decoding it whole gives, for valid,
-    /// mutated and cut bodies.
-    #[test]
-    fn pieces_decode_like_the_whole(mutation in table_rows::mutations()) {
-        table_rows::check_mutated(&PROTOBUF, valid_pod_list(), mutation);
-    }
-}
-
-#[test]
-fn every_split_of_a_valid_body_decodes_to_every_pod() {
-    let body = valid_pod_list();
-    // Only the envelope's content type follows the list.
-    let errors = table_rows::check_every_split(&PROTOBUF, &body, fixtures::varied().pod_metrics.len());
-    assert!(errors > body.len() - 8, "{errors} of {} cuts failed", body.len());
 }
