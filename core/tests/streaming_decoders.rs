@@ -122,6 +122,16 @@ fn valid_json_body() -> Vec<u8> {
     to_wire_json(&list, "metrics.k8s.io/v1beta1").into_bytes()
 }
 
+fn valid_protobuf_body() -> Vec<u8> {
+    protobuf::encode_pod_list("metrics.k8s.io/v1beta1", &fixtures::varied().pod_metrics.iter().collect::<Vec<_>>(), None)
+}
+
+const PROTOBUF: Decoders = Decoders {
+    whole: PodMetricsTable::from_protobuf,
+    pieces: |p| PodMetricsTable::from_protobuf_chunks(p),
+    objects: |b| protobuf::decode_pod_metrics_list(b).ok().map(|l| l.items),
+};
+
 const JSON: Decoders = Decoders {
     whole: PodMetricsTable::from_json,
     pieces: |p| PodMetricsTable::from_json_chunks(p),
@@ -134,6 +144,11 @@ proptest! {
     #[test]
     fn json_pieces_decode_like_the_whole(mutation in mutations()) {
         check_mutated(&JSON, valid_json_body(), mutation);
+    }
+
+    #[test]
+    fn protobuf_pieces_decode_like_the_whole(mutation in mutations()) {
+        check_mutated(&PROTOBUF, valid_protobuf_body(), mutation);
     }
 
     #[test]
@@ -171,27 +186,6 @@ fn the_list_around_the_items_is_checked_and_odd_shapes_still_decode() {
     for bad in [format!(r#"{{"items":[{pod},]}}"#), format!(r#"{{"items":[{pod} {pod}]}}"#), r#"{"items":[1]}"#.to_string(), format!(r#"{{"items":[{pod}]"#)] {
         assert_eq!(PodMetricsTable::from_json_chunks(bad.as_bytes().chunks(4)).expect_err(&bad).kind(), kubemetrics::ErrorKind::Api, "{bad}");
         assert!(PodMetricsTable::from_json(bad.as_bytes()).is_err(), "{bad}");
-    }
-}
-
-fn valid_protobuf_body() -> Vec<u8> {
-    protobuf::encode_pod_list("metrics.k8s.io/v1beta1", &fixtures::varied().pod_metrics.iter().collect::<Vec<_>>(), None)
-}
-
-const PROTOBUF: Decoders = Decoders {
-    whole: PodMetricsTable::from_protobuf,
-    pieces: |p| PodMetricsTable::from_protobuf_chunks(p),
-    objects: |b| protobuf::decode_pod_metrics_list(b).ok().map(|l| l.items),
-};
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
-
-    /// Decoding a body in pieces (as it arrives) gives what decoding it whole gives, for valid,
-    /// mutated and cut bodies.
-    #[test]
-    fn protobuf_pieces_decode_like_the_whole(mutation in mutations()) {
-        check_mutated(&PROTOBUF, valid_protobuf_body(), mutation);
     }
 }
 
