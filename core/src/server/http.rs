@@ -102,9 +102,10 @@ mod tests {
 
     #[test]
     fn decoding() {
-        assert_eq!(percent_decode("app%3Dweb%2Ctier+in+%28a%29"), "app=web,tier in (a)");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
+        // Query text: `+` is a space; a `%` not followed by two hex digits stays as it is.
+        for (query, want) in [("app%3Dweb%2Ctier+in+%28a%29", "app=web,tier in (a)"), ("100%", "100%"), ("%zz", "%zz")] {
+            assert_eq!(percent_decode(query), want, "{query}");
+        }
         assert_eq!(percent_decode_path("/pods/%2A/a+b"), "/pods/*/a+b");
         assert!(matches!(percent_decode_path("/pods/*/m"), std::borrow::Cow::Borrowed("/pods/*/m")));
         assert_eq!(query_param(Some("a=1&labelSelector=x%3Dy"), "labelSelector").as_deref(), Some("x=y"));
