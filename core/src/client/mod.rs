@@ -234,15 +234,9 @@ impl Client {
         let exchange = async {
             let answer = self.metrics_answer(&path).await?;
             // Decoded as it arrives, protobuf or JSON: the body is never held whole.
-            let decode_error = |e: Error| Error::new(ErrorKind::Api, format!("cannot decode the answer to GET {path}: {}", e.message()));
             let mut decoder = if answer.is_protobuf { PodMetricsTable::protobuf_decoder() } else { PodMetricsTable::json_decoder() };
-            let mut body = answer.body;
-            while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-                if let Ok(data) = frame.map_err(|e| crate::error::from_kube(e, &self.server))?.into_data() {
-                    decoder.feed(&data).map_err(decode_error)?;
-                }
-            }
-            decoder.finish().map_err(decode_error)
+            each_chunk(answer.body, |data| decoder.feed(data).map_err(|e| decode_error(&path, &e)), |e| crate::error::from_kube(e, &self.server)).await?;
+            decoder.finish().map_err(|e| decode_error(&path, &e))
         };
         self.within_timeout(&path, exchange).await
     }
@@ -359,7 +353,12 @@ struct MetricsAnswer {
 
 fn decode_answer<T>(path: &str, is_protobuf: bool, body: &[u8], protobuf: fn(&[u8]) -> Result<T>, json: fn(&[u8]) -> Result<T>) -> Result<T> {
     let decoded = if is_protobuf { protobuf(body) } else { json(body) };
-    decoded.map_err(|e| Error::new(ErrorKind::Api, format!("cannot decode the answer to GET {path}: {}", e.message())))
+    decoded.map_err(|e| decode_error(path, &e))
+}
+
+/// A body that arrived but does not decode, named by the GET it answered.
+fn decode_error(path: &str, e: &Error) -> Error {
+    Error::new(ErrorKind::Api, format!("cannot decode the answer to GET {path}: {}", e.message()))
 }
 
 /// kubectl's message when no Metrics API is served, with what to do about it.
@@ -373,13 +372,32 @@ pub(crate) fn metrics_unavailable() -> Error {
 /// Reads a whole body into one buffer, sized from `Content-Length` when the server sent one,
 /// each chunk appended and dropped as it arrives: at most the body and one chunk are held at
 /// once (collecting the chunks first and joining them held the body twice).
-async fn read_body(mut body: kube::client::Body, length: Option<usize>) -> std::result::Result<bytes::Bytes, kube::Error> {
-    use http_body_util::BodyExt as _;
+async fn read_body(body: kube::client::Body, length: Option<usize>) -> std::result::Result<bytes::Bytes, kube::Error> {
     let mut buf = Vec::with_capacity(length.unwrap_or(0).min(1 << 30));
+    each_chunk(
+        body,
+        |data| {
+            buf.extend_from_slice(data);
+            Ok(())
+        },
+        |e| e,
+    )
+    .await?;
+    Ok(bytes::Bytes::from(buf))
+}
+
+/// Hands each data chunk of `body` to `each` as it arrives (trailers skipped); `transport` turns a
+/// failure to read into the caller's error.
+async fn each_chunk<E>(
+    mut body: kube::client::Body,
+    mut each: impl FnMut(&[u8]) -> std::result::Result<(), E>,
+    transport: impl Fn(kube::Error) -> E,
+) -> std::result::Result<(), E> {
+    use http_body_util::BodyExt as _;
     while let Some(frame) = body.frame().await {
-        if let Ok(data) = frame?.into_data() {
-            buf.extend_from_slice(&data);
+        if let Ok(data) = frame.map_err(&transport)?.into_data() {
+            each(&data)?;
         }
     }
-    Ok(bytes::Bytes::from(buf))
+    Ok(())
 }

@@ -176,30 +176,22 @@ impl PodMetricsTable {
 
     /// Appends a pod (no timestamp or window: rows computed elsewhere, such as from kubelets).
     pub(crate) fn push_pod<'n>(&mut self, namespace: &str, name: &str, containers: impl Iterator<Item = (&'n str, Quantity, Quantity)>) {
-        let mut pod = self.begin_pod();
-        pod.namespace = self.names.intern(namespace);
-        pod.name = self.names.intern(name);
+        use protobuf::PodListSink as _;
         for (name, cpu, memory) in containers {
-            let name = self.names.intern(name);
-            self.containers.push(ContainerEntry { name, cpu, memory });
+            self.container(name, cpu, memory);
         }
-        self.end_pod(pod);
+        self.pod(namespace, name, Time::default(), GoDuration(0));
     }
 
     /// Builds a table from whole objects (other resources than CPU and memory are not kept).
     pub fn from_pods(pods: &[PodMetrics]) -> PodMetricsTable {
+        use protobuf::PodListSink as _;
         let mut t = PodMetricsTable::default();
         for p in pods {
-            let mut pod = t.begin_pod();
-            pod.namespace = t.names.intern(p.namespace());
-            pod.name = t.names.intern(p.name());
-            pod.timestamp = p.timestamp;
-            pod.window = p.window;
             for c in &p.containers {
-                let name = t.names.intern(&c.name);
-                t.containers.push(ContainerEntry { name, cpu: usage(&c.usage, "cpu"), memory: usage(&c.usage, "memory") });
+                t.container(&c.name, usage(&c.usage, "cpu"), usage(&c.usage, "memory"));
             }
-            t.end_pod(pod);
+            t.pod(p.namespace(), p.name(), p.timestamp, p.window);
         }
         t
     }
@@ -214,11 +206,7 @@ impl PodMetricsTable {
     /// item are kept between pieces. The result is that of [`from_json`](Self::from_json) on the
     /// joined pieces, and a bad body is an error either way.
     pub fn from_json_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<PodMetricsTable> {
-        let mut decoder = PodMetricsTable::json_decoder();
-        for chunk in chunks {
-            decoder.feed(chunk)?;
-        }
-        decoder.finish()
+        PodMetricsTable::json_decoder().decode(chunks)
     }
 
     /// A decoder fed with the pieces of a JSON body (what the client uses while it reads).
@@ -243,11 +231,7 @@ impl PodMetricsTable {
     /// field are kept between pieces (the body is never held whole). The result, and the error
     /// for a bad body, are those of [`from_protobuf`](Self::from_protobuf) on the joined pieces.
     pub fn from_protobuf_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<PodMetricsTable> {
-        let mut decoder = PodMetricsTable::protobuf_decoder();
-        for chunk in chunks {
-            decoder.feed(chunk)?;
-        }
-        decoder.finish()
+        PodMetricsTable::protobuf_decoder().decode(chunks)
     }
 
     /// A decoder fed with the pieces of a protobuf body (what the client uses while it reads).
@@ -283,6 +267,14 @@ impl TableDecoder {
             Decoder::Json(d) => d.feed(chunk, &mut self.table),
             Decoder::Protobuf(d) => d.feed(chunk, &mut self.table),
         }
+    }
+
+    /// The table from all of `chunks`, the whole body.
+    fn decode<'a>(mut self, chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<PodMetricsTable> {
+        for chunk in chunks {
+            self.feed(chunk)?;
+        }
+        self.finish()
     }
 
     /// The table, once the body has ended.
