@@ -80,8 +80,7 @@ use crate::metrics::{ContainerMetrics, GoDuration, NodeMetrics, PodMetrics, Usag
 use crate::metrics::{ObjectMeta, Time};
 use crate::quantity::{Format, Quantity};
 use crate::scrape::{NodeScrape, from_timestamp, to_timestamp};
-use served_pod::resource_name;
-pub use served_pod::{ServedContainer, ServedPod, SharedLabels};
+pub use served_pod::{ServedContainer, ServedPod, ServedUsage, SharedLabels};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -918,7 +917,14 @@ impl DetachedPod {
             labels,
             timestamp: Time(to_timestamp(self.timestamp_ns)),
             window: GoDuration(self.window_ns),
-            containers: self.containers.into_iter().map(|(name, rate)| ServedContainer { name, usage: usage_pairs(&rate) }).collect(),
+            containers: self
+                .containers
+                .into_iter()
+                .map(|(name, rate)| ServedContainer {
+                    name,
+                    usage: ServedUsage::measured(rate.nanocores, rate.memory, (rate.swap != NO_SWAP).then_some(rate.swap)),
+                })
+                .collect(),
             extra_metadata: None,
         }
     }
@@ -937,10 +943,6 @@ impl DetachedPod {
             containers: self.containers.iter().map(|(name, rate)| ContainerMetrics { name: name.to_string(), usage: usage(rate) }).collect(),
         }
     }
-}
-
-fn usage_pairs(rate: &Rate) -> Box<[(Arc<str>, Quantity)]> {
-    usage(rate).into_iter().map(|(k, v)| (resource_name(&k), v)).collect()
 }
 
 fn usage(rate: &Rate) -> Usage {

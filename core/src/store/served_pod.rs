@@ -2,7 +2,7 @@
 //! memory of a [`PodMetrics`] (shared namespace, container and resource names; labels shared
 //! with the inventory), written to the wire byte for byte as the object would be.
 
-use crate::Quantity;
+use crate::quantity::{Format, Quantity};
 use crate::metrics::{ContainerMetrics, GoDuration, PodMetrics, Stamped, Usage};
 use crate::metrics::{ObjectMeta, Time};
 use serde::Serialize;
@@ -18,8 +18,83 @@ pub type SharedLabels = Arc<BTreeMap<String, String>>;
 pub struct ServedContainer {
     /// Container name.
     pub name: Arc<str>,
-    /// Usage by resource name, sorted by name (as [`Usage`] is).
-    pub usage: Box<[(Arc<str>, Quantity)]>,
+    /// Usage by resource name.
+    pub usage: ServedUsage,
+}
+
+/// A served container's usage: what a metrics server measures (CPU, memory, optional swap) kept
+/// as three integers, or any resources as quantities (pods served from fixtures). Quantities are
+/// made only when the usage is written or read, so a snapshot of 2,000,000 containers holds
+/// no `Quantity` (32 bytes each) for its measured ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedUsage(UsageRepr);
+
+#[derive(Debug, Clone, PartialEq)]
+enum UsageRepr {
+    /// Swap is `u64::MAX` when the kubelet did not report it.
+    Measured { cpu_nanocores: u64, memory_bytes: u64, swap_bytes: u64 },
+    /// Sorted by resource name.
+    Quantities(Box<[(Arc<str>, Quantity)]>),
+}
+
+const NO_SWAP: u64 = u64::MAX;
+
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The quantities of measured usage, in resource-name order, and how many there are.
+fn measured_pairs(cpu_nanocores: u64, memory_bytes: u64, swap_bytes: u64) -> ([(&'static str, Quantity); 3], usize) {
+    let pairs = [
+        ("cpu", Quantity::from_nano(int(cpu_nanocores), Format::DecimalSI)),
+        ("memory", Quantity::from_int(int(memory_bytes), Format::BinarySI)),
+        ("swap", Quantity::from_int(int(swap_bytes), Format::BinarySI)),
+    ];
+    (pairs, if swap_bytes == NO_SWAP { 2 } else { 3 })
+}
+
+impl ServedUsage {
+    /// Measured usage: CPU in nanocores (written as DecimalSI, `"250264852n"`), memory and swap
+    /// in bytes (BinarySI, `"8318172Ki"`), as metrics-server writes them.
+    pub fn measured(cpu_nanocores: u64, memory_bytes: u64, swap_bytes: Option<u64>) -> ServedUsage {
+        // u64::MAX bytes of swap cannot be told from "not reported": it is written one byte less.
+        let swap_bytes = swap_bytes.map_or(NO_SWAP, |b| b.min(NO_SWAP - 1));
+        ServedUsage(UsageRepr::Measured { cpu_nanocores, memory_bytes, swap_bytes })
+    }
+
+    /// Any resources, with their quantities.
+    pub fn quantities<'a>(usage: impl IntoIterator<Item = (&'a str, Quantity)>) -> ServedUsage {
+        let mut pairs: Vec<(Arc<str>, Quantity)> = usage.into_iter().map(|(k, v)| (resource_name(k), v)).collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        ServedUsage(UsageRepr::Quantities(pairs.into()))
+    }
+
+    /// Calls `each` with every resource name and quantity, in resource-name order (as
+    /// [`Usage`] iterates).
+    pub fn for_each(&self, each: &mut dyn FnMut(&str, &Quantity)) {
+        match &self.0 {
+            UsageRepr::Measured { cpu_nanocores, memory_bytes, swap_bytes } => {
+                let (pairs, n) = measured_pairs(*cpu_nanocores, *memory_bytes, *swap_bytes);
+                for (k, v) in &pairs[..n] {
+                    each(k, v);
+                }
+            }
+            UsageRepr::Quantities(pairs) => {
+                for (k, v) in pairs.iter() {
+                    each(k, v);
+                }
+            }
+        }
+    }
+
+    /// The usage as a [`Usage`] map.
+    pub fn to_usage(&self) -> Usage {
+        let mut u = Usage::new();
+        self.for_each(&mut |k, v| {
+            u.insert(k.to_string(), *v);
+        });
+        u
+    }
 }
 
 /// A pod's metrics in a served snapshot.
@@ -43,7 +118,7 @@ pub struct ServedPod {
 }
 
 /// Shares the usual resource names instead of allocating one per container.
-pub fn resource_name(name: &str) -> Arc<str> {
+fn resource_name(name: &str) -> Arc<str> {
     static NAMES: std::sync::OnceLock<[Arc<str>; 3]> = std::sync::OnceLock::new();
     let known = NAMES.get_or_init(|| [Arc::from("cpu"), Arc::from("memory"), Arc::from("swap")]);
     known.iter().find(|n| &***n == name).cloned().unwrap_or_else(|| Arc::from(name))
@@ -71,7 +146,7 @@ impl ServedPod {
             containers: self
                 .containers
                 .iter()
-                .map(|c| ContainerMetrics { name: c.name.to_string(), usage: c.usage.iter().map(|(k, v)| (k.to_string(), *v)).collect::<Usage>() })
+                .map(|c| ContainerMetrics { name: c.name.to_string(), usage: c.usage.to_usage() })
                 .collect(),
         }
     }
@@ -90,7 +165,13 @@ impl crate::metrics::protobuf::PodFields for ServedPod {
     }
     fn each_container(&self, each: &mut dyn FnMut(&str, &mut dyn Iterator<Item = (&str, &Quantity)>)) {
         for c in &self.containers {
-            each(&c.name, &mut c.usage.iter().map(|(k, v)| (&**k, v)));
+            match &c.usage.0 {
+                UsageRepr::Measured { cpu_nanocores, memory_bytes, swap_bytes } => {
+                    let (pairs, n) = measured_pairs(*cpu_nanocores, *memory_bytes, *swap_bytes);
+                    each(&c.name, &mut pairs[..n].iter().map(|(k, v)| (*k, v)));
+                }
+                UsageRepr::Quantities(pairs) => each(&c.name, &mut pairs.iter().map(|(k, v)| (&**k, v))),
+            }
         }
     }
 }
@@ -108,7 +189,7 @@ impl From<&PodMetrics> for ServedPod {
             containers: p
                 .containers
                 .iter()
-                .map(|c| ServedContainer { name: Arc::from(c.name.as_str()), usage: c.usage.iter().map(|(k, v)| (resource_name(k), *v)).collect() })
+                .map(|c| ServedContainer { name: Arc::from(c.name.as_str()), usage: ServedUsage::quantities(c.usage.iter().map(|(k, v)| (k.as_str(), *v))) })
                 .collect(),
             extra_metadata: (!only_basics).then(|| Box::new(m.clone())),
         }
@@ -137,14 +218,16 @@ impl Serialize for Meta<'_> {
     }
 }
 
-struct UsageMap<'a>(&'a [(Arc<str>, Quantity)]);
-
-impl Serialize for UsageMap<'_> {
+impl Serialize for ServedUsage {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            map.serialize_entry(&**k, v)?;
-        }
+        let mut map = s.serialize_map(None)?;
+        let mut result = Ok(());
+        self.for_each(&mut |k, v| {
+            if result.is_ok() {
+                result = map.serialize_entry(k, v);
+            }
+        });
+        result?;
         map.end()
     }
 }
@@ -153,7 +236,7 @@ impl Serialize for ServedContainer {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(2))?;
         map.serialize_entry("name", &*self.name)?;
-        map.serialize_entry("usage", &UsageMap(&self.usage))?;
+        map.serialize_entry("usage", &self.usage)?;
         map.end()
     }
 }
@@ -183,6 +266,30 @@ impl Serialize for Stamped<'_, ServedPod> {
 mod tests {
     use super::*;
     use crate::metrics::protobuf;
+
+    #[test]
+    fn measured_usage_is_written_as_its_quantities() {
+        let created = Time(jiff::Timestamp::from_second(1_700_000_000).expect("time"));
+        for (cpu, memory, swap) in [(250_264_852, 8_517_808_128, None), (0, 0, Some(0)), (u64::MAX, u64::MAX, Some(u64::MAX)), (1, 1023, Some(4096))] {
+            let served = ServedPod {
+                namespace: Arc::from("ns"),
+                name: Box::from("p"),
+                labels: None,
+                timestamp: created,
+                window: GoDuration(15_000_000_000),
+                containers: Box::new([ServedContainer { name: Arc::from("c"), usage: ServedUsage::measured(cpu, memory, swap) }]),
+                extra_metadata: None,
+            };
+            let object = served.to_pod_metrics(None);
+            let usage = &object.containers[0].usage;
+            assert_eq!(usage["cpu"], Quantity::from_nano(int(cpu), Format::DecimalSI));
+            assert_eq!(usage["memory"], Quantity::from_int(int(memory), Format::BinarySI));
+            assert_eq!(usage.get("swap").copied(), swap.map(|b| Quantity::from_int(int(b.min(u64::MAX - 1)), Format::BinarySI)));
+            assert_eq!(serde_json::to_string(&served).expect("json"), serde_json::to_string(&object).expect("json"));
+            assert_eq!(protobuf::encode_pod("v1beta1", &served, Some(&created)), protobuf::encode_pod("v1beta1", &object, Some(&created)));
+            assert_eq!(ServedPod::from(&object).to_pod_metrics(None), object, "the quantities form keeps the same usage");
+        }
+    }
 
     #[test]
     fn served_pods_serialize_exactly_like_the_objects() {
