@@ -174,12 +174,42 @@ struct Point {
     start: i64,
 }
 
-/// The two points of a series.
+/// The two points of a series: the last one whole, of the one before only what a rate needs
+/// (64 bytes per container with its name, against 88 for two whole points).
 #[derive(Clone, Copy, Debug, Default)]
 struct Pair {
     last: Point,
-    prev: Point,
-    has_prev: bool,
+    prev: Prev,
+}
+
+/// The CPU counter and timestamp of a series' previous point; `ts` is [`Prev::NONE`] when there
+/// is none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Prev {
+    cpu: u64,
+    ts: i64,
+}
+
+impl Prev {
+    const NONE: i64 = i64::MIN;
+
+    fn none() -> Prev {
+        Prev { cpu: 0, ts: Prev::NONE }
+    }
+
+    fn of(p: &Point) -> Prev {
+        Prev { cpu: p.cpu, ts: p.ts }
+    }
+
+    fn exists(&self) -> bool {
+        self.ts != Prev::NONE
+    }
+}
+
+impl Default for Prev {
+    fn default() -> Prev {
+        Prev::none()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,8 +234,8 @@ struct Rate {
 impl Pair {
     fn first(new: Point, fresh: Option<Point>) -> (Pair, Step) {
         match fresh {
-            Some(f) => (Pair { last: new, prev: f, has_prev: true }, Step::Fresh),
-            None => (Pair { last: new, prev: Point::default(), has_prev: false }, Step::Kept),
+            Some(f) => (Pair { last: new, prev: Prev::of(&f) }, Step::Fresh),
+            None => (Pair { last: new, prev: Prev::none() }, Step::Kept),
         }
     }
 
@@ -219,7 +249,7 @@ impl Pair {
         }
         if new.ts > old.ts {
             if new.ts - old.ts <= max_window {
-                *self = Pair { last: new, prev: old, has_prev: true };
+                *self = Pair { last: new, prev: Prev::of(&old) };
                 return Step::Advanced;
             }
             let (pair, step) = Pair::first(new, fresh);
@@ -231,19 +261,20 @@ impl Pair {
             return Step::Kept;
         }
         // Time went backwards: keep the previous point only if it is still before the new one.
-        self.has_prev = self.has_prev && self.prev.ts < new.ts && self.prev.cpu <= new.cpu;
+        if !(self.prev.exists() && self.prev.ts < new.ts && self.prev.cpu <= new.cpu) {
+            self.prev = Prev::none();
+        }
         self.last = new;
-        if !self.has_prev
+        if !self.prev.exists()
             && let Some(f) = fresh
         {
-            self.prev = f;
-            self.has_prev = true;
+            self.prev = Prev::of(&f);
         }
         Step::Kept
     }
 
     fn rate(&self) -> Option<Rate> {
-        if !self.has_prev {
+        if !self.prev.exists() {
             return None;
         }
         let (l, p) = (&self.last, &self.prev);
@@ -324,7 +355,7 @@ struct ContainerEntry {
 #[derive(Debug)]
 struct PodEntry {
     namespace: Sym,
-    name: Box<str>,
+    name: Arc<str>,
     containers: Vec<ContainerEntry>,
     /// The last scrape listed the pod in [`NodeScrape::partial_pods`].
     partial: bool,
@@ -522,7 +553,7 @@ impl MetricsStore {
         match step {
             Step::Restarted => {
                 report.restarts += 1;
-                report.fresh += usize::from(pair.has_prev);
+                report.fresh += usize::from(pair.prev.exists());
             }
             Step::Fresh => report.fresh += 1,
             Step::TooOld => report.too_old += 1,
@@ -885,14 +916,14 @@ fn prefix16(s: &str) -> u128 {
 }
 
 fn new_pair(new: Point) -> Pair {
-    Pair { last: new, prev: Point::default(), has_prev: false }
+    Pair { last: new, prev: Prev::none() }
 }
 
 /// A served pod copied out of a [`MetricsStore`] by [`MetricsStore::served_pods_detached`].
 #[derive(Debug, Clone)]
 pub struct DetachedPod {
     namespace: Arc<str>,
-    name: Box<str>,
+    name: Arc<str>,
     timestamp_ns: i64,
     window_ns: i64,
     containers: Vec<(Arc<str>, Rate)>,
@@ -961,6 +992,13 @@ mod tests {
     use crate::scrape::{ContainerSample, NodeSample, NodeScrapeBuilder};
 
     const S: i64 = 1_000_000_000;
+
+    #[test]
+    fn a_container_series_takes_64_bytes() {
+        // 65,000 nodes x 60 containers: every byte here is 3.9 MB.
+        assert!(std::mem::size_of::<ContainerEntry>() <= 64, "{}", std::mem::size_of::<ContainerEntry>());
+    }
+
     const T0: i64 = 1_700_000_000 * S;
 
     fn at(ns: i64) -> jiff::Timestamp {
