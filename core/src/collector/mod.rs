@@ -16,7 +16,7 @@ mod inventory;
 mod watch;
 
 pub use crate::scrape::kubelet::{KubeletClient, KubeletOptions, ScrapeFailure};
-pub use inventory::{AddressOptions, Inventory, NodeTarget};
+pub use inventory::{AddressOptions, Inventory, NodeTarget, PodLabels, PodRelist};
 
 use crate::error::Result;
 use crate::scrape::{ParseOptions, Parser, PartialPod, decode_summary};
@@ -361,16 +361,12 @@ impl Collector {
                     n.metadata.labels = Some(t.labels.clone());
                 }
             }
-            let mut key = (String::new(), String::new());
+            let mut key = String::new();
             for p in detached {
                 let labels = match pod_labels {
                     None => None,
                     Some(known) => {
-                        key.0.clear();
-                        key.0.push_str(p.namespace());
-                        key.1.clear();
-                        key.1.push_str(p.name());
-                        match known.get(&key) {
+                        match known.get(p.namespace(), p.name(), &mut key) {
                             Some(l) => (!l.is_empty()).then(|| l.clone()),
                             // Deleted (or no longer Running) pods stop being served at once.
                             None => continue,
