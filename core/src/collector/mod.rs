@@ -345,12 +345,12 @@ impl Collector {
 
     fn build_snapshot(&self) -> MetricsSnapshot {
         let at = now();
-        // Copy under the lock (scrapes wait for it), build the served form after releasing it.
-        let (mut nodes, detached) = {
+        // Copy under the lock (scrapes wait for it), sort and label after releasing it.
+        let (mut nodes, mut pods) = {
             let store = self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
-            (store.node_metrics(None, at), store.served_pods_detached(at))
+            (store.node_metrics(None, at), store.served_pods_unsorted(at))
         };
-        let mut pods = Vec::with_capacity(detached.len());
+        crate::store::sort_served_pods(&mut pods);
         self.inner.inventory.with_labels(|node_labels, pod_labels| {
             // Nodes deleted from the cluster stop being served at once, not at the next cycle.
             nodes.retain(|n| node_labels.contains_key(n.name()));
@@ -361,19 +361,16 @@ impl Collector {
                     n.metadata.labels = Some(t.labels.clone());
                 }
             }
-            let mut key = String::new();
-            for p in detached {
-                let labels = match pod_labels {
-                    None => None,
-                    Some(known) => {
-                        match known.get(p.namespace(), p.name(), &mut key) {
-                            Some(l) => (!l.is_empty()).then(|| l.clone()),
-                            // Deleted (or no longer Running) pods stop being served at once.
-                            None => continue,
-                        }
+            if let Some(known) = pod_labels {
+                let mut key = String::new();
+                // Deleted (or no longer Running) pods stop being served at once.
+                pods.retain_mut(|p| match known.get(&p.namespace, &p.name, &mut key) {
+                    Some(l) => {
+                        p.labels = (!l.is_empty()).then(|| l.clone());
+                        true
                     }
-                };
-                pods.push(p.into_served(labels));
+                    None => false,
+                });
             }
         });
         MetricsSnapshot { nodes, pods }

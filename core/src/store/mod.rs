@@ -840,11 +840,41 @@ impl MetricsStore {
         self.detach(now, want).iter().map(|p| p.to_pod_metrics(now)).collect()
     }
 
-    /// Every served pod, copied out of the store in compact form (names shared, numbers plain),
-    /// in [`pod_metrics`](Self::pod_metrics) order. About five times cheaper than building the
-    /// objects, so a caller holding a lock on the store can copy, unlock, then build.
-    pub fn served_pods_detached(&self, now: jiff::Timestamp) -> Vec<DetachedPod> {
-        self.detach(now, |_| true)
+    /// Every served pod in the compact form a served snapshot keeps (names shared with the
+    /// store, usage as integers; labels unset: they come from the Pod objects), **unsorted**,
+    /// and a pod that moved twice while its old node is within its grace period. Copying is the
+    /// cheap part: a caller holding a lock on the store copies, unlocks, then calls
+    /// [`sort_served_pods`], which sorts and keeps the newest copy of each pod, without the lock.
+    pub fn served_pods_unsorted(&self, now: jiff::Timestamp) -> Vec<ServedPod> {
+        let now_ns = from_timestamp(now);
+        let mut shared: HashMap<Sym, Arc<str>> = HashMap::new();
+        let mut name_of = |id: Sym| shared.entry(id).or_insert_with(|| Arc::from(self.strings.get(id))).clone();
+        let mut out = Vec::with_capacity(self.stats.pods);
+        for e in self.nodes.values() {
+            if !self.servable(e, now_ns) {
+                continue;
+            }
+            for p in &e.pods {
+                let Some(earliest) = self.pod_rate(p) else { continue };
+                let mut containers = Vec::with_capacity(p.containers.len());
+                for c in &p.containers {
+                    if let Some(r) = c.pair.rate() {
+                        let swap = (r.swap != NO_SWAP).then_some(r.swap);
+                        containers.push(ServedContainer { name: name_of(c.name), usage: ServedUsage::measured(r.nanocores, r.memory, swap) });
+                    }
+                }
+                out.push(ServedPod {
+                    namespace: name_of(p.namespace),
+                    name: p.name.clone(),
+                    labels: None,
+                    timestamp: Time(to_timestamp(earliest.ts)),
+                    window: GoDuration(earliest.window),
+                    containers: containers.into_boxed_slice(),
+                    extra_metadata: None,
+                });
+            }
+        }
+        out
     }
 
     fn detach(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<DetachedPod> {
@@ -915,6 +945,35 @@ fn prefix16(s: &str) -> u128 {
     u128::from_be_bytes(b)
 }
 
+/// Sorts served pods by namespace, then name, as lists are served, keeping of a pod listed
+/// twice (by two nodes) the copy with the newest timestamp.
+pub fn sort_served_pods(pods: &mut Vec<ServedPod>) {
+    // Namespaces are few: rank them once, so that sorting compares integers and an inline
+    // prefix of the name, and touches the names (spread over the heap) only to break ties.
+    let mut namespaces: Vec<&str> = pods.iter().map(|p| &*p.namespace).collect::<std::collections::HashSet<_>>().into_iter().collect();
+    namespaces.sort_unstable();
+    let rank: HashMap<&str, u32> = namespaces.iter().enumerate().map(|(r, ns)| (*ns, r as u32)).collect();
+    let mut keys: Vec<(u32, u128, u32)> = pods.iter().enumerate().map(|(i, p)| (rank[&*p.namespace], prefix16(&p.name), i as u32)).collect();
+    drop(rank);
+    keys.sort_unstable_by(|a, b| {
+        let (pa, pb) = (&pods[a.2 as usize], &pods[b.2 as usize]);
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| pa.name.cmp(&pb.name)).then_with(|| pb.timestamp.0.cmp(&pa.timestamp.0))
+    });
+    // Apply the order in place, one cycle of the permutation at a time.
+    let mut order: Vec<u32> = keys.into_iter().map(|k| k.2).collect();
+    for start in 0..order.len() {
+        let mut at = start;
+        while order[at] as usize != start {
+            let from = order[at] as usize;
+            pods.swap(at, from);
+            order[at] = at as u32;
+            at = from;
+        }
+        order[at] = at as u32;
+    }
+    pods.dedup_by(|later, kept| later.namespace == kept.namespace && later.name == kept.name);
+}
+
 fn new_pair(new: Point) -> Pair {
     Pair { last: new, prev: Prev::none() }
 }
@@ -938,26 +997,6 @@ impl DetachedPod {
     /// Name.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// The pod as a snapshot serves it, with `labels` (from the Pod object).
-    pub fn into_served(self, labels: Option<SharedLabels>) -> ServedPod {
-        ServedPod {
-            namespace: self.namespace,
-            name: self.name,
-            labels,
-            timestamp: Time(to_timestamp(self.timestamp_ns)),
-            window: GoDuration(self.window_ns),
-            containers: self
-                .containers
-                .into_iter()
-                .map(|(name, rate)| ServedContainer {
-                    name,
-                    usage: ServedUsage::measured(rate.nanocores, rate.memory, (rate.swap != NO_SWAP).then_some(rate.swap)),
-                })
-                .collect(),
-            extra_metadata: None,
-        }
     }
 
     /// The pod's `PodMetrics`, with `creationTimestamp` = `now`.
@@ -1259,6 +1298,36 @@ mod tests {
         let pods = st.pod_metrics(None, at(T0));
         assert_eq!(pods.len(), 1);
         assert_eq!(pods[0].timestamp.0, at(T0 + 110 * S));
+        let mut served = st.served_pods_unsorted(at(T0));
+        assert_eq!(served.len(), 2, "both copies before sorting");
+        sort_served_pods(&mut served);
+        assert_eq!(served.iter().map(|p| p.to_pod_metrics(pods[0].metadata.creation_timestamp.as_ref())).collect::<Vec<_>>(), pods);
+    }
+
+    #[test]
+    fn served_pods_sort_and_dedup_like_the_objects() {
+        // Many pods over several nodes and namespaces, names sharing long prefixes, some pods on
+        // two nodes: the snapshot's order and copies are those of `pod_metrics`.
+        let mut st = MetricsStore::new(StoreConfig::default());
+        for node in 0..6_i64 {
+            let t = T0 + node * S;
+            let names: Vec<(String, String)> = (0..40)
+                .map(|i| (format!("ns-{}", (i * 7 + node) % 5), format!("a-very-long-common-workload-prefix-{}", (i * 13 + node * 3) % 50)))
+                .collect();
+            let mut specs: Vec<C> = names.iter().map(|(ns, p)| (ns.as_str(), p.as_str(), "c", S as u64, 1, None)).collect();
+            specs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            specs.dedup_by(|a, b| (a.0, a.1) == (b.0, b.1));
+            st.store(&format!("n{node}"), &scrape(None, &specs, t), at(t));
+            let later: Vec<C> = specs.iter().map(|c| (c.0, c.1, c.2, 2 * S as u64, 1, None)).collect();
+            st.store(&format!("n{node}"), &scrape(None, &later, t + 10 * S), at(t));
+        }
+        let objects = st.pod_metrics(None, at(T0));
+        assert!(objects.len() > 100, "{}", objects.len());
+        let mut served = st.served_pods_unsorted(at(T0));
+        assert!(served.len() > objects.len(), "some pods are on two nodes");
+        sort_served_pods(&mut served);
+        let created = objects[0].metadata.creation_timestamp;
+        assert_eq!(served.iter().map(|p| p.to_pod_metrics(created.as_ref())).collect::<Vec<_>>(), objects);
     }
 
     #[test]
