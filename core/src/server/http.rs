@@ -1,12 +1,93 @@
-//! Small HTTP helpers shared by the loopback API server and the metrics server: query strings,
-//! Kubernetes `Status` bodies, JSON responses.
+//! Small HTTP helpers shared by the loopback API server and the metrics server: the response
+//! [`Body`], query strings, Kubernetes `Status` bodies, JSON responses.
 
 use bytes::Bytes;
 use http::{Response, StatusCode, header};
+use http_body::{Frame, SizeHint};
 use http_body_util::Full;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// The response type of every handler.
-pub type HttpResponse = Response<Full<Bytes>>;
+pub type HttpResponse = Response<Body>;
+
+/// The body of an answer: whole bytes, or chunks made one at a time as the connection asks for
+/// them (a long list written from the snapshot, never held whole).
+pub struct Body(Inner);
+
+enum Inner {
+    Whole(Full<Bytes>),
+    Chunks { chunks: Box<dyn Iterator<Item = Bytes> + Send>, remaining: Option<u64> },
+}
+
+impl Body {
+    /// A body of chunks, each made when the connection is ready for it; `len` is the total
+    /// size when known (then sent as `Content-Length`, else the body goes chunked).
+    pub fn chunks(chunks: impl Iterator<Item = Bytes> + Send + 'static, len: Option<u64>) -> Body {
+        Body(Inner::Chunks { chunks: Box::new(chunks), remaining: len })
+    }
+}
+
+impl Default for Body {
+    fn default() -> Body {
+        Body(Inner::Whole(Full::default()))
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Inner::Whole(full) => f.debug_tuple("Body::Whole").field(full).finish(),
+            Inner::Chunks { remaining, .. } => f.debug_struct("Body::Chunks").field("remaining", remaining).finish_non_exhaustive(),
+        }
+    }
+}
+
+impl From<Full<Bytes>> for Body {
+    fn from(full: Full<Bytes>) -> Body {
+        Body(Inner::Whole(full))
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Body {
+        Body(Inner::Whole(Full::new(bytes)))
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match &mut self.get_mut().0 {
+            Inner::Whole(full) => Pin::new(full).poll_frame(cx),
+            Inner::Chunks { chunks, remaining } => {
+                let chunk = chunks.find(|c| !c.is_empty());
+                if let (Some(c), Some(left)) = (&chunk, remaining) {
+                    *left = left.saturating_sub(c.len() as u64);
+                }
+                Poll::Ready(chunk.map(|c| Ok(Frame::data(c))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            Inner::Whole(full) => full.is_end_stream(),
+            Inner::Chunks { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.0 {
+            Inner::Whole(full) => full.size_hint(),
+            Inner::Chunks { remaining: Some(n), .. } => SizeHint::with_exact(*n),
+            Inner::Chunks { remaining: None, .. } => SizeHint::default(),
+        }
+    }
+}
 
 /// Decodes `%XX` escapes and `+` (as a space) of a query string component.
 pub fn percent_decode(s: &str) -> String {
@@ -52,7 +133,7 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 
 /// A JSON response.
 pub fn json(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
-    Response::builder().status(status).header(header::CONTENT_TYPE, "application/json").body(Full::new(body.into())).unwrap_or_default()
+    Response::builder().status(status).header(header::CONTENT_TYPE, "application/json").body(Body::from(body.into())).unwrap_or_default()
 }
 
 /// A `metav1.Status` failure body, as kube-apiserver writes it.
