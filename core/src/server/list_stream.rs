@@ -248,4 +248,60 @@ mod tests {
         let Picked::Indices(web) = select(Objects::Pods { namespace: None }, Some("labelSelector=app%3Dweb")) else { panic!("indices") };
         assert!(web.len() == 2 && web.iter().all(|&i| snapshot.pods[i].name().starts_with("web-")));
     }
+
+    /// The fixture's pods as the server answers them: sorted, stamped with `created`.
+    fn answered(created: Option<Time>) -> Vec<crate::PodMetrics> {
+        let mut pods = crate::testkit::loopback_api::fixtures::varied().pod_metrics;
+        pods.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+        pods.iter_mut().for_each(|p| p.metadata.creation_timestamp = created);
+        pods
+    }
+
+    #[tokio::test]
+    async fn lists_are_served_streamed_over_http() {
+        use crate::server::listener::{self, Peer, ServeOptions};
+        use crate::server::{ServerMetrics, StaticProvider};
+        use hyper::body::Incoming;
+        let snapshot = snapshot();
+        let provider = Arc::new(StaticProvider(snapshot.clone()));
+        let tcp = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await.expect("bind");
+        let addr = tcp.local_addr().expect("addr");
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        listener::spawn(tcp, ServeOptions::http1("test"), stopped, move |_: &Peer| {
+            let provider = provider.clone();
+            move |req: ::http::Request<Incoming>| {
+                let provider = provider.clone();
+                async move {
+                    let accept = req.headers().get(::http::header::ACCEPT).and_then(|v| v.to_str().ok());
+                    crate::server::routes::metrics(&Objects::Pods { namespace: None }, req.uri().query(), accept, provider.as_ref(), &ServerMetrics::default())
+                        .unwrap_or_default()
+                }
+            }
+        });
+        let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<Bytes>> =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        let get = |accept: &'static str| {
+            let client = client.clone();
+            async move {
+                let req = ::http::Request::get(format!("http://{addr}/apis/metrics.k8s.io/v1beta1/pods")).header("Accept", accept);
+                let resp = client.request(req.body(http_body_util::Empty::new()).expect("request")).await.expect("answer");
+                let headers = resp.headers().clone();
+                (headers, resp.into_body().collect().await.expect("body").to_bytes())
+            }
+        };
+        // Protobuf: sized up front.
+        let (headers, body) = get(protobuf::CONTENT_TYPE).await;
+        assert_eq!(headers.get("content-length").and_then(|v| v.to_str().ok()), Some(body.len().to_string().as_str()));
+        let list = protobuf::decode_pod_metrics_list(&body).expect("a PodMetricsList");
+        let created = list.items.first().and_then(|p| p.metadata.creation_timestamp);
+        assert!(created.is_some() && list.items.iter().all(|p| p.metadata.creation_timestamp == created), "one time for the whole answer");
+        assert_eq!(list.items, answered(created));
+        // JSON: chunked.
+        let (headers, body) = get("application/json").await;
+        assert_eq!(headers.get("transfer-encoding").and_then(|v| v.to_str().ok()), Some("chunked"));
+        assert_eq!(headers.get("content-type").and_then(|v| v.to_str().ok()), Some("application/json"));
+        let list: crate::PodMetricsList = serde_json::from_slice(&body).expect("a PodMetricsList");
+        let created = list.items.first().and_then(|p| p.metadata.creation_timestamp);
+        assert_eq!(list.items, answered(created));
+    }
 }
