@@ -50,8 +50,8 @@ pub(crate) fn list_body(snapshot: Arc<MetricsSnapshot>, of: Of, format: Format, 
                 Of::Nodes => list_to_wire_json::<NodeMetrics>("NodeMetricsList", GROUP_VERSION, &[], Some(&list.now)),
                 Of::Pods => list_to_wire_json::<ServedPod>("PodMetricsList", GROUP_VERSION, &[], Some(&list.now)),
             };
-            let (head, tail) = empty.split_at(empty.len().saturating_sub(2));
-            (list.head, list.tail) = (head.as_bytes().to_vec(), tail.as_bytes().to_vec());
+            let (head, tail) = empty.as_bytes().split_at(empty.len().saturating_sub(2)); // `]}`
+            (list.head, list.tail) = (head.to_vec(), tail.to_vec());
             None
         }
         Format::Protobuf => {
