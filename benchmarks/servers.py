@@ -436,12 +436,17 @@ def run_size(nodes: int, args, servers: list[str], fleet_bin: Path, ms_bin: Path
         workdir = cp.dir / "bench"
         workdir.mkdir()
         crt, key = cp.certs.metrics_server_cert
+        addresses = max(1, -(-nodes // PER_ADDRESS))
+        result["loopback_addresses"] = addresses
+        if addresses > 1:
+            # The kubelets' serving certificate names every loopback address they listen on.
+            cp.certs.leaf("kubelet-serving", "ca", "/CN=kubelet-serving", server=True, dns=["localhost"],
+                          ips=[f"127.0.0.{i}" for i in range(1, addresses + 1)])
+            crt, key = cp.certs.p("kubelet-serving.crt"), cp.certs.p("kubelet-serving.key")
         # One fleet process per <= SHARD nodes: each simulated node costs the fleet ~3 file
         # descriptors (its HTTPS listener, the fleet's own HTTP listener, the scraper's connection)
         # and RLIMIT_NOFILE may not be raisable above 20,000 (it is not in this sandbox).
         shards = max(1, -(-nodes // SHARD))
-        addresses = max(1, -(-nodes // PER_ADDRESS))
-        result["loopback_addresses"] = addresses
         per = [nodes // shards + (1 if i < nodes % shards else 0) for i in range(shards)]
         t0 = time.monotonic()
         fleet_procs, info_files = [], []

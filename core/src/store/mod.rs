@@ -1311,9 +1311,8 @@ mod tests {
         let mut st = MetricsStore::new(StoreConfig::default());
         for node in 0..6_i64 {
             let t = T0 + node * S;
-            let names: Vec<(String, String)> = (0..40)
-                .map(|i| (format!("ns-{}", (i * 7 + node) % 5), format!("a-very-long-common-workload-prefix-{}", (i * 13 + node * 3) % 50)))
-                .collect();
+            let names: Vec<(String, String)> =
+                (0..40).map(|i| (format!("ns-{}", (i * 7 + node) % 5), format!("a-very-long-common-workload-prefix-{}", (i * 13 + node * 3) % 50))).collect();
             let mut specs: Vec<C> = names.iter().map(|(ns, p)| (ns.as_str(), p.as_str(), "c", S as u64, 1, None)).collect();
             specs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
             specs.dedup_by(|a, b| (a.0, a.1) == (b.0, b.1));

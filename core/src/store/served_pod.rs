@@ -2,9 +2,9 @@
 //! memory of a [`PodMetrics`] (shared namespace, container and resource names; labels shared
 //! with the inventory), written to the wire byte for byte as the object would be.
 
-use crate::quantity::{Format, Quantity};
 use crate::metrics::{ContainerMetrics, GoDuration, PodMetrics, Stamped, Usage};
 use crate::metrics::{ObjectMeta, Time};
+use crate::quantity::{Format, Quantity};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use std::collections::BTreeMap;
@@ -143,11 +143,7 @@ impl ServedPod {
             metadata: self.metadata(created),
             timestamp: self.timestamp,
             window: self.window,
-            containers: self
-                .containers
-                .iter()
-                .map(|c| ContainerMetrics { name: c.name.to_string(), usage: c.usage.to_usage() })
-                .collect(),
+            containers: self.containers.iter().map(|c| ContainerMetrics { name: c.name.to_string(), usage: c.usage.to_usage() }).collect(),
         }
     }
 }
