@@ -519,9 +519,27 @@ def run_size(nodes: int, args, servers: list[str], fleet_bin: Path, ms_bin: Path
             fc0 = fleet_cpu()
             la0 = os.getloadavg()[0]
             ac0 = cpu_seconds(cp.procs["kube-apiserver"].pid)
+            # --replicas N: N-1 more kubemetrics replicas scrape the same fleet during the run
+            # (the HA manifests' two replicas each scrape every kubelet): what they cost the
+            # fleet and the API server shows in the shares below, against a one-replica run.
+            extra = []
+            if kind == "kubemetrics":
+                for k in range(1, args.replicas):
+                    name = f"kubemetrics-replica-{k}"
+                    rargv = server_argv(name, cp, free_port(), workdir, exe, kubeconfig)
+                    extra.append(Proc(name, rargv, workdir / f"{name}.log", env={**os.environ, "RUST_LOG": "warn"}))
+                    cp.procs[name] = extra[-1]
+            rc0 = {p.name: cpu_seconds(p.pid) for p in extra}
             tt0 = time.monotonic()
             r = run_server(kind, exe, cp, fleet, fleet_bin, workdir, args.cycles, args.load_seconds, nodes, kubeconfig)
             tt1 = time.monotonic()
+            if extra:
+                r["replicas"] = 1 + len(extra)
+                r["extra_replicas"] = {p.name: {"cpu_share": (cpu_seconds(p.pid) - rc0[p.name]) / (tt1 - tt0),
+                                                "rss_kib": status_kib(p.pid, "VmRSS")} for p in extra}
+                for p in extra:
+                    p.stop()
+                    cp.procs.pop(p.name, None)
             r["fleet_cpu_share_during_run"] = (fleet_cpu() - fc0) / (tt1 - tt0)
             r["loadavg_1m_start_end"] = [round(la0, 2), round(os.getloadavg()[0], 2)]
             r["apiserver_cpu_share_during_run"] = (cpu_seconds(cp.procs["kube-apiserver"].pid) - ac0) / (tt1 - tt0)
@@ -550,6 +568,8 @@ def main() -> int:
     ap.add_argument("--containers", type=int, default=2)
     ap.add_argument("--namespaces", type=int, default=20)
     ap.add_argument("--cycles", type=int, default=4)
+    ap.add_argument("--replicas", type=int, default=1,
+                    help="kubemetrics replicas scraping the fleet at once (the measured one plus N-1)")
     ap.add_argument("--load-seconds", type=float, default=30.0)
     ap.add_argument("--max-seconds", type=float, default=7200, help="bound of the fleet process")
     ap.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results")
