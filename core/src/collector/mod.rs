@@ -345,11 +345,17 @@ impl Collector {
 
     fn build_snapshot(&self) -> MetricsSnapshot {
         let at = now();
-        // Copy under the lock (scrapes wait for it), sort and label after releasing it.
-        let (mut nodes, mut pods) = {
-            let store = self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
-            (store.node_metrics(None, at), store.served_pods_unsorted(at))
-        };
+        // Copied a few hundred nodes per lock (a scrape waits at most that long to store), sorted
+        // and labelled after the lock is released.
+        let lock = || self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
+        let names: Vec<String> = lock().node_names().into_iter().map(str::to_string).collect();
+        let (mut nodes, mut pods) = (Vec::with_capacity(names.len()), Vec::new());
+        for chunk in names.chunks(256) {
+            let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let store = lock();
+            nodes.extend(store.node_metrics(Some(&chunk), at));
+            store.append_served_pods(&chunk, at, &mut pods);
+        }
         crate::store::sort_served_pods(&mut pods);
         self.inner.inventory.with_labels(|node_labels, pod_labels| {
             // Nodes deleted from the cluster stop being served at once, not at the next cycle.

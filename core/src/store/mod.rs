@@ -337,6 +337,11 @@ impl Interner {
         self.names.get(id as usize).and_then(|n| n.as_deref()).unwrap_or_default()
     }
 
+    /// The interned string itself, shared (snapshots hold the store's copy of each name).
+    fn shared(&self, id: Sym) -> Arc<str> {
+        self.names.get(id as usize).and_then(|n| n.clone()).unwrap_or_else(|| Arc::from(""))
+    }
+
     fn lookup(&self, s: &str) -> Option<Sym> {
         self.ids.get(s).copied()
     }
@@ -846,11 +851,21 @@ impl MetricsStore {
     /// cheap part: a caller holding a lock on the store copies, unlocks, then calls
     /// [`sort_served_pods`], which sorts and keeps the newest copy of each pod, without the lock.
     pub fn served_pods_unsorted(&self, now: jiff::Timestamp) -> Vec<ServedPod> {
-        let now_ns = from_timestamp(now);
-        let mut shared: HashMap<Sym, Arc<str>> = HashMap::new();
-        let mut name_of = |id: Sym| shared.entry(id).or_insert_with(|| Arc::from(self.strings.get(id))).clone();
         let mut out = Vec::with_capacity(self.stats.pods);
-        for e in self.nodes.values() {
+        self.push_served_pods(self.nodes.values(), now, &mut out);
+        out
+    }
+
+    /// [`served_pods_unsorted`](Self::served_pods_unsorted) of the named nodes only (unknown
+    /// names are skipped), appended to `out`: a large store is copied a few hundred nodes per
+    /// lock, so that scrapes never wait long for a snapshot.
+    pub fn append_served_pods(&self, nodes: &[&str], now: jiff::Timestamp, out: &mut Vec<ServedPod>) {
+        self.push_served_pods(nodes.iter().filter_map(|n| self.nodes.get(*n)), now, out);
+    }
+
+    fn push_served_pods<'a>(&'a self, nodes: impl Iterator<Item = &'a NodeEntry>, now: jiff::Timestamp, out: &mut Vec<ServedPod>) {
+        let now_ns = from_timestamp(now);
+        for e in nodes {
             if !self.servable(e, now_ns) {
                 continue;
             }
@@ -860,11 +875,11 @@ impl MetricsStore {
                 for c in &p.containers {
                     if let Some(r) = c.pair.rate() {
                         let swap = (r.swap != NO_SWAP).then_some(r.swap);
-                        containers.push(ServedContainer { name: name_of(c.name), usage: ServedUsage::measured(r.nanocores, r.memory, swap) });
+                        containers.push(ServedContainer { name: self.strings.shared(c.name), usage: ServedUsage::measured(r.nanocores, r.memory, swap) });
                     }
                 }
                 out.push(ServedPod {
-                    namespace: name_of(p.namespace),
+                    namespace: self.strings.shared(p.namespace),
                     name: p.name.clone(),
                     labels: None,
                     timestamp: Time(to_timestamp(earliest.ts)),
@@ -874,7 +889,6 @@ impl MetricsStore {
                 });
             }
         }
-        out
     }
 
     fn detach(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<DetachedPod> {
@@ -1327,6 +1341,14 @@ mod tests {
         sort_served_pods(&mut served);
         let created = objects[0].metadata.creation_timestamp;
         assert_eq!(served.iter().map(|p| p.to_pod_metrics(created.as_ref())).collect::<Vec<_>>(), objects);
+        // Copied a few nodes at a time (as the collector does, releasing its lock between), the same.
+        let mut chunked = Vec::new();
+        for chunk in st.node_names().chunks(4) {
+            st.append_served_pods(chunk, at(T0), &mut chunked);
+        }
+        st.append_served_pods(&["no-such-node"], at(T0), &mut chunked);
+        sort_served_pods(&mut chunked);
+        assert_eq!(chunked, served);
     }
 
     #[test]
