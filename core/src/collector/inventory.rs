@@ -112,7 +112,8 @@ pub struct Inventory {
 
 #[derive(Debug, Default)]
 struct InventoryState {
-    nodes: BTreeMap<String, NodeTarget>,
+    /// Shared with the scrape cycles (each holds the list for its duration).
+    nodes: BTreeMap<String, Arc<NodeTarget>>,
     /// Labels of each pod; `None` when pods are not tracked (no filtering then).
     pods: Option<PodLabels>,
     label_sets: LabelSets,
@@ -184,7 +185,7 @@ impl Inventory {
 
     /// Adds or replaces a node.
     pub fn upsert_node(&self, node: NodeTarget) {
-        self.write().nodes.insert(node.name.clone(), node);
+        self.write().nodes.insert(node.name.clone(), Arc::new(node));
     }
 
     /// Removes a node.
@@ -195,7 +196,7 @@ impl Inventory {
     /// Replaces all nodes (a relist) and marks nodes synced.
     pub fn replace_nodes(&self, nodes: impl IntoIterator<Item = NodeTarget>) {
         let mut s = self.write();
-        s.nodes = nodes.into_iter().map(|n| (n.name.clone(), n)).collect();
+        s.nodes = nodes.into_iter().map(|n| (n.name.clone(), Arc::new(n))).collect();
         s.nodes_synced = true;
     }
 
@@ -250,13 +251,13 @@ impl Inventory {
         self.read().nodes.contains_key(name)
     }
 
-    /// The current nodes, sorted by name.
-    pub fn nodes(&self) -> Vec<NodeTarget> {
+    /// The current nodes, sorted by name (shared: no copy of their labels).
+    pub fn nodes(&self) -> Vec<Arc<NodeTarget>> {
         self.read().nodes.values().cloned().collect()
     }
 
     /// Runs `f` with the node labels and pod labels (for building snapshots without copying).
-    pub fn with_labels<R>(&self, f: impl FnOnce(&BTreeMap<String, NodeTarget>, Option<&PodLabels>) -> R) -> R {
+    pub fn with_labels<R>(&self, f: impl FnOnce(&BTreeMap<String, Arc<NodeTarget>>, Option<&PodLabels>) -> R) -> R {
         let s = self.read();
         f(&s.nodes, s.pods.as_ref())
     }
