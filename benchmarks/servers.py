@@ -50,6 +50,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 RESOLUTION = 15.0
 SHARD = int(os.environ.get("KM_BENCH_SHARD", "5000"))  # most simulated nodes per fleet process
+PER_ADDRESS = 8000  # most simulated kubelets per loopback address (127.0.0.1, 127.0.0.2, ...)
+BIG_LIST = 300000  # pods above which full lists are counted as they stream (see run_server)
 
 
 def log(msg: str) -> None:
@@ -126,6 +128,23 @@ class Client:
                 return r.status, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.read()
+
+    def count(self, path: str, marker: bytes, timeout: float = 600) -> tuple[int, int, int]:
+        """GETs path reading the body in pieces, never whole: (status, occurrences of marker, bytes)."""
+        req = urllib.request.Request(self.base + path)
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=timeout) as r:
+                n, size, tail = 0, 0, b""
+                while piece := r.read(1 << 20):
+                    size += len(piece)
+                    buf = tail + piece
+                    n += buf.count(marker)
+                    # a marker split between pieces is counted with the next piece: keep the last
+                    # len(marker)-1 bytes (too short to hold a whole, already counted, marker)
+                    tail = buf[-(len(marker) - 1):]
+                return r.status, n, size
+        except urllib.error.HTTPError as e:
+            return e.code, 0, 0
 
 
 def parse_prom(text: str) -> dict[str, float]:
@@ -225,15 +244,19 @@ def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: P
                             marks.setdefault("first_nodes", time.monotonic() - t_start)
                         if k >= n_nodes:
                             marks["all_nodes"] = time.monotonic() - t_start
-                if "all_pods" not in marks:
-                    st, body = cl.get("/apis/metrics.k8s.io/v1beta1/pods", timeout=120)
+                if "all_pods" not in marks and (n_pods <= BIG_LIST or "all_nodes" in marks):
+                    # Above BIG_LIST pods a full list is hundreds of MB: it is counted as it
+                    # streams, and only once every node is served (pods and nodes get their
+                    # rates from the same scrapes); the mark is when that list was asked for,
+                    # so the time to every pod is not overstated by the list's own length.
+                    asked = time.monotonic() - t_start
+                    st, k, _ = cl.count("/apis/metrics.k8s.io/v1beta1/pods", b'"window"', timeout=600)
                     if st == 200:
-                        k = count_items(body, b'"window"')
                         if k > 0:
-                            marks.setdefault("first_pods", time.monotonic() - t_start)
+                            marks.setdefault("first_pods", asked)
                         res["pods_served_at_last_poll"] = k
                         if k >= n_pods:
-                            marks["all_pods"] = time.monotonic() - t_start
+                            marks["all_pods"] = asked
             except (OSError, ssl.SSLError):
                 pass  # not listening yet
             time.sleep(0.25 if "first_pods" not in marks else (1.0 if n_pods <= 30000 else 2.0))
@@ -276,9 +299,12 @@ def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: P
         res["node_usage"] = {it["metadata"]["name"]: [quantity_value(it["usage"]["cpu"]),
                                                       quantity_value(it["usage"]["memory"])]
                              for it in nodes.get("items", [])}
-        st, body = cl.get("/apis/metrics.k8s.io/v1beta1/pods", timeout=120)
-        res["pods_served"] = count_items(body, b'"window"') if st == 200 else 0
-        res["pods_list_bytes"] = len(body)
+        if n_pods > BIG_LIST:
+            st, res["pods_served"], res["pods_list_bytes"] = cl.count("/apis/metrics.k8s.io/v1beta1/pods", b'"window"')
+        else:
+            st, body = cl.get("/apis/metrics.k8s.io/v1beta1/pods", timeout=120)
+            res["pods_served"] = count_items(body, b'"window"') if st == 200 else 0
+            res["pods_list_bytes"] = len(body)
         if n_pods <= 20000 and st == 200:
             pods = json.loads(body)
             res["pod_usage"] = {f'{it["metadata"]["namespace"]}/{it["metadata"]["name"]}': [
@@ -410,6 +436,13 @@ def run_size(nodes: int, args, servers: list[str], fleet_bin: Path, ms_bin: Path
         workdir = cp.dir / "bench"
         workdir.mkdir()
         crt, key = cp.certs.metrics_server_cert
+        addresses = max(1, -(-nodes // PER_ADDRESS))
+        result["loopback_addresses"] = addresses
+        if addresses > 1:
+            # The kubelets' serving certificate names every loopback address they listen on.
+            cp.certs.leaf("kubelet-serving", "ca", "/CN=kubelet-serving", server=True, dns=["localhost"],
+                          ips=[f"127.0.0.{i}" for i in range(1, addresses + 1)])
+            crt, key = cp.certs.p("kubelet-serving.crt"), cp.certs.p("kubelet-serving.key")
         # One fleet process per <= SHARD nodes: each simulated node costs the fleet ~3 file
         # descriptors (its HTTPS listener, the fleet's own HTTP listener, the scraper's connection)
         # and RLIMIT_NOFILE may not be raisable above 20,000 (it is not in this sandbox).
@@ -427,9 +460,12 @@ def run_size(nodes: int, args, servers: list[str], fleet_bin: Path, ms_bin: Path
                      "--info-file", str(info_file), "--max-seconds", str(int(args.max_seconds)),
                      "--register-concurrency", str(max(8, 48 // shards))]
             if shards > 1:
-                # explicit ports below the ephemeral range (the fleets' own HTTP listeners use it)
+                # explicit ports below the ephemeral range (the fleets' own HTTP listeners use it);
+                # past PER_ADDRESS nodes each fleet spreads its kubelets over several loopback
+                # addresses (127.0.0.1 ... 127.0.0.A, all of 127.0.0.0/8), each counting its own ports
                 fargv += ["--node-prefix", f"sim-{i}-node-", "--seed", str(1 + i),
-                          "--port-base", str(10300 + i * (n + 300))]
+                          "--loopback-addresses", str(addresses),
+                          "--port-base", str(10300 + i * (-(-n // addresses) + 300))]
             p = Proc(f"km-bench-fleet-{i}", fargv, workdir / f"fleet-{i}.log")
             cp.procs[p.name] = p
             fleet_procs.append(p)
@@ -483,9 +519,27 @@ def run_size(nodes: int, args, servers: list[str], fleet_bin: Path, ms_bin: Path
             fc0 = fleet_cpu()
             la0 = os.getloadavg()[0]
             ac0 = cpu_seconds(cp.procs["kube-apiserver"].pid)
+            # --replicas N: N-1 more kubemetrics replicas scrape the same fleet during the run
+            # (the HA manifests' two replicas each scrape every kubelet): what they cost the
+            # fleet and the API server shows in the shares below, against a one-replica run.
+            extra = []
+            if kind == "kubemetrics":
+                for k in range(1, args.replicas):
+                    name = f"kubemetrics-replica-{k}"
+                    rargv = server_argv(name, cp, free_port(), workdir, exe, kubeconfig)
+                    extra.append(Proc(name, rargv, workdir / f"{name}.log", env={**os.environ, "RUST_LOG": "warn"}))
+                    cp.procs[name] = extra[-1]
+            rc0 = {p.name: cpu_seconds(p.pid) for p in extra}
             tt0 = time.monotonic()
             r = run_server(kind, exe, cp, fleet, fleet_bin, workdir, args.cycles, args.load_seconds, nodes, kubeconfig)
             tt1 = time.monotonic()
+            if extra:
+                r["replicas"] = 1 + len(extra)
+                r["extra_replicas"] = {p.name: {"cpu_share": (cpu_seconds(p.pid) - rc0[p.name]) / (tt1 - tt0),
+                                                "rss_kib": status_kib(p.pid, "VmRSS")} for p in extra}
+                for p in extra:
+                    p.stop()
+                    cp.procs.pop(p.name, None)
             r["fleet_cpu_share_during_run"] = (fleet_cpu() - fc0) / (tt1 - tt0)
             r["loadavg_1m_start_end"] = [round(la0, 2), round(os.getloadavg()[0], 2)]
             r["apiserver_cpu_share_during_run"] = (cpu_seconds(cp.procs["kube-apiserver"].pid) - ac0) / (tt1 - tt0)
@@ -514,6 +568,8 @@ def main() -> int:
     ap.add_argument("--containers", type=int, default=2)
     ap.add_argument("--namespaces", type=int, default=20)
     ap.add_argument("--cycles", type=int, default=4)
+    ap.add_argument("--replicas", type=int, default=1,
+                    help="kubemetrics replicas scraping the fleet at once (the measured one plus N-1)")
     ap.add_argument("--load-seconds", type=float, default=30.0)
     ap.add_argument("--max-seconds", type=float, default=7200, help="bound of the fleet process")
     ap.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results")

@@ -311,7 +311,11 @@ async fn fleet(a: FleetArgs) -> Result<(), BoxError> {
         ..Default::default()
     };
     let fleet = Arc::new(Fleet::start(config).await?);
-    let tls = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs(&a.cert)?, key(&a.key)?)?;
+    let mut tls = rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs(&a.cert)?, key(&a.key)?)?;
+    // As a kubelet's Go server does: stateless TLS 1.3 session tickets, one per handshake, so a
+    // scraper that reconnects (past its open-file limit, or after an idle drop) resumes.
+    tls.ticketer = rustls::crypto::ring::Ticketer::new()?;
+    tls.send_tls13_tickets = 1;
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
     let listeners = bind_listeners(a.nodes, a.port_base, a.loopback_addresses).await?;
     let served = Arc::new(AtomicU64::new(0));

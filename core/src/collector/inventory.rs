@@ -68,6 +68,41 @@ impl NodeTarget {
     }
 }
 
+/// The labels of every tracked pod, by namespace and name: one key string per pod
+/// (`namespace/name`; a namespace has no `/`) and a label set shared with its replicas.
+#[derive(Debug, Default)]
+pub struct PodLabels(HashMap<Box<str>, SharedLabels>);
+
+fn pod_key(namespace: &str, name: &str) -> Box<str> {
+    let mut key = String::with_capacity(namespace.len() + 1 + name.len());
+    key.push_str(namespace);
+    key.push('/');
+    key.push_str(name);
+    key.into_boxed_str()
+}
+
+impl PodLabels {
+    /// The labels of a pod (`None`: not tracked, i.e. deleted or not running). `scratch` is
+    /// reused between calls to build the key without allocating.
+    pub fn get(&self, namespace: &str, name: &str, scratch: &mut String) -> Option<&SharedLabels> {
+        scratch.clear();
+        scratch.push_str(namespace);
+        scratch.push('/');
+        scratch.push_str(name);
+        self.0.get(scratch.as_str())
+    }
+
+    /// How many pods are tracked.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// `true` when no pod is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Shared, compact view of nodes and pod labels.
 #[derive(Debug, Clone, Default)]
 pub struct Inventory {
@@ -78,30 +113,51 @@ pub struct Inventory {
 #[derive(Debug, Default)]
 struct InventoryState {
     nodes: BTreeMap<String, NodeTarget>,
-    /// (namespace, name) → labels; `None` when pods are not tracked (no filtering then).
-    pods: Option<HashMap<(String, String), SharedLabels>>,
-    /// Every distinct label set, shared by the pods that carry it: the replicas of a workload
-    /// have identical labels, so a cluster has far fewer label sets than pods.
-    label_sets: HashSet<SharedLabels>,
-    /// Size of `label_sets` after its last pruning (pruning again at twice that is amortized O(1)).
-    label_sets_kept: usize,
+    /// Labels of each pod; `None` when pods are not tracked (no filtering then).
+    pods: Option<PodLabels>,
+    label_sets: LabelSets,
     nodes_synced: bool,
     pods_synced: bool,
 }
 
-impl InventoryState {
+/// Every distinct label set, shared by the pods that carry it: the replicas of a workload have
+/// identical labels, so a cluster has far fewer label sets than pods.
+#[derive(Debug, Default)]
+struct LabelSets {
+    sets: HashSet<SharedLabels>,
+    /// Size of `sets` after its last pruning (pruning again at twice that is amortized O(1)).
+    kept: usize,
+}
+
+impl LabelSets {
     /// The shared copy of `labels`. Sets no pod uses any more are dropped now and then.
     fn shared(&mut self, labels: BTreeMap<String, String>) -> SharedLabels {
-        if let Some(existing) = self.label_sets.get(&labels) {
+        if let Some(existing) = self.sets.get(&labels) {
             return existing.clone();
         }
-        if self.label_sets.len() >= 1024.max(2 * self.label_sets_kept) {
-            self.label_sets.retain(|l| Arc::strong_count(l) > 1);
-            self.label_sets_kept = self.label_sets.len();
+        if self.sets.len() >= 1024.max(2 * self.kept) {
+            self.sets.retain(|l| Arc::strong_count(l) > 1);
+            self.kept = self.sets.len();
         }
         let labels = Arc::new(labels);
-        self.label_sets.insert(labels.clone());
+        self.sets.insert(labels.clone());
         labels
+    }
+}
+
+/// A relist of pods being gathered: each pod's key and shared labels as it arrives, so a list of
+/// millions of pods never holds a label map per pod.
+#[derive(Debug, Default)]
+pub struct PodRelist {
+    pods: Vec<(Box<str>, SharedLabels)>,
+    sets: LabelSets,
+}
+
+impl PodRelist {
+    /// Adds a pod.
+    pub fn push(&mut self, namespace: &str, name: &str, labels: BTreeMap<String, String>) {
+        let labels = self.sets.shared(labels);
+        self.pods.push((pod_key(namespace, name), labels));
     }
 }
 
@@ -146,23 +202,31 @@ impl Inventory {
     /// Adds or replaces a pod's labels (starts tracking pods).
     pub fn upsert_pod(&self, namespace: &str, name: &str, labels: BTreeMap<String, String>) {
         let mut s = self.write();
-        let labels = s.shared(labels);
-        s.pods.get_or_insert_with(HashMap::new).insert((namespace.to_string(), name.to_string()), labels);
+        let labels = s.label_sets.shared(labels);
+        s.pods.get_or_insert_with(PodLabels::default).0.insert(pod_key(namespace, name), labels);
     }
 
     /// Removes a pod.
     pub fn remove_pod(&self, namespace: &str, name: &str) {
         if let Some(p) = self.write().pods.as_mut() {
-            p.remove(&(namespace.to_string(), name.to_string()));
+            p.0.remove(&*pod_key(namespace, name));
         }
     }
 
     /// Replaces all pods (a relist) and marks pods synced.
     pub fn replace_pods(&self, pods: impl IntoIterator<Item = ((String, String), BTreeMap<String, String>)>) {
+        let mut relist = PodRelist::default();
+        for ((ns, name), labels) in pods {
+            relist.push(&ns, &name, labels);
+        }
+        self.finish_relist(relist);
+    }
+
+    /// Replaces all pods with a finished relist and marks pods synced.
+    pub fn finish_relist(&self, relist: PodRelist) {
+        let pods = PodLabels(relist.pods.into_iter().collect());
         let mut s = self.write();
-        s.label_sets.clear();
-        s.label_sets_kept = 0;
-        let pods = pods.into_iter().map(|(k, l)| (k, s.shared(l))).collect();
+        s.label_sets = relist.sets;
         s.pods = Some(pods);
         s.pods_synced = true;
     }
@@ -192,7 +256,7 @@ impl Inventory {
     }
 
     /// Runs `f` with the node labels and pod labels (for building snapshots without copying).
-    pub fn with_labels<R>(&self, f: impl FnOnce(&BTreeMap<String, NodeTarget>, Option<&HashMap<(String, String), SharedLabels>>) -> R) -> R {
+    pub fn with_labels<R>(&self, f: impl FnOnce(&BTreeMap<String, NodeTarget>, Option<&PodLabels>) -> R) -> R {
         let s = self.read();
         f(&s.nodes, s.pods.as_ref())
     }
@@ -249,8 +313,10 @@ mod tests {
         inv.upsert_pod("ns", "web-100", web.clone());
         inv.with_labels(|_, pods| {
             let pods = pods.expect("tracked");
-            let first = &pods[&("ns".to_string(), "web-0".to_string())];
-            assert!(pods.values().all(|l| Arc::ptr_eq(l, first)), "identical labels are one shared set");
+            let first = pods.get("ns", "web-0", &mut String::new()).expect("tracked");
+            assert_eq!(pods.len(), 101);
+            assert!(pods.0.values().all(|l| Arc::ptr_eq(l, first)), "identical labels are one shared set");
+            assert!(pods.get("ns", "web-101", &mut String::new()).is_none());
             assert_eq!(**first, web);
         });
         // Thousands of distinct sets that come and go do not pile up.
@@ -258,7 +324,7 @@ mod tests {
             let own: BTreeMap<String, String> = [("pod".to_string(), i.to_string())].into_iter().collect();
             inv.upsert_pod("ns", "churn", own);
         }
-        let sets = inv.read().label_sets.len();
+        let sets = inv.read().label_sets.sets.len();
         assert!(sets < 2100, "{sets} label sets kept for 2 live ones");
     }
 }

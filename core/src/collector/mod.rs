@@ -16,7 +16,7 @@ mod inventory;
 mod watch;
 
 pub use crate::scrape::kubelet::{KubeletClient, KubeletOptions, ScrapeFailure};
-pub use inventory::{AddressOptions, Inventory, NodeTarget};
+pub use inventory::{AddressOptions, Inventory, NodeTarget, PodLabels, PodRelist};
 
 use crate::error::Result;
 use crate::scrape::{ParseOptions, Parser, PartialPod, decode_summary};
@@ -199,37 +199,43 @@ impl Collector {
                 "more kubelets than the open-file limit allows idle connections for: the rest are scraped over a new connection each time (raise `ulimit -n` to avoid the extra TLS handshakes)"
             );
         }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (i, node) in nodes.into_iter().enumerate() {
-            let failures = inner.failures.lock().unwrap_or_else(|e| e.into_inner()).get(&node.name).copied().unwrap_or(0);
-            if failures >= 3 {
-                let every = 1u64 << (failures - 2).min(3);
-                if !cycle.is_multiple_of(every) {
-                    continue;
-                }
-            }
-            if !inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(node.name.clone()) {
-                continue;
-            }
-            let this = self.clone();
-            let delay = spread * i as u32 / count;
-            let keep_alive = i < budget;
-            tasks.spawn(async move {
-                tokio::time::sleep_until(tokio::time::Instant::from_std(tick + delay)).await;
-                let _permit = this.inner.permits.acquire().await;
-                if this.inner.inventory.has_node(&node.name) {
-                    this.scrape_node(&node, keep_alive).await;
-                }
-                this.inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&node.name);
-            });
-        }
-        let stats = inner.stats.clone();
+        // One dispatcher walks the nodes and starts each scrape at its time: a task per node
+        // exists only while its scrape runs (a sleeping task per node cost ~1.7 KiB each).
         let this = self.clone();
         tokio::spawn(async move {
+            let inner = &this.inner;
+            let mut tasks = tokio::task::JoinSet::new();
+            for (i, node) in nodes.into_iter().enumerate() {
+                let failures = inner.failures.lock().unwrap_or_else(|e| e.into_inner()).get(&node.name).copied().unwrap_or(0);
+                if failures >= 3 {
+                    let every = 1u64 << (failures - 2).min(3);
+                    if !cycle.is_multiple_of(every) {
+                        continue;
+                    }
+                }
+                let at = tokio::time::Instant::from_std(tick + spread * i as u32 / count);
+                // Scrapes due within a millisecond start together: one timer per batch.
+                if at > tokio::time::Instant::now() + Duration::from_millis(1) {
+                    tokio::time::sleep_until(at).await;
+                }
+                while tasks.try_join_next().is_some() {}
+                if !inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(node.name.clone()) {
+                    continue;
+                }
+                let this = this.clone();
+                let keep_alive = i < budget;
+                tasks.spawn(async move {
+                    let _permit = this.inner.permits.acquire().await;
+                    if this.inner.inventory.has_node(&node.name) {
+                        this.scrape_node(&node, keep_alive).await;
+                    }
+                    this.inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&node.name);
+                });
+            }
             while tasks.join_next().await.is_some() {}
-            stats.tick(tick.elapsed().as_secs_f64());
-            if !this.inner.store.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
-                this.inner.ready.store(true, Ordering::SeqCst);
+            inner.stats.tick(tick.elapsed().as_secs_f64());
+            if !inner.store.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+                inner.ready.store(true, Ordering::SeqCst);
             }
         })
     }
@@ -339,12 +345,18 @@ impl Collector {
 
     fn build_snapshot(&self) -> MetricsSnapshot {
         let at = now();
-        // Copy under the lock (scrapes wait for it), build the served form after releasing it.
-        let (mut nodes, detached) = {
-            let store = self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
-            (store.node_metrics(None, at), store.served_pods_detached(at))
-        };
-        let mut pods = Vec::with_capacity(detached.len());
+        // Copied a few hundred nodes per lock (a scrape waits at most that long to store), sorted
+        // and labelled after the lock is released.
+        let lock = || self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
+        let names: Vec<String> = lock().node_names().into_iter().map(str::to_string).collect();
+        let (mut nodes, mut pods) = (Vec::with_capacity(names.len()), Vec::new());
+        for chunk in names.chunks(256) {
+            let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let store = lock();
+            nodes.extend(store.node_metrics(Some(&chunk), at));
+            store.append_served_pods(&chunk, at, &mut pods);
+        }
+        crate::store::sort_served_pods(&mut pods);
         self.inner.inventory.with_labels(|node_labels, pod_labels| {
             // Nodes deleted from the cluster stop being served at once, not at the next cycle.
             nodes.retain(|n| node_labels.contains_key(n.name()));
@@ -355,23 +367,16 @@ impl Collector {
                     n.metadata.labels = Some(t.labels.clone());
                 }
             }
-            let mut key = (String::new(), String::new());
-            for p in detached {
-                let labels = match pod_labels {
-                    None => None,
-                    Some(known) => {
-                        key.0.clear();
-                        key.0.push_str(p.namespace());
-                        key.1.clear();
-                        key.1.push_str(p.name());
-                        match known.get(&key) {
-                            Some(l) => (!l.is_empty()).then(|| l.clone()),
-                            // Deleted (or no longer Running) pods stop being served at once.
-                            None => continue,
-                        }
+            if let Some(known) = pod_labels {
+                let mut key = String::new();
+                // Deleted (or no longer Running) pods stop being served at once.
+                pods.retain_mut(|p| match known.get(&p.namespace, &p.name, &mut key) {
+                    Some(l) => {
+                        p.labels = (!l.is_empty()).then(|| l.clone());
+                        true
                     }
-                };
-                pods.push(p.into_served(labels));
+                    None => false,
+                });
             }
         });
         MetricsSnapshot { nodes, pods }

@@ -1,13 +1,12 @@
 //! Watches of Nodes (full objects, reduced at once to a [`NodeTarget`]) and Pod metadata
 //! (reduced to labels) that keep an [`Inventory`] current, relisting as the watcher requires.
 
-use super::inventory::{AddressOptions, Inventory, NodeTarget};
+use super::inventory::{AddressOptions, Inventory, NodeTarget, PodRelist};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher::{self, Event};
-use std::collections::BTreeMap;
 
 /// Spawns the two watch tasks.
 pub fn spawn(client: kube::Client, inventory: Inventory, node_selector: Option<String>, address: AddressOptions) {
@@ -36,7 +35,7 @@ pub fn spawn(client: kube::Client, inventory: Inventory, node_selector: Option<S
     });
     let pods_api: Api<PartialObjectMeta<Pod>> = Api::all(client);
     tokio::spawn(async move {
-        let mut pending: Vec<((String, String), BTreeMap<String, String>)> = Vec::new();
+        let mut pending = PodRelist::default();
         let config = watcher::Config::default().fields("status.phase=Running");
         let mut stream = std::pin::pin!(watcher::watcher(pods_api, config));
         let key = |m: &kube::core::ObjectMeta| (m.namespace.clone().unwrap_or_default(), m.name.clone().unwrap_or_default());
@@ -50,9 +49,12 @@ pub fn spawn(client: kube::Client, inventory: Inventory, node_selector: Option<S
                     let (ns, name) = key(&p.metadata);
                     inventory.remove_pod(&ns, &name);
                 }
-                Ok(Event::Init) => pending.clear(),
-                Ok(Event::InitApply(p)) => pending.push((key(&p.metadata), p.metadata.labels.clone().unwrap_or_default())),
-                Ok(Event::InitDone) => inventory.replace_pods(std::mem::take(&mut pending)),
+                Ok(Event::Init) => pending = PodRelist::default(),
+                Ok(Event::InitApply(p)) => {
+                    let (ns, name) = key(&p.metadata);
+                    pending.push(&ns, &name, p.metadata.labels.unwrap_or_default());
+                }
+                Ok(Event::InitDone) => inventory.finish_relist(std::mem::take(&mut pending)),
                 Err(e) => {
                     tracing::warn!("watching pods: {e}");
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;

@@ -1,14 +1,51 @@
 //! Canonical formatting, the way apimachinery's `Quantity.String()` does it (minus its bugs).
 
 use super::{Format, Quantity};
-use std::fmt::Write;
+use std::fmt::{self, Write};
+
+/// Text formatted on the stack: a writer that fails instead of growing past `N` bytes.
+pub(super) struct StackText<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackText<N> {
+    pub(super) fn new() -> Self {
+        StackText { buf: [0; N], len: 0 }
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> Write for StackText<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        let Some(to) = self.buf.get_mut(self.len..end) else { return Err(fmt::Error) };
+        to.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
 
 impl Quantity {
+    /// Calls `f` with the canonical form, formatted on the stack when it fits in 64 bytes (every
+    /// quantity a kubelet or a metrics server writes), so that writing one allocates nothing.
+    pub(crate) fn with_canonical<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        let mut text = StackText::<64>::new();
+        if self.write_canonical(&mut text).is_ok() {
+            return f(text.as_str());
+        }
+        let mut s = String::new();
+        let _ = self.write_canonical(&mut s);
+        f(&s)
+    }
+
     /// Writes the canonical form into `out`.
-    pub(super) fn write_canonical(&self, out: &mut String) {
+    pub(super) fn write_canonical<W: Write>(&self, out: &mut W) -> fmt::Result {
         if self.mantissa == 0 {
-            out.push('0');
-            return;
+            return out.write_char('0');
         }
         let mut format = self.format;
         if format == Format::BinarySI {
@@ -21,8 +58,7 @@ impl Quantity {
         }
         if format == Format::BinarySI {
             if let Some(v) = self.integral_value() {
-                write_base1024(v, out);
-                return;
+                return write_base1024(v, out);
             }
             // Beyond i128: no binary suffix can say it exactly in few digits; use DecimalSI.
             format = Format::DecimalSI;
@@ -35,17 +71,18 @@ impl Quantity {
             zeros += (e3 - 18) as usize;
             e3 = 18;
         }
-        let _ = write!(out, "{}", self.mantissa);
+        write!(out, "{}", self.mantissa)?;
         for _ in 0..zeros {
-            out.push('0');
+            out.write_char('0')?;
         }
         match format {
             Format::DecimalExponent => {
                 if e3 != 0 {
-                    let _ = write!(out, "e{e3}");
+                    write!(out, "e{e3}")?;
                 }
+                Ok(())
             }
-            _ => out.push_str(match e3 {
+            _ => out.write_str(match e3 {
                 -9 => "n",
                 -6 => "u",
                 -3 => "m",
@@ -69,13 +106,13 @@ impl Quantity {
     }
 }
 
-fn write_base1024(v: i128, out: &mut String) {
+fn write_base1024<W: Write>(v: i128, out: &mut W) -> fmt::Result {
     let mut m = v;
     let mut k = 0;
     while k < 6 && m % 1024 == 0 {
         m /= 1024;
         k += 1;
     }
-    let _ = write!(out, "{m}");
-    out.push_str(["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][k]);
+    write!(out, "{m}")?;
+    out.write_str(["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][k])
 }

@@ -244,7 +244,7 @@ impl Quantity {
     /// The canonical string (also what `Display` prints).
     pub fn canonical(&self) -> String {
         let mut s = String::with_capacity(24);
-        self.write_canonical(&mut s);
+        let _ = self.write_canonical(&mut s);
         s
     }
 }
@@ -271,9 +271,7 @@ impl Default for Quantity {
 
 impl fmt::Display for Quantity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::with_capacity(24);
-        self.write_canonical(&mut s);
-        f.pad(&s)
+        self.with_canonical(|s| f.pad(s))
     }
 }
 

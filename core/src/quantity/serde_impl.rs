@@ -8,9 +8,7 @@ use std::fmt;
 
 impl Serialize for Quantity {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = String::with_capacity(24);
-        self.write_canonical(&mut s);
-        serializer.serialize_str(&s)
+        self.with_canonical(|s| serializer.serialize_str(s))
     }
 }
 

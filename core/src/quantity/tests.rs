@@ -567,3 +567,17 @@ fn binary_values_above_the_cap_are_capped_with_or_without_a_fraction() {
     assert_eq!(q("7.99999999999999999Ei").to_plain_decimal(), "9223372036854775796.470784954");
     assert_eq!(q("9223372036854775807Ki").value(), Some(cap));
 }
+
+#[test]
+fn long_canonical_forms_fall_back_from_the_stack() {
+    // Past 64 bytes of text the stack buffer gives way to a String: same text either way.
+    let huge = format!("1{}", "0".repeat(100));
+    for s in [huge.as_str(), "1e100", "123456789012345678901234567890123456789", "-1e60", "250264852n", "8318172Ki", "0"] {
+        let q: Quantity = s.parse().expect("parses");
+        let canonical = q.canonical();
+        assert_eq!(q.to_string(), canonical);
+        assert_eq!(serde_json::to_string(&q).expect("json"), format!("\"{canonical}\""));
+        assert_eq!(format!("{q:>80}"), format!("{canonical:>80}"), "padding still applies");
+    }
+    assert!(huge.parse::<Quantity>().expect("parses").canonical().len() > 64);
+}

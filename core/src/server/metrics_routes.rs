@@ -9,6 +9,7 @@ use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::ServedPod;
 use ::http::StatusCode;
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 /// The group-version served.
 pub const GROUP_VERSION: &str = "metrics.k8s.io/v1beta1";
@@ -65,17 +66,72 @@ impl PodItem for ServedPod {
     }
 }
 
+/// Which items of a served slice a list holds, by position (so that a streamed answer can own
+/// them along with the snapshot).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Picked {
+    /// A run of items: all of them, or a namespace of a sorted slice, when no selector filters.
+    Range(Range<usize>),
+    /// The positions of the items, in order.
+    Indices(Vec<usize>),
+}
+
+impl Picked {
+    /// The number of items.
+    pub fn len(&self) -> usize {
+        match self {
+            Picked::Range(r) => r.len(),
+            Picked::Indices(v) => v.len(),
+        }
+    }
+
+    /// The position of the `n`th item.
+    pub fn get(&self, n: usize) -> Option<usize> {
+        match self {
+            Picked::Range(r) => r.clone().nth(n),
+            Picked::Indices(v) => v.get(n).copied(),
+        }
+    }
+
+    /// The positions, in order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.len()).filter_map(|n| self.get(n))
+    }
+}
+
+/// The items of a list: a served slice and which of its items the list holds.
+#[derive(Debug, Clone)]
+pub struct List<'a, T> {
+    /// The served slice.
+    pub all: &'a [T],
+    /// The items of the list.
+    pub picked: Picked,
+}
+
+impl<'a, T> List<'a, T> {
+    /// The items, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a T> + '_ {
+        let all = self.all;
+        self.picked.iter().filter_map(move |i| all.get(i))
+    }
+
+    /// The items, borrowed, for the whole-body encoders.
+    pub fn refs(&self) -> Vec<&'a T> {
+        self.iter().collect()
+    }
+}
+
 /// What a metrics path selects (borrowed from the served slices: nothing is copied).
 #[derive(Debug, Clone)]
 pub enum Selected<'a, P = PodMetrics> {
     /// `/` of the group-version: the resource list.
     ResourceList,
     /// A node list.
-    Nodes(Vec<&'a NodeMetrics>),
+    Nodes(List<'a, NodeMetrics>),
     /// One node.
     Node(&'a NodeMetrics),
     /// A pod list.
-    Pods(Vec<&'a P>),
+    Pods(List<'a, P>),
     /// One pod.
     Pod(&'a P),
 }
@@ -97,29 +153,31 @@ pub fn select<'a, P: PodItem>(
     Some(match *objects {
         Objects::Root => Ok(Selected::ResourceList),
         Objects::Nodes => selectors(query).map(|(l, f)| {
-            Selected::Nodes(
-                nodes
-                    .iter()
-                    .filter(|n| l.matches(n.metadata.labels.as_ref()))
-                    .filter(|n| {
-                        f.matches(|field| match field {
+            let picked = if l.is_empty() && f.is_empty() {
+                Picked::Range(0..nodes.len())
+            } else {
+                let keep = |n: &NodeMetrics| {
+                    l.matches(n.metadata.labels.as_ref())
+                        && f.matches(|field| match field {
                             "metadata.name" => Some(n.name().to_string()),
                             "metadata.namespace" => Some(String::new()),
                             _ => None,
                         })
-                    })
-                    .collect(),
-            )
+                };
+                Picked::Indices(nodes.iter().enumerate().filter(|(_, n)| keep(n)).map(|(i, _)| i).collect())
+            };
+            Selected::Nodes(List { all: nodes, picked })
         }),
         Objects::Node(name) => {
             let found = if sorted { nodes.binary_search_by(|n| n.name().cmp(name)).ok().map(|i| &nodes[i]) } else { nodes.iter().find(|n| n.name() == name) };
             found.map(Selected::Node).ok_or_else(|| http::not_found_object("nodemetrics", GROUP, name))
         }
-        Objects::Pods { namespace: None } => pod_list(None, query, pods),
-        Objects::Pods { namespace: Some(ns) } => pod_list(Some(ns), query, if sorted { namespace_range(pods, ns) } else { pods }),
+        Objects::Pods { namespace: None } => pod_list(None, query, pods, 0..pods.len()),
+        Objects::Pods { namespace: Some(ns) } if sorted => pod_list(None, query, pods, namespace_range(pods, ns)),
+        Objects::Pods { namespace: Some(ns) } => pod_list(Some(ns), query, pods, 0..pods.len()),
         Objects::Pod { namespace: ns, name } => {
             let found = if sorted {
-                let in_ns = namespace_range(pods, ns);
+                let in_ns = &pods[namespace_range(pods, ns)];
                 in_ns.binary_search_by(|p| p.name().cmp(name)).ok().map(|i| &in_ns[i])
             } else {
                 pods.iter().find(|p| p.namespace() == ns && p.name() == name)
@@ -137,33 +195,36 @@ pub fn respond(objects: &Objects<'_>, query: Option<&str>, nodes: &[NodeMetrics]
     Some(match select(objects, query, nodes, pods, false)? {
         Err(r) => r,
         Ok(Selected::ResourceList) => http::json(StatusCode::OK, resource_list()),
-        Ok(Selected::Nodes(items)) => ok(list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items, None)),
+        Ok(Selected::Nodes(items)) => ok(list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items.refs(), None)),
         Ok(Selected::Node(n)) => ok(to_wire_json(n, GROUP_VERSION)),
-        Ok(Selected::Pods(items)) => ok(list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, None)),
+        Ok(Selected::Pods(items)) => ok(list_to_wire_json("PodMetricsList", GROUP_VERSION, &items.refs(), None)),
         Ok(Selected::Pod(p)) => ok(to_wire_json(p, GROUP_VERSION)),
     })
 }
 
-/// The pods of namespace `ns` in pods sorted by namespace.
-fn namespace_range<'a, P: PodItem>(pods: &'a [P], ns: &str) -> &'a [P] {
+/// The positions of the pods of namespace `ns` in pods sorted by namespace.
+fn namespace_range<P: PodItem>(pods: &[P], ns: &str) -> Range<usize> {
     let start = pods.partition_point(|p| p.namespace() < ns);
     let end = start + pods[start..].partition_point(|p| p.namespace() == ns);
-    &pods[start..end]
+    start..end
 }
 
-fn pod_list<'a, P: PodItem>(ns: Option<&str>, query: Option<&str>, pods: &'a [P]) -> Result<Selected<'a, P>, HttpResponse> {
+/// The pods of `pods[range]` in namespace `ns` (any, when `None`) that the query's selectors
+/// match.
+fn pod_list<'a, P: PodItem>(ns: Option<&str>, query: Option<&str>, pods: &'a [P], range: Range<usize>) -> Result<Selected<'a, P>, HttpResponse> {
     let (l, f) = selectors(query)?;
-    Ok(Selected::Pods(
-        pods.iter()
-            .filter(|p| ns.is_none_or(|ns| p.namespace() == ns))
-            .filter(|p| l.matches(p.labels()))
-            .filter(|p| {
-                f.matches(|field| match field {
-                    "metadata.name" => Some(p.name().to_string()),
-                    "metadata.namespace" => Some(p.namespace().to_string()),
-                    _ => None,
-                })
+    if ns.is_none() && l.is_empty() && f.is_empty() {
+        return Ok(Selected::Pods(List { all: pods, picked: Picked::Range(range) }));
+    }
+    let keep = |p: &P| {
+        ns.is_none_or(|ns| p.namespace() == ns)
+            && l.matches(p.labels())
+            && f.matches(|field| match field {
+                "metadata.name" => Some(p.name().to_string()),
+                "metadata.namespace" => Some(p.namespace().to_string()),
+                _ => None,
             })
-            .collect(),
-    ))
+    };
+    let picked = range.filter(|&i| pods.get(i).is_some_and(keep)).collect();
+    Ok(Selected::Pods(List { all: pods, picked: Picked::Indices(picked) }))
 }

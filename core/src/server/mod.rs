@@ -6,6 +6,7 @@ mod auth;
 mod config;
 pub(crate) mod http;
 mod http_options;
+mod list_stream;
 pub(crate) mod listener;
 pub(crate) mod metrics_routes;
 mod openapi;
@@ -320,7 +321,7 @@ async fn route(shared: &Shared, peer_chain: &[CertificateDer<'static>], req: &Re
         Route::Health { kind, check } => routes::health(kind, check, query, provider, shared.shutting_down.load(Ordering::SeqCst)),
         Route::SelfMetrics => ::http::Response::builder()
             .header(::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
-            .body(http_body_util::Full::new(bytes::Bytes::from(shared.stats.render())))
+            .body(h::Body::from(bytes::Bytes::from(shared.stats.render())))
             .unwrap_or_default(),
         Route::Push(target) if push => crate::custom::routes::push(shared.custom.push.as_deref(), &target, query),
         Route::Custom { version, path } => match custom {
@@ -357,5 +358,5 @@ async fn with_server_address(r: HttpResponse, address: &str) -> HttpResponse {
     let bytes = collected.to_bytes();
     let text = String::from_utf8_lossy(&bytes);
     let body = http_options::with_server_address(&text, address);
-    ::http::Response::from_parts(parts, http_body_util::Full::new(bytes::Bytes::from(body)))
+    ::http::Response::from_parts(parts, h::Body::from(bytes::Bytes::from(body)))
 }

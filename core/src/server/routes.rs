@@ -2,17 +2,18 @@
 //! YAML; protobuf requests get JSON), discovery (legacy and aggregated), OpenAPI, version,
 //! health checks and `/metrics`.
 
-use super::provider::MetricsProvider;
+use super::list_stream::{self, Format, Of};
+use super::provider::{MetricsProvider, MetricsSnapshot};
 use super::route::{ApiGroup, Health, Objects, OpenApi, Route};
 use super::self_metrics::ServerMetrics;
 use crate::metrics::Time;
 use crate::metrics::{NodeMetrics, PodMetrics, Stamped, Typed, list_to_wire_json, protobuf};
-use crate::server::http::{self, HttpResponse};
-use crate::server::metrics_routes::{self, GROUP_VERSION, Selected};
+use crate::server::http::{self, Body, HttpResponse};
+use crate::server::metrics_routes::{self, GROUP_VERSION, Picked, Selected};
 use crate::store::ServedPod;
 use ::http::{StatusCode, header};
 use bytes::Bytes;
-use http_body_util::Full;
+use std::sync::Arc;
 
 /// The group-version discovery document of `metrics.k8s.io`.
 const API_GROUP: &str = r#"{"kind":"APIGroup","apiVersion":"v1","name":"metrics.k8s.io","versions":[{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}],"preferredVersion":{"groupVersion":"metrics.k8s.io/v1beta1","version":"v1beta1"}}"#;
@@ -45,7 +46,7 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
         .status(status)
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
         .header("X-Content-Type-Options", "nosniff")
-        .body(Full::new(body.into()))
+        .body(Body::from(body.into()))
         .unwrap_or_default()
 }
 
@@ -145,7 +146,7 @@ fn respond(encoding: Encoding, body: String) -> HttpResponse {
             ::http::Response::builder()
                 .status(StatusCode::OK)
                 .header(header::CONTENT_TYPE, "application/yaml")
-                .body(Full::new(Bytes::from(serde_yaml_ng::to_string(&value).unwrap_or_default())))
+                .body(Body::from(Bytes::from(serde_yaml_ng::to_string(&value).unwrap_or_default())))
                 .unwrap_or_default()
         }
         _ => http::json(StatusCode::OK, body),
@@ -157,7 +158,7 @@ fn protobuf_answer(body: Vec<u8>) -> HttpResponse {
     ::http::Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, protobuf::CONTENT_TYPE)
-        .body(Full::new(Bytes::from(body)))
+        .body(Body::from(Bytes::from(body)))
         .unwrap_or_default()
 }
 
@@ -211,8 +212,26 @@ fn pod_table(pods: &[&PodMetrics]) -> HttpResponse {
     table(resources, rows)
 }
 
+/// A node or pod list in JSON or protobuf, streamed from the snapshot (see [`list_stream`]).
+fn streamed(encoding: Encoding, snapshot: Arc<MetricsSnapshot>, of: Of, picked: Picked, now: Time) -> HttpResponse {
+    let (format, content_type) = match encoding {
+        Encoding::Protobuf => (Format::Protobuf, protobuf::CONTENT_TYPE),
+        _ => (Format::Json, "application/json"),
+    };
+    let body = list_stream::list_body(snapshot, of, format, picked, now, list_stream::CHUNK);
+    let mut r = ::http::Response::builder().status(StatusCode::OK).header(header::CONTENT_TYPE, content_type);
+    if let Some(len) = http_body::Body::size_hint(&body).exact() {
+        r = r.header(header::CONTENT_LENGTH, len);
+    }
+    r.body(body).unwrap_or_default()
+}
+
 /// Answers a `metrics.k8s.io/v1beta1` request (`None`: no such path): selected objects are
 /// borrowed from the snapshot and written with `creationTimestamp` = now, never copied.
+///
+/// Node and pod lists in JSON and protobuf are streamed: the body owns the snapshot and the
+/// positions of the selected items and writes them a chunk at a time. Single objects, Table and
+/// YAML answers are built whole (Table and YAML are for people, not for listing a cluster).
 pub fn metrics(
     objects: &Objects<'_>,
     query: Option<&str>,
@@ -229,7 +248,7 @@ pub fn metrics(
     let age = |ts: &Time| now.0.duration_since(ts.0).as_secs_f64().max(0.0);
     let fresh = |ts: &Time| stats.freshness(age(ts));
     let encoding = negotiate(accept);
-    // The three encodings of one answer, of which the request's is made.
+    // The three encodings of one object, of which the request's is made.
     let answer = |table: &dyn Fn() -> HttpResponse, binary: &dyn Fn() -> Vec<u8>, json: &dyn Fn() -> String| match encoding {
         Encoding::Table => table(),
         Encoding::Protobuf => protobuf_answer(binary()),
@@ -239,9 +258,11 @@ pub fn metrics(
         Selected::ResourceList => http::json(StatusCode::OK, metrics_routes::resource_list()),
         Selected::Nodes(items) => {
             stats.freshness_many(items.iter().map(|n| age(&n.timestamp)));
-            answer(&|| node_table(&items), &|| protobuf::encode_node_list(GROUP_VERSION, &items, Some(&now)), &|| {
-                list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items, Some(&now))
-            })
+            match encoding {
+                Encoding::Table => node_table(&items.refs()),
+                Encoding::Yaml => respond(encoding, list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items.refs(), Some(&now))),
+                Encoding::Json | Encoding::Protobuf => streamed(encoding, snapshot.clone(), Of::Nodes, items.picked, now),
+            }
         }
         Selected::Node(n) => {
             fresh(&n.timestamp);
@@ -249,9 +270,11 @@ pub fn metrics(
         }
         Selected::Pods(items) => {
             stats.freshness_many(items.iter().map(|p| age(&p.timestamp)));
-            answer(&|| served_pod_table(&items, &now), &|| protobuf::encode_pod_list(GROUP_VERSION, &items, Some(&now)), &|| {
-                list_to_wire_json("PodMetricsList", GROUP_VERSION, &items, Some(&now))
-            })
+            match encoding {
+                Encoding::Table => served_pod_table(&items.refs(), &now),
+                Encoding::Yaml => respond(encoding, list_to_wire_json("PodMetricsList", GROUP_VERSION, &items.refs(), Some(&now))),
+                Encoding::Json | Encoding::Protobuf => streamed(encoding, snapshot.clone(), Of::Pods, items.picked, now),
+            }
         }
         Selected::Pod(p) => {
             fresh(&p.timestamp);
@@ -270,7 +293,7 @@ pub fn discovery(route: &Route<'_>, accept: Option<&str>) -> Option<HttpResponse
                 ::http::Response::builder()
                     .status(StatusCode::OK)
                     .header(header::CONTENT_TYPE, AGGREGATED_CT)
-                    .body(Full::new(Bytes::from_static(AGGREGATED.as_bytes())))
+                    .body(Body::from(Bytes::from_static(AGGREGATED.as_bytes())))
                     .unwrap_or_default()
             } else {
                 http::json(StatusCode::OK, API_GROUP_LIST)

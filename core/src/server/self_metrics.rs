@@ -17,14 +17,15 @@ const DEF_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2
 
 #[derive(Debug, Clone)]
 struct Histogram {
-    bounds: Vec<f64>,
+    /// Shared by every histogram of one metric (one per node for kubelet requests).
+    bounds: &'static [f64],
     counts: Vec<u64>,
     sum: f64,
     count: u64,
 }
 
 impl Histogram {
-    fn new(bounds: Vec<f64>) -> Self {
+    fn new(bounds: &'static [f64]) -> Self {
         let n = bounds.len();
         Histogram { bounds, counts: vec![0; n], sum: 0.0, count: 0 }
     }
@@ -98,12 +99,13 @@ pub struct ServerMetrics {
 
 impl Default for ServerMetrics {
     fn default() -> Self {
-        let freshness: Vec<f64> = (0..20).map(|i| 1.364f64.powi(i)).collect();
+        static FRESHNESS: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+        let freshness = FRESHNESS.get_or_init(|| (0..20).map(|i| 1.364f64.powi(i)).collect());
         ServerMetrics {
             request_duration: Mutex::default(),
             request_total: Default::default(),
             last_request_time: Mutex::default(),
-            tick_duration: Mutex::new(Histogram::new(DEF_BUCKETS.to_vec())),
+            tick_duration: Mutex::new(Histogram::new(&DEF_BUCKETS)),
             storage_points: Default::default(),
             freshness: Mutex::new(Histogram::new(freshness)),
             scrape_errors: Mutex::default(),
@@ -119,9 +121,25 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl ServerMetrics {
     /// Records one kubelet request: its duration, success, and the time it ended.
     pub fn kubelet_request(&self, node: &str, seconds: f64, success: bool, unix_now: f64) {
-        lock(&self.request_duration).entry(node.to_string()).or_insert_with(|| Histogram::new(DEF_BUCKETS.to_vec())).observe(seconds);
+        // Keys are allocated only for a node seen the first time.
+        let mut durations = lock(&self.request_duration);
+        match durations.get_mut(node) {
+            Some(h) => h.observe(seconds),
+            None => {
+                let mut h = Histogram::new(&DEF_BUCKETS);
+                h.observe(seconds);
+                durations.insert(node.to_string(), h);
+            }
+        }
+        drop(durations);
         self.request_total[usize::from(success)].fetch_add(1, Ordering::Relaxed);
-        lock(&self.last_request_time).insert(node.to_string(), unix_now.floor());
+        let mut last = lock(&self.last_request_time);
+        match last.get_mut(node) {
+            Some(t) => *t = unix_now.floor(),
+            None => {
+                last.insert(node.to_string(), unix_now.floor());
+            }
+        }
     }
 
     /// Records a failed scrape's class.

@@ -2,9 +2,9 @@
 //! memory of a [`PodMetrics`] (shared namespace, container and resource names; labels shared
 //! with the inventory), written to the wire byte for byte as the object would be.
 
-use crate::quantity::{Format, Quantity};
 use crate::metrics::{ContainerMetrics, GoDuration, PodMetrics, Stamped, Usage};
 use crate::metrics::{ObjectMeta, Time};
+use crate::quantity::{Format, Quantity};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use std::collections::BTreeMap;
@@ -103,7 +103,7 @@ pub struct ServedPod {
     /// Namespace.
     pub namespace: Arc<str>,
     /// Name.
-    pub name: Box<str>,
+    pub name: Arc<str>,
     /// Labels copied from the Pod object.
     pub labels: Option<SharedLabels>,
     /// End of the measurement interval.
@@ -143,11 +143,7 @@ impl ServedPod {
             metadata: self.metadata(created),
             timestamp: self.timestamp,
             window: self.window,
-            containers: self
-                .containers
-                .iter()
-                .map(|c| ContainerMetrics { name: c.name.to_string(), usage: c.usage.to_usage() })
-                .collect(),
+            containers: self.containers.iter().map(|c| ContainerMetrics { name: c.name.to_string(), usage: c.usage.to_usage() }).collect(),
         }
     }
 }
@@ -182,7 +178,7 @@ impl From<&PodMetrics> for ServedPod {
         let only_basics = m.creation_timestamp.is_none() && m.only_names_labels_created();
         ServedPod {
             namespace: Arc::from(p.namespace()),
-            name: Box::from(p.name()),
+            name: Arc::from(p.name()),
             labels: m.labels.clone().map(Arc::new),
             timestamp: p.timestamp,
             window: p.window,
@@ -273,7 +269,7 @@ mod tests {
         for (cpu, memory, swap) in [(250_264_852, 8_517_808_128, None), (0, 0, Some(0)), (u64::MAX, u64::MAX, Some(u64::MAX)), (1, 1023, Some(4096))] {
             let served = ServedPod {
                 namespace: Arc::from("ns"),
-                name: Box::from("p"),
+                name: Arc::from("p"),
                 labels: None,
                 timestamp: created,
                 window: GoDuration(15_000_000_000),

@@ -7,6 +7,10 @@
 //! answer is built in one buffer with no allocation per message. Pods are written through
 //! [`PodFields`], so a server's compact snapshot is encoded without building a [`PodMetrics`]
 //! per pod.
+//!
+//! Every `put_*` function writes to a `Sink`: a buffer, or a `Count` that only adds up the bytes.
+//! A server streaming a list counts its items first (the envelope's length prefix needs their
+//! total size), then writes them a chunk at a time, through the same functions.
 
 use super::{LEN, MAGIC, VARINT};
 use crate::Quantity;
@@ -58,46 +62,114 @@ impl PodFields for PodMetrics {
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+/// Where the encoder writes: a buffer, or a [`Count`] of the bytes a buffer would get. Both run the
+/// same `put_*` functions, so the size of an encoding is computed by the one description of it,
+/// without writing it.
+pub(crate) trait Sink {
+    /// Appends bytes.
+    fn put(&mut self, bytes: &[u8]);
+    /// Appends the text of `value` (a quantity's string form).
+    fn put_display(&mut self, value: &dyn std::fmt::Display);
+    /// Appends the length of the body `body` writes, then that body.
+    fn delimited(&mut self, body: impl FnOnce(&mut Self))
+    where
+        Self: Sized;
 }
 
-fn put_key(out: &mut Vec<u8>, field: u32, wire: u8) {
+/// Sub-messages are written in place (see the module docs).
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    fn put_display(&mut self, value: &dyn std::fmt::Display) {
+        write!(self, "{value}").unwrap_or_default();
+    }
+    fn delimited(&mut self, body: impl FnOnce(&mut Self)) {
+        let at = self.len();
+        self.push(0);
+        body(self);
+        let len = self.len() - at - 1;
+        if len < 0x80 {
+            self[at] = len as u8;
+        } else {
+            let mut prefix = Vec::with_capacity(10);
+            put_varint(&mut prefix, len as u64);
+            self.splice(at..at + 1, prefix);
+        }
+    }
+}
+
+/// The number of bytes an encoding takes, counted without writing them.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Count(pub usize);
+
+impl Sink for Count {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+    fn put_display(&mut self, value: &dyn std::fmt::Display) {
+        struct Counter(usize);
+        impl std::fmt::Write for Counter {
+            fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                self.0 += s.len();
+                Ok(())
+            }
+        }
+        let mut c = Counter(0);
+        let _ = std::fmt::write(&mut c, format_args!("{value}"));
+        self.0 += c.0;
+    }
+    fn delimited(&mut self, body: impl FnOnce(&mut Self)) {
+        let mut inner = Count(0);
+        body(&mut inner);
+        put_varint(self, inner.0 as u64);
+        self.0 += inner.0;
+    }
+}
+
+/// The size of what `f` writes.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
+pub(crate) fn encoded_len(f: impl FnOnce(&mut Count)) -> usize {
+    let mut c = Count(0);
+    f(&mut c);
+    c.0
+}
+
+fn put_varint<S: Sink>(out: &mut S, mut v: u64) {
+    let mut buf = [0u8; 10];
+    let mut n = 0;
+    while v >= 0x80 {
+        buf[n] = (v as u8) | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    buf[n] = v as u8;
+    out.put(&buf[..=n]);
+}
+
+fn put_key<S: Sink>(out: &mut S, field: u32, wire: u8) {
     put_varint(out, (u64::from(field) << 3) | u64::from(wire));
 }
 
-pub(super) fn put_bytes(out: &mut Vec<u8>, field: u32, b: &[u8]) {
+pub(super) fn put_bytes<S: Sink>(out: &mut S, field: u32, b: &[u8]) {
     put_key(out, field, LEN);
     put_varint(out, b.len() as u64);
-    out.extend_from_slice(b);
+    out.put(b);
 }
 
-pub(super) fn put_int(out: &mut Vec<u8>, field: u32, v: i64) {
+pub(super) fn put_int<S: Sink>(out: &mut S, field: u32, v: i64) {
     put_key(out, field, VARINT);
     put_varint(out, v as u64);
 }
 
 /// Writes a length-delimited field whose body `f` appends to `out` (see the module docs).
-pub(super) fn put_message(out: &mut Vec<u8>, field: u32, f: impl FnOnce(&mut Vec<u8>)) {
+pub(super) fn put_message<S: Sink>(out: &mut S, field: u32, f: impl FnOnce(&mut S)) {
     put_key(out, field, LEN);
-    let at = out.len();
-    out.push(0);
-    f(out);
-    let len = out.len() - at - 1;
-    if len < 0x80 {
-        out[at] = len as u8;
-    } else {
-        let mut prefix = Vec::with_capacity(10);
-        put_varint(&mut prefix, len as u64);
-        out.splice(at..at + 1, prefix);
-    }
+    out.delimited(f);
 }
 
-fn put_time(out: &mut Vec<u8>, field: u32, t: &Time) {
+fn put_time<S: Sink>(out: &mut S, field: u32, t: &Time) {
     put_message(out, field, |m| {
         put_int(m, 1, t.0.as_second());
         let nanos = t.0.subsec_nanosecond();
@@ -107,7 +179,7 @@ fn put_time(out: &mut Vec<u8>, field: u32, t: &Time) {
     });
 }
 
-fn put_string_map(out: &mut Vec<u8>, field: u32, map: &BTreeMap<String, String>) {
+fn put_string_map<S: Sink>(out: &mut S, field: u32, map: &BTreeMap<String, String>) {
     for (k, v) in map {
         put_message(out, field, |e| {
             put_bytes(e, 1, k.as_bytes());
@@ -116,7 +188,7 @@ fn put_string_map(out: &mut Vec<u8>, field: u32, map: &BTreeMap<String, String>)
     }
 }
 
-fn put_object_meta(out: &mut Vec<u8>, m: &ObjectMeta, created: Option<&Time>) {
+fn put_object_meta<S: Sink>(out: &mut S, m: &ObjectMeta, created: Option<&Time>) {
     put_message(out, 1, |o| {
         for (field, value) in [(1, &m.name), (2, &m.generate_name), (3, &m.namespace), (4, &m.self_link), (5, &m.uid), (6, &m.resource_version)] {
             if let Some(v) = value {
@@ -148,7 +220,7 @@ fn put_object_meta(out: &mut Vec<u8>, m: &ObjectMeta, created: Option<&Time>) {
 }
 
 /// The fields of [`put_object_meta`] a basic pod has, in the same order.
-fn put_basic_meta(out: &mut Vec<u8>, name: &str, namespace: &str, labels: Option<&BTreeMap<String, String>>, created: Option<&Time>) {
+fn put_basic_meta<S: Sink>(out: &mut S, name: &str, namespace: &str, labels: Option<&BTreeMap<String, String>>, created: Option<&Time>) {
     put_message(out, 1, |o| {
         put_bytes(o, 1, name.as_bytes());
         put_bytes(o, 3, namespace.as_bytes());
@@ -163,18 +235,18 @@ fn put_basic_meta(out: &mut Vec<u8>, name: &str, namespace: &str, labels: Option
 
 /// One `ResourceList` entry: the name and `resource.Quantity{string: ...}`, the string written
 /// straight into the buffer.
-fn put_usage_entry(out: &mut Vec<u8>, field: u32, name: &str, q: &Quantity) {
+fn put_usage_entry<S: Sink>(out: &mut S, field: u32, name: &str, q: &Quantity) {
     put_message(out, field, |e| {
         put_bytes(e, 1, name.as_bytes());
-        put_message(e, 2, |qm| put_message(qm, 1, |s| write!(s, "{q}").unwrap_or_default()));
+        put_message(e, 2, |qm| put_message(qm, 1, |s| s.put_display(q)));
     });
 }
 
-fn put_window(out: &mut Vec<u8>, window: GoDuration) {
+fn put_window<S: Sink>(out: &mut S, window: GoDuration) {
     put_message(out, 3, |d| put_int(d, 1, window.0));
 }
 
-fn put_pod<P: PodFields + ?Sized>(out: &mut Vec<u8>, p: &P, created: Option<&Time>) {
+fn put_pod<S: Sink, P: PodFields + ?Sized>(out: &mut S, p: &P, created: Option<&Time>) {
     match p.meta() {
         PodMeta::Full(m) => put_object_meta(out, &m, created),
         PodMeta::Basic { name, namespace, labels } => put_basic_meta(out, name, namespace, labels, created),
@@ -192,7 +264,7 @@ fn put_pod<P: PodFields + ?Sized>(out: &mut Vec<u8>, p: &P, created: Option<&Tim
     });
 }
 
-fn put_node(out: &mut Vec<u8>, n: &NodeMetrics, created: Option<&Time>) {
+fn put_node<S: Sink>(out: &mut S, n: &NodeMetrics, created: Option<&Time>) {
     put_object_meta(out, &n.metadata, created);
     put_time(out, 2, &n.timestamp);
     put_window(out, n.window);
@@ -206,39 +278,85 @@ pub fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
     enveloped(api_version, kind, raw.len(), |out| out.extend_from_slice(raw))
 }
 
-/// The envelope with its `raw` field written in place by `raw`.
-fn enveloped(api_version: &str, kind: &str, size_hint: usize, raw: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size_hint + 64);
+/// The start of the envelope: the magic and the `typeMeta`.
+fn put_envelope_head(out: &mut Vec<u8>, api_version: &str, kind: &str) {
     out.extend_from_slice(MAGIC);
-    put_message(&mut out, 1, |t| {
+    put_message(out, 1, |t| {
         put_bytes(t, 1, api_version.as_bytes());
         put_bytes(t, 2, kind.as_bytes());
     });
+}
+
+/// The end of the envelope, after `raw`: empty `contentEncoding` and `contentType`.
+fn put_envelope_tail<S: Sink>(out: &mut S) {
+    put_bytes(out, 3, b"");
+    put_bytes(out, 4, b"");
+}
+
+/// The envelope with its `raw` field written in place by `raw`.
+fn enveloped(api_version: &str, kind: &str, size_hint: usize, raw: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size_hint + 64);
+    put_envelope_head(&mut out, api_version, kind);
     put_message(&mut out, 2, raw);
-    put_bytes(&mut out, 3, b"");
-    put_bytes(&mut out, 4, b"");
+    put_envelope_tail(&mut out);
     out
+}
+
+/// The start of a list message: its (empty) `ListMeta`; the items follow as field 2.
+fn put_list_meta<S: Sink>(out: &mut S) {
+    put_message(out, 1, |_| {});
 }
 
 fn list<T: ?Sized>(api_version: &str, kind: &str, items: &[&T], per_item: usize, put: impl Fn(&mut Vec<u8>, &T)) -> Vec<u8> {
     enveloped(api_version, kind, items.len() * per_item, |raw| {
-        put_message(raw, 1, |_| {});
+        put_list_meta(raw);
         for item in items {
-            put_message(raw, 2, |m| put(m, item));
+            put(raw, item);
         }
     })
+}
+
+/// One pod of a `PodMetricsList` (field 2 of the list), stamped with `created` when given.
+pub(crate) fn put_pod_item<S: Sink, P: PodFields + ?Sized>(out: &mut S, pod: &P, created: Option<&Time>) {
+    put_message(out, 2, |m| put_pod(m, pod, created));
+}
+
+/// One node of a `NodeMetricsList` (field 2 of the list), stamped with `created` when given.
+pub(crate) fn put_node_item<S: Sink>(out: &mut S, node: &NodeMetrics, created: Option<&Time>) {
+    put_message(out, 2, |m| put_node(m, node, created));
+}
+
+/// The bytes of an enveloped list before its first item, for a list written item by item (a
+/// server streaming it): `items_len` is the items' total encoded size (from [`encoded_len`] of
+/// [`put_pod_item`] or [`put_node_item`]), which the envelope's length prefix needs first. The
+/// items follow, then [`list_tail`]: together byte for byte what [`encode_pod_list`] and
+/// [`encode_node_list`] write.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
+pub(crate) fn list_head(api_version: &str, kind: &str, items_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + api_version.len() + kind.len());
+    put_envelope_head(&mut out, api_version, kind);
+    put_key(&mut out, 2, LEN);
+    put_varint(&mut out, (encoded_len(put_list_meta) + items_len) as u64);
+    put_list_meta(&mut out);
+    out
+}
+
+/// The bytes of an enveloped list after its last item (see [`list_head`]).
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
+pub(crate) fn list_tail(out: &mut Vec<u8>) {
+    put_envelope_tail(out);
 }
 
 /// Encodes a `PodMetricsList` of borrowed pods ([`PodMetrics`] or a server's snapshot pods),
 /// each stamped with `created` when given (the time the server answers, as metrics-server
 /// writes it).
 pub fn encode_pod_list<P: PodFields + ?Sized>(api_version: &str, items: &[&P], created: Option<&Time>) -> Vec<u8> {
-    list(api_version, "PodMetricsList", items, 160, |m, p| put_pod(m, p, created))
+    list(api_version, "PodMetricsList", items, 160, |m, p| put_pod_item(m, p, created))
 }
 
 /// Encodes a `NodeMetricsList` of borrowed nodes, each stamped with `created` when given.
 pub fn encode_node_list(api_version: &str, items: &[&NodeMetrics], created: Option<&Time>) -> Vec<u8> {
-    list(api_version, "NodeMetricsList", items, 120, |m, n| put_node(m, n, created))
+    list(api_version, "NodeMetricsList", items, 120, |m, n| put_node_item(m, n, created))
 }
 
 /// Encodes one pod ([`PodMetrics`] or a server's snapshot pod).

@@ -111,3 +111,41 @@ fn status_round_trips() {
     assert_eq!(st.message, "podmetrics.metrics.k8s.io \"x\" not found");
     assert!(decode_pod_metrics(&body).expect_err("not a pod").message().contains("expected kind PodMetrics, got \"Status\""));
 }
+
+#[test]
+fn counted_sizes_and_list_pieces_are_the_whole_encoding() {
+    // Full metadata (the fixtures carry uids, creation times...), and pods big enough for two-
+    // and three-byte length prefixes.
+    let mut pods: Vec<crate::PodMetrics> = ["pod-metrics-metrics-server.json", "pod-metrics-redis.json"].iter().map(|n| fixture(n)).collect();
+    for containers in [20, 400] {
+        let mut big = pods[1].clone();
+        big.containers = (0..containers).map(|i| crate::ContainerMetrics { name: format!("c-{i}"), ..big.containers[0].clone() }).collect();
+        pods.push(big);
+    }
+    let nodes: NodeMetricsList = fixture("node-metrics-list-3-nodes.json");
+    let now = Time("2026-12-04T10:00:00.5Z".parse().expect("time"));
+    for created in [None, Some(&now)] {
+        for n in 0..=pods.len() {
+            let items: Vec<&crate::PodMetrics> = pods[..n].iter().collect();
+            let mut streamed = Vec::new();
+            let mut counted = 0;
+            for p in &items {
+                let before = streamed.len();
+                put_pod_item(&mut streamed, *p, created);
+                let size = encoded_len(|c| put_pod_item(c, *p, created));
+                assert_eq!(size, streamed.len() - before);
+                counted += size;
+            }
+            let mut body = list_head("v", "PodMetricsList", counted);
+            body.extend_from_slice(&streamed);
+            list_tail(&mut body);
+            assert_eq!(body, encode_pod_list("v", &items, created), "{n} pods");
+        }
+        let items: Vec<&crate::NodeMetrics> = nodes.items.iter().collect();
+        let counted: usize = items.iter().map(|n| encoded_len(|c| put_node_item(c, n, created))).sum();
+        let mut body = list_head("v", "NodeMetricsList", counted);
+        items.iter().for_each(|n| put_node_item(&mut body, n, created));
+        list_tail(&mut body);
+        assert_eq!(body, encode_node_list("v", &items, created));
+    }
+}

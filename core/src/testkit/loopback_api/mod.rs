@@ -283,7 +283,7 @@ async fn proxy(addr: SocketAddr, path: &str, query: Option<&str>) -> HttpRespons
         Ok(Ok((status, body))) => ::http::Response::builder()
             .status(status)
             .header(::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")
-            .body(http_body_util::Full::new(body))
+            .body(http::Body::from(body))
             .unwrap_or_default(),
         Ok(Err(e)) => http::status(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", &format!("error trying to reach service: {e}"), None),
         Err(_) => http::status(StatusCode::GATEWAY_TIMEOUT, "Timeout", "the kubelet did not answer in time", None),

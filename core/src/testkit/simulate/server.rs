@@ -95,6 +95,10 @@ impl SimTls {
         };
         let mut config = builder.with_cert_resolver(serving.cert_resolver.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // Like a kubelet's Go server: stateless TLS 1.3 session tickets (one per handshake), so a
+        // scraper that reconnects resumes instead of a full handshake.
+        config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(tls_err)?;
+        config.send_tls13_tickets = 1;
         Ok(SimTls { acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)), client_verifier })
     }
 
