@@ -183,12 +183,26 @@ impl Conn {
     }
 
     /// Whether nothing is left unread in the connection's TLS state (so it may carry another
-    /// request).
+    /// request). Shrinks rustls' record buffer back to its idle size on the way: it grows to
+    /// hold whole records while reading, and is only shrunk on the next read.
     pub(super) fn is_clean(&mut self) -> bool {
         match self.tls.as_deref_mut() {
             None => true,
-            Some(tls) => tls.process_new_packets().is_ok_and(|s| s.plaintext_bytes_to_read() == 0 && !s.peer_has_closed()),
+            Some(tls) => {
+                // Nothing to read yet: rustls resizes its buffer, then finds nothing (and no end).
+                let _ = tls.read_tls(&mut NothingYet);
+                tls.process_new_packets().is_ok_and(|s| s.plaintext_bytes_to_read() == 0 && !s.peer_has_closed())
+            }
         }
+    }
+}
+
+/// A reader with nothing to read yet (not at its end).
+struct NothingYet;
+
+impl Read for NothingYet {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
     }
 }
 
