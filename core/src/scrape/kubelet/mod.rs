@@ -2,18 +2,28 @@
 //! `--kubelet-insecure-tls`), an optional client certificate, the bearer token, connection reuse,
 //! per-request deadlines, a body size limit enforced while reading, and failures sorted into
 //! classes.
+//!
+//! The transport is its own lean HTTP/1.1 client (`http1` parses the responses, `conn` holds
+//! the connections): an idle connection kept for the next scrape is only a socket and its TLS
+//! state, reads go through buffers owned by the requests in flight, and TLS sessions are resumed
+//! per kubelet address (`sessions`).
+
+mod conn;
+mod http1;
+mod sessions;
+#[cfg(test)]
+mod tests;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::server::ScrapeErrorClass;
 use crate::server::tls::Cert;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use conn::{BufferPool, Buffers, Conn, IdlePool};
+use http1::{Body, BodyError};
 use rustls::client::danger::{ServerCertVerified, ServerCertVerifier};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use sessions::{AddressSessions, SessionTable};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,17 +109,39 @@ impl ServerCertVerifier for AcceptAnyCert {
     crate::server::tls::handshake_signatures_by_provider!();
 }
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-
 /// A pooled client for all kubelets.
 #[derive(Clone)]
 pub struct KubeletClient {
-    http: HttpClient<Connector, Empty<Bytes>>,
-    /// The same client without idle connections, for kubelets beyond [`Self::keep_alive_budget`].
-    once: HttpClient<Connector, Empty<Bytes>>,
+    shared: Arc<Shared>,
     keep_alive_budget: usize,
     options: Arc<KubeletOptions>,
     token: Arc<super::kubelet_rest::TokenSource>,
+}
+
+/// What the clones of a [`KubeletClient`] share.
+struct Shared {
+    /// The TLS settings (`None` for `http`); each connection gets a copy resuming sessions of
+    /// its own address.
+    tls: Option<rustls::ClientConfig>,
+    sessions: Arc<SessionTable>,
+    idle: IdlePool,
+    buffers: BufferPool,
+    /// `User-Agent`.
+    user_agent: String,
+}
+
+/// How an attempt over a connection failed.
+enum Failed {
+    /// A kept connection the kubelet had closed before answering anything: try a new one.
+    Stale,
+    /// For good.
+    Scrape(ScrapeFailure),
+}
+
+impl From<ScrapeFailure> for Failed {
+    fn from(f: ScrapeFailure) -> Failed {
+        Failed::Scrape(f)
+    }
 }
 
 /// File descriptors kept free of idle kubelet connections: scrapes in flight, the API server's
@@ -205,23 +237,19 @@ impl KubeletClient {
                 None => builder.with_no_client_auth(),
             },
         };
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(options.request_timeout));
-        http.set_nodelay(true);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().wrap_connector(http);
         // One idle connection per kubelet is kept for the next cycle (a TLS handshake per scrape
-        // doubles the CPU per cycle). Its read buffer is fixed at 8 KiB: hyper's adaptive buffer
-        // grows to the body size and keeps it while idle, which cost ~40 KiB per node (~200 MiB
-        // at 5,000 nodes). The collector parses the body as it arrives (`get_streaming`).
-        let client = HttpClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(1)
-            .http1_read_buf_exact_size(8192)
-            .build(connector.clone());
-        let once = HttpClient::builder(TokioExecutor::new()).pool_max_idle_per_host(0).http1_read_buf_exact_size(8192).build(connector);
+        // doubles the CPU per cycle): nothing but its socket and TLS state. A kubelet scraped over
+        // a new connection resumes its last TLS session (a ticket per kubelet address).
+        let https = options.scheme != "http";
+        let shared = Shared {
+            tls: https.then_some(tls),
+            sessions: Arc::new(SessionTable::new(sessions::MAX_ADDRESSES)),
+            idle: IdlePool::default(),
+            buffers: BufferPool::default(),
+            user_agent: format!("kubemetrics/{}", env!("CARGO_PKG_VERSION")),
+        };
         let token = Arc::new(super::kubelet_rest::TokenSource::new(&options));
-        Ok(KubeletClient { http: client, once, keep_alive_budget: keep_alive_budget(), options: Arc::new(options), token })
+        Ok(KubeletClient { shared: Arc::new(shared), keep_alive_budget: keep_alive_budget(), options: Arc::new(options), token })
     }
 
     /// How many kubelets keep an idle connection between scrapes (see [`keep_alive_budget`]).
@@ -263,39 +291,149 @@ impl KubeletClient {
     where
         F: FnMut(&[u8]) -> Result<()>,
     {
-        let http = if keep_alive { &self.http } else { &self.once };
         let fail = |class, message: String| ScrapeFailure { class, message, status: None };
         let uri = format!("{}://{address}{path}", self.options.scheme);
-        let max = self.options.max_body_bytes;
-        let mut req = http::Request::get(&uri).header(http::header::ACCEPT, "text/plain, application/json");
-        if let Some(token) = self.token.get() {
-            req = req.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let req = req.body(Empty::new()).map_err(|e| fail(ScrapeErrorClass::Other, format!("bad request {uri}: {e}")))?;
+        let request = self.request(address, path, keep_alive).map_err(|e| fail(ScrapeErrorClass::Other, format!("bad request {uri}: {e}")))?;
+        let mut buffers = self.shared.buffers.take();
         let work = async {
-            let resp = http.request(req).await.map_err(|e| classify(&uri, &e))?;
-            let status = resp.status();
-            if !status.is_success() {
+            if keep_alive && let Some(conn) = self.shared.idle.take(address) {
+                match self.exchange(conn, true, &mut buffers, address, &uri, &request, keep_alive, &mut sink).await {
+                    Err(Failed::Stale) => {}
+                    Err(Failed::Scrape(f)) => return Err(f),
+                    Ok(read) => return Ok(read),
+                }
+            }
+            let conn = self.connect(address, &uri, &mut buffers.cipher).await?;
+            match self.exchange(conn, false, &mut buffers, address, &uri, &request, keep_alive, &mut sink).await {
+                Err(Failed::Stale) => Err(fail(ScrapeErrorClass::Other, format!("GET {uri}: the connection closed before an answer"))),
+                Err(Failed::Scrape(f)) => Err(f),
+                Ok(read) => Ok(read),
+            }
+        };
+        let result = match tokio::time::timeout(self.options.request_timeout, work).await {
+            Ok(r) => r,
+            Err(_) => Err(fail(ScrapeErrorClass::Timeout, format!("GET {uri}: no complete answer within {:?}", self.options.request_timeout))),
+        };
+        self.shared.buffers.give(buffers);
+        result
+    }
+
+    /// The request's bytes.
+    fn request(&self, address: &str, path: &str, keep_alive: bool) -> std::result::Result<Vec<u8>, &'static str> {
+        let token = self.token.get();
+        let printable = |s: &str| s.bytes().all(|b| b.is_ascii_graphic());
+        if !path.starts_with('/') || !printable(path) {
+            return Err("the path must start with / and hold no spaces or control characters");
+        }
+        if !printable(address) {
+            return Err("the address holds spaces or control characters");
+        }
+        if token.as_deref().is_some_and(|t| !printable(t)) {
+            return Err("the bearer token holds spaces or control characters");
+        }
+        let mut out = Vec::with_capacity(256 + path.len() + token.as_ref().map_or(0, String::len));
+        let mut line = |parts: &[&str]| {
+            parts.iter().for_each(|p| out.extend_from_slice(p.as_bytes()));
+            out.extend_from_slice(b"\r\n");
+        };
+        line(&["GET ", path, " HTTP/1.1"]);
+        line(&["Host: ", address]);
+        line(&["User-Agent: ", &self.shared.user_agent]);
+        line(&["Accept: text/plain, application/json"]);
+        if let Some(token) = &token {
+            line(&["Authorization: Bearer ", token]);
+        }
+        if !keep_alive {
+            line(&["Connection: close"]);
+        }
+        line(&[]);
+        Ok(out)
+    }
+
+    /// A new connection to `address`, with a TLS handshake for HTTPS.
+    async fn connect(&self, address: &str, uri: &str, cipher: &mut conn::Cipher) -> std::result::Result<Conn, ScrapeFailure> {
+        let tls = match &self.shared.tls {
+            None => None,
+            Some(base) => {
+                let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+                let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+                let name = ServerName::try_from(host.to_string()).map_err(|e| ScrapeFailure {
+                    class: ScrapeErrorClass::Other,
+                    message: format!("GET {uri}: {host:?} is not a host name: {e}"),
+                    status: None,
+                })?;
+                let mut config = base.clone();
+                config.resumption = rustls::client::Resumption::store(Arc::new(AddressSessions::new(self.shared.sessions.clone(), address)));
+                Some(rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| classify(uri, "TLS", &tls_io(e)))?)
+            }
+        };
+        Conn::open(address, tls, cipher).await.map_err(|(phase, e)| classify(uri, phase, &e))
+    }
+
+    /// Sends the request over `conn` and reads the answer, handing the body to `sink`; keeps the
+    /// connection afterwards when it may carry another request. A `reused` connection found
+    /// closed before any byte of answer is [`Failed::Stale`].
+    #[allow(clippy::too_many_arguments)]
+    async fn exchange<F>(
+        &self,
+        mut conn: Conn,
+        reused: bool,
+        buffers: &mut Buffers,
+        address: &str,
+        uri: &str,
+        request: &[u8],
+        keep_alive: bool,
+        sink: &mut F,
+    ) -> std::result::Result<usize, Failed>
+    where
+        F: FnMut(&[u8]) -> Result<()>,
+    {
+        let fail = |class, message: String| Failed::Scrape(ScrapeFailure { class, message, status: None });
+        if let Err(e) = conn.write_all(request).await {
+            return Err(if reused { Failed::Stale } else { classify(uri, "sending the request", &e).into() });
+        }
+        let max = self.options.max_body_bytes;
+        let Buffers { plain, cipher } = buffers;
+        let result = async {
+            // The head.
+            let mut filled = 0;
+            let (taken, head) = loop {
+                match http1::parse_head(&plain[..filled]) {
+                    Ok(Some(head)) => break head,
+                    Ok(None) if filled == plain.len() => {
+                        return Err(fail(ScrapeErrorClass::Other, format!("GET {uri}: the answer's head is larger than {} KiB", plain.len() / 1024)));
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(fail(ScrapeErrorClass::Other, format!("GET {uri}: {e}"))),
+                }
+                match conn.read(cipher, &mut plain[filled..]).await {
+                    Ok(0) | Err(_) if reused && filled == 0 => return Err(Failed::Stale),
+                    Ok(0) => return Err(fail(ScrapeErrorClass::Other, format!("GET {uri}: the connection closed before a complete answer"))),
+                    Ok(n) => filled += n,
+                    Err(e) => return Err(classify(uri, "reading the answer", &e).into()),
+                }
+            };
+            if !(200..300).contains(&head.status) {
+                let status = head.status;
                 let class = if status == 401 || status == 403 { ScrapeErrorClass::Auth } else { ScrapeErrorClass::Other };
-                let hint = match status.as_u16() {
+                let hint = match status {
                     401 => " (the kubelet did not accept our credentials: --kubelet-client-certificate/--kubelet-client-key or the service account token)",
                     403 => " (our identity may not read node metrics: RBAC nodes/metrics get)",
                     _ => "",
                 };
-                return Err(ScrapeFailure { class, message: format!("GET {uri}: HTTP {status}{hint}"), status: Some(status.as_u16()) });
+                let status_text = http::StatusCode::from_u16(status).map_or_else(|_| status.to_string(), |s| s.to_string());
+                return Err(Failed::Scrape(ScrapeFailure { class, message: format!("GET {uri}: HTTP {status_text}{hint}"), status: Some(status) }));
             }
-            let announced = resp.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
-            if let Some(len) = announced.filter(|&len| len > max as u64) {
+            if let Some(len) = head.content_length.filter(|&len| len > max as u64) {
                 return Err(fail(
                     ScrapeErrorClass::TooLarge,
                     format!("GET {uri}: the kubelet announces {len} bytes, over the limit of {max} bytes ({}, --kubelet-max-body-size); not read", mib(max)),
                 ));
             }
-            let mut body = resp.into_body();
+            // The body.
+            let mut body = Body::new(head.framing);
             let mut read = 0usize;
-            while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(|e| fail(ScrapeErrorClass::Other, format!("GET {uri}: reading the body: {e}")))?;
-                let Ok(data) = frame.into_data() else { continue };
+            let mut deliver = |data: &[u8]| {
                 read = read.saturating_add(data.len());
                 if read > max {
                     return Err(fail(
@@ -306,15 +444,41 @@ impl KubeletClient {
                         ),
                     ));
                 }
-                sink(&data).map_err(|e| fail(ScrapeErrorClass::Parse, format!("GET {uri}: {e}")))?;
-            }
-            Ok(read)
-        };
-        match tokio::time::timeout(self.options.request_timeout, work).await {
-            Ok(r) => r,
-            Err(_) => Err(fail(ScrapeErrorClass::Timeout, format!("GET {uri}: no complete answer within {:?}", self.options.request_timeout))),
+                sink(data).map_err(|e| fail(ScrapeErrorClass::Parse, format!("GET {uri}: {e}")))
+            };
+            let body_error = |e: BodyError<Failed>| match e {
+                BodyError::Malformed(m) => fail(ScrapeErrorClass::Other, format!("GET {uri}: reading the body: {m}")),
+                BodyError::Sink(f) => f,
+            };
+            let (mut at, mut end) = (taken, filled);
+            let clean = loop {
+                let used = body.feed(&plain[at..end], &mut deliver).map_err(body_error)?;
+                if body.is_done() {
+                    break used == end - at;
+                }
+                match conn.read(cipher, &mut plain[..]).await {
+                    Ok(0) => {
+                        body.finish().map_err(|e| fail(ScrapeErrorClass::Other, format!("GET {uri}: reading the body: {e}")))?;
+                        break false;
+                    }
+                    Ok(n) => (at, end) = (0, n),
+                    Err(e) => return Err(fail(ScrapeErrorClass::Other, format!("GET {uri}: reading the body: {e}"))),
+                }
+            };
+            Ok((read, clean && head.reusable))
         }
+        .await;
+        let (read, reusable) = result?;
+        if keep_alive && reusable && cipher.is_drained() && conn.is_clean() {
+            self.shared.idle.put(address, conn);
+        }
+        Ok(read)
     }
+}
+
+/// A rustls error as the I/O error it comes as from a connection.
+fn tls_io(e: rustls::Error) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e)
 }
 
 /// A byte count in MiB for messages (`10 MiB`, `0.5 MiB`).
@@ -323,8 +487,8 @@ fn mib(bytes: usize) -> String {
     if mib.fract() == 0.0 { format!("{mib:.0} MiB") } else { format!("{mib:.2} MiB") }
 }
 
-/// Whether `e` is a rustls error, or I/O errors wrapping one (hyper-rustls wraps tokio-rustls'
-/// `io::Error` in another; `io::Error::source` skips the wrapped error, `get_ref` does not).
+/// Whether `e` is a rustls error, or I/O errors wrapping one (`io::Error::source` skips the
+/// wrapped error, `get_ref` does not).
 fn is_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut e = e;
     loop {
@@ -338,9 +502,11 @@ fn is_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
     }
 }
 
-fn classify(uri: &str, e: &hyper_util::client::legacy::Error) -> ScrapeFailure {
-    let mut text = e.to_string();
-    let mut tls = false;
+/// A failure to connect, handshake or exchange, sorted into its class (with a hint for the
+/// usual certificate mistakes). `phase` says what was being done.
+fn classify(uri: &str, phase: &str, e: &std::io::Error) -> ScrapeFailure {
+    let mut text = format!("{phase}: {e}");
+    let mut tls = is_tls_error(e);
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         text.push_str(": ");
