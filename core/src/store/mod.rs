@@ -992,7 +992,7 @@ fn new_pair(new: Point) -> Pair {
     Pair { last: new, prev: Prev::none() }
 }
 
-/// A served pod copied out of a [`MetricsStore`] by [`MetricsStore::served_pods_detached`].
+/// A served pod copied out of a [`MetricsStore`] (what [`MetricsStore::pod_metrics`] builds its objects from).
 #[derive(Debug, Clone)]
 pub struct DetachedPod {
     namespace: Arc<str>,
