@@ -76,9 +76,8 @@
 
 mod served_pod;
 
-use crate::metrics::{ContainerMetrics, GoDuration, NodeMetrics, PodMetrics, Usage};
+use crate::metrics::{GoDuration, NodeMetrics, PodMetrics};
 use crate::metrics::{ObjectMeta, Time};
-use crate::quantity::{Format, Quantity};
 use crate::scrape::{NodeScrape, from_timestamp, to_timestamp};
 pub use served_pod::{ServedContainer, ServedPod, ServedUsage, SharedLabels};
 use std::collections::HashMap;
@@ -229,6 +228,13 @@ struct Rate {
     swap: u64,
     ts: i64,
     window: i64,
+}
+
+impl Rate {
+    /// The usage served for this rate: CPU in nanocores, memory and swap (when reported) in bytes.
+    fn usage(&self) -> ServedUsage {
+        ServedUsage::measured(self.nanocores, self.memory, (self.swap != NO_SWAP).then_some(self.swap))
+    }
 }
 
 impl Pair {
@@ -771,7 +777,7 @@ impl MetricsStore {
                     metadata: ObjectMeta { name: Some(name.to_string()), creation_timestamp: Some(Time(now)), ..Default::default() },
                     timestamp: Time(to_timestamp(rate.ts)),
                     window: GoDuration(rate.window),
-                    usage: usage(&rate),
+                    usage: rate.usage().to_usage(),
                 })
             })
             .collect()
@@ -842,7 +848,11 @@ impl MetricsStore {
     }
 
     fn pods_where(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<PodMetrics> {
-        self.detach(now, want).iter().map(|p| p.to_pod_metrics(now)).collect()
+        let mut served = Vec::new();
+        self.push_served_pods(self.nodes.values(), now, want, &mut served);
+        sort_served_pods(&mut served);
+        let created = Time(now);
+        served.iter().map(|p| p.to_pod_metrics(Some(&created))).collect()
     }
 
     /// Every served pod in the compact form a served snapshot keeps (names shared with the
@@ -852,7 +862,7 @@ impl MetricsStore {
     /// [`sort_served_pods`], which sorts and keeps the newest copy of each pod, without the lock.
     pub fn served_pods_unsorted(&self, now: jiff::Timestamp) -> Vec<ServedPod> {
         let mut out = Vec::with_capacity(self.stats.pods);
-        self.push_served_pods(self.nodes.values(), now, &mut out);
+        self.push_served_pods(self.nodes.values(), now, |_| true, &mut out);
         out
     }
 
@@ -860,22 +870,27 @@ impl MetricsStore {
     /// names are skipped), appended to `out`: a large store is copied a few hundred nodes per
     /// lock, so that scrapes never wait long for a snapshot.
     pub fn append_served_pods(&self, nodes: &[&str], now: jiff::Timestamp, out: &mut Vec<ServedPod>) {
-        self.push_served_pods(nodes.iter().filter_map(|n| self.nodes.get(*n)), now, out);
+        self.push_served_pods(nodes.iter().filter_map(|n| self.nodes.get(*n)), now, |_| true, out);
     }
 
-    fn push_served_pods<'a>(&'a self, nodes: impl Iterator<Item = &'a NodeEntry>, now: jiff::Timestamp, out: &mut Vec<ServedPod>) {
+    fn push_served_pods<'a>(
+        &'a self,
+        nodes: impl Iterator<Item = &'a NodeEntry>,
+        now: jiff::Timestamp,
+        want: impl Fn(&PodEntry) -> bool,
+        out: &mut Vec<ServedPod>,
+    ) {
         let now_ns = from_timestamp(now);
         for e in nodes {
             if !self.servable(e, now_ns) {
                 continue;
             }
-            for p in &e.pods {
+            for p in e.pods.iter().filter(|p| want(p)) {
                 let Some(earliest) = self.pod_rate(p) else { continue };
                 let mut containers = Vec::with_capacity(p.containers.len());
                 for c in &p.containers {
                     if let Some(r) = c.pair.rate() {
-                        let swap = (r.swap != NO_SWAP).then_some(r.swap);
-                        containers.push(ServedContainer { name: self.strings.shared(c.name), usage: ServedUsage::measured(r.nanocores, r.memory, swap) });
+                        containers.push(ServedContainer { name: self.strings.shared(c.name), usage: r.usage() });
                     }
                 }
                 out.push(ServedPod {
@@ -889,21 +904,6 @@ impl MetricsStore {
                 });
             }
         }
-    }
-
-    fn detach(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<DetachedPod> {
-        let mut shared: HashMap<Sym, Arc<str>> = HashMap::new();
-        let mut name_of = |id: Sym| shared.entry(id).or_insert_with(|| Arc::from(self.strings.get(id))).clone();
-        self.served_pods(now, want)
-            .into_iter()
-            .map(|(p, earliest)| DetachedPod {
-                namespace: name_of(p.namespace),
-                name: p.name.clone(),
-                timestamp_ns: earliest.ts,
-                window_ns: earliest.window,
-                containers: p.containers.iter().filter_map(|c| Some((name_of(c.name), c.pair.rate()?))).collect(),
-            })
-            .collect()
     }
 
     /// The rate of the pod's container with the earliest timestamp, when the pod is served.
@@ -990,53 +990,6 @@ pub fn sort_served_pods(pods: &mut Vec<ServedPod>) {
 
 fn new_pair(new: Point) -> Pair {
     Pair { last: new, prev: Prev::none() }
-}
-
-/// A served pod copied out of a [`MetricsStore`] (what [`MetricsStore::pod_metrics`] builds its objects from).
-#[derive(Debug, Clone)]
-pub struct DetachedPod {
-    namespace: Arc<str>,
-    name: Arc<str>,
-    timestamp_ns: i64,
-    window_ns: i64,
-    containers: Vec<(Arc<str>, Rate)>,
-}
-
-impl DetachedPod {
-    /// Namespace.
-    pub fn namespace(&self) -> &str {
-        &self.namespace
-    }
-
-    /// Name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The pod's `PodMetrics`, with `creationTimestamp` = `now`.
-    pub fn to_pod_metrics(&self, now: jiff::Timestamp) -> PodMetrics {
-        PodMetrics {
-            metadata: ObjectMeta {
-                name: Some(self.name.to_string()),
-                namespace: Some(self.namespace.to_string()),
-                creation_timestamp: Some(Time(now)),
-                ..Default::default()
-            },
-            timestamp: Time(to_timestamp(self.timestamp_ns)),
-            window: GoDuration(self.window_ns),
-            containers: self.containers.iter().map(|(name, rate)| ContainerMetrics { name: name.to_string(), usage: usage(rate) }).collect(),
-        }
-    }
-}
-
-fn usage(rate: &Rate) -> Usage {
-    let mut u = Usage::new();
-    u.insert("cpu".into(), Quantity::from_nano(i64::try_from(rate.nanocores).unwrap_or(i64::MAX), Format::DecimalSI));
-    u.insert("memory".into(), Quantity::from_int(i64::try_from(rate.memory).unwrap_or(i64::MAX), Format::BinarySI));
-    if rate.swap != NO_SWAP {
-        u.insert("swap".into(), Quantity::from_int(i64::try_from(rate.swap).unwrap_or(i64::MAX), Format::BinarySI));
-    }
-    u
 }
 
 #[cfg(test)]
@@ -1341,6 +1294,11 @@ mod tests {
         sort_served_pods(&mut served);
         let created = objects[0].metadata.creation_timestamp;
         assert_eq!(served.iter().map(|p| p.to_pod_metrics(created.as_ref())).collect::<Vec<_>>(), objects);
+        // The visit (its own sort over the stored entries) sees the same pods in the same order.
+        let mut visited = Vec::new();
+        st.visit_pods(None, at(T0), |p| visited.push((p.namespace().to_string(), p.name().to_string(), p.timestamp_ns)));
+        let sorted: Vec<_> = served.iter().map(|p| (p.namespace.to_string(), p.name.to_string(), crate::scrape::from_timestamp(p.timestamp.0))).collect();
+        assert_eq!(sorted, visited);
         // Copied a few nodes at a time (as the collector does, releasing its lock between), the same.
         let mut chunked = Vec::new();
         for chunk in st.node_names().chunks(4) {
