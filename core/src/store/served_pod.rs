@@ -2,6 +2,7 @@
 //! memory of a [`PodMetrics`] (shared namespace, container and resource names; labels shared
 //! with the inventory), written to the wire byte for byte as the object would be.
 
+use super::NO_SWAP;
 use crate::metrics::{ContainerMetrics, GoDuration, PodMetrics, Stamped, Usage};
 use crate::metrics::{ObjectMeta, Time};
 use crate::quantity::{Format, Quantity};
@@ -37,8 +38,6 @@ enum UsageRepr {
     Quantities(Box<[(Arc<str>, Quantity)]>),
 }
 
-const NO_SWAP: u64 = u64::MAX;
-
 fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -69,22 +68,21 @@ impl ServedUsage {
         ServedUsage(UsageRepr::Quantities(pairs.into()))
     }
 
-    /// Calls `each` with every resource name and quantity, in resource-name order (as
-    /// [`Usage`] iterates).
-    pub fn for_each(&self, each: &mut dyn FnMut(&str, &Quantity)) {
+    /// Calls `f` with an iterator over every resource name and quantity, in resource-name order
+    /// (as [`Usage`] iterates); measured quantities are made on the stack for the call.
+    pub fn with_pairs<R>(&self, f: impl FnOnce(&mut dyn Iterator<Item = (&str, &Quantity)>) -> R) -> R {
         match &self.0 {
             UsageRepr::Measured { cpu_nanocores, memory_bytes, swap_bytes } => {
                 let (pairs, n) = measured_pairs(*cpu_nanocores, *memory_bytes, *swap_bytes);
-                for (k, v) in &pairs[..n] {
-                    each(k, v);
-                }
+                f(&mut pairs[..n].iter().map(|(k, v)| (*k, v)))
             }
-            UsageRepr::Quantities(pairs) => {
-                for (k, v) in pairs.iter() {
-                    each(k, v);
-                }
-            }
+            UsageRepr::Quantities(pairs) => f(&mut pairs.iter().map(|(k, v)| (&**k, v))),
         }
+    }
+
+    /// Calls `each` with every resource name and quantity, in resource-name order.
+    pub fn for_each(&self, each: &mut dyn FnMut(&str, &Quantity)) {
+        self.with_pairs(|pairs| pairs.for_each(|(k, v)| each(k, v)));
     }
 
     /// The usage as a [`Usage`] map.
@@ -161,13 +159,7 @@ impl crate::metrics::protobuf::PodFields for ServedPod {
     }
     fn each_container(&self, each: &mut dyn FnMut(&str, &mut dyn Iterator<Item = (&str, &Quantity)>)) {
         for c in &self.containers {
-            match &c.usage.0 {
-                UsageRepr::Measured { cpu_nanocores, memory_bytes, swap_bytes } => {
-                    let (pairs, n) = measured_pairs(*cpu_nanocores, *memory_bytes, *swap_bytes);
-                    each(&c.name, &mut pairs[..n].iter().map(|(k, v)| (*k, v)));
-                }
-                UsageRepr::Quantities(pairs) => each(&c.name, &mut pairs.iter().map(|(k, v)| (&**k, v))),
-            }
+            c.usage.with_pairs(|pairs| each(&c.name, pairs));
         }
     }
 }
