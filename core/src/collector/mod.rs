@@ -64,7 +64,7 @@ struct Inner {
     client: KubeletClient,
     store: Mutex<MetricsStore>,
     stats: Arc<ServerMetrics>,
-    permits: tokio::sync::Semaphore,
+    permits: Arc<tokio::sync::Semaphore>,
     generation: AtomicU64,
     snapshot: RwLock<SnapshotSlot>,
     last_tick: Mutex<Option<Instant>>,
@@ -109,7 +109,7 @@ impl Collector {
         let store = MetricsStore::new(StoreConfig { resolution: options.resolution, ..options.store });
         Ok(Collector {
             inner: Arc::new(Inner {
-                permits: tokio::sync::Semaphore::new(options.concurrency.max(1)),
+                permits: Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1))),
                 options,
                 inventory,
                 client,
@@ -218,6 +218,11 @@ impl Collector {
                 if at > tokio::time::Instant::now() + Duration::from_millis(1) {
                     tokio::time::sleep_until(at).await;
                 }
+                // The dispatcher takes the permit before it starts the scrape, so a cycle waits
+                // in line as one dispatcher, not as a task per node: a later cycle (the second
+                // cycle at startup, or one after an overrun) takes turns with an earlier one
+                // instead of queueing behind all of its nodes.
+                let Ok(permit) = inner.permits.clone().acquire_owned().await else { break };
                 while tasks.try_join_next().is_some() {}
                 if !inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(node.name.clone()) {
                     continue;
@@ -225,7 +230,7 @@ impl Collector {
                 let this = this.clone();
                 let keep_alive = i < budget;
                 tasks.spawn(async move {
-                    let _permit = this.inner.permits.acquire().await;
+                    let _permit = permit;
                     if this.inner.inventory.has_node(&node.name) {
                         this.scrape_node(&node, keep_alive).await;
                     }
