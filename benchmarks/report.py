@@ -191,7 +191,8 @@ def server_rows(ms: dict | None, km: dict) -> list[tuple[str, object, object, st
         ("`GET …/v1beta1/pods` size (MB)", (g(ms, "pods_list_bytes") or 0) / 1e6 if ms else None, (g(km, "pods_list_bytes") or 0) / 1e6, "f1", None),
     ]
     for name, label in (("list_all_pods", "`GET /apis/metrics.k8s.io/v1beta1/pods`"),
-                        ("hpa_namespace_selector", "HPA-style `GET …/namespaces/NS/pods?labelSelector=app=X`")):
+                        ("hpa_namespace_selector", "HPA-style `GET …/namespaces/NS/pods?labelSelector=app=X` (JSON)"),
+                        ("hpa_namespace_selector_protobuf", "the same in protobuf, as the HPA controller asks")):
         a, b = g(ms, "load", name), g(km, "load", name)
         if b is None:
             continue

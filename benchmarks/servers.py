@@ -52,6 +52,7 @@ RESOLUTION = 15.0
 SHARD = int(os.environ.get("KM_BENCH_SHARD", "5000"))  # most simulated nodes per fleet process
 PER_ADDRESS = 8000  # most simulated kubelets per loopback address (127.0.0.1, 127.0.0.2, ...)
 BIG_LIST = 300000  # pods above which full lists are counted as they stream (see run_server)
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 
 def log(msg: str) -> None:
@@ -315,16 +316,22 @@ def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: P
         phase = "load"
         certs = cp.certs
         base = f"https://127.0.0.1:{port}/apis/metrics.k8s.io/v1beta1"
+        hpa = [f"{base}/namespaces/{ns}/pods?labelSelector=" + urllib.parse.quote(f"app={app}")
+               for ns, app in fleet["ns_apps"]]
+        # The HPA controller asks for protobuf (kube-controller-manager's --kube-api-content-type);
+        # the JSON run is what other clients of the same selector lists see.
         loads = {
-            "list_all_pods": ([f"{base}/pods"], 4, 2000),
-            "hpa_namespace_selector": ([f"{base}/namespaces/{ns}/pods?labelSelector="
-                                        + urllib.parse.quote(f"app={app}") for ns, app in fleet["ns_apps"]], 8, 200000),
+            "list_all_pods": ([f"{base}/pods"], 4, 2000, None),
+            "hpa_namespace_selector": (hpa, 8, 200000, None),
+            "hpa_namespace_selector_protobuf": (hpa, 8, 200000, PROTOBUF),
         }
         res["load"] = {}
-        for name, (urls, conc, maxreq) in loads.items():
+        for name, (urls, conc, maxreq, accept) in loads.items():
             argv_load = [str(fleet_bin), "load", "--ca", str(certs.ca_crt), "--cert", str(certs.p("admin.crt")),
                          "--key", str(certs.p("admin.key")), "--concurrency", str(conc),
                          "--max-requests", str(maxreq), "--max-seconds", str(load_seconds)]
+            if accept:
+                argv_load += ["--accept", accept]
             for u in urls:
                 argv_load += ["--url", u]
             l0, c0 = time.monotonic(), cpu_seconds(proc.pid)

@@ -1,7 +1,8 @@
-//! Overlapping scrape cycles share the concurrency limit in turns: a later cycle (the second cycle
-//! at startup, or the next one after an overrun) starts scraping while an earlier one is still
-//! going, instead of waiting behind every node the earlier one has left. Real collector, simulated
-//! kubelets over loopback HTTP answering slowly.
+//! How scrape cycles share the concurrency limit, with the real collector and simulated kubelets
+//! over loopback HTTP that answer slowly: at startup the second cycle follows the first node by
+//! node (each node's second scrape one window after its first, while the first cycle is still
+//! going); in steady state a cycle that starts while the previous one is still starting scrapes
+//! waits for it, so cycles stay in order.
 
 use kubemetrics::collector::{AddressOptions, Collector, CollectorOptions, Inventory, KubeletOptions, NodeTarget};
 use kubemetrics::server::ServerMetrics;
@@ -12,52 +13,79 @@ use std::time::{Duration, Instant};
 const NODES: usize = 8;
 const DELAY: Duration = Duration::from_millis(150);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_later_cycle_takes_turns_with_an_earlier_one() {
+/// A fleet of slow kubelets and a collector that scrapes one at a time.
+async fn setup(resolution: Duration, delay: Duration) -> (Fleet, Collector, Vec<String>) {
     let fleet = Fleet::start(FleetConfig { nodes: NODES, pods_per_node: 1, containers_per_pod: 1, namespaces: 1, seed: 3, ..FleetConfig::default() })
         .await
         .expect("fleet");
     let names = fleet.node_names();
     for n in &names {
-        fleet.set_faults(n, Faults { delay: Some(DELAY), ..Faults::default() }).expect("faults");
+        fleet.set_faults(n, Faults { delay: Some(delay), ..Faults::default() }).expect("faults");
     }
     let inventory = Inventory::new();
     let address = AddressOptions { preferred_types: vec!["InternalIP".into()], port: 10250, use_node_status_port: true };
     inventory.replace_nodes(fleet.nodes().iter().map(|n| NodeTarget::from_node(n, &address)));
     inventory.mark_synced();
     let options = CollectorOptions {
-        // Each cycle's scrapes all become due within 8 ms; one scrape at a time.
-        resolution: Duration::from_millis(10),
+        resolution,
         concurrency: 1,
         kubelet: KubeletOptions { scheme: "http".into(), request_timeout: Duration::from_secs(5), ..Default::default() },
         ..Default::default()
     };
     let collector = Collector::new(options, inventory, Arc::new(ServerMetrics::default())).expect("collector");
-    let requests = |i: usize| fleet.requests(&names[i]).expect("count");
+    (fleet, collector, names)
+}
 
+fn counts(fleet: &Fleet, names: &[String]) -> Vec<u64> {
+    names.iter().map(|n| fleet.requests(n).expect("count")).collect()
+}
+
+/// Polls until `done(counts)`, failing after `within`.
+async fn until(fleet: &Fleet, names: &[String], within: Duration, what: &str, done: impl Fn(&[u64]) -> bool) -> Vec<u64> {
+    let deadline = Instant::now() + within;
+    loop {
+        let c = counts(fleet, names);
+        if done(&c) {
+            return c;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {within:?} (requests per node: {c:?})");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_startup_the_second_cycle_follows_the_first_node_by_node() {
+    // A one-second resolution makes the startup window one second; the first cycle takes 1.6 s.
+    let delay = Duration::from_millis(200);
+    let (fleet, collector, names) = setup(Duration::from_secs(1), delay).await;
+    let started = Instant::now();
+    let run = tokio::spawn(collector.clone().run());
+    let c = until(&fleet, &names, Duration::from_secs(3), "the first node's second scrape", |c| c[0] >= 2).await;
+    let e = started.elapsed();
+    assert!(e >= Duration::from_secs(1), "one window after its first scrape, not before: {e:?}");
+    assert_eq!(c[NODES - 1], 0, "the first node had its second scrape before the first cycle reached the last node: {c:?}");
+    // Every node gets its second scrape about one window after its first.
+    until(&fleet, &names, Duration::from_secs(4), "every node's second scrape", |c| c.iter().all(|&n| n >= 2)).await;
+    assert!(started.elapsed() >= delay * (2 * NODES as u32 - 1), "one at a time: {:?}", started.elapsed());
+    run.abort();
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overrunning_cycle_finishes_starting_its_scrapes_before_the_next_starts_any() {
+    // Each cycle's scrapes all become due within 8 ms; they take 1.2 s one at a time.
+    let (fleet, collector, names) = setup(Duration::from_millis(10), DELAY).await;
     let started = Instant::now();
     let first = collector.start_cycle();
-    // Let the first cycle get going (two or three of its eight scrapes), then start the second.
-    tokio::time::sleep(DELAY * 2 + DELAY / 2).await;
-    assert_eq!(requests(0), 1, "the first cycle scraped the first node");
+    until(&fleet, &names, Duration::from_secs(1), "the first cycle's first scrape", |c| c[0] == 1).await;
+    tokio::time::sleep(DELAY).await;
     let second = collector.start_cycle();
-    // The second cycle reaches the first node after at most two more scrapes (the one running and
-    // the first cycle's next turn), long before the first cycle's remaining five or six are done.
-    let deadline = Instant::now() + DELAY * 4;
-    while requests(0) < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the second cycle had not scraped the first node {:?} after it started (requests per node: {:?})",
-            DELAY * 4,
-            (0..NODES).map(requests).collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(!first.is_finished(), "the first cycle was still going when the second scraped its first node");
+    let c = until(&fleet, &names, Duration::from_secs(3), "the second cycle's first scrape", |c| c[0] >= 2).await;
+    assert!(c[NODES - 1] >= 1, "the second cycle started before the first had started its last scrape: {c:?}");
     first.await.expect("first cycle");
     second.await.expect("second cycle");
-    // Both cycles scraped every node once, and one at a time: 16 scrapes of 150 ms in sequence.
-    assert_eq!((0..NODES).map(requests).collect::<Vec<_>>(), vec![2; NODES]);
+    assert_eq!(counts(&fleet, &names), vec![2; NODES]);
+    // One at a time: 16 scrapes of 150 ms in sequence.
     assert!(started.elapsed() >= DELAY * (2 * NODES as u32), "{:?}", started.elapsed());
     fleet.shutdown().await;
 }

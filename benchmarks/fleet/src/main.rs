@@ -128,6 +128,10 @@ struct LoadArgs {
     max_requests: u64,
     #[arg(long, default_value_t = 30.0)]
     max_seconds: f64,
+    /// The Accept header (e.g. `application/vnd.kubernetes.protobuf`, what the HPA controller
+    /// asks for); none by default (JSON).
+    #[arg(long)]
+    accept: Option<String>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -458,6 +462,7 @@ async fn load(a: LoadArgs) -> Result<(), BoxError> {
         let urls = urls.clone();
         let issued = issued.clone();
         let max = a.max_requests;
+        let accept = a.accept.clone();
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
@@ -472,7 +477,15 @@ async fn load(a: LoadArgs) -> Result<(), BoxError> {
                 let t = Instant::now();
                 let left = deadline.saturating_duration_since(t) + Duration::from_secs(60);
                 let r = tokio::time::timeout(left, async {
-                    let resp = client.get(uri).await?;
+                    let mut req = http::Request::get(uri);
+                    if let Some(accept) = accept.as_deref() {
+                        req = req.header(http::header::ACCEPT, accept);
+                    }
+                    let resp = client.request(req.body(Empty::new())?).await?;
+                    let protobuf = resp.headers().get(http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/vnd.kubernetes.protobuf"));
+                    if accept.as_deref().is_some_and(|a| a.starts_with("application/vnd.kubernetes.protobuf")) && resp.status().is_success() && !protobuf {
+                        return Err("asked for protobuf, got another content type".into());
+                    }
                     let status = resp.status().as_u16();
                     let body = resp.into_body().collect().await?.to_bytes();
                     Ok::<_, BoxError>((status, body.len() as u64))

@@ -13,10 +13,12 @@
 //! more when it is whole again; every scrape counts it in `kubemetrics_partial_pods_total`.
 
 mod inventory;
+mod pace;
 mod watch;
 
 pub use crate::scrape::kubelet::{KubeletClient, KubeletOptions, ScrapeFailure};
 pub use inventory::{AddressOptions, Inventory, NodeTarget, PodLabels, PodRelist};
+use pace::{Pace, StartupTimes};
 
 use crate::error::Result;
 use crate::scrape::{ParseOptions, Parser, PartialPod, decode_summary};
@@ -65,6 +67,10 @@ struct Inner {
     store: Mutex<MetricsStore>,
     stats: Arc<ServerMetrics>,
     permits: Arc<tokio::sync::Semaphore>,
+    /// Held by a cycle's dispatcher while it walks its nodes (all but the startup cycle's): a
+    /// cycle that starts while the previous one is still starting scrapes (an overrun) waits
+    /// for it, so cycles stay in order and each node's interval stays about one resolution.
+    dispatching: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     snapshot: RwLock<SnapshotSlot>,
     last_tick: Mutex<Option<Instant>>,
@@ -110,6 +116,7 @@ impl Collector {
         Ok(Collector {
             inner: Arc::new(Inner {
                 permits: Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1))),
+                dispatching: tokio::sync::Mutex::new(()),
                 options,
                 inventory,
                 client,
@@ -142,19 +149,22 @@ impl Collector {
     /// Runs the scrape loop forever (spawn it).
     ///
     /// The first cycle starts as soon as the inventory is synced (or after one resolution), and
-    /// scrapes every node at once (bounded by the concurrency); the second follows
-    /// [`FIRST_WINDOW`] later, also at once, so every node has a rate about ten seconds after
-    /// startup. Later cycles run once per resolution, spread evenly over it.
+    /// scrapes every node at once (bounded by the concurrency); the second scrapes each node
+    /// [`FIRST_WINDOW`] after the first cycle started it, so every node has a rate about ten
+    /// seconds after its first scrape. Later cycles run once per resolution, spread evenly over
+    /// it.
     pub async fn run(self) {
         let resolution = self.inner.options.resolution;
         let waiting = Instant::now();
         while !self.inner.inventory.synced() && waiting.elapsed() < resolution {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        self.start_cycle_spread(false);
-        tokio::time::sleep(FIRST_WINDOW.min(resolution)).await;
+        let window = FIRST_WINDOW.min(resolution);
+        let first = StartupTimes::new(self.inner.inventory.nodes());
+        self.start_paced(Pace::AtOnce(first.clone()));
+        tokio::time::sleep(window).await;
         let second = tokio::time::Instant::now();
-        self.start_cycle_spread(false);
+        self.start_paced(Pace::Follow(first, window));
         let mut interval = tokio::time::interval_at(second + resolution, resolution);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -167,10 +177,10 @@ impl Collector {
     /// at once with a handle that completes when the cycle's scrapes are done (dropping it does
     /// not cancel them). Nodes whose previous scrape is still running are skipped.
     pub fn start_cycle(&self) -> tokio::task::JoinHandle<()> {
-        self.start_cycle_spread(true)
+        self.start_paced(Pace::Spread)
     }
 
-    fn start_cycle_spread(&self, spread_out: bool) -> tokio::task::JoinHandle<()> {
+    fn start_paced(&self, pace: Pace) -> tokio::task::JoinHandle<()> {
         let inner = &self.inner;
         let tick = Instant::now();
         *inner.last_tick.lock().unwrap_or_else(|e| e.into_inner()) = Some(tick);
@@ -189,8 +199,13 @@ impl Collector {
             let s = store.stats();
             inner.stats.storage_points(s.nodes as u64, s.containers as u64);
         }
-        let spread = if spread_out { inner.options.resolution.mul_f64(0.8) } else { Duration::ZERO };
-        let count = nodes.len().max(1) as u32;
+        // The startup cycles walk one list, so that the second finds each node where the first
+        // recorded it.
+        let nodes = match &pace {
+            Pace::Spread => nodes,
+            Pace::AtOnce(first) | Pace::Follow(first, _) => first.nodes(),
+        };
+        let count = nodes.len();
         let budget = inner.client.keep_alive_budget();
         if nodes.len() > budget && !inner.warned_keep_alive.swap(true, Ordering::Relaxed) {
             tracing::warn!(
@@ -204,25 +219,26 @@ impl Collector {
         let this = self.clone();
         tokio::spawn(async move {
             let inner = &this.inner;
+            let turn = match pace {
+                Pace::AtOnce(_) => None,
+                Pace::Spread | Pace::Follow(..) => Some(inner.dispatching.lock().await),
+            };
             let mut tasks = tokio::task::JoinSet::new();
             for (i, node) in nodes.into_iter().enumerate() {
                 let failures = inner.failures.lock().unwrap_or_else(|e| e.into_inner()).get(&node.name).copied().unwrap_or(0);
                 if failures >= 3 {
                     let every = 1u64 << (failures - 2).min(3);
                     if !cycle.is_multiple_of(every) {
+                        pace.record();
                         continue;
                     }
                 }
-                let at = tokio::time::Instant::from_std(tick + spread * i as u32 / count);
-                // Scrapes due within a millisecond start together: one timer per batch.
-                if at > tokio::time::Instant::now() + Duration::from_millis(1) {
-                    tokio::time::sleep_until(at).await;
-                }
-                // The dispatcher takes the permit before it starts the scrape, so a cycle waits
-                // in line as one dispatcher, not as a task per node: a later cycle (the second
-                // cycle at startup, or one after an overrun) takes turns with an earlier one
-                // instead of queueing behind all of its nodes.
+                pace.wait(i, count, tick, inner.options.resolution).await;
+                // The dispatcher takes the permit before it starts the scrape: a cycle waits in
+                // line as one dispatcher, not as a task per node (at startup, the second cycle
+                // takes turns with the first instead of queueing behind all of its nodes).
                 let Ok(permit) = inner.permits.clone().acquire_owned().await else { break };
+                pace.record();
                 while tasks.try_join_next().is_some() {}
                 if !inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(node.name.clone()) {
                     continue;
@@ -237,6 +253,8 @@ impl Collector {
                     this.inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&node.name);
                 });
             }
+            pace.finish();
+            drop(turn);
             while tasks.join_next().await.is_some() {}
             inner.stats.tick(tick.elapsed().as_secs_f64());
             if !inner.store.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {

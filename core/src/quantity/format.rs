@@ -71,7 +71,7 @@ impl Quantity {
             zeros += (e3 - 18) as usize;
             e3 = 18;
         }
-        write!(out, "{}", self.mantissa)?;
+        write_int(self.mantissa, out)?;
         for _ in 0..zeros {
             out.write_char('0')?;
         }
@@ -113,6 +113,42 @@ fn write_base1024<W: Write>(v: i128, out: &mut W) -> fmt::Result {
         m /= 1024;
         k += 1;
     }
-    write!(out, "{m}")?;
+    write_int(m, out)?;
     out.write_str(["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][k])
+}
+
+/// Writes an integer in decimal; values that fit 64 bits (all usage figures) are formatted on
+/// the stack without `i128`'s much slower division.
+fn write_int<W: Write>(v: i128, out: &mut W) -> fmt::Result {
+    let Ok(v) = i64::try_from(v) else { return write!(out, "{v}") };
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.write_char('-')?;
+    }
+    // Only ASCII digits were written.
+    out.write_str(std::str::from_utf8(&digits[at..]).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn integers_are_written_as_std_writes_them() {
+        let edges =
+            [0i128, 1, -1, 9, 10, -10, 99, 100, 1 << 40, i64::MAX as i128, i64::MIN as i128, i64::MAX as i128 + 1, i64::MIN as i128 - 1, i128::MAX, i128::MIN];
+        for v in edges.into_iter().chain((0..2000).map(|i| (i * 7_919_993_i128).pow(2) * if i % 2 == 0 { 1 } else { -1 })) {
+            let mut s = String::new();
+            super::write_int(v, &mut s).expect("write");
+            assert_eq!(s, v.to_string());
+        }
+    }
 }

@@ -216,15 +216,73 @@ fn pod_list<'a, P: PodItem>(ns: Option<&str>, query: Option<&str>, pods: &'a [P]
     if ns.is_none() && l.is_empty() && f.is_empty() {
         return Ok(Selected::Pods(List { all: pods, picked: Picked::Range(range) }));
     }
-    let keep = |p: &P| {
+    // Pods share label sets (the inventory keeps one per distinct set, and pods of a workload
+    // sit next to each other in name order): a set is matched once per run of pods holding it,
+    // recognised by its address, without reading it again.
+    let mut last: Option<(*const BTreeMap<String, String>, bool)> = None;
+    let mut labels_match = |labels: Option<&BTreeMap<String, String>>| {
+        let at = labels.map_or(std::ptr::null(), |m| m as *const _);
+        match last {
+            Some((seen, matched)) if seen == at => matched,
+            _ => {
+                let matched = l.matches(labels);
+                last = Some((at, matched));
+                matched
+            }
+        }
+    };
+    let mut keep = |p: &P| {
         ns.is_none_or(|ns| p.namespace() == ns)
-            && l.matches(p.labels())
+            && labels_match(p.labels())
             && f.matches(|field| match field {
                 "metadata.name" => Some(p.name().to_string()),
                 "metadata.namespace" => Some(p.namespace().to_string()),
                 _ => None,
             })
     };
-    let picked = range.filter(|&i| pods.get(i).is_some_and(keep)).collect();
+    let picked = range.filter(|&i| pods.get(i).is_some_and(&mut keep)).collect();
     Ok(Selected::Pods(List { all: pods, picked: Picked::Indices(picked) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{GoDuration, Time};
+    use crate::store::{ServedContainer, ServedUsage, SharedLabels};
+    use std::sync::Arc;
+
+    fn pod(namespace: &str, name: &str, labels: Option<&SharedLabels>) -> ServedPod {
+        ServedPod {
+            namespace: Arc::from(namespace),
+            name: Arc::from(name),
+            labels: labels.cloned(),
+            timestamp: Time::default(),
+            window: GoDuration(15_000_000_000),
+            containers: vec![ServedContainer { name: Arc::from("c"), usage: ServedUsage::measured(1, 2, None) }].into(),
+            extra_metadata: None,
+        }
+    }
+
+    /// Label sets shared by runs of pods, an equal set that is another allocation, pods without
+    /// labels: every selector picks what matching each pod on its own picks.
+    #[test]
+    fn shared_label_sets_select_what_each_pod_matches() {
+        let set = |pairs: &[(&str, &str)]| Arc::new(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>());
+        let (web, web_again, db) = (set(&[("app", "web")]), set(&[("app", "web")]), set(&[("app", "db"), ("tier", "data")]));
+        let mut pods = Vec::new();
+        for (i, labels) in [Some(&web), Some(&web), Some(&db), Some(&web_again), None, Some(&db), Some(&db), Some(&web), None].into_iter().enumerate() {
+            pods.push(pod(if i < 6 { "a" } else { "b" }, &format!("p{i}"), labels));
+        }
+        for query in ["labelSelector=app%3Dweb", "labelSelector=app!%3Dweb", "labelSelector=tier", "labelSelector=!tier", "labelSelector=app+in+(db)"] {
+            let selector = LabelSelector::parse(&http::query_param(Some(query), "labelSelector").unwrap_or_default()).expect("selector");
+            for ns in [None, Some("a"), Some("b")] {
+                let want: Vec<usize> =
+                    (0..pods.len()).filter(|&i| ns.is_none_or(|ns| &*pods[i].namespace == ns) && selector.matches(pods[i].labels.as_deref())).collect();
+                let objects = Objects::Pods { namespace: ns };
+                let Some(Ok(Selected::Pods(list))) = select(&objects, Some(query), &[], &pods, true) else { panic!("{query}: a pod list") };
+                assert_eq!(list.picked.iter().collect::<Vec<_>>(), want, "{query} in {ns:?}");
+                assert!(!want.is_empty(), "{query} in {ns:?} picks something");
+            }
+        }
+    }
 }

@@ -18,7 +18,6 @@ use crate::metrics::meta::{ObjectMeta, Time};
 use crate::metrics::{GoDuration, NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io::Write as _;
 
 /// The metadata of a pod to encode.
 #[derive(Debug, Clone)]
@@ -68,8 +67,10 @@ impl PodFields for PodMetrics {
 pub(crate) trait Sink {
     /// Appends bytes.
     fn put(&mut self, bytes: &[u8]);
-    /// Appends the text of `value` (a quantity's string form).
-    fn put_display(&mut self, value: &dyn std::fmt::Display);
+    /// Appends a quantity's canonical text (formatted on the stack).
+    fn put_quantity(&mut self, q: &Quantity) {
+        q.with_canonical(|text| self.put(text.as_bytes()));
+    }
     /// Appends the length of the body `body` writes, then that body.
     fn delimited(&mut self, body: impl FnOnce(&mut Self))
     where
@@ -81,9 +82,6 @@ impl Sink for Vec<u8> {
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
     }
-    fn put_display(&mut self, value: &dyn std::fmt::Display) {
-        write!(self, "{value}").unwrap_or_default();
-    }
     fn delimited(&mut self, body: impl FnOnce(&mut Self)) {
         let at = self.len();
         self.push(0);
@@ -92,9 +90,13 @@ impl Sink for Vec<u8> {
         if len < 0x80 {
             self[at] = len as u8;
         } else {
-            let mut prefix = Vec::with_capacity(10);
-            put_varint(&mut prefix, len as u64);
-            self.splice(at..at + 1, prefix);
+            // A longer length: move the body up by the extra bytes, in place.
+            let mut prefix = [0u8; 10];
+            let n = varint(&mut prefix, len as u64);
+            let end = self.len();
+            self.resize(end + n - 1, 0);
+            self.copy_within(at + 1..end, at + n);
+            self[at..at + n].copy_from_slice(&prefix[..n]);
         }
     }
 }
@@ -107,18 +109,6 @@ pub(crate) struct Count(pub usize);
 impl Sink for Count {
     fn put(&mut self, bytes: &[u8]) {
         self.0 += bytes.len();
-    }
-    fn put_display(&mut self, value: &dyn std::fmt::Display) {
-        struct Counter(usize);
-        impl std::fmt::Write for Counter {
-            fn write_str(&mut self, s: &str) -> std::fmt::Result {
-                self.0 += s.len();
-                Ok(())
-            }
-        }
-        let mut c = Counter(0);
-        let _ = std::fmt::write(&mut c, format_args!("{value}"));
-        self.0 += c.0;
     }
     fn delimited(&mut self, body: impl FnOnce(&mut Self)) {
         let mut inner = Count(0);
@@ -136,8 +126,14 @@ pub(crate) fn encoded_len(f: impl FnOnce(&mut Count)) -> usize {
     c.0
 }
 
-fn put_varint<S: Sink>(out: &mut S, mut v: u64) {
+fn put_varint<S: Sink>(out: &mut S, v: u64) {
     let mut buf = [0u8; 10];
+    let n = varint(&mut buf, v);
+    out.put(&buf[..n]);
+}
+
+/// Writes `v` as a varint at the start of `buf`; returns its length.
+fn varint(buf: &mut [u8; 10], mut v: u64) -> usize {
     let mut n = 0;
     while v >= 0x80 {
         buf[n] = (v as u8) | 0x80;
@@ -145,7 +141,7 @@ fn put_varint<S: Sink>(out: &mut S, mut v: u64) {
         n += 1;
     }
     buf[n] = v as u8;
-    out.put(&buf[..=n]);
+    n + 1
 }
 
 fn put_key<S: Sink>(out: &mut S, field: u32, wire: u8) {
@@ -238,7 +234,7 @@ fn put_basic_meta<S: Sink>(out: &mut S, name: &str, namespace: &str, labels: Opt
 fn put_usage_entry<S: Sink>(out: &mut S, field: u32, name: &str, q: &Quantity) {
     put_message(out, field, |e| {
         put_bytes(e, 1, name.as_bytes());
-        put_message(e, 2, |qm| put_message(qm, 1, |s| s.put_display(q)));
+        put_message(e, 2, |qm| put_message(qm, 1, |s| s.put_quantity(q)));
     });
 }
 
