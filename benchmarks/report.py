@@ -192,7 +192,8 @@ def server_rows(ms: dict | None, km: dict) -> list[tuple[str, object, object, st
     ]
     for name, label in (("list_all_pods", "`GET /apis/metrics.k8s.io/v1beta1/pods`"),
                         ("hpa_namespace_selector", "HPA-style `GET …/namespaces/NS/pods?labelSelector=app=X` (JSON)"),
-                        ("hpa_namespace_selector_protobuf", "the same in protobuf, as the HPA controller asks")):
+                        ("hpa_namespace_selector_protobuf", "the same in protobuf, as the HPA controller asks"),
+                        ("hpa_controller", "an HPA controller's pace (each (namespace, app) once per 15 s, 5 workers, protobuf)")):
         a, b = g(ms, "load", name), g(km, "load", name)
         if b is None:
             continue

@@ -320,18 +320,25 @@ def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: P
                for ns, app in fleet["ns_apps"]]
         # The HPA controller asks for protobuf (kube-controller-manager's --kube-api-content-type);
         # the JSON run is what other clients of the same selector lists see.
+        # Closed loops (each client asks again as soon as it has its answer) measure throughput;
+        # the HPA controller is an open loop: kube-controller-manager resyncs every HPA once per
+        # --horizontal-pod-autoscaler-sync-period (15 s) with --concurrent-horizontal-pod-autoscaler-syncs
+        # (5) workers, asking in protobuf; here one HPA per (namespace, app) pair.
         loads = {
-            "list_all_pods": ([f"{base}/pods"], 4, 2000, None),
-            "hpa_namespace_selector": (hpa, 8, 200000, None),
-            "hpa_namespace_selector_protobuf": (hpa, 8, 200000, PROTOBUF),
+            "list_all_pods": ([f"{base}/pods"], 4, 2000, None, None),
+            "hpa_namespace_selector": (hpa, 8, 200000, None, None),
+            "hpa_namespace_selector_protobuf": (hpa, 8, 200000, PROTOBUF, None),
+            "hpa_controller": (hpa, 5, 200000, PROTOBUF, len(hpa) / RESOLUTION),
         }
         res["load"] = {}
-        for name, (urls, conc, maxreq, accept) in loads.items():
+        for name, (urls, conc, maxreq, accept, rate) in loads.items():
             argv_load = [str(fleet_bin), "load", "--ca", str(certs.ca_crt), "--cert", str(certs.p("admin.crt")),
                          "--key", str(certs.p("admin.key")), "--concurrency", str(conc),
                          "--max-requests", str(maxreq), "--max-seconds", str(load_seconds)]
             if accept:
                 argv_load += ["--accept", accept]
+            if rate:
+                argv_load += ["--rate", f"{rate:.3f}"]
             for u in urls:
                 argv_load += ["--url", u]
             l0, c0 = time.monotonic(), cpu_seconds(proc.pid)

@@ -15,6 +15,11 @@ const DELAY: Duration = Duration::from_millis(150);
 
 /// A fleet of slow kubelets and a collector that scrapes one at a time.
 async fn setup(resolution: Duration, delay: Duration) -> (Fleet, Collector, Vec<String>) {
+    let (fleet, collector, names, _) = setup_with_stats(resolution, delay).await;
+    (fleet, collector, names)
+}
+
+async fn setup_with_stats(resolution: Duration, delay: Duration) -> (Fleet, Collector, Vec<String>, Arc<ServerMetrics>) {
     let fleet = Fleet::start(FleetConfig { nodes: NODES, pods_per_node: 1, containers_per_pod: 1, namespaces: 1, seed: 3, ..FleetConfig::default() })
         .await
         .expect("fleet");
@@ -32,8 +37,9 @@ async fn setup(resolution: Duration, delay: Duration) -> (Fleet, Collector, Vec<
         kubelet: KubeletOptions { scheme: "http".into(), request_timeout: Duration::from_secs(5), ..Default::default() },
         ..Default::default()
     };
-    let collector = Collector::new(options, inventory, Arc::new(ServerMetrics::default())).expect("collector");
-    (fleet, collector, names)
+    let stats = Arc::new(ServerMetrics::default());
+    let collector = Collector::new(options, inventory, stats.clone()).expect("collector");
+    (fleet, collector, names, stats)
 }
 
 fn counts(fleet: &Fleet, names: &[String]) -> Vec<u64> {
@@ -87,5 +93,19 @@ async fn an_overrunning_cycle_finishes_starting_its_scrapes_before_the_next_star
     assert_eq!(counts(&fleet, &names), vec![2; NODES]);
     // One at a time: 16 scrapes of 150 ms in sequence.
     assert!(started.elapsed() >= DELAY * (2 * NODES as u32), "{:?}", started.elapsed());
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cycle_still_waiting_its_turn_when_a_newer_one_starts_is_dropped() {
+    let (fleet, collector, names, stats) = setup_with_stats(Duration::from_millis(10), DELAY).await;
+    let first = collector.start_cycle();
+    until(&fleet, &names, Duration::from_secs(1), "the first cycle's first scrape", |c| c[0] == 1).await;
+    let (second, third) = (collector.start_cycle(), collector.start_cycle());
+    for cycle in [first, second, third] {
+        cycle.await.expect("cycle");
+    }
+    assert_eq!(counts(&fleet, &names), vec![2; NODES], "the first and the third cycle scraped every node");
+    assert!(stats.render().contains("kubemetrics_skipped_cycles_total 1\n"), "{}", stats.render());
     fleet.shutdown().await;
 }

@@ -132,6 +132,12 @@ struct LoadArgs {
     /// asks for); none by default (JSON).
     #[arg(long)]
     accept: Option<String>,
+    /// Open loop: request k is due at k / RATE seconds after the start, whatever the answers take,
+    /// and is timed from when it was due (as an HPA controller resyncs each HPA once a period
+    /// with `--concurrency` workers). Without it, closed loop: each worker sends its next request
+    /// when the last one answered.
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -463,6 +469,7 @@ async fn load(a: LoadArgs) -> Result<(), BoxError> {
         let issued = issued.clone();
         let max = a.max_requests;
         let accept = a.accept.clone();
+        let rate = a.rate.filter(|r| *r > 0.0);
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
@@ -474,7 +481,14 @@ async fn load(a: LoadArgs) -> Result<(), BoxError> {
                     break;
                 }
                 let uri = urls[(k as usize) % urls.len()].clone();
-                let t = Instant::now();
+                let due = rate.map(|r| start + Duration::from_secs_f64(k as f64 / r));
+                if let Some(due) = due {
+                    if due >= deadline {
+                        break;
+                    }
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let t = due.unwrap_or_else(Instant::now);
                 let left = deadline.saturating_duration_since(t) + Duration::from_secs(60);
                 let r = tokio::time::timeout(left, async {
                     let mut req = http::Request::get(uri);
@@ -537,6 +551,7 @@ async fn load(a: LoadArgs) -> Result<(), BoxError> {
         "max_ms": lat.last().map_or(f64::NAN, |x| x * 1000.0),
         "min_ms": lat.first().map_or(f64::NAN, |x| x * 1000.0),
         "concurrency": a.concurrency,
+        "rate": a.rate,
     });
     println!("{out}");
     Ok(())

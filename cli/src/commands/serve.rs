@@ -640,8 +640,20 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
             use_node_status_port: args.kubelet_use_node_status_port,
         },
     );
-    tokio::spawn(collector.clone().run());
-    serve_with(&args, Arc::new(collector), stats, delegation).await
+    // Scraping runs on a runtime of its own: at tens of thousands of kubelets its tasks keep
+    // two workers busy, and an API answer written in chunks would wait behind them at every
+    // chunk (HPA lists of a few MB took ~0.4 s at p99 at 65,000 nodes). With two runtimes the
+    // kernel shares the cores between API and scrape threads instead.
+    let scrape = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("kubemetrics-scrape")
+        .enable_all()
+        .build()
+        .map_err(|e| kubemetrics::Error::new(kubemetrics::ErrorKind::Io, format!("cannot start the scrape runtime: {e}")))?;
+    scrape.spawn(collector.clone().run());
+    let served = serve_with(&args, Arc::new(collector), stats, delegation).await;
+    scrape.shutdown_background();
+    served
 }
 
 async fn serve_with(

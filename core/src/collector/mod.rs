@@ -223,6 +223,12 @@ impl Collector {
                 Pace::AtOnce(_) => None,
                 Pace::Spread | Pace::Follow(..) => Some(inner.dispatching.lock().await),
             };
+            // A cycle that waited its turn while a newer one started is dropped: the newer one
+            // scrapes every node, and overruns do not pile up cycles.
+            if matches!(pace, Pace::Spread) && inner.cycle.load(Ordering::Relaxed) > cycle + 1 {
+                inner.stats.skipped_cycle();
+                return;
+            }
             let mut tasks = tokio::task::JoinSet::new();
             for (i, node) in nodes.into_iter().enumerate() {
                 let failures = inner.failures.lock().unwrap_or_else(|e| e.into_inner()).get(&node.name).copied().unwrap_or(0);

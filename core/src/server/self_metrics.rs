@@ -5,7 +5,10 @@
 //! - `kubemetrics_partial_pods_total{node}` (counter): [partial pods](crate::store#partial-pods)
 //!   met in successful scrapes (a container named in the body without a usable CPU and memory
 //!   sample), counted once per pod per scrape. Such pods are not served unless
-//!   `--keep-partial-pods`; the scrape itself is not a failure. A node appears once it had one.
+//!   `--keep-partial-pods`; the scrape itself is not a failure. A node appears once it had one;
+//! - `kubemetrics_skipped_cycles_total` (counter): scrape cycles dropped because the previous
+//!   one was still starting its scrapes when the next began (the collector is overloaded: every
+//!   node is then scraped less often than the resolution).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -95,6 +98,7 @@ pub struct ServerMetrics {
     freshness: Mutex<Histogram>,
     scrape_errors: Mutex<BTreeMap<(String, ScrapeErrorClass), u64>>,
     partial_pods: Mutex<BTreeMap<String, u64>>,
+    skipped_cycles: AtomicU64,
 }
 
 impl Default for ServerMetrics {
@@ -110,6 +114,7 @@ impl Default for ServerMetrics {
             freshness: Mutex::new(Histogram::new(freshness)),
             scrape_errors: Mutex::default(),
             partial_pods: Mutex::default(),
+            skipped_cycles: AtomicU64::new(0),
         }
     }
 }
@@ -167,6 +172,11 @@ impl ServerMetrics {
         lock(&self.tick_duration).observe(seconds);
     }
 
+    /// Counts a scrape cycle dropped for a newer one (see the module docs).
+    pub fn skipped_cycle(&self) {
+        self.skipped_cycles.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Sets the number of stored node and container points.
     pub fn storage_points(&self, nodes: u64, containers: u64) {
         self.storage_points[0].store(nodes, Ordering::Relaxed);
@@ -217,6 +227,8 @@ impl ServerMetrics {
         for (node, n) in lock(&self.partial_pods).iter() {
             let _ = writeln!(out, "kubemetrics_partial_pods_total{{node=\"{node}\"}} {n}");
         }
+        out.push_str("# HELP kubemetrics_skipped_cycles_total Scrape cycles dropped because the previous one was still starting its scrapes when a newer one began.\n# TYPE kubemetrics_skipped_cycles_total counter\n");
+        let _ = writeln!(out, "kubemetrics_skipped_cycles_total {}", self.skipped_cycles.load(Ordering::Relaxed));
         out
     }
 }

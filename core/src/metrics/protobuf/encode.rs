@@ -67,6 +67,8 @@ impl PodFields for PodMetrics {
 pub(crate) trait Sink {
     /// Appends bytes.
     fn put(&mut self, bytes: &[u8]);
+    /// Appends one byte (keys and most varints: no copy call for a byte or two).
+    fn put_u8(&mut self, byte: u8);
     /// Appends a quantity's canonical text (formatted on the stack).
     fn put_quantity(&mut self, q: &Quantity) {
         q.with_canonical(|text| self.put(text.as_bytes()));
@@ -81,6 +83,9 @@ pub(crate) trait Sink {
 impl Sink for Vec<u8> {
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
+    }
+    fn put_u8(&mut self, byte: u8) {
+        self.push(byte);
     }
     fn delimited(&mut self, body: impl FnOnce(&mut Self)) {
         let at = self.len();
@@ -110,6 +115,9 @@ impl Sink for Count {
     fn put(&mut self, bytes: &[u8]) {
         self.0 += bytes.len();
     }
+    fn put_u8(&mut self, _: u8) {
+        self.0 += 1;
+    }
     fn delimited(&mut self, body: impl FnOnce(&mut Self)) {
         let mut inner = Count(0);
         body(&mut inner);
@@ -126,10 +134,12 @@ pub(crate) fn encoded_len(f: impl FnOnce(&mut Count)) -> usize {
     c.0
 }
 
-fn put_varint<S: Sink>(out: &mut S, v: u64) {
-    let mut buf = [0u8; 10];
-    let n = varint(&mut buf, v);
-    out.put(&buf[..n]);
+fn put_varint<S: Sink>(out: &mut S, mut v: u64) {
+    while v >= 0x80 {
+        out.put_u8((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.put_u8(v as u8);
 }
 
 /// Writes `v` as a varint at the start of `buf`; returns its length.
