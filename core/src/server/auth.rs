@@ -112,7 +112,20 @@ fn is_discovery(path: &str) -> bool {
 /// Caches review answers for a short time (allowed and denied alike).
 struct Cache<K, V> {
     ttl: Duration,
-    entries: Mutex<HashMap<K, (Instant, V)>>,
+    /// When the answer was had, the answer, and whether a refresh of it is under way.
+    entries: Mutex<HashMap<K, (Instant, V, bool)>>,
+}
+
+/// What a [`Cache`] holds for a key.
+#[derive(Debug, PartialEq)]
+enum Cached<V> {
+    /// An answer to use.
+    Fresh(V),
+    /// An answer to use, past half its life: the caller refreshes it in the background (only
+    /// one caller is told so), and requests keep being answered from it meanwhile.
+    RefreshDue(V),
+    /// Nothing usable: ask, and wait for the answer.
+    Missing,
 }
 
 impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
@@ -121,15 +134,30 @@ impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
     }
     fn get(&self, k: &K) -> Option<V> {
         let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(k).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
+        map.get(k).filter(|(at, _, _)| at.elapsed() < self.ttl).map(|(_, v, _)| v.clone())
+    }
+    /// The answer for `k`, and whether it is time to refresh it (never older than the TTL).
+    fn lookup(&self, k: &K) -> Cached<V> {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get_mut(k) {
+            Some((at, v, refreshing)) if at.elapsed() < self.ttl => {
+                if at.elapsed() >= self.ttl / 2 && !*refreshing {
+                    *refreshing = true;
+                    Cached::RefreshDue(v.clone())
+                } else {
+                    Cached::Fresh(v.clone())
+                }
+            }
+            _ => Cached::Missing,
+        }
     }
     fn put(&self, k: K, v: V) {
         let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 10_000 {
             let ttl = self.ttl;
-            map.retain(|_, (at, _)| at.elapsed() < ttl);
+            map.retain(|_, (at, _, _)| at.elapsed() < ttl);
         }
-        map.insert(k, (Instant::now(), v));
+        map.insert(k, (Instant::now(), v, false));
     }
 }
 
@@ -176,7 +204,7 @@ pub struct Authenticator {
     /// The client for SubjectAccessReview when it differs from `kube` (`--authorization-kubeconfig`).
     authorization_kube: Option<kube::Client>,
     tokens: Cache<String, Option<User>>,
-    reviews: Cache<(String, Vec<String>, Attributes), bool>,
+    reviews: Arc<Cache<(String, Vec<String>, Attributes), bool>>,
     certs: Cache<Vec<CertificateDer<'static>>, CertVerdict>,
 }
 
@@ -198,7 +226,7 @@ impl Authenticator {
             kube,
             authorization_kube: None,
             tokens: Cache::new(Duration::from_secs(10)),
-            reviews: Cache::new(Duration::from_secs(10)),
+            reviews: Arc::new(Cache::new(Duration::from_secs(10))),
             certs: Cache::new(Duration::from_secs(10)),
         }
     }
@@ -351,28 +379,55 @@ impl Authenticator {
         Ok(user)
     }
 
+    /// Asks the API server (a `SubjectAccessReview`) whether `user` may do what `attributes` say;
+    /// answers are cached for 10 s, as kube-apiserver's delegating authorizer does, and an answer
+    /// used often is refreshed in the background once past half its life, so that requests do
+    /// not wait for a review every 10 s.
     async fn authorize(&self, user: &User, attributes: &Attributes) -> Result<bool> {
         let key = (user.name.clone(), user.groups.clone(), attributes.clone());
-        if let Some(allowed) = self.reviews.get(&key) {
-            return Ok(allowed);
+        let kube = self.authorization_kube.as_ref().or(self.kube.as_ref());
+        match self.reviews.lookup(&key) {
+            Cached::Fresh(allowed) => return Ok(allowed),
+            Cached::RefreshDue(allowed) => {
+                if let (Some(kube), Ok(rt)) = (kube, tokio::runtime::Handle::try_current()) {
+                    let (kube, reviews, body) = (kube.clone(), self.reviews.clone(), review_body(user, attributes));
+                    rt.spawn(async move {
+                        // A failed refresh leaves the answer to expire: the next request asks again.
+                        if let Ok(allowed) = review(&kube, &body).await {
+                            reviews.put(key, allowed);
+                        }
+                    });
+                }
+                return Ok(allowed);
+            }
+            Cached::Missing => {}
         }
-        let Some(kube) = self.authorization_kube.as_ref().or(self.kube.as_ref()) else {
+        let Some(kube) = kube else {
             return Ok(false);
         };
-        let mut spec = serde_json::json!({"user": user.name, "groups": user.groups, "extra": user.extra});
-        match attributes {
-            Attributes::Resource { verb, group, version, resource, namespace, name } => {
-                spec["resourceAttributes"] =
-                    serde_json::json!({"verb": verb, "group": group, "version": version, "resource": resource, "namespace": namespace, "name": name});
-            }
-            Attributes::NonResource { verb, path } => spec["nonResourceAttributes"] = serde_json::json!({"verb": verb, "path": path}),
-        }
-        let body = serde_json::json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec});
-        let answer: serde_json::Value = post(kube, "/apis/authorization.k8s.io/v1/subjectaccessreviews", &body).await?;
-        let allowed = answer["status"]["allowed"].as_bool() == Some(true);
+        let allowed = review(kube, &review_body(user, attributes)).await?;
         self.reviews.put(key, allowed);
         Ok(allowed)
     }
+}
+
+/// The `SubjectAccessReview` asking whether `user` may do what `attributes` say.
+fn review_body(user: &User, attributes: &Attributes) -> serde_json::Value {
+    let mut spec = serde_json::json!({"user": user.name, "groups": user.groups, "extra": user.extra});
+    match attributes {
+        Attributes::Resource { verb, group, version, resource, namespace, name } => {
+            spec["resourceAttributes"] =
+                serde_json::json!({"verb": verb, "group": group, "version": version, "resource": resource, "namespace": namespace, "name": name});
+        }
+        Attributes::NonResource { verb, path } => spec["nonResourceAttributes"] = serde_json::json!({"verb": verb, "path": path}),
+    }
+    serde_json::json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec})
+}
+
+/// Sends a `SubjectAccessReview`: whether it allowed.
+async fn review(kube: &kube::Client, body: &serde_json::Value) -> Result<bool> {
+    let answer: serde_json::Value = post(kube, "/apis/authorization.k8s.io/v1/subjectaccessreviews", body).await?;
+    Ok(answer["status"]["allowed"].as_bool() == Some(true))
 }
 
 async fn post(kube: &kube::Client, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
@@ -395,5 +450,26 @@ pub fn forbidden_message(user: &User, attributes: &Attributes) -> String {
             format!("{resource}.{group} is forbidden: User \"{}\" cannot {verb} resource \"{resource}\" in API group \"{group}\" {scope}", user.name)
         }
         Attributes::NonResource { verb, path } => format!("forbidden: User \"{}\" cannot {verb} path \"{path}\"", user.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_answer_is_refreshed_once_past_half_its_life_and_never_used_past_it() {
+        let cache: Cache<&str, bool> = Cache::new(Duration::from_millis(200));
+        assert_eq!(cache.lookup(&"k"), Cached::Missing);
+        cache.put("k", true);
+        assert_eq!(cache.lookup(&"k"), Cached::Fresh(true));
+        std::thread::sleep(Duration::from_millis(110));
+        assert_eq!(cache.lookup(&"k"), Cached::RefreshDue(true), "past half its life");
+        assert_eq!(cache.lookup(&"k"), Cached::Fresh(true), "one caller refreshes");
+        cache.put("k", false);
+        assert_eq!(cache.lookup(&"k"), Cached::Fresh(false), "the refreshed answer");
+        std::thread::sleep(Duration::from_millis(210));
+        assert_eq!(cache.lookup(&"k"), Cached::Missing, "never past the TTL");
+        assert_eq!(cache.get(&"k"), None);
     }
 }
