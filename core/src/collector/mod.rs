@@ -14,11 +14,13 @@
 
 mod inventory;
 mod pace;
+mod retired;
 mod watch;
 
 pub use crate::scrape::kubelet::{KubeletClient, KubeletOptions, ScrapeFailure};
 pub use inventory::{AddressOptions, Inventory, NodeTarget, PodLabels, PodRelist};
 use pace::{Pace, StartupTimes};
+use retired::Retired;
 
 use crate::error::Result;
 use crate::scrape::{ParseOptions, Parser, PartialPod, decode_summary};
@@ -73,6 +75,7 @@ struct Inner {
     dispatching: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     snapshot: RwLock<SnapshotSlot>,
+    retired: Retired,
     last_tick: Mutex<Option<Instant>>,
     ready: AtomicBool,
     in_flight: Mutex<HashSet<String>>,
@@ -124,6 +127,7 @@ impl Collector {
                 stats,
                 generation: AtomicU64::new(0),
                 snapshot: RwLock::new(SnapshotSlot { generation: u64::MAX, built: None, took: Duration::ZERO, building: false, snapshot: Arc::default() }),
+                retired: Retired::start(),
                 last_tick: Mutex::new(None),
                 ready: AtomicBool::new(false),
                 in_flight: Mutex::default(),
@@ -432,8 +436,11 @@ impl Collector {
         let started = Instant::now();
         let snapshot = Arc::new(self.build_snapshot());
         let took = started.elapsed();
-        let mut slot = self.inner.snapshot.write().unwrap_or_else(|e| e.into_inner());
-        *slot = SnapshotSlot { generation, built: Some(Instant::now()), took, building: false, snapshot };
+        let replaced = {
+            let mut slot = self.inner.snapshot.write().unwrap_or_else(|e| e.into_inner());
+            std::mem::replace(&mut *slot, SnapshotSlot { generation, built: Some(Instant::now()), took, building: false, snapshot })
+        };
+        self.inner.retired.retire(replaced.snapshot);
     }
 }
 
