@@ -640,10 +640,10 @@ async fn serve(args: Args) -> kubemetrics::Result<()> {
             use_node_status_port: args.kubelet_use_node_status_port,
         },
     );
-    // Scraping runs on a runtime of its own: at tens of thousands of kubelets its tasks keep
-    // two workers busy, and an API answer written in chunks would wait behind them at every
-    // chunk (HPA lists of a few MB took ~0.4 s at p99 at 65,000 nodes). With two runtimes the
-    // kernel shares the cores between API and scrape threads instead.
+    // Scraping runs on a runtime of its own, so that neither starves the other of worker
+    // threads: at 65,000 nodes, with the API saturated by list requests, scrape cycles kept
+    // their 15 s pace (18 s mean against 22-33 s on one runtime) and an HPA controller's
+    // lists had a p99 of 123 ms against 324 ms (BENCHMARKS.md, issue 18, session 7).
     let scrape = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("kubemetrics-scrape")
