@@ -116,7 +116,7 @@ mod tests {
         });
         follow.wait(0, 2, t0, Duration::ZERO).await;
         let e = t0.elapsed();
-        assert!(e >= Duration::from_millis(100) && e < Duration::from_millis(150), "{e:?}");
+        assert!(e >= Duration::from_millis(100) && e < Duration::from_millis(400), "{e:?}");
         // The second node: it waits for the first cycle to get there, then one window more.
         follow.wait(1, 2, t0, Duration::ZERO).await;
         let e = t0.elapsed();
@@ -125,13 +125,13 @@ mod tests {
         // A node the first cycle never got to is not waited for.
         let now = Instant::now();
         follow.wait(2, 3, t0, Duration::ZERO).await;
-        assert!(now.elapsed() < Duration::from_millis(50));
+        assert!(now.elapsed() < Duration::from_millis(300));
         // Spread: the i-th of n at 80% of the resolution times i / n; at once: no wait.
         let t1 = Instant::now();
         Pace::Spread.wait(1, 2, t1, Duration::from_millis(200)).await;
         assert!(t1.elapsed() >= Duration::from_millis(80), "{:?}", t1.elapsed());
         let t2 = Instant::now();
         Pace::AtOnce(StartupTimes::new(Vec::new())).wait(5, 6, t2, Duration::from_secs(10)).await;
-        assert!(t2.elapsed() < Duration::from_millis(50));
+        assert!(t2.elapsed() < Duration::from_millis(300));
     }
 }

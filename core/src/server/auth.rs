@@ -459,16 +459,16 @@ mod tests {
 
     #[test]
     fn a_cached_answer_is_refreshed_once_past_half_its_life_and_never_used_past_it() {
-        let cache: Cache<&str, bool> = Cache::new(Duration::from_millis(200));
+        let cache: Cache<&str, bool> = Cache::new(Duration::from_secs(1));
         assert_eq!(cache.lookup(&"k"), Cached::Missing);
         cache.put("k", true);
         assert_eq!(cache.lookup(&"k"), Cached::Fresh(true));
-        std::thread::sleep(Duration::from_millis(110));
+        std::thread::sleep(Duration::from_millis(550));
         assert_eq!(cache.lookup(&"k"), Cached::RefreshDue(true), "past half its life");
         assert_eq!(cache.lookup(&"k"), Cached::Fresh(true), "one caller refreshes");
         cache.put("k", false);
         assert_eq!(cache.lookup(&"k"), Cached::Fresh(false), "the refreshed answer");
-        std::thread::sleep(Duration::from_millis(210));
+        std::thread::sleep(Duration::from_millis(1010));
         assert_eq!(cache.lookup(&"k"), Cached::Missing, "never past the TTL");
         assert_eq!(cache.get(&"k"), None);
     }
