@@ -116,6 +116,9 @@ struct Cache<K, V> {
     entries: Mutex<HashMap<K, (Instant, V, bool)>>,
 }
 
+/// SubjectAccessReview answers, by user, groups and what was asked.
+type Reviews = Cache<(String, Vec<String>, Attributes), bool>;
+
 /// What a [`Cache`] holds for a key.
 #[derive(Debug, PartialEq)]
 enum Cached<V> {
@@ -204,7 +207,7 @@ pub struct Authenticator {
     /// The client for SubjectAccessReview when it differs from `kube` (`--authorization-kubeconfig`).
     authorization_kube: Option<kube::Client>,
     tokens: Cache<String, Option<User>>,
-    reviews: Arc<Cache<(String, Vec<String>, Attributes), bool>>,
+    reviews: Arc<Reviews>,
     certs: Cache<Vec<CertificateDer<'static>>, CertVerdict>,
 }
 
