@@ -318,12 +318,11 @@ def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: P
         base = f"https://127.0.0.1:{port}/apis/metrics.k8s.io/v1beta1"
         hpa = [f"{base}/namespaces/{ns}/pods?labelSelector=" + urllib.parse.quote(f"app={app}")
                for ns, app in fleet["ns_apps"]]
-        # The HPA controller asks for protobuf (kube-controller-manager's --kube-api-content-type);
-        # the JSON run is what other clients of the same selector lists see.
-        # Closed loops (each client asks again as soon as it has its answer) measure throughput;
-        # the HPA controller is an open loop: kube-controller-manager resyncs every HPA once per
+        # Closed loops (each client asks again as soon as it has its answer) measure throughput, in
+        # JSON (what most clients ask for) and in protobuf (kube-controller-manager's
+        # --kube-api-content-type). The HPA controller is an open loop: it resyncs every HPA once per
         # --horizontal-pod-autoscaler-sync-period (15 s) with --concurrent-horizontal-pod-autoscaler-syncs
-        # (5) workers, asking in protobuf; here one HPA per (namespace, app) pair.
+        # (5) workers; here one HPA per (namespace, app) pair.
         loads = {
             "list_all_pods": ([f"{base}/pods"], 4, 2000, None, None),
             "hpa_namespace_selector": (hpa, 8, 200000, None, None),

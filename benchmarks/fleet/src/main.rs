@@ -443,6 +443,9 @@ async fn fleet(a: FleetArgs) -> Result<(), BoxError> {
 // load
 // ------------------------------------------------------------------------------------------
 
+/// The Kubernetes protobuf media type.
+const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
+
 async fn load(a: LoadArgs) -> Result<(), BoxError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     for u in &a.urls {
@@ -496,8 +499,8 @@ async fn load(a: LoadArgs) -> Result<(), BoxError> {
                         req = req.header(http::header::ACCEPT, accept);
                     }
                     let resp = client.request(req.body(Empty::new())?).await?;
-                    let protobuf = resp.headers().get(http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/vnd.kubernetes.protobuf"));
-                    if accept.as_deref().is_some_and(|a| a.starts_with("application/vnd.kubernetes.protobuf")) && resp.status().is_success() && !protobuf {
+                    let protobuf = resp.headers().get(http::header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROTOBUF.as_bytes()));
+                    if accept.as_deref().is_some_and(|a| a.starts_with(PROTOBUF)) && resp.status().is_success() && !protobuf {
                         return Err("asked for protobuf, got another content type".into());
                     }
                     let status = resp.status().as_u16();

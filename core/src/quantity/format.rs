@@ -117,26 +117,13 @@ fn write_base1024<W: Write>(v: i128, out: &mut W) -> fmt::Result {
     out.write_str(["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][k])
 }
 
-/// Writes an integer in decimal; values that fit 64 bits (all usage figures) are formatted on
-/// the stack without `i128`'s much slower division.
+/// Writes an integer in decimal; values that fit 64 bits (all usage figures) go through std's
+/// 64-bit formatting, without `i128`'s much slower division.
 fn write_int<W: Write>(v: i128, out: &mut W) -> fmt::Result {
-    let Ok(v) = i64::try_from(v) else { return write!(out, "{v}") };
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+    match i64::try_from(v) {
+        Ok(v) => write!(out, "{v}"),
+        Err(_) => write!(out, "{v}"),
     }
-    if v < 0 {
-        out.write_char('-')?;
-    }
-    // Only ASCII digits were written.
-    out.write_str(std::str::from_utf8(&digits[at..]).unwrap_or_default())
 }
 
 #[cfg(test)]

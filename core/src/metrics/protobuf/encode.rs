@@ -134,12 +134,12 @@ pub(crate) fn encoded_len(f: impl FnOnce(&mut Count)) -> usize {
     c.0
 }
 
-fn put_varint<S: Sink>(out: &mut S, mut v: u64) {
-    while v >= 0x80 {
-        out.put_u8((v as u8) | 0x80);
-        v >>= 7;
+fn put_varint<S: Sink>(out: &mut S, v: u64) {
+    let mut buf = [0u8; 10];
+    let n = varint(&mut buf, v);
+    for &b in &buf[..n] {
+        out.put_u8(b);
     }
-    out.put_u8(v as u8);
 }
 
 /// Writes `v` as a varint at the start of `buf`; returns its length.
