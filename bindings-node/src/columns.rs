@@ -92,13 +92,13 @@ pub fn top_pods(env: &Env, t: &TopPodsTable) -> Result<RawValue> {
         row_namespaces.push(shared.index(0, row.namespace().as_str()));
         pod_containers.push(container_names.len() as u32);
         strings.push(row.name().as_str());
-        strings.push(&row.cpu().canonical());
-        strings.push(&row.memory().canonical());
+        strings.push_quantity(&row.cpu());
+        strings.push_quantity(&row.memory());
         for (n, c) in row.containers().enumerate() {
             container_names.push(shared.index(1 + n, c.name().as_str()));
             let (cpu, memory) = c.usage();
-            strings.push(&cpu.canonical());
-            strings.push(&memory.canonical());
+            strings.push_quantity(&cpu);
+            strings.push_quantity(&memory);
         }
         cpu_milli.push(fit(row.cpu().milli_value()));
         memory_bytes.push(fit(row.memory().value()));

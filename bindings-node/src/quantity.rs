@@ -31,20 +31,24 @@ fn milli_i64(env: &Env, index: usize, s: &str) -> Result<i64> {
     })
 }
 
-/// Reads `value` into `bytes` when it is a string of ASCII characters only (`false` for
-/// anything else), as Latin-1 (a plain copy for V8's one-byte strings). A character above U+007F
-/// takes two or more bytes in UTF-8 and one here, so equal lengths mean every character was ASCII.
-unsafe fn ascii_text(env: sys::napi_env, value: sys::napi_value, bytes: &mut Vec<u8>) -> Result<bool> {
+/// Reads `value` into the start of `bytes` when it is a string of ASCII characters only, as
+/// Latin-1 (a plain copy for V8's one-byte strings), and gives that text (`None` for anything
+/// else). A character above U+007F takes two or more bytes in UTF-8 and one here, so equal
+/// lengths mean every character was ASCII. `bytes` only grows (kept from call to call, so it is
+/// not zeroed again each time).
+unsafe fn ascii_text<'b>(env: sys::napi_env, value: sys::napi_value, bytes: &'b mut Vec<u8>) -> Result<Option<&'b str>> {
     unsafe {
         if out!(napi_typeof(env, value) from sys::ValueType::napi_undefined)? != sys::ValueType::napi_string {
-            return Ok(false);
+            return Ok(None);
         }
         let utf8_len = out!(napi_get_value_string_utf8(env, value, std::ptr::null_mut(), 0) from 0usize)?;
-        bytes.clear();
-        bytes.resize(utf8_len + 1, 0);
-        let len = out!(napi_get_value_string_latin1(env, value, bytes.as_mut_ptr().cast(), bytes.len()) from 0usize)?;
-        bytes.truncate(len);
-        Ok(len == utf8_len)
+        if bytes.len() < utf8_len + 1 {
+            bytes.resize(utf8_len + 1, 0);
+        }
+        let len = out!(napi_get_value_string_latin1(env, value, bytes.as_mut_ptr().cast(), utf8_len + 1) from 0usize)?;
+        let text = bytes.get(..len).unwrap_or_default();
+        // ASCII is UTF-8: this checks nothing new, once for the whole text.
+        Ok(if len == utf8_len { std::str::from_utf8(text).ok() } else { None })
     }
 }
 
@@ -215,12 +219,12 @@ impl Quantity {
             let done = TEXT.with_borrow_mut(|text| -> Result<bool> {
                 // SAFETY: as above.
                 // A value that held a line break would shift the indexes: then value by value.
-                if !unsafe { ascii_text(raw, joined, text) }? || text.iter().filter(|&&b| b == b'\n').count() + 1 != len as usize {
+                let Some(text) = unsafe { ascii_text(raw, joined, text) }? else { return Ok(false) };
+                if text.bytes().filter(|&b| b == b'\n').count() + 1 != len as usize {
                     return Ok(false);
                 }
-                for (i, s) in text.split(|&b| b == b'\n').enumerate() {
-                    // ASCII is UTF-8.
-                    out.push(milli_i64(&env, i, std::str::from_utf8(s).unwrap_or_default())?);
+                for (i, s) in text.split('\n').enumerate() {
+                    out.push(milli_i64(&env, i, s)?);
                 }
                 Ok(true)
             })?;

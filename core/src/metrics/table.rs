@@ -10,85 +10,77 @@ use super::{GoDuration, PodMetrics, Time, protobuf};
 use crate::Quantity;
 use crate::error::{Error, ErrorKind, Result};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use std::borrow::Borrow;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 
-/// A name stored with a NUL byte after it (so that C callers can borrow it as a C string),
-/// hashed and compared as the name alone.
-#[derive(Debug, Clone)]
-struct Name(Arc<str>);
-
-impl Name {
-    fn as_str(&self) -> &str {
-        self.0.get(..self.0.len().saturating_sub(1)).unwrap_or("")
-    }
-}
-
-impl Borrow<str> for Name {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl PartialEq for Name {
-    fn eq(&self, other: &Name) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for Name {}
-
-impl Hash for Name {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state)
-    }
-}
-
-/// Interned names: each distinct string is stored once, followed by a NUL byte, and named by
-/// its index.
+/// Interned names: each distinct string is stored once in one text, followed by a NUL byte (so
+/// that C callers can borrow it as a C string), and named by its index. No allocation per name.
 #[derive(Debug, Clone, Default)]
 struct Names {
-    all: Vec<Name>,
-    /// FxHash: names are short and come from the server, so a keyed hash buys nothing here.
-    index: HashMap<Name, u32, rustc_hash::FxBuildHasher>,
+    /// Every name followed by its NUL byte, one after the other.
+    text: String,
+    /// Where each name starts in `text` (its NUL byte is just before the next one's start).
+    starts: Vec<usize>,
+    /// The first name id of each hash (FxHash of the name: names are short and come from the
+    /// server, so a keyed hash buys nothing here); names with the same hash are chained through
+    /// `same_hash`.
+    index: HashMap<u64, u32, rustc_hash::FxBuildHasher>,
+    /// Per name id, the next id with the same hash (`u32::MAX`: none).
+    same_hash: Vec<u32>,
     /// Whether some name holds a NUL byte itself (it cannot be handed out as a C string).
     has_nul: bool,
-    /// Where a name and its NUL are put together before they are shared.
-    scratch: String,
+}
+
+/// The hash of a name in [`Names::index`].
+fn name_hash(s: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(s)
 }
 
 impl Names {
     fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.index.get(s) {
-            return i;
+        let hash = name_hash(s);
+        let first = self.index.get(&hash).copied();
+        let mut at = first;
+        while let Some(i) = at {
+            if self.get(i) == s {
+                return i;
+            }
+            at = self.same_hash.get(i as usize).copied().filter(|&next| next != u32::MAX);
         }
-        let i = self.all.len() as u32;
+        let i = self.starts.len() as u32;
         self.has_nul |= s.as_bytes().contains(&0);
-        self.scratch.clear();
-        self.scratch.push_str(s);
-        self.scratch.push('\0');
-        let name = Name(Arc::from(self.scratch.as_str()));
-        self.all.push(name.clone());
-        self.index.insert(name, i);
+        self.starts.push(self.text.len());
+        self.text.push_str(s);
+        self.text.push('\0');
+        // The new name goes first in its hash's chain.
+        self.same_hash.push(first.unwrap_or(u32::MAX));
+        self.index.insert(hash, i);
         i
     }
 
     fn reserve(&mut self, n: usize) {
-        self.all.reserve(n);
+        self.starts.reserve(n);
+        self.same_hash.reserve(n);
         self.index.reserve(n);
     }
 
+    /// How many names.
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
     fn get(&self, i: u32) -> &str {
-        self.all.get(i as usize).map_or("", Name::as_str)
+        let with_nul = self.get_with_nul(i);
+        with_nul.get(..with_nul.len().saturating_sub(1)).unwrap_or("")
     }
 
     /// The name and the NUL byte after it.
     fn get_with_nul(&self, i: u32) -> &str {
-        self.all.get(i as usize).map_or("\0", |n| &n.0)
+        let Some(&start) = self.starts.get(i as usize) else { return "\0" };
+        let end = self.starts.get(i as usize + 1).copied().unwrap_or(self.text.len());
+        self.text.get(start..end).unwrap_or("\0")
     }
 }
 
@@ -150,10 +142,18 @@ impl PodMetricsTable {
     /// The rank of every name the table holds in byte order (Go's string order), by name id:
     /// comparing two ranks is comparing the two names, so a sort by name compares integers.
     pub(crate) fn name_ranks(&self) -> Vec<u32> {
-        let mut ids: Vec<u32> = (0..self.names.all.len() as u32).collect();
-        ids.sort_unstable_by(|&a, &b| self.names.get(a).cmp(self.names.get(b)));
+        // Sorted on the first 16 bytes as one integer (zero-padded, big-endian: the bytes' own
+        // order) and on the whole names only where those are equal.
+        let prefix = |s: &str| {
+            let mut bytes = [0u8; 16];
+            let n = s.len().min(16);
+            bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
+            u128::from_be_bytes(bytes)
+        };
+        let mut ids: Vec<(u128, u32)> = (0..self.names.len() as u32).map(|id| (prefix(self.names.get(id)), id)).collect();
+        ids.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| self.names.get(a.1).cmp(self.names.get(b.1))));
         let mut ranks = vec![0; ids.len()];
-        for (rank, id) in ids.into_iter().enumerate() {
+        for (rank, (_, id)) in ids.into_iter().enumerate() {
             ranks[id as usize] = rank as u32;
         }
         ranks

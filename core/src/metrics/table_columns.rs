@@ -39,6 +39,12 @@ impl Strings {
         self.ends.len() as u32 - 1
     }
 
+    /// Appends the canonical string of `q` (what `q.canonical()` gives, written in place with no
+    /// `String` of its own) and returns its index.
+    pub fn push_quantity(&mut self, q: &crate::Quantity) -> u32 {
+        q.with_canonical(|s| self.push(s))
+    }
+
     /// The number of strings.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -205,11 +211,11 @@ impl PodMetricsColumns {
         } else {
             if let Some(q) = cpu {
                 flags |= CONTAINER_CPU;
-                self.strings.push(&q.canonical());
+                self.strings.push_quantity(&q);
             }
             if let Some(q) = memory {
                 flags |= CONTAINER_MEMORY;
-                self.strings.push(&q.canonical());
+                self.strings.push_quantity(&q);
             }
         }
         self.container_flags.push(flags);

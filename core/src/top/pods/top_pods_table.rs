@@ -50,6 +50,18 @@ struct ContainerCopy {
     memory: Quantity,
 }
 
+/// Sorts `keyed` by key, ascending, in the order Go's sort gives. Keys are all different in the
+/// usual case (a namespace and a name name one pod), and then every correct sort gives that one
+/// order, so a faster one is used; with ties (whose order is Go's sort's own) the pairs are put
+/// back in their first order (by index: pair `i` holds index `i`) and sorted by Go's algorithm.
+fn sort_distinct_or_like_go(keyed: &mut [(i128, u32)]) {
+    keyed.sort_unstable_by_key(|k| k.0);
+    if keyed.windows(2).any(|w| w[0].0 == w[1].0) {
+        keyed.sort_unstable_by_key(|k| k.1);
+        gosort::sort(keyed, |a, b| a.0 < b.0);
+    }
+}
+
 /// One pod row of a [`TopPodsTable`].
 #[derive(Debug, Clone, Copy)]
 pub struct TopPodsTableRow<'a> {
@@ -116,7 +128,7 @@ impl TopPodsTable {
             .collect();
         match options.sort_by {
             SortBy::Cpu | SortBy::Memory => gosort::sort(&mut keyed, |a, b| a.0 > b.0),
-            SortBy::Name => gosort::sort(&mut keyed, |a, b| a.0 < b.0),
+            SortBy::Name => sort_distinct_or_like_go(&mut keyed),
         }
         let container_count = table.iter().map(|p| p.containers().len()).sum();
         let mut top = TopPodsTable { rows: Vec::with_capacity(keyed.len()), containers: Vec::with_capacity(container_count), ..TopPodsTable::default() };
@@ -132,7 +144,11 @@ impl TopPodsTable {
             match options.sort_by {
                 SortBy::Cpu => gosort::sort(&mut order, |a, b| milli(&a.cpu()) > milli(&b.cpu())),
                 SortBy::Memory => gosort::sort(&mut order, |a, b| value(&a.memory()) > value(&b.memory())),
-                SortBy::Name => gosort::sort(&mut order, |a, b| a.name() < b.name()),
+                SortBy::Name => {
+                    // Container names have ranks too: one name is before another when its rank is.
+                    let rank = |c: &ContainerView<'_>| ranks.get(c.name_id() as usize).copied().unwrap_or(0);
+                    gosort::sort(&mut order, |a, b| rank(a) < rank(b))
+                }
             }
             let first_container = top.containers.len() as u32;
             top.containers.extend(order.iter().map(|c| ContainerCopy { name: c.name_id(), cpu: c.cpu(), memory: c.memory() }));
@@ -410,6 +426,30 @@ mod tests {
                     assert_eq!(names, want.containers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>());
                 }
             }
+        }
+    }
+
+    #[test]
+    fn distinct_names_sort_as_go_sorts_them() {
+        // Every name different (the faster sort's case), in a scrambled order, with names that
+        // share their first 16 bytes, names that are prefixes of others and a NUL byte.
+        let names = ["pod-with-a-long-prefix-b", "pod-with-a-long-prefix-a", "pod-with-a-long-prefix", "a", "a\\u0000", "Z", "pod-1", "pod-10", "pod-2"];
+        let pods: Vec<String> = (0..45)
+            .map(|i| {
+                let name = format!("{}-{}", names[(i * 4) % names.len()], (i * 17) % 45);
+                format!(
+                    r#"{{"metadata":{{"name":"{name}","namespace":"ns-{}"}},"containers":[{{"name":"c","usage":{{"cpu":"{}m","memory":"{}Ki"}}}}]}}"#,
+                    (i * 5) % 4,
+                    i % 7,
+                    i
+                )
+            })
+            .collect();
+        let body = format!(r#"{{"kind":"PodMetricsList","items":[{}]}}"#, pods.join(","));
+        let table = PodMetricsTable::from_json(body.as_bytes()).expect("json");
+        for all_namespaces in [false, true] {
+            let options = TopPodOptions { sort_by: SortBy::Name, all_namespaces, ..TopPodOptions::default() };
+            assert_eq!(TopPodsTable::sorted(table.clone(), &options).to_top_pods(), reference(&table, &options), "{all_namespaces}");
         }
     }
 
