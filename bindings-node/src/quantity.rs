@@ -36,7 +36,7 @@ fn milli_i64(env: &Env, index: usize, s: &str) -> Result<i64> {
 /// else). A character above U+007F takes two or more bytes in UTF-8 and one here, so equal
 /// lengths mean every character was ASCII. `bytes` only grows (kept from call to call, so it is
 /// not zeroed again each time).
-unsafe fn ascii_text<'b>(env: sys::napi_env, value: sys::napi_value, bytes: &'b mut Vec<u8>) -> Result<Option<&'b str>> {
+unsafe fn ascii_text(env: sys::napi_env, value: sys::napi_value, bytes: &mut Vec<u8>) -> Result<Option<&str>> {
     unsafe {
         if out!(napi_typeof(env, value) from sys::ValueType::napi_undefined)? != sys::ValueType::napi_string {
             return Ok(None);
