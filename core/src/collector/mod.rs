@@ -75,6 +75,8 @@ struct Inner {
     dispatching: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     snapshot: RwLock<SnapshotSlot>,
+    /// Held by a request building the snapshot it waits for ([`Collector::build_now`]).
+    building_now: Mutex<()>,
     retired: Retired,
     last_tick: Mutex<Option<Instant>>,
     ready: AtomicBool,
@@ -92,6 +94,8 @@ struct SnapshotSlot {
     built: Option<Instant>,
     took: Duration,
     building: bool,
+    /// Snapshots built so far.
+    builds: u64,
     snapshot: Arc<MetricsSnapshot>,
 }
 
@@ -126,7 +130,15 @@ impl Collector {
                 store: Mutex::new(store),
                 stats,
                 generation: AtomicU64::new(0),
-                snapshot: RwLock::new(SnapshotSlot { generation: u64::MAX, built: None, took: Duration::ZERO, building: false, snapshot: Arc::default() }),
+                snapshot: RwLock::new(SnapshotSlot {
+                    generation: u64::MAX,
+                    built: None,
+                    took: Duration::ZERO,
+                    building: false,
+                    builds: 0,
+                    snapshot: Arc::default(),
+                }),
+                building_now: Mutex::new(()),
                 retired: Retired::start(),
                 last_tick: Mutex::new(None),
                 ready: AtomicBool::new(false),
@@ -431,6 +443,18 @@ impl Collector {
         self.inner.generation.load(Ordering::Relaxed).wrapping_mul(1_000_003).wrapping_add(self.inner.inventory.generation())
     }
 
+    /// Builds a snapshot for a request that cannot be answered from the current one, unless
+    /// another request built one since it saw `seen` builds: requests that arrive together
+    /// (the first ones, or after a quiet period) wait for one build instead of each making
+    /// its own copy of every pod.
+    fn build_now(&self, seen: u64) -> Arc<MetricsSnapshot> {
+        let _one_at_a_time = self.inner.building_now.lock().unwrap_or_else(|e| e.into_inner());
+        if self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner()).builds == seen {
+            self.rebuild();
+        }
+        self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner()).snapshot.clone()
+    }
+
     fn rebuild(&self) {
         let generation = self.generation();
         let started = Instant::now();
@@ -438,7 +462,8 @@ impl Collector {
         let took = started.elapsed();
         let replaced = {
             let mut slot = self.inner.snapshot.write().unwrap_or_else(|e| e.into_inner());
-            std::mem::replace(&mut *slot, SnapshotSlot { generation, built: Some(Instant::now()), took, building: false, snapshot })
+            let builds = slot.builds + 1;
+            std::mem::replace(&mut *slot, SnapshotSlot { generation, built: Some(Instant::now()), took, building: false, builds, snapshot })
         };
         self.inner.retired.retire(replaced.snapshot);
     }
@@ -450,15 +475,16 @@ impl MetricsProvider for Collector {
     /// build times for large clusters (300,000 pods take about a second), by one background
     /// task at a time, while requests keep being answered from the previous one. A request
     /// waits for a build only when the snapshot is older than twice that (the first request,
-    /// or after a quiet period), so what is served is never more than a few seconds behind.
+    /// or after a quiet period), so what is served is never more than a few seconds behind;
+    /// requests that wait together wait for one build.
     fn snapshot(&self) -> Arc<MetricsSnapshot> {
         let generation = self.generation();
         {
             let mut slot = self.inner.snapshot.write().unwrap_or_else(|e| e.into_inner());
             let Some(built) = slot.built else {
+                let seen = slot.builds;
                 drop(slot);
-                self.rebuild();
-                return self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner()).snapshot.clone();
+                return self.build_now(seen);
             };
             let min_age = Duration::from_secs(1).max(slot.took * 3);
             let age = built.elapsed();
@@ -472,9 +498,9 @@ impl MetricsProvider for Collector {
             // Too old to answer with (a client would notice): build now, as the first time,
             // while concurrent requests keep the previous one.
             if age >= min_age * 2 {
+                let seen = slot.builds;
                 drop(slot);
-                self.rebuild();
-                return self.inner.snapshot.read().unwrap_or_else(|e| e.into_inner()).snapshot.clone();
+                return self.build_now(seen);
             }
             let this = self.clone();
             let current = slot.snapshot.clone();
@@ -510,6 +536,40 @@ mod tests {
 
     fn pod(namespace: &str, name: &str) -> PartialPod {
         PartialPod { namespace: namespace.into(), pod: name.into(), reason: format!("container c of {name}: no memory series") }
+    }
+
+    #[test]
+    fn requests_that_arrive_together_wait_for_one_build() {
+        use crate::scrape::{ContainerSample, NodeScrapeBuilder};
+        let collector = Collector::new(CollectorOptions::default(), Inventory::new(), Arc::new(ServerMetrics::default())).expect("collector");
+        // Enough pods that a build takes a while (about 10 ms here, for 20,000 pods).
+        let second = 1_000_000_000_i64;
+        let t0 = crate::scrape::from_timestamp(now()) - 20 * second;
+        for node in 0..200 {
+            let name = format!("node-{node}");
+            for (k, ts) in [(1, t0), (2, t0 + 10 * second)] {
+                let mut b = NodeScrapeBuilder::new();
+                for pod in 0..100 {
+                    let sample = ContainerSample { cpu_ns: k * 1_000_000_000, memory_bytes: 1, swap_bytes: None, start_time_ns: None, timestamp_ns: ts };
+                    b.push_container("ns", &format!("pod-{node}-{pod}"), "c", sample, 0);
+                }
+                collector.inner.store.lock().unwrap_or_else(|e| e.into_inner()).store(&name, &b.build(), now());
+            }
+        }
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (collector, start) = (collector.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    collector.snapshot()
+                })
+            })
+            .collect();
+        let got: Vec<Arc<MetricsSnapshot>> = threads.into_iter().map(|t| t.join().expect("thread")).collect();
+        assert_eq!(got[0].pods.len(), 20_000);
+        assert!(got.iter().all(|s| Arc::ptr_eq(s, &got[0])), "one snapshot for all");
+        assert_eq!(collector.inner.snapshot.read().unwrap_or_else(|e| e.into_inner()).builds, 1);
     }
 
     #[test]

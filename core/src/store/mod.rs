@@ -286,8 +286,12 @@ impl Pair {
         let (l, p) = (&self.last, &self.prev);
         let window = l.ts.checked_sub(p.ts).filter(|&w| w > 0)?;
         let delta = l.cpu.checked_sub(p.cpu)?;
-        let nanocores = u128::from(delta) * 1_000_000_000 / window as u128;
-        Some(Rate { nanocores: u64::try_from(nanocores).unwrap_or(u64::MAX), memory: l.memory, swap: l.swap, ts: l.ts, window })
+        // 64-bit division when the product fits (under 18.4 s of CPU time in the interval).
+        let nanocores = match delta.checked_mul(1_000_000_000) {
+            Some(product) => product / window as u64,
+            None => u64::try_from(u128::from(delta) * 1_000_000_000 / window as u128).unwrap_or(u64::MAX),
+        };
+        Some(Rate { nanocores, memory: l.memory, swap: l.swap, ts: l.ts, window })
     }
 }
 
@@ -1028,6 +1032,18 @@ mod tests {
 
     fn cpu(m: &PodMetrics, container: &str) -> Option<String> {
         m.containers.iter().find(|c| c.name == container).map(|c| c.usage["cpu"].to_string())
+    }
+
+    #[test]
+    fn rates_divide_in_64_bits_when_they_can_and_agree_with_128_bits() {
+        let limit = u64::MAX / 1_000_000_000;
+        for delta in [0, 1, 999_999_999, limit - 1, limit, limit + 1, u64::MAX / 2, u64::MAX] {
+            for window in [1, 7, 15_000_000_001, i64::MAX] {
+                let pair = Pair { last: Point { cpu: delta, ts: window, ..Point::default() }, prev: Prev { cpu: 0, ts: 0 } };
+                let want = u64::try_from(u128::from(delta) * 1_000_000_000 / window as u128).unwrap_or(u64::MAX);
+                assert_eq!(pair.rate().map(|r| r.nanocores), Some(want), "{delta} over {window}");
+            }
+        }
     }
 
     #[test]
