@@ -300,6 +300,12 @@ def servers_section(res: Path) -> list[str]:
         if cc:
             parts = []
             for what, c in cc.items():
+                if "same_shape" in c:  # one object of each server, compared field by field
+                    parts.append(f"{what.replace('sample_', 'one ').replace('_', ' ')}: "
+                                 + ("same fields, names and labels" if c["same_shape"] else "**fields differ**")
+                                 + f" ({', '.join(f'{k} {v:,} bytes' for k, v in c['bytes'].items())}; swap served by "
+                                 + (", ".join(c.get("swap_served_by") or []) or "neither") + ")")
+                    continue
                 parts.append(f"{what.replace('_usage', 's')}: {c['compared']:,} compared, {c['cpu_mismatch']} CPU and "
                              f"{c['memory_mismatch']} memory values differ by more than 1 % / 0.1 %"
                              + (f" (e.g. {c['examples']})" if c['cpu_mismatch'] or c['memory_mismatch'] else ""))

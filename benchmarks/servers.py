@@ -312,6 +312,12 @@ def run_server(kind: str, exe: Path, cp: ControlPlane, fleet: dict, fleet_bin: P
                 sum(quantity_value(c["usage"]["cpu"]) for c in it["containers"]),
                 sum(quantity_value(c["usage"]["memory"]) for c in it["containers"])]
                 for it in pods.get("items", [])}
+        # one HPA answer and one node object, whole, for the drop-in comparison of the objects
+        ns0, app0 = fleet["ns_apps"][0]
+        st, body = cl.get(f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns0}/pods?labelSelector="
+                          + urllib.parse.quote(f"app={app0}"))
+        res["sample_pod_list"] = json.loads(body) if st == 200 else None
+        res["sample_node"] = nodes["items"][0] if nodes.get("items") else None
         # ---- load while scraping continues ---------------------------------------------------
         phase = "load"
         certs = cp.certs
@@ -402,7 +408,32 @@ def cross_check(a: dict, b: dict) -> dict:
                      "only_" + b["server"]: len(set(ub) - set(ua)), "cpu_mismatch": len(bad_cpu),
                      "memory_mismatch": len(bad_mem), "cpu_mismatch_examples": sorted(bad_cpu)[:3],
                      "examples": {k: [ua[k], ub[k]] for k in sorted(bad_cpu or bad_mem)[:3]}}
+    # The objects themselves: the same fields in the same order, the same names and labels; only
+    # measured numbers and instants may differ (each server scraped at its own moments).
+    for what in ("sample_pod_list", "sample_node"):
+        sa, sb = shape(a.get(what)), shape(b.get(what))
+        if sa is not None and sb is not None:
+            out[what] = {"same_shape": sa == sb, "bytes": {a["server"]: len(json.dumps(a[what], separators=(",", ":"))),
+                                                          b["server"]: len(json.dumps(b[what], separators=(",", ":")))},
+                         "swap_served_by": sorted(s["server"] for s in (a, b) if '"swap"' in json.dumps(s[what]))}
+            if sa != sb:
+                out[what]["objects"] = {a["server"]: a[what], b["server"]: b[what]}
     return out
+
+
+MEASURED = ("timestamp", "window", "creationTimestamp", "resourceVersion")
+
+
+def shape(obj):
+    """`obj` with measured values and instants replaced by placeholders (usage by its resource
+    names, without `swap`, which kubemetrics serves and metrics-server v0.8 does not: see the
+    README), keys kept in their order."""
+    if isinstance(obj, dict):
+        return [(k, [r for r in v if r != "swap"] if k == "usage" else "<measured>" if k in MEASURED else shape(v))
+                for k, v in obj.items()]
+    if isinstance(obj, list):
+        return [shape(v) for v in obj]
+    return obj
 
 
 # ---------------------------------------------------------------------------------------------
@@ -564,6 +595,8 @@ def run_size(nodes: int, args, servers: list[str], fleet_bin: Path, ms_bin: Path
         for r in result["servers"].values():  # keep the files small
             r.pop("node_usage", None)
             r.pop("pod_usage", None)
+            r.pop("sample_pod_list", None)
+            r.pop("sample_node", None)
         for p in fleet_procs:
             p.stop()
             cp.procs.pop(p.name, None)
