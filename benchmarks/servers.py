@@ -416,8 +416,13 @@ def cross_check(a: dict, b: dict) -> dict:
             out[what] = {"same_shape": sa == sb, "bytes": {a["server"]: len(json.dumps(a[what], separators=(",", ":"))),
                                                           b["server"]: len(json.dumps(b[what], separators=(",", ":")))},
                          "swap_served_by": sorted(s["server"] for s in (a, b) if '"swap"' in json.dumps(s[what]))}
-            if sa != sb:
-                out[what]["objects"] = {a["server"]: a[what], b["server"]: b[what]}
+            if sa != sb:  # the first item that differs (or the whole object), not whole lists
+                oa, ob = a[what], b[what]
+                for ia, ib in zip(oa.get("items") or [], ob.get("items") or []):
+                    if shape(ia) != shape(ib):
+                        oa, ob = ia, ib
+                        break
+                out[what]["first_difference"] = {a["server"]: oa, b["server"]: ob}
     return out
 
 
@@ -427,10 +432,16 @@ MEASURED = ("timestamp", "window", "creationTimestamp", "resourceVersion")
 def shape(obj):
     """`obj` with measured values and instants replaced by placeholders (usage by its resource
     names, without `swap`, which kubemetrics serves and metrics-server v0.8 does not: see the
-    README), keys kept in their order."""
+    README), keys kept in their order, a pod's containers by name (metrics-server lists them in
+    Go's map order, which changes from one answer to the next)."""
     if isinstance(obj, dict):
-        return [(k, [r for r in v if r != "swap"] if k == "usage" else "<measured>" if k in MEASURED else shape(v))
-                for k, v in obj.items()]
+        def field(k, v):
+            if k == "usage":
+                return [r for r in v if r != "swap"]
+            if k == "containers" and isinstance(v, list):
+                return shape(sorted(v, key=lambda c: c.get("name", "")))
+            return "<measured>" if k in MEASURED else shape(v)
+        return [(k, field(k, v)) for k, v in obj.items()]
     if isinstance(obj, list):
         return [shape(v) for v in obj]
     return obj
