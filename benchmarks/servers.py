@@ -413,9 +413,9 @@ def cross_check(a: dict, b: dict) -> dict:
     for what in ("sample_pod_list", "sample_node"):
         sa, sb = shape(a.get(what)), shape(b.get(what))
         if sa is not None and sb is not None:
-            out[what] = {"same_shape": sa == sb, "bytes": {a["server"]: len(json.dumps(a[what], separators=(",", ":"))),
-                                                          b["server"]: len(json.dumps(b[what], separators=(",", ":")))},
-                         "swap_served_by": sorted(s["server"] for s in (a, b) if '"swap"' in json.dumps(s[what]))}
+            text = {s["server"]: json.dumps(s[what], separators=(",", ":")) for s in (a, b)}
+            out[what] = {"same_shape": sa == sb, "bytes": {k: len(t) for k, t in text.items()},
+                         "swap_served_by": sorted(k for k, t in text.items() if '"swap"' in t)}
             if sa != sb:  # the first item that differs (or the whole object), not whole lists
                 oa, ob = a[what], b[what]
                 for ia, ib in zip(oa.get("items") or [], ob.get("items") or []):

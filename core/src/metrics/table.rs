@@ -32,6 +32,16 @@ struct Names {
     has_nul: bool,
 }
 
+/// The first 16 bytes of `s` as one integer, big-endian and zero-padded: two of these compare
+/// as the strings' first 16 bytes do, so a sort by name compares them first and the whole
+/// strings only where they are equal (a shorter string then ties with its NUL-padded twin).
+pub(crate) fn prefix16(s: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = s.len().min(16);
+    bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u128::from_be_bytes(bytes)
+}
+
 /// The hash of a name in [`Names::index`].
 fn name_hash(s: &str) -> u64 {
     use std::hash::BuildHasher;
@@ -142,15 +152,9 @@ impl PodMetricsTable {
     /// The rank of every name the table holds in byte order (Go's string order), by name id:
     /// comparing two ranks is comparing the two names, so a sort by name compares integers.
     pub(crate) fn name_ranks(&self) -> Vec<u32> {
-        // Sorted on the first 16 bytes as one integer (zero-padded, big-endian: the bytes' own
-        // order) and on the whole names only where those are equal.
-        let prefix = |s: &str| {
-            let mut bytes = [0u8; 16];
-            let n = s.len().min(16);
-            bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
-            u128::from_be_bytes(bytes)
-        };
-        let mut ids: Vec<(u128, u32)> = (0..self.names.len() as u32).map(|id| (prefix(self.names.get(id)), id)).collect();
+        // Sorted on the first 16 bytes as one integer and on the whole names only where those
+        // are equal.
+        let mut ids: Vec<(u128, u32)> = (0..self.names.len() as u32).map(|id| (prefix16(self.names.get(id)), id)).collect();
         ids.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| self.names.get(a.1).cmp(self.names.get(b.1))));
         let mut ranks = vec![0; ids.len()];
         for (rank, (_, id)) in ids.into_iter().enumerate() {

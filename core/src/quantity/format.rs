@@ -120,10 +120,10 @@ fn write_base1024<W: Write>(v: i128, out: &mut W) -> fmt::Result {
 /// Writes an integer in decimal; values that fit 64 bits (all usage figures) go through std's
 /// 64-bit formatting, without `i128`'s much slower division.
 fn write_int<W: Write>(v: i128, out: &mut W) -> fmt::Result {
-    match i64::try_from(v) {
-        Ok(v) => write!(out, "{v}"),
-        Err(_) => write!(out, "{v}"),
+    if let Ok(small) = i64::try_from(v) {
+        return write!(out, "{small}");
     }
+    write!(out, "{v}")
 }
 
 #[cfg(test)]

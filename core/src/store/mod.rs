@@ -76,6 +76,7 @@
 
 mod served_pod;
 
+use crate::metrics::table::prefix16;
 use crate::metrics::{GoDuration, NodeMetrics, PodMetrics};
 use crate::metrics::{ObjectMeta, Time};
 use crate::scrape::{NodeScrape, from_timestamp, to_timestamp};
@@ -952,15 +953,6 @@ impl MetricsStore {
         let interned = (size_of::<(Arc<str>, Sym)>() + 1) * 8 / 7 + size_of::<Option<Arc<str>>>() + size_of::<u32>() + 16;
         s.nodes * node + s.pods * size_of::<PodEntry>() + s.containers * size_of::<ContainerEntry>() + s.interned * interned + s.name_bytes
     }
-}
-
-/// The first 16 bytes of `s`, big-endian, zero-padded: comparing two of these compares the
-/// strings' first 16 bytes (names hold no NUL byte).
-fn prefix16(s: &str) -> u128 {
-    let mut b = [0u8; 16];
-    let n = s.len().min(16);
-    b[..n].copy_from_slice(&s.as_bytes()[..n]);
-    u128::from_be_bytes(b)
 }
 
 /// Sorts served pods by namespace, then name, as lists are served, keeping of a pod listed
