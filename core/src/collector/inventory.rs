@@ -40,8 +40,8 @@ pub struct NodeTarget {
     pub address: Option<String>,
     /// Path of the resource metrics endpoint (`/metrics/resource` unless annotated).
     pub path: String,
-    /// Node labels (copied to NodeMetrics).
-    pub labels: BTreeMap<String, String>,
+    /// Node labels (served with the node's metrics; shared with every snapshot).
+    pub labels: SharedLabels,
     /// `Ready` condition is `True`.
     pub ready: bool,
 }
@@ -64,7 +64,7 @@ impl NodeTarget {
             .cloned()
             .unwrap_or_else(|| "/metrics/resource".to_string());
         let ready = status.and_then(|s| s.conditions.as_ref()).and_then(|c| c.iter().find(|c| c.type_ == "Ready")).is_some_and(|c| c.status == "True");
-        NodeTarget { name, address, path, labels: node.metadata.labels.clone().unwrap_or_default(), ready }
+        NodeTarget { name, address, path, labels: Arc::new(node.metadata.labels.clone().unwrap_or_default()), ready }
     }
 }
 

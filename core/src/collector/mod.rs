@@ -398,18 +398,18 @@ impl Collector {
         for chunk in names.chunks(256) {
             let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
             let store = lock();
-            nodes.extend(store.node_metrics(Some(&chunk), at));
+            nodes.extend(store.served_nodes(Some(&chunk), at));
             store.append_served_pods(&chunk, at, &mut pods);
         }
         crate::store::sort_served_pods(&mut pods);
         self.inner.inventory.with_labels(|node_labels, pod_labels| {
             // Nodes deleted from the cluster stop being served at once, not at the next cycle.
-            nodes.retain(|n| node_labels.contains_key(n.name()));
+            nodes.retain(|n| node_labels.contains_key(&*n.name));
             for n in &mut nodes {
-                if let Some(t) = node_labels.get(n.name())
+                if let Some(t) = node_labels.get(&*n.name)
                     && !t.labels.is_empty()
                 {
-                    n.metadata.labels = Some(t.labels.clone());
+                    n.labels = Some(t.labels.clone());
                 }
             }
             if let Some(known) = pod_labels {

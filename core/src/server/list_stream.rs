@@ -12,8 +12,8 @@
 use super::http::Body;
 use super::metrics_routes::{GROUP_VERSION, Picked};
 use super::provider::MetricsSnapshot;
-use crate::metrics::{NodeMetrics, Stamped, Time, list_to_wire_json, protobuf};
-use crate::store::ServedPod;
+use crate::metrics::{Stamped, Time, list_to_wire_json, protobuf};
+use crate::store::{ServedNode, ServedPod};
 use bytes::Bytes;
 use std::sync::Arc;
 
@@ -47,7 +47,7 @@ pub(crate) fn list_body(snapshot: Arc<MetricsSnapshot>, of: Of, format: Format, 
         Format::Json => {
             // The whole-body encoder's own framing, from its answer for no items.
             let empty = match of {
-                Of::Nodes => list_to_wire_json::<NodeMetrics>("NodeMetricsList", GROUP_VERSION, &[], Some(&list.now)),
+                Of::Nodes => list_to_wire_json::<ServedNode>("NodeMetricsList", GROUP_VERSION, &[], Some(&list.now)),
                 Of::Pods => list_to_wire_json::<ServedPod>("PodMetricsList", GROUP_VERSION, &[], Some(&list.now)),
             };
             let (head, tail) = empty.as_bytes().split_at(empty.len().saturating_sub(2)); // `]}`

@@ -6,7 +6,7 @@ use super::http::{self, HttpResponse};
 use super::route::{Objects, watch};
 use crate::metrics::{GROUP, NodeMetrics, PodMetrics, list_to_wire_json, to_wire_json};
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::store::ServedPod;
+use crate::store::{ServedNode, ServedPod};
 use ::http::StatusCode;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -58,6 +58,32 @@ impl PodItem for ServedPod {
     fn namespace(&self) -> &str {
         &self.namespace
     }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        self.labels.as_deref()
+    }
+}
+
+/// What node lists are filtered and sorted by.
+pub trait NodeItem {
+    /// Name.
+    fn name(&self) -> &str;
+    /// Labels.
+    fn labels(&self) -> Option<&BTreeMap<String, String>>;
+}
+
+impl NodeItem for NodeMetrics {
+    fn name(&self) -> &str {
+        NodeMetrics::name(self)
+    }
+    fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        self.metadata.labels.as_ref()
+    }
+}
+
+impl NodeItem for ServedNode {
     fn name(&self) -> &str {
         &self.name
     }
@@ -123,13 +149,13 @@ impl<'a, T> List<'a, T> {
 
 /// What a metrics path selects (borrowed from the served slices: nothing is copied).
 #[derive(Debug, Clone)]
-pub enum Selected<'a, P = PodMetrics> {
+pub enum Selected<'a, N = NodeMetrics, P = PodMetrics> {
     /// `/` of the group-version: the resource list.
     ResourceList,
     /// A node list.
-    Nodes(List<'a, NodeMetrics>),
+    Nodes(List<'a, N>),
     /// One node.
-    Node(&'a NodeMetrics),
+    Node(&'a N),
     /// A pod list.
     Pods(List<'a, P>),
     /// One pod.
@@ -140,13 +166,13 @@ pub enum Selected<'a, P = PodMetrics> {
 /// `Err` for a failure answer (bad selector, NotFound, watch). With `sorted` (nodes by name,
 /// pods by namespace then name, as [`MetricsSnapshot`](crate::server::MetricsSnapshot) keeps
 /// them), gets and namespace lists are binary searches instead of scans.
-pub fn select<'a, P: PodItem>(
+pub fn select<'a, N: NodeItem, P: PodItem>(
     objects: &Objects<'_>,
     query: Option<&str>,
-    nodes: &'a [NodeMetrics],
+    nodes: &'a [N],
     pods: &'a [P],
     sorted: bool,
-) -> Option<Result<Selected<'a, P>, HttpResponse>> {
+) -> Option<Result<Selected<'a, N, P>, HttpResponse>> {
     if watch(query) {
         return Some(Err(http::status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "watch is not supported on metrics.k8s.io", None)));
     }
@@ -156,8 +182,8 @@ pub fn select<'a, P: PodItem>(
             let picked = if l.is_empty() && f.is_empty() {
                 Picked::Range(0..nodes.len())
             } else {
-                let keep = |n: &NodeMetrics| {
-                    l.matches(n.metadata.labels.as_ref())
+                let keep = |n: &N| {
+                    l.matches(n.labels())
                         && f.matches(|field| match field {
                             "metadata.name" => Some(n.name().to_string()),
                             "metadata.namespace" => Some(String::new()),
@@ -211,7 +237,7 @@ fn namespace_range<P: PodItem>(pods: &[P], ns: &str) -> Range<usize> {
 
 /// The pods of `pods[range]` in namespace `ns` (any, when `None`) that the query's selectors
 /// match.
-fn pod_list<'a, P: PodItem>(ns: Option<&str>, query: Option<&str>, pods: &'a [P], range: Range<usize>) -> Result<Selected<'a, P>, HttpResponse> {
+fn pod_list<'a, N, P: PodItem>(ns: Option<&str>, query: Option<&str>, pods: &'a [P], range: Range<usize>) -> Result<Selected<'a, N, P>, HttpResponse> {
     let (l, f) = selectors(query)?;
     if ns.is_none() && l.is_empty() && f.is_empty() {
         return Ok(Selected::Pods(List { all: pods, picked: Picked::Range(range) }));
@@ -279,7 +305,7 @@ mod tests {
                 let want: Vec<usize> =
                     (0..pods.len()).filter(|&i| ns.is_none_or(|ns| &*pods[i].namespace == ns) && selector.matches(pods[i].labels.as_deref())).collect();
                 let objects = Objects::Pods { namespace: ns };
-                let Some(Ok(Selected::Pods(list))) = select(&objects, Some(query), &[], &pods, true) else { panic!("{query}: a pod list") };
+                let Some(Ok(Selected::Pods(list))) = select::<NodeMetrics, _>(&objects, Some(query), &[], &pods, true) else { panic!("{query}: a pod list") };
                 assert_eq!(list.picked.iter().collect::<Vec<_>>(), want, "{query} in {ns:?}");
                 assert!(!want.is_empty(), "{query} in {ns:?} picks something");
             }

@@ -1,7 +1,7 @@
 //! What the server serves from: a [`MetricsProvider`] (the collector, or anything else).
 
 use crate::metrics::{NodeMetrics, PodMetrics};
-use crate::store::ServedPod;
+use crate::store::{ServedNode, ServedPod};
 use std::sync::Arc;
 
 /// A consistent view of all metrics, built once per collection cycle.
@@ -11,8 +11,8 @@ use std::sync::Arc;
 /// labels are already copied from the Node and Pod objects.
 #[derive(Debug, Clone, Default)]
 pub struct MetricsSnapshot {
-    /// Node metrics, by name.
-    pub nodes: Vec<NodeMetrics>,
+    /// Node metrics, by name, in the compact form served.
+    pub nodes: Vec<ServedNode>,
     /// Pod metrics, by namespace and name, in the compact form served.
     pub pods: Vec<ServedPod>,
 }
@@ -20,8 +20,9 @@ pub struct MetricsSnapshot {
 impl MetricsSnapshot {
     /// A snapshot of `nodes` and `pods` in any order, sorted as the server needs them (it
     /// looks objects up by binary search).
-    pub fn sorted(mut nodes: Vec<NodeMetrics>, pods: Vec<PodMetrics>) -> MetricsSnapshot {
-        nodes.sort_by(|a, b| a.name().cmp(b.name()));
+    pub fn sorted(nodes: Vec<NodeMetrics>, pods: Vec<PodMetrics>) -> MetricsSnapshot {
+        let mut nodes: Vec<ServedNode> = nodes.iter().map(ServedNode::from).collect();
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
         let mut pods: Vec<ServedPod> = pods.iter().map(ServedPod::from).collect();
         pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         MetricsSnapshot { nodes, pods }

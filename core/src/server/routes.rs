@@ -10,7 +10,7 @@ use crate::metrics::Time;
 use crate::metrics::{NodeMetrics, PodMetrics, Stamped, Typed, list_to_wire_json, protobuf};
 use crate::server::http::{self, Body, HttpResponse};
 use crate::server::metrics_routes::{self, GROUP_VERSION, Picked, Selected};
-use crate::store::ServedPod;
+use crate::store::{ServedNode, ServedPod};
 use ::http::{StatusCode, header};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -189,6 +189,11 @@ fn node_table(nodes: &[&NodeMetrics]) -> HttpResponse {
     table(resources, rows)
 }
 
+fn served_node_table(nodes: &[&ServedNode], now: &Time) -> HttpResponse {
+    let objects: Vec<NodeMetrics> = nodes.iter().map(|n| n.to_node_metrics(Some(now))).collect();
+    node_table(&objects.iter().collect::<Vec<_>>())
+}
+
 fn served_pod_table(pods: &[&ServedPod], now: &Time) -> HttpResponse {
     let objects: Vec<PodMetrics> = pods.iter().map(|p| p.to_pod_metrics(Some(now))).collect();
     pod_table(&objects.iter().collect::<Vec<_>>())
@@ -259,14 +264,16 @@ pub fn metrics(
         Selected::Nodes(items) => {
             stats.freshness_many(items.iter().map(|n| age(&n.timestamp)));
             match encoding {
-                Encoding::Table => node_table(&items.refs()),
+                Encoding::Table => served_node_table(&items.refs(), &now),
                 Encoding::Yaml => respond(encoding, list_to_wire_json("NodeMetricsList", GROUP_VERSION, &items.refs(), Some(&now))),
                 Encoding::Json | Encoding::Protobuf => streamed(encoding, snapshot.clone(), Of::Nodes, items.picked, now),
             }
         }
         Selected::Node(n) => {
             fresh(&n.timestamp);
-            answer(&|| node_table(&[n]), &|| protobuf::encode_node(GROUP_VERSION, n, Some(&now)), &|| one("NodeMetrics", &Stamped { object: n, created: &now }))
+            answer(&|| served_node_table(&[n], &now), &|| protobuf::encode_node(GROUP_VERSION, n, Some(&now)), &|| {
+                one("NodeMetrics", &Stamped { object: n, created: &now })
+            })
         }
         Selected::Pods(items) => {
             stats.freshness_many(items.iter().map(|p| age(&p.timestamp)));

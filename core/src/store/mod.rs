@@ -74,12 +74,14 @@
 //! take about 2 s); [`visit_pods`](MetricsStore::visit_pods) walks the same served pods, in the
 //! same order, with borrowed names and plain numbers (about 0.4 µs per pod).
 
+mod served_node;
 mod served_pod;
 
+use crate::metrics::Time;
 use crate::metrics::table::prefix16;
 use crate::metrics::{GoDuration, NodeMetrics, PodMetrics};
-use crate::metrics::{ObjectMeta, Time};
 use crate::scrape::{NodeScrape, from_timestamp, to_timestamp};
+pub use served_node::ServedNode;
 pub use served_pod::{ServedContainer, ServedPod, ServedUsage, SharedLabels};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -766,6 +768,13 @@ impl MetricsStore {
     /// Node metrics of the given nodes (all when `None`) that have a rate and are served at
     /// `now`, sorted by name. Unknown names are skipped.
     pub fn node_metrics(&self, names: Option<&[&str]>, now: jiff::Timestamp) -> Vec<NodeMetrics> {
+        let created = Time(now);
+        self.served_nodes(names, now).iter().map(|n| n.to_node_metrics(Some(&created))).collect()
+    }
+
+    /// [`node_metrics`](Self::node_metrics) in the compact form a served snapshot keeps (usage
+    /// as integers; labels unset: they come from the Node objects).
+    pub fn served_nodes(&self, names: Option<&[&str]>, now: jiff::Timestamp) -> Vec<ServedNode> {
         let now_ns = from_timestamp(now);
         let mut selected: Vec<(&str, &NodeEntry)> = match names {
             Some(names) => names.iter().filter_map(|n| self.nodes.get_key_value(*n)).map(|(k, v)| (&**k, v)).collect(),
@@ -778,11 +787,13 @@ impl MetricsStore {
             .filter(|(_, e)| self.servable(e, now_ns))
             .filter_map(|(name, e)| {
                 let rate = e.node?.rate()?;
-                Some(NodeMetrics {
-                    metadata: ObjectMeta { name: Some(name.to_string()), creation_timestamp: Some(Time(now)), ..Default::default() },
+                Some(ServedNode {
+                    name: Arc::from(name),
+                    labels: None,
                     timestamp: Time(to_timestamp(rate.ts)),
                     window: GoDuration(rate.window),
-                    usage: rate.usage().to_usage(),
+                    usage: rate.usage(),
+                    extra_metadata: None,
                 })
             })
             .collect()

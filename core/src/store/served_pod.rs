@@ -192,18 +192,31 @@ impl Serialize for Meta<'_> {
         if p.extra_metadata.is_some() {
             return crate::metrics::meta::object_meta_stamped(&p.metadata(created), created, s);
         }
-        // Go's ObjectMeta order for the fields a served pod has.
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("name", &*p.name)?;
-        map.serialize_entry("namespace", &*p.namespace)?;
-        if let Some(t) = created {
-            map.serialize_entry("creationTimestamp", t)?;
-        }
-        if let Some(l) = &p.labels {
-            map.serialize_entry("labels", &**l)?;
-        }
-        map.end()
+        write_basic_meta(&p.name, Some(&p.namespace), p.labels.as_deref(), created, s)
     }
+}
+
+/// Writes a served object's metadata when it has only a name, a namespace (pods) and labels,
+/// in Go's `ObjectMeta` field order, with `creationTimestamp` = `created` when given.
+pub(super) fn write_basic_meta<S: serde::Serializer>(
+    name: &str,
+    namespace: Option<&str>,
+    labels: Option<&BTreeMap<String, String>>,
+    created: Option<&Time>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(None)?;
+    map.serialize_entry("name", name)?;
+    if let Some(ns) = namespace {
+        map.serialize_entry("namespace", ns)?;
+    }
+    if let Some(t) = created {
+        map.serialize_entry("creationTimestamp", t)?;
+    }
+    if let Some(l) = labels {
+        map.serialize_entry("labels", l)?;
+    }
+    map.end()
 }
 
 impl Serialize for ServedUsage {

@@ -20,6 +20,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The metadata of a pod to encode.
+// Made per item and dropped at once: the size of the full variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum PodMeta<'a> {
     /// Every field of an `ObjectMeta` (a creation time, a uid...).
@@ -57,6 +59,47 @@ impl PodFields for PodMetrics {
     fn each_container(&self, each: &mut dyn FnMut(&str, &mut dyn Iterator<Item = (&str, &Quantity)>)) {
         for c in &self.containers {
             each(&c.name, &mut c.usage.iter().map(|(k, v)| (k.as_str(), v)));
+        }
+    }
+}
+
+/// The metadata of a node to encode.
+// Made per item and dropped at once: the size of the full variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum NodeMeta<'a> {
+    /// Every field of an `ObjectMeta` (a creation time, a uid...).
+    Full(Cow<'a, ObjectMeta>),
+    /// Only a name and labels: what a metrics server's snapshot holds.
+    Basic {
+        /// Node name.
+        name: &'a str,
+        /// Labels copied from the Node object.
+        labels: Option<&'a BTreeMap<String, String>>,
+    },
+}
+
+/// What the encoder reads of a node: implemented by [`NodeMetrics`] and by a server's snapshot
+/// nodes, so that both are written by one encoder.
+pub trait NodeFields {
+    /// The node's metadata.
+    fn meta(&self) -> NodeMeta<'_>;
+    /// The end of the measurement interval and its length.
+    fn interval(&self) -> (&Time, GoDuration);
+    /// Calls `each` with every resource name and quantity, in resource-name order.
+    fn each_usage(&self, each: &mut dyn FnMut(&str, &Quantity));
+}
+
+impl NodeFields for NodeMetrics {
+    fn meta(&self) -> NodeMeta<'_> {
+        NodeMeta::Full(Cow::Borrowed(&self.metadata))
+    }
+    fn interval(&self) -> (&Time, GoDuration) {
+        (&self.timestamp, self.window)
+    }
+    fn each_usage(&self, each: &mut dyn FnMut(&str, &Quantity)) {
+        for (k, v) in &self.usage {
+            each(k, v);
         }
     }
 }
@@ -226,10 +269,14 @@ fn put_object_meta<S: Sink>(out: &mut S, m: &ObjectMeta, created: Option<&Time>)
 }
 
 /// The fields of [`put_object_meta`] a basic pod has, in the same order.
-fn put_basic_meta<S: Sink>(out: &mut S, name: &str, namespace: &str, labels: Option<&BTreeMap<String, String>>, created: Option<&Time>) {
+/// The metadata of a served object that has only a name, a namespace (pods; `None` for nodes)
+/// and labels.
+fn put_basic_meta<S: Sink>(out: &mut S, name: &str, namespace: Option<&str>, labels: Option<&BTreeMap<String, String>>, created: Option<&Time>) {
     put_message(out, 1, |o| {
         put_bytes(o, 1, name.as_bytes());
-        put_bytes(o, 3, namespace.as_bytes());
+        if let Some(namespace) = namespace {
+            put_bytes(o, 3, namespace.as_bytes());
+        }
         if let Some(t) = created {
             put_time(o, 8, t);
         }
@@ -255,7 +302,7 @@ fn put_window<S: Sink>(out: &mut S, window: GoDuration) {
 fn put_pod<S: Sink, P: PodFields + ?Sized>(out: &mut S, p: &P, created: Option<&Time>) {
     match p.meta() {
         PodMeta::Full(m) => put_object_meta(out, &m, created),
-        PodMeta::Basic { name, namespace, labels } => put_basic_meta(out, name, namespace, labels, created),
+        PodMeta::Basic { name, namespace, labels } => put_basic_meta(out, name, Some(namespace), labels, created),
     }
     let (timestamp, window) = p.interval();
     put_time(out, 2, timestamp);
@@ -270,13 +317,15 @@ fn put_pod<S: Sink, P: PodFields + ?Sized>(out: &mut S, p: &P, created: Option<&
     });
 }
 
-fn put_node<S: Sink>(out: &mut S, n: &NodeMetrics, created: Option<&Time>) {
-    put_object_meta(out, &n.metadata, created);
-    put_time(out, 2, &n.timestamp);
-    put_window(out, n.window);
-    for (resource, q) in &n.usage {
-        put_usage_entry(out, 4, resource, q);
+fn put_node<S: Sink, N: NodeFields + ?Sized>(out: &mut S, n: &N, created: Option<&Time>) {
+    match n.meta() {
+        NodeMeta::Full(m) => put_object_meta(out, &m, created),
+        NodeMeta::Basic { name, labels } => put_basic_meta(out, name, None, labels, created),
     }
+    let (timestamp, window) = n.interval();
+    put_time(out, 2, timestamp);
+    put_window(out, window);
+    n.each_usage(&mut |resource, q| put_usage_entry(out, 4, resource, q));
 }
 
 /// Wraps an encoded message in the `k8s\0` magic and the `runtime.Unknown` envelope.
@@ -328,7 +377,7 @@ pub(crate) fn put_pod_item<S: Sink, P: PodFields + ?Sized>(out: &mut S, pod: &P,
 }
 
 /// One node of a `NodeMetricsList` (field 2 of the list), stamped with `created` when given.
-pub(crate) fn put_node_item<S: Sink>(out: &mut S, node: &NodeMetrics, created: Option<&Time>) {
+pub(crate) fn put_node_item<S: Sink, N: NodeFields + ?Sized>(out: &mut S, node: &N, created: Option<&Time>) {
     put_message(out, 2, |m| put_node(m, node, created));
 }
 
@@ -360,8 +409,9 @@ pub fn encode_pod_list<P: PodFields + ?Sized>(api_version: &str, items: &[&P], c
     list(api_version, "PodMetricsList", items, 160, |m, p| put_pod_item(m, p, created))
 }
 
-/// Encodes a `NodeMetricsList` of borrowed nodes, each stamped with `created` when given.
-pub fn encode_node_list(api_version: &str, items: &[&NodeMetrics], created: Option<&Time>) -> Vec<u8> {
+/// Encodes a `NodeMetricsList` of borrowed nodes ([`NodeMetrics`] or a server's snapshot
+/// nodes), each stamped with `created` when given.
+pub fn encode_node_list<N: NodeFields + ?Sized>(api_version: &str, items: &[&N], created: Option<&Time>) -> Vec<u8> {
     list(api_version, "NodeMetricsList", items, 120, |m, n| put_node_item(m, n, created))
 }
 
@@ -370,8 +420,8 @@ pub fn encode_pod<P: PodFields + ?Sized>(api_version: &str, pod: &P, created: Op
     enveloped(api_version, "PodMetrics", 160, |raw| put_pod(raw, pod, created))
 }
 
-/// Encodes one `NodeMetrics`.
-pub fn encode_node(api_version: &str, node: &NodeMetrics, created: Option<&Time>) -> Vec<u8> {
+/// Encodes one node ([`NodeMetrics`] or a server's snapshot node).
+pub fn encode_node<N: NodeFields + ?Sized>(api_version: &str, node: &N, created: Option<&Time>) -> Vec<u8> {
     enveloped(api_version, "NodeMetrics", 120, |raw| put_node(raw, node, created))
 }
 

@@ -564,7 +564,8 @@ pub fn decode_status(body: &[u8]) -> Result<Status> {
 mod encode;
 mod stream;
 pub use encode::{
-    PodFields, PodMeta, encode_node, encode_node_list, encode_node_metrics_list, encode_pod, encode_pod_list, encode_pod_metrics_list, encode_status, envelope,
+    NodeFields, NodeMeta, PodFields, PodMeta, encode_node, encode_node_list, encode_node_metrics_list, encode_pod, encode_pod_list, encode_pod_metrics_list,
+    encode_status, envelope,
 };
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
 pub(crate) use encode::{Sink, encoded_len, list_head, list_tail, put_node_item, put_pod_item};

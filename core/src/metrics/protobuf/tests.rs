@@ -142,9 +142,9 @@ fn counted_sizes_and_list_pieces_are_the_whole_encoding() {
             assert_eq!(body, encode_pod_list("v", &items, created), "{n} pods");
         }
         let items: Vec<&crate::NodeMetrics> = nodes.items.iter().collect();
-        let counted: usize = items.iter().map(|n| encoded_len(|c| put_node_item(c, n, created))).sum();
+        let counted: usize = items.iter().map(|n| encoded_len(|c| put_node_item(c, *n, created))).sum();
         let mut body = list_head("v", "NodeMetricsList", counted);
-        items.iter().for_each(|n| put_node_item(&mut body, n, created));
+        items.iter().for_each(|n| put_node_item(&mut body, *n, created));
         list_tail(&mut body);
         assert_eq!(body, encode_node_list("v", &items, created));
     }

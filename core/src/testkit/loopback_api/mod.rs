@@ -314,8 +314,9 @@ fn respond(s: &ClusterState, route: &Route<'_>, query: Option<&str>) -> HttpResp
                 Some(source) => {
                     let snapshot = source.0.snapshot();
                     let now = crate::metrics::Time(jiff::Timestamp::now());
+                    let nodes: Vec<crate::metrics::NodeMetrics> = snapshot.nodes.iter().map(|n| n.to_node_metrics(Some(&now))).collect();
                     let pods: Vec<crate::metrics::PodMetrics> = snapshot.pods.iter().map(|p| p.to_pod_metrics(Some(&now))).collect();
-                    metrics_routes::respond(&objects, query, &snapshot.nodes, &pods)
+                    metrics_routes::respond(&objects, query, &nodes, &pods)
                 }
                 None => metrics_routes::respond(&objects, query, &s.node_metrics, &s.pod_metrics),
             };

@@ -1,0 +1,173 @@
+//! [`ServedNode`]: a node's metrics as a served snapshot keeps them, in about a twentieth of the
+//! memory of a [`NodeMetrics`] (usage as integers, labels shared with the inventory), written to
+//! the wire byte for byte as the object would be.
+
+use super::served_pod::write_basic_meta;
+use super::{ServedUsage, SharedLabels};
+use crate::metrics::protobuf::{NodeFields, NodeMeta};
+use crate::metrics::{GoDuration, NodeMetrics, ObjectMeta, Stamped, Time};
+use crate::quantity::Quantity;
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use std::sync::Arc;
+
+/// A node's metrics in a served snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedNode {
+    /// Name.
+    pub name: Arc<str>,
+    /// Labels copied from the Node object.
+    pub labels: Option<SharedLabels>,
+    /// End of the measurement interval.
+    pub timestamp: Time,
+    /// Length of the interval.
+    pub window: GoDuration,
+    /// Usage by resource name.
+    pub usage: ServedUsage,
+    /// Object metadata beyond name and labels (a creation time, a uid...), when the node came
+    /// from an object that carries some (fixtures); `None` for nodes the collector serves.
+    pub extra_metadata: Option<Box<ObjectMeta>>,
+}
+
+impl ServedNode {
+    /// Its full `ObjectMeta` (stamped with `created` when given).
+    fn metadata(&self, created: Option<&Time>) -> ObjectMeta {
+        let mut metadata = self.extra_metadata.as_deref().cloned().unwrap_or_default();
+        metadata.name = Some(self.name.to_string());
+        metadata.labels = self.labels.as_deref().cloned();
+        if let Some(t) = created {
+            metadata.creation_timestamp = Some(*t);
+        }
+        metadata
+    }
+
+    /// The full object (`creationTimestamp` = `created`).
+    pub fn to_node_metrics(&self, created: Option<&Time>) -> NodeMetrics {
+        NodeMetrics { metadata: self.metadata(created), timestamp: self.timestamp, window: self.window, usage: self.usage.to_usage() }
+    }
+}
+
+impl From<&NodeMetrics> for ServedNode {
+    fn from(n: &NodeMetrics) -> ServedNode {
+        let m = &n.metadata;
+        let only_basics = m.namespace.is_none() && m.creation_timestamp.is_none() && m.only_names_labels_created();
+        ServedNode {
+            name: Arc::from(n.name()),
+            labels: m.labels.clone().map(Arc::new),
+            timestamp: n.timestamp,
+            window: n.window,
+            usage: ServedUsage::quantities(n.usage.iter().map(|(k, v)| (k.as_str(), *v))),
+            extra_metadata: (!only_basics).then(|| Box::new(m.clone())),
+        }
+    }
+}
+
+impl NodeFields for ServedNode {
+    fn meta(&self) -> NodeMeta<'_> {
+        match &self.extra_metadata {
+            Some(_) => NodeMeta::Full(std::borrow::Cow::Owned(self.metadata(None))),
+            None => NodeMeta::Basic { name: &self.name, labels: self.labels.as_deref() },
+        }
+    }
+    fn interval(&self) -> (&Time, GoDuration) {
+        (&self.timestamp, self.window)
+    }
+    fn each_usage(&self, each: &mut dyn FnMut(&str, &Quantity)) {
+        self.usage.for_each(each);
+    }
+}
+
+struct Meta<'a>(&'a ServedNode, Option<&'a Time>);
+
+impl Serialize for Meta<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (n, created) = (self.0, self.1);
+        match n.extra_metadata {
+            Some(_) => crate::metrics::meta::object_meta_stamped(&n.metadata(created), created, s),
+            None => write_basic_meta(&n.name, None, n.labels.as_deref(), created, s),
+        }
+    }
+}
+
+fn write_node<S: serde::Serializer>(n: &ServedNode, created: Option<&Time>, s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(4))?;
+    map.serialize_entry("metadata", &Meta(n, created))?;
+    map.serialize_entry("timestamp", &n.timestamp)?;
+    map.serialize_entry("window", &n.window)?;
+    map.serialize_entry("usage", &n.usage)?;
+    map.end()
+}
+
+impl Serialize for ServedNode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        write_node(self, None, s)
+    }
+}
+
+impl Serialize for Stamped<'_, ServedNode> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        write_node(self.object, Some(self.created), s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::protobuf;
+
+    #[test]
+    fn served_nodes_serialize_exactly_like_the_objects() {
+        let created = Time(jiff::Timestamp::from_second(1_700_000_000).expect("time"));
+        let state = crate::testkit::loopback_api::fixtures::varied();
+        assert!(!state.node_metrics.is_empty());
+        let mut with_labels = 0;
+        for n in &state.node_metrics {
+            let served = ServedNode::from(n);
+            with_labels += usize::from(served.labels.is_some());
+            assert_eq!(serde_json::to_string(&served).expect("json"), serde_json::to_string(n).expect("json"));
+            assert_eq!(
+                serde_json::to_string(&Stamped { object: &served, created: &created }).expect("json"),
+                serde_json::to_string(&Stamped { object: n, created: &created }).expect("json")
+            );
+            assert_eq!(&served.to_node_metrics(None), n);
+            for stamp in [None, Some(&created)] {
+                assert_eq!(protobuf::encode_node("v1beta1", &served, stamp), protobuf::encode_node("v1beta1", n, stamp));
+            }
+        }
+        assert!(with_labels > 0, "the fixtures have labelled nodes");
+        let served: Vec<ServedNode> = state.node_metrics.iter().map(ServedNode::from).collect();
+        assert_eq!(
+            protobuf::encode_node_list("v1beta1", &served.iter().collect::<Vec<_>>(), Some(&created)),
+            protobuf::encode_node_list("v1beta1", &state.node_metrics.iter().collect::<Vec<_>>(), Some(&created))
+        );
+        // A node with more metadata than a name and labels keeps it.
+        let mut with_extra = state.node_metrics[0].clone();
+        with_extra.metadata.uid = Some("u-1".into());
+        with_extra.metadata.creation_timestamp = Some(created);
+        let served = ServedNode::from(&with_extra);
+        assert!(served.extra_metadata.is_some());
+        assert_eq!(serde_json::to_string(&served).expect("json"), serde_json::to_string(&with_extra).expect("json"));
+        assert_eq!(protobuf::encode_node("v1beta1", &served, None), protobuf::encode_node("v1beta1", &with_extra, None));
+    }
+
+    #[test]
+    fn measured_usage_is_written_as_metrics_server_writes_it() {
+        let t = Time(jiff::Timestamp::from_second(1_700_000_000).expect("time"));
+        let served = ServedNode {
+            name: Arc::from("n1"),
+            labels: Some(Arc::new([("kubernetes.io/hostname".to_string(), "n1".to_string())].into())),
+            timestamp: t,
+            window: GoDuration(15_000_000_000),
+            usage: ServedUsage::measured(250_264_852, 8_517_808_128, None),
+            extra_metadata: None,
+        };
+        let json = serde_json::to_string(&Stamped { object: &served, created: &t }).expect("json");
+        assert_eq!(
+            json,
+            r#"{"metadata":{"name":"n1","creationTimestamp":"2023-11-14T22:13:20Z","labels":{"kubernetes.io/hostname":"n1"}},"timestamp":"2023-11-14T22:13:20Z","window":"15s","usage":{"cpu":"250264852n","memory":"8318172Ki"}}"#
+        );
+        let object = served.to_node_metrics(Some(&t));
+        assert_eq!(json, serde_json::to_string(&object).expect("json"));
+        assert_eq!(protobuf::encode_node("v1beta1", &served, Some(&t)), protobuf::encode_node("v1beta1", &object, None));
+    }
+}
