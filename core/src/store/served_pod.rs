@@ -32,10 +32,33 @@ pub struct ServedUsage(UsageRepr);
 
 #[derive(Debug, Clone, PartialEq)]
 enum UsageRepr {
-    /// Swap is `u64::MAX` when the kubelet did not report it.
-    Measured { cpu_nanocores: u64, memory_bytes: u64, swap_bytes: u64 },
+    /// Swap as a [`SwapCode`], whose zero the other variant's tag lives in: 24 bytes in all, a
+    /// served container 40 (2,000,000 containers: 16 MB less than with a tag of its own).
+    Measured { cpu_nanocores: u64, memory_bytes: u64, swap: SwapCode },
     /// Sorted by resource name.
     Quantities(Box<[(Arc<str>, Quantity)]>),
+}
+
+/// Swap bytes + 1, or `u64::MAX` when the kubelet did not report swap (never 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SwapCode(std::num::NonZeroU64);
+
+impl SwapCode {
+    const NONE: SwapCode = SwapCode(std::num::NonZeroU64::MAX);
+
+    /// `u64::MAX - 1` bytes and more cannot be told from "not reported": they are kept as
+    /// `u64::MAX - 2` (16 EiB of swap).
+    fn of(bytes: Option<u64>) -> SwapCode {
+        match bytes {
+            None => SwapCode::NONE,
+            Some(b) => SwapCode(std::num::NonZeroU64::MIN.saturating_add(b.min(u64::MAX - 2))),
+        }
+    }
+
+    /// The bytes, or [`NO_SWAP`].
+    fn bytes(self) -> u64 {
+        if self == SwapCode::NONE { NO_SWAP } else { self.0.get() - 1 }
+    }
 }
 
 fn int(v: u64) -> i64 {
@@ -56,9 +79,7 @@ impl ServedUsage {
     /// Measured usage: CPU in nanocores (written as DecimalSI, `"250264852n"`), memory and swap
     /// in bytes (BinarySI, `"8318172Ki"`), as metrics-server writes them.
     pub fn measured(cpu_nanocores: u64, memory_bytes: u64, swap_bytes: Option<u64>) -> ServedUsage {
-        // u64::MAX bytes of swap cannot be told from "not reported": it is written one byte less.
-        let swap_bytes = swap_bytes.map_or(NO_SWAP, |b| b.min(NO_SWAP - 1));
-        ServedUsage(UsageRepr::Measured { cpu_nanocores, memory_bytes, swap_bytes })
+        ServedUsage(UsageRepr::Measured { cpu_nanocores, memory_bytes, swap: SwapCode::of(swap_bytes) })
     }
 
     /// Any resources, with their quantities.
@@ -72,8 +93,8 @@ impl ServedUsage {
     /// (as [`Usage`] iterates); measured quantities are made on the stack for the call.
     pub fn with_pairs<R>(&self, f: impl FnOnce(&mut dyn Iterator<Item = (&str, &Quantity)>) -> R) -> R {
         match &self.0 {
-            UsageRepr::Measured { cpu_nanocores, memory_bytes, swap_bytes } => {
-                let (pairs, n) = measured_pairs(*cpu_nanocores, *memory_bytes, *swap_bytes);
+            UsageRepr::Measured { cpu_nanocores, memory_bytes, swap } => {
+                let (pairs, n) = measured_pairs(*cpu_nanocores, *memory_bytes, swap.bytes());
                 f(&mut pairs[..n].iter().map(|(k, v)| (*k, v)))
             }
             UsageRepr::Quantities(pairs) => f(&mut pairs.iter().map(|(k, v)| (&**k, v))),
@@ -269,9 +290,23 @@ mod tests {
     use crate::metrics::protobuf;
 
     #[test]
+    fn a_served_container_takes_40_bytes() {
+        // 65,000 nodes x 60 containers: every 8 bytes here is 31 MB of a snapshot.
+        assert_eq!(std::mem::size_of::<ServedUsage>(), 24);
+        assert_eq!(std::mem::size_of::<ServedContainer>(), 40);
+    }
+
+    #[test]
     fn measured_usage_is_written_as_its_quantities() {
         let created = Time(jiff::Timestamp::from_second(1_700_000_000).expect("time"));
-        for (cpu, memory, swap) in [(250_264_852, 8_517_808_128, None), (0, 0, Some(0)), (u64::MAX, u64::MAX, Some(u64::MAX)), (1, 1023, Some(4096))] {
+        for (cpu, memory, swap) in [
+            (250_264_852, 8_517_808_128, None),
+            (0, 0, Some(0)),
+            (u64::MAX, u64::MAX, Some(u64::MAX)),
+            (1, 1023, Some(4096)),
+            (7, 7, Some(u64::MAX - 2)),
+            (7, 7, Some(u64::MAX - 1)),
+        ] {
             let served = ServedPod {
                 namespace: Arc::from("ns"),
                 name: Arc::from("p"),
@@ -285,7 +320,7 @@ mod tests {
             let usage = &object.containers[0].usage;
             assert_eq!(usage["cpu"], Quantity::from_nano(int(cpu), Format::DecimalSI));
             assert_eq!(usage["memory"], Quantity::from_int(int(memory), Format::BinarySI));
-            assert_eq!(usage.get("swap").copied(), swap.map(|b| Quantity::from_int(int(b.min(u64::MAX - 1)), Format::BinarySI)));
+            assert_eq!(usage.get("swap").copied(), swap.map(|b| Quantity::from_int(int(b.min(u64::MAX - 2)), Format::BinarySI)));
             assert_eq!(serde_json::to_string(&served).expect("json"), serde_json::to_string(&object).expect("json"));
             assert_eq!(protobuf::encode_pod("v1beta1", &served, Some(&created)), protobuf::encode_pod("v1beta1", &object, Some(&created)));
             assert_eq!(ServedPod::from(&object).to_pod_metrics(None), object, "the quantities form keeps the same usage");
