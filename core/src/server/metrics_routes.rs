@@ -274,17 +274,17 @@ fn pod_list<'a, N, P: PodItem>(ns: Option<&str>, query: Option<&str>, pods: &'a 
 mod tests {
     use super::*;
     use crate::metrics::{GoDuration, Time};
-    use crate::store::{ServedContainer, ServedUsage, SharedLabels};
+    use crate::store::{ServedContainer, ServedUsage, SharedLabels, SharedName};
     use std::sync::Arc;
 
     fn pod(namespace: &str, name: &str, labels: Option<&SharedLabels>) -> ServedPod {
         ServedPod {
-            namespace: Arc::from(namespace),
+            namespace: SharedName::from(namespace),
             name: Arc::from(name),
             labels: labels.cloned(),
             timestamp: Time::default(),
             window: GoDuration(15_000_000_000),
-            containers: vec![ServedContainer { name: Arc::from("c"), usage: ServedUsage::measured(1, 2, None) }].into(),
+            containers: vec![ServedContainer { name: SharedName::from("c"), usage: ServedUsage::measured(1, 2, None) }].into(),
             extra_metadata: None,
         }
     }

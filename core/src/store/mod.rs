@@ -76,6 +76,7 @@
 
 mod served_node;
 mod served_pod;
+mod shared_name;
 
 use crate::metrics::Time;
 use crate::metrics::table::prefix16;
@@ -83,6 +84,7 @@ use crate::metrics::{GoDuration, NodeMetrics, PodMetrics};
 use crate::scrape::{NodeScrape, from_timestamp, to_timestamp};
 pub use served_node::ServedNode;
 pub use served_pod::{ServedContainer, ServedPod, ServedUsage, SharedLabels};
+pub use shared_name::SharedName;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -303,8 +305,8 @@ type Sym = u32;
 /// Reference-counted string interner.
 #[derive(Debug, Default)]
 struct Interner {
-    ids: HashMap<Arc<str>, Sym>,
-    names: Vec<Option<Arc<str>>>,
+    ids: HashMap<SharedName, Sym>,
+    names: Vec<Option<SharedName>>,
     refs: Vec<u32>,
     free: Vec<Sym>,
     bytes: usize,
@@ -316,7 +318,7 @@ impl Interner {
             self.refs[id as usize] += 1;
             return id;
         }
-        let name: Arc<str> = Arc::from(s);
+        let name = SharedName::from(s);
         self.bytes += s.len();
         let id = match self.free.pop() {
             Some(id) => {
@@ -351,8 +353,8 @@ impl Interner {
     }
 
     /// The interned string itself, shared (snapshots hold the store's copy of each name).
-    fn shared(&self, id: Sym) -> Arc<str> {
-        self.names.get(id as usize).and_then(|n| n.clone()).unwrap_or_else(|| Arc::from(""))
+    fn shared(&self, id: Sym) -> SharedName {
+        self.names.get(id as usize).and_then(|n| n.clone()).unwrap_or_else(|| SharedName::from(""))
     }
 
     fn lookup(&self, s: &str) -> Option<Sym> {
@@ -961,7 +963,9 @@ impl MetricsStore {
         let s = self.stats();
         // Hash map slots carry about 1/0.875 overhead plus a control byte.
         let node = (size_of::<(Box<str>, NodeEntry)>() + 1) * 8 / 7;
-        let interned = (size_of::<(Arc<str>, Sym)>() + 1) * 8 / 7 + size_of::<Option<Arc<str>>>() + size_of::<u32>() + 16;
+        // An interned name: its table slot, its position, its count, and the shared allocation
+        // (two counters and the text's pointer and length) before the text.
+        let interned = (size_of::<(SharedName, Sym)>() + 1) * 8 / 7 + size_of::<Option<SharedName>>() + size_of::<u32>() + 32;
         s.nodes * node + s.pods * size_of::<PodEntry>() + s.containers * size_of::<ContainerEntry>() + s.interned * interned + s.name_bytes
     }
 }

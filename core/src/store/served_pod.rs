@@ -2,7 +2,7 @@
 //! memory of a [`PodMetrics`] (shared namespace, container and resource names; labels shared
 //! with the inventory), written to the wire byte for byte as the object would be.
 
-use super::NO_SWAP;
+use super::{NO_SWAP, SharedName};
 use crate::metrics::{ContainerMetrics, GoDuration, PodMetrics, Stamped, Usage};
 use crate::metrics::{ObjectMeta, Time};
 use crate::quantity::{Format, Quantity};
@@ -18,7 +18,7 @@ pub type SharedLabels = Arc<BTreeMap<String, String>>;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServedContainer {
     /// Container name.
-    pub name: Arc<str>,
+    pub name: SharedName,
     /// Usage by resource name.
     pub usage: ServedUsage,
 }
@@ -120,7 +120,7 @@ impl ServedUsage {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServedPod {
     /// Namespace.
-    pub namespace: Arc<str>,
+    pub namespace: SharedName,
     /// Name.
     pub name: Arc<str>,
     /// Labels copied from the Pod object.
@@ -190,7 +190,7 @@ impl From<&PodMetrics> for ServedPod {
         let m = &p.metadata;
         let only_basics = m.creation_timestamp.is_none() && m.only_names_labels_created();
         ServedPod {
-            namespace: Arc::from(p.namespace()),
+            namespace: SharedName::from(p.namespace()),
             name: Arc::from(p.name()),
             labels: m.labels.clone().map(Arc::new),
             timestamp: p.timestamp,
@@ -198,7 +198,10 @@ impl From<&PodMetrics> for ServedPod {
             containers: p
                 .containers
                 .iter()
-                .map(|c| ServedContainer { name: Arc::from(c.name.as_str()), usage: ServedUsage::quantities(c.usage.iter().map(|(k, v)| (k.as_str(), *v))) })
+                .map(|c| ServedContainer {
+                    name: SharedName::from(c.name.as_str()),
+                    usage: ServedUsage::quantities(c.usage.iter().map(|(k, v)| (k.as_str(), *v))),
+                })
                 .collect(),
             extra_metadata: (!only_basics).then(|| Box::new(m.clone())),
         }
@@ -290,10 +293,10 @@ mod tests {
     use crate::metrics::protobuf;
 
     #[test]
-    fn a_served_container_takes_40_bytes() {
+    fn a_served_container_takes_32_bytes() {
         // 65,000 nodes x 60 containers: every 8 bytes here is 31 MB of a snapshot.
         assert_eq!(std::mem::size_of::<ServedUsage>(), 24);
-        assert_eq!(std::mem::size_of::<ServedContainer>(), 40);
+        assert_eq!(std::mem::size_of::<ServedContainer>(), 32);
     }
 
     #[test]
@@ -308,12 +311,12 @@ mod tests {
             (7, 7, Some(u64::MAX - 1)),
         ] {
             let served = ServedPod {
-                namespace: Arc::from("ns"),
+                namespace: SharedName::from("ns"),
                 name: Arc::from("p"),
                 labels: None,
                 timestamp: created,
                 window: GoDuration(15_000_000_000),
-                containers: Box::new([ServedContainer { name: Arc::from("c"), usage: ServedUsage::measured(cpu, memory, swap) }]),
+                containers: Box::new([ServedContainer { name: SharedName::from("c"), usage: ServedUsage::measured(cpu, memory, swap) }]),
                 extra_metadata: None,
             };
             let object = served.to_pod_metrics(None);
