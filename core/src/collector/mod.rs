@@ -393,8 +393,13 @@ impl Collector {
         // Copied a few hundred nodes per lock (a scrape waits at most that long to store), sorted
         // and labelled after the lock is released.
         let lock = || self.inner.store.lock().unwrap_or_else(|e| e.into_inner());
-        let names: Vec<String> = lock().node_names().into_iter().map(str::to_string).collect();
-        let (mut nodes, mut pods) = (Vec::with_capacity(names.len()), Vec::new());
+        let (names, stats) = {
+            let store = lock();
+            (store.node_names().into_iter().map(str::to_string).collect::<Vec<String>>(), store.stats())
+        };
+        // Room for every stored pod at once: growing by doubling would copy the pods (hundreds
+        // of MB at 65,000 nodes) several times per build.
+        let (mut nodes, mut pods) = (Vec::with_capacity(names.len()), Vec::with_capacity(stats.pods + stats.pods / 64));
         for chunk in names.chunks(256) {
             let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
             let store = lock();
