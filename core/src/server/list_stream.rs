@@ -21,6 +21,12 @@ use std::sync::Arc;
 /// item that reaches it).
 pub(crate) const CHUNK: usize = 64 * 1024;
 
+/// How many chunks' worth of a protobuf list are written at once, before its size is known:
+/// a list that fits (an HPA's selection: 2 MB for 9,750 pods) is encoded once instead of
+/// counted and then written, and a longer one (a full list of a large cluster) has only what
+/// is past this counted first, then written a chunk at a time.
+const EAGER_CHUNKS: usize = 64;
+
 /// Which list of the snapshot is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Of {
@@ -55,10 +61,18 @@ pub(crate) fn list_body(snapshot: Arc<MetricsSnapshot>, of: Of, format: Format, 
             None
         }
         Format::Protobuf => {
-            let items: usize = list.picked.iter().map(|i| protobuf::encoded_len(|c| list.put_protobuf(c, i))).sum();
-            list.head = protobuf::list_head(GROUP_VERSION, list.kind(), items);
+            // The first items written now, the size of the others counted.
+            let mut ready = Vec::new();
+            while ready.len() < list.chunk.saturating_mul(EAGER_CHUNKS) {
+                let Some(i) = list.picked.get(list.next) else { break };
+                list.put_protobuf(&mut ready, i);
+                list.next += 1;
+            }
+            let rest: usize = list.picked.iter().skip(list.next).map(|i| protobuf::encoded_len(|c| list.put_protobuf(c, i))).sum();
+            list.head = protobuf::list_head(GROUP_VERSION, list.kind(), ready.len() + rest);
+            list.head.extend_from_slice(&ready);
             protobuf::list_tail(&mut list.tail);
-            Some((list.head.len() + items + list.tail.len()) as u64)
+            Some((list.head.len() + rest + list.tail.len()) as u64)
         }
     };
     Body::chunks(list, len)
@@ -182,12 +196,34 @@ mod tests {
         assert_eq!(exact, (format == Format::Protobuf).then_some(want.len() as u64), "{case}");
         assert!(got.iter().all(|c| !c.is_empty()), "{case}: no empty chunk");
         if chunk == 1 {
-            // The head alone, then one item per chunk (the tail with the last).
-            assert_eq!(got.len(), 1 + n, "{case}");
+            // The head alone (in protobuf with the first items, written before the size of the
+            // others is counted), then one item per chunk (the tail with the last).
+            match format {
+                Format::Json => assert_eq!(got.len(), 1 + n, "{case}"),
+                // Every item is longer than the 64 bytes written at once here: the first goes with the head.
+                Format::Protobuf => assert_eq!(got.len(), n.max(1), "{case}"),
+            }
         }
         if chunk >= want.len() {
             assert_eq!(got.len(), 1, "{case}");
         }
+    }
+
+    #[test]
+    fn a_protobuf_list_past_what_is_written_at_once_is_counted_then_streamed() {
+        let state = crate::testkit::loopback_api::fixtures::scaled(20, 1_000);
+        let snapshot = Arc::new(MetricsSnapshot::sorted(state.node_metrics, state.pod_metrics));
+        let now = Time(jiff::Timestamp::from_second(1_700_000_000).expect("time"));
+        let all = Picked::Range(0..snapshot.pods.len());
+        let want = protobuf::encode_pod_list(GROUP_VERSION, &snapshot.pods.iter().collect::<Vec<_>>(), Some(&now));
+        let chunk = 100;
+        assert!(want.len() > 4 * chunk * EAGER_CHUNKS, "{} bytes: long enough to be partly written at once", want.len());
+        let (got, exact) = chunks(list_body(snapshot.clone(), Of::Pods, Format::Protobuf, all, now, chunk));
+        assert_eq!(exact, Some(want.len() as u64));
+        assert_eq!(got.concat(), want);
+        let first = got[0].len();
+        assert!(first >= chunk * EAGER_CHUNKS && first < 2 * chunk * EAGER_CHUNKS, "the head and what was written at once: {first} bytes");
+        assert!(got[1..].iter().all(|c| c.len() < 2 * chunk + 1024), "then about a chunk at a time");
     }
 
     #[test]
