@@ -3,7 +3,10 @@
 //! Two points per series (the last one and the one before), updated in place: a steady-state
 //! scrape of a node rewrites numbers in existing entries and allocates nothing. Namespace and
 //! container names are interned (reference-counted, freed when their last user goes); pod names
-//! are stored once per pod.
+//! are stored once per pod. A node holds its pods (24 bytes each besides the name) and the
+//! series of all of them, in order, in two arrays of their exact sizes (names and points: 60
+//! bytes a series); a scrape that adds or removes a series rebuilds them, keeping the points of
+//! the series that remain.
 //!
 //! # Rates
 //!
@@ -179,7 +182,7 @@ struct Point {
 }
 
 /// The two points of a series: the last one whole, of the one before only what a rate needs
-/// (64 bytes per container with its name, against 88 for two whole points).
+/// (56 bytes: 60 per container with its name, against 84 with two whole points).
 #[derive(Clone, Copy, Debug, Default)]
 struct Pair {
     last: Point,
@@ -366,19 +369,43 @@ impl Interner {
     }
 }
 
-#[derive(Debug)]
-struct ContainerEntry {
-    name: Sym,
-    pair: Pair,
-}
-
+/// A stored pod: what identifies it and how many series it has. Its series are the next
+/// [`len`](PodEntry::len) of its node's [`names`](NodeEntry::names) and
+/// [`pairs`](NodeEntry::pairs), after those of the pods before it (24 bytes a pod).
 #[derive(Debug)]
 struct PodEntry {
-    namespace: Sym,
     name: Arc<str>,
-    containers: Vec<ContainerEntry>,
-    /// The last scrape listed the pod in [`NodeScrape::partial_pods`].
-    partial: bool,
+    namespace: Sym,
+    /// The number of containers, with [`PodEntry::PARTIAL`] set when the last scrape listed
+    /// the pod in [`NodeScrape::partial_pods`].
+    shape: u32,
+}
+
+impl PodEntry {
+    /// The bit of `shape` that marks a partial pod; the bits below count the containers.
+    const PARTIAL: u32 = 1 << 31;
+
+    fn new(namespace: Sym, name: Arc<str>) -> PodEntry {
+        PodEntry { name, namespace, shape: 0 }
+    }
+
+    /// Its number of containers (series).
+    fn len(&self) -> usize {
+        (self.shape & !PodEntry::PARTIAL) as usize
+    }
+
+    fn set_len(&mut self, len: usize) {
+        debug_assert!(len < PodEntry::PARTIAL as usize);
+        self.shape = (self.shape & PodEntry::PARTIAL) | len as u32;
+    }
+
+    fn partial(&self) -> bool {
+        self.shape & PodEntry::PARTIAL != 0
+    }
+
+    fn set_partial(&mut self, partial: bool) {
+        self.shape = (self.shape & !PodEntry::PARTIAL) | if partial { PodEntry::PARTIAL } else { 0 };
+    }
 }
 
 #[derive(Debug)]
@@ -386,10 +413,46 @@ struct NodeEntry {
     node: Option<Pair>,
     last_good_scrape: i64,
     failed_since: Option<i64>,
-    /// Sorted by (namespace, name), containers by name: the order of [`NodeScrape`].
-    pods: Vec<PodEntry>,
+    /// Sorted by (namespace, name): the order of [`NodeScrape`].
+    pods: Box<[PodEntry]>,
+    /// The container names of every pod, pod after pod in the order of `pods`, each pod's by
+    /// name (the order of [`NodeScrape`]).
+    names: Box<[Sym]>,
+    /// The points of the same series, in the same order (kept apart from `names`, so that a
+    /// series takes 56 + 4 bytes with no padding).
+    pairs: Box<[Pair]>,
     /// How many of `pods` are marked partial (0 lets a whole scrape skip the marking walk).
     partial_pods: usize,
+}
+
+impl NodeEntry {
+    fn new(now: i64) -> NodeEntry {
+        NodeEntry { node: None, last_good_scrape: now, failed_since: None, pods: Box::default(), names: Box::default(), pairs: Box::default(), partial_pods: 0 }
+    }
+
+    /// A pod of this node with its series, which start at `start`.
+    fn pod_at<'a>(&'a self, pod: &'a PodEntry, start: usize) -> PodRef<'a> {
+        let series = start..start + pod.len();
+        PodRef { pod, names: &self.names[series.clone()], pairs: &self.pairs[series] }
+    }
+
+    /// Every pod of this node with its series, in order.
+    fn pod_refs(&self) -> impl Iterator<Item = PodRef<'_>> {
+        let mut start = 0;
+        self.pods.iter().map(move |pod| {
+            let p = self.pod_at(pod, start);
+            start += pod.len();
+            p
+        })
+    }
+}
+
+/// A stored pod with its series (borrowed from its node).
+#[derive(Clone, Copy, Debug)]
+struct PodRef<'a> {
+    pod: &'a PodEntry,
+    names: &'a [Sym],
+    pairs: &'a [Pair],
 }
 
 /// The in-memory store of a metrics server (see the [module docs](self) for every rule).
@@ -424,7 +487,7 @@ pub struct MetricsStore {
 #[derive(Clone, Copy, Debug)]
 pub struct PodUsage<'a> {
     store: &'a MetricsStore,
-    pod: &'a PodEntry,
+    pod: PodRef<'a>,
     /// The earliest timestamp among its containers' rates (the pod's `timestamp`).
     pub timestamp_ns: i64,
     /// That container's interval (the pod's `window`), in nanoseconds.
@@ -434,21 +497,21 @@ pub struct PodUsage<'a> {
 impl<'a> PodUsage<'a> {
     /// The namespace.
     pub fn namespace(&self) -> &'a str {
-        self.store.strings.get(self.pod.namespace)
+        self.store.strings.get(self.pod.pod.namespace)
     }
 
     /// The pod name.
     pub fn name(&self) -> &'a str {
-        &self.pod.name
+        &self.pod.pod.name
     }
 
     /// The containers that have a rate, in name order.
     pub fn containers(&self) -> impl Iterator<Item = ContainerUsage<'a>> + 'a {
         let store = self.store;
-        self.pod.containers.iter().filter_map(move |c| {
-            let r = c.pair.rate()?;
+        self.pod.names.iter().zip(self.pod.pairs).filter_map(move |(&name, pair)| {
+            let r = pair.rate()?;
             Some(ContainerUsage {
-                name: store.strings.get(c.name),
+                name: store.strings.get(name),
                 cpu_nanocores: r.nanocores,
                 memory_bytes: r.memory,
                 swap_bytes: (r.swap != NO_SWAP).then_some(r.swap),
@@ -508,18 +571,22 @@ impl MetricsStore {
     pub fn store(&mut self, node: &str, scrape: &NodeScrape, scrape_time: jiff::Timestamp) -> StoreReport {
         let now = from_timestamp(scrape_time);
         let mut report = StoreReport::default();
-        if scrape.node().is_none() && scrape.is_empty() {
+        // Pod lengths and series offsets are 31 and 32 bits: a scrape past them (no kubelet body
+        // under the size cap comes near) is a failure, never a panic.
+        if (scrape.node().is_none() && scrape.is_empty()) || scrape.len() >= PodEntry::PARTIAL as usize {
             self.mark_failed(node, scrape_time);
             report.failed = true;
             return report;
         }
         let max_window = nanos(self.config.max_rate_window);
-        let mut entry = match self.nodes.remove(node) {
-            Some(e) => e,
+        // The entry is taken out of its slot while it is worked on, and put back in the same
+        // slot (no new key: a steady-state scrape allocates nothing).
+        let mut entry = match self.nodes.get_mut(node) {
+            Some(e) => std::mem::replace(e, NodeEntry::new(now)),
             None => {
                 self.stats.nodes += 1;
                 self.stats.name_bytes += node.len();
-                NodeEntry { node: None, last_good_scrape: now, failed_since: None, pods: Vec::new(), partial_pods: 0 }
+                NodeEntry::new(now)
             }
         };
         entry.last_good_scrape = now;
@@ -535,37 +602,45 @@ impl MetricsStore {
                 }
             });
         }
-        if self.same_shape(&entry.pods, scrape) {
-            self.update_in_place(&mut entry.pods, scrape, max_window, &mut report);
+        if self.same_shape(&entry, scrape) {
+            self.update_in_place(&mut entry.pairs, scrape, max_window, &mut report);
         } else {
-            self.merge(&mut entry.pods, scrape, max_window, &mut report);
+            self.merge(&mut entry, scrape, max_window, &mut report);
         }
         report.partial_pods = scrape.partial_pods().len();
         if entry.partial_pods > 0 || report.partial_pods > 0 {
             let mut marked = 0;
-            for p in &mut entry.pods {
-                p.partial = scrape.is_partial(self.strings.get(p.namespace), &p.name);
-                marked += usize::from(p.partial);
+            for p in entry.pods.iter_mut() {
+                p.set_partial(scrape.is_partial(self.strings.get(p.namespace), &p.name));
+                marked += usize::from(p.partial());
             }
             entry.partial_pods = marked;
         }
-        self.nodes.insert(node.into(), entry);
+        match self.nodes.get_mut(node) {
+            Some(slot) => *slot = entry,
+            None => {
+                self.nodes.insert(node.into(), entry);
+            }
+        }
         report
     }
 
     /// Whether the stored pods and containers are exactly those of the scrape, in order.
-    fn same_shape(&self, pods: &[PodEntry], scrape: &NodeScrape) -> bool {
-        let mut it = scrape.containers();
-        for p in pods {
+    fn same_shape(&self, e: &NodeEntry, scrape: &NodeScrape) -> bool {
+        if e.names.len() != scrape.len() {
+            return false;
+        }
+        let (mut it, mut names) = (scrape.containers(), e.names.iter());
+        for p in e.pods.iter() {
             let ns = self.strings.get(p.namespace);
-            for c in &p.containers {
+            for &c in names.by_ref().take(p.len()) {
                 match it.next() {
-                    Some(s) if s.container == self.strings.get(c.name) && s.pod == &*p.name && s.namespace == ns => {}
+                    Some(s) if s.container == self.strings.get(c) && s.pod == &*p.name && s.namespace == ns => {}
                     _ => return false,
                 }
             }
         }
-        it.next().is_none()
+        true
     }
 
     fn step(&self, pair: &mut Pair, new: Point, max_window: i64, report: &mut StoreReport) {
@@ -582,24 +657,35 @@ impl MetricsStore {
         report.with_rate += usize::from(pair.rate().is_some());
     }
 
-    fn update_in_place(&self, pods: &mut [PodEntry], scrape: &NodeScrape, max_window: i64, report: &mut StoreReport) {
-        let mut it = scrape.containers();
-        for p in pods.iter_mut() {
-            for c in p.containers.iter_mut() {
-                let Some(s) = it.next() else { return };
-                let s = s.sample;
-                let new = point(s.cpu_ns, s.memory_bytes, s.swap_bytes, s.timestamp_ns, s.start_time_ns);
-                self.step(&mut c.pair, new, max_window, report);
-            }
+    /// Takes the points of a scrape of the stored shape ([`same_shape`](Self::same_shape)).
+    fn update_in_place(&self, pairs: &mut [Pair], scrape: &NodeScrape, max_window: i64, report: &mut StoreReport) {
+        for (pair, s) in pairs.iter_mut().zip(scrape.containers()) {
+            let s = s.sample;
+            let new = point(s.cpu_ns, s.memory_bytes, s.swap_bytes, s.timestamp_ns, s.start_time_ns);
+            self.step(pair, new, max_window, report);
         }
     }
 
-    /// Rebuilds the pod list of a node whose set of containers changed, moving the entries that
-    /// remain (their points are kept).
-    fn merge(&mut self, pods: &mut Vec<PodEntry>, scrape: &NodeScrape, max_window: i64, report: &mut StoreReport) {
-        let old = std::mem::take(pods);
-        let mut old = old.into_iter().peekable();
-        let mut out: Vec<PodEntry> = Vec::new();
+    /// Rebuilds the pods and series of a node whose set of containers changed, at their exact
+    /// sizes, keeping the series that remain (their points are kept).
+    fn merge(&mut self, e: &mut NodeEntry, scrape: &NodeScrape, max_window: i64, report: &mut StoreReport) {
+        // `store` takes no scrape past 2^31 containers (see there).
+        let mut pod_count = 0;
+        let mut last = None;
+        for c in scrape.containers() {
+            if last != Some((c.namespace, c.pod)) {
+                pod_count += 1;
+                last = Some((c.namespace, c.pod));
+            }
+        }
+        let old_names = std::mem::take(&mut e.names);
+        let old_pairs = std::mem::take(&mut e.pairs);
+        let mut old = Vec::from(std::mem::take(&mut e.pods)).into_iter().peekable();
+        // Where the series of the next old pod start.
+        let mut old_at = 0;
+        let mut pods = Vec::with_capacity(pod_count);
+        let mut names = Vec::with_capacity(scrape.len());
+        let mut pairs = Vec::with_capacity(scrape.len());
         let mut i = 0;
         while let Some(first) = scrape.container_at(i) {
             let (ns, pod) = (first.namespace, first.pod);
@@ -608,40 +694,39 @@ impl MetricsStore {
                 end += 1;
             }
             // Old pods sorting before this one are gone.
-            let mut entry = None;
+            let mut kept = None;
             while let Some(o) = old.peek() {
-                match (self.strings.get(o.namespace), &*o.name).cmp(&(ns, pod)) {
-                    std::cmp::Ordering::Less => {
-                        let gone = old.next().expect("peeked");
-                        report.removed_series += gone.containers.len();
-                        self.drop_pod(gone);
-                    }
-                    std::cmp::Ordering::Equal => {
-                        entry = old.next();
-                        break;
-                    }
-                    std::cmp::Ordering::Greater => break,
+                let order = (self.strings.get(o.namespace), &*o.name).cmp(&(ns, pod));
+                if order == std::cmp::Ordering::Greater {
+                    break;
                 }
+                let o = old.next().expect("peeked");
+                let series = old_at..old_at + o.len();
+                old_at = series.end;
+                if order == std::cmp::Ordering::Equal {
+                    kept = Some((o, series));
+                    break;
+                }
+                report.removed_series += o.len();
+                self.drop_pod(o, &old_names[series]);
             }
-            let mut entry = entry.unwrap_or_else(|| {
+            let (mut entry, old_series) = kept.unwrap_or_else(|| {
                 self.stats.pods += 1;
                 self.stats.name_bytes += pod.len();
-                PodEntry { namespace: self.strings.intern(ns), name: pod.into(), containers: Vec::new(), partial: false }
+                (PodEntry::new(self.strings.intern(ns), pod.into()), 0..0)
             });
-            let old_containers = std::mem::take(&mut entry.containers);
-            let mut old_c = old_containers.into_iter().peekable();
-            let mut containers = Vec::with_capacity(end - i);
+            let mut old_c = old_series.peekable();
             for k in i..end {
                 let Some(s) = scrape.container_at(k) else {
                     break;
                 };
                 let mut found = None;
-                while let Some(o) = old_c.peek() {
-                    match self.strings.get(o.name).cmp(s.container) {
+                while let Some(&j) = old_c.peek() {
+                    match self.strings.get(old_names[j]).cmp(s.container) {
                         std::cmp::Ordering::Less => {
-                            let gone = old_c.next().expect("peeked");
+                            old_c.next();
                             report.removed_series += 1;
-                            self.drop_container(gone);
+                            self.drop_container(old_names[j]);
                         }
                         std::cmp::Ordering::Equal => {
                             found = old_c.next();
@@ -652,10 +737,11 @@ impl MetricsStore {
                 }
                 let sample = s.sample;
                 let new = point(sample.cpu_ns, sample.memory_bytes, sample.swap_bytes, sample.timestamp_ns, sample.start_time_ns);
-                let c = match found {
-                    Some(mut c) => {
-                        self.step(&mut c.pair, new, max_window, report);
-                        c
+                let (name, pair) = match found {
+                    Some(j) => {
+                        let mut pair = old_pairs[j];
+                        self.step(&mut pair, new, max_window, report);
+                        (old_names[j], pair)
                     }
                     None => {
                         report.new_series += 1;
@@ -663,34 +749,41 @@ impl MetricsStore {
                         let (pair, step) = Pair::first(new, self.fresh(&new));
                         report.fresh += usize::from(step == Step::Fresh);
                         report.with_rate += usize::from(pair.rate().is_some());
-                        ContainerEntry { name: self.strings.intern(s.container), pair }
+                        (self.strings.intern(s.container), pair)
                     }
                 };
-                containers.push(c);
+                names.push(name);
+                pairs.push(pair);
             }
-            for gone in old_c {
+            for j in old_c {
                 report.removed_series += 1;
-                self.drop_container(gone);
+                self.drop_container(old_names[j]);
             }
-            entry.containers = containers;
-            out.push(entry);
+            entry.set_len(end - i);
+            pods.push(entry);
             i = end;
         }
         for gone in old {
-            report.removed_series += gone.containers.len();
-            self.drop_pod(gone);
+            let series = old_at..old_at + gone.len();
+            old_at = series.end;
+            report.removed_series += gone.len();
+            self.drop_pod(gone, &old_names[series]);
         }
-        *pods = out;
+        // Built at their exact capacities: no reallocation here.
+        e.pods = pods.into_boxed_slice();
+        e.names = names.into_boxed_slice();
+        e.pairs = pairs.into_boxed_slice();
         self.stats.interned = self.strings.len();
     }
 
-    fn drop_container(&mut self, c: ContainerEntry) {
-        self.strings.release(c.name);
+    fn drop_container(&mut self, name: Sym) {
+        self.strings.release(name);
         self.stats.containers -= 1;
     }
 
-    fn drop_pod(&mut self, p: PodEntry) {
-        for c in p.containers {
+    /// Releases a pod and its series' names.
+    fn drop_pod(&mut self, p: PodEntry, names: &[Sym]) {
+        for &c in names {
             self.drop_container(c);
         }
         self.strings.release(p.namespace);
@@ -703,8 +796,11 @@ impl MetricsStore {
         let Some(entry) = self.nodes.remove(name) else {
             return false;
         };
+        let mut start = 0;
         for p in entry.pods {
-            self.drop_pod(p);
+            let series = start..start + p.len();
+            start = series.end;
+            self.drop_pod(p, &entry.names[series]);
         }
         self.stats.nodes -= 1;
         self.stats.name_bytes -= name.len();
@@ -837,7 +933,7 @@ impl MetricsStore {
     }
 
     /// Served pods matching `want`, sorted by (namespace, name), one per name (the newest).
-    fn served_pods(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<(&PodEntry, Rate)> {
+    fn served_pods(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<(PodRef<'_>, Rate)> {
         let now_ns = from_timestamp(now);
         // Namespaces are few: rank them once so that sorting compares integers before names.
         let mut ranked: Vec<Sym> = (0..self.strings.names.len() as Sym).filter(|&id| self.strings.names[id as usize].is_some()).collect();
@@ -846,23 +942,37 @@ impl MetricsStore {
         for (r, &id) in ranked.iter().enumerate() {
             rank[id as usize] = r as u32;
         }
-        // (namespace rank, first 16 bytes of the name, name, timestamp, pod): the inline prefix
-        // settles most comparisons without touching the names, which are spread over the heap.
-        let mut found: Vec<(u32, u128, &str, i64, &PodEntry)> = Vec::new();
+        // (namespace rank, first 16 bytes of the name, name, timestamp, pod, its node, where its
+        // series start; 64 bytes): the inline prefix settles most comparisons without touching
+        // the names, which are spread over the heap.
+        let mut found: Vec<(u32, u128, &str, i64, &PodEntry, &NodeEntry, u32)> = Vec::new();
         for e in self.nodes.values() {
             if !self.servable(e, now_ns) {
                 continue;
             }
-            for p in e.pods.iter().filter(|p| want(p)) {
-                if let Some(earliest) = self.pod_rate(p) {
-                    found.push((rank[p.namespace as usize], prefix16(&p.name), &p.name, earliest.ts, p));
+            let mut start = 0;
+            for pod in e.pods.iter() {
+                let series = start;
+                start += pod.len();
+                if !want(pod) {
+                    continue;
+                }
+                if let Some(earliest) = self.pod_rate(e.pod_at(pod, series)) {
+                    // Fewer than 2^31 series on a node (`merge` checks).
+                    found.push((rank[pod.namespace as usize], prefix16(&pod.name), &pod.name, earliest.ts, pod, e, series as u32));
                 }
             }
         }
         // Newest first within one name, so that dedup keeps the freshest node's copy.
         found.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.cmp(b.2)).then(b.3.cmp(&a.3)));
         found.dedup_by(|a, b| a.0 == b.0 && a.2 == b.2);
-        found.into_iter().filter_map(|(.., p)| Some((p, self.pod_rate(p)?))).collect()
+        found
+            .into_iter()
+            .filter_map(|(.., pod, e, start)| {
+                let p = e.pod_at(pod, start as usize);
+                Some((p, self.pod_rate(p)?))
+            })
+            .collect()
     }
 
     fn pods_where(&self, now: jiff::Timestamp, want: impl Fn(&PodEntry) -> bool) -> Vec<PodMetrics> {
@@ -903,17 +1013,17 @@ impl MetricsStore {
             if !self.servable(e, now_ns) {
                 continue;
             }
-            for p in e.pods.iter().filter(|p| want(p)) {
+            for p in e.pod_refs().filter(|p| want(p.pod)) {
                 let Some(earliest) = self.pod_rate(p) else { continue };
-                let mut containers = Vec::with_capacity(p.containers.len());
-                for c in &p.containers {
-                    if let Some(r) = c.pair.rate() {
-                        containers.push(ServedContainer { name: self.strings.shared(c.name), usage: r.usage() });
+                let mut containers = Vec::with_capacity(p.pairs.len());
+                for (&name, pair) in p.names.iter().zip(p.pairs) {
+                    if let Some(r) = pair.rate() {
+                        containers.push(ServedContainer { name: self.strings.shared(name), usage: r.usage() });
                     }
                 }
                 out.push(ServedPod {
-                    namespace: self.strings.shared(p.namespace),
-                    name: p.name.clone(),
+                    namespace: self.strings.shared(p.pod.namespace),
+                    name: p.pod.name.clone(),
                     labels: None,
                     timestamp: Time(to_timestamp(earliest.ts)),
                     window: GoDuration(earliest.window),
@@ -925,14 +1035,14 @@ impl MetricsStore {
     }
 
     /// The rate of the pod's container with the earliest timestamp, when the pod is served.
-    fn pod_rate(&self, p: &PodEntry) -> Option<Rate> {
+    fn pod_rate(&self, p: PodRef<'_>) -> Option<Rate> {
         let keep_partial = self.config.keep_partial_pods;
-        if p.partial && !keep_partial {
+        if p.pod.partial() && !keep_partial {
             return None;
         }
         let mut earliest: Option<Rate> = None;
-        for c in &p.containers {
-            match c.pair.rate() {
+        for pair in p.pairs {
+            match pair.rate() {
                 Some(r) if earliest.is_none_or(|e| r.ts < e.ts) => earliest = Some(r),
                 Some(_) => {}
                 None if !keep_partial => return None,
@@ -966,7 +1076,11 @@ impl MetricsStore {
         // An interned name: its table slot, its position, its count, and the shared allocation
         // (two counters and the text's pointer and length) before the text.
         let interned = (size_of::<(SharedName, Sym)>() + 1) * 8 / 7 + size_of::<Option<SharedName>>() + size_of::<u32>() + 32;
-        s.nodes * node + s.pods * size_of::<PodEntry>() + s.containers * size_of::<ContainerEntry>() + s.interned * interned + s.name_bytes
+        // A pod: its entry and its name's reference counts (the name bytes are in `name_bytes`).
+        let pod = size_of::<PodEntry>() + 2 * size_of::<usize>();
+        // A series: its name and its points, in two arrays of the node's.
+        let series = size_of::<Sym>() + size_of::<Pair>();
+        s.nodes * node + s.pods * pod + s.containers * series + s.interned * interned + s.name_bytes
     }
 }
 
@@ -1011,9 +1125,14 @@ mod tests {
     const S: i64 = 1_000_000_000;
 
     #[test]
-    fn a_container_series_takes_64_bytes() {
-        // 65,000 nodes x 60 containers: every byte here is 3.9 MB.
-        assert!(std::mem::size_of::<ContainerEntry>() <= 64, "{}", std::mem::size_of::<ContainerEntry>());
+    fn a_container_series_takes_60_bytes() {
+        // 65,000 nodes x 60 containers: every byte here is 3.9 MB. A series is its points and its
+        // name, in two arrays of its node's (no padding between them).
+        let series = std::mem::size_of::<Pair>() + std::mem::size_of::<Sym>();
+        assert_eq!(series, 60);
+        // A pod: its name, namespace and container count (with the partial flag), nothing on
+        // the heap of its own besides its name.
+        assert_eq!(std::mem::size_of::<PodEntry>(), 24);
     }
 
     const T0: i64 = 1_700_000_000 * S;
@@ -1330,6 +1449,76 @@ mod tests {
         st.append_served_pods(&["no-such-node"], at(T0), &mut chunked);
         sort_served_pods(&mut chunked);
         assert_eq!(chunked, served);
+    }
+
+    #[test]
+    fn a_changed_node_keeps_its_untouched_series_in_exact_arrays() {
+        // One node changes shape (a pod added in the middle, a container and a pod removed); a
+        // second store saw only the series that stay. Both serve exactly the same afterwards.
+        type Key = (&'static str, &'static str, &'static str);
+        let before: [Key; 6] = [("a", "p1", "c"), ("a", "p1", "d"), ("a", "p3", "c"), ("b", "p1", "x"), ("b", "p1", "y"), ("b", "p2", "z")];
+        let after: [Key; 5] = [("a", "p1", "c"), ("a", "p2", "c"), ("a", "p3", "c"), ("b", "p1", "x"), ("b", "p1", "y")];
+        let untouched: Vec<Key> = before.iter().filter(|k| after.contains(k)).copied().collect();
+        // Each series' counter grows at a pace of its own; `partial` marks a pod of the scrape.
+        let build = |keys: &[Key], round: i64, partial: Option<(&str, &str)>| {
+            let mut b = NodeScrapeBuilder::new();
+            b.set_node(NodeSample { cpu_ns: (round as u64 + 1) * S as u64, memory_bytes: 1, swap_bytes: None, timestamp_ns: T0 + round * 15 * S });
+            for &(ns, pod, c) in keys {
+                let pace = u64::from(pod.as_bytes()[1] + c.as_bytes()[0]);
+                let sample = ContainerSample {
+                    cpu_ns: (round as u64 + 1) * pace * S as u64 / 10,
+                    memory_bytes: pace,
+                    swap_bytes: None,
+                    start_time_ns: None,
+                    timestamp_ns: T0 + round * 15 * S,
+                };
+                b.push_container(ns, pod, c, sample, 0);
+            }
+            if let Some((ns, pod)) = partial {
+                b.push_partial(ns, pod, Some("w"), "no usable sample");
+            }
+            b.build()
+        };
+        let (mut changed, mut reference) = (MetricsStore::new(StoreConfig::default()), MetricsStore::new(StoreConfig::default()));
+        for round in 0..2 {
+            changed.store("n", &build(&before, round, None), at(T0 + round * 15 * S));
+            reference.store("n", &build(&untouched, round, None), at(T0 + round * 15 * S));
+        }
+        let served = |st: &MetricsStore| {
+            let mut visited = Vec::new();
+            st.visit_pods(None, at(T0), |p| {
+                let containers: Vec<_> = p.containers().map(|c| (c.name.to_string(), c.cpu_nanocores, c.memory_bytes, c.timestamp_ns, c.window_ns)).collect();
+                visited.push((p.namespace().to_string(), p.name().to_string(), p.timestamp_ns, p.window_ns, containers));
+            });
+            let mut snapshot = st.served_pods_unsorted(at(T0));
+            sort_served_pods(&mut snapshot);
+            (st.pod_metrics(None, at(T0)), st.node_metrics(None, at(T0)), visited, snapshot, st.stats(), st.memory_estimate())
+        };
+        // The change, with pod a/p3 partial, then a steady-state scrape where it is whole again.
+        for (round, partial) in [(2, Some(("a", "p3"))), (3, None)] {
+            let r = changed.store("n", &build(&after, round, partial), at(T0 + round * 15 * S));
+            let want = reference.store("n", &build(&after, round, partial), at(T0 + round * 15 * S));
+            let removed = if round == 2 { 2 } else { 0 };
+            assert_eq!(r, StoreReport { removed_series: removed, ..want }, "round {round}");
+            assert_eq!(served(&changed), served(&reference), "round {round}");
+            // Kept points: a/p1/c has its 15 s rate at once (14.8 s of CPU); a/p2 (new) needs a
+            // second point.
+            let p1 = changed.pod_metric("a", "p1", at(T0)).expect("served");
+            assert_eq!((cpu(&p1, "c").as_deref(), p1.containers.len(), p1.window), (Some("986666666n"), 1, GoDuration::from_secs(15)));
+            assert_eq!(changed.pod_metric("a", "p2", at(T0)).is_some(), round == 3);
+            assert_eq!(changed.pod_metric("a", "p3", at(T0)).is_some(), partial.is_none(), "round {round}");
+        }
+        let pairs_at = changed.nodes["n"].pairs.as_ptr();
+        changed.store("n", &build(&after, 4, None), at(T0 + 60 * S));
+        let e = &changed.nodes["n"];
+        assert_eq!(e.pairs.as_ptr(), pairs_at, "a steady-state scrape updates in place");
+        // The layout: the pods and the series of all of them, each at its exact size.
+        let pods: Vec<_> = e.pods.iter().map(|p| (changed.strings.get(p.namespace), &*p.name, p.len(), p.partial())).collect();
+        assert_eq!(pods, [("a", "p1", 1, false), ("a", "p2", 1, false), ("a", "p3", 1, false), ("b", "p1", 2, false)]);
+        assert_eq!(e.names.iter().map(|&n| changed.strings.get(n)).collect::<Vec<_>>(), ["c", "c", "c", "x", "y"]);
+        assert_eq!((e.pairs.len(), changed.stats().containers, changed.stats().interned), (5, 5, 5), "d and z released: a, b, c, x, y");
+        assert_eq!(std::mem::size_of::<PodEntry>(), 24);
+        assert_eq!(std::mem::size_of::<Pair>() + std::mem::size_of::<Sym>(), 60);
     }
 
     #[test]
