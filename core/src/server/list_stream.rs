@@ -48,7 +48,8 @@ pub(crate) enum Format {
 /// The body of a list of `picked` items of `snapshot`, each stamped with `now`, written
 /// `chunk` bytes at a time (about: see [`CHUNK`]). A protobuf body knows its size.
 pub(crate) fn list_body(snapshot: Arc<MetricsSnapshot>, of: Of, format: Format, picked: Picked, now: Time, chunk: usize) -> Body {
-    let mut list = Chunks { snapshot, of, format, picked, now, head: Vec::new(), tail: Vec::new(), next: 0, done: false, chunk: chunk.max(1) };
+    let mut list =
+        Chunks { snapshot, of, format, picked, now, head: Vec::new(), ready: Bytes::new(), tail: Vec::new(), next: 0, done: false, chunk: chunk.max(1) };
     let len = match format {
         Format::Json => {
             // The whole-body encoder's own framing, from its answer for no items.
@@ -69,10 +70,12 @@ pub(crate) fn list_body(snapshot: Arc<MetricsSnapshot>, of: Of, format: Format, 
                 list.next += 1;
             }
             let rest: usize = list.picked.iter().skip(list.next).map(|i| protobuf::encoded_len(|c| list.put_protobuf(c, i))).sum();
-            list.head = protobuf::list_head(GROUP_VERSION, list.kind(), ready.len() + rest);
-            list.head.extend_from_slice(&ready);
+            let mut written = protobuf::list_head(GROUP_VERSION, list.kind(), ready.len() + rest);
+            written.extend_from_slice(&ready);
             protobuf::list_tail(&mut list.tail);
-            Some((list.head.len() + rest + list.tail.len()) as u64)
+            let len = written.len() + rest + list.tail.len();
+            list.ready = Bytes::from(written);
+            Some(len as u64)
         }
     };
     Body::chunks(list, len)
@@ -86,6 +89,9 @@ struct Chunks {
     picked: Picked,
     now: Time,
     head: Vec<u8>,
+    /// Bytes already written (a protobuf list's head and first items), handed out a chunk at a
+    /// time (slices of one buffer: no copy, and the connection never gets megabytes at once).
+    ready: Bytes,
     tail: Vec<u8>,
     /// How many items were written.
     next: usize,
@@ -138,6 +144,15 @@ impl Iterator for Chunks {
     fn next(&mut self) -> Option<Bytes> {
         if self.done {
             return None;
+        }
+        if !self.ready.is_empty() {
+            let piece = self.ready.split_to(self.chunk.min(self.ready.len()));
+            if !self.ready.is_empty() || self.next < self.picked.len() {
+                return Some(piece);
+            }
+            // The last of it, and nothing more to write: the tail goes with it.
+            self.done = true;
+            return Some([&piece[..], &self.tail].concat().into());
         }
         let mut out = std::mem::take(&mut self.head);
         out.reserve(self.chunk.saturating_add(1024).min(2 * CHUNK));
@@ -196,12 +211,12 @@ mod tests {
         assert_eq!(exact, (format == Format::Protobuf).then_some(want.len() as u64), "{case}");
         assert!(got.iter().all(|c| !c.is_empty()), "{case}: no empty chunk");
         if chunk == 1 {
-            // The head alone (in protobuf with the first items, written before the size of the
-            // others is counted), then one item per chunk (the tail with the last).
             match format {
+                // The head alone, then one item per chunk (the tail with the last).
                 Format::Json => assert_eq!(got.len(), 1 + n, "{case}"),
-                // Every item is longer than the 64 bytes written at once here: the first goes with the head.
-                Format::Protobuf => assert_eq!(got.len(), n.max(1), "{case}"),
+                // The head and the first items, written before the size of the others is
+                // counted, a byte at a time; then one item per chunk.
+                Format::Protobuf => assert!(got.len() > n && got[0].len() == 1, "{case}"),
             }
         }
         if chunk >= want.len() {
@@ -221,9 +236,11 @@ mod tests {
         let (got, exact) = chunks(list_body(snapshot.clone(), Of::Pods, Format::Protobuf, all, now, chunk));
         assert_eq!(exact, Some(want.len() as u64));
         assert_eq!(got.concat(), want);
-        let first = got[0].len();
-        assert!(first >= chunk * EAGER_CHUNKS && first < 2 * chunk * EAGER_CHUNKS, "the head and what was written at once: {first} bytes");
-        assert!(got[1..].iter().all(|c| c.len() < 2 * chunk + 1024), "then about a chunk at a time");
+        // What was written at once (at least EAGER_CHUNKS chunks' worth) is handed out a chunk
+        // at a time, then the other items about a chunk at a time.
+        assert!(got[..EAGER_CHUNKS].iter().all(|c| c.len() == chunk), "slices of what was written at once");
+        assert!(got.iter().all(|c| c.len() < 2 * chunk + 1024), "about a chunk at a time");
+        assert!(got.len() > 2 * EAGER_CHUNKS);
     }
 
     #[test]
