@@ -41,6 +41,14 @@ impl ServedNode {
         metadata
     }
 
+    /// Its full `ObjectMeta` when it has more than a name and labels, borrowed when those two
+    /// are the ones it was made with (no copy of the labels per write).
+    fn full_metadata(&self) -> Option<std::borrow::Cow<'_, ObjectMeta>> {
+        let extra = self.extra_metadata.as_deref()?;
+        let same = extra.name.as_deref() == Some(&*self.name) && extra.labels.as_ref() == self.labels.as_deref();
+        Some(if same { std::borrow::Cow::Borrowed(extra) } else { std::borrow::Cow::Owned(self.metadata(None)) })
+    }
+
     /// The full object (`creationTimestamp` = `created`).
     pub fn to_node_metrics(&self, created: Option<&Time>) -> NodeMetrics {
         NodeMetrics { metadata: self.metadata(created), timestamp: self.timestamp, window: self.window, usage: self.usage.to_usage() }
@@ -64,8 +72,8 @@ impl From<&NodeMetrics> for ServedNode {
 
 impl NodeFields for ServedNode {
     fn meta(&self) -> NodeMeta<'_> {
-        match &self.extra_metadata {
-            Some(_) => NodeMeta::Full(std::borrow::Cow::Owned(self.metadata(None))),
+        match self.full_metadata() {
+            Some(m) => NodeMeta::Full(m),
             None => NodeMeta::Basic { name: &self.name, labels: self.labels.as_deref() },
         }
     }
@@ -82,8 +90,8 @@ struct Meta<'a>(&'a ServedNode, Option<&'a Time>);
 impl Serialize for Meta<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (n, created) = (self.0, self.1);
-        match n.extra_metadata {
-            Some(_) => crate::metrics::meta::object_meta_stamped(&n.metadata(created), created, s),
+        match n.full_metadata() {
+            Some(m) => crate::metrics::meta::object_meta_stamped(&m, created, s),
             None => write_basic_meta(&n.name, None, n.labels.as_deref(), created, s),
         }
     }
@@ -148,6 +156,12 @@ mod tests {
         assert!(served.extra_metadata.is_some());
         assert_eq!(serde_json::to_string(&served).expect("json"), serde_json::to_string(&with_extra).expect("json"));
         assert_eq!(protobuf::encode_node("v1beta1", &served, None), protobuf::encode_node("v1beta1", &with_extra, None));
+        // Labels set after it was made (as a snapshot does from the Node objects) are the ones written.
+        let mut relabelled = served;
+        relabelled.labels = Some(Arc::new([("tier".to_string(), "b".to_string())].into()));
+        with_extra.metadata.labels = Some([("tier".to_string(), "b".to_string())].into());
+        assert_eq!(serde_json::to_string(&relabelled).expect("json"), serde_json::to_string(&with_extra).expect("json"));
+        assert_eq!(protobuf::encode_node("v1beta1", &relabelled, Some(&created)), protobuf::encode_node("v1beta1", &with_extra, Some(&created)));
     }
 
     #[test]

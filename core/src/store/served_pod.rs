@@ -156,6 +156,16 @@ impl ServedPod {
         metadata
     }
 
+    /// Its full `ObjectMeta` when it has more than a name, a namespace and labels, borrowed
+    /// when those three are the ones it was made with (no copy of the labels per write).
+    fn full_metadata(&self) -> Option<std::borrow::Cow<'_, ObjectMeta>> {
+        let extra = self.extra_metadata.as_deref()?;
+        let same = extra.name.as_deref() == Some(&*self.name)
+            && extra.namespace.as_deref() == Some(&*self.namespace)
+            && extra.labels.as_ref() == self.labels.as_deref();
+        Some(if same { std::borrow::Cow::Borrowed(extra) } else { std::borrow::Cow::Owned(self.metadata(None)) })
+    }
+
     /// The full object (`creationTimestamp` = `created`).
     pub fn to_pod_metrics(&self, created: Option<&Time>) -> PodMetrics {
         PodMetrics {
@@ -170,8 +180,8 @@ impl ServedPod {
 impl crate::metrics::protobuf::PodFields for ServedPod {
     fn meta(&self) -> crate::metrics::protobuf::PodMeta<'_> {
         use crate::metrics::protobuf::PodMeta;
-        match &self.extra_metadata {
-            Some(_) => PodMeta::Full(std::borrow::Cow::Owned(self.metadata(None))),
+        match self.full_metadata() {
+            Some(m) => PodMeta::Full(m),
             None => PodMeta::Basic { name: &self.name, namespace: &self.namespace, labels: self.labels.as_deref() },
         }
     }
@@ -213,8 +223,8 @@ struct Meta<'a>(&'a ServedPod, Option<&'a Time>);
 impl Serialize for Meta<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (p, created) = (self.0, self.1);
-        if p.extra_metadata.is_some() {
-            return crate::metrics::meta::object_meta_stamped(&p.metadata(created), created, s);
+        if let Some(m) = p.full_metadata() {
+            return crate::metrics::meta::object_meta_stamped(&m, created, s);
         }
         write_basic_meta(&p.name, Some(&p.namespace), p.labels.as_deref(), created, s)
     }
@@ -363,5 +373,11 @@ mod tests {
             serde_json::to_string(&Stamped { object: &with_extra, created: &created }).expect("json")
         );
         assert_eq!(protobuf::encode_pod("v1beta1", &served, Some(&created)), protobuf::encode_pod("v1beta1", &with_extra, Some(&created)));
+        // Labels set after it was made (as a snapshot does from the Pod objects) are the ones written.
+        let mut relabelled = served;
+        relabelled.labels = Some(Arc::new([("app".to_string(), "x".to_string())].into()));
+        with_extra.metadata.labels = Some([("app".to_string(), "x".to_string())].into());
+        assert_eq!(serde_json::to_string(&relabelled).expect("json"), serde_json::to_string(&with_extra).expect("json"));
+        assert_eq!(protobuf::encode_pod("v1beta1", &relabelled, Some(&created)), protobuf::encode_pod("v1beta1", &with_extra, Some(&created)));
     }
 }
