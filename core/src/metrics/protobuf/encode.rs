@@ -124,9 +124,12 @@ pub(crate) trait Sink {
 
 /// Sub-messages are written in place (see the module docs).
 impl Sink for Vec<u8> {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
     }
+    // Called for every key and most varints: a call per byte showed as a fifth of an encoding.
+    #[inline(always)]
     fn put_u8(&mut self, byte: u8) {
         self.push(byte);
     }
@@ -177,12 +180,15 @@ pub(crate) fn encoded_len(f: impl FnOnce(&mut Count)) -> usize {
     c.0
 }
 
+#[inline]
 fn put_varint<S: Sink>(out: &mut S, v: u64) {
+    // Keys and most lengths: one byte.
+    if v < 0x80 {
+        return out.put_u8(v as u8);
+    }
     let mut buf = [0u8; 10];
     let n = varint(&mut buf, v);
-    for &b in &buf[..n] {
-        out.put_u8(b);
-    }
+    out.put(&buf[..n]);
 }
 
 /// Writes `v` as a varint at the start of `buf`; returns its length.

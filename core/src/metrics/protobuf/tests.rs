@@ -149,3 +149,26 @@ fn counted_sizes_and_list_pieces_are_the_whole_encoding() {
         assert_eq!(body, encode_node_list("v", &items, created));
     }
 }
+
+#[test]
+fn lengths_are_the_shortest_varint_however_long_the_body() {
+    use super::encode::{Count, Sink};
+    // Bodies around every varint length boundary, written in place and counted.
+    for len in [0usize, 1, 127, 128, 129, 16_383, 16_384, 16_385, 2_097_151, 2_097_152] {
+        let body = vec![0xAB_u8; len];
+        let mut want = vec![7u8];
+        let mut n = len as u64;
+        while n >= 0x80 {
+            want.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        want.push(n as u8);
+        want.extend_from_slice(&body);
+        let mut written = vec![7u8];
+        written.delimited(|o| o.put(&body));
+        assert!(written == want, "a body of {len} bytes");
+        let mut counted = Count(1);
+        counted.delimited(|o| o.put(&body));
+        assert_eq!(counted.0, want.len(), "a body of {len} bytes, counted");
+    }
+}
