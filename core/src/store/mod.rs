@@ -77,6 +77,7 @@
 //! take about 2 s); [`visit_pods`](MetricsStore::visit_pods) walks the same served pods, in the
 //! same order, with borrowed names and plain numbers (about 0.4 µs per pod).
 
+mod served_json;
 mod served_node;
 mod served_pod;
 mod shared_name;

@@ -2,13 +2,14 @@
 //! memory of a [`NodeMetrics`] (usage as integers, labels shared with the inventory), written to
 //! the wire byte for byte as the object would be.
 
-use super::served_pod::write_basic_meta;
+use super::served_json::{ServedObject, full_or_owned, write_served};
 use super::{ServedUsage, SharedLabels};
 use crate::metrics::protobuf::{NodeFields, NodeMeta};
 use crate::metrics::{GoDuration, NodeMetrics, ObjectMeta, Stamped, Time};
 use crate::quantity::Quantity;
 use serde::Serialize;
-use serde::ser::SerializeMap;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A node's metrics in a served snapshot.
@@ -41,14 +42,6 @@ impl ServedNode {
         metadata
     }
 
-    /// Its full `ObjectMeta` when it has more than a name and labels, borrowed when those two
-    /// are the ones it was made with (no copy of the labels per write).
-    fn full_metadata(&self) -> Option<std::borrow::Cow<'_, ObjectMeta>> {
-        let extra = self.extra_metadata.as_deref()?;
-        let same = extra.name.as_deref() == Some(&*self.name) && extra.labels.as_ref() == self.labels.as_deref();
-        Some(if same { std::borrow::Cow::Borrowed(extra) } else { std::borrow::Cow::Owned(self.metadata(None)) })
-    }
-
     /// The full object (`creationTimestamp` = `created`).
     pub fn to_node_metrics(&self, created: Option<&Time>) -> NodeMetrics {
         NodeMetrics { metadata: self.metadata(created), timestamp: self.timestamp, window: self.window, usage: self.usage.to_usage() }
@@ -72,7 +65,7 @@ impl From<&NodeMetrics> for ServedNode {
 
 impl NodeFields for ServedNode {
     fn meta(&self) -> NodeMeta<'_> {
-        match self.full_metadata() {
+        match ServedObject::full_metadata(self) {
             Some(m) => NodeMeta::Full(m),
             None => NodeMeta::Basic { name: &self.name, labels: self.labels.as_deref() },
         }
@@ -85,36 +78,34 @@ impl NodeFields for ServedNode {
     }
 }
 
-struct Meta<'a>(&'a ServedNode, Option<&'a Time>);
-
-impl Serialize for Meta<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (n, created) = (self.0, self.1);
-        match n.full_metadata() {
-            Some(m) => crate::metrics::meta::object_meta_stamped(&m, created, s),
-            None => write_basic_meta(&n.name, None, n.labels.as_deref(), created, s),
-        }
+impl ServedObject for ServedNode {
+    const OWN: &'static str = "usage";
+    type Own = ServedUsage;
+    fn own(&self) -> &ServedUsage {
+        &self.usage
     }
-}
-
-fn write_node<S: serde::Serializer>(n: &ServedNode, created: Option<&Time>, s: S) -> Result<S::Ok, S::Error> {
-    let mut map = s.serialize_map(Some(4))?;
-    map.serialize_entry("metadata", &Meta(n, created))?;
-    map.serialize_entry("timestamp", &n.timestamp)?;
-    map.serialize_entry("window", &n.window)?;
-    map.serialize_entry("usage", &n.usage)?;
-    map.end()
+    fn full_metadata(&self) -> Option<Cow<'_, ObjectMeta>> {
+        let full = self.extra_metadata.as_deref()?;
+        let same = full.name.as_deref() == Some(&*self.name) && full.labels.as_ref() == self.labels.as_deref();
+        Some(full_or_owned(full, same, || self.metadata(None)))
+    }
+    fn names(&self) -> (&str, Option<&str>, Option<&BTreeMap<String, String>>) {
+        (&self.name, None, self.labels.as_deref())
+    }
+    fn interval(&self) -> (&Time, &GoDuration) {
+        (&self.timestamp, &self.window)
+    }
 }
 
 impl Serialize for ServedNode {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        write_node(self, None, s)
+        write_served(self, None, s)
     }
 }
 
 impl Serialize for Stamped<'_, ServedNode> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        write_node(self.object, Some(self.created), s)
+        write_served(self.object, Some(self.created), s)
     }
 }
 

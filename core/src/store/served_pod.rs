@@ -2,12 +2,14 @@
 //! memory of a [`PodMetrics`] (shared namespace, container and resource names; labels shared
 //! with the inventory), written to the wire byte for byte as the object would be.
 
+use super::served_json::{ServedObject, full_or_owned, write_served};
 use super::{NO_SWAP, SharedName};
 use crate::metrics::{ContainerMetrics, GoDuration, PodMetrics, Stamped, Usage};
 use crate::metrics::{ObjectMeta, Time};
 use crate::quantity::{Format, Quantity};
 use serde::Serialize;
 use serde::ser::SerializeMap;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -156,16 +158,6 @@ impl ServedPod {
         metadata
     }
 
-    /// Its full `ObjectMeta` when it has more than a name, a namespace and labels, borrowed
-    /// when those three are the ones it was made with (no copy of the labels per write).
-    fn full_metadata(&self) -> Option<std::borrow::Cow<'_, ObjectMeta>> {
-        let extra = self.extra_metadata.as_deref()?;
-        let same = extra.name.as_deref() == Some(&*self.name)
-            && extra.namespace.as_deref() == Some(&*self.namespace)
-            && extra.labels.as_ref() == self.labels.as_deref();
-        Some(if same { std::borrow::Cow::Borrowed(extra) } else { std::borrow::Cow::Owned(self.metadata(None)) })
-    }
-
     /// The full object (`creationTimestamp` = `created`).
     pub fn to_pod_metrics(&self, created: Option<&Time>) -> PodMetrics {
         PodMetrics {
@@ -180,7 +172,7 @@ impl ServedPod {
 impl crate::metrics::protobuf::PodFields for ServedPod {
     fn meta(&self) -> crate::metrics::protobuf::PodMeta<'_> {
         use crate::metrics::protobuf::PodMeta;
-        match self.full_metadata() {
+        match ServedObject::full_metadata(self) {
             Some(m) => PodMeta::Full(m),
             None => PodMeta::Basic { name: &self.name, namespace: &self.namespace, labels: self.labels.as_deref() },
         }
@@ -218,39 +210,24 @@ impl From<&PodMetrics> for ServedPod {
     }
 }
 
-struct Meta<'a>(&'a ServedPod, Option<&'a Time>);
-
-impl Serialize for Meta<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (p, created) = (self.0, self.1);
-        if let Some(m) = p.full_metadata() {
-            return crate::metrics::meta::object_meta_stamped(&m, created, s);
-        }
-        write_basic_meta(&p.name, Some(&p.namespace), p.labels.as_deref(), created, s)
+impl ServedObject for ServedPod {
+    const OWN: &'static str = "containers";
+    type Own = [ServedContainer];
+    fn own(&self) -> &[ServedContainer] {
+        &self.containers
     }
-}
-
-/// Writes a served object's metadata when it has only a name, a namespace (pods) and labels,
-/// in Go's `ObjectMeta` field order, with `creationTimestamp` = `created` when given.
-pub(super) fn write_basic_meta<S: serde::Serializer>(
-    name: &str,
-    namespace: Option<&str>,
-    labels: Option<&BTreeMap<String, String>>,
-    created: Option<&Time>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    let mut map = s.serialize_map(None)?;
-    map.serialize_entry("name", name)?;
-    if let Some(ns) = namespace {
-        map.serialize_entry("namespace", ns)?;
+    fn full_metadata(&self) -> Option<Cow<'_, ObjectMeta>> {
+        let full = self.extra_metadata.as_deref()?;
+        let same =
+            full.name.as_deref() == Some(&*self.name) && full.namespace.as_deref() == Some(&*self.namespace) && full.labels.as_ref() == self.labels.as_deref();
+        Some(full_or_owned(full, same, || self.metadata(None)))
     }
-    if let Some(t) = created {
-        map.serialize_entry("creationTimestamp", t)?;
+    fn names(&self) -> (&str, Option<&str>, Option<&BTreeMap<String, String>>) {
+        (&self.name, Some(&self.namespace), self.labels.as_deref())
     }
-    if let Some(l) = labels {
-        map.serialize_entry("labels", l)?;
+    fn interval(&self) -> (&Time, &GoDuration) {
+        (&self.timestamp, &self.window)
     }
-    map.end()
 }
 
 impl Serialize for ServedUsage {
@@ -276,24 +253,15 @@ impl Serialize for ServedContainer {
     }
 }
 
-fn write_pod<S: serde::Serializer>(p: &ServedPod, created: Option<&Time>, s: S) -> Result<S::Ok, S::Error> {
-    let mut map = s.serialize_map(Some(4))?;
-    map.serialize_entry("metadata", &Meta(p, created))?;
-    map.serialize_entry("timestamp", &p.timestamp)?;
-    map.serialize_entry("window", &p.window)?;
-    map.serialize_entry("containers", &*p.containers)?;
-    map.end()
-}
-
 impl Serialize for ServedPod {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        write_pod(self, None, s)
+        write_served(self, None, s)
     }
 }
 
 impl Serialize for Stamped<'_, ServedPod> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        write_pod(self.object, Some(self.created), s)
+        write_served(self.object, Some(self.created), s)
     }
 }
 
