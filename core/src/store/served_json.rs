@@ -2,11 +2,11 @@
 //! share: Go's field order for their metadata, interval and one field of their own, byte for
 //! byte as the objects they stand for are written.
 
+use crate::metrics::protobuf::MetaRef;
 use crate::metrics::{GoDuration, ObjectMeta, Time};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// A served object as the JSON writer reads it.
 pub(super) trait ServedObject {
@@ -16,10 +16,8 @@ pub(super) trait ServedObject {
     type Own: Serialize + ?Sized;
     /// Its own field's value.
     fn own(&self) -> &Self::Own;
-    /// Its full metadata, when it has more than a name, a namespace and labels.
-    fn full_metadata(&self) -> Option<Cow<'_, ObjectMeta>>;
-    /// Its name, namespace (pods) and labels.
-    fn names(&self) -> (&str, Option<&str>, Option<&BTreeMap<String, String>>);
+    /// Its metadata (the protobuf encoder reads the same).
+    fn meta(&self) -> MetaRef<'_>;
     /// The end of its measurement interval and the interval's length.
     fn interval(&self) -> (&Time, &GoDuration);
 }
@@ -35,11 +33,11 @@ struct Meta<'a, T>(&'a T, Option<&'a Time>);
 impl<T: ServedObject> Serialize for Meta<'_, T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (o, created) = (self.0, self.1);
-        if let Some(m) = o.full_metadata() {
-            return crate::metrics::meta::object_meta_stamped(&m, created, s);
-        }
+        let (name, namespace, labels) = match o.meta() {
+            MetaRef::Full(m) => return crate::metrics::meta::object_meta_stamped(&m, created, s),
+            MetaRef::Basic { name, namespace, labels } => (name, namespace, labels),
+        };
         // Go's ObjectMeta order for the fields a served object has.
-        let (name, namespace, labels) = o.names();
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("name", name)?;
         if let Some(ns) = namespace {

@@ -4,12 +4,10 @@
 
 use super::served_json::{ServedObject, full_or_owned, write_served};
 use super::{ServedUsage, SharedLabels};
-use crate::metrics::protobuf::{NodeFields, NodeMeta};
+use crate::metrics::protobuf::{MetaRef, NodeFields};
 use crate::metrics::{GoDuration, NodeMetrics, ObjectMeta, Stamped, Time};
 use crate::quantity::Quantity;
 use serde::Serialize;
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A node's metrics in a served snapshot.
@@ -64,11 +62,8 @@ impl From<&NodeMetrics> for ServedNode {
 }
 
 impl NodeFields for ServedNode {
-    fn meta(&self) -> NodeMeta<'_> {
-        match ServedObject::full_metadata(self) {
-            Some(m) => NodeMeta::Full(m),
-            None => NodeMeta::Basic { name: &self.name, labels: self.labels.as_deref() },
-        }
+    fn meta(&self) -> MetaRef<'_> {
+        ServedObject::meta(self)
     }
     fn interval(&self) -> (&Time, GoDuration) {
         (&self.timestamp, self.window)
@@ -84,13 +79,12 @@ impl ServedObject for ServedNode {
     fn own(&self) -> &ServedUsage {
         &self.usage
     }
-    fn full_metadata(&self) -> Option<Cow<'_, ObjectMeta>> {
-        let full = self.extra_metadata.as_deref()?;
+    fn meta(&self) -> MetaRef<'_> {
+        let Some(full) = self.extra_metadata.as_deref() else {
+            return MetaRef::Basic { name: &self.name, namespace: None, labels: self.labels.as_deref() };
+        };
         let same = full.name.as_deref() == Some(&*self.name) && full.labels.as_ref() == self.labels.as_deref();
-        Some(full_or_owned(full, same, || self.metadata(None)))
-    }
-    fn names(&self) -> (&str, Option<&str>, Option<&BTreeMap<String, String>>) {
-        (&self.name, None, self.labels.as_deref())
+        MetaRef::Full(full_or_owned(full, same, || self.metadata(None)))
     }
     fn interval(&self) -> (&Time, &GoDuration) {
         (&self.timestamp, &self.window)

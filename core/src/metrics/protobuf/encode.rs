@@ -19,20 +19,21 @@ use crate::metrics::{GoDuration, NodeMetrics, NodeMetricsList, PodMetrics, PodMe
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// The metadata of a pod to encode.
+/// The metadata of a pod or a node to write (JSON or protobuf).
 // Made per item and dropped at once: the size of the full variant costs nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-pub enum PodMeta<'a> {
+pub enum MetaRef<'a> {
     /// Every field of an `ObjectMeta` (a creation time, a uid...).
     Full(Cow<'a, ObjectMeta>),
-    /// Only a name, a namespace and labels: what a metrics server's snapshot holds.
+    /// Only a name, a namespace (pods; `None` for nodes) and labels: what a metrics server's
+    /// snapshot holds.
     Basic {
-        /// Pod name.
+        /// Name.
         name: &'a str,
         /// Namespace.
-        namespace: &'a str,
-        /// Labels copied from the Pod object.
+        namespace: Option<&'a str>,
+        /// Labels copied from the Pod or Node object.
         labels: Option<&'a BTreeMap<String, String>>,
     },
 }
@@ -41,7 +42,7 @@ pub enum PodMeta<'a> {
 /// pods, so that both are written by one encoder.
 pub trait PodFields {
     /// The pod's metadata.
-    fn meta(&self) -> PodMeta<'_>;
+    fn meta(&self) -> MetaRef<'_>;
     /// The end of the measurement interval and its length.
     fn interval(&self) -> (&Time, GoDuration);
     /// Calls `each` with every container's name and usage (resource name and quantity, in
@@ -50,8 +51,8 @@ pub trait PodFields {
 }
 
 impl PodFields for PodMetrics {
-    fn meta(&self) -> PodMeta<'_> {
-        PodMeta::Full(Cow::Borrowed(&self.metadata))
+    fn meta(&self) -> MetaRef<'_> {
+        MetaRef::Full(Cow::Borrowed(&self.metadata))
     }
     fn interval(&self) -> (&Time, GoDuration) {
         (&self.timestamp, self.window)
@@ -63,27 +64,11 @@ impl PodFields for PodMetrics {
     }
 }
 
-/// The metadata of a node to encode.
-// Made per item and dropped at once: the size of the full variant costs nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum NodeMeta<'a> {
-    /// Every field of an `ObjectMeta` (a creation time, a uid...).
-    Full(Cow<'a, ObjectMeta>),
-    /// Only a name and labels: what a metrics server's snapshot holds.
-    Basic {
-        /// Node name.
-        name: &'a str,
-        /// Labels copied from the Node object.
-        labels: Option<&'a BTreeMap<String, String>>,
-    },
-}
-
 /// What the encoder reads of a node: implemented by [`NodeMetrics`] and by a server's snapshot
 /// nodes, so that both are written by one encoder.
 pub trait NodeFields {
     /// The node's metadata.
-    fn meta(&self) -> NodeMeta<'_>;
+    fn meta(&self) -> MetaRef<'_>;
     /// The end of the measurement interval and its length.
     fn interval(&self) -> (&Time, GoDuration);
     /// Calls `each` with every resource name and quantity, in resource-name order.
@@ -91,8 +76,8 @@ pub trait NodeFields {
 }
 
 impl NodeFields for NodeMetrics {
-    fn meta(&self) -> NodeMeta<'_> {
-        NodeMeta::Full(Cow::Borrowed(&self.metadata))
+    fn meta(&self) -> MetaRef<'_> {
+        MetaRef::Full(Cow::Borrowed(&self.metadata))
     }
     fn interval(&self) -> (&Time, GoDuration) {
         (&self.timestamp, self.window)
@@ -274,9 +259,8 @@ fn put_object_meta<S: Sink>(out: &mut S, m: &ObjectMeta, created: Option<&Time>)
     });
 }
 
-/// The fields of [`put_object_meta`] a basic pod has, in the same order.
-/// The metadata of a served object that has only a name, a namespace (pods; `None` for nodes)
-/// and labels.
+/// The fields of [`put_object_meta`] a basic pod or node has (a name, a namespace for pods,
+/// labels), in the same order.
 fn put_basic_meta<S: Sink>(out: &mut S, name: &str, namespace: Option<&str>, labels: Option<&BTreeMap<String, String>>, created: Option<&Time>) {
     put_message(out, 1, |o| {
         put_bytes(o, 1, name.as_bytes());
@@ -305,11 +289,15 @@ fn put_window<S: Sink>(out: &mut S, window: GoDuration) {
     put_message(out, 3, |d| put_int(d, 1, window.0));
 }
 
-fn put_pod<S: Sink, P: PodFields + ?Sized>(out: &mut S, p: &P, created: Option<&Time>) {
-    match p.meta() {
-        PodMeta::Full(m) => put_object_meta(out, &m, created),
-        PodMeta::Basic { name, namespace, labels } => put_basic_meta(out, name, Some(namespace), labels, created),
+fn put_meta<S: Sink>(out: &mut S, meta: MetaRef<'_>, created: Option<&Time>) {
+    match meta {
+        MetaRef::Full(m) => put_object_meta(out, &m, created),
+        MetaRef::Basic { name, namespace, labels } => put_basic_meta(out, name, namespace, labels, created),
     }
+}
+
+fn put_pod<S: Sink, P: PodFields + ?Sized>(out: &mut S, p: &P, created: Option<&Time>) {
+    put_meta(out, p.meta(), created);
     let (timestamp, window) = p.interval();
     put_time(out, 2, timestamp);
     put_window(out, window);
@@ -324,10 +312,7 @@ fn put_pod<S: Sink, P: PodFields + ?Sized>(out: &mut S, p: &P, created: Option<&
 }
 
 fn put_node<S: Sink, N: NodeFields + ?Sized>(out: &mut S, n: &N, created: Option<&Time>) {
-    match n.meta() {
-        NodeMeta::Full(m) => put_object_meta(out, &m, created),
-        NodeMeta::Basic { name, labels } => put_basic_meta(out, name, None, labels, created),
-    }
+    put_meta(out, n.meta(), created);
     let (timestamp, window) = n.interval();
     put_time(out, 2, timestamp);
     put_window(out, window);

@@ -564,7 +564,7 @@ pub fn decode_status(body: &[u8]) -> Result<Status> {
 mod encode;
 mod stream;
 pub use encode::{
-    NodeFields, NodeMeta, PodFields, PodMeta, encode_node, encode_node_list, encode_node_metrics_list, encode_pod, encode_pod_list, encode_pod_metrics_list,
+    MetaRef, NodeFields, PodFields, encode_node, encode_node_list, encode_node_metrics_list, encode_pod, encode_pod_list, encode_pod_metrics_list,
     encode_status, envelope,
 };
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
