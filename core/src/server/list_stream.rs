@@ -70,11 +70,10 @@ pub(crate) fn list_body(snapshot: Arc<MetricsSnapshot>, of: Of, format: Format, 
                 list.next += 1;
             }
             let rest: usize = list.picked.iter().skip(list.next).map(|i| protobuf::encoded_len(|c| list.put_protobuf(c, i))).sum();
-            let mut written = protobuf::list_head(GROUP_VERSION, list.kind(), ready.len() + rest);
-            written.extend_from_slice(&ready);
+            list.head = protobuf::list_head(GROUP_VERSION, list.kind(), ready.len() + rest);
             protobuf::list_tail(&mut list.tail);
-            let len = written.len() + rest + list.tail.len();
-            list.ready = Bytes::from(written);
+            let len = list.head.len() + ready.len() + rest + list.tail.len();
+            list.ready = Bytes::from(ready);
             Some(len as u64)
         }
     };
@@ -89,8 +88,8 @@ struct Chunks {
     picked: Picked,
     now: Time,
     head: Vec<u8>,
-    /// Bytes already written (a protobuf list's head and first items), handed out a chunk at a
-    /// time (slices of one buffer: no copy, and the connection never gets megabytes at once).
+    /// Items already written (a protobuf list's first ones), handed out a chunk at a time (slices
+    /// of one buffer: no copy, and the connection never gets megabytes at once).
     ready: Bytes,
     tail: Vec<u8>,
     /// How many items were written.
@@ -147,12 +146,18 @@ impl Iterator for Chunks {
         }
         if !self.ready.is_empty() {
             let piece = self.ready.split_to(self.chunk.min(self.ready.len()));
-            if !self.ready.is_empty() || self.next < self.picked.len() {
+            let last = self.ready.is_empty() && self.next >= self.picked.len();
+            if self.head.is_empty() && !last {
                 return Some(piece);
             }
-            // The last of it, and nothing more to write: the tail goes with it.
-            self.done = true;
-            return Some([&piece[..], &self.tail].concat().into());
+            // The head goes with the first piece, the tail with the last.
+            let mut out = std::mem::take(&mut self.head);
+            out.extend_from_slice(&piece);
+            if last {
+                out.extend_from_slice(&self.tail);
+                self.done = true;
+            }
+            return Some(Bytes::from(out));
         }
         let mut out = std::mem::take(&mut self.head);
         out.reserve(self.chunk.saturating_add(1024).min(2 * CHUNK));
@@ -204,6 +209,7 @@ mod tests {
     fn check(snapshot: &Arc<MetricsSnapshot>, of: Of, format: Format, picked: Picked, want: &[u8], chunk: usize, case: &str) {
         let now = Time(jiff::Timestamp::from_second(1_700_000_000).expect("time"));
         let n = picked.len();
+        let head = protobuf_head_len(snapshot, of, &picked, &now);
         let (got, exact) = chunks(list_body(snapshot.clone(), of, format, picked, now, chunk));
         let joined: Vec<u8> = got.iter().flat_map(|c| c.iter().copied()).collect();
         assert_eq!(String::from_utf8_lossy(&joined), String::from_utf8_lossy(want), "{case}");
@@ -214,14 +220,31 @@ mod tests {
             match format {
                 // The head alone, then one item per chunk (the tail with the last).
                 Format::Json => assert_eq!(got.len(), 1 + n, "{case}"),
-                // The head and the first items, written before the size of the others is
-                // counted, a byte at a time; then one item per chunk.
-                Format::Protobuf => assert!(got.len() > n && got[0].len() == 1, "{case}"),
+                // No item: the head and the tail. Else the first items, written before the size
+                // of the others is counted, a byte at a time (the head with the first byte);
+                // then one item per chunk.
+                Format::Protobuf if n == 0 => assert_eq!(got.len(), 1, "{case}"),
+                Format::Protobuf => assert!(got.len() > n && got[0].len() == head + 1, "{case}"),
             }
         }
         if chunk >= want.len() {
             assert_eq!(got.len(), 1, "{case}");
         }
+    }
+
+    /// The length of the head (envelope and list metadata) of a protobuf list of `picked`.
+    fn protobuf_head_len(snapshot: &MetricsSnapshot, of: Of, picked: &Picked, now: &Time) -> usize {
+        let items: usize = picked
+            .iter()
+            .map(|i| {
+                protobuf::encoded_len(|c| match of {
+                    Of::Nodes => protobuf::put_node_item(c, &snapshot.nodes[i], Some(now)),
+                    Of::Pods => protobuf::put_pod_item(c, &snapshot.pods[i], Some(now)),
+                })
+            })
+            .sum();
+        let kind = if of == Of::Nodes { "NodeMetricsList" } else { "PodMetricsList" };
+        protobuf::list_head(GROUP_VERSION, kind, items).len()
     }
 
     #[test]
@@ -238,7 +261,9 @@ mod tests {
         assert_eq!(got.concat(), want);
         // What was written at once (at least EAGER_CHUNKS chunks' worth) is handed out a chunk
         // at a time, then the other items about a chunk at a time.
-        assert!(got[..EAGER_CHUNKS].iter().all(|c| c.len() == chunk), "slices of what was written at once");
+        let head = protobuf_head_len(&snapshot, Of::Pods, &Picked::Range(0..snapshot.pods.len()), &now);
+        assert_eq!(got[0].len(), head + chunk, "the head with the first slice");
+        assert!(got[1..EAGER_CHUNKS].iter().all(|c| c.len() == chunk), "slices of what was written at once");
         assert!(got.iter().all(|c| c.len() < 2 * chunk + 1024), "about a chunk at a time");
         assert!(got.len() > 2 * EAGER_CHUNKS);
     }
