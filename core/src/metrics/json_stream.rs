@@ -8,6 +8,7 @@
 //! exactly as [`PodMetricsTable::from_json`] checks it (the kind, the syntax).
 
 use super::carry::Carry;
+use super::json_item::{ItemScanner, Scan};
 use super::table::{PodMetricsTable, decode_json_item};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -45,6 +46,8 @@ pub(crate) struct JsonPodListDecoder {
 
 /// Where the decoder stands in the body.
 struct State {
+    /// The fast path for items (serde's decoder takes the items it steps aside from).
+    scanner: Option<ItemScanner>,
     outside_bytes: Vec<u8>,
     outside: Outside,
     items: Items,
@@ -56,7 +59,19 @@ fn invalid(detail: impl std::fmt::Display) -> Error {
 
 impl JsonPodListDecoder {
     pub(crate) fn new() -> JsonPodListDecoder {
-        JsonPodListDecoder { pending: Carry::default(), state: State { outside_bytes: Vec::new(), outside: Outside::default(), items: Items::Outside } }
+        JsonPodListDecoder {
+            pending: Carry::default(),
+            state: State { scanner: Some(ItemScanner::default()), outside_bytes: Vec::new(), outside: Outside::default(), items: Items::Outside },
+        }
+    }
+
+    /// A decoder that reads every item through serde (the reference the fast path is tested
+    /// against).
+    #[cfg(test)]
+    pub(crate) fn serde_only() -> JsonPodListDecoder {
+        let mut d = JsonPodListDecoder::new();
+        d.state.scanner = None;
+        d
     }
 
     /// Decodes the items `chunk` completes; keeps the rest for the next chunk.
@@ -99,7 +114,18 @@ impl State {
                 (Items::AfterItem, other) => return Err(invalid(format!("expected ',' or ']' after an item, found {:?}", other as char))),
                 (Items::Next, b']') => return Err(invalid("trailing comma in the items array")),
                 (Items::First | Items::Next, _) => {
-                    let Some(len) = decode_json_item(&buf[at..], table)? else { return Ok(at) };
+                    let fast = match &mut self.scanner {
+                        Some(scanner) => scanner.scan(&buf[at..], table),
+                        None => Scan::Other,
+                    };
+                    let len = match fast {
+                        Scan::Item(len) => len,
+                        Scan::Incomplete => return Ok(at),
+                        Scan::Other => match decode_json_item(&buf[at..], table)? {
+                            Some(len) => len,
+                            None => return Ok(at),
+                        },
+                    };
                     self.items = Items::AfterItem;
                     at += len;
                 }

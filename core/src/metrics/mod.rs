@@ -6,6 +6,7 @@
 mod carry;
 pub mod custom;
 mod duration;
+mod json_item;
 mod json_stream;
 pub mod meta;
 pub mod protobuf;

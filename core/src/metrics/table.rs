@@ -323,13 +323,28 @@ pub(crate) fn decode_json_item(buf: &[u8], table: &mut PodMetricsTable) -> Resul
     *table = FILLING.with(|cell| cell.borrow_mut().take()).unwrap_or_default();
     match item {
         Some(Ok(FilledItem)) => Ok(Some(taken)),
-        Some(Err(e)) if !e.is_eof() => Err(Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: an item: {e}"))),
+        Some(Err(e)) if !e.is_eof() && !error_at_end(buf, &e) => Err(Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: an item: {e}"))),
         _ => {
             table.pods.truncate(pods);
             table.containers.truncate(containers);
             Ok(None)
         }
     }
+}
+
+/// Whether serde's error lies at the last byte of `buf`: a piece of the body that ends inside a
+/// number (`-`, `1.`) is "an invalid number" to serde rather than the end of its input, and the
+/// next piece may complete it.
+fn error_at_end(buf: &[u8], e: &serde_json::Error) -> bool {
+    let line_start = match e.line() {
+        0 | 1 => 0,
+        line => match buf.iter().enumerate().filter(|&(_, &b)| b == b'\n').nth(line - 2) {
+            Some((newline, _)) => newline + 1,
+            None => return false,
+        },
+    };
+    // The column counts bytes from 1.
+    line_start + e.column() >= buf.len()
 }
 
 /// The protobuf decoder's pods go straight into the table.
@@ -356,6 +371,17 @@ impl protobuf::PodListSink for PodMetricsTable {
             container_count: self.containers.len() as u32 - first_container,
         };
         self.pods.push(entry);
+    }
+}
+
+/// The JSON fast path takes back the containers of an item it leaves to serde.
+impl super::json_item::RollbackSink for PodMetricsTable {
+    fn containers_len(&self) -> usize {
+        self.containers.len()
+    }
+
+    fn truncate_containers(&mut self, len: usize) {
+        self.containers.truncate(len);
     }
 }
 
