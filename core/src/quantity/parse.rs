@@ -200,6 +200,56 @@ pub(super) fn normalize(mut m: u128, mut e: i64) -> (u128, i64) {
 }
 
 pub(super) fn parse(input: &str) -> Result<Quantity> {
+    match plain(input.as_bytes()) {
+        Some(q) => Ok(q),
+        None => parse_general(input),
+    }
+}
+
+/// The usual shape of usage values, read directly: up to 18 digits, no sign, fraction or
+/// exponent, then a decimal or binary suffix (`"250264852n"`, `"8318172Ki"`, `"3m"`, `"12"`);
+/// `None` for anything else (and for binary values above the cap), which [`parse_general`]
+/// reads. Gives what `parse_general` gives (a property test holds it to that).
+fn plain(b: &[u8]) -> Option<Quantity> {
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || digits > 18 {
+        return None;
+    }
+    let value = b[..digits].iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+    let (scale, format) = match &b[digits..] {
+        b"" => (Scale::Decimal(0), Format::DecimalSI),
+        b"n" => (Scale::Decimal(-9), Format::DecimalSI),
+        b"u" => (Scale::Decimal(-6), Format::DecimalSI),
+        b"m" => (Scale::Decimal(-3), Format::DecimalSI),
+        b"k" => (Scale::Decimal(3), Format::DecimalSI),
+        b"M" => (Scale::Decimal(6), Format::DecimalSI),
+        b"G" => (Scale::Decimal(9), Format::DecimalSI),
+        b"Ki" => (Scale::Binary(10), Format::BinarySI),
+        b"Mi" => (Scale::Binary(20), Format::BinarySI),
+        b"Gi" => (Scale::Binary(30), Format::BinarySI),
+        b"Ti" => (Scale::Binary(40), Format::BinarySI),
+        _ => return None,
+    };
+    if value == 0 {
+        return Some(Quantity { mantissa: 0, exponent: 0, format });
+    }
+    let (m, e) = match scale {
+        Scale::Decimal(e) => normalize(u128::from(value), e),
+        Scale::Binary(bits) => {
+            // Below 2^60 shifted by at most 40 bits: no overflow; above the cap is the general
+            // path's to cap.
+            let bytes = u128::from(value) << bits;
+            if bytes > BINARY_CAP as u128 {
+                return None;
+            }
+            normalize(bytes, 0)
+        }
+    };
+    Some(Quantity { mantissa: m as i128, exponent: e as i32, format })
+}
+
+/// Any quantity of the grammar (see the [module docs](self)).
+fn parse_general(input: &str) -> Result<Quantity> {
     let p = split(input)?;
     let (scale, mut format) = interpret_suffix(input, p.suffix)?;
     let too_long = || err(input, "more than 38 significant digits");
@@ -371,4 +421,37 @@ fn trim_start_zeros(digits: &[u8]) -> &[u8] {
 fn trim_end_zeros(digits: &[u8]) -> &[u8] {
     let end = digits.iter().rposition(|&c| c != b'0').map_or(0, |i| i + 1);
     &digits[..end]
+}
+
+#[cfg(test)]
+mod plain_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A parse's fields, not only its value: the format and the stored digits must match too.
+    fn parts(q: Result<Quantity>) -> std::result::Result<(i128, i32, Format), String> {
+        q.map(|q| (q.mantissa, q.exponent, q.format)).map_err(|e| e.to_string())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+
+        /// The direct reading of plain quantities gives what the general parser gives.
+        #[test]
+        fn plain_quantities_read_as_the_grammar_says(text in "[0-9]{1,20}(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|)") {
+            let general = parts(parse_general(&text));
+            prop_assert_eq!(parts(parse(&text)), general.clone());
+            if let Some(q) = plain(text.as_bytes()) {
+                prop_assert_eq!(parts(Ok(q)), general);
+            }
+        }
+    }
+
+    #[test]
+    fn plain_edges() {
+        for text in ["0", "0Ki", "000", "1", "999999999999999999", "9999999999999999999", "8388607Ti", "8388608Ti", "250264852n", "1000m", "10Gi"] {
+            assert_eq!(parts(parse(text)), parts(parse_general(text)), "{text}");
+        }
+        assert!(plain(b"8388608Ti").is_none(), "above the binary cap: the general path caps it");
+    }
 }
