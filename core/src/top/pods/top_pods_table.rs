@@ -54,7 +54,7 @@ struct ContainerCopy {
 /// usual case (a namespace and a name name one pod), and then every correct sort gives that one
 /// order, so a faster one is used; with ties (whose order is Go's sort's own) the pairs are put
 /// back in their first order (by index: pair `i` holds index `i`) and sorted by Go's algorithm.
-fn sort_distinct_or_like_go(keyed: &mut [(i128, u32)]) {
+fn sort_distinct_or_like_go<K: Ord + Copy>(keyed: &mut [(K, u32)]) {
     keyed.sort_unstable_by_key(|k| k.0);
     if keyed.windows(2).any(|w| w[0].0 == w[1].0) {
         keyed.sort_unstable_by_key(|k| k.1);
@@ -106,56 +106,67 @@ impl TopPodsTable {
         let value = |q: &Quantity| q.value().unwrap_or(0);
         // Names compared as their ranks in byte order: kubectl's string comparisons, on integers.
         let ranks = if options.sort_by == SortBy::Name { table.name_ranks() } else { Vec::new() };
-        // Each pod's sums, computed once; the sort moves (key, pod index) pairs only, keys
-        // computed once as kubectl sorts on MilliValue / Value, or on the namespace (with -A)
-        // then the name.
-        let sums: Vec<(Quantity, Quantity)> = table.iter().map(|p| (p.cpu(), p.memory())).collect();
-        let mut keyed: Vec<(i128, u32)> = table
-            .iter()
-            .zip(&sums)
-            .enumerate()
-            .map(|(i, (p, (cpu, memory)))| {
-                let key = match options.sort_by {
-                    SortBy::Cpu => milli(cpu),
-                    SortBy::Memory => value(memory),
-                    SortBy::Name => {
+        // The sort moves (key, pod index) pairs only, keys computed once as kubectl sorts: on
+        // MilliValue / Value of the pod's sums, or on the namespace (with -A) then the name
+        // (two ranks in one integer).
+        let order: Vec<u32> = match options.sort_by {
+            SortBy::Cpu | SortBy::Memory => {
+                let mut keyed: Vec<(i128, u32)> = table
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (if options.sort_by == SortBy::Cpu { milli(&p.cpu()) } else { value(&p.memory()) }, i as u32))
+                    .collect();
+                gosort::sort(&mut keyed, |a, b| a.0 > b.0);
+                keyed.into_iter().map(|(_, i)| i).collect()
+            }
+            SortBy::Name => {
+                let mut keyed: Vec<(u64, u32)> = table
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
                         let (namespace, name) = p.name_ranks(&ranks);
-                        i128::from(if with_namespace { namespace } else { 0 }) << 32 | i128::from(name)
-                    }
-                };
-                (key, i as u32)
-            })
-            .collect();
-        match options.sort_by {
-            SortBy::Cpu | SortBy::Memory => gosort::sort(&mut keyed, |a, b| a.0 > b.0),
-            SortBy::Name => sort_distinct_or_like_go(&mut keyed),
-        }
+                        (u64::from(if with_namespace { namespace } else { 0 }) << 32 | u64::from(name), i as u32)
+                    })
+                    .collect();
+                sort_distinct_or_like_go(&mut keyed);
+                keyed.into_iter().map(|(_, i)| i).collect()
+            }
+        };
         let container_count = table.iter().map(|p| p.containers().len()).sum();
-        let mut top = TopPodsTable { rows: Vec::with_capacity(keyed.len()), containers: Vec::with_capacity(container_count), ..TopPodsTable::default() };
+        let mut top = TopPodsTable { rows: Vec::with_capacity(order.len()), containers: Vec::with_capacity(container_count), ..TopPodsTable::default() };
         // A row's containers, sorted in kubectl's order.
-        let mut order: Vec<ContainerView<'_>> = Vec::new();
-        for (_, i) in keyed {
+        let mut containers: Vec<ContainerView<'_>> = Vec::new();
+        // Rows are read in sorted order, all over the table: the pods a few rows ahead are
+        // fetched early (their entries, then, once an entry is in, its containers).
+        const AHEAD: usize = 16;
+        for (k, &i) in order.iter().enumerate() {
+            if let Some(&ahead) = order.get(k + AHEAD) {
+                table.prefetch(ahead as usize, false);
+            }
+            if let Some(&near) = order.get(k + AHEAD / 2) {
+                table.prefetch(near as usize, true);
+            }
             let p = table.get(i as usize).expect("an index of the table");
-            let (cpu, memory) = sums[i as usize];
+            let (cpu, memory) = (p.cpu(), p.memory());
             top.total_cpu += cpu;
             top.total_memory += memory;
-            order.clear();
-            order.extend(p.containers());
+            containers.clear();
+            containers.extend(p.containers());
             match options.sort_by {
-                SortBy::Cpu => gosort::sort(&mut order, |a, b| milli(&a.cpu()) > milli(&b.cpu())),
-                SortBy::Memory => gosort::sort(&mut order, |a, b| value(&a.memory()) > value(&b.memory())),
+                SortBy::Cpu => gosort::sort(&mut containers, |a, b| milli(&a.cpu()) > milli(&b.cpu())),
+                SortBy::Memory => gosort::sort(&mut containers, |a, b| value(&a.memory()) > value(&b.memory())),
                 SortBy::Name => {
                     // Container names have ranks too: one name is before another when its rank is.
                     let rank = |c: &ContainerView<'_>| ranks.get(c.name_id() as usize).copied().unwrap_or(0);
-                    gosort::sort(&mut order, |a, b| rank(a) < rank(b))
+                    gosort::sort(&mut containers, |a, b| rank(a) < rank(b))
                 }
             }
             let first_container = top.containers.len() as u32;
-            top.containers.extend(order.iter().map(|c| ContainerCopy { name: c.name_id(), cpu: c.cpu(), memory: c.memory() }));
+            top.containers.extend(containers.iter().map(|c| ContainerCopy { name: c.name_id(), cpu: c.cpu(), memory: c.memory() }));
             let (namespace, name) = p.name_ids();
             top.rows.push(RowEntry { pod: i, namespace, name, cpu, memory, first_container });
         }
-        drop(order);
+        drop(containers);
         top.table = table;
         top
     }
