@@ -80,20 +80,9 @@ impl ItemScanner {
         cur.object(|cur, key| match key {
             "metadata" => {
                 seen.once(0)?;
-                let mut meta_seen = Seen::default();
-                cur.object(|cur, key| match key {
-                    "name" => {
-                        meta_seen.once(0)?;
-                        name = cur.string()?;
-                        Ok(())
-                    }
-                    "namespace" => {
-                        meta_seen.once(1)?;
-                        namespace = cur.string()?;
-                        Ok(())
-                    }
-                    _ => cur.skip_value(1),
-                })
+                let [n, ns] = cur.strings_of(["name", "namespace"], 1, Ok)?;
+                (name, namespace) = (n.unwrap_or(""), ns.unwrap_or(""));
+                Ok(())
             }
             "timestamp" => {
                 seen.once(1)?;
@@ -129,20 +118,9 @@ fn container<S: RollbackSink>(cur: &mut Cursor<'_>, sink: &mut S) -> Step<()> {
         }
         "usage" => {
             seen.once(1)?;
-            let mut usage_seen = Seen::default();
-            cur.object(|cur, key| match key {
-                "cpu" => {
-                    usage_seen.once(0)?;
-                    cpu = quantity(cur.string()?)?;
-                    Ok(())
-                }
-                "memory" => {
-                    usage_seen.once(1)?;
-                    memory = quantity(cur.string()?)?;
-                    Ok(())
-                }
-                _ => cur.skip_value(2),
-            })
+            let [c, m] = cur.strings_of(["cpu", "memory"], 2, quantity)?;
+            (cpu, memory) = (c.unwrap_or_default(), m.unwrap_or_default());
+            Ok(())
         }
         _ => cur.skip_value(1),
     })?;
@@ -251,38 +229,46 @@ impl<'a> Cursor<'a> {
 
     /// An object: `member` reads the value of each key.
     fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Step<()>) -> Step<()> {
-        self.expect(b'{')?;
-        if self.peek()? == b'}' {
-            self.at += 1;
-            return Ok(());
-        }
-        loop {
-            let key = self.string()?;
-            self.expect(b':')?;
-            member(self, key)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Ok(());
-                }
-                _ => return Err(Stop::Other),
+        self.sequence(b'{', b'}', |cur| {
+            let key = cur.string()?;
+            cur.expect(b':')?;
+            member(cur, key)
+        })
+    }
+
+    /// An object of which only the string values of `keys` are read (each at most once, each
+    /// through `read` as soon as it is met), the other members skipped; `depth` is how deep it
+    /// lies in the item.
+    fn strings_of<T>(&mut self, keys: [&str; 2], depth: u32, read: impl Fn(&'a str) -> Step<T>) -> Step<[Option<T>; 2]> {
+        let mut values = [None, None];
+        self.object(|cur, key| match keys.iter().position(|&k| k == key) {
+            Some(k) if values[k].is_some() => Err(Stop::Other),
+            Some(k) => {
+                values[k] = Some(read(cur.string()?)?);
+                Ok(())
             }
-        }
+            None => cur.skip_value(depth),
+        })?;
+        Ok(values)
     }
 
     /// An array: `element` reads each element.
-    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Step<()>) -> Step<()> {
-        self.expect(b'[')?;
-        if self.peek()? == b']' {
+    fn array(&mut self, element: impl FnMut(&mut Self) -> Step<()>) -> Step<()> {
+        self.sequence(b'[', b']', element)
+    }
+
+    /// `open`, then what `each` reads, separated by commas, then `close`.
+    fn sequence(&mut self, open: u8, close: u8, mut each: impl FnMut(&mut Self) -> Step<()>) -> Step<()> {
+        self.expect(open)?;
+        if self.peek()? == close {
             self.at += 1;
             return Ok(());
         }
         loop {
-            element(self)?;
+            each(self)?;
             match self.peek()? {
                 b',' => self.at += 1,
-                b']' => {
+                b if b == close => {
                     self.at += 1;
                     return Ok(());
                 }
