@@ -1,10 +1,13 @@
 //! Reading a pod list: a `PodMetricsList` of 100,000 pods (two containers each, as a
-//! metrics-server serves them) decoded into a `PodMetricsTable` from JSON and from protobuf, and
-//! sorted and summed as `kubectl top pod -A` does. The JSON body is read in 64 KiB pieces, as the
-//! client reads it from the network. Run: `cargo bench -p kubemetrics --bench decode`.
+//! metrics-server serves them) decoded from JSON and from protobuf into what each reader keeps —
+//! `PodMetricsTable` (`top`; the bodies read in 64 KiB pieces, as the client reads them from the
+//! network), `WholePodMetricsTable` (Python's lists), `PodMetricsColumns` (Node's lists) — and
+//! sorted and summed as `kubectl top pod -A` does. Run: `cargo bench -p kubemetrics --bench decode`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kubemetrics::metrics::table::PodMetricsTable;
+use kubemetrics::metrics::table_columns::PodMetricsColumns;
+use kubemetrics::metrics::whole_table::WholePodMetricsTable;
 use kubemetrics::top::{TopPodOptions, TopPodsTable};
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -44,6 +47,18 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("protobuf PodMetricsList -> table, 100,000 pods (64 KiB pieces)", |b| {
         b.iter(|| black_box(PodMetricsTable::from_protobuf_chunks(black_box(&protobuf).chunks(64 << 10)).expect("decodes")))
+    });
+    c.bench_function("JSON PodMetricsList -> whole table (Python), 100,000 pods", |b| {
+        b.iter(|| black_box(WholePodMetricsTable::from_json(black_box(&json)).expect("decodes")))
+    });
+    c.bench_function("protobuf PodMetricsList -> whole table (Python), 100,000 pods", |b| {
+        b.iter(|| black_box(WholePodMetricsTable::from_protobuf(black_box(&protobuf)).expect("decodes")))
+    });
+    c.bench_function("JSON PodMetricsList -> columns (Node), 100,000 pods", |b| {
+        b.iter(|| black_box(PodMetricsColumns::from_json(black_box(&json)).expect("decodes")))
+    });
+    c.bench_function("protobuf PodMetricsList -> columns (Node), 100,000 pods", |b| {
+        b.iter(|| black_box(PodMetricsColumns::from_protobuf(black_box(&protobuf)).expect("decodes")))
     });
     let options = TopPodOptions { all_namespaces: true, ..Default::default() };
     c.bench_function("top pod -A: sort and sum the table, 100,000 pods", |b| {

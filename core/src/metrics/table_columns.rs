@@ -6,7 +6,7 @@
 //! strings the Kubernetes JSON form holds (canonical quantities, Go durations, RFC 3339 times), plus
 //! CPU in nano-cores and memory in bytes as exact integers.
 
-use super::{GoDuration, ObjectMeta, PodMetrics, Time};
+use super::{GoDuration, ObjectMeta, PodMetrics, Time, protobuf};
 use crate::Quantity;
 use crate::error::{Error, ErrorKind, Result};
 use serde::Deserialize;
@@ -145,25 +145,98 @@ impl PodMetricsColumns {
     pub fn from_pods(pods: &[PodMetrics]) -> PodMetricsColumns {
         let containers: usize = pods.iter().map(|p| p.containers.len()).sum();
         let mut c = PodMetricsColumns::with_capacity(pods.len(), containers);
-        // Creation times and timestamps differ from each other but repeat from pod to pod.
-        let (mut created, mut times, mut windows) = (LastText::default(), LastText::default(), LastText::default());
+        let mut recent = Recent::default();
         for p in pods {
-            c.pod_strings.push(c.strings.len() as u32);
-            c.pod_containers.push(c.container_flags.len() as u32);
-            c.push_meta(&p.metadata, &mut created);
-            let timestamp = times.of(&p.timestamp);
-            c.strings.push(timestamp);
-            c.strings.push(windows.of(&p.window));
-            for container in &p.containers {
-                let (cpu, memory) = (container.usage.get("cpu").copied(), container.usage.get("memory").copied());
-                let others = container.usage.len() - usize::from(cpu.is_some()) - usize::from(memory.is_some());
-                let usage_json = (others > 0).then(|| serde_json::to_string(&container.usage).unwrap_or_default());
-                c.push_container(&container.name, cpu, memory, usage_json);
+            c.push_pod(p, &mut recent);
+        }
+        c.end()
+    }
+
+    /// Decodes a `PodMetricsList` protobuf body (`k8s\0` envelope) straight into columns, item
+    /// by item: without an object per pod when an item's metadata holds no more than names,
+    /// labels and a creation time, as an object otherwise. The columns, and the error for a bad
+    /// body, are those of [`from_pods`](Self::from_pods) on the decoded list.
+    pub fn from_protobuf(body: &[u8]) -> Result<PodMetricsColumns> {
+        let mut c = PodMetricsColumns::with_capacity(0, 0);
+        let mut recent = Recent::default();
+        let mut pod = protobuf::PodRef::default();
+        protobuf::for_each_pod_item(body, |item| {
+            if pod.read(item).is_some() {
+                c.push_pod_ref(&mut pod, &mut recent);
+            } else {
+                c.push_pod(&protobuf::decode_pod_item(item)?, &mut recent);
+            }
+            Ok(())
+        })?;
+        Ok(c.end())
+    }
+
+    /// Appends a whole object.
+    fn push_pod(&mut self, p: &PodMetrics, recent: &mut Recent) {
+        self.pod_strings.push(self.strings.len() as u32);
+        self.pod_containers.push(self.container_flags.len() as u32);
+        self.push_meta(&p.metadata, &mut recent.created);
+        self.strings.push(recent.times.of(&p.timestamp));
+        self.strings.push(recent.windows.of(&p.window));
+        for container in &p.containers {
+            let (cpu, memory) = (container.usage.get("cpu").copied(), container.usage.get("memory").copied());
+            let others = container.usage.len() - usize::from(cpu.is_some()) - usize::from(memory.is_some());
+            let usage_json = (others > 0).then(|| serde_json::to_string(&container.usage).unwrap_or_default());
+            self.push_container(&container.name, cpu, memory, usage_json);
+        }
+    }
+
+    /// Appends an item read by [`protobuf::PodRef`]: what [`push_pod`](Self::push_pod) appends
+    /// for the object it decodes to (labels and usage as the maps keep them).
+    fn push_pod_ref(&mut self, p: &mut protobuf::PodRef<'_>, recent: &mut Recent) {
+        self.pod_strings.push(self.strings.len() as u32);
+        self.pod_containers.push(self.container_flags.len() as u32);
+        let mut flags = 0;
+        if let Some(name) = p.name {
+            flags |= POD_NAME;
+            self.strings.push(name);
+        }
+        if let Some(namespace) = p.namespace {
+            flags |= POD_NAMESPACE;
+            self.strings.push(namespace);
+        }
+        if let Some(created) = &p.created {
+            flags |= POD_CREATED;
+            self.strings.push(recent.created.of(created));
+        }
+        let mut label_count = 0;
+        if let Some(labels) = &mut p.labels {
+            flags |= POD_LABELS;
+            for (k, v) in protobuf::as_map(labels) {
+                self.strings.push(k);
+                self.strings.push(v);
+                label_count += 1;
             }
         }
-        c.pod_strings.push(c.strings.len() as u32);
-        c.pod_containers.push(c.container_flags.len() as u32);
-        c
+        self.pod_flags.push(flags);
+        self.pod_labels.push(label_count);
+        self.strings.push(recent.times.of(&p.timestamp));
+        self.strings.push(recent.windows.of(&p.window));
+        let mut start = 0;
+        for &(name, end) in &p.containers {
+            let usage: Vec<(&str, Quantity)> = protobuf::as_map(&mut p.usage[start..end]).collect();
+            start = end;
+            let get = |resource: &str| usage.iter().find(|(k, _)| *k == resource).map(|&(_, q)| q);
+            let (cpu, memory) = (get("cpu"), get("memory"));
+            let others = usage.len() - usize::from(cpu.is_some()) - usize::from(memory.is_some());
+            let usage_json = (others > 0).then(|| {
+                let map: std::collections::BTreeMap<&str, Quantity> = usage.iter().copied().collect();
+                serde_json::to_string(&map).unwrap_or_default()
+            });
+            self.push_container(name, cpu, memory, usage_json);
+        }
+    }
+
+    /// The columns, with the end marks after the last pod.
+    fn end(mut self) -> PodMetricsColumns {
+        self.pod_strings.push(self.strings.len() as u32);
+        self.pod_containers.push(self.container_flags.len() as u32);
+        self
     }
 
     fn push_meta(&mut self, m: &ObjectMeta, times: &mut LastText<Time>) {
@@ -476,6 +549,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for LabelsJson<'a> {
         }
         d.deserialize_map(V(PhantomData))
     }
+}
+
+/// The last creation time, timestamp and window written, as text.
+#[derive(Debug, Default)]
+struct Recent {
+    created: LastText<Time>,
+    times: LastText<Time>,
+    windows: LastText<GoDuration>,
 }
 
 /// Times and durations as their JSON text, formatting each distinct value once in a row (the pods

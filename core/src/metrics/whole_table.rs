@@ -126,35 +126,69 @@ impl WholePodMetricsTable {
     pub fn from_pods(pods: &[PodMetrics]) -> WholePodMetricsTable {
         let mut t = WholePodMetricsTable::default();
         for p in pods {
-            let m = &p.metadata;
-            let mut entry = t.begin_pod();
-            entry.name = t.push_opt(m.name.as_deref());
-            entry.namespace = t.push_opt(m.namespace.as_deref());
-            entry.created = m.creation_timestamp;
-            if let Some(labels) = &m.labels {
-                entry.first_label = t.labels.len() as u32;
-                for (k, v) in labels {
-                    let pair = (t.push(k), t.push(v));
-                    t.labels.push(pair);
-                }
-            }
-            if !m.only_names_labels_created() {
-                entry.meta = t.metas.len() as u32;
-                t.metas.push(m.clone());
-            }
-            entry.timestamp = p.timestamp;
-            entry.window = p.window;
-            for c in &p.containers {
-                let mut container = t.begin_container();
-                container.name = t.push(&c.name);
-                for (resource, q) in &c.usage {
-                    t.set_usage(&mut container, resource, *q);
-                }
-                t.containers.push(container);
-            }
-            t.end_pod(entry);
+            t.push_pod(p);
         }
         t
+    }
+
+    /// Appends a whole object.
+    fn push_pod(&mut self, p: &PodMetrics) {
+        let m = &p.metadata;
+        let mut entry = self.begin_pod();
+        entry.name = self.push_opt(m.name.as_deref());
+        entry.namespace = self.push_opt(m.namespace.as_deref());
+        entry.created = m.creation_timestamp;
+        if let Some(labels) = &m.labels {
+            entry.first_label = self.labels.len() as u32;
+            for (k, v) in labels {
+                let pair = (self.push(k), self.push(v));
+                self.labels.push(pair);
+            }
+        }
+        if !m.only_names_labels_created() {
+            entry.meta = self.metas.len() as u32;
+            self.metas.push(m.clone());
+        }
+        entry.timestamp = p.timestamp;
+        entry.window = p.window;
+        for c in &p.containers {
+            let mut container = self.begin_container();
+            container.name = self.push(&c.name);
+            for (resource, q) in &c.usage {
+                self.set_usage(&mut container, resource, *q);
+            }
+            self.containers.push(container);
+        }
+        self.end_pod(entry);
+    }
+
+    /// Appends an item read by [`protobuf::PodRef`]: what [`push_pod`](Self::push_pod) appends
+    /// for the object the item decodes to (labels and usage as the maps keep them).
+    fn push_pod_ref(&mut self, p: &mut protobuf::PodRef<'_>) {
+        let mut entry = self.begin_pod();
+        entry.name = self.push_opt(p.name);
+        entry.namespace = self.push_opt(p.namespace);
+        entry.created = p.created;
+        if let Some(labels) = &mut p.labels {
+            entry.first_label = self.labels.len() as u32;
+            for (k, v) in protobuf::as_map(labels) {
+                let pair = (self.push(k), self.push(v));
+                self.labels.push(pair);
+            }
+        }
+        entry.timestamp = p.timestamp;
+        entry.window = p.window;
+        let mut start = 0;
+        for &(name, end) in &p.containers {
+            let mut container = self.begin_container();
+            container.name = self.push(name);
+            for (resource, q) in protobuf::as_map(&mut p.usage[start..end]) {
+                self.set_usage(&mut container, resource, q);
+            }
+            self.containers.push(container);
+            start = end;
+        }
+        self.end_pod(entry);
     }
 
     /// Decodes a `PodMetricsList` JSON body (the errors of a whole decode for what a whole
@@ -168,10 +202,22 @@ impl WholePodMetricsTable {
         Ok(table)
     }
 
-    /// Decodes a `PodMetricsList` protobuf body (`k8s\0` envelope): decoded whole, then laid out
-    /// as a table.
+    /// Decodes a `PodMetricsList` protobuf body (`k8s\0` envelope), item by item: straight
+    /// into the table (no object per pod) when an item's metadata holds no more than the table
+    /// keeps in its own columns, as an object otherwise. The table, and the error for a bad
+    /// body, are those of [`from_pods`](Self::from_pods) on the decoded list.
     pub fn from_protobuf(body: &[u8]) -> Result<WholePodMetricsTable> {
-        protobuf::decode_pod_metrics_list(body).map(|list| WholePodMetricsTable::from_pods(&list.items))
+        let mut t = WholePodMetricsTable::default();
+        let mut pod = protobuf::PodRef::default();
+        protobuf::for_each_pod_item(body, |item| {
+            if pod.read(item).is_some() {
+                t.push_pod_ref(&mut pod);
+            } else {
+                t.push_pod(&protobuf::decode_pod_item(item)?);
+            }
+            Ok(())
+        })?;
+        Ok(t)
     }
 
     fn push(&mut self, s: &str) -> Str {

@@ -220,7 +220,8 @@ fn decode_object_meta(buf: &[u8]) -> Result<ObjectMeta> {
             7 | 10 => {
                 r.expect("integer field", wire, VARINT)?;
                 let v = r.int64()?;
-                if field == 7 { m.generation = Some(v) } else { m.deletion_grace_period_seconds = Some(v) }
+                // Go writes a zero generation for an unset one: unset, as in its JSON.
+                if field == 7 { m.generation = Some(v).filter(|&g| g != 0) } else { m.deletion_grace_period_seconds = Some(v) }
             }
             8 | 9 => {
                 r.expect("time field", wire, LEN)?;
@@ -372,17 +373,39 @@ fn decode_node(buf: &[u8]) -> Result<NodeMetrics> {
 }
 
 fn decode_list<T>(buf: &[u8], message: &'static str, item: fn(&[u8]) -> Result<T>) -> Result<(ListMeta, Vec<T>)> {
+    let mut items = Vec::new();
+    let meta = walk_list(buf, message, |bytes| {
+        items.push(item(bytes)?);
+        Ok(())
+    })?;
+    Ok((meta, items))
+}
+
+/// The list message `buf`: its metadata, and the bytes of each item handed to `item`.
+fn walk_list<'a>(buf: &'a [u8], message: &'static str, mut item: impl FnMut(&'a [u8]) -> Result<()>) -> Result<ListMeta> {
     let mut r = Reader::new(buf, message);
     let mut meta = ListMeta::default();
-    let mut items = Vec::new();
     while let Some((field, wire)) = r.key()? {
         match field {
             1 => meta = decode_list_meta(r.sub("metadata", wire)?)?,
-            2 => items.push(item(r.sub("items", wire)?)?),
+            2 => item(r.sub("items", wire)?)?,
             f => return Err(r.unknown(f)),
         }
     }
-    Ok((meta, items))
+    Ok(meta)
+}
+
+/// The bytes of each item of a `PodMetricsList` body, in order (the envelope, the kind and the
+/// list are checked as [`decode_pod_metrics_list`] checks them).
+pub(crate) fn for_each_pod_item<'a>(body: &'a [u8], item: impl FnMut(&'a [u8]) -> Result<()>) -> Result<()> {
+    let env = decode_envelope(body)?;
+    expect_kind(&env, "PodMetricsList")?;
+    walk_list(env.raw, "PodMetricsList", item).map(drop)
+}
+
+/// One item of a `PodMetricsList` as a whole object.
+pub(crate) fn decode_pod_item(buf: &[u8]) -> Result<PodMetrics> {
+    decode_pod(buf)
 }
 
 fn str_of<'a>(b: &'a [u8], message: &'static str, field: &str) -> Result<&'a str> {
@@ -562,6 +585,7 @@ pub fn decode_status(body: &[u8]) -> Result<Status> {
 }
 
 mod encode;
+mod pod_ref;
 mod stream;
 pub use encode::{
     MetaRef, NodeFields, PodFields, encode_node, encode_node_list, encode_node_metrics_list, encode_pod, encode_pod_list, encode_pod_metrics_list,
@@ -569,6 +593,7 @@ pub use encode::{
 };
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
 pub(crate) use encode::{Sink, encoded_len, list_head, list_tail, put_node_item, put_pod_item};
+pub(crate) use pod_ref::{PodRef, as_map};
 pub(crate) use stream::{PodListDecoder, PodListSink};
 
 #[cfg(test)]

@@ -172,3 +172,103 @@ fn lengths_are_the_shortest_varint_however_long_the_body() {
         assert_eq!(counted.0, want.len(), "a body of {len} bytes, counted");
     }
 }
+
+/// A pod item as Go writes it (every string of `ObjectMeta`, empty or not, and the generation),
+/// with labels and usage entries that may repeat keys.
+fn go_style_item(raw: &mut Vec<u8>, i: u64, extra: u8, labels: &[(&str, &str)], usage: &[(&str, &str)]) {
+    put_message(raw, 2, |item| {
+        put_message(item, 1, |m| {
+            put_bytes(m, 1, format!("pod-{i}").as_bytes());
+            put_bytes(m, 2, if extra == 1 { b"pod-" } else { b"" });
+            put_bytes(m, 3, b"ns");
+            put_bytes(m, 4, b"");
+            put_bytes(m, 5, if extra == 2 { b"0b6f" } else { b"" });
+            put_bytes(m, 6, b"");
+            put_int(m, 7, i64::from(extra == 3));
+            put_message(m, 8, |t| put_int(t, 1, 1_700_000_000));
+            for (k, v) in labels {
+                put_message(m, 11, |e| {
+                    put_bytes(e, 1, k.as_bytes());
+                    put_bytes(e, 2, v.as_bytes());
+                });
+            }
+            if extra == 4 {
+                put_message(m, 12, |e| put_bytes(e, 1, b"note"));
+            }
+            put_message(m, 13, |o| put_bytes(o, 1, b"ReplicaSet"));
+        });
+        put_message(item, 2, |t| put_int(t, 1, 1_700_000_005));
+        put_message(item, 3, |d| put_int(d, 1, 15_000_000_000));
+        for c in ["app", "sidecar"] {
+            put_message(item, 4, |cm| {
+                put_bytes(cm, 1, c.as_bytes());
+                for (resource, q) in usage {
+                    put_message(cm, 2, |e| {
+                        put_bytes(e, 1, resource.as_bytes());
+                        put_message(e, 2, |qm| put_bytes(qm, 1, q.as_bytes()));
+                    });
+                }
+            });
+        }
+    });
+}
+
+/// The whole table read item by item (straight from the bytes where it can) against the table
+/// of the decoded objects: the same pods, or the same error.
+fn whole_tables_agree(body: &[u8]) {
+    use crate::metrics::table_columns::PodMetricsColumns;
+    use crate::metrics::whole_table::WholePodMetricsTable;
+    let message = |e: Error| e.message().to_string();
+    let list = decode_pod_metrics_list(body).map_err(message);
+    let direct = WholePodMetricsTable::from_protobuf(body).map_err(message);
+    match (direct, &list) {
+        (Ok(a), Ok(l)) => assert_eq!(a.to_pods(), WholePodMetricsTable::from_pods(&l.items).to_pods()),
+        (a, l) => assert_eq!(a.map(|t| t.len()), l.clone().map(|l| l.items.len())),
+    }
+    let columns = PodMetricsColumns::from_protobuf(body).map_err(message);
+    assert_eq!(columns, list.map(|l| PodMetricsColumns::from_pods(&l.items)));
+}
+
+#[test]
+fn go_style_items_fill_the_whole_table_as_their_objects_do() {
+    let mut raw = Vec::new();
+    for extra in 0..5u8 {
+        go_style_item(
+            &mut raw,
+            u64::from(extra),
+            extra,
+            &[("app", "web"), ("tier", "x"), ("app", "api")],
+            &[("memory", "10Mi"), ("cpu", "5m"), ("cpu", "7m"), ("gpu", "1")],
+        );
+    }
+    let body = envelope("metrics.k8s.io/v1beta1", "PodMetricsList", &raw);
+    whole_tables_agree(&body);
+    let list = decode_pod_metrics_list(&body).expect("decodes");
+    // Go's zero generation and empty strings are unset, as in its JSON; the last of a repeated
+    // key wins, as in a map.
+    assert_eq!(list.items[0].metadata.generation, None);
+    assert!(list.items[0].metadata.only_names_labels_created());
+    assert_eq!(list.items[3].metadata.generation, Some(1));
+    assert_eq!(list.items[0].metadata.labels.as_ref().and_then(|l| l.get("app")).map(String::as_str), Some("api"));
+    assert_eq!(list.items[0].containers[0].usage.get("cpu").map(|q| q.to_string()), Some("7m".to_string()));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// Bodies with bytes changed or cut anywhere: the direct reading gives the objects' table or
+    /// the objects' error.
+    #[test]
+    fn whole_tables_from_mutated_bodies_agree(flips in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 0..4), cut in proptest::prelude::any::<proptest::sample::Index>(), extra in 0u8..5) {
+        let mut raw = Vec::new();
+        go_style_item(&mut raw, 1, extra, &[("app", "web"), ("app", "api")], &[("cpu", "250264852n"), ("memory", "8318172Ki")]);
+        go_style_item(&mut raw, 2, 0, &[], &[("cpu", "1m"), ("cpu", "2m")]);
+        let mut body = envelope("metrics.k8s.io/v1beta1", "PodMetricsList", &raw);
+        for (at, byte) in &flips {
+            let i = at.index(body.len());
+            body[i] = *byte;
+        }
+        body.truncate(cut.index(body.len() + 1).max(body.len() * usize::from(flips.is_empty())));
+        whole_tables_agree(&body);
+    }
+}
