@@ -26,24 +26,9 @@ $BIN loopback-api --write-kubeconfig "$TMP/kubeconfig" > "$TMP/server.log" &
 SERVER=$!
 for _ in $(seq 300); do grep -q serving "$TMP/server.log" 2>/dev/null && break; sleep 0.2; done
 
-# An admin client certificate (O=system:masters) from a throwaway CA.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "/CN=bench-ca" \
-  -keyout "$TMP/ca.key" -out "$TMP/ca.crt" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/O=system:masters/CN=bench-admin" \
-  -keyout "$TMP/admin.key" -out "$TMP/admin.csr" 2>/dev/null
-printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n' > "$TMP/admin.ext"
-openssl x509 -req -days 1 -in "$TMP/admin.csr" -CA "$TMP/ca.crt" -CAkey "$TMP/ca.key" -CAcreateserial -extfile "$TMP/admin.ext" \
-  -out "$TMP/admin.crt" 2>/dev/null
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-$BIN serve --fixture-pods "$PODS" --fixture-nodes "$NODES" --bind-address 127.0.0.1 --secure-port "$PORT" \
-  --cert-dir "$TMP/serving" --client-ca-file "$TMP/ca.crt" --authentication-skip-lookup \
-  --kubeconfig "$TMP/kubeconfig" > "$TMP/serve.log" 2>&1 &
-SERVE=$!
-for _ in $(seq 600); do
-  curl -skf --cert "$TMP/admin.crt" --key "$TMP/admin.key" "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  kill -0 $SERVE 2>/dev/null || { echo "kubemetrics serve exited:" >&2; cat "$TMP/serve.log" >&2; exit 1; }
-  sleep 0.2
-done
+# The metrics server with the generated pods, reached with an admin client certificate.
+source "$(dirname "${BASH_SOURCE[0]}")/serve_fixture.sh"
+serve_fixture 600
 sleep 1
 echo 5 > "/proc/$SERVE/clear_refs"  # VmHWM := VmRSS
 mem() { awk '/^VmRSS|^VmHWM/ {printf "%s %d MiB  ", $1, $2 / 1024}' "/proc/$SERVE/status"; echo; }

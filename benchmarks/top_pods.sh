@@ -20,44 +20,7 @@ else
   cargo build -q --release -p kubemetrics-cli
   BIN=target/release/kubemetrics
 fi
-TMP=$(mktemp -d)
-SERVER=; SERVE=
-trap 'kill $SERVER $SERVE 2>/dev/null || true; rm -rf "$TMP"' EXIT
-wait_for() {  # wait_for FILE PATTERN: up to 60 s
-  for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.2; done
-  echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2; return 1
-}
-$BIN loopback-api --scale-pods "$PODS" --scale-nodes "$NODES" --write-kubeconfig "$TMP/kubeconfig" > "$TMP/server.log" &
-SERVER=$!
-wait_for "$TMP/server.log" serving
-
-# kubemetrics serve with the same generated cluster; kubectl and kubemetrics reach it directly with
-# an admin client certificate (O=system:masters) from a throwaway CA.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "/CN=bench-ca" \
-  -keyout "$TMP/ca.key" -out "$TMP/ca.crt" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/O=system:masters/CN=bench-admin" \
-  -keyout "$TMP/admin.key" -out "$TMP/admin.csr" 2>/dev/null
-printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n' > "$TMP/admin.ext"  # v3: webpki refuses v1
-openssl x509 -req -days 1 -in "$TMP/admin.csr" -CA "$TMP/ca.crt" -CAkey "$TMP/ca.key" -CAcreateserial -extfile "$TMP/admin.ext" \
-  -out "$TMP/admin.crt" 2>/dev/null
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-$BIN serve --fixture-pods "$PODS" --fixture-nodes "$NODES" --bind-address 127.0.0.1 --secure-port "$PORT" \
-  --cert-dir "$TMP/serving" --client-ca-file "$TMP/ca.crt" --authentication-skip-lookup \
-  --kubeconfig "$TMP/kubeconfig" > "$TMP/serve.log" 2>&1 &
-SERVE=$!
-cat > "$TMP/serve-kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters: [{name: serve, cluster: {server: "https://127.0.0.1:$PORT", insecure-skip-tls-verify: true}}]
-users: [{name: admin, user: {client-certificate: "$TMP/admin.crt", client-key: "$TMP/admin.key"}}]
-contexts: [{name: serve, context: {cluster: serve, user: admin, namespace: default}}]
-current-context: serve
-KC
-for _ in $(seq 300); do
-  curl -skf --cert "$TMP/admin.crt" --key "$TMP/admin.key" "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  kill -0 $SERVE 2>/dev/null || { echo "kubemetrics serve exited:" >&2; cat "$TMP/serve.log" >&2; exit 1; }
-  sleep 0.2
-done
+source benchmarks/fixture_servers.sh
 
 measure() {  # measure NAME CMD... -> prints "NAME wall_s peak_kib cpu_s" per run
   local name=$1; shift
