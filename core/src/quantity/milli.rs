@@ -2,6 +2,7 @@
 //! [`Quantity`] for the forms metrics servers write (`250264852n`, `8318172Ki`, `1500m`, `2`).
 
 use super::Quantity;
+use super::parse::{self, Scale};
 use crate::error::Result;
 
 /// `Quantity::parse(s)?.milli_value()`: thousandths of `s`, rounded up (away from zero); `None`
@@ -16,32 +17,16 @@ pub fn milli_value_of(s: &str) -> Result<Option<i128>> {
 }
 
 fn fast(s: &str) -> Option<i128> {
-    let b = s.as_bytes();
-    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
-    if digits == 0 || digits > 18 {
-        return None;
-    }
-    let n = b[..digits].iter().fold(0i128, |n, &c| n * 10 + i128::from(c - b'0'));
-    let binary = |shift: u32| {
-        let value = n << shift;
-        // apimachinery caps binary values above 2^63 - 1: leave those to the parser.
-        (value <= i128::from(i64::MAX)).then_some(value * 1000)
-    };
-    match &b[digits..] {
-        b"" => Some(n * 1000),
-        b"n" => Some((n + 999_999) / 1_000_000),
-        b"u" => Some((n + 999) / 1000),
-        b"m" => Some(n),
-        b"k" => Some(n * 1_000_000),
-        b"M" => Some(n * 1_000_000_000),
-        b"G" => Some(n * 1_000_000_000_000),
-        b"T" => Some(n * 1_000_000_000_000_000),
-        b"Ki" => binary(10),
-        b"Mi" => binary(20),
-        b"Gi" => binary(30),
-        b"Ti" => binary(40),
-        _ => None,
-    }
+    let (n, scale) = parse::plain_number(s.as_bytes())?;
+    Some(match scale {
+        // Thousandths rounded up; divisions by constants on 64 bits (`n` has at most 18 digits).
+        Scale::Decimal(-9) => i128::from(n.div_ceil(1_000_000)),
+        Scale::Decimal(-6) => i128::from(n.div_ceil(1000)),
+        // At most 18 digits times 10^15: no overflow.
+        Scale::Decimal(e) => i128::from(n) * 10i128.pow((e + 3) as u32),
+        // Within the binary cap (2^63 - 1), checked by `plain_number`.
+        Scale::Binary(bits) => (i128::from(n) << bits) * 1000,
+    })
 }
 
 #[cfg(test)]

@@ -75,7 +75,7 @@ fn split(input: &str) -> Result<Pieces<'_>> {
 }
 
 /// How a suffix scales the number: `10^exp` or `2^exp`.
-enum Scale {
+pub(super) enum Scale {
     Decimal(i64),
     Binary(u32),
 }
@@ -206,44 +206,54 @@ pub(super) fn parse(input: &str) -> Result<Quantity> {
     }
 }
 
-/// The usual shape of usage values, read directly: up to 18 digits, no sign, fraction or
-/// exponent, then a decimal or binary suffix (`"250264852n"`, `"8318172Ki"`, `"3m"`, `"12"`);
-/// `None` for anything else (and for binary values above the cap), which [`parse_general`]
-/// reads. Gives what `parse_general` gives (a property test holds it to that).
-fn plain(b: &[u8]) -> Option<Quantity> {
+/// The usual shape of usage values: up to 18 digits, no sign, fraction or exponent, then no
+/// suffix or one of `n u m k M G T Ki Mi Gi Ti` (`"250264852n"`, `"8318172Ki"`, `"3m"`,
+/// `"12"`), as the number and its scale; `None` for anything else, and for binary values above
+/// the cap (the general parser caps those). What [`plain`] and the milli-values read directly.
+#[inline(always)]
+pub(super) fn plain_number(b: &[u8]) -> Option<(u64, Scale)> {
     let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
     if digits == 0 || digits > 18 {
         return None;
     }
     let value = b[..digits].iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
-    let (scale, format) = match &b[digits..] {
-        b"" => (Scale::Decimal(0), Format::DecimalSI),
-        b"n" => (Scale::Decimal(-9), Format::DecimalSI),
-        b"u" => (Scale::Decimal(-6), Format::DecimalSI),
-        b"m" => (Scale::Decimal(-3), Format::DecimalSI),
-        b"k" => (Scale::Decimal(3), Format::DecimalSI),
-        b"M" => (Scale::Decimal(6), Format::DecimalSI),
-        b"G" => (Scale::Decimal(9), Format::DecimalSI),
-        b"Ki" => (Scale::Binary(10), Format::BinarySI),
-        b"Mi" => (Scale::Binary(20), Format::BinarySI),
-        b"Gi" => (Scale::Binary(30), Format::BinarySI),
-        b"Ti" => (Scale::Binary(40), Format::BinarySI),
+    let scale = match &b[digits..] {
+        b"" => Scale::Decimal(0),
+        b"n" => Scale::Decimal(-9),
+        b"u" => Scale::Decimal(-6),
+        b"m" => Scale::Decimal(-3),
+        b"k" => Scale::Decimal(3),
+        b"M" => Scale::Decimal(6),
+        b"G" => Scale::Decimal(9),
+        b"T" => Scale::Decimal(12),
+        b"Ki" => Scale::Binary(10),
+        b"Mi" => Scale::Binary(20),
+        b"Gi" => Scale::Binary(30),
+        b"Ti" => Scale::Binary(40),
         _ => return None,
+    };
+    if let Scale::Binary(bits) = scale
+        && value > BINARY_CAP as u64 >> bits
+    {
+        return None;
+    }
+    Some((value, scale))
+}
+
+/// [`plain_number`] as a quantity: what [`parse_general`] gives for it (a property test holds it
+/// to that).
+fn plain(b: &[u8]) -> Option<Quantity> {
+    let (value, scale) = plain_number(b)?;
+    let format = match scale {
+        Scale::Decimal(_) => Format::DecimalSI,
+        Scale::Binary(_) => Format::BinarySI,
     };
     if value == 0 {
         return Some(Quantity { mantissa: 0, exponent: 0, format });
     }
     let (m, e) = match scale {
         Scale::Decimal(e) => normalize(u128::from(value), e),
-        Scale::Binary(bits) => {
-            // Below 2^60 shifted by at most 40 bits: no overflow; above the cap is the general
-            // path's to cap.
-            let bytes = u128::from(value) << bits;
-            if bytes > BINARY_CAP as u128 {
-                return None;
-            }
-            normalize(bytes, 0)
-        }
+        Scale::Binary(bits) => normalize(u128::from(value) << bits, 0),
     };
     Some(Quantity { mantissa: m as i128, exponent: e as i32, format })
 }
