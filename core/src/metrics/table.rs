@@ -354,7 +354,7 @@ pub(crate) fn decode_json_item(buf: &[u8], table: &mut PodMetricsTable) -> Resul
 
 /// A hint to load the cache line holding `value` (no effect on what the program computes).
 #[inline]
-pub(crate) fn prefetch<T>(value: &T) {
+fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch reads nothing the program sees and cannot fault; `value` is a live
     // reference anyway.

@@ -173,8 +173,7 @@ impl PodMetricsColumns {
 
     /// Appends a whole object.
     fn push_pod(&mut self, p: &PodMetrics, recent: &mut Recent) {
-        self.pod_strings.push(self.strings.len() as u32);
-        self.pod_containers.push(self.container_flags.len() as u32);
+        self.mark();
         self.push_meta(&p.metadata, &mut recent.created);
         self.strings.push(recent.times.of(&p.timestamp));
         self.strings.push(recent.windows.of(&p.window));
@@ -189,54 +188,29 @@ impl PodMetricsColumns {
     /// Appends an item read by [`protobuf::PodRef`]: what [`push_pod`](Self::push_pod) appends
     /// for the object it decodes to (labels and usage as the maps keep them).
     fn push_pod_ref(&mut self, p: &mut protobuf::PodRef<'_>, recent: &mut Recent) {
-        self.pod_strings.push(self.strings.len() as u32);
-        self.pod_containers.push(self.container_flags.len() as u32);
-        let mut flags = 0;
-        if let Some(name) = p.name {
-            flags |= POD_NAME;
-            self.strings.push(name);
-        }
-        if let Some(namespace) = p.namespace {
-            flags |= POD_NAMESPACE;
-            self.strings.push(namespace);
-        }
-        if let Some(created) = &p.created {
-            flags |= POD_CREATED;
-            self.strings.push(recent.created.of(created));
-        }
-        let mut label_count = 0;
-        if let Some(labels) = &mut p.labels {
-            flags |= POD_LABELS;
-            for (k, v) in protobuf::as_map(labels) {
-                self.strings.push(k);
-                self.strings.push(v);
-                label_count += 1;
-            }
-        }
-        self.pod_flags.push(flags);
-        self.pod_labels.push(label_count);
+        self.mark();
+        let labels = p.labels.as_mut().map(|l| protobuf::as_map(l));
+        self.push_plain_meta(p.name, p.namespace, p.created.as_ref(), labels, &mut recent.created);
         self.strings.push(recent.times.of(&p.timestamp));
         self.strings.push(recent.windows.of(&p.window));
         let mut start = 0;
         for &(name, end) in &p.containers {
             let usage: Vec<(&str, Quantity)> = protobuf::as_map(&mut p.usage[start..end]).collect();
             start = end;
-            let get = |resource: &str| usage.iter().find(|(k, _)| *k == resource).map(|&(_, q)| q);
-            let (cpu, memory) = (get("cpu"), get("memory"));
-            let others = usage.len() - usize::from(cpu.is_some()) - usize::from(memory.is_some());
-            let usage_json = (others > 0).then(|| {
-                let map: std::collections::BTreeMap<&str, Quantity> = usage.iter().copied().collect();
-                serde_json::to_string(&map).unwrap_or_default()
-            });
-            self.push_container(name, cpu, memory, usage_json);
+            self.push_usage_container(name, &usage);
         }
     }
 
     /// The columns, with the end marks after the last pod.
     fn end(mut self) -> PodMetricsColumns {
+        self.mark();
+        self
+    }
+
+    /// Marks where the next pod's strings and containers start (or where the last one's end).
+    fn mark(&mut self) {
         self.pod_strings.push(self.strings.len() as u32);
         self.pod_containers.push(self.container_flags.len() as u32);
-        self
     }
 
     fn push_meta(&mut self, m: &ObjectMeta, times: &mut LastText<Time>) {
@@ -246,31 +220,58 @@ impl PodMetricsColumns {
             self.strings.push(&serde_json::to_string(m).unwrap_or_default());
             return;
         }
+        let labels = m.labels.as_ref().map(|l| l.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        self.push_plain_meta(m.name.as_deref(), m.namespace.as_deref(), m.creation_timestamp.as_ref(), labels, times);
+    }
+
+    /// Metadata that holds no more than names, labels (each key once, in order) and a creation
+    /// time, as its flags and strings.
+    fn push_plain_meta<'s>(
+        &mut self,
+        name: Option<&str>,
+        namespace: Option<&str>,
+        created: Option<&Time>,
+        labels: Option<impl Iterator<Item = (&'s str, &'s str)>>,
+        times: &mut LastText<Time>,
+    ) {
         let mut flags = 0;
-        if let Some(name) = &m.name {
+        if let Some(name) = name {
             flags |= POD_NAME;
             self.strings.push(name);
         }
-        if let Some(namespace) = &m.namespace {
+        if let Some(namespace) = namespace {
             flags |= POD_NAMESPACE;
             self.strings.push(namespace);
         }
-        if let Some(created) = &m.creation_timestamp {
+        if let Some(created) = created {
             flags |= POD_CREATED;
             let text = times.of(created);
             self.strings.push(text);
         }
-        let mut labels = 0;
-        if let Some(map) = &m.labels {
+        let mut count = 0;
+        if let Some(labels) = labels {
             flags |= POD_LABELS;
-            for (k, v) in map {
+            for (k, v) in labels {
                 self.strings.push(k);
                 self.strings.push(v);
+                count += 1;
             }
-            labels = map.len() as u32;
         }
         self.pod_flags.push(flags);
-        self.pod_labels.push(labels);
+        self.pod_labels.push(count);
+    }
+
+    /// One container from its usage entries (sorted by resource, each once): CPU and memory,
+    /// and the whole usage as JSON when it holds other resources too.
+    fn push_usage_container<K: AsRef<str>>(&mut self, name: &str, usage: &[(K, Quantity)]) {
+        let get = |resource: &str| usage.iter().find(|(k, _)| k.as_ref() == resource).map(|&(_, q)| q);
+        let (cpu, memory) = (get("cpu"), get("memory"));
+        let others = usage.len() - usize::from(cpu.is_some()) - usize::from(memory.is_some());
+        let usage_json = (others > 0).then(|| {
+            let map: std::collections::BTreeMap<&str, Quantity> = usage.iter().map(|(k, q)| (k.as_ref(), *q)).collect();
+            serde_json::to_string(&map).unwrap_or_default()
+        });
+        self.push_container(name, cpu, memory, usage_json);
     }
 
     /// One container: its name, then its CPU and memory strings, or its whole usage as JSON
@@ -321,13 +322,12 @@ impl PodMetricsColumns {
         let pods = list.items.unwrap_or_default();
         let containers: usize = pods.iter().map(|p| p.containers.as_ref().map_or(0, Vec::len)).sum();
         let mut c = PodMetricsColumns::with_capacity(pods.len(), containers);
-        let (mut created, mut times, mut windows) = (LastText::default(), LastText::default(), LastText::default());
+        let mut recent = Recent::default();
         for p in pods {
-            c.pod_strings.push(c.strings.len() as u32);
-            c.pod_containers.push(c.container_flags.len() as u32);
-            c.push_meta_json(p.metadata, &mut created)?;
-            c.strings.push(times.of(&p.timestamp));
-            c.strings.push(windows.of(&p.window));
+            c.mark();
+            c.push_meta_json(p.metadata, &mut recent.created)?;
+            c.strings.push(recent.times.of(&p.timestamp));
+            c.strings.push(recent.windows.of(&p.window));
             for container in p.containers.unwrap_or_default() {
                 let mut usage = container.usage.map(|u| u.0).unwrap_or_default();
                 // A JSON object with a key twice keeps the last value, as a map does.
@@ -339,19 +339,10 @@ impl PodMetricsColumns {
                     }
                     same
                 });
-                let get = |name: &str| usage.iter().find(|(k, _)| k == name).map(|(_, q)| *q);
-                let (cpu, memory) = (get("cpu"), get("memory"));
-                let others = usage.len() - usize::from(cpu.is_some()) - usize::from(memory.is_some());
-                let usage_json = (others > 0).then(|| {
-                    let map: std::collections::BTreeMap<&str, Quantity> = usage.iter().map(|(k, q)| (k.as_ref(), *q)).collect();
-                    serde_json::to_string(&map).unwrap_or_default()
-                });
-                c.push_container(&container.name.0, cpu, memory, usage_json);
+                c.push_usage_container(&container.name.0, &usage);
             }
         }
-        c.pod_strings.push(c.strings.len() as u32);
-        c.pod_containers.push(c.container_flags.len() as u32);
-        Ok(c)
+        Ok(c.end())
     }
 
     fn push_meta_json(&mut self, m: MetaJson<'_>, times: &mut LastText<Time>) -> Result<()> {
@@ -376,23 +367,7 @@ impl PodMetricsColumns {
             self.push_meta(&meta, times);
             return Ok(());
         }
-        let mut flags = 0;
-        if let Some(name) = &m.name {
-            flags |= POD_NAME;
-            self.strings.push(&name.0);
-        }
-        if let Some(namespace) = &m.namespace {
-            flags |= POD_NAMESPACE;
-            self.strings.push(&namespace.0);
-        }
-        if let Some(created) = &m.created {
-            flags |= POD_CREATED;
-            let text = times.of(created);
-            self.strings.push(text);
-        }
-        let mut count = 0;
-        if let Some(mut labels) = m.labels {
-            flags |= POD_LABELS;
+        let labels = m.labels.map(|mut labels| {
             labels.sort_by(|a, b| a.0.cmp(&b.0));
             labels.dedup_by(|later, earlier| {
                 let same = later.0 == earlier.0;
@@ -401,14 +376,10 @@ impl PodMetricsColumns {
                 }
                 same
             });
-            for (k, v) in &labels {
-                self.strings.push(k);
-                self.strings.push(v);
-            }
-            count = labels.len() as u32;
-        }
-        self.pod_flags.push(flags);
-        self.pod_labels.push(count);
+            labels
+        });
+        let pairs = labels.as_ref().map(|l| l.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
+        self.push_plain_meta(m.name.as_ref().map(|n| n.0.as_ref()), m.namespace.as_ref().map(|n| n.0.as_ref()), m.created.as_ref(), pairs, times);
         Ok(())
     }
 }
