@@ -164,7 +164,7 @@ impl PodMetricsColumns {
             if pod.read(item).is_some() {
                 c.push_pod_ref(&mut pod, &mut recent);
             } else {
-                c.push_pod(&protobuf::decode_pod_item(item)?, &mut recent);
+                c.push_pod(&protobuf::decode_pod(item)?, &mut recent);
             }
             Ok(())
         })?;

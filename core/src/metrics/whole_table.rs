@@ -139,11 +139,7 @@ impl WholePodMetricsTable {
         entry.namespace = self.push_opt(m.namespace.as_deref());
         entry.created = m.creation_timestamp;
         if let Some(labels) = &m.labels {
-            entry.first_label = self.labels.len() as u32;
-            for (k, v) in labels {
-                let pair = (self.push(k), self.push(v));
-                self.labels.push(pair);
-            }
+            self.push_labels(&mut entry, labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
         if !m.only_names_labels_created() {
             entry.meta = self.metas.len() as u32;
@@ -152,12 +148,7 @@ impl WholePodMetricsTable {
         entry.timestamp = p.timestamp;
         entry.window = p.window;
         for c in &p.containers {
-            let mut container = self.begin_container();
-            container.name = self.push(&c.name);
-            for (resource, q) in &c.usage {
-                self.set_usage(&mut container, resource, *q);
-            }
-            self.containers.push(container);
+            self.push_container(&c.name, c.usage.iter().map(|(resource, q)| (resource.as_str(), *q)));
         }
         self.end_pod(entry);
     }
@@ -170,25 +161,35 @@ impl WholePodMetricsTable {
         entry.namespace = self.push_opt(p.namespace);
         entry.created = p.created;
         if let Some(labels) = &mut p.labels {
-            entry.first_label = self.labels.len() as u32;
-            for (k, v) in protobuf::as_map(labels) {
-                let pair = (self.push(k), self.push(v));
-                self.labels.push(pair);
-            }
+            self.push_labels(&mut entry, protobuf::as_map(labels));
         }
         entry.timestamp = p.timestamp;
         entry.window = p.window;
         let mut start = 0;
         for &(name, end) in &p.containers {
-            let mut container = self.begin_container();
-            container.name = self.push(name);
-            for (resource, q) in protobuf::as_map(&mut p.usage[start..end]) {
-                self.set_usage(&mut container, resource, q);
-            }
-            self.containers.push(container);
+            self.push_container(name, protobuf::as_map(&mut p.usage[start..end]));
             start = end;
         }
         self.end_pod(entry);
+    }
+
+    /// The labels of the pod being built (each key once, in order).
+    fn push_labels<'s>(&mut self, entry: &mut PodEntry, labels: impl Iterator<Item = (&'s str, &'s str)>) {
+        entry.first_label = self.labels.len() as u32;
+        for (k, v) in labels {
+            let pair = (self.push(k), self.push(v));
+            self.labels.push(pair);
+        }
+    }
+
+    /// A container of the pod being built, from its usage entries.
+    fn push_container<'s>(&mut self, name: &str, usage: impl Iterator<Item = (&'s str, Quantity)>) {
+        let mut container = self.begin_container();
+        container.name = self.push(name);
+        for (resource, q) in usage {
+            self.set_usage(&mut container, resource, q);
+        }
+        self.containers.push(container);
     }
 
     /// Decodes a `PodMetricsList` JSON body (the errors of a whole decode for what a whole
@@ -213,7 +214,7 @@ impl WholePodMetricsTable {
             if pod.read(item).is_some() {
                 t.push_pod_ref(&mut pod);
             } else {
-                t.push_pod(&protobuf::decode_pod_item(item)?);
+                t.push_pod(&protobuf::decode_pod(item)?);
             }
             Ok(())
         })?;

@@ -361,7 +361,8 @@ fn decode_sample<T: Sample>(buf: &[u8], kind: &'static str, own: fn(&mut Reader<
     Ok(sample)
 }
 
-fn decode_pod(buf: &[u8]) -> Result<PodMetrics> {
+/// One item of a `PodMetricsList` as a whole object.
+pub(crate) fn decode_pod(buf: &[u8]) -> Result<PodMetrics> {
     decode_sample(buf, "PodMetrics", |r, wire, containers: &mut Vec<ContainerMetrics>| {
         containers.push(decode_container(r.sub("containers", wire)?)?);
         Ok(())
@@ -401,11 +402,6 @@ pub(crate) fn for_each_pod_item<'a>(body: &'a [u8], item: impl FnMut(&'a [u8]) -
     let env = decode_envelope(body)?;
     expect_kind(&env, "PodMetricsList")?;
     walk_list(env.raw, "PodMetricsList", item).map(drop)
-}
-
-/// One item of a `PodMetricsList` as a whole object.
-pub(crate) fn decode_pod_item(buf: &[u8]) -> Result<PodMetrics> {
-    decode_pod(buf)
 }
 
 fn str_of<'a>(b: &'a [u8], message: &'static str, field: &str) -> Result<&'a str> {

@@ -34,10 +34,8 @@ impl<'a> PodRef<'a> {
         self.name = None;
         self.namespace = None;
         self.created = None;
-        if let Some(labels) = &mut self.labels {
-            labels.clear();
-        }
         let mut labels = self.labels.take().unwrap_or_default();
+        labels.clear();
         let mut any_label = false;
         self.timestamp = Time::default();
         self.window = GoDuration(0);
