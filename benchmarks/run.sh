@@ -86,12 +86,14 @@ export GOFLAGS="${GOFLAGS:+$GOFLAGS }-p=1"
 if [[ $SMALL == 1 ]]; then PROFILE_ARGS=(); PROFILE_DIR=debug; BENCH_PROFILE=(--profile dev); else PROFILE_ARGS=(--release); PROFILE_DIR=release; BENCH_PROFILE=(); fi
 log "building kubemetrics ($PROFILE_DIR)"
 nice -n 19 cargo build -q "${PROFILE_ARGS[@]}" -p kubemetrics-cli
-KM_BIN="$ROOT/target/$PROFILE_DIR/kubemetrics"
+# Where cargo put it: CARGO_TARGET_DIR when the caller set one (CI caches, shared builds).
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+KM_BIN="$TARGET_DIR/$PROFILE_DIR/kubemetrics"
 if want servers; then
   log "building the fleet helper (benchmarks/fleet, workspace lock file and target dir)"
   cp "$ROOT/Cargo.lock" "$ROOT/benchmarks/fleet/Cargo.lock"
-  CARGO_TARGET_DIR="$ROOT/target" nice -n 19 cargo build -q "${PROFILE_ARGS[@]}" --manifest-path "$ROOT/benchmarks/fleet/Cargo.toml"
-  FLEET_BIN="$ROOT/target/$PROFILE_DIR/km-bench-fleet"
+  CARGO_TARGET_DIR="$TARGET_DIR" nice -n 19 cargo build -q "${PROFILE_ARGS[@]}" --manifest-path "$ROOT/benchmarks/fleet/Cargo.toml"
+  FLEET_BIN="$TARGET_DIR/$PROFILE_DIR/km-bench-fleet"
   KM_METRICS_SERVER_VERSION="$METRICS_SERVER_VERSION" bash "$ROOT/benchmarks/build-metrics-server.sh"
   bash "$ROOT/tests/e2e/build-control-plane.sh"
 fi
