@@ -7,6 +7,7 @@ mod settings;
 pub use settings::ConnectionSettings;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::metrics::list_decoder::{ListDecoder, ListSink};
 use crate::metrics::table::PodMetricsTable;
 use crate::metrics::{NodeMetrics, NodeMetricsList, PodMetrics, PodMetricsList, protobuf};
 use k8s_openapi::List;
@@ -230,11 +231,16 @@ impl Client {
     /// Lists pod metrics as a [`PodMetricsTable`]: decoded straight from the body, with no
     /// object per pod (what `top` reads).
     pub async fn list_pod_metrics_table(&self, namespace: Option<&str>, options: &ListOptions) -> Result<PodMetricsTable> {
+        self.list_pod_metrics_into(namespace, options, PodMetricsTable::default()).await
+    }
+
+    /// Lists pod metrics into `sink`, decoded as the body arrives, protobuf or JSON: only the
+    /// bytes of one unfinished item are held at a time, never the whole body.
+    pub(crate) async fn list_pod_metrics_into<S: ListSink>(&self, namespace: Option<&str>, options: &ListOptions, sink: S) -> Result<S> {
         let path = self.metrics_path(&pod_list_rest(namespace, options)).await?;
         let exchange = async {
             let answer = self.metrics_answer(&path).await?;
-            // Decoded as it arrives, protobuf or JSON: the body is never held whole.
-            let mut decoder = if answer.is_protobuf { PodMetricsTable::protobuf_decoder() } else { PodMetricsTable::json_decoder() };
+            let mut decoder = ListDecoder::new(answer.is_protobuf, sink);
             each_chunk(answer.body, |data| decoder.feed(data).map_err(|e| decode_error(&path, &e)), |e| crate::error::from_kube(e, &self.server)).await?;
             decoder.finish().map_err(|e| decode_error(&path, &e))
         };

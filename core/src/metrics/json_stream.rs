@@ -8,9 +8,46 @@
 //! exactly as [`PodMetricsTable::from_json`] checks it (the kind, the syntax).
 
 use super::carry::Carry;
-use super::json_item::{ItemScanner, Scan};
-use super::table::{PodMetricsTable, decode_json_item};
+use super::json_item::ItemScanner;
 use crate::error::{Error, ErrorKind, Result};
+use serde::Deserialize;
+
+/// Where the items of a streamed JSON pod list go (the `top` table, the whole table, columns).
+pub(crate) trait JsonListSink {
+    /// Decodes the item that starts `buf` (with `scanner`, the fast path, when the sink has
+    /// one): `Some(n)` when it took `n` bytes, `None` when `buf` ends inside it (nothing of it
+    /// is kept then; the item comes again, longer).
+    fn json_item(&mut self, buf: &[u8], scanner: Option<&mut ItemScanner>) -> Result<Option<usize>>;
+    /// Decodes the bytes of the list outside its items array (with `[]` in its place) as a
+    /// whole list, so that they are checked as the whole-body decoder checks them.
+    fn json_outside(&mut self, list: &[u8]) -> Result<()>;
+}
+
+/// The JSON value of type `T` that starts `buf`, and how many bytes it took; `None` when `buf`
+/// ends inside it (or inside a number the next piece may continue).
+pub(crate) fn json_value_prefix<'a, T: Deserialize<'a>>(buf: &'a [u8]) -> Result<Option<(T, usize)>> {
+    let mut values = serde_json::Deserializer::from_slice(buf).into_iter::<T>();
+    match values.next() {
+        Some(Ok(value)) => Ok(Some((value, values.byte_offset()))),
+        Some(Err(e)) if !e.is_eof() && !error_at_end(buf, &e) => Err(invalid(format!("an item: {e}"))),
+        _ => Ok(None),
+    }
+}
+
+/// Whether serde's error lies at the last byte of `buf`: a piece of the body that ends inside a
+/// number (`-`, `1.`) is "an invalid number" to serde rather than the end of its input, and the
+/// next piece may complete it.
+fn error_at_end(buf: &[u8], e: &serde_json::Error) -> bool {
+    let line_start = match e.line() {
+        0 | 1 => 0,
+        line => match buf.iter().enumerate().filter(|&(_, &b)| b == b'\n').nth(line - 2) {
+            Some((newline, _)) => newline + 1,
+            None => return false,
+        },
+    };
+    // The column counts bytes from 1.
+    line_start + e.column() >= buf.len()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Items {
@@ -74,23 +111,23 @@ impl JsonPodListDecoder {
         d
     }
 
-    /// Decodes the items `chunk` completes; keeps the rest for the next chunk.
-    pub(crate) fn feed(&mut self, chunk: &[u8], table: &mut PodMetricsTable) -> Result<()> {
-        self.pending.feed(chunk, |bytes| self.state.consume(bytes, table))
+    /// Decodes the items `chunk` completes into `sink`; keeps the rest for the next chunk.
+    pub(crate) fn feed(&mut self, chunk: &[u8], sink: &mut impl JsonListSink) -> Result<()> {
+        self.pending.feed(chunk, |bytes| self.state.consume(bytes, sink))
     }
 
-    /// Ends the body: decodes what lay outside the items array as a whole list into `table`
+    /// Ends the body: decodes what lay outside the items array as a whole list into `sink`
     /// (which checks it as the whole-body decoder does).
-    pub(crate) fn finish(self, table: &mut PodMetricsTable) -> Result<()> {
+    pub(crate) fn finish(self, sink: &mut impl JsonListSink) -> Result<()> {
         if self.state.items != Items::Outside {
             return Err(invalid("EOF while parsing the items array (the body ended inside it)"));
         }
-        table.extend_from_json(&self.state.outside_bytes)
+        sink.json_outside(&self.state.outside_bytes)
     }
 }
 
 impl State {
-    fn consume(&mut self, buf: &[u8], table: &mut PodMetricsTable) -> Result<usize> {
+    fn consume(&mut self, buf: &[u8], sink: &mut impl JsonListSink) -> Result<usize> {
         let mut at = 0;
         while at < buf.len() {
             if self.items == Items::Outside {
@@ -114,18 +151,7 @@ impl State {
                 (Items::AfterItem, other) => return Err(invalid(format!("expected ',' or ']' after an item, found {:?}", other as char))),
                 (Items::Next, b']') => return Err(invalid("trailing comma in the items array")),
                 (Items::First | Items::Next, _) => {
-                    let fast = match &mut self.scanner {
-                        Some(scanner) => scanner.scan(&buf[at..], table),
-                        None => Scan::Other,
-                    };
-                    let len = match fast {
-                        Scan::Item(len) => len,
-                        Scan::Incomplete => return Ok(at),
-                        Scan::Other => match decode_json_item(&buf[at..], table)? {
-                            Some(len) => len,
-                            None => return Ok(at),
-                        },
-                    };
+                    let Some(len) = sink.json_item(&buf[at..], self.scanner.as_mut())? else { return Ok(at) };
                     self.items = Items::AfterItem;
                     at += len;
                 }

@@ -8,6 +8,7 @@ pub mod custom;
 mod duration;
 mod json_item;
 mod json_stream;
+pub(crate) mod list_decoder;
 pub mod meta;
 pub mod protobuf;
 mod resource;

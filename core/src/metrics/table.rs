@@ -6,6 +6,9 @@
 //! CPU and memory of each container. [`Client::list_pod_metrics`](crate::Client) keeps returning
 //! whole objects; `top` reads tables.
 
+use super::json_item::{ItemScanner, Scan};
+use super::json_stream::{JsonListSink, json_value_prefix};
+use super::list_decoder::ListDecoder;
 use super::{GoDuration, PodMetrics, Time, protobuf};
 use crate::Quantity;
 use crate::error::{Error, ErrorKind, Result};
@@ -230,12 +233,7 @@ impl PodMetricsTable {
     /// item are kept between pieces. The result is that of [`from_json`](Self::from_json) on the
     /// joined pieces, and a bad body is an error either way.
     pub fn from_json_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<PodMetricsTable> {
-        PodMetricsTable::json_decoder().decode(chunks)
-    }
-
-    /// A decoder fed with the pieces of a JSON body (what the client uses while it reads).
-    pub(crate) fn json_decoder() -> TableDecoder {
-        TableDecoder { table: PodMetricsTable::default(), decoder: Decoder::Json(super::json_stream::JsonPodListDecoder::new()) }
+        ListDecoder::new(false, PodMetricsTable::default()).decode(chunks)
     }
 
     /// Decodes a whole `PodMetricsList` JSON document, adding its items to the table.
@@ -255,12 +253,7 @@ impl PodMetricsTable {
     /// field are kept between pieces (the body is never held whole). The result, and the error
     /// for a bad body, are those of [`from_protobuf`](Self::from_protobuf) on the joined pieces.
     pub fn from_protobuf_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<PodMetricsTable> {
-        PodMetricsTable::protobuf_decoder().decode(chunks)
-    }
-
-    /// A decoder fed with the pieces of a protobuf body (what the client uses while it reads).
-    pub(crate) fn protobuf_decoder() -> TableDecoder {
-        TableDecoder { table: PodMetricsTable::default(), decoder: Decoder::Protobuf(protobuf::PodListDecoder::new()) }
+        ListDecoder::new(true, PodMetricsTable::default()).decode(chunks)
     }
 
     fn begin_pod(&self) -> PodEntry {
@@ -270,44 +263,6 @@ impl PodMetricsTable {
     fn end_pod(&mut self, mut entry: PodEntry) {
         entry.container_count = self.containers.len() as u32 - entry.first_container;
         self.pods.push(entry);
-    }
-}
-
-/// A [`PodMetricsTable`] filled from a JSON or protobuf body piece by piece.
-pub(crate) struct TableDecoder {
-    table: PodMetricsTable,
-    decoder: Decoder,
-}
-
-enum Decoder {
-    Json(super::json_stream::JsonPodListDecoder),
-    Protobuf(protobuf::PodListDecoder),
-}
-
-impl TableDecoder {
-    /// Decodes the pods `chunk` completes.
-    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<()> {
-        match &mut self.decoder {
-            Decoder::Json(d) => d.feed(chunk, &mut self.table),
-            Decoder::Protobuf(d) => d.feed(chunk, &mut self.table),
-        }
-    }
-
-    /// The table from all of `chunks`, the whole body.
-    fn decode<'a>(mut self, chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<PodMetricsTable> {
-        for chunk in chunks {
-            self.feed(chunk)?;
-        }
-        self.finish()
-    }
-
-    /// The table, once the body has ended.
-    pub(crate) fn finish(mut self) -> Result<PodMetricsTable> {
-        match self.decoder {
-            Decoder::Json(d) => d.finish(&mut self.table)?,
-            Decoder::Protobuf(d) => d.finish()?,
-        }
-        Ok(self.table)
     }
 }
 
@@ -331,25 +286,36 @@ impl<'de> serde::Deserialize<'de> for FilledItem {
     }
 }
 
+/// The JSON items of a streamed list go straight into the table: through the item scanner,
+/// and through serde for the items it steps aside from.
+impl JsonListSink for PodMetricsTable {
+    fn json_item(&mut self, buf: &[u8], scanner: Option<&mut ItemScanner>) -> Result<Option<usize>> {
+        match scanner.map(|s| s.scan(buf, self)) {
+            Some(Scan::Item(len)) => Ok(Some(len)),
+            Some(Scan::Incomplete) => Ok(None),
+            Some(Scan::Other) | None => decode_json_item(buf, self),
+        }
+    }
+
+    fn json_outside(&mut self, list: &[u8]) -> Result<()> {
+        self.extend_from_json(list)
+    }
+}
+
 /// Decodes the item of a JSON `items` array that starts `buf` into the table, in one pass:
 /// `Some(n)` when it took `n` bytes, `None` when `buf` ends inside it (the table then holds no
 /// part of it).
-pub(crate) fn decode_json_item(buf: &[u8], table: &mut PodMetricsTable) -> Result<Option<usize>> {
+fn decode_json_item(buf: &[u8], table: &mut PodMetricsTable) -> Result<Option<usize>> {
     let (pods, containers) = (table.pods.len(), table.containers.len());
     FILLING.with(|cell| *cell.borrow_mut() = Some(std::mem::take(table)));
-    let mut items = serde_json::Deserializer::from_slice(buf).into_iter::<FilledItem>();
-    let item = items.next();
-    let taken = items.byte_offset();
+    let item = json_value_prefix::<FilledItem>(buf);
     *table = FILLING.with(|cell| cell.borrow_mut().take()).unwrap_or_default();
-    match item {
-        Some(Ok(FilledItem)) => Ok(Some(taken)),
-        Some(Err(e)) if !e.is_eof() && !error_at_end(buf, &e) => Err(Error::new(ErrorKind::Api, format!("invalid PodMetricsList JSON: an item: {e}"))),
-        _ => {
-            table.pods.truncate(pods);
-            table.containers.truncate(containers);
-            Ok(None)
-        }
+    let item = item?;
+    if item.is_none() {
+        table.pods.truncate(pods);
+        table.containers.truncate(containers);
     }
+    Ok(item.map(|(FilledItem, len)| len))
 }
 
 /// A hint to load the cache line holding `value` (no effect on what the program computes).
@@ -365,29 +331,21 @@ fn prefetch<T>(value: &T) {
     let _ = value;
 }
 
-/// Whether serde's error lies at the last byte of `buf`: a piece of the body that ends inside a
-/// number (`-`, `1.`) is "an invalid number" to serde rather than the end of its input, and the
-/// next piece may complete it.
-fn error_at_end(buf: &[u8], e: &serde_json::Error) -> bool {
-    let line_start = match e.line() {
-        0 | 1 => 0,
-        line => match buf.iter().enumerate().filter(|&(_, &b)| b == b'\n').nth(line - 2) {
-            Some((newline, _)) => newline + 1,
-            None => return false,
-        },
-    };
-    // The column counts bytes from 1.
-    line_start + e.column() >= buf.len()
-}
-
-/// The protobuf decoder's pods go straight into the table.
-impl protobuf::PodListSink for PodMetricsTable {
+/// The protobuf decoder's items go straight into the table.
+impl protobuf::PodItemSink for PodMetricsTable {
     fn reserve(&mut self, pods: usize) {
         self.pods.reserve(pods);
         self.containers.reserve(2 * pods);
         self.names.reserve(pods);
     }
 
+    fn item(&mut self, item: &[u8]) -> Result<()> {
+        protobuf::decode_pod_into(item, self)
+    }
+}
+
+/// The pods of protobuf items and of the JSON fast path go straight into the table.
+impl protobuf::PodListSink for PodMetricsTable {
     fn container(&mut self, name: &str, cpu: Quantity, memory: Quantity) {
         let name = self.names.intern(name);
         self.containers.push(ContainerEntry { name, cpu, memory });

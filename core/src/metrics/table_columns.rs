@@ -6,6 +6,9 @@
 //! strings the Kubernetes JSON form holds (canonical quantities, Go durations, RFC 3339 times), plus
 //! CPU in nano-cores and memory in bytes as exact integers.
 
+use super::json_item::ItemScanner;
+use super::json_stream::{JsonListSink, json_value_prefix};
+use super::protobuf::PodItemSink as _;
 use super::{GoDuration, ObjectMeta, PodMetrics, Time, protobuf};
 use crate::Quantity;
 use crate::error::{Error, ErrorKind, Result};
@@ -157,18 +160,9 @@ impl PodMetricsColumns {
     /// labels and a creation time, as an object otherwise. The columns, and the error for a bad
     /// body, are those of [`from_pods`](Self::from_pods) on the decoded list.
     pub fn from_protobuf(body: &[u8]) -> Result<PodMetricsColumns> {
-        let mut c = PodMetricsColumns::with_capacity(0, 0);
-        let mut recent = Recent::default();
-        let mut pod = protobuf::PodRef::default();
-        protobuf::for_each_pod_item(body, |item| {
-            if pod.read(item).is_some() {
-                c.push_pod_ref(&mut pod, &mut recent);
-            } else {
-                c.push_pod(&protobuf::decode_pod(item)?, &mut recent);
-            }
-            Ok(())
-        })?;
-        Ok(c.end())
+        let mut sink = ColumnsSink::default();
+        protobuf::for_each_pod_item(body, |item| sink.item(item))?;
+        Ok(sink.end())
     }
 
     /// Appends a whole object.
@@ -324,25 +318,31 @@ impl PodMetricsColumns {
         let mut c = PodMetricsColumns::with_capacity(pods.len(), containers);
         let mut recent = Recent::default();
         for p in pods {
-            c.mark();
-            c.push_meta_json(p.metadata, &mut recent.created)?;
-            c.strings.push(recent.times.of(&p.timestamp));
-            c.strings.push(recent.windows.of(&p.window));
-            for container in p.containers.unwrap_or_default() {
-                let mut usage = container.usage.map(|u| u.0).unwrap_or_default();
-                // A JSON object with a key twice keeps the last value, as a map does.
-                usage.sort_by(|a, b| a.0.cmp(&b.0));
-                usage.dedup_by(|later, earlier| {
-                    let same = later.0 == earlier.0;
-                    if same {
-                        earlier.1 = later.1;
-                    }
-                    same
-                });
-                c.push_usage_container(&container.name.0, &usage);
-            }
+            c.push_pod_json(p, &mut recent)?;
         }
         Ok(c.end())
+    }
+
+    /// Appends an item decoded from JSON.
+    fn push_pod_json(&mut self, p: PodJson<'_>, recent: &mut Recent) -> Result<()> {
+        self.mark();
+        self.push_meta_json(p.metadata, &mut recent.created)?;
+        self.strings.push(recent.times.of(&p.timestamp));
+        self.strings.push(recent.windows.of(&p.window));
+        for container in p.containers.unwrap_or_default() {
+            let mut usage = container.usage.map(|u| u.0).unwrap_or_default();
+            // A JSON object with a key twice keeps the last value, as a map does.
+            usage.sort_by(|a, b| a.0.cmp(&b.0));
+            usage.dedup_by(|later, earlier| {
+                let same = later.0 == earlier.0;
+                if same {
+                    earlier.1 = later.1;
+                }
+                same
+            });
+            self.push_usage_container(&container.name.0, &usage);
+        }
+        Ok(())
     }
 
     fn push_meta_json(&mut self, m: MetaJson<'_>, times: &mut LastText<Time>) -> Result<()> {
@@ -528,6 +528,56 @@ struct Recent {
     created: LastText<Time>,
     times: LastText<Time>,
     windows: LastText<GoDuration>,
+}
+
+/// Columns filled item by item, from either encoding (what the client streams a list into).
+pub(crate) struct ColumnsSink {
+    columns: PodMetricsColumns,
+    recent: Recent,
+    /// The vectors of the protobuf item being read, kept from item to item.
+    pod: protobuf::PodRef<'static>,
+}
+
+impl Default for ColumnsSink {
+    fn default() -> ColumnsSink {
+        ColumnsSink { columns: PodMetricsColumns::with_capacity(0, 0), recent: Recent::default(), pod: protobuf::PodRef::default() }
+    }
+}
+
+impl ColumnsSink {
+    /// The columns of every item given.
+    pub(crate) fn end(self) -> PodMetricsColumns {
+        self.columns.end()
+    }
+}
+
+impl JsonListSink for ColumnsSink {
+    fn json_item(&mut self, buf: &[u8], _scanner: Option<&mut ItemScanner>) -> Result<Option<usize>> {
+        let Some((pod, len)) = json_value_prefix::<PodJson<'_>>(buf)? else { return Ok(None) };
+        self.columns.push_pod_json(pod, &mut self.recent)?;
+        Ok(Some(len))
+    }
+
+    fn json_outside(&mut self, list: &[u8]) -> Result<()> {
+        PodMetricsColumns::from_json(list).map(drop)
+    }
+}
+
+/// A protobuf item goes straight into the columns when its metadata holds no more than they
+/// keep in their own columns, as an object otherwise.
+impl protobuf::PodItemSink for ColumnsSink {
+    fn reserve(&mut self, _pods: usize) {}
+
+    fn item(&mut self, item: &[u8]) -> Result<()> {
+        let mut pod = std::mem::take(&mut self.pod).recycle();
+        if pod.read(item).is_some() {
+            self.columns.push_pod_ref(&mut pod, &mut self.recent);
+        } else {
+            self.columns.push_pod(&protobuf::decode_pod(item)?, &mut self.recent);
+        }
+        self.pod = pod.recycle();
+        Ok(())
+    }
 }
 
 /// Times and durations as their JSON text, formatting each distinct value once in a row (the pods

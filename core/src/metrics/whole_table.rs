@@ -6,6 +6,9 @@
 //! it loses nothing: [`WholePodView::to_pod_metrics`] gives back the very object a whole decode of
 //! the same body gives. For bindings that hand out pod objects only when they are read.
 
+use super::json_item::ItemScanner;
+use super::json_stream::{JsonListSink, json_value_prefix};
+use super::protobuf::PodItemSink as _;
 use super::{ContainerMetrics, GoDuration, ObjectMeta, PodMetrics, Time, Usage, protobuf};
 use crate::Quantity;
 use crate::error::{Error, ErrorKind, Result};
@@ -208,17 +211,23 @@ impl WholePodMetricsTable {
     /// keeps in its own columns, as an object otherwise. The table, and the error for a bad
     /// body, are those of [`from_pods`](Self::from_pods) on the decoded list.
     pub fn from_protobuf(body: &[u8]) -> Result<WholePodMetricsTable> {
-        let mut t = WholePodMetricsTable::default();
-        let mut pod = protobuf::PodRef::default();
-        protobuf::for_each_pod_item(body, |item| {
-            if pod.read(item).is_some() {
-                t.push_pod_ref(&mut pod);
-            } else {
-                t.push_pod(&protobuf::decode_pod(item)?);
-            }
-            Ok(())
-        })?;
-        Ok(t)
+        let mut sink = WholeSink::default();
+        protobuf::for_each_pod_item(body, |item| sink.item(item))?;
+        Ok(sink.table)
+    }
+
+    /// How long each of its vectors is (a mark to roll an unfinished item back to).
+    fn lengths(&self) -> [usize; 6] {
+        [self.text.len(), self.pods.len(), self.containers.len(), self.labels.len(), self.others.len(), self.metas.len()]
+    }
+
+    fn truncate(&mut self, [text, pods, containers, labels, others, metas]: [usize; 6]) {
+        self.text.truncate(text);
+        self.pods.truncate(pods);
+        self.containers.truncate(containers);
+        self.labels.truncate(labels);
+        self.others.truncate(others);
+        self.metas.truncate(metas);
     }
 
     fn push(&mut self, s: &str) -> Str {
@@ -434,6 +443,69 @@ macro_rules! seed {
             }
         }
     };
+}
+
+/// A table filled item by item, from either encoding (what the client streams a list into).
+#[derive(Default)]
+pub(crate) struct WholeSink {
+    pub(crate) table: WholePodMetricsTable,
+    /// The vectors of the protobuf item being read, kept from item to item.
+    pod: protobuf::PodRef<'static>,
+}
+
+impl JsonListSink for WholeSink {
+    fn json_item(&mut self, buf: &[u8], _scanner: Option<&mut ItemScanner>) -> Result<Option<usize>> {
+        let mark = self.table.lengths();
+        FILLING.with(|cell| *cell.borrow_mut() = Some(std::mem::take(&mut self.table)));
+        let item = json_value_prefix::<FilledItem>(buf);
+        self.table = FILLING.with(|cell| cell.borrow_mut().take()).unwrap_or_default();
+        let item = item?;
+        if item.is_none() {
+            self.table.truncate(mark);
+        }
+        Ok(item.map(|(FilledItem, len)| len))
+    }
+
+    fn json_outside(&mut self, list: &[u8]) -> Result<()> {
+        WholePodMetricsTable::from_json(list).map(drop)
+    }
+}
+
+/// A protobuf item goes straight into the table when its metadata holds no more than the
+/// table keeps in its own columns, as an object otherwise.
+impl protobuf::PodItemSink for WholeSink {
+    fn reserve(&mut self, _pods: usize) {}
+
+    fn item(&mut self, item: &[u8]) -> Result<()> {
+        let mut pod = std::mem::take(&mut self.pod).recycle();
+        if pod.read(item).is_some() {
+            self.table.push_pod_ref(&mut pod);
+        } else {
+            self.table.push_pod(&protobuf::decode_pod(item)?);
+        }
+        self.pod = pod.recycle();
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// The table [`WholeSink::json_item`] fills: serde_json tells how many bytes a value took
+    /// only to a `Deserialize` type (its `StreamDeserializer`), not to a seed, so the item type
+    /// finds the table here.
+    static FILLING: std::cell::RefCell<Option<WholePodMetricsTable>> = const { std::cell::RefCell::new(None) };
+}
+
+/// One item of a JSON `items` array, decoded into the table in [`FILLING`].
+struct FilledItem;
+
+impl<'de> serde::Deserialize<'de> for FilledItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<FilledItem, D::Error> {
+        FILLING.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let table = slot.as_mut().ok_or_else(|| de::Error::custom("no table is being filled"))?;
+            PodSeed(table).deserialize(d).map(|()| FilledItem)
+        })
+    }
 }
 
 struct ListSeed<'t>(&'t mut WholePodMetricsTable);

@@ -212,3 +212,48 @@ fn the_fast_path_steps_aside_and_takes_nothing_back() {
         assert_eq!((table.len(), super::RollbackSink::containers_len(&table)), (0, 0), "{item}");
     }
 }
+
+/// The readers that keep every field (columns for Node, the whole table for Python) decode a
+/// list streamed in pieces exactly as they decode it whole: the same result, or an error both ways.
+fn streamed_agree(body: &[u8], piece: usize) {
+    use super::super::list_decoder::ListDecoder;
+    use super::super::table_columns::{ColumnsSink, PodMetricsColumns};
+    use super::super::whole_table::{WholePodMetricsTable, WholeSink};
+    let shown = || String::from_utf8_lossy(body).into_owned();
+    let columns = ListDecoder::new(false, ColumnsSink::default()).decode(body.chunks(piece.max(1))).map(ColumnsSink::end);
+    match (columns, PodMetricsColumns::from_json(body)) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "{}", shown()),
+        (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{}", shown()),
+        (a, b) => panic!("columns: streamed {:?}, whole {:?}, body {}", a.map(|c| c.len()), b.map(|c| c.len()), shown()),
+    }
+    let whole = ListDecoder::new(false, WholeSink::default()).decode(body.chunks(piece.max(1))).map(|s| s.table);
+    match (whole, WholePodMetricsTable::from_json(body)) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "{}", shown()),
+        (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{}", shown()),
+        (a, b) => panic!("whole table: streamed {:?}, whole {:?}, body {}", a.map(|t| t.len()), b.map(|t| t.len()), shown()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn columns_and_whole_tables_streamed_agree_with_whole_bodies(items in prop::collection::vec(item(), 0..4), piece in 1usize..400, every in 0usize..7, cut in any::<prop::sample::Index>()) {
+        let body = format!("{{\"kind\":\"PodMetricsList\",\"items\":[{}]}}", items.join(","));
+        let body = if every == 6 { body } else { spaced(&body, every) };
+        streamed_agree(body.as_bytes(), piece);
+        streamed_agree(&body.as_bytes()[..cut.index(body.len() + 1)], piece);
+    }
+}
+
+#[test]
+fn columns_and_whole_tables_stream_typical_lists_in_pieces_of_every_size() {
+    let item = r#"{"metadata":{"name":"web-1","namespace":"shop","creationTimestamp":"2026-12-04T10:15:00Z","labels":{"app":"web"}},"timestamp":"2026-12-04T10:14:52Z","window":"15.012s","containers":[{"name":"app","usage":{"cpu":"250264852n","memory":"8318172Ki"}},{"name":"istio-proxy","usage":{"cpu":"3m","memory":"40Mi","nvidia.com/gpu":"1"}}]}"#;
+    let odd = r#"{"metadata":{"name":"a\"b","uid":"u-1","labels":{"n":"-25.5"}},"timestamp":"2026-12-04T10:14:52Z","window":"15s","containers":[{"name":"c","usage":{"cpu":"1m","cpu":"2m"}}]}"#;
+    let body = format!("{{\"kind\":\"PodMetricsList\",\"apiVersion\":\"metrics.k8s.io/v1beta1\",\"metadata\":{{}},\"items\":[{item},{odd},{item}]}}");
+    let whole = super::super::table_columns::PodMetricsColumns::from_json(body.as_bytes()).expect("a valid list");
+    assert_eq!(whole.len(), 3);
+    for piece in 1..body.len() {
+        streamed_agree(body.as_bytes(), piece);
+    }
+}

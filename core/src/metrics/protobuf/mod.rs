@@ -464,14 +464,25 @@ pub fn decode_envelope(body: &[u8]) -> Result<Envelope<'_>> {
     };
     let mut r = Reader::new(rest, "envelope (runtime.Unknown)");
     let mut env = Envelope { api_version: String::new(), kind: String::new(), raw: &[] };
+    let mut seen_raw = false;
     while let Some((field, wire)) = r.key()? {
         r.expect("field", wire, LEN)?;
         match field {
-            2 => env.raw = r.bytes()?,
+            2 => (env.raw, seen_raw) = (r.bytes()?, true),
             f => envelope_field(&mut env.api_version, &mut env.kind, u64::from(f), r.bytes()?)?,
         }
     }
+    // Go writes `raw` for every object (an empty list still has its metadata): without it the
+    // body was cut short, and reading it as an empty object would lose every item silently.
+    if !seen_raw {
+        return Err(no_raw(&env.kind));
+    }
     Ok(env)
+}
+
+/// The error for an envelope without its object (field 2, `raw`).
+fn no_raw(kind: &str) -> crate::Error {
+    err("envelope (runtime.Unknown)", format!("no object (field 2, raw) after the type {kind:?}: the body ended early or is not a Kubernetes object"))
 }
 
 /// A field of `runtime.Unknown` other than `raw` (field 2): the type (1) is kept, the content
@@ -590,7 +601,7 @@ pub use encode::{
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
 pub(crate) use encode::{Sink, encoded_len, list_head, list_tail, put_node_item, put_pod_item};
 pub(crate) use pod_ref::{PodRef, as_map};
-pub(crate) use stream::{PodListDecoder, PodListSink};
+pub(crate) use stream::{PodItemSink, PodListDecoder, PodListSink, decode_pod_into};
 
 #[cfg(test)]
 mod tests;

@@ -27,6 +27,19 @@ pub(crate) struct PodRef<'a> {
     pub(crate) usage: Vec<(&'a str, Quantity)>,
 }
 
+impl PodRef<'_> {
+    /// Its vectors, emptied, for an item that borrows from elsewhere (their memory is kept:
+    /// no allocation from item to item).
+    pub(crate) fn recycle<'b>(self) -> PodRef<'b> {
+        fn empty<T, U>(mut v: Vec<T>) -> Vec<U> {
+            v.clear();
+            // Collected in place: the same allocation, with the new element type.
+            v.into_iter().map(|_| unreachable!("the vector is empty")).collect()
+        }
+        PodRef { labels: self.labels.map(empty), containers: empty(self.containers), usage: empty(self.usage), ..PodRef::default() }
+    }
+}
+
 impl<'a> PodRef<'a> {
     /// Reads the item `buf` into `self` (its vectors are reused); `None` when the item is to
     /// be decoded as an object.

@@ -11,10 +11,17 @@ use crate::Quantity;
 use crate::error::Result;
 use crate::metrics::carry::Carry;
 
-/// Where decoded pods go: each pod's containers first, then the pod.
-pub(crate) trait PodListSink {
+/// Where a streamed list's items go, each as the bytes of its `PodMetrics` message, whole.
+pub(crate) trait PodItemSink {
     /// Room for about `pods` more pods (an estimate from the first item's size).
     fn reserve(&mut self, pods: usize);
+    /// One item (the message's bytes; a bad message is an error).
+    fn item(&mut self, item: &[u8]) -> Result<()>;
+}
+
+/// Where decoded pods go: each pod's containers first, then the pod (the items of a
+/// [`PodItemSink`] that [`decode_pod_into`] reads).
+pub(crate) trait PodListSink {
     /// A container of the pod being decoded.
     fn container(&mut self, name: &str, cpu: Quantity, memory: Quantity);
     /// The pod whose containers were just given.
@@ -92,7 +99,7 @@ impl PodListDecoder {
     }
 
     /// Decodes what `chunk` completes; keeps the rest for the next chunk.
-    pub(crate) fn feed(&mut self, chunk: &[u8], sink: &mut dyn PodListSink) -> Result<()> {
+    pub(crate) fn feed(&mut self, chunk: &[u8], sink: &mut dyn PodItemSink) -> Result<()> {
         self.pending.feed(chunk, |bytes| self.state.consume(bytes, sink))
     }
 
@@ -103,7 +110,8 @@ impl PodListDecoder {
             Phase::Magic => Err(err("envelope", format!("the body ended after {carried} bytes, before the k8s\\0 magic"))),
             Phase::List { remaining } => Err(err("PodMetricsList", format!("the body ended {remaining} bytes before the end of the list"))),
             Phase::Envelope if carried > 0 => Err(err("envelope (runtime.Unknown)", format!("the body ended inside a field ({carried} bytes of it)"))),
-            Phase::Envelope if !self.state.seen_list => Err(self.state.wrong_kind()),
+            Phase::Envelope if !self.state.seen_list && self.state.kind != "PodMetricsList" => Err(self.state.wrong_kind()),
+            Phase::Envelope if !self.state.seen_list => Err(super::no_raw(&self.state.kind)),
             Phase::Envelope => Ok(()),
         }
     }
@@ -115,7 +123,7 @@ impl State {
     }
 
     /// Decodes the whole fields at the start of `buf`; returns how many bytes they took.
-    fn consume(&mut self, buf: &[u8], sink: &mut dyn PodListSink) -> Result<usize> {
+    fn consume(&mut self, buf: &[u8], sink: &mut dyn PodItemSink) -> Result<usize> {
         let mut at = 0;
         loop {
             let rest = &buf[at..];
@@ -175,7 +183,7 @@ impl State {
                                 self.estimated = true;
                                 sink.reserve(usize::try_from(remaining / taken.max(1)).unwrap_or(0).saturating_mul(5) / 4);
                             }
-                            decode_pod(payload, sink)?;
+                            sink.item(payload)?;
                         }
                         f => return Err(err(MESSAGE, format!("unknown field {f}"))),
                     }
@@ -199,8 +207,8 @@ fn bad_magic(start: &[u8]) -> crate::Error {
     err("envelope", format!("the body does not start with the k8s\\0 magic (starts with [{}])", shown.join(", ")))
 }
 
-/// One `PodMetrics` item into `sink`.
-fn decode_pod(buf: &[u8], sink: &mut dyn PodListSink) -> Result<()> {
+/// One `PodMetrics` item into `sink`: its names, times and each container's CPU and memory.
+pub(crate) fn decode_pod_into(buf: &[u8], sink: &mut impl PodListSink) -> Result<()> {
     let mut r = Reader::new(buf, "PodMetrics");
     let (mut namespace, mut name, mut timestamp, mut window) = ("", "", Time::default(), GoDuration(0));
     while let Some((field, wire)) = r.key()? {

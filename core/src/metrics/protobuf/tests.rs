@@ -54,6 +54,12 @@ fn bad_bodies_are_api_errors_that_say_what_was_wrong() {
         let _ = decode_pod_metrics_list(&good[..cut]);
     }
     assert!(kind_error(&good[..good.len() - 10]).contains("runs past the end"));
+    // Cut after the type, before the list: an error, whole or streamed, not an empty list.
+    // (The magic, then field 1, typeMeta: its key, its one-byte length and its bytes.)
+    let cut = &good[..MAGIC.len() + 2 + usize::from(good[MAGIC.len() + 1])];
+    assert!(kind_error(cut).contains("no object (field 2, raw)"), "{}", kind_error(cut));
+    let streamed = crate::metrics::table::PodMetricsTable::from_protobuf_chunks(cut.chunks(3)).expect_err("must fail");
+    assert!(streamed.message().contains("no object (field 2, raw)"), "{}", streamed.message());
     // The wrong kind.
     let nodes = encode_node_metrics_list(&NodeMetricsList::default(), "metrics.k8s.io/v1beta1");
     assert!(kind_error(&nodes).contains("expected kind PodMetricsList, got \"NodeMetricsList\""));
@@ -229,6 +235,19 @@ fn whole_tables_agree(body: &[u8]) {
     assert_eq!(columns, list.map(|l| PodMetricsColumns::from_pods(&l.items)));
 }
 
+/// Columns and whole tables streamed from `body` in pieces of `piece` bytes: what the whole body
+/// decodes to, or an error both ways.
+fn streamed_tables_agree(body: &[u8], piece: usize) {
+    use crate::metrics::list_decoder::ListDecoder;
+    use crate::metrics::table_columns::{ColumnsSink, PodMetricsColumns};
+    use crate::metrics::whole_table::{WholePodMetricsTable, WholeSink};
+    let pieces = || body.chunks(piece.max(1));
+    let columns = ListDecoder::new(true, ColumnsSink::default()).decode(pieces()).map(ColumnsSink::end).ok();
+    assert_eq!(columns, PodMetricsColumns::from_protobuf(body).ok());
+    let whole = ListDecoder::new(true, WholeSink::default()).decode(pieces()).map(|s| s.table.to_pods()).ok();
+    assert_eq!(whole, WholePodMetricsTable::from_protobuf(body).map(|t| t.to_pods()).ok());
+}
+
 #[test]
 fn go_style_items_fill_the_whole_table_as_their_objects_do() {
     let mut raw = Vec::new();
@@ -243,6 +262,9 @@ fn go_style_items_fill_the_whole_table_as_their_objects_do() {
     }
     let body = envelope("metrics.k8s.io/v1beta1", "PodMetricsList", &raw);
     whole_tables_agree(&body);
+    for piece in 1..body.len() {
+        streamed_tables_agree(&body, piece);
+    }
     let list = decode_pod_metrics_list(&body).expect("decodes");
     // Go's zero generation and empty strings are unset, as in its JSON; the last of a repeated
     // key wins, as in a map.
@@ -257,9 +279,9 @@ proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 2000, ..proptest::prelude::ProptestConfig::default() })]
 
     /// Bodies with bytes changed or cut anywhere: the direct reading gives the objects' table or
-    /// the objects' error.
+    /// the objects' error, and streamed in pieces it gives what the whole body gives.
     #[test]
-    fn whole_tables_from_mutated_bodies_agree(flips in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 0..4), cut in proptest::prelude::any::<proptest::sample::Index>(), extra in 0u8..5) {
+    fn whole_tables_from_mutated_bodies_agree(flips in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>()), 0..4), cut in proptest::prelude::any::<proptest::sample::Index>(), extra in 0u8..5, piece in 1usize..200) {
         let mut raw = Vec::new();
         go_style_item(&mut raw, 1, extra, &[("app", "web"), ("app", "api")], &[("cpu", "250264852n"), ("memory", "8318172Ki")]);
         go_style_item(&mut raw, 2, 0, &[], &[("cpu", "1m"), ("cpu", "2m")]);
@@ -270,5 +292,6 @@ proptest::proptest! {
         }
         body.truncate(cut.index(body.len() + 1).max(body.len() * usize::from(flips.is_empty())));
         whole_tables_agree(&body);
+        streamed_tables_agree(&body, piece);
     }
 }
