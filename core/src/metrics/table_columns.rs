@@ -8,6 +8,7 @@
 
 use super::json_item::ItemScanner;
 use super::json_stream::{JsonListSink, json_value_prefix};
+use super::list_decoder::ListDecoder;
 use super::protobuf::PodItemSink as _;
 use super::{GoDuration, ObjectMeta, PodMetrics, Time, protobuf};
 use crate::Quantity;
@@ -321,6 +322,21 @@ impl PodMetricsColumns {
             c.push_pod_json(p, &mut recent)?;
         }
         Ok(c.end())
+    }
+
+    /// Decodes a `PodMetricsList` JSON body given in pieces, as they arrive from the network
+    /// (what the client does): only the bytes of one unfinished item are kept between pieces.
+    /// The columns are those of [`from_json`](Self::from_json) on the joined pieces, and a bad
+    /// body is an error either way.
+    pub fn from_json_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<PodMetricsColumns> {
+        Ok(ListDecoder::new(false, ColumnsSink::default()).decode(chunks)?.end())
+    }
+
+    /// Decodes a `PodMetricsList` protobuf body given in pieces, as they arrive from the network
+    /// (what the client does): the columns are those of [`from_protobuf`](Self::from_protobuf)
+    /// on the joined pieces, and a bad body is an error either way.
+    pub fn from_protobuf_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<PodMetricsColumns> {
+        Ok(ListDecoder::new(true, ColumnsSink::default()).decode(chunks)?.end())
     }
 
     /// Appends an item decoded from JSON.

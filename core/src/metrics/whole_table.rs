@@ -8,6 +8,7 @@
 
 use super::json_item::ItemScanner;
 use super::json_stream::{JsonListSink, json_value_prefix};
+use super::list_decoder::ListDecoder;
 use super::protobuf::PodItemSink as _;
 use super::{ContainerMetrics, GoDuration, ObjectMeta, PodMetrics, Time, Usage, protobuf};
 use crate::Quantity;
@@ -214,6 +215,21 @@ impl WholePodMetricsTable {
         let mut sink = WholeSink::default();
         protobuf::for_each_pod_item(body, |item| sink.item(item))?;
         Ok(sink.table)
+    }
+
+    /// Decodes a `PodMetricsList` JSON body given in pieces, as they arrive from the network
+    /// (what the client does): only the bytes of one unfinished item are kept between pieces.
+    /// The table is that of [`from_json`](Self::from_json) on the joined pieces, and a bad body
+    /// is an error either way.
+    pub fn from_json_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<WholePodMetricsTable> {
+        Ok(ListDecoder::new(false, WholeSink::default()).decode(chunks)?.table)
+    }
+
+    /// Decodes a `PodMetricsList` protobuf body given in pieces, as they arrive from the network
+    /// (what the client does): the table is that of [`from_protobuf`](Self::from_protobuf) on
+    /// the joined pieces, and a bad body is an error either way.
+    pub fn from_protobuf_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<WholePodMetricsTable> {
+        Ok(ListDecoder::new(true, WholeSink::default()).decode(chunks)?.table)
     }
 
     /// How long each of its vectors is (a mark to roll an unfinished item back to).
