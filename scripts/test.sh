@@ -7,6 +7,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# A clean clone builds once: incremental caches would only take disk (about 1.7 GB).
+[ "${CI:-}" = true ] && export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 passed=0; failed=0; failed_names=()
 
 stage() {  # stage NAME COMMAND...
@@ -18,6 +20,8 @@ stage() {  # stage NAME COMMAND...
   else
     failed=$((failed + 1)); failed_names+=("$name"); echo "== $name: FAILED ($((SECONDS - start)) s)"
   fi
+  # Disk runs out before anything else on a small CI machine: say how much is left.
+  echo "   disk: $(df -h --output=avail . 2>/dev/null | tail -1 | tr -d ' ') free; target/ $(du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1)"
   echo "::endgroup::"
 }
 

@@ -42,6 +42,20 @@ test('Quantity.milliValuesOf: the same values as the one-value form, in a BigInt
   assert.equal(Quantity.milliValuesOf([]).length, 0)
 })
 
+test('Quantity.milliValuesOf: values past the first few thousand (read a few thousand at a time) keep their indexes', () => {
+  const many = Array.from({ length: 10000 }, (_, i) => `${i}m`)
+  assert.deepEqual([...Quantity.milliValuesOf(many)], many.map((_, i) => BigInt(i)))
+  // A value that cannot be joined (a line break, a character beyond ASCII, not a string) is read
+  // on its own, and named by its index in the whole array.
+  for (const bad of ['5\n6', '1\u0138', 7]) {
+    many[9001] = bad
+    assert.throws(() => Quantity.milliValuesOf(many), /value 9001/, String(bad))
+  }
+  many[9001] = '9001m'
+  many[4096] = '1\u00a0'
+  assert.throws(() => Quantity.milliValuesOf(many), quantityError(/^value 4096: /))
+})
+
 test('Quantity.milliValuesOf: errors name the index of a bad value or a value out of range', () => {
   assert.throws(() => Quantity.milliValuesOf(['1', '2', 'x2']), quantityError(/^value 2: .*x2/))
   assert.throws(() => Quantity.milliValuesOf(['1', '1e16']), quantityError(/^value 1: the milli-value of 10e15 does not fit a 64-bit integer/))

@@ -162,7 +162,12 @@ thread_local! {
 }
 
 /// `builders[which](columns)`, evaluating `rows.js` on first use.
-pub(crate) unsafe fn build(env: sys::napi_env, which: &CStr, columns: sys::napi_value) -> Result<sys::napi_value> {
+unsafe fn build(env: sys::napi_env, which: &CStr, columns: sys::napi_value) -> Result<sys::napi_value> {
+    unsafe { build_with(env, which, &[columns]) }
+}
+
+/// `builders[which](...args)`, evaluating `rows.js` on first use.
+pub(crate) unsafe fn build_with(env: sys::napi_env, which: &CStr, args: &[sys::napi_value]) -> Result<sys::napi_value> {
     unsafe {
         let reference = BUILDERS.get();
         let mut builders = match reference.is_null() {
@@ -173,7 +178,7 @@ pub(crate) unsafe fn build(env: sys::napi_env, which: &CStr, columns: sys::napi_
             builders = evaluate(env)?;
             BUILDERS.set(out!(napi_create_reference(env, builders, 1))?);
         }
-        call_method(env, builders, which, &[columns])
+        call_method(env, builders, which, args)
     }
 }
 

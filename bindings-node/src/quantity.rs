@@ -52,8 +52,35 @@ unsafe fn ascii_text(env: sys::napi_env, value: sys::napi_value, bytes: &mut Vec
     }
 }
 
+/// How many values of `Quantity.milliValuesOf` are joined into one text: a text this short is
+/// made in V8's young generation (a text of all values would be a large object of fresh pages,
+/// made and cleared by the kernel on every call, and copied once more to join its parts).
+const JOINED: u32 = 4096;
+
+/// Pushes the milli-values of `array[start..end]` onto `out`, reading them as one text of values
+/// joined by line breaks (one N-API call instead of two per value); `false` (nothing pushed) when
+/// a value is not a string of ASCII characters or holds a line break: then value by value.
+unsafe fn joined_milli_values(env: &Env, array: sys::napi_value, start: u32, end: u32, out: &mut Vec<i64>) -> Result<bool> {
+    let raw = env.raw();
+    // SAFETY: on the JavaScript thread, inside the call that passed `array`.
+    unsafe {
+        let (from, to) = (out!(napi_create_uint32(raw, start))?, out!(napi_create_uint32(raw, end))?);
+        let joined = crate::columns::build_with(raw, c"joinStrings", &[array, from, to])?;
+        TEXT.with_borrow_mut(|text| {
+            let Some(text) = ascii_text(raw, joined, text)? else { return Ok(false) };
+            if text.bytes().filter(|&b| b == b'\n').count() + 1 != (end - start) as usize {
+                return Ok(false);
+            }
+            for (i, s) in text.split('\n').enumerate() {
+                out.push(milli_i64(env, start as usize + i, s)?);
+            }
+            Ok(true)
+        })
+    }
+}
+
 thread_local! {
-    /// The text of the last `milliValuesOf` call, kept so that the next one reuses its memory.
+    /// The text of the last `milliValuesOf` block, kept so that the next one reuses its memory.
     static TEXT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -212,33 +239,21 @@ impl Quantity {
         // SAFETY: as above.
         let len = unsafe { out!(napi_get_array_length(raw, array) from 0u32)? };
         let mut out = Vec::with_capacity(len as usize);
-        if len > 0 {
-            // One text for all values when they are all strings: one N-API call instead of two per value.
+        let mut start = 0;
+        while start < len {
+            let end = len.min(start + JOINED);
             // SAFETY: as above.
-            let joined = unsafe { crate::columns::build(raw, c"joinStrings", array) }?;
-            let done = TEXT.with_borrow_mut(|text| -> Result<bool> {
-                // SAFETY: as above.
-                // A value that held a line break would shift the indexes: then value by value.
-                let Some(text) = unsafe { ascii_text(raw, joined, text) }? else { return Ok(false) };
-                if text.bytes().filter(|&b| b == b'\n').count() + 1 != len as usize {
-                    return Ok(false);
+            if !unsafe { joined_milli_values(&env, array, start, end, &mut out) }? {
+                for i in start..end {
+                    // SAFETY: as above; `element` lives in this call's handle scope.
+                    let element = unsafe { out!(napi_get_element(raw, array, i))? };
+                    // SAFETY: as above.
+                    let milli = unsafe { with_str(raw, element, |s| milli_i64(&env, i as usize, s)) }
+                        .map_err(|e| Error::new(Status::InvalidArg, format!("Quantity.milliValuesOf: value {i}: {}", e.reason)))?;
+                    out.push(milli?);
                 }
-                for (i, s) in text.split('\n').enumerate() {
-                    out.push(milli_i64(&env, i, s)?);
-                }
-                Ok(true)
-            })?;
-            if done {
-                return Ok(BigInt64Array::new(out));
             }
-        }
-        for i in 0..len {
-            // SAFETY: as above; `element` lives in this call's handle scope.
-            let element = unsafe { out!(napi_get_element(raw, array, i))? };
-            // SAFETY: as above.
-            let milli = unsafe { with_str(raw, element, |s| milli_i64(&env, i as usize, s)) }
-                .map_err(|e| Error::new(Status::InvalidArg, format!("Quantity.milliValuesOf: value {i}: {}", e.reason)))?;
-            out.push(milli?);
+            start = end;
         }
         Ok(BigInt64Array::new(out))
     }

@@ -144,34 +144,32 @@
     return lazyArray(podFlags.length, build, { usageColumns })
   }
 
-  // A row of `topPods`: a plain object (its prototype is set to Object.prototype at the end of
-  // the constructor, after the class has given it room for every field) that keeps its list's
-  // `containersOf` and its index in private fields (invisible to Object.keys, JSON.stringify,
-  // structuredClone and deep equality). One class and one `containers` accessor for every list,
+  // A row of `topPods`: a plain object literal (prototype Object.prototype), to which `Stamp`
+  // adds its list's `containersOf` and its index as private fields (invisible to Object.keys,
+  // JSON.stringify, structuredClone and deep equality; a constructor that returns another object
+  // gives that object the private fields). One class and one `containers` accessor for every list,
   // so that every row takes the same hidden-class transitions (a new accessor per list would soon
   // turn rows into slow dictionary objects).
-  class TopRow {
+  class Unchanged { constructor (o) { return o } }
+  class Stamp extends Unchanged {
     #containersOf
     #i
-    constructor (namespace, name, cpu, memory, containersOf, i) {
+    constructor (row, containersOf, i) {
+      super(row)
       this.#containersOf = containersOf
       this.#i = i
-      this.namespace = namespace
-      this.name = name
-      this.cpu = cpu
-      this.memory = memory
-      Object.defineProperty(this, 'containers', lazyContainers)
-      Object.setPrototypeOf(this, Object.prototype)
     }
 
     static containers (o) { return o.#containersOf(o.#i) }
   }
   const lazyContainers = {
-    get () { return dataProperty(this, 'containers', TopRow.containers(this)).containers },
+    get () { return dataProperty(this, 'containers', Stamp.containers(this)).containers },
     set (v) { dataProperty(this, 'containers', v) },
     enumerable: true,
     configurable: true
   }
+  const topRow = (namespace, name, cpu, memory, containersOf, i) =>
+    Object.defineProperty(new Stamp({ namespace, name, cpu, memory }, containersOf, i), 'containers', lazyContainers)
 
   // Columns of kubemetrics::top::TopPodsTable (src/columns.rs): row i has the strings name, CPU,
   // memory from 3 * i + 2 * podContainers[i] on, then CPU and memory of each container;
@@ -193,21 +191,18 @@
     }
     const build = (i) => {
       const k = 3 * i + 2 * podContainers[i]
-      return new TopRow(shared(rowNamespaces[i]), s(k), s(k + 1), s(k + 2), containersOf, i)
+      return topRow(shared(rowNamespaces[i]), s(k), s(k + 1), s(k + 2), containersOf, i)
     }
     const usageColumns = Object.freeze({ cpuMilliCores: c.cpuMilliCores, memoryBytes: c.memoryBytes, exact: c.exact })
     return lazyArray(c.cpuMilliCores.length, build, { usageColumns })
   }
 
-  // `values.join('\n')` when every value is a string (Quantity.milliValuesOf reads one text instead
-  // of one N-API call per value); `null` otherwise, and the caller reads value by value. Joined in
-  // slices, which V8 does faster than one join of a long array.
-  function joinStrings (values) {
-    for (let i = 0; i < values.length; i++) if (typeof values[i] !== 'string') return null
-    if (values.length <= 4096) return values.join('\n')
-    const parts = []
-    for (let i = 0; i < values.length; i += 4096) parts.push(values.slice(i, i + 4096).join('\n'))
-    return parts.join('\n')
+  // `values.slice(start, end).join('\n')` when every one of those values is a string
+  // (Quantity.milliValuesOf reads one text instead of one N-API call per value); `null` otherwise,
+  // and the caller reads value by value.
+  function joinStrings (values, start, end) {
+    for (let i = start; i < end; i++) if (typeof values[i] !== 'string') return null
+    return values.slice(start, end).join('\n')
   }
 
   return { podMetrics, topPods, joinStrings }

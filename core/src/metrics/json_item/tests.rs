@@ -257,3 +257,34 @@ fn columns_and_whole_tables_stream_typical_lists_in_pieces_of_every_size() {
         streamed_agree(body.as_bytes(), piece);
     }
 }
+
+/// What [`super::string_end`] computes, one byte at a time.
+fn string_end_bytewise(rest: &[u8]) -> Option<Option<(usize, bool)>> {
+    let mut ascii = true;
+    for (at, &b) in rest.iter().enumerate() {
+        match b {
+            b'"' => return Some(Some((at, ascii))),
+            b'\\' | 0..0x20 => return Some(None),
+            0x80.. => ascii = false,
+            _ => {}
+        }
+    }
+    None
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+    /// The sixteen- and eight-byte loops stop where a byte-by-byte reading does, wherever in a
+    /// block the special byte lies.
+    #[test]
+    fn string_ends_are_found_as_byte_by_byte(plain in prop::collection::vec(prop_oneof![20 => 0x20u8..0x7f, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20, 1 => 0x80u8..=0xff], 0..70)) {
+        let expected = string_end_bytewise(&plain);
+        let got = match super::string_end(&plain) {
+            Ok(end) => Some(Some(end)),
+            Err(super::Stop::Other) => Some(None),
+            Err(super::Stop::Incomplete) => None,
+        };
+        prop_assert_eq!(got, expected);
+    }
+}
