@@ -4,7 +4,8 @@
 # protobuf to the bindings (they ask for it first, as kubectl does) and JSON to the official clients.
 # Each side runs in fresh processes through the bindings' own benchmarks
 # (bindings-python/benchmarks/bench.py --child, bindings-node/benchmarks/bench.mjs --case);
-# CPU is the client process's (user + system, after its imports), median of RUNS.
+# CPU is the client process's (user + system, after its imports), median of RUNS; peak RSS is the
+# whole client process's.
 # Needs the release CLI, the release wheel installed in bindings-python/.venv and the release
 # Node addon built (npm run build).
 # Usage: benchmarks/bindings_servers.sh [PODS] [RUNS]   (default 100000 pods, 3 runs)
@@ -40,13 +41,15 @@ rows = {}
 for line in open(sys.argv[1]):
     lang, server, case, side, data = line.split(" ", 4)
     rows.setdefault((lang, server, case), {}).setdefault(side, []).append(json.loads(data))
-print("| binding | server (what the binding gets) | read | kubemetrics CPU | official CPU | ratio | pods (both) |")
-print("|---|---|---|---:|---:|---:|---|")
+print("| binding | server (what the binding gets) | read | kubemetrics CPU | official CPU | ratio | kubemetrics peak RSS | official peak RSS | pods (both) |")
+print("|---|---|---|---:|---:|---:|---:|---:|---|")
 for (lang, server, case), sides in rows.items():
     ours = sides["kubemetrics"]
     theirs = next(v for k, v in sides.items() if k != "kubemetrics")
     cpu = lambda runs: statistics.median(r["cpu"] for r in runs) / (1000 if lang == "node" else 1)
     count = lambda runs: runs[0].get("n", runs[0].get("result", {}).get("count"))
     got = "loopback API (JSON)" if server == "json" else "kubemetrics serve (protobuf; the official client: JSON)"
-    print(f"| {lang} | {got} | {case} | {cpu(ours):.3f} s | {cpu(theirs):.3f} s | {cpu(theirs) / cpu(ours):.2f}x | {count(ours)} / {count(theirs)} |")
+    # The whole process's peak (Python: ru_maxrss of the child; Node: process.resourceUsage().maxRSS).
+    peak = lambda runs: statistics.median(r.get("peak_kib", r.get("maxRssKiB", 0)) for r in runs) / 1024
+    print(f"| {lang} | {got} | {case} | {cpu(ours):.3f} s | {cpu(theirs):.3f} s | {cpu(theirs) / cpu(ours):.2f}x | {peak(ours):.0f} MiB | {peak(theirs):.0f} MiB | {count(ours)} / {count(theirs)} |")
 PY

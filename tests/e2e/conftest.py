@@ -2,7 +2,8 @@
 
 - Binaries missing -> build-control-plane.sh runs (long, loud) before any test; if it fails, every test
   errors with its message. Likewise helm missing -> build-helm.sh (fixture ``helm_bin``, only for the tests
-  that use it). Nothing is skipped for lack of binaries (the one possible skip: the Python binding test
+  that use it), and the real metrics-server missing -> benchmarks/build-metrics-server.sh (fixture
+  ``metrics_server_bin``). Nothing is skipped for lack of binaries (the one possible skip: the Python binding test
   when the binding was not built, with that reason).
 - A failing test gets the last 100 lines of every control-plane process log as a report section.
 - Durations the tests measured (metrics_stack.TIMINGS) are printed in the terminal summary.
@@ -17,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ControlPlane, HarnessError, ensure_binaries, ensure_helm  # noqa: E402
+from harness import ControlPlane, HarnessError, ensure_binaries, ensure_helm, ensure_metrics_server  # noqa: E402
 from metrics_stack import TIMINGS  # noqa: E402
 
 
@@ -43,6 +44,12 @@ def control_plane_bin(request) -> Path:
 def helm_bin(request) -> Path:
     """The pinned helm, built by build-helm.sh when missing (progress straight to the terminal)."""
     return _built(request, ensure_helm, "helm")
+
+
+@pytest.fixture(scope="session")
+def metrics_server_bin(request) -> Path:
+    """The real metrics-server, built by benchmarks/build-metrics-server.sh when missing."""
+    return _built(request, ensure_metrics_server, "metrics-server")
 
 
 @pytest.fixture(scope="module")

@@ -116,6 +116,27 @@ def ensure_helm() -> Path:
     return helm
 
 
+METRICS_SERVER_BUILD_SCRIPT = HERE.parent.parent / "benchmarks" / "build-metrics-server.sh"
+METRICS_SERVER_VERSION = "v0.8.0"
+
+
+def ensure_metrics_server() -> Path:
+    """The real metrics-server (``$KM_CACHE_DIR/bin/metrics-server-v0.8.0``), built by
+    benchmarks/build-metrics-server.sh when missing (as on a fresh machine). Raises HarnessError
+    if that fails."""
+    binary = bin_dir() / f"metrics-server-{METRICS_SERVER_VERSION}"
+    if not os.access(binary, os.X_OK):
+        print(f"[e2e] metrics-server {METRICS_SERVER_VERSION} missing in {bin_dir()}; running "
+              f"{METRICS_SERVER_BUILD_SCRIPT}", file=sys.stderr, flush=True)
+        rc = subprocess.call(["bash", str(METRICS_SERVER_BUILD_SCRIPT)],
+                             env={**os.environ, "KM_METRICS_SERVER_VERSION": METRICS_SERVER_VERSION})
+        if rc != 0:
+            raise HarnessError(f"{METRICS_SERVER_BUILD_SCRIPT} failed with exit code {rc}; see its output above")
+        if not os.access(binary, os.X_OK):
+            raise HarnessError(f"{METRICS_SERVER_BUILD_SCRIPT} succeeded but {binary} is still missing")
+    return binary
+
+
 def kubectl_binary(version: str | None = None) -> str:
     """``kubectl`` on PATH for version None, else ``kubectl.<version>`` beside the file it resolves to."""
     default = shutil.which("kubectl")

@@ -44,7 +44,7 @@ from typing import Any
 
 import pytest
 
-from harness import LOOPBACK, ControlPlane, bin_dir, free_port
+from harness import LOOPBACK, ControlPlane, free_port
 from metrics_stack import (
     TIMINGS, Serve, Simulator, build_kubemetrics, create_running_pod, ensure_namespace, expected_node, https_get,
     wait_until,
@@ -289,13 +289,13 @@ def test_a_self_signed_kubelet_certificate_not_pinned_fails_with_class_tls(stack
     assert "--kubelet-certificate-authority" in line, line
 
 
-def test_metrics_server_accepts_the_same_pinned_certificate(stack: Stack):
+def test_metrics_server_accepts_the_same_pinned_certificate(stack: Stack, metrics_server_bin: Path):
     # The reference: the real metrics-server (Go crypto/x509) with the same flag serves fleet c.
     cp, c = stack.cp, stack.cp.certs
     cert, key = c.metrics_server_cert
     port = free_port()
     proc, _ = cp.spawn("metrics-server-pinned", [
-        bin_dir() / "metrics-server", f"--bind-address={LOOPBACK}", f"--secure-port={port}",
+        metrics_server_bin, f"--bind-address={LOOPBACK}", f"--secure-port={port}",
         f"--tls-cert-file={cert}", f"--tls-private-key-file={key}", f"--client-ca-file={c.ca_crt}",
         f"--kubeconfig={cp.kubeconfig}", f"--authentication-kubeconfig={cp.kubeconfig}",
         f"--authorization-kubeconfig={cp.kubeconfig}", f"--node-selector={LABEL}=c",

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import bin_dir
-from metrics_stack import ROOT, build_kubemetrics
+from harness import METRICS_SERVER_VERSION, bin_dir, ensure_metrics_server
+from metrics_stack import build_kubemetrics
 
-DEFAULT_VERSION = "v0.8.0"
-BUILD_SCRIPT = ROOT / "benchmarks" / "build-metrics-server.sh"
+DEFAULT_VERSION = METRICS_SERVER_VERSION
 
 # A flag line of pflag's help: "  -l, --node-selector string   Selector ..." / "      --profiling   ...".
 FLAG_LINE = re.compile(r"^\s+(?:-[A-Za-z], )?--([a-z0-9][a-z0-9-]*)(?: ([A-Za-z0-9]+))?(?:\s{2,}|$)")
@@ -97,11 +96,9 @@ def metrics_server_binaries() -> dict[str, Path]:
     """version -> binary: v0.8.0 (built when missing), and v0.9.0 when it is already there."""
     b = bin_dir()
     path = b / f"metrics-server-{DEFAULT_VERSION}"
-    if not os.access(path, os.X_OK):
-        if shutil.which("go") is None:
-            pytest.skip(f"metrics-server {DEFAULT_VERSION} is not built in {b} and Go, needed to build it, is absent")
-        rc = subprocess.call(["bash", str(BUILD_SCRIPT)], env={**os.environ, "KM_METRICS_SERVER_VERSION": DEFAULT_VERSION})
-        assert rc == 0, f"{BUILD_SCRIPT} failed (exit {rc}); see its output above"
+    if not os.access(path, os.X_OK) and shutil.which("go") is None:
+        pytest.skip(f"metrics-server {DEFAULT_VERSION} is not built in {b} and Go, needed to build it, is absent")
+    path = ensure_metrics_server()
     found = {DEFAULT_VERSION: path}
     newer = b / "metrics-server-v0.9.0"
     if not os.access(newer, os.X_OK) and (b / "metrics-server.version").is_file() \

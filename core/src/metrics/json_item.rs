@@ -158,7 +158,6 @@ fn string_end(rest: &[u8]) -> Step<(usize, bool)> {
     let mut ascii = true;
     let mut at = 0;
     loop {
-        at = plain_run_16(rest, at);
         while let Some(word) = rest.get(at..at + 8) {
             let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
             let special =
@@ -184,38 +183,6 @@ fn string_end(rest: &[u8]) -> Step<(usize, bool)> {
             }
         }
     }
-}
-
-/// Where the run of plain bytes from `at` stops, sixteen bytes at a time with SSE2 (part of
-/// every x86-64 processor): at the first quote, backslash, byte below 0x20 or above 0x7f (as a
-/// signed byte, each of the last two is below 0x20), or before the last sixteen bytes of `rest`.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn plain_run_16(rest: &[u8], mut at: usize) -> usize {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
-    while let Some(block) = rest.get(at..at + 16) {
-        // SAFETY: SSE2 is in every x86-64 processor; the unaligned load reads the 16 bytes of
-        // `block`.
-        let special = unsafe {
-            let v = _mm_loadu_si128(block.as_ptr().cast());
-            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-            let below = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), below)) as u32
-        };
-        if special != 0 {
-            return at + special.trailing_zeros() as usize;
-        }
-        at += 16;
-    }
-    at
-}
-
-/// Elsewhere the eight-byte loop does it all.
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn plain_run_16(_rest: &[u8], at: usize) -> usize {
-    at
 }
 
 /// The keys of one object met so far (by their index among the keys read).

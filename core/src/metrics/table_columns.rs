@@ -585,14 +585,8 @@ impl protobuf::PodItemSink for ColumnsSink {
     fn reserve(&mut self, _pods: usize) {}
 
     fn item(&mut self, item: &[u8]) -> Result<()> {
-        let mut pod = std::mem::take(&mut self.pod).recycle();
-        if pod.read(item).is_some() {
-            self.columns.push_pod_ref(&mut pod, &mut self.recent);
-        } else {
-            self.columns.push_pod(&protobuf::decode_pod(item)?, &mut self.recent);
-        }
-        self.pod = pod.recycle();
-        Ok(())
+        let mut into = (&mut self.columns, &mut self.recent);
+        protobuf::read_item(&mut self.pod, item, &mut into, |(c, r), pod| c.push_pod_ref(pod, r), |(c, r), pod| c.push_pod(pod, r))
     }
 }
 

@@ -493,14 +493,7 @@ impl protobuf::PodItemSink for WholeSink {
     fn reserve(&mut self, _pods: usize) {}
 
     fn item(&mut self, item: &[u8]) -> Result<()> {
-        let mut pod = std::mem::take(&mut self.pod).recycle();
-        if pod.read(item).is_some() {
-            self.table.push_pod_ref(&mut pod);
-        } else {
-            self.table.push_pod(&protobuf::decode_pod(item)?);
-        }
-        self.pod = pod.recycle();
-        Ok(())
+        protobuf::read_item(&mut self.pod, item, &mut self.table, |t, pod| t.push_pod_ref(pod), |t, pod| t.push_pod(pod))
     }
 }
 

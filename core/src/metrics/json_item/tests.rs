@@ -275,8 +275,8 @@ fn string_end_bytewise(rest: &[u8]) -> Option<Option<(usize, bool)>> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
 
-    /// The sixteen- and eight-byte loops stop where a byte-by-byte reading does, wherever in a
-    /// block the special byte lies.
+    /// The eight-byte loop stops where a byte-by-byte reading does, wherever in a word the
+    /// special byte lies.
     #[test]
     fn string_ends_are_found_as_byte_by_byte(plain in prop::collection::vec(prop_oneof![20 => 0x20u8..0x7f, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20, 1 => 0x80u8..=0xff], 0..70)) {
         let expected = string_end_bytewise(&plain);

@@ -600,7 +600,7 @@ pub use encode::{
 };
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
 pub(crate) use encode::{Sink, encoded_len, list_head, list_tail, put_node_item, put_pod_item};
-pub(crate) use pod_ref::{PodRef, as_map};
+pub(crate) use pod_ref::{PodRef, as_map, read_item};
 pub(crate) use stream::{PodItemSink, PodListDecoder, PodListSink, decode_pod_into};
 
 #[cfg(test)]

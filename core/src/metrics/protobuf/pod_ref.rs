@@ -10,6 +10,8 @@
 
 use super::{GoDuration, LEN, Reader, Time, VARINT, decode_duration, decode_time, str_of, usage_entry_ref};
 use crate::Quantity;
+use crate::error::Result;
+use crate::metrics::PodMetrics;
 
 /// One `PodMetrics` item, borrowed (see the [module docs](self)). Labels and usage entries are
 /// in wire order: a repeated key is in it twice (the last one is the map's value).
@@ -38,6 +40,26 @@ impl PodRef<'_> {
         }
         PodRef { labels: self.labels.map(empty), containers: empty(self.containers), usage: empty(self.usage), ..PodRef::default() }
     }
+}
+
+/// Reads the list item `item` into `into` with the vectors kept in `kept` (kept again for the
+/// next item): `borrowed` gets it read in place when its metadata holds no more than names,
+/// labels and a creation time, `object` gets it decoded as an object otherwise.
+pub(crate) fn read_item<T>(
+    kept: &mut PodRef<'static>,
+    item: &[u8],
+    into: &mut T,
+    borrowed: impl FnOnce(&mut T, &mut PodRef<'_>),
+    object: impl FnOnce(&mut T, &PodMetrics),
+) -> Result<()> {
+    let mut pod = std::mem::take(kept).recycle();
+    if pod.read(item).is_some() {
+        borrowed(into, &mut pod);
+    } else {
+        object(into, &super::decode_pod(item)?);
+    }
+    *kept = pod.recycle();
+    Ok(())
 }
 
 impl<'a> PodRef<'a> {
