@@ -295,3 +295,16 @@ proptest::proptest! {
         streamed_tables_agree(&body, piece);
     }
 }
+
+#[test]
+fn a_recycled_item_reader_keeps_its_vectors_memory() {
+    let body = String::from("x");
+    let mut pod = super::PodRef::default();
+    pod.labels = Some(Vec::with_capacity(8));
+    pod.containers.reserve(4);
+    pod.usage.push((body.as_str(), crate::Quantity::ZERO));
+    let (labels, containers, usage) = (8, pod.containers.capacity(), pod.usage.capacity());
+    let kept: super::PodRef<'static> = pod.recycle();
+    assert!(kept.usage.is_empty() && kept.containers.is_empty());
+    assert_eq!((kept.labels.as_ref().map(Vec::capacity), kept.containers.capacity(), kept.usage.capacity()), (Some(labels), containers, usage));
+}
