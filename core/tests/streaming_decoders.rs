@@ -196,3 +196,55 @@ fn every_split_of_a_valid_protobuf_body_decodes_to_every_pod() {
     let errors = check_every_split(&PROTOBUF, &body, fixtures::varied().pod_metrics.len());
     assert!(errors > body.len() - 8, "{errors} of {} cuts failed", body.len());
 }
+
+/// The readers that keep every field, from a body in pieces and whole: the same columns and the
+/// same whole table (compared as objects), or an error both ways.
+fn check_kept(body: &[u8], cuts: &[prop::sample::Index], is_protobuf: bool) {
+    use kubemetrics::metrics::table_columns::PodMetricsColumns;
+    use kubemetrics::metrics::whole_table::WholePodMetricsTable;
+    let (columns_whole, columns_pieces, table_whole, table_pieces) = if is_protobuf {
+        (
+            PodMetricsColumns::from_protobuf(body),
+            PodMetricsColumns::from_protobuf_chunks(pieces(body, cuts)),
+            WholePodMetricsTable::from_protobuf(body),
+            WholePodMetricsTable::from_protobuf_chunks(pieces(body, cuts)),
+        )
+    } else {
+        (
+            PodMetricsColumns::from_json(body),
+            PodMetricsColumns::from_json_chunks(pieces(body, cuts)),
+            WholePodMetricsTable::from_json(body),
+            WholePodMetricsTable::from_json_chunks(pieces(body, cuts)),
+        )
+    };
+    assert_eq!(columns_whole.ok(), columns_pieces.ok());
+    assert_eq!(table_whole.map(|t| t.to_pods()).ok(), table_pieces.map(|t| t.to_pods()).ok());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn columns_and_whole_tables_in_pieces_decode_like_the_whole((cuts, flips, cut) in mutations()) {
+        for (is_protobuf, body) in [(false, valid_json_body()), (true, valid_protobuf_body())] {
+            let body = mutate(body, &flips);
+            check_kept(&body, &cuts, is_protobuf);
+            check_kept(&body[..cut.index(body.len() + 1)], &cuts, is_protobuf);
+        }
+    }
+}
+
+#[test]
+fn columns_and_whole_tables_of_real_fixtures_decode_in_pieces_of_every_size() {
+    use kubemetrics::metrics::table_columns::PodMetricsColumns;
+    for (is_protobuf, body) in [(false, valid_json_body()), (true, valid_protobuf_body())] {
+        let whole = if is_protobuf { PodMetricsColumns::from_protobuf(&body) } else { PodMetricsColumns::from_json(&body) };
+        assert_eq!(whole.expect("a valid body").len(), fixtures::varied().pod_metrics.len());
+        for size in [1, 2, 3, 7, 64, 4096] {
+            let chunked =
+                if is_protobuf { PodMetricsColumns::from_protobuf_chunks(body.chunks(size)) } else { PodMetricsColumns::from_json_chunks(body.chunks(size)) };
+            let again = if is_protobuf { PodMetricsColumns::from_protobuf(&body) } else { PodMetricsColumns::from_json(&body) };
+            assert_eq!(chunked.expect("in pieces"), again.expect("whole"), "pieces of {size}");
+        }
+    }
+}
