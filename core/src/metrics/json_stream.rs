@@ -1,11 +1,12 @@
 //! A `PodMetricsList` JSON body decoded as its bytes arrive: each item of the top-level `items`
-//! array is decoded into the table as soon as it is complete (an item cut by the end of a chunk
-//! is decoded again, whole, from the next one), and only the bytes of one unfinished item wait
-//! for the next chunk (the body is never held whole).
+//! array is decoded into a [`JsonListSink`] (the `top` table, the whole table, columns) as soon as
+//! it is complete (an item cut by the end of a chunk is decoded again, whole, from the next one),
+//! and only the bytes of one unfinished item wait for the next chunk (the body is never held
+//! whole).
 //!
 //! Everything outside that array (`kind`, `apiVersion`, `metadata`: a few hundred bytes) is kept,
-//! with `[]` in the array's place, and decoded at the end as a whole list, so that it is checked
-//! exactly as [`PodMetricsTable::from_json`] checks it (the kind, the syntax).
+//! with `[]` in the array's place, and decoded at the end as a whole list by the sink, so that it
+//! is checked exactly as that form's whole-body decoder checks it (the kind, the syntax).
 
 use super::carry::Carry;
 use super::json_item::ItemScanner;
