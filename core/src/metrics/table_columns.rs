@@ -173,10 +173,9 @@ impl PodMetricsColumns {
         self.strings.push(recent.times.of(&p.timestamp));
         self.strings.push(recent.windows.of(&p.window));
         for container in &p.containers {
-            let (cpu, memory) = (container.usage.get("cpu").copied(), container.usage.get("memory").copied());
-            let others = container.usage.len() - usize::from(cpu.is_some()) - usize::from(memory.is_some());
-            let usage_json = (others > 0).then(|| serde_json::to_string(&container.usage).unwrap_or_default());
-            self.push_container(&container.name, cpu, memory, usage_json);
+            // A map's entries are sorted, each key once.
+            let usage: Vec<(&str, Quantity)> = container.usage.iter().map(|(k, q)| (k.as_str(), *q)).collect();
+            self.push_usage_container(&container.name, &usage);
         }
     }
 
@@ -347,15 +346,7 @@ impl PodMetricsColumns {
         self.strings.push(recent.windows.of(&p.window));
         for container in p.containers.unwrap_or_default() {
             let mut usage = container.usage.map(|u| u.0).unwrap_or_default();
-            // A JSON object with a key twice keeps the last value, as a map does.
-            usage.sort_by(|a, b| a.0.cmp(&b.0));
-            usage.dedup_by(|later, earlier| {
-                let same = later.0 == earlier.0;
-                if same {
-                    earlier.1 = later.1;
-                }
-                same
-            });
+            last_wins(&mut usage);
             self.push_usage_container(&container.name.0, &usage);
         }
         Ok(())
@@ -384,14 +375,7 @@ impl PodMetricsColumns {
             return Ok(());
         }
         let labels = m.labels.map(|mut labels| {
-            labels.sort_by(|a, b| a.0.cmp(&b.0));
-            labels.dedup_by(|later, earlier| {
-                let same = later.0 == earlier.0;
-                if same {
-                    std::mem::swap(&mut earlier.1, &mut later.1);
-                }
-                same
-            });
+            last_wins(&mut labels);
             labels
         });
         let pairs = labels.as_ref().map(|l| l.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
@@ -536,6 +520,19 @@ impl<'de: 'a, 'a> Deserialize<'de> for LabelsJson<'a> {
         }
         d.deserialize_map(V(PhantomData))
     }
+}
+
+/// Sorts `entries` by key and keeps, of a key given more than once, the last value: what a JSON
+/// object read into a map holds.
+fn last_wins<K: Ord, V>(entries: &mut Vec<(K, V)>) {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            std::mem::swap(&mut earlier.1, &mut later.1);
+        }
+        same
+    });
 }
 
 /// The last creation time, timestamp and window written, as text.

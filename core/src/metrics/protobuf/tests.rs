@@ -299,8 +299,7 @@ proptest::proptest! {
 #[test]
 fn a_recycled_item_reader_keeps_its_vectors_memory() {
     let body = String::from("x");
-    let mut pod = super::PodRef::default();
-    pod.labels = Some(Vec::with_capacity(8));
+    let mut pod = super::PodRef { labels: Some(Vec::with_capacity(8)), ..super::PodRef::default() };
     pod.containers.reserve(4);
     pod.usage.push((body.as_str(), crate::Quantity::ZERO));
     let (labels, containers, usage) = (8, pod.containers.capacity(), pod.usage.capacity());
