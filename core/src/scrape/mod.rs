@@ -425,7 +425,10 @@ impl NodeScrapeBuilder {
         };
         let sorted = order.windows(2).all(|w| key(w[0]) < key(w[1]));
         if !sorted {
-            order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)).then_with(|| preference(a, b)));
+            // Kubelets sort series by container name first, so a body's containers come as one
+            // sorted run per container name: the stable sort merges runs (the comparison is a
+            // total order, so stable or not gives the same result).
+            order.sort_by(|&a, &b| key(a).cmp(&key(b)).then_with(|| preference(a, b)));
         }
         let mut out = Vec::with_capacity(entries.len());
         let mut kept: Option<u32> = None;
