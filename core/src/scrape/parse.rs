@@ -201,8 +201,8 @@ impl Hasher for IdentityHasher {
 }
 
 /// A 64-bit hash of a container key, read eight bytes at a time (a multiply per word instead of
-/// one per byte: this was a seventh of a parse). Each part's last word carries the part's length,
-/// so `("ab", "c")` and `("a", "bc")` differ. Collisions are handled by
+/// one per byte, which was about a tenth of a parse). Each part's last word carries the part's
+/// length, so `("ab", "c")` and `("a", "bc")` differ. Collisions are handled by
 /// [`State::find_head`], so the hash needs to be fast and well spread, not unforgeable.
 fn key_hash(parts: [&[u8]; 3]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
