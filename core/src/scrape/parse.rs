@@ -995,9 +995,12 @@ impl Decimal {
             return Some(0);
         }
         let shift = i64::from(self.exponent) - i64::from(scale);
-        // The usual case (a counter or a byte count of a few digits) in 64 bits.
-        if let (Ok(m), 0..=19) = (u64::try_from(self.mantissa), shift) {
-            return Some(m.checked_mul(10u64.pow(shift as u32)).map_or_else(|| u128::from(m) * 10u128.pow(shift as u32), u128::from));
+        // The usual case (a counter or a byte count of a few digits) in 64 bits; anything larger
+        // goes the 128-bit way below.
+        if let (Ok(m), 0..=19) = (u64::try_from(self.mantissa), shift)
+            && let Some(v) = m.checked_mul(10u64.pow(shift as u32))
+        {
+            return Some(u128::from(v));
         }
         if shift >= 0 {
             if shift > 38 {
